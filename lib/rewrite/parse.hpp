@@ -1,0 +1,84 @@
+// Parser: byte span -> PacketView. Never reads outside the span; every rejected
+// frame gets a named reason. The view holds offsets only (no pointers), so it stays
+// valid when the frame is copied or rewritten in place (except by option add/remove,
+// which update it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "lib/rewrite/bytes.hpp"
+#include "lib/rewrite/headers.hpp"
+#include "lib/rewrite/types.hpp"
+
+namespace dpcopy::net {
+
+// X-macro so the enum and its names never drift apart.
+#define DPCOPY_PARSE_ERRORS(X)            \
+    X(ok)                                  \
+    X(truncated_l2)                        \
+    X(truncated_vlan)                      \
+    X(too_many_vlans)                      \
+    X(not_ipv4)                            \
+    X(truncated_arp)                       \
+    X(bad_arp)                             \
+    X(truncated_ip)                        \
+    X(bad_ip_version)                      \
+    X(bad_ihl)                             \
+    X(bad_total_length)                    \
+    X(ip_fragment)                         \
+    X(bad_ip_options)                      \
+    X(truncated_tcp)                       \
+    X(bad_data_offset)                     \
+    X(bad_tcp_options)                     \
+    X(truncated_udp)                       \
+    X(bad_udp_length)                      \
+    X(truncated_icmp)                      \
+    X(unsupported_l4)
+
+enum class ParseError : std::uint8_t {
+#define DPCOPY_X(name) name,
+    DPCOPY_PARSE_ERRORS(DPCOPY_X)
+#undef DPCOPY_X
+    count_
+};
+inline constexpr std::size_t parse_error_count = static_cast<std::size_t>(ParseError::count_);
+const char* to_string(ParseError e) noexcept;
+
+// What the frame starts with.
+enum class LinkType : std::uint8_t {
+    ethernet,  // Ethernet II, optionally with up to two 802.1Q/802.1ad tags
+    raw_ipv4,  // starts at the IPv4 header (pcap LINKTYPE_RAW/IPV4, stripped SLL etc.)
+};
+
+enum class L3Kind : std::uint8_t { none, ipv4, arp };
+enum class L4Kind : std::uint8_t { none, tcp, udp, icmp };
+
+struct PacketView {
+    L3Kind l3 = L3Kind::none;
+    L4Kind l4 = L4Kind::none;
+    std::uint8_t vlan_count = 0;
+    std::array<VlanTag, 2> vlans{};
+    std::uint16_t l3_off = 0;       // start of IPv4 / ARP
+    std::uint16_t l4_off = 0;       // start of TCP / UDP / ICMP
+    std::uint16_t payload_off = 0;  // first byte after the L4 header (incl. options)
+    std::uint16_t payload_len = 0;  // bytes of L4 payload inside the IP total length
+    std::uint16_t ip_total_len = 0;
+    std::uint8_t ip_proto = 0;
+    FlowKey key{};                  // tcp/udp: addresses and ports; icmp/arp: addresses only
+
+    std::size_t frame_len() const noexcept { return std::size_t{l3_off} + ip_total_len; }  // without L2 padding
+    ConstBytes payload(ConstBytes frame) const noexcept { return frame.subspan(payload_off, payload_len); }
+    ConstBytes tcp_options(ConstBytes frame) const noexcept {
+        return frame.subspan(std::size_t{l4_off} + TcpHdr::min_size, std::size_t{payload_off} - l4_off - TcpHdr::min_size);
+    }
+};
+
+// Parses `frame`. On success returns ParseError::ok and fills `out`. Non-IPv4,
+// non-ARP ethertypes give not_ipv4. IPv4 protocols other than TCP/UDP/ICMP are
+// accepted only when `accept_other_l4` (l4 = none), else unsupported_l4.
+// TCP options are validated (bad_tcp_options) so later readers may trust them.
+ParseError parse_frame(ConstBytes frame, PacketView& out, LinkType link = LinkType::ethernet,
+                       bool accept_other_l4 = false) noexcept;
+
+}  // namespace dpcopy::net

@@ -1,0 +1,44 @@
+// In-place rewrites of a parsed IPv4/TCP (or UDP) frame. Each keeps the IPv4 header
+// checksum and the TCP/UDP checksum right by incremental update (RFC 1624); the
+// frame's checksums are assumed right on entry (if they were wrong, they stay
+// wrong by the same amount, which is what a forwarding device must do).
+// Preconditions: `v` came from parse_frame() on this frame, l3 == ipv4, and for
+// the TCP functions l4 == tcp.
+#pragma once
+
+#include <cstdint>
+
+#include "lib/rewrite/bytes.hpp"
+#include "lib/rewrite/parse.hpp"
+
+namespace dpcopy::net {
+
+void set_ip_src(Bytes frame, PacketView& v, Ipv4Addr a) noexcept;
+void set_ip_dst(Bytes frame, PacketView& v, Ipv4Addr a) noexcept;
+void set_ttl(Bytes frame, const PacketView& v, std::uint8_t ttl) noexcept;
+void set_ip_id(Bytes frame, const PacketView& v, std::uint16_t id) noexcept;
+void set_src_port(Bytes frame, PacketView& v, Port p) noexcept;  // TCP or UDP
+void set_dst_port(Bytes frame, PacketView& v, Port p) noexcept;  // TCP or UDP
+void set_seq(Bytes frame, const PacketView& v, Seq s) noexcept;
+void set_ack(Bytes frame, const PacketView& v, Seq s) noexcept;
+void set_tcp_flags(Bytes frame, const PacketView& v, std::uint8_t flags) noexcept;
+void set_window(Bytes frame, const PacketView& v, std::uint16_t window) noexcept;
+// Option rewrites that keep the length. Return false when the option is absent.
+bool set_timestamp(Bytes frame, const PacketView& v, std::uint32_t tsval, std::uint32_t tsecr) noexcept;
+bool set_mss(Bytes frame, const PacketView& v, std::uint16_t mss) noexcept;
+// Replaces every option of `kind` with NOPs (length unchanged). Returns how many were removed.
+int remove_tcp_option(Bytes frame, const PacketView& v, std::uint8_t kind) noexcept;
+
+// Adds an option (kind,len,data… in `option`, padded with NOPs to a multiple of 4) to the
+// end of the option area, moving the payload. `buf` is the whole buffer (frame + tailroom),
+// `frame_len` the frame's current length; both it and `v` are updated. Returns false (frame
+// untouched) when the option area would exceed 40 bytes or the buffer has no room.
+bool add_tcp_option(Bytes buf, std::size_t& frame_len, PacketView& v, ConstBytes option) noexcept;
+
+// Full recomputation, for frames whose checksums are not trusted or were built field by field.
+void fill_ipv4_checksum(Bytes frame, const PacketView& v) noexcept;
+void fill_l4_checksum(Bytes frame, const PacketView& v) noexcept;  // TCP, UDP or ICMP
+bool ipv4_checksum_ok(ConstBytes frame, const PacketView& v) noexcept;
+bool l4_checksum_ok(ConstBytes frame, const PacketView& v) noexcept;
+
+}  // namespace dpcopy::net

@@ -1,0 +1,123 @@
+// The session engine: one instance per worker (lcore). Pure C++: it consumes
+// (frame, now) events from both directions and emits frames into a sink. It never
+// allocates per packet after construction (tables and pools are sized up front),
+// never locks, never logs.
+//
+// Directions:
+//   on_captured(): frames of the ONLINE conversation (client->online server and
+//                  online server->client), from a mirror port or a capture file.
+//   on_target():   frames from the TARGET (the test server) addressed to our fake
+//                  clients, arriving on our port or decoded from intercept records.
+//   advance():     time passes (timers: retransmission, pacing, gaps, idle, TIME_WAIT).
+//
+// This header is the contract between lib/session, lib/dpdk_io and the tests.
+// Additions are fine; changes to existing signatures need the tests updated too.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/rewrite/build.hpp"
+#include "lib/rewrite/bytes.hpp"
+#include "lib/rewrite/parse.hpp"
+#include "lib/rewrite/types.hpp"
+#include "lib/session/counters.hpp"
+
+namespace dpcopy::session {
+
+using net::ConstBytes;
+using net::Ipv4Addr;
+using net::MacAddr;
+using net::Port;
+
+using Nanos = std::uint64_t;  // monotonic time in nanoseconds, supplied by the caller
+inline constexpr Nanos kMs = 1'000'000;
+inline constexpr Nanos kSec = 1'000'000'000;
+
+// Receives every frame the engine originates (complete Ethernet frames, checksums set).
+// The span is valid only during the call.
+class FrameSink {
+public:
+    virtual ~FrameSink() = default;
+    virtual void emit(ConstBytes frame) = 0;
+};
+
+// One request/response exchange, for an optional observer (latency comparison,
+// response checking). Times are engine `now` values.
+struct ExchangeRecord {
+    net::FlowKey original;       // captured client -> online server tuple
+    std::uint16_t replica = 0;
+    std::uint32_t request_bytes = 0;
+    std::uint32_t online_response_bytes = 0;
+    Nanos online_response_time = 0;   // from the capture: first request byte -> last response byte
+    std::uint32_t target_response_bytes = 0;
+    Nanos target_response_time = 0;   // measured: request sent -> target's last response byte
+};
+
+class ExchangeObserver {
+public:
+    virtual ~ExchangeObserver() = default;
+    virtual void on_exchange(const ExchangeRecord& r) = 0;
+};
+
+struct TransferMap {
+    std::optional<Ipv4Addr> online_ip;  // empty: any address
+    Port online_port;
+    Ipv4Addr target_ip;
+    Port target_port;
+};
+
+struct EngineConfig {
+    std::vector<TransferMap> transfers;     // -x
+    std::vector<Ipv4Addr> clients;          // -c expanded; empty: keep the original client address
+    std::uint32_t multiply = 1;             // -n (1..1000)
+    std::uint32_t instance = 0;             // -f (0..63)
+    double percent = 100.0;                 // -r
+    std::uint64_t sample_seed = 0x6470636f7079ULL;  // fixed: same sessions in every run and instance
+    std::uint32_t mtu = 1500;               // -M: largest IP packet we send
+    bool no_wait = false;                   // -W
+    bool full_sessions_only = false;        // -O
+    Nanos session_timeout = 120 * kSec;     // -t
+    Nanos time_wait = 60 * kSec;            // --time-wait
+    std::uint32_t worker_index = 0;         // this engine's worker
+    std::uint32_t worker_count = 1;         // total workers; owner of a translated tuple = owner_of()
+    std::uint32_t max_sessions = 1u << 16;  // table capacity per worker
+    std::uint32_t max_queued_segments = 1u << 18;  // captured segments held per worker
+    std::uint32_t max_queued_per_session = 256;
+    MacAddr local_mac;                      // source MAC of emitted frames
+    MacAddr next_hop_mac;                   // destination MAC (target or gateway); settable later
+    std::uint8_t vlan_count = 0;            // tags to put on emitted frames
+    std::array<net::VlanTag, 2> vlans{};
+};
+
+class Engine {
+public:
+    // Validates the config; on error returns nullptr and sets `err` to one line.
+    static std::unique_ptr<Engine> create(const EngineConfig& cfg, FrameSink& sink, std::string& err);
+    virtual ~Engine() = default;
+
+    virtual void on_captured(ConstBytes frame, net::LinkType link, Nanos now) = 0;
+    virtual void on_target(ConstBytes frame, Nanos now) = 0;
+    virtual void advance(Nanos now) = 0;
+    // The capture is over: sessions finish what they have, then close. idle() turns
+    // true when every session has ended (or been reset after its timeout).
+    virtual void finish_input(Nanos now) = 0;
+    virtual bool idle() const = 0;
+
+    virtual void set_next_hop_mac(MacAddr mac) = 0;
+    virtual void set_observer(ExchangeObserver* obs) = 0;
+
+    virtual const Counters& counters() const = 0;
+    virtual std::size_t active_sessions() const = 0;
+};
+
+// Which worker owns a translated tuple (fake client ip/port -> target ip/port). Every
+// component that routes target responses or control records uses this.
+std::uint32_t owner_of(const net::FlowKey& translated_client_to_target, std::uint32_t worker_count) noexcept;
+
+}  // namespace dpcopy::session
