@@ -1,0 +1,54 @@
+# Shared by tools/test.sh and tools/demo.sh. Source it; do not run it.
+# shellcheck shell=bash
+
+DPCOPY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# Debian packages the project needs to build and to run every test.
+DPCOPY_PACKAGES=(
+  g++ meson ninja-build pkg-config python3
+  libdpdk-dev dpdk libpcap-dev libboost-program-options-dev catch2 libsodium-dev
+  iproute2 tcpdump conntrack curl apache2-utils wrk nginx-light redis-server redis-tools
+)
+
+dpcopy_log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
+
+# Re-executes the calling script under sudo when not root.
+dpcopy_require_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      dpcopy_log "needs root; re-running under sudo"
+      exec sudo -E -- "$0" "$@"
+    fi
+    echo "$(basename "$0"): must run as root (and sudo is not installed)" >&2
+    exit 2
+  fi
+}
+
+# Installs whatever is missing from DPCOPY_PACKAGES; no network access when nothing is.
+dpcopy_install_packages() {
+  local missing=() p
+  for p in "${DPCOPY_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  dpcopy_log "installing: ${missing[*]}"
+  # Packaged servers (nginx, redis) must not start system services: tests start their own.
+  local rc_created=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && rc_created=1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  local ok=0
+  if apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then ok=1; fi
+  [ $rc_created -eq 1 ] && rm -f /usr/sbin/policy-rc.d
+  [ $ok -eq 1 ] || { echo "$(basename "$0"): could not install: ${missing[*]}" >&2; return 1; }
+}
+
+# Configures (once) and builds one build directory. $1 = dir, rest = meson options.
+dpcopy_build() {
+  local dir=$1; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" "$DPCOPY_ROOT" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log" >&2; return 1; }
+  fi
+  ninja -C "$dir" >"$dir.ninja.log" 2>&1 || { tail -n 60 "$dir.ninja.log" >&2; return 1; }
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# tools/test.sh — installs what is missing, builds, runs every test.
+# Ends with a line "N passed, N failed"; exits non-zero on any failure.
+#   build/      the product build (DPDK apps, integration and e2e tests, benchmarks)
+#   build-san/  ASan+UBSan build of the pure code; the unit tests run here
+# Options: --unit (unit and lint suites only), --suite NAME (one meson suite).
+set -uo pipefail
+source "$(dirname "$0")/lib/common.sh"
+dpcopy_require_root "$@"
+cd "$DPCOPY_ROOT"
+
+only_unit=0; suite=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --unit) only_unit=1 ;;
+    --suite) suite=$2; shift ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "test.sh: unknown option '$1'" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+dpcopy_install_packages || exit 1
+
+dpcopy_log "building build-san/ (ASan+UBSan, unit tests)"
+dpcopy_build build-san -Ddpdk=disabled -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false || exit 1
+if [ $only_unit -eq 0 ]; then
+  dpcopy_log "building build/ (product)"
+  dpcopy_build build -Ddpdk=enabled || exit 1
+fi
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+run_suite() {  # dir, meson test args...
+  local dir=$1; shift
+  meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 "$@"
+  return 0  # the summary decides
+}
+
+rm -f build-san/meson-logs/testlog.json build/meson-logs/testlog.json
+logs=()
+if [ -n "$suite" ]; then
+  if [ "$suite" = unit ]; then run_suite build-san --suite unit; logs+=(build-san/meson-logs/testlog.json)
+  else run_suite build --suite "$suite"; logs+=(build/meson-logs/testlog.json); fi
+else
+  run_suite build-san --suite unit --suite lint; logs+=(build-san/meson-logs/testlog.json)
+  if [ $only_unit -eq 0 ]; then
+    run_suite build --no-suite unit --no-suite lint; logs+=(build/meson-logs/testlog.json)
+  fi
+fi
+
+python3 "$DPCOPY_ROOT/tools/lib/summarize.py" "${logs[@]}"
