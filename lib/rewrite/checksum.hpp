@@ -20,10 +20,17 @@ std::uint16_t csum(ConstBytes data) noexcept;
 // IPv4 header checksum over `hdr` (its checksum field taken as zero).
 std::uint16_t ipv4_header_checksum(ConstBytes hdr) noexcept;
 // TCP/UDP checksum of `l4` (header + payload, checksum field taken as zero) with the IPv4 pseudo-header.
+// For UDP a computed 0 is returned as 0xffff (RFC 768: 0 means "no checksum"). For ICMP
+// (proto 1) no pseudo-header is used.
 std::uint16_t l4_checksum(Ipv4Addr src, Ipv4Addr dst, std::uint8_t proto, ConstBytes l4) noexcept;
+// Folded one's-complement sum of the IPv4 pseudo-header (src, dst, proto, l4_len).
+std::uint16_t pseudo_header_sum(Ipv4Addr src, Ipv4Addr dst, std::uint8_t proto, std::uint16_t l4_len) noexcept;
 
 // RFC 1624 incremental updates of a stored checksum `hc` when a 16/32-bit field changes.
 std::uint16_t csum_update16(std::uint16_t hc, std::uint16_t old_v, std::uint16_t new_v) noexcept;
 std::uint16_t csum_update32(std::uint16_t hc, std::uint32_t old_v, std::uint32_t new_v) noexcept;
+// General form: the covered data's one's-complement sum changed from `old_sum` to `new_sum`
+// (both as returned by csum_add over the same, equally aligned, words).
+std::uint16_t csum_update_sum(std::uint16_t hc, std::uint32_t old_sum, std::uint32_t new_sum) noexcept;
 
 }  // namespace dpcopy::net

@@ -1,0 +1,183 @@
+#include "lib/rewrite/build.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "lib/rewrite/checksum.hpp"
+
+namespace dpcopy::net {
+
+namespace {
+
+std::size_t l2_size(const L2Spec& l2) noexcept { return EthHdr::size + VlanTag::size * std::size_t{l2.vlan_count}; }
+
+// Writes Ethernet + tags ending in `type`; returns the L3 offset.
+std::size_t write_l2(Bytes out, const L2Spec& l2, std::uint16_t type) noexcept {
+    EthHdr eth;
+    eth.dst = l2.dst;
+    eth.src = l2.src;
+    eth.ethertype = l2.vlan_count > 0 ? l2.vlans[0].tpid : type;
+    eth.write(out);
+    std::size_t off = EthHdr::size;
+    for (std::size_t i = 0; i < l2.vlan_count; ++i) {
+        store_be16(out, off, l2.vlans[i].tci);
+        store_be16(out, off + 2, i + 1 < l2.vlan_count ? l2.vlans[i + 1].tpid : type);
+        off += VlanTag::size;
+    }
+    return off;
+}
+
+void write_ipv4(Bytes out, std::size_t off, const Ipv4Spec& ip, std::uint8_t proto, std::size_t total) noexcept {
+    Ipv4Hdr h;
+    h.tos = ip.tos;
+    h.total_len = static_cast<std::uint16_t>(total);
+    h.id = ip.id;
+    h.frag = ip.dont_fragment ? Ipv4Hdr::flag_df : std::uint16_t{0};
+    h.ttl = ip.ttl;
+    h.proto = proto;
+    h.src = ip.src;
+    h.dst = ip.dst;
+    Bytes hb = out.subspan(off, Ipv4Hdr::min_size);
+    h.write(hb);
+    store_be16(hb, 10, ipv4_header_checksum(hb));
+}
+
+bool l2_ok(const L2Spec& l2) noexcept { return l2.vlan_count <= 2; }
+
+}  // namespace
+
+std::size_t tcp_frame_size(const L2Spec& l2, const TcpSpec& tcp) noexcept {
+    return l2_size(l2) + Ipv4Hdr::min_size + TcpHdr::min_size + tcp.options.wire_size() + tcp.payload.size();
+}
+
+std::size_t build_tcp(Bytes out, const L2Spec& l2, const Ipv4Spec& ip, const TcpSpec& tcp) noexcept {
+    if (!l2_ok(l2)) return 0;
+    const std::size_t opt_len = tcp.options.wire_size();
+    if (opt_len > 40) return 0;
+    const std::size_t l4_len = TcpHdr::min_size + opt_len + tcp.payload.size();
+    const std::size_t total = Ipv4Hdr::min_size + l4_len;
+    if (total > 0xffff) return 0;
+    const std::size_t size = l2_size(l2) + total;
+    if (out.size() < size) return 0;
+
+    const std::size_t l3 = write_l2(out, l2, ethertype::ipv4);
+    write_ipv4(out, l3, ip, ipproto::tcp, total);
+    const std::size_t l4 = l3 + Ipv4Hdr::min_size;
+    TcpHdr h;
+    h.src_port = tcp.src_port;
+    h.dst_port = tcp.dst_port;
+    h.seq = tcp.seq;
+    h.ack = tcp.ack;
+    h.data_off = static_cast<std::uint8_t>((TcpHdr::min_size + opt_len) / 4);
+    h.flags = tcp.flags;
+    h.window = tcp.window;
+    h.write(out.subspan(l4, TcpHdr::min_size));
+    if (opt_len > 0) tcp.options.write(out.subspan(l4 + TcpHdr::min_size, opt_len));
+    if (!tcp.payload.empty())
+        std::memcpy(out.data() + l4 + TcpHdr::min_size + opt_len, tcp.payload.data(), tcp.payload.size());
+    store_be16(out, l4 + 16, l4_checksum(ip.src, ip.dst, ipproto::tcp, ConstBytes(out).subspan(l4, l4_len)));
+    return size;
+}
+
+std::size_t build_udp(Bytes out, const L2Spec& l2, const Ipv4Spec& ip, Port src_port, Port dst_port,
+                      ConstBytes payload) noexcept {
+    if (!l2_ok(l2)) return 0;
+    const std::size_t l4_len = UdpHdr::size + payload.size();
+    const std::size_t total = Ipv4Hdr::min_size + l4_len;
+    if (total > 0xffff) return 0;
+    const std::size_t size = l2_size(l2) + total;
+    if (out.size() < size) return 0;
+
+    const std::size_t l3 = write_l2(out, l2, ethertype::ipv4);
+    write_ipv4(out, l3, ip, ipproto::udp, total);
+    const std::size_t l4 = l3 + Ipv4Hdr::min_size;
+    UdpHdr h;
+    h.src_port = src_port;
+    h.dst_port = dst_port;
+    h.length = static_cast<std::uint16_t>(l4_len);
+    h.write(out.subspan(l4, UdpHdr::size));
+    if (!payload.empty()) std::memcpy(out.data() + l4 + UdpHdr::size, payload.data(), payload.size());
+    store_be16(out, l4 + 6, l4_checksum(ip.src, ip.dst, ipproto::udp, ConstBytes(out).subspan(l4, l4_len)));
+    return size;
+}
+
+std::size_t build_arp(Bytes out, const L2Spec& l2, const ArpPkt& arp) noexcept {
+    if (!l2_ok(l2)) return 0;
+    const std::size_t size = l2_size(l2) + ArpPkt::size;
+    if (out.size() < size) return 0;
+    const std::size_t l3 = write_l2(out, l2, ethertype::arp);
+    arp.write(out.subspan(l3, ArpPkt::size));
+    return size;
+}
+
+std::size_t build_arp_request(Bytes out, MacAddr our_mac, Ipv4Addr our_ip, Ipv4Addr target) noexcept {
+    L2Spec l2;
+    l2.src = our_mac;
+    l2.dst = MacAddr::broadcast();
+    ArpPkt a;
+    a.op = ArpPkt::op_request;
+    a.sha = our_mac;
+    a.spa = our_ip;
+    a.tha = MacAddr{};
+    a.tpa = target;
+    return build_arp(out, l2, a);
+}
+
+std::size_t build_arp_reply(Bytes out, ConstBytes req, const PacketView& req_view, MacAddr our_mac,
+                            Ipv4Addr answer_ip) noexcept {
+    if (req_view.l3 != L3Kind::arp || std::size_t{req_view.l3_off} + ArpPkt::size > req.size()) return 0;
+    const ArpPkt q = ArpPkt::read(req.subspan(req_view.l3_off, ArpPkt::size));
+    if (q.op != ArpPkt::op_request || q.tpa != answer_ip) return 0;
+    const EthHdr eth = EthHdr::read(req);
+    L2Spec l2;
+    l2.src = our_mac;
+    l2.dst = eth.src;
+    l2.vlan_count = req_view.vlan_count;
+    l2.vlans = req_view.vlans;
+    ArpPkt a;
+    a.op = ArpPkt::op_reply;
+    a.sha = our_mac;
+    a.spa = answer_ip;
+    a.tha = q.sha;
+    a.tpa = q.spa;
+    return build_arp(out, l2, a);
+}
+
+std::size_t build_icmp_echo_reply(Bytes out, ConstBytes req, const PacketView& req_view, MacAddr our_mac) noexcept {
+    if (req_view.l3 != L3Kind::ipv4 || req_view.l4 != L4Kind::icmp) return 0;
+    if (std::size_t{req_view.payload_off} + req_view.payload_len > req.size()) return 0;
+    const IcmpEcho q = IcmpEcho::read(req.subspan(req_view.l4_off, IcmpEcho::size));
+    if (q.type != IcmpEcho::type_echo_request || q.code != 0) return 0;
+    const EthHdr eth = EthHdr::read(req);
+    const Ipv4Hdr qip = Ipv4Hdr::read(req.subspan(req_view.l3_off));
+    L2Spec l2;
+    l2.src = our_mac;
+    l2.dst = eth.src;
+    l2.vlan_count = req_view.vlan_count;
+    l2.vlans = req_view.vlans;
+    Ipv4Spec ip;
+    ip.src = qip.dst;
+    ip.dst = qip.src;
+    ip.tos = qip.tos;
+    ip.id = qip.id;
+    ip.dont_fragment = false;
+    ip.ttl = 64;
+
+    const std::size_t l4_len = IcmpEcho::size + req_view.payload_len;
+    const std::size_t total = Ipv4Hdr::min_size + l4_len;
+    const std::size_t size = l2_size(l2) + total;
+    if (out.size() < size) return 0;
+    const std::size_t l3 = write_l2(out, l2, ethertype::ipv4);
+    write_ipv4(out, l3, ip, ipproto::icmp, total);
+    const std::size_t l4 = l3 + Ipv4Hdr::min_size;
+    IcmpEcho r = q;
+    r.type = IcmpEcho::type_echo_reply;
+    r.checksum = 0;
+    r.write(out.subspan(l4, IcmpEcho::size));
+    if (req_view.payload_len > 0)
+        std::memmove(out.data() + l4 + IcmpEcho::size, req.data() + req_view.payload_off, req_view.payload_len);
+    store_be16(out, l4 + 2, l4_checksum(ip.src, ip.dst, ipproto::icmp, ConstBytes(out).subspan(l4, l4_len)));
+    return size;
+}
+
+}  // namespace dpcopy::net
