@@ -1,0 +1,314 @@
+#include "apps/common/values.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
+namespace dpcopy::cli {
+
+namespace {
+
+std::uint32_t mask_of(unsigned prefix) noexcept {
+    return prefix == 0 ? 0u : ~std::uint32_t{0} << (32 - prefix);
+}
+
+std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// Why an address cannot be a unicast host, or empty.
+std::string non_host_reason(Ipv4Addr a) {
+    const std::uint32_t v = a.value();
+    if (v == 0) return "0.0.0.0 is not a host address";
+    if ((v >> 24) == 0) return a.to_string() + " is in 0.0.0.0/8 (this network), not a host address";
+    if ((v >> 24) == 127) return a.to_string() + " is a loopback address (dpcopy sends on a DPDK port, not through the host stack)";
+    if ((v >> 28) == 0xe) return a.to_string() + " is a multicast address";
+    if ((v >> 28) == 0xf) return a.to_string() + " is a reserved or broadcast address";
+    return {};
+}
+
+// "IP" or "IP/N": returns ip and prefix text (empty when absent).
+struct SlashSplit {
+    std::string_view ip;
+    std::optional<std::string_view> prefix;
+};
+SlashSplit split_slash(std::string_view text) {
+    const auto pos = text.find('/');
+    if (pos == std::string_view::npos) return {text, std::nullopt};
+    return {text.substr(0, pos), text.substr(pos + 1)};
+}
+
+// "IP:PORT" (port required) or "IP" when port_optional.
+struct HostPort {
+    Ipv4Addr ip;
+    std::optional<Port> port;
+};
+Result<HostPort> parse_host_port(std::string_view text, bool port_optional) {
+    const auto pos = text.rfind(':');
+    if (pos == std::string_view::npos) {
+        if (!port_optional) return fail<HostPort>("expected IP:PORT in " + quoted(text));
+        auto ip = parse_host_ipv4(text);
+        if (!ip) return fail<HostPort>(ip.error());
+        return HostPort{*ip, std::nullopt};
+    }
+    auto ip = parse_host_ipv4(text.substr(0, pos));
+    if (!ip) return fail<HostPort>(ip.error());
+    auto port = parse_port(text.substr(pos + 1));
+    if (!port) return fail<HostPort>(port.error());
+    return HostPort{*ip, *port};
+}
+
+}  // namespace
+
+Ipv4Addr IfAddr::network() const noexcept { return Ipv4Addr(ip.value() & mask_of(prefix)); }
+Ipv4Addr IfAddr::broadcast() const noexcept { return Ipv4Addr(ip.value() | ~mask_of(prefix)); }
+bool IfAddr::on_link(Ipv4Addr other) const noexcept {
+    return ((ip.value() ^ other.value()) & mask_of(prefix)) == 0;
+}
+std::string IfAddr::to_string() const { return ip.to_string() + "/" + std::to_string(prefix); }
+
+bool Cidr::contains(Ipv4Addr ip) const noexcept {
+    return ((ip.value() ^ network.value()) & mask_of(prefix)) == 0;
+}
+std::string Cidr::to_string() const { return network.to_string() + "/" + std::to_string(prefix); }
+
+std::string TransferMap::to_string() const {
+    std::string s;
+    if (online_ip) s = online_ip->to_string() + ":";
+    s += std::to_string(online_port.value()) + "-" + target_ip.to_string() + ":" +
+         std::to_string(target_port.value());
+    return s;
+}
+
+std::vector<std::string_view> split_commas(std::string_view text) {
+    std::vector<std::string_view> out;
+    std::size_t start = 0;
+    while (true) {
+        const auto pos = text.find(',', start);
+        if (pos == std::string_view::npos) {
+            out.push_back(text.substr(start));
+            return out;
+        }
+        out.push_back(text.substr(start, pos - start));
+        start = pos + 1;
+    }
+}
+
+Result<std::uint64_t> parse_uint(std::string_view text, std::uint64_t min, std::uint64_t max) {
+    const std::string range = "expected an integer from " + std::to_string(min) + " to " + std::to_string(max);
+    if (text.empty()) return fail<std::uint64_t>("empty value; " + range);
+    for (char c : text)
+        if (c < '0' || c > '9') return fail<std::uint64_t>("not a plain decimal integer; " + range);
+    std::uint64_t v = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec == std::errc::result_out_of_range || v < min || v > max) return fail<std::uint64_t>("out of range; " + range);
+    if (ec != std::errc() || ptr != text.data() + text.size()) return fail<std::uint64_t>(range);
+    return v;
+}
+
+Result<double> parse_decimal(std::string_view text, double min, double max, int max_decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "expected a number from %g to %g", min, max);
+    const std::string range = buf;
+    if (text.empty()) return fail<double>("empty value; " + range);
+    std::size_t i = 0;
+    std::size_t int_digits = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') { ++i; ++int_digits; }
+    std::size_t frac_digits = 0;
+    if (i < text.size() && text[i] == '.') {
+        ++i;
+        while (i < text.size() && text[i] >= '0' && text[i] <= '9') { ++i; ++frac_digits; }
+    }
+    if (i != text.size() || int_digits + frac_digits == 0 || int_digits > 9)
+        return fail<double>("not a plain decimal number; " + range);
+    if (frac_digits > static_cast<std::size_t>(max_decimals))
+        return fail<double>("at most " + std::to_string(max_decimals) + " digits after the decimal point");
+    double v = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v, std::chars_format::fixed);
+    if (ec != std::errc() || !std::isfinite(v)) return fail<double>(range);
+    if (v < min || v > max) return fail<double>("out of range; " + range);
+    return v;
+}
+
+Result<Ipv4Addr> parse_ipv4(std::string_view text) {
+    auto ip = Ipv4Addr::parse(text);
+    if (!ip) return fail<Ipv4Addr>(quoted(text) + " is not an IPv4 address (A.B.C.D, each 0..255)");
+    return *ip;
+}
+
+Result<Ipv4Addr> parse_host_ipv4(std::string_view text) {
+    auto ip = parse_ipv4(text);
+    if (!ip) return ip;
+    if (auto why = non_host_reason(*ip); !why.empty()) return fail<Ipv4Addr>(why);
+    return ip;
+}
+
+Result<Port> parse_port(std::string_view text) {
+    auto v = parse_uint(text, 1, 65535);
+    if (!v) return fail<Port>("bad port " + quoted(text) + ": " + v.error());
+    return Port(static_cast<std::uint16_t>(*v));
+}
+
+Result<IfAddr> parse_ifaddr(std::string_view text) {
+    const auto parts = split_slash(text);
+    if (!parts.prefix) return fail<IfAddr>("expected IP/PREFIX, e.g. 10.0.0.1/24");
+    auto ip = parse_host_ipv4(parts.ip);
+    if (!ip) return fail<IfAddr>(ip.error());
+    auto prefix = parse_uint(*parts.prefix, 1, 32);
+    if (!prefix) return fail<IfAddr>("bad prefix length " + quoted(*parts.prefix) + ": " + prefix.error());
+    IfAddr a{*ip, static_cast<std::uint8_t>(*prefix)};
+    if (a.prefix < 31 && a.ip == a.network())
+        return fail<IfAddr>(a.ip.to_string() + " is the network address of " + a.network().to_string() + "/" +
+                            std::to_string(a.prefix));
+    if (a.prefix < 31 && a.ip == a.broadcast())
+        return fail<IfAddr>(a.ip.to_string() + " is the broadcast address of " + a.network().to_string() + "/" +
+                            std::to_string(a.prefix));
+    return a;
+}
+
+Result<Cidr> parse_cidr(std::string_view text) {
+    const auto parts = split_slash(text);
+    auto ip = parse_ipv4(parts.ip);
+    if (!ip) return fail<Cidr>(ip.error());
+    unsigned prefix = 32;
+    if (parts.prefix) {
+        auto p = parse_uint(*parts.prefix, 0, 32);
+        if (!p) return fail<Cidr>("bad prefix length " + quoted(*parts.prefix) + ": " + p.error());
+        prefix = static_cast<unsigned>(*p);
+    }
+    const std::uint32_t net = ip->value() & mask_of(prefix);
+    if (net != ip->value())
+        return fail<Cidr>(quoted(text) + " has host bits set (did you mean " + Ipv4Addr(net).to_string() + "/" +
+                          std::to_string(prefix) + "?)");
+    return Cidr{*ip, static_cast<std::uint8_t>(prefix)};
+}
+
+Result<std::vector<Cidr>> parse_cidr_list(std::string_view text) {
+    std::vector<Cidr> out;
+    for (auto item : split_commas(text)) {
+        if (item.empty()) return fail<std::vector<Cidr>>("empty item in the list");
+        auto c = parse_cidr(item);
+        if (!c) return fail<std::vector<Cidr>>(c.error());
+        if (std::find(out.begin(), out.end(), *c) == out.end()) out.push_back(*c);
+        if (out.size() > kMaxAllowNets)
+            return fail<std::vector<Cidr>>("more than " + std::to_string(kMaxAllowNets) + " networks");
+    }
+    return out;
+}
+
+Result<std::vector<TransferMap>> parse_transfer_list(std::string_view text) {
+    using R = std::vector<TransferMap>;
+    R out;
+    for (auto item : split_commas(text)) {
+        if (item.empty()) return fail<R>("empty map in the list; expected [ONLINE_IP:]PORT-TARGET_IP:PORT");
+        const auto dash = item.find('-');
+        if (dash == std::string_view::npos || item.find('-', dash + 1) != std::string_view::npos)
+            return fail<R>(quoted(item) + " is not [ONLINE_IP:]PORT-TARGET_IP:PORT");
+        const auto left = item.substr(0, dash);
+        const auto right = item.substr(dash + 1);
+        TransferMap m;
+        if (left.find(':') != std::string_view::npos) {
+            auto hp = parse_host_port(left, false);
+            if (!hp) return fail<R>("online side: " + hp.error());
+            m.online_ip = hp->ip;
+            m.online_port = *hp->port;
+        } else {
+            if (left.find('.') != std::string_view::npos)
+                return fail<R>("online side " + quoted(left) + " needs a port (ONLINE_IP:PORT)");
+            auto port = parse_port(left);
+            if (!port) return fail<R>("online side: " + port.error());
+            m.online_port = *port;
+        }
+        if (right.find(':') == std::string_view::npos)
+            return fail<R>("target side " + quoted(right) + " must be TARGET_IP:PORT");
+        auto hp = parse_host_port(right, false);
+        if (!hp) return fail<R>("target side: " + hp.error());
+        m.target_ip = hp->ip;
+        m.target_port = *hp->port;
+        if (std::find(out.begin(), out.end(), m) != out.end()) continue;  // merged
+        for (const auto& o : out)
+            if (o.online_ip == m.online_ip && o.online_port == m.online_port)
+                return fail<R>("ambiguous: " + m.to_string().substr(0, m.to_string().find('-')) +
+                               " is mapped to both " + o.target_ip.to_string() + ":" +
+                               std::to_string(o.target_port.value()) + " and " + m.target_ip.to_string() + ":" +
+                               std::to_string(m.target_port.value()));
+        out.push_back(m);
+        if (out.size() > kMaxTransferMaps)
+            return fail<R>("more than " + std::to_string(kMaxTransferMaps) + " maps");
+    }
+    return out;
+}
+
+Result<std::vector<Endpoint>> parse_endpoint_list(std::string_view text) {
+    using R = std::vector<Endpoint>;
+    R out;
+    for (auto item : split_commas(text)) {
+        if (item.empty()) return fail<R>("empty item in the list; expected IP[:PORT]");
+        auto hp = parse_host_port(item, true);
+        if (!hp) return fail<R>(hp.error());
+        Endpoint e{hp->ip, hp->port};
+        if (std::find(out.begin(), out.end(), e) == out.end()) out.push_back(e);
+        if (out.size() > kMaxIntercepts)
+            return fail<R>("more than " + std::to_string(kMaxIntercepts) + " intercepts");
+    }
+    return out;
+}
+
+Result<bool> check_readable_file(const std::string& path) {
+    if (path.empty()) return fail<bool>("empty file name");
+    std::error_code ec;
+    const auto st = std::filesystem::status(path, ec);
+    if (ec || !std::filesystem::exists(st)) return fail<bool>("no such file");
+    if (std::filesystem::is_directory(st)) return fail<bool>("is a directory");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail<bool>(std::string("cannot be read: ") + std::strerror(errno));
+    return true;
+}
+
+Result<bool> check_capture_file(const std::string& path) {
+    auto readable = check_readable_file(path);
+    if (!readable) return readable;
+    std::ifstream in(path, std::ios::binary);
+    std::array<unsigned char, 4> m{};
+    if (!in.read(reinterpret_cast<char*>(m.data()), 4)) return fail<bool>("too short to be a pcap or pcapng file");
+    const std::uint32_t be = (std::uint32_t{m[0]} << 24) | (std::uint32_t{m[1]} << 16) | (std::uint32_t{m[2]} << 8) | m[3];
+    switch (be) {
+        case 0xa1b2c3d4: case 0xd4c3b2a1:  // pcap, microseconds
+        case 0xa1b23c4d: case 0x4d3cb2a1:  // pcap, nanoseconds
+        case 0x0a0d0d0a:                   // pcapng section header block
+            return true;
+        default:
+            return fail<bool>("not a pcap or pcapng file (unknown magic number)");
+    }
+}
+
+Result<bool> check_key_file(const std::string& path) {
+    auto readable = check_readable_file(path);
+    if (!readable) return readable;
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) return fail<bool>("cannot tell its size: " + ec.message());
+    if (size == 0) return fail<bool>("the key file is empty");
+    if (size > 4096) return fail<bool>("the key file is larger than 4096 bytes");
+    return true;
+}
+
+Result<bool> check_writable_path(const std::string& path) {
+    if (path.empty()) return fail<bool>("empty file name");
+    std::error_code ec;
+    const std::filesystem::path p(path);
+    if (std::filesystem::is_directory(p, ec)) return fail<bool>("is a directory");
+    const auto dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+    if (!std::filesystem::is_directory(dir, ec)) return fail<bool>("directory " + dir.string() + " does not exist");
+    if (::access(dir.c_str(), W_OK | X_OK) != 0 && ::access(p.c_str(), W_OK) != 0)
+        return fail<bool>("cannot write in " + dir.string());
+    return true;
+}
+
+}  // namespace dpcopy::cli

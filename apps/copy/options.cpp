@@ -1,0 +1,204 @@
+#include "apps/copy/options.hpp"
+
+#include "dpcopy_version.hpp"
+
+#include <cmath>
+
+namespace dpcopy::cli {
+
+namespace {
+
+constexpr const char* kProg = "dpcopy";
+
+po::options_description copy_description() {
+    using S = std::string;
+    using L = std::vector<std::string>;
+    po::options_description d("dpcopy options");
+    const auto flag = OptionParser::flag_value;
+    d.add_options()
+        ("transfer,x", po::value<L>(), "")
+        ("pcap,i", po::value<S>(), "")
+        ("clients,c", po::value<L>(), "")
+        ("intercept,s", po::value<L>(), "")
+        ("ip", po::value<S>(), "")
+        ("gateway", po::value<S>(), "")
+        ("multiply,n", po::value<S>(), "")
+        ("instance,f", po::value<S>(), "")
+        ("percent,r", po::value<S>(), "")
+        ("speed,a", po::value<S>(), "")
+        ("loop", po::value<S>(), "")
+        ("max-gap", po::value<S>(), "")
+        ("mtu,M", po::value<S>(), "")
+        ("no-wait,W", flag(), "")
+        ("full-sessions-only,O", flag(), "")
+        ("session-timeout,t", po::value<S>(), "")
+        ("time-wait", po::value<S>(), "")
+        ("rx-port", po::value<S>(), "")
+        ("tx-port", po::value<S>(), "")
+        ("control-port", po::value<S>(), "")
+        ("key-file", po::value<S>(), "")
+        ("stats-interval", po::value<S>(), "")
+        ("log,l", po::value<S>(), "")
+        ("report", po::value<S>(), "");
+    return d;
+}
+
+template <class T>
+auto uint_in(std::uint64_t min, std::uint64_t max) {
+    return [=](std::string_view s) -> Result<T> {
+        auto v = parse_uint(s, min, max);
+        if (!v) return fail<T>(v.error());
+        return static_cast<T>(*v);
+    };
+}
+
+auto file_check(Result<bool> (*check)(const std::string&)) {
+    return [=](std::string_view s) -> Result<std::string> {
+        std::string path(s);
+        auto ok = check(path);
+        if (!ok) return fail<std::string>(ok.error());
+        return path;
+    };
+}
+
+}  // namespace
+
+std::string copy_version() {
+    return std::string("dpcopy ") + DPCOPY_VERSION + "\n";
+}
+
+std::vector<std::string> copy_config_keys() {
+    std::vector<std::string> keys;
+    const auto d = copy_description();
+    for (const auto& o : d.options()) keys.push_back(o->long_name());
+    return keys;
+}
+
+std::string copy_usage() {
+    return R"(Usage: dpcopy [EAL options] -- [dpcopy options]
+Copies live (or captured) TCP traffic onto a target server.
+EAL options: dpcopy --help
+
+  -x, --transfer MAP[,MAP...]    MAP = [ONLINE_IP:]PORT-TARGET_IP:PORT (required)
+  -i, --pcap FILE                offline: replay a pcap or pcapng file (default: live, from --rx-port)
+  -c, --clients LIST             fake client addresses: A.B.C.D, A.B.C.x, CIDR, comma lists
+                                 (default: keep the originals; target addresses are left out)
+  -s, --intercept IP[:PORT][,..] remote dpintercept(s); without it, responses are taken on the TX port
+      --ip IP/PREFIX             dpcopy's own address on the TX port (ARP, ICMP, control datagrams;
+                                 required with -s)
+      --gateway IP               next hop toward targets that are not on-link (needs --ip)
+  -n, --multiply N               replay every session N times (1..1000, default 1)
+  -f, --instance K               instance number that keeps several dpcopy on one target apart (0..63, default 0)
+  -r, --percent P                replay P% of sessions, chosen by a stable hash (0 < P <= 100, two decimals)
+  -a, --speed X                  offline time scale: 1 as captured, 2 twice as fast,
+                                 0 as fast as the target answers (0..1000, default 1)
+      --loop N                   offline: replay the file N times (default 1)
+      --max-gap MS               offline: shorten idle gaps longer than MS milliseconds
+  -M, --mtu N                    largest IP packet sent (576..9000, default 1500)
+  -W, --no-wait                  send requests without waiting for responses
+  -O, --full-sessions-only       skip sessions whose SYN was not captured
+  -t, --session-timeout S        idle time before a session is ended with RST (1..86400, default 120)
+      --time-wait S              seconds before a translated tuple is reused toward the same target
+                                 (1..3600, default 60)
+      --rx-port N, --tx-port N   DPDK port ids (default 0 and 0)
+      --control-port PORT        UDP port of the control ring (default 36524)
+      --key-file FILE            shared secret that authenticates control datagrams
+      --stats-interval S         a status line every S seconds (0..3600, default 1; 0 = none)
+  -l, --log FILE                 log file (default stderr)
+      --report FILE              JSON summary written at exit
+      --config FILE              INI file with the same keys as the long options (the command line wins)
+      --version                  print the version and exit
+  -h, --help                     print this help and exit
+
+Example: dpcopy -l 1-2 -- -x 80-10.0.0.2:8080 -c 10.9.0.x -n 2
+Exit status: 0 success, --help, --version; 1 runtime failure; 2 bad command line or not implemented yet.
+)";
+}
+
+Parsed<CopyOptions> parse_copy_options(const std::vector<std::string>& args) {
+    Parsed<CopyOptions> result;
+    OptionParser p(kProg, copy_description());
+    result.outcome = p.parse(args);
+    if (result.outcome == Outcome::help) { result.text = copy_usage(); return result; }
+    if (result.outcome == Outcome::version) { result.text = copy_version(); return result; }
+    auto failed = [&] {
+        result.outcome = Outcome::error;
+        result.text = p.error();
+        return result;
+    };
+    if (result.outcome == Outcome::error) return failed();
+
+    CopyOptions& o = result.options;
+    if (!p.config_file().empty()) o.config_file = p.config_file();
+
+    if (!p.given("transfer"))
+        p.fail("dpcopy: missing required option -x/--transfer MAP (dpcopy's options go after '--': "
+               "dpcopy [EAL options] -- -x 80-10.0.0.2:80 ...)");
+    p.take("transfer", parse_transfer_list, o.transfer);
+    p.take("pcap", file_check(check_capture_file), o.pcap_file);
+    p.take("intercept", parse_endpoint_list, o.intercepts);
+    p.take("ip", parse_ifaddr, o.ip);
+    p.take("gateway", parse_host_ipv4, o.gateway);
+    p.take("multiply", uint_in<std::uint32_t>(1, 1000), o.multiply);
+    p.take("instance", uint_in<std::uint32_t>(0, 63), o.instance);
+    p.take("percent", [](std::string_view s) -> Result<std::uint32_t> {
+        auto v = parse_decimal(s, 0.01, 100, 2);
+        if (!v) return fail<std::uint32_t>(v.error() + " (0 < P <= 100)");
+        return static_cast<std::uint32_t>(std::llround(*v * 100));
+    }, o.percent_x100);
+    p.take("speed", [](std::string_view s) { return parse_decimal(s, 0, 1000, 3); }, o.speed);
+    p.take("loop", uint_in<std::uint32_t>(1, 1000000), o.loop);
+    p.take("max-gap", uint_in<std::uint32_t>(1, 86400000), o.max_gap_ms);
+    p.take("mtu", uint_in<std::uint32_t>(576, 9000), o.mtu);
+    p.take_flag("no-wait", o.no_wait);
+    p.take_flag("full-sessions-only", o.full_sessions_only);
+    p.take("session-timeout", uint_in<std::uint32_t>(1, 86400), o.session_timeout_s);
+    p.take("time-wait", uint_in<std::uint32_t>(1, 3600), o.time_wait_s);
+    p.take("rx-port", uint_in<std::uint16_t>(0, 65534), o.rx_port);
+    p.take("tx-port", uint_in<std::uint16_t>(0, 65534), o.tx_port);
+    p.take("control-port", parse_port, o.control_port);
+    p.take("key-file", file_check(check_key_file), o.key_file);
+    p.take("stats-interval", uint_in<std::uint32_t>(0, 3600), o.stats_interval_s);
+    p.take("log", file_check(check_writable_path), o.log_file);
+    p.take("report", file_check(check_writable_path), o.report_file);
+    if (p.failed()) return failed();
+
+    // -c last: it needs the target addresses (and our own) to leave them out.
+    if (p.given("clients")) {
+        std::vector<net::Ipv4Addr> exclude;
+        for (const auto& m : o.transfer) exclude.push_back(m.target_ip);
+        if (o.ip) exclude.push_back(o.ip->ip);
+        const std::string list = p.str("clients");
+        auto pool = ClientPool::parse(list, exclude);
+        if (!pool) p.fail_value("clients", pool.error());
+        else o.clients = std::move(pool).value();
+    }
+    for (auto& e : o.intercepts)
+        if (!e.port) e.port = o.control_port;
+
+    // Cross-checks.
+    if (!o.offline()) {
+        if (p.given("loop")) p.fail("dpcopy: --loop needs -i/--pcap (it applies to offline replay only)");
+        if (p.given("max-gap")) p.fail("dpcopy: --max-gap needs -i/--pcap (it applies to offline replay only)");
+        if (p.given("speed") && o.speed != 1.0)
+            p.fail("dpcopy: --speed needs -i/--pcap (live traffic is replayed as it arrives)");
+    }
+    if (!o.intercepts.empty() && !o.ip)
+        p.fail("dpcopy: -s/--intercept needs --ip IP/PREFIX (the address control datagrams come from)");
+    if (o.gateway) {
+        if (!o.ip) p.fail("dpcopy: --gateway needs --ip IP/PREFIX (to know which targets are on-link)");
+        else if (!o.ip->on_link(*o.gateway))
+            p.fail_value("gateway", "not on-link for --ip " + o.ip->to_string());
+        else if (*o.gateway == o.ip->ip)
+            p.fail_value("gateway", "is dpcopy's own --ip address");
+    }
+    if (o.ip)
+        for (const auto& m : o.transfer)
+            if (m.target_ip == o.ip->ip)
+                p.fail_value("ip", "is also the target address of -x " + m.to_string());
+    if (p.failed()) return failed();
+    result.outcome = Outcome::run;
+    return result;
+}
+
+}  // namespace dpcopy::cli

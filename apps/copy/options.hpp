@@ -1,0 +1,61 @@
+// dpcopy's options: a plain struct and the pure function that fills it from
+// the arguments after "--" (and --config). No DPDK here; see docs/cli.md.
+#pragma once
+
+#include "apps/common/client_pool.hpp"
+#include "apps/common/option_parser.hpp"
+#include "apps/common/values.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dpcopy::cli {
+
+inline constexpr std::uint16_t kDefaultControlPort = 36524;
+
+struct CopyOptions {
+    std::vector<TransferMap> transfer;           // -x, at least one
+    std::optional<std::string> pcap_file;        // -i: offline replay; nullopt = live from rx_port
+    std::optional<ClientPool> clients;           // -c: nullopt = keep the original client addresses
+    std::vector<Endpoint> intercepts;            // -s: ports resolved (never nullopt); empty = responses on tx_port
+    std::optional<IfAddr> ip;                    // --ip (required with -s)
+    std::optional<net::Ipv4Addr> gateway;        // --gateway (requires --ip, on-link)
+    std::uint32_t multiply = 1;                  // -n 1..1000
+    std::uint32_t instance = 0;                  // -f 0..63
+    std::uint32_t percent_x100 = 10000;          // -r P as hundredths of a percent: 1..10000 (10000 = all)
+    double speed = 1.0;                          // -a: 0 = as fast as the target answers, else 0.001..1000
+    std::uint32_t loop = 1;                      // --loop 1..1000000 (offline)
+    std::optional<std::uint32_t> max_gap_ms;     // --max-gap 1..86400000 (offline)
+    std::uint32_t mtu = 1500;                    // -M 576..9000
+    bool no_wait = false;                        // -W
+    bool full_sessions_only = false;             // -O
+    std::uint32_t session_timeout_s = 120;       // -t 1..86400
+    std::uint32_t time_wait_s = 60;              // --time-wait 1..3600
+    std::uint16_t rx_port = 0;                   // --rx-port (DPDK port id)
+    std::uint16_t tx_port = 0;                   // --tx-port
+    net::Port control_port{kDefaultControlPort}; // --control-port
+    std::optional<std::string> key_file;         // --key-file (readable, non-empty)
+    std::uint32_t stats_interval_s = 1;          // --stats-interval 0..3600 (0 = none)
+    std::optional<std::string> log_file;         // -l: nullopt = stderr
+    std::optional<std::string> report_file;      // --report
+    std::optional<std::string> config_file;      // --config, as given
+
+    bool offline() const noexcept { return pcap_file.has_value(); }
+};
+
+// Pure except for checking that -i, --key-file and --config files are readable
+// and that -l/--report directories exist. `args` are the arguments after "--".
+Parsed<CopyOptions> parse_copy_options(const std::vector<std::string>& args);
+
+// The text of `dpcopy -- --help`.
+std::string copy_usage();
+// The text of `dpcopy --version`.
+std::string copy_version();
+
+// The option descriptions (long names) that may appear in a config file; for
+// tests and docs.
+std::vector<std::string> copy_config_keys();
+
+}  // namespace dpcopy::cli

@@ -1,0 +1,141 @@
+#include "apps/intercept/options.hpp"
+
+#include "dpcopy_version.hpp"
+
+#include <pcap/pcap.h>
+
+#include <memory>
+
+namespace dpcopy::cli {
+
+namespace {
+
+constexpr const char* kProg = "dpintercept";
+constexpr std::size_t kMaxFilterLength = 4096;
+
+po::options_description intercept_description() {
+    using S = std::string;
+    using L = std::vector<std::string>;
+    po::options_description d("dpintercept options");
+    d.add_options()
+        ("filter,F", po::value<S>(), "")
+        ("ip", po::value<S>(), "")
+        ("rx-port", po::value<S>(), "")
+        ("tx-port", po::value<S>(), "")
+        ("control-port", po::value<S>(), "")
+        ("key-file", po::value<S>(), "")
+        ("payload-bytes", po::value<S>(), "")
+        ("allow", po::value<L>(), "")
+        ("stats-interval", po::value<S>(), "")
+        ("log,l", po::value<S>(), "")
+        ("report", po::value<S>(), "");
+    return d;
+}
+
+template <class T>
+auto uint_in(std::uint64_t min, std::uint64_t max) {
+    return [=](std::string_view s) -> Result<T> {
+        auto v = parse_uint(s, min, max);
+        if (!v) return fail<T>(v.error());
+        return static_cast<T>(*v);
+    };
+}
+
+auto file_check(Result<bool> (*check)(const std::string&)) {
+    return [=](std::string_view s) -> Result<std::string> {
+        std::string path(s);
+        auto ok = check(path);
+        if (!ok) return fail<std::string>(ok.error());
+        return path;
+    };
+}
+
+// Compiles the filter for Ethernet frames, as the capture will see them.
+Result<std::string> check_filter(std::string_view text) {
+    if (text.empty()) return fail<std::string>("empty filter (use \"tcp\" for every TCP response)");
+    if (text.size() > kMaxFilterLength)
+        return fail<std::string>("longer than " + std::to_string(kMaxFilterLength) + " characters");
+    std::unique_ptr<pcap_t, void (*)(pcap_t*)> dead(pcap_open_dead(DLT_EN10MB, 65535), pcap_close);
+    if (!dead) return fail<std::string>("libpcap cannot open a dead handle to check the filter");
+    std::string filter(text);
+    bpf_program prog{};
+    if (pcap_compile(dead.get(), &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
+        return fail<std::string>(pcap_geterr(dead.get()));
+    pcap_freecode(&prog);
+    return filter;
+}
+
+}  // namespace
+
+std::string intercept_version() {
+    return std::string("dpintercept ") + DPCOPY_VERSION + "\n";
+}
+
+std::vector<std::string> intercept_config_keys() {
+    std::vector<std::string> keys;
+    const auto d = intercept_description();
+    for (const auto& o : d.options()) keys.push_back(o->long_name());
+    return keys;
+}
+
+std::string intercept_usage() {
+    return R"(Usage: dpintercept [EAL options] -- [dpintercept options]
+Captures the target's responses and returns their headers to dpcopy.
+EAL options: dpintercept --help
+
+  -F, --filter EXPR              pcap-syntax filter selecting the target's responses (default "tcp")
+      --ip IP/PREFIX             its own address (required)
+      --rx-port N, --tx-port N   DPDK port ids (default 0 and 0)
+      --control-port PORT        UDP port of the control ring (default 36524)
+      --key-file FILE            shared secret that authenticates control datagrams
+      --payload-bytes N          also return the first N payload bytes of each response (0..1460, default 0)
+      --allow CIDR[,CIDR...]     networks allowed to subscribe (default: the subnet of --ip;
+                                 with --key-file and no --allow: any source)
+      --stats-interval S         a status line every S seconds (0..3600, default 1; 0 = none)
+  -l, --log FILE                 log file (default stderr)
+      --report FILE              JSON summary written at exit
+      --config FILE              INI file with the same keys as the long options (the command line wins)
+      --version                  print the version and exit
+  -h, --help                     print this help and exit
+
+Example: dpintercept -l 1 -- --ip 10.0.0.3/24 -F 'tcp and src port 8080'
+Exit status: 0 success, --help, --version; 1 runtime failure; 2 bad command line or not implemented yet.
+)";
+}
+
+Parsed<InterceptOptions> parse_intercept_options(const std::vector<std::string>& args) {
+    Parsed<InterceptOptions> result;
+    OptionParser p(kProg, intercept_description());
+    result.outcome = p.parse(args);
+    if (result.outcome == Outcome::help) { result.text = intercept_usage(); return result; }
+    if (result.outcome == Outcome::version) { result.text = intercept_version(); return result; }
+    auto failed = [&] {
+        result.outcome = Outcome::error;
+        result.text = p.error();
+        return result;
+    };
+    if (result.outcome == Outcome::error) return failed();
+
+    InterceptOptions& o = result.options;
+    if (!p.config_file().empty()) o.config_file = p.config_file();
+    if (!p.given("ip"))
+        p.fail("dpintercept: missing required option --ip IP/PREFIX (dpintercept's options go after '--': "
+               "dpintercept [EAL options] -- --ip 10.0.0.3/24 ...)");
+    p.take("filter", check_filter, o.filter);
+    p.take("ip", parse_ifaddr, o.ip);
+    p.take("rx-port", uint_in<std::uint16_t>(0, 65534), o.rx_port);
+    p.take("tx-port", uint_in<std::uint16_t>(0, 65534), o.tx_port);
+    p.take("control-port", parse_port, o.control_port);
+    p.take("key-file", file_check(check_key_file), o.key_file);
+    p.take("payload-bytes", uint_in<std::uint32_t>(0, 1460), o.payload_bytes);
+    p.take("allow", parse_cidr_list, o.allow);
+    p.take("stats-interval", uint_in<std::uint32_t>(0, 3600), o.stats_interval_s);
+    p.take("log", file_check(check_writable_path), o.log_file);
+    p.take("report", file_check(check_writable_path), o.report_file);
+    if (p.failed()) return failed();
+    if (!p.given("allow") && !o.key_file) o.allow = {Cidr{o.ip.network(), o.ip.prefix}};
+    result.outcome = Outcome::run;
+    return result;
+}
+
+}  // namespace dpcopy::cli

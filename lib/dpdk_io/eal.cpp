@@ -1,0 +1,68 @@
+#include "lib/dpdk_io/eal.hpp"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include <cstdio>
+
+namespace dpcopy::io {
+
+namespace {
+
+std::string& usage_text() {
+    static std::string text;
+    return text;
+}
+
+void usage_hook(const char* /*prgname*/) {
+    std::fputs(usage_text().c_str(), stdout);
+}
+
+// EAL may keep pointers into argv and permutes it: keep it for the process.
+std::vector<std::string>& arg_storage() {
+    static std::vector<std::string> args;
+    return args;
+}
+std::vector<char*>& argv_storage() {
+    static std::vector<char*> argv;
+    return argv;
+}
+
+}  // namespace
+
+void Eal::set_usage_text(std::string text) {
+    usage_text() = std::move(text);
+    rte_set_application_usage_hook(usage_hook);
+}
+
+std::unique_ptr<Eal> Eal::init(std::vector<std::string> eal_args, std::string& err) {
+    auto& args = arg_storage();
+    auto& argv = argv_storage();
+    if (!argv.empty()) {
+        err = "EAL is already initialised in this process";
+        return nullptr;
+    }
+    args = std::move(eal_args);
+    if (args.empty()) args.emplace_back("dpcopy");
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
+    if (rc < 0) {
+        err = std::string("EAL initialisation failed: ") + rte_strerror(rte_errno) +
+              " (see the EAL messages above)";
+        return nullptr;
+    }
+    return std::unique_ptr<Eal>(new Eal());
+}
+
+Eal::~Eal() { rte_eal_cleanup(); }
+
+unsigned Eal::lcore_count() const noexcept { return rte_lcore_count(); }
+
+unsigned Eal::port_count() const noexcept { return rte_eth_dev_count_avail(); }
+
+bool Eal::port_valid(std::uint16_t port_id) const noexcept { return rte_eth_dev_is_valid_port(port_id) != 0; }
+
+}  // namespace dpcopy::io

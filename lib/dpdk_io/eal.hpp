@@ -1,0 +1,36 @@
+// EAL start-up and shutdown. The only place (with the rest of lib/dpdk_io)
+// that calls rte_eal_*; returns errors, never exits (EAL itself still exits
+// after printing its --help, which is what `dpcopy --help` asks for).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dpcopy::io {
+
+class Eal {
+public:
+    // The application's usage text, printed by EAL's --help after its own
+    // options (rte_set_application_usage_hook). Call before init().
+    static void set_usage_text(std::string text);
+
+    // eal_args[0] is the program name. On failure returns nullptr and sets
+    // `err` to one line (without the program name). EAL can be initialised
+    // once per process.
+    static std::unique_ptr<Eal> init(std::vector<std::string> eal_args, std::string& err);
+
+    ~Eal();  // rte_eal_cleanup()
+    Eal(const Eal&) = delete;
+    Eal& operator=(const Eal&) = delete;
+
+    unsigned lcore_count() const noexcept;
+    unsigned port_count() const noexcept;                 // available ethdev ports
+    bool port_valid(std::uint16_t port_id) const noexcept;
+
+private:
+    Eal() = default;
+};
+
+}  // namespace dpcopy::io

@@ -1,0 +1,318 @@
+#include "apps/copy/options.hpp"
+
+#include "dpcopy_version.hpp"
+#include "temp_files.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <functional>
+
+using namespace dpcopy::cli;
+using dpcopy::net::Ipv4Addr;
+using V = std::vector<std::string>;
+using cli_test::temp;
+
+namespace {
+
+Ipv4Addr ip(const char* s) { return *Ipv4Addr::parse(s); }
+
+V with_x(V extra) {
+    V args{"-x", "80-10.0.0.2:80"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+}
+
+struct Accept {
+    V args;
+    std::function<bool(const CopyOptions&)> check;
+    const char* what;
+};
+
+struct Reject {
+    V args;
+    std::string contains;  // substring of the one error line
+};
+
+}  // namespace
+
+TEST_CASE("dpcopy: defaults", "[cli][copy]") {
+    const auto r = parse_copy_options({"-x", "80-10.0.0.2:80"});
+    REQUIRE(r.outcome == Outcome::run);
+    CHECK(r.exit_status() == 0);
+    const auto& o = r.options;
+    REQUIRE(o.transfer.size() == 1);
+    CHECK_FALSE(o.offline());
+    CHECK_FALSE(o.clients.has_value());
+    CHECK(o.intercepts.empty());
+    CHECK_FALSE(o.ip.has_value());
+    CHECK_FALSE(o.gateway.has_value());
+    CHECK(o.multiply == 1);
+    CHECK(o.instance == 0);
+    CHECK(o.percent_x100 == 10000);
+    CHECK(o.speed == 1.0);
+    CHECK(o.loop == 1);
+    CHECK_FALSE(o.max_gap_ms.has_value());
+    CHECK(o.mtu == 1500);
+    CHECK_FALSE(o.no_wait);
+    CHECK_FALSE(o.full_sessions_only);
+    CHECK(o.session_timeout_s == 120);
+    CHECK(o.time_wait_s == 60);
+    CHECK(o.rx_port == 0);
+    CHECK(o.tx_port == 0);
+    CHECK(o.control_port.value() == 36524);
+    CHECK_FALSE(o.key_file.has_value());
+    CHECK(o.stats_interval_s == 1);
+    CHECK_FALSE(o.log_file.has_value());
+    CHECK_FALSE(o.report_file.has_value());
+    CHECK_FALSE(o.config_file.has_value());
+}
+
+TEST_CASE("dpcopy: accepted values of every option", "[cli][copy]") {
+    const std::string pcap = temp().path("in.pcap");
+    const std::string pcapng = temp().path("in.pcapng");
+    const std::string key = temp().path("key");
+    const std::string log = temp().path("out.log");
+    const std::vector<Accept> table = {
+        {{"-x", "80-10.0.0.2:80"}, [](auto& o) { return o.transfer[0].target_port.value() == 80; }, "-x short"},
+        {{"--transfer", "192.168.1.1:80-10.0.0.2:8080,443-10.0.0.3:443"},
+         [](auto& o) { return o.transfer.size() == 2 && o.transfer[0].online_ip == ip("192.168.1.1"); }, "--transfer list"},
+        {{"--transfer=80-10.0.0.2:80"}, [](auto& o) { return o.transfer.size() == 1; }, "--transfer=value"},
+        {{"-x80-10.0.0.2:80"}, [](auto& o) { return o.transfer.size() == 1; }, "-xVALUE"},
+        {{"-x", "80-10.0.0.2:80", "-x", "443-10.0.0.2:443"}, [](auto& o) { return o.transfer.size() == 2; }, "-x twice adds"},
+        {with_x({"-i", pcap}), [&](auto& o) { return o.pcap_file == pcap && o.offline(); }, "-i pcap"},
+        {with_x({"--pcap", pcapng}), [&](auto& o) { return o.pcap_file == pcapng; }, "--pcap pcapng"},
+        {with_x({"-c", "10.9.0.x"}), [](auto& o) { return o.clients && o.clients->size() == 254; }, "-c A.B.C.x"},
+        {with_x({"--clients", "10.9.0.0/24,10.9.1.7"}), [](auto& o) { return o.clients->size() == 255; }, "-c CIDR list"},
+        {with_x({"-c", "10.0.0.x"}),
+         [](auto& o) { return o.clients->size() == 253 && !o.clients->contains(ip("10.0.0.2")); }, "-c leaves out the target"},
+        {with_x({"-c", "10.0.0.x", "--ip", "10.0.0.9/24"}),
+         [](auto& o) { return o.clients->size() == 252 && !o.clients->contains(ip("10.0.0.9")); }, "-c leaves out --ip"},
+        {with_x({"-s", "10.0.0.5", "--ip", "10.0.0.1/24"}),
+         [](auto& o) { return o.intercepts.size() == 1 && o.intercepts[0].port->value() == 36524; }, "-s default port"},
+        {with_x({"--intercept", "10.0.0.5:4000,10.0.0.6", "--ip", "10.0.0.1/24", "--control-port", "5000"}),
+         [](auto& o) { return o.intercepts[0].port->value() == 4000 && o.intercepts[1].port->value() == 5000; }, "-s ports"},
+        {with_x({"--ip", "10.0.0.1/24"}), [](auto& o) { return o.ip->prefix == 24 && o.ip->ip == ip("10.0.0.1"); }, "--ip"},
+        {with_x({"--ip", "10.0.0.1/24", "--gateway", "10.0.0.254"}),
+         [](auto& o) { return o.gateway == ip("10.0.0.254"); }, "--gateway"},
+        {with_x({"-n", "1"}), [](auto& o) { return o.multiply == 1; }, "-n 1"},
+        {with_x({"--multiply", "1000"}), [](auto& o) { return o.multiply == 1000; }, "-n 1000"},
+        {with_x({"-f", "0"}), [](auto& o) { return o.instance == 0; }, "-f 0"},
+        {with_x({"--instance", "63"}), [](auto& o) { return o.instance == 63; }, "-f 63"},
+        {with_x({"-r", "100"}), [](auto& o) { return o.percent_x100 == 10000; }, "-r 100"},
+        {with_x({"-r", "12.5"}), [](auto& o) { return o.percent_x100 == 1250; }, "-r 12.5"},
+        {with_x({"--percent", "0.01"}), [](auto& o) { return o.percent_x100 == 1; }, "-r 0.01"},
+        {with_x({"-r", "33.33"}), [](auto& o) { return o.percent_x100 == 3333; }, "-r 33.33"},
+        {with_x({"-i", pcap, "-a", "2"}), [](auto& o) { return o.speed == 2.0; }, "-a 2"},
+        {with_x({"-i", pcap, "--speed", "0"}), [](auto& o) { return o.speed == 0.0; }, "-a 0"},
+        {with_x({"-i", pcap, "-a", "0.5"}), [](auto& o) { return o.speed == 0.5; }, "-a 0.5"},
+        {with_x({"-a", "1"}), [](auto& o) { return o.speed == 1.0; }, "-a 1 live is harmless"},
+        {with_x({"-i", pcap, "--loop", "3"}), [](auto& o) { return o.loop == 3; }, "--loop"},
+        {with_x({"-i", pcap, "--max-gap", "1"}), [](auto& o) { return o.max_gap_ms == 1u; }, "--max-gap 1"},
+        {with_x({"-i", pcap, "--max-gap", "5000"}), [](auto& o) { return o.max_gap_ms == 5000u; }, "--max-gap"},
+        {with_x({"-M", "576"}), [](auto& o) { return o.mtu == 576; }, "-M 576"},
+        {with_x({"--mtu", "9000"}), [](auto& o) { return o.mtu == 9000; }, "-M 9000"},
+        {with_x({"-W"}), [](auto& o) { return o.no_wait; }, "-W"},
+        {with_x({"--no-wait"}), [](auto& o) { return o.no_wait; }, "--no-wait"},
+        {with_x({"-O"}), [](auto& o) { return o.full_sessions_only; }, "-O"},
+        {with_x({"--full-sessions-only"}), [](auto& o) { return o.full_sessions_only; }, "--full-sessions-only"},
+        {with_x({"-WO"}), [](auto& o) { return o.no_wait && o.full_sessions_only; }, "-WO grouped"},
+        {with_x({"-W", "--no-wait"}), [](auto& o) { return o.no_wait; }, "a flag twice is harmless"},
+        {with_x({"-t", "1"}), [](auto& o) { return o.session_timeout_s == 1; }, "-t 1"},
+        {with_x({"--session-timeout", "86400"}), [](auto& o) { return o.session_timeout_s == 86400; }, "-t max"},
+        {with_x({"--time-wait", "1"}), [](auto& o) { return o.time_wait_s == 1; }, "--time-wait 1"},
+        {with_x({"--time-wait", "3600"}), [](auto& o) { return o.time_wait_s == 3600; }, "--time-wait 3600"},
+        {with_x({"--rx-port", "1", "--tx-port", "2"}), [](auto& o) { return o.rx_port == 1 && o.tx_port == 2; }, "ports"},
+        {with_x({"--control-port", "1"}), [](auto& o) { return o.control_port.value() == 1; }, "--control-port"},
+        {with_x({"--key-file", key}), [&](auto& o) { return o.key_file == key; }, "--key-file"},
+        {with_x({"--stats-interval", "0"}), [](auto& o) { return o.stats_interval_s == 0; }, "--stats-interval 0"},
+        {with_x({"--stats-interval", "3600"}), [](auto& o) { return o.stats_interval_s == 3600; }, "--stats-interval max"},
+        {with_x({"-l", log}), [&](auto& o) { return o.log_file == log; }, "-l"},
+        {with_x({"--log", log, "--report", temp().path("r.json")}),
+         [&](auto& o) { return o.log_file == log && o.report_file == temp().path("r.json"); }, "--report"},
+    };
+    for (const auto& a : table) {
+        INFO(a.what);
+        const auto r = parse_copy_options(a.args);
+        INFO(r.text);
+        REQUIRE(r.outcome == Outcome::run);
+        CHECK(a.check(r.options));
+    }
+}
+
+TEST_CASE("dpcopy: rejected values of every option, one line naming option and value", "[cli][copy]") {
+    const std::string pcap = temp().path("in.pcap");
+    const std::string notpcap = temp().path("notpcap.txt");
+    const std::vector<Reject> table = {
+        {{}, "missing required option -x/--transfer"},
+        {{"-W"}, "missing required option -x/--transfer"},
+        {{"-x", "80-10.0.0.256:80"}, "invalid value '80-10.0.0.256:80' for option --transfer: "},
+        {{"-x", "80-10.0.0.2"}, "for option --transfer"},
+        {{"-x", ""}, "for option --transfer"},
+        {{"-x"}, "the required argument for option '--transfer' is missing"},
+        {with_x({"--bogus"}), "unrecognised option '--bogus'"},
+        {with_x({"-q"}), "unrecognised option '-q'"},
+        {with_x({"--trans", "1-1.1.1.1:1"}), "unrecognised option '--trans'"},  // no abbreviations
+        {with_x({"stray"}), "unexpected argument 'stray'"},
+        {with_x({"--no-wait=yes"}), "does not take any arguments"},
+        {with_x({"-i", temp().path("missing.pcap")}), "invalid value '" + temp().path("missing.pcap") + "' for option --pcap: no such file"},
+        {with_x({"-i", notpcap}), "for option --pcap: not a pcap or pcapng file"},
+        {with_x({"-c", ""}), "for option --clients: empty item"},
+        {with_x({"-c", "10.0.0.2"}), "invalid value '10.0.0.2' for option --clients: no address left"},
+        {with_x({"-c", "10.0.0.0/7"}), "for option --clients"},
+        {with_x({"-s", "10.0.0.5"}), "-s/--intercept needs --ip"},
+        {with_x({"-s", "10.0.0.5:0", "--ip", "10.0.0.1/24"}), "for option --intercept: bad port"},
+        {with_x({"--ip", "10.0.0.1"}), "invalid value '10.0.0.1' for option --ip: expected IP/PREFIX"},
+        {with_x({"--ip", "10.0.0.2/24"}), "for option --ip: is also the target address"},
+        {with_x({"--ip", "10.0.0.0/24"}), "network address"},
+        {with_x({"--gateway", "10.0.0.254"}), "--gateway needs --ip"},
+        {with_x({"--ip", "10.0.0.1/24", "--gateway", "10.0.1.254"}), "invalid value '10.0.1.254' for option --gateway: not on-link"},
+        {with_x({"--ip", "10.0.0.1/24", "--gateway", "10.0.0.1"}), "own --ip"},
+        {with_x({"--ip", "10.0.0.1/24", "--gateway", "300.0.0.1"}), "for option --gateway"},
+        {with_x({"-n", "0"}), "invalid value '0' for option --multiply: out of range"},
+        {with_x({"-n", "1001"}), "for option --multiply"},
+        {with_x({"-n", "two"}), "for option --multiply"},
+        {with_x({"-n", "-1"}), "invalid value '-1' for option --multiply"},
+        {with_x({"-f", "64"}), "for option --instance"},
+        {with_x({"-r", "0"}), "for option --percent"},
+        {with_x({"-r", "100.01"}), "for option --percent"},
+        {with_x({"-r", "12.345"}), "for option --percent: at most 2 digits"},
+        {with_x({"-r", "50%"}), "for option --percent"},
+        {with_x({"-i", pcap, "-a", "1001"}), "for option --speed"},
+        {with_x({"-i", pcap, "-a", "fast"}), "for option --speed"},
+        {with_x({"-a", "2"}), "--speed needs -i/--pcap"},
+        {with_x({"-a", "0"}), "--speed needs -i/--pcap"},
+        {with_x({"--loop", "2"}), "--loop needs -i/--pcap"},
+        {with_x({"-i", pcap, "--loop", "0"}), "for option --loop"},
+        {with_x({"--max-gap", "10"}), "--max-gap needs -i/--pcap"},
+        {with_x({"-i", pcap, "--max-gap", "0"}), "for option --max-gap"},
+        {with_x({"-M", "575"}), "for option --mtu"},
+        {with_x({"--mtu", "9001"}), "for option --mtu"},
+        {with_x({"-t", "0"}), "for option --session-timeout"},
+        {with_x({"-t", "86401"}), "for option --session-timeout"},
+        {with_x({"--time-wait", "0"}), "for option --time-wait"},
+        {with_x({"--time-wait", "3601"}), "for option --time-wait"},
+        {with_x({"--rx-port", "65535"}), "for option --rx-port"},
+        {with_x({"--tx-port", "x"}), "for option --tx-port"},
+        {with_x({"--control-port", "0"}), "for option --control-port"},
+        {with_x({"--control-port", "65536"}), "for option --control-port"},
+        {with_x({"--key-file", temp().path("nokey")}), "for option --key-file: no such file"},
+        {with_x({"--key-file", temp().path("emptykey")}), "for option --key-file: the key file is empty"},
+        {with_x({"--stats-interval", "3601"}), "for option --stats-interval"},
+        {with_x({"-l", temp().path("nodir/x.log")}), "for option --log: directory"},
+        {with_x({"--report", temp().path("nodir/x.json")}), "for option --report: directory"},
+        {with_x({"--mtu", "1500", "--mtu", "1400"}), "cannot be specified more than once"},
+        {with_x({"--config", temp().path("missing.conf")}), "for option --config: no such file"},
+    };
+    for (const auto& rj : table) {
+        std::string joined;
+        for (const auto& a : rj.args) joined += a + " ";
+        INFO("args: " << joined);
+        const auto r = parse_copy_options(rj.args);
+        INFO(r.text);
+        REQUIRE(r.outcome == Outcome::error);
+        CHECK(r.exit_status() == 2);
+        CHECK(r.text.rfind("dpcopy: ", 0) == 0);
+        CHECK(r.text.find('\n') == std::string::npos);
+        CHECK_THAT(r.text, Catch::Contains(rj.contains));
+    }
+}
+
+TEST_CASE("dpcopy: --help and --version", "[cli][copy]") {
+    for (const V& args : {V{"--help"}, V{"-h"}, V{"-x", "bad", "--help"}, V{"--bogus", "-h"}}) {
+        const auto r = parse_copy_options(args);
+        CHECK(r.outcome == Outcome::help);
+        CHECK(r.exit_status() == 0);
+        CHECK_THAT(r.text, Catch::Contains("EAL options: dpcopy --help"));
+    }
+    const auto v = parse_copy_options({"--version"});
+    CHECK(v.outcome == Outcome::version);
+    CHECK(v.exit_status() == 0);
+    CHECK_THAT(v.text, Catch::StartsWith("dpcopy "));
+    CHECK_THAT(v.text, Catch::Contains(DPCOPY_VERSION));
+    // The help text documents every option.
+    const auto help = copy_usage();
+    for (const auto& key : copy_config_keys()) {
+        INFO(key);
+        CHECK_THAT(help, Catch::Contains("--" + key + " "));
+    }
+    for (const char* s : {"-x,", "-i,", "-c,", "-s,", "-n,", "-f,", "-r,", "-a,", "-M,", "-W,", "-O,", "-t,", "-l,",
+                          "-h,", "--config", "--version"})
+        CHECK_THAT(help, Catch::Contains(s));
+}
+
+TEST_CASE("dpcopy: config file values, precedence and errors", "[cli][copy][config]") {
+    const std::string pcap = temp().path("in.pcap");
+    const auto conf = temp().write("a.conf",
+        "# comment\n"
+        "transfer = 80-10.0.0.2:80\n"
+        "transfer = 443-10.0.0.2:443\n"
+        "mtu = 1400\n"
+        "multiply = 3\n"
+        "no-wait = true\n"
+        "full-sessions-only = no\n"
+        "pcap = " + pcap + "\n"
+        "speed = 0\n"
+        "percent = 50\n");
+    SECTION("values from the file") {
+        const auto r = parse_copy_options({"--config", conf});
+        INFO(r.text);
+        REQUIRE(r.outcome == Outcome::run);
+        CHECK(r.options.transfer.size() == 2);
+        CHECK(r.options.mtu == 1400);
+        CHECK(r.options.multiply == 3);
+        CHECK(r.options.no_wait);
+        CHECK_FALSE(r.options.full_sessions_only);
+        CHECK(r.options.pcap_file == pcap);
+        CHECK(r.options.speed == 0.0);
+        CHECK(r.options.percent_x100 == 5000);
+        CHECK(r.options.config_file == conf);
+    }
+    SECTION("the command line wins, lists included") {
+        const auto r = parse_copy_options({"--config", conf, "-M", "1200", "-x", "8080-10.0.0.9:80", "-n", "1"});
+        INFO(r.text);
+        REQUIRE(r.outcome == Outcome::run);
+        CHECK(r.options.mtu == 1200);
+        CHECK(r.options.multiply == 1);
+        REQUIRE(r.options.transfer.size() == 1);
+        CHECK(r.options.transfer[0].target_ip == ip("10.0.0.9"));
+        CHECK(r.options.no_wait);  // not on the command line: from the file
+    }
+    SECTION("a bad value in the file names the file") {
+        const auto bad = temp().write("b.conf", "transfer = 80-10.0.0.2:80\nmtu = 99999\n");
+        const auto r = parse_copy_options({"--config", bad});
+        REQUIRE(r.outcome == Outcome::error);
+        CHECK_THAT(r.text, Catch::Contains("invalid value '99999' for option --mtu (config file " + bad + ")"));
+        // ... but the same bad value overridden on the command line is fine.
+        CHECK(parse_copy_options({"--config", bad, "--mtu", "1500"}).outcome == Outcome::run);
+    }
+    SECTION("unknown keys, sections, command-line-only keys and bad lines are errors") {
+        struct Case { const char* body; const char* contains; };
+        const Case cases[] = {
+            {"transfer = 80-10.0.0.2:80\nbogus = 1\n", "unrecognised option 'bogus'"},
+            {"transfer = 80-10.0.0.2:80\n[main]\nmtu = 1500\n", "unrecognised option 'main.mtu'"},
+            {"transfer = 80-10.0.0.2:80\nconfig = /etc/x.conf\n", "unrecognised option 'config'"},
+            {"transfer = 80-10.0.0.2:80\nhelp = 1\n", "unrecognised option 'help'"},
+            {"transfer = 80-10.0.0.2:80\nx = 80-10.0.0.2:80\n", "unrecognised option 'x'"},
+            {"transfer = 80-10.0.0.2:80\njust a line\n", "invalid line"},
+            {"transfer = 80-10.0.0.2:80\nno-wait = maybe\n", "for option --no-wait (config file"},
+            {"transfer = 80-10.0.0.2:80\nmtu = 1500\nmtu = 1400\n", "more than once"},
+        };
+        for (const auto& c : cases) {
+            INFO(c.body);
+            const auto f = temp().write("c.conf", c.body);
+            const auto r = parse_copy_options({"--config", f});
+            REQUIRE(r.outcome == Outcome::error);
+            CHECK(r.exit_status() == 2);
+            CHECK(r.text.find('\n') == std::string::npos);
+            CHECK_THAT(r.text, Catch::Contains(c.contains));
+        }
+    }
+}
+
+TEST_CASE("dpcopy: the example config file is valid", "[cli][copy][config]") {
+    const std::string example = std::string(DPCOPY_SOURCE_ROOT) + "/config/dpcopy.conf.example";
+    const auto r = parse_copy_options({"--config", example});
+    INFO(r.text);
+    REQUIRE(r.outcome == Outcome::run);
+    CHECK_FALSE(r.options.transfer.empty());
+}

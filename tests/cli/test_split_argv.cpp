@@ -1,0 +1,54 @@
+#include "apps/common/split_argv.hpp"
+
+#include <catch2/catch.hpp>
+
+using dpcopy::cli::split_argv;
+using V = std::vector<std::string>;
+
+TEST_CASE("split_argv: EAL before --, app after", "[cli][argv]") {
+    struct Case {
+        V argv;
+        V eal;
+        V app;
+        bool separator;
+        bool eal_help;
+    };
+    const std::vector<Case> cases = {
+        {{"dpcopy"}, {"dpcopy"}, {}, false, false},
+        {{"dpcopy", "--"}, {"dpcopy"}, {}, true, false},
+        {{"dpcopy", "-l", "1-2", "--", "-x", "80-10.0.0.2:80"}, {"dpcopy", "-l", "1-2"}, {"-x", "80-10.0.0.2:80"}, true, false},
+        {{"dpcopy", "--", "-x", "80-10.0.0.2:80"}, {"dpcopy"}, {"-x", "80-10.0.0.2:80"}, true, false},
+        // A second "--" belongs to the app (boost then treats what follows as positional).
+        {{"dpcopy", "-a", "--", "-W", "--", "x"}, {"dpcopy", "-a"}, {"-W", "--", "x"}, true, false},
+        // No "--": everything is EAL's.
+        {{"dpcopy", "-l", "1", "-x", "80-10.0.0.2:80"}, {"dpcopy", "-l", "1", "-x", "80-10.0.0.2:80"}, {}, false, false},
+        // A lone --version is ours.
+        {{"dpcopy", "--version"}, {"dpcopy"}, {"--version"}, false, false},
+        // --version among EAL options stays with EAL (and fails there, as EAL has none).
+        {{"dpcopy", "-l", "1", "--version"}, {"dpcopy", "-l", "1", "--version"}, {}, false, false},
+        // -h/--help without "--" go to EAL, whose usage hook prints ours.
+        {{"dpcopy", "--help"}, {"dpcopy", "--help"}, {}, false, true},
+        {{"dpcopy", "-l", "1", "-h"}, {"dpcopy", "-l", "1", "-h"}, {}, false, true},
+        // With "--", help before it is EAL's own business; after it, ours.
+        {{"dpcopy", "--", "--help"}, {"dpcopy"}, {"--help"}, true, false},
+        {{"dpcopy", "--help", "--", "-x", "1-1.1.1.1:1"}, {"dpcopy", "--help"}, {"-x", "1-1.1.1.1:1"}, true, false},
+    };
+    for (const auto& c : cases) {
+        INFO("argv size " << c.argv.size() << ", last '" << c.argv.back() << "'");
+        const auto s = split_argv(c.argv);
+        CHECK(s.eal == c.eal);
+        CHECK(s.app == c.app);
+        CHECK(s.separator == c.separator);
+        CHECK(s.eal_help == c.eal_help);
+    }
+}
+
+TEST_CASE("split_argv: argc/argv overload and an empty argv", "[cli][argv]") {
+    const char* argv[] = {"dpintercept", "--no-huge", "--", "--ip", "10.0.0.3/24", nullptr};
+    const auto s = split_argv(5, argv);
+    CHECK(s.eal == V{"dpintercept", "--no-huge"});
+    CHECK(s.app == V{"--ip", "10.0.0.3/24"});
+    const auto e = split_argv(V{});
+    CHECK(e.eal.size() == 1);
+    CHECK(e.app.empty());
+}
