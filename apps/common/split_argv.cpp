@@ -13,10 +13,12 @@ SplitArgs split_argv(const std::vector<std::string>& argv) {
         (s.separator ? s.app : s.eal).push_back(argv[i]);
     }
     if (!s.separator) {
-        if (s.eal.size() == 2 && s.eal[1] == "--version") {
-            s.eal.pop_back();
-            s.app.push_back("--version");
-            return s;
+        for (std::size_t i = 1; i < s.eal.size(); ++i) {
+            if (s.eal[i] == "--version") {
+                s.eal.erase(s.eal.begin() + static_cast<std::ptrdiff_t>(i));
+                s.app.push_back("--version");
+                return s;
+            }
         }
         for (std::size_t i = 1; i < s.eal.size(); ++i)
             if (s.eal[i] == "-h" || s.eal[i] == "--help") s.eal_help = true;

@@ -18,10 +18,10 @@ struct SplitArgs {
 // Rules:
 //  * argv[0] goes first into `eal`; everything up to the first "--" follows it;
 //    everything after that "--" goes to `app` (a later "--" is an app argument).
-//  * Without "--", every argument is an EAL argument, except that a lone
-//    `--version` (the only argument) is taken as the app's --version, since
-//    EAL has no such option. `-h`/`--help` without "--" stays with EAL and sets
-//    eal_help.
+//  * Without "--", every argument is an EAL argument, except `--version`:
+//    EAL has no such option, so it is taken as the app's --version (and the
+//    other arguments are left to EAL, which is then not started).
+//    `-h`/`--help` without "--" stays with EAL and sets eal_help.
 SplitArgs split_argv(int argc, const char* const* argv);
 SplitArgs split_argv(const std::vector<std::string>& argv);
 

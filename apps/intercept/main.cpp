@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
     auto eal = io::Eal::init(split.eal, err);
     if (!eal) {
         std::fprintf(stderr, "dpintercept: %s\n", err.c_str());
-        return 1;
+        return io::Eal::last_failure_was_usage() ? 2 : 1;
     }
     for (auto [name, id] : {std::pair{"rx-port", opt.rx_port}, std::pair{"tx-port", opt.tx_port}}) {
         if (!eal->port_valid(id)) {

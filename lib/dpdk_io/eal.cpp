@@ -5,6 +5,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
+#include <cerrno>
 #include <cstdio>
 
 namespace dpcopy::io {
@@ -25,6 +26,8 @@ std::vector<std::string>& arg_storage() {
     static std::vector<std::string> args;
     return args;
 }
+int last_errno = 0;
+
 std::vector<char*>& argv_storage() {
     static std::vector<char*> argv;
     return argv;
@@ -50,12 +53,15 @@ std::unique_ptr<Eal> Eal::init(std::vector<std::string> eal_args, std::string& e
     argv.push_back(nullptr);
     const int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
     if (rc < 0) {
+        last_errno = rte_errno;
         err = std::string("EAL initialisation failed: ") + rte_strerror(rte_errno) +
               " (see the EAL messages above)";
         return nullptr;
     }
     return std::unique_ptr<Eal>(new Eal());
 }
+
+bool Eal::last_failure_was_usage() noexcept { return last_errno == EINVAL; }
 
 Eal::~Eal() { rte_eal_cleanup(); }
 

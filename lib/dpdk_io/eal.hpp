@@ -20,6 +20,10 @@ public:
     // `err` to one line (without the program name). EAL can be initialised
     // once per process.
     static std::unique_ptr<Eal> init(std::vector<std::string> eal_args, std::string& err);
+    // After a failed init(): true when EAL refused its command line (rte_errno
+    // EINVAL; EAL has then printed its usage), i.e. a user error (exit status 2)
+    // rather than a runtime failure (1).
+    static bool last_failure_was_usage() noexcept;
 
     ~Eal();  // rte_eal_cleanup()
     Eal(const Eal&) = delete;

@@ -24,8 +24,10 @@ TEST_CASE("split_argv: EAL before --, app after", "[cli][argv]") {
         {{"dpcopy", "-l", "1", "-x", "80-10.0.0.2:80"}, {"dpcopy", "-l", "1", "-x", "80-10.0.0.2:80"}, {}, false, false},
         // A lone --version is ours.
         {{"dpcopy", "--version"}, {"dpcopy"}, {"--version"}, false, false},
-        // --version among EAL options stays with EAL (and fails there, as EAL has none).
-        {{"dpcopy", "-l", "1", "--version"}, {"dpcopy", "-l", "1", "--version"}, {}, false, false},
+        // --version among EAL options is ours too (EAL has none).
+        {{"dpcopy", "-l", "1", "--version", "-n", "4"}, {"dpcopy", "-l", "1", "-n", "4"}, {"--version"}, false, false},
+        // After "--" it is an app argument like any other; before "--" it is EAL's.
+        {{"dpcopy", "--version", "--"}, {"dpcopy", "--version"}, {}, true, false},
         // -h/--help without "--" go to EAL, whose usage hook prints ours.
         {{"dpcopy", "--help"}, {"dpcopy", "--help"}, {}, false, true},
         {{"dpcopy", "-l", "1", "-h"}, {"dpcopy", "-l", "1", "-h"}, {}, false, true},
