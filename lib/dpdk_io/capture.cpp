@@ -1,0 +1,150 @@
+#include "lib/dpdk_io/capture.hpp"
+
+#include <pcap/pcap.h>
+
+#include <cstring>
+
+namespace dpcopy::io {
+namespace {
+
+constexpr std::uint16_t kEthIpv4 = 0x0800;
+constexpr std::uint32_t kAfInet = 2;  // AF_INET in DLT_NULL / DLT_LOOP headers
+
+pcap_t* handle(void* p) { return static_cast<pcap_t*>(p); }
+
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2 276
+#endif
+#ifndef DLT_IPV4
+#define DLT_IPV4 228
+#endif
+
+}  // namespace
+
+bool CaptureReader::supported_datalink(int dlt) noexcept {
+    switch (dlt) {
+    case DLT_EN10MB:
+    case DLT_LINUX_SLL:
+    case DLT_LINUX_SLL2:
+    case DLT_RAW:
+    case DLT_IPV4:
+    case DLT_NULL:
+    case DLT_LOOP:
+        return true;
+    default:
+        return false;
+    }
+}
+
+std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path, std::string& err) {
+    std::unique_ptr<CaptureReader> r(new CaptureReader());
+    r->path_ = path;
+    if (!r->open_handle(err)) return nullptr;
+    return r;
+}
+
+bool CaptureReader::open_handle(std::string& err) {
+    char ebuf[PCAP_ERRBUF_SIZE] = {};
+    pcap_t* p = pcap_open_offline_with_tstamp_precision(path_.c_str(), PCAP_TSTAMP_PRECISION_NANO, ebuf);
+    if (p == nullptr) {
+        err = "cannot read capture '" + path_ + "': " + ebuf;
+        return false;
+    }
+    const int dlt = pcap_datalink(p);
+    if (!supported_datalink(dlt)) {
+        const char* name = pcap_datalink_val_to_name(dlt);
+        err = "capture '" + path_ + "' has link type " + (name ? name : std::to_string(dlt)) +
+              "; supported: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, NULL, LOOP";
+        pcap_close(p);
+        return false;
+    }
+    pcap_ = p;
+    dlt_ = dlt;
+    return true;
+}
+
+CaptureReader::~CaptureReader() {
+    if (pcap_ != nullptr) pcap_close(handle(pcap_));
+}
+
+const char* CaptureReader::datalink_name() const noexcept {
+    const char* n = pcap_datalink_val_to_name(dlt_);
+    return n ? n : "?";
+}
+
+bool CaptureReader::rewind() {
+    if (pcap_ != nullptr) {
+        pcap_close(handle(pcap_));
+        pcap_ = nullptr;
+    }
+    return open_handle(err_);
+}
+
+ReadStatus CaptureReader::next(CaptureFrame& out) {
+    for (;;) {
+        pcap_pkthdr* hdr = nullptr;
+        const u_char* bytes = nullptr;
+        const int rc = pcap_next_ex(handle(pcap_), &hdr, &bytes);
+        if (rc == PCAP_ERROR_BREAK) return ReadStatus::end;
+        if (rc != 1) {
+            err_ = "capture '" + path_ + "' is corrupt after " + std::to_string(stats_.frames) +
+                   " records: " + pcap_geterr(handle(pcap_));
+            return ReadStatus::error;
+        }
+        ++stats_.frames;
+        net::ConstBytes data(bytes, hdr->caplen);
+        out.ts_ns = static_cast<std::uint64_t>(hdr->ts.tv_sec) * 1'000'000'000ULL +
+                    static_cast<std::uint64_t>(hdr->ts.tv_usec);  // tv_usec holds ns at NANO precision
+        out.wire_len = hdr->len;
+        out.truncated = hdr->caplen < hdr->len;
+        if (out.truncated) ++stats_.truncated;
+
+        std::size_t strip = 0;
+        bool ipv4 = true;
+        switch (dlt_) {
+        case DLT_EN10MB:
+            out.link = net::LinkType::ethernet;
+            break;
+        case DLT_RAW:
+        case DLT_IPV4:
+            out.link = net::LinkType::raw_ipv4;
+            break;
+        case DLT_LINUX_SLL:  // 16 bytes; protocol at 14
+            strip = 16;
+            if (data.size() >= strip) ipv4 = net::load_be16(data, 14) == kEthIpv4;
+            out.link = net::LinkType::raw_ipv4;
+            break;
+        case DLT_LINUX_SLL2:  // 20 bytes; protocol at 0
+            strip = 20;
+            if (data.size() >= strip) ipv4 = net::load_be16(data, 0) == kEthIpv4;
+            out.link = net::LinkType::raw_ipv4;
+            break;
+        case DLT_NULL:
+        case DLT_LOOP: {  // 4-byte address family: host order (NULL) or network order (LOOP)
+            strip = 4;
+            if (data.size() >= strip) {
+                std::uint32_t fam_host = 0;
+                std::memcpy(&fam_host, data.data(), 4);
+                const std::uint32_t fam_net = net::load_be32(data, 0);
+                ipv4 = dlt_ == DLT_LOOP ? fam_net == kAfInet : (fam_host == kAfInet || fam_net == kAfInet);
+            }
+            out.link = net::LinkType::raw_ipv4;
+            break;
+        }
+        default:
+            break;
+        }
+        if (data.size() < strip) {
+            ++stats_.bad_link_header;
+            continue;
+        }
+        if (!ipv4) {
+            ++stats_.not_ipv4;
+            continue;
+        }
+        out.data = data.subspan(strip);
+        return ReadStatus::frame;
+    }
+}
+
+}  // namespace dpcopy::io

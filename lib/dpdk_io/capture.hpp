@@ -1,0 +1,64 @@
+// Offline source: reads pcap and pcapng files with libpcap and hands out frames
+// normalised to what the parser understands (Ethernet II or raw IPv4), with
+// nanosecond timestamps. No DPDK here: it is unit-tested under ASan.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "lib/rewrite/bytes.hpp"
+#include "lib/rewrite/parse.hpp"
+
+namespace dpcopy::io {
+
+struct CaptureFrame {
+    std::uint64_t ts_ns = 0;        // capture timestamp, ns since the epoch
+    net::LinkType link = net::LinkType::ethernet;
+    net::ConstBytes data;           // valid until the next call to next()
+    std::uint32_t wire_len = 0;     // length on the wire (>= data.size() + stripped header)
+    bool truncated = false;         // snap length cut the frame
+};
+
+struct CaptureStats {
+    std::uint64_t frames = 0;         // records read
+    std::uint64_t truncated = 0;      // records shorter than on the wire
+    std::uint64_t not_ipv4 = 0;       // cooked/loopback records of another protocol (skipped)
+    std::uint64_t bad_link_header = 0;// records too short for their link-layer header (skipped)
+};
+
+enum class ReadStatus : std::uint8_t { frame, end, error };
+
+class CaptureReader {
+public:
+    // Opens FILE (pcap or pcapng). On failure returns nullptr and sets `err` to one line.
+    static std::unique_ptr<CaptureReader> open(const std::string& path, std::string& err);
+    ~CaptureReader();
+    CaptureReader(const CaptureReader&) = delete;
+    CaptureReader& operator=(const CaptureReader&) = delete;
+
+    // Next frame. `error` means the file is corrupt past this point: err() says why.
+    ReadStatus next(CaptureFrame& out);
+    // Starts again from the first record (for --loop). False with err() set on failure.
+    bool rewind();
+
+    int datalink() const noexcept { return dlt_; }
+    const char* datalink_name() const noexcept;
+    const CaptureStats& stats() const noexcept { return stats_; }
+    const std::string& err() const noexcept { return err_; }
+
+    // True when the link type is one dpcopy understands.
+    static bool supported_datalink(int dlt) noexcept;
+
+private:
+    CaptureReader() = default;
+    bool open_handle(std::string& err);
+
+    std::string path_;
+    void* pcap_ = nullptr;  // pcap_t*, kept opaque so users of this header need no pcap.h
+    int dlt_ = 0;
+    CaptureStats stats_;
+    std::string err_;
+};
+
+}  // namespace dpcopy::io

@@ -1,0 +1,232 @@
+// CaptureReader: every supported link type, pcap and pcapng, truncated records,
+// corrupt and missing files. Files are written by the test itself (libpcap for
+// pcap, a minimal block writer for pcapng) into a temporary directory.
+#include <catch2/catch.hpp>
+#include <pcap/pcap.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "lib/dpdk_io/capture.hpp"
+#include "lib/rewrite/parse.hpp"
+
+using namespace dpcopy;
+
+namespace {
+
+// A minimal IPv4/TCP SYN, 40 bytes (checksums irrelevant for the reader).
+std::vector<std::uint8_t> ipv4_syn() {
+    return {0x45, 0x00, 0x00, 0x28, 0x12, 0x34, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00,
+            198, 18, 0, 1, 198, 18, 0, 2,
+            0x9c, 0x40, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0};
+}
+std::vector<std::uint8_t> eth(std::uint16_t type, const std::vector<std::uint8_t>& l3) {
+    std::vector<std::uint8_t> f = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1,
+                                   static_cast<std::uint8_t>(type >> 8), static_cast<std::uint8_t>(type)};
+    f.insert(f.end(), l3.begin(), l3.end());
+    return f;
+}
+std::vector<std::uint8_t> concat(std::vector<std::uint8_t> a, const std::vector<std::uint8_t>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+struct TempDir {
+    std::filesystem::path p;
+    TempDir() {
+        char tmpl[] = "/tmp/dpcopy-capture-XXXXXX";
+        p = mkdtemp(tmpl);
+    }
+    ~TempDir() { std::filesystem::remove_all(p); }
+    std::string file(const char* name) const { return (p / name).string(); }
+};
+
+struct Rec {
+    std::vector<std::uint8_t> bytes;
+    std::uint32_t wire_len;  // 0: same as bytes
+    std::uint64_t ts_ns;
+};
+
+void write_pcap(const std::string& path, int dlt, const std::vector<Rec>& recs) {
+    pcap_t* dead = pcap_open_dead_with_tstamp_precision(dlt, 65535, PCAP_TSTAMP_PRECISION_NANO);
+    REQUIRE(dead != nullptr);
+    pcap_dumper_t* d = pcap_dump_open(dead, path.c_str());
+    REQUIRE(d != nullptr);
+    for (const auto& r : recs) {
+        pcap_pkthdr h{};
+        h.ts.tv_sec = static_cast<time_t>(r.ts_ns / 1'000'000'000ULL);
+        h.ts.tv_usec = static_cast<suseconds_t>(r.ts_ns % 1'000'000'000ULL);
+        h.caplen = static_cast<bpf_u_int32>(r.bytes.size());
+        h.len = r.wire_len ? r.wire_len : h.caplen;
+        pcap_dump(reinterpret_cast<u_char*>(d), &h, r.bytes.data());
+    }
+    pcap_dump_close(d);
+    pcap_close(dead);
+}
+
+void put32(std::vector<std::uint8_t>& v, std::uint32_t x) {
+    for (int i = 0; i < 4; ++i) v.push_back(static_cast<std::uint8_t>(x >> (8 * i)));  // little endian
+}
+void put16(std::vector<std::uint8_t>& v, std::uint16_t x) {
+    v.push_back(static_cast<std::uint8_t>(x));
+    v.push_back(static_cast<std::uint8_t>(x >> 8));
+}
+
+// pcapng: SHB, one IDB (if_tsresol = 9 -> ns), one EPB per record.
+void write_pcapng(const std::string& path, std::uint16_t linktype, const std::vector<Rec>& recs) {
+    std::vector<std::uint8_t> f;
+    put32(f, 0x0A0D0D0A); put32(f, 28); put32(f, 0x1A2B3C4D); put16(f, 1); put16(f, 0);
+    put32(f, 0xffffffff); put32(f, 0xffffffff); put32(f, 28);
+    // IDB with option if_tsresol(9) = 9, then opt_endofopt
+    put32(f, 1); put32(f, 32); put16(f, linktype); put16(f, 0); put32(f, 65535);
+    put16(f, 9); put16(f, 1); f.push_back(9); f.push_back(0); f.push_back(0); f.push_back(0);
+    put16(f, 0); put16(f, 0);
+    put32(f, 32);
+    for (const auto& r : recs) {
+        const std::uint32_t padded = static_cast<std::uint32_t>((r.bytes.size() + 3) & ~std::size_t{3});
+        const std::uint32_t len = 32 + padded;
+        put32(f, 6); put32(f, len); put32(f, 0);
+        put32(f, static_cast<std::uint32_t>(r.ts_ns >> 32)); put32(f, static_cast<std::uint32_t>(r.ts_ns));
+        put32(f, static_cast<std::uint32_t>(r.bytes.size()));
+        put32(f, r.wire_len ? r.wire_len : static_cast<std::uint32_t>(r.bytes.size()));
+        f.insert(f.end(), r.bytes.begin(), r.bytes.end());
+        f.resize(f.size() + (padded - r.bytes.size()), 0);
+        put32(f, len);
+    }
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(f.data()), static_cast<std::streamsize>(f.size()));
+}
+
+void expect_tcp_syn(const io::CaptureFrame& fr) {
+    net::PacketView v;
+    REQUIRE(net::parse_frame(fr.data, v, fr.link) == net::ParseError::ok);
+    CHECK(v.l4 == net::L4Kind::tcp);
+    CHECK(v.key.src_ip == net::Ipv4Addr::from_octets(198, 18, 0, 1));
+    CHECK(v.key.dst_port == net::Port(80));
+}
+
+}  // namespace
+
+TEST_CASE("capture: every supported link type yields a parseable frame", "[capture]") {
+    TempDir dir;
+    const auto ip = ipv4_syn();
+    std::vector<std::uint8_t> sll(16, 0);
+    sll[14] = 0x08;
+    std::vector<std::uint8_t> sll2(20, 0);
+    sll2[0] = 0x08;
+    std::vector<std::uint8_t> null_hdr = {2, 0, 0, 0};  // AF_INET, little-endian host order
+    std::vector<std::uint8_t> loop_hdr = {0, 0, 0, 2};  // AF_INET, network order
+    struct Case { int dlt; std::vector<std::uint8_t> frame; net::LinkType link; };
+    const std::vector<Case> cases = {
+        {DLT_EN10MB, eth(0x0800, ip), net::LinkType::ethernet},
+        {DLT_EN10MB, concat({2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x81, 0x00, 0x00, 0x07, 0x08, 0x00}, ip), net::LinkType::ethernet},
+        {DLT_LINUX_SLL, concat(sll, ip), net::LinkType::raw_ipv4},
+        {276 /* LINUX_SLL2 */, concat(sll2, ip), net::LinkType::raw_ipv4},
+        {DLT_RAW, ip, net::LinkType::raw_ipv4},
+        {DLT_NULL, concat(null_hdr, ip), net::LinkType::raw_ipv4},
+        {DLT_LOOP, concat(loop_hdr, ip), net::LinkType::raw_ipv4},
+    };
+    int i = 0;
+    for (const auto& c : cases) {
+        CAPTURE(c.dlt, i);
+        const std::string path = dir.file(("c" + std::to_string(i++) + ".pcap").c_str());
+        write_pcap(path, c.dlt, {{c.frame, 0, 1'700'000'000'123'456'789ULL}, {c.frame, 0, 1'700'000'001'000'000'001ULL}});
+        std::string err;
+        auto r = io::CaptureReader::open(path, err);
+        REQUIRE(r);
+        CHECK(err.empty());
+        io::CaptureFrame fr;
+        REQUIRE(r->next(fr) == io::ReadStatus::frame);
+        CHECK(fr.link == c.link);
+        CHECK(fr.ts_ns == 1'700'000'000'123'456'789ULL);
+        CHECK_FALSE(fr.truncated);
+        expect_tcp_syn(fr);
+        REQUIRE(r->next(fr) == io::ReadStatus::frame);
+        CHECK(fr.ts_ns == 1'700'000'001'000'000'001ULL);
+        CHECK(r->next(fr) == io::ReadStatus::end);
+        CHECK(r->stats().frames == 2);
+        // --loop: rewind and read again
+        REQUIRE(r->rewind());
+        REQUIRE(r->next(fr) == io::ReadStatus::frame);
+        expect_tcp_syn(fr);
+    }
+}
+
+TEST_CASE("capture: pcapng with nanosecond resolution", "[capture]") {
+    TempDir dir;
+    const std::string path = dir.file("a.pcapng");
+    write_pcapng(path, 1, {{eth(0x0800, ipv4_syn()), 0, 1'700'000'000'000'000'007ULL}});
+    std::string err;
+    auto r = io::CaptureReader::open(path, err);
+    REQUIRE(r);
+    io::CaptureFrame fr;
+    REQUIRE(r->next(fr) == io::ReadStatus::frame);
+    CHECK(fr.ts_ns == 1'700'000'000'000'000'007ULL);
+    expect_tcp_syn(fr);
+    CHECK(r->next(fr) == io::ReadStatus::end);
+}
+
+TEST_CASE("capture: truncated records, other protocols and short link headers are counted", "[capture]") {
+    TempDir dir;
+    const std::string path = dir.file("t.pcap");
+    auto syn = eth(0x0800, ipv4_syn());
+    std::vector<std::uint8_t> cut(syn.begin(), syn.begin() + 30);
+    write_pcap(path, DLT_EN10MB, {{cut, static_cast<std::uint32_t>(syn.size()), 1}, {syn, 0, 2}});
+    std::string err;
+    auto r = io::CaptureReader::open(path, err);
+    REQUIRE(r);
+    io::CaptureFrame fr;
+    REQUIRE(r->next(fr) == io::ReadStatus::frame);
+    CHECK(fr.truncated);
+    CHECK(fr.wire_len == syn.size());
+    net::PacketView v;
+    CHECK(net::parse_frame(fr.data, v, fr.link) != net::ParseError::ok);
+    REQUIRE(r->next(fr) == io::ReadStatus::frame);
+    CHECK_FALSE(fr.truncated);
+    CHECK(r->stats().truncated == 1);
+
+    const std::string path2 = dir.file("sll.pcap");
+    std::vector<std::uint8_t> sll_v6(16, 0);
+    sll_v6[14] = 0x86;
+    sll_v6[15] = 0xdd;
+    write_pcap(path2, DLT_LINUX_SLL, {{concat(sll_v6, ipv4_syn()), 0, 1}, {{1, 2, 3}, 0, 2}});
+    auto r2 = io::CaptureReader::open(path2, err);
+    REQUIRE(r2);
+    CHECK(r2->next(fr) == io::ReadStatus::end);
+    CHECK(r2->stats().not_ipv4 == 1);
+    CHECK(r2->stats().bad_link_header == 1);
+}
+
+TEST_CASE("capture: missing, unsupported and corrupt files give one-line errors", "[capture]") {
+    TempDir dir;
+    std::string err;
+    CHECK_FALSE(io::CaptureReader::open(dir.file("nope.pcap"), err));
+    CHECK(err.find("nope.pcap") != std::string::npos);
+    CHECK(err.find('\n') == std::string::npos);
+
+    const std::string garbage = dir.file("garbage.pcap");
+    std::ofstream(garbage) << "this is not a capture file at all, just text\n";
+    err.clear();
+    CHECK_FALSE(io::CaptureReader::open(garbage, err));
+    CHECK_FALSE(err.empty());
+
+    const std::string wrong = dir.file("wrong.pcap");
+    write_pcap(wrong, 105 /* IEEE802_11 */, {{{1, 2, 3}, 0, 1}});
+    err.clear();
+    CHECK_FALSE(io::CaptureReader::open(wrong, err));
+    CHECK(err.find("link type") != std::string::npos);
+
+    // A record header that promises more bytes than the file has.
+    const std::string cut = dir.file("cut.pcap");
+    write_pcap(cut, DLT_EN10MB, {{eth(0x0800, ipv4_syn()), 0, 1}, {eth(0x0800, ipv4_syn()), 0, 2}});
+    std::filesystem::resize_file(cut, std::filesystem::file_size(cut) - 10);
+    auto r = io::CaptureReader::open(cut, err);
+    REQUIRE(r);
+    io::CaptureFrame fr;
+    REQUIRE(r->next(fr) == io::ReadStatus::frame);
+    CHECK(r->next(fr) == io::ReadStatus::error);
+    CHECK(r->err().find("corrupt") != std::string::npos);
+}
