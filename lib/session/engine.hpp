@@ -93,6 +93,17 @@ struct EngineConfig {
     MacAddr next_hop_mac;                   // destination MAC (target or gateway); settable later
     std::uint8_t vlan_count = 0;            // tags to put on emitted frames
     std::array<net::VlanTag, 2> vlans{};
+
+    // --- additions (lib/session; defaults are what the CLI uses unless it says otherwise) ---
+    std::uint32_t instance_count = 0;       // 0: fixed -f partition (any -f 0..63 disjoint); N: even split in N
+    Nanos capture_gap_timeout = 500 * kMs;  // wait for a missing captured client segment before resetting
+    Nanos close_linger = 5 * kSec;          // after our FIN: wait this long for the target's FIN, then RST
+    std::uint32_t syn_retries = 5;          // SYN retransmissions before giving up (1 s, 2 s, 4 s, ...)
+    std::uint32_t max_retransmits = 10;     // data retransmission timeouts before giving up (RST)
+    Nanos quiet_min = 2 * kMs;              // request pacing: floor of the quiet time
+    Nanos quiet_max = 1 * kSec;             //   ceiling of the quiet time
+    Nanos quiet_no_response = 50 * kMs;     //   floor while the target has not answered the request at all
+    std::uint64_t max_tuples = std::uint64_t{1} << 22;  // translated tuples tracked per worker (4 bytes each)
 };
 
 class Engine {
@@ -114,6 +125,10 @@ public:
 
     virtual const Counters& counters() const = 0;
     virtual std::size_t active_sessions() const = 0;
+
+    // --- additions ---
+    // Bytes allocated up front by this engine (tables, pools), for sizing and the benchmark.
+    virtual std::size_t memory_bytes() const { return 0; }
 };
 
 // Which worker owns a translated tuple (fake client ip/port -> target ip/port). Every

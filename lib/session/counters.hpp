@@ -1,0 +1,147 @@
+// Session engine counters: one per outcome and per drop reason. Generated from an
+// X-macro so the enum and the names never drift apart; the DPDK adapter prints and
+// exports them generically with Counters::for_each().
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "lib/rewrite/parse.hpp"
+
+namespace dpcopy::session {
+
+// X(name, description)
+#define DPCOPY_SESSION_COUNTERS(X)                                                                   \
+    /* input */                                                                                     \
+    X(captured_frames, "frames handed to on_captured")                                              \
+    X(captured_client_frames, "captured client->server TCP frames of a -x transfer")                \
+    X(captured_server_frames, "captured server->client TCP frames of a -x transfer")                \
+    X(target_frames, "frames handed to on_target")                                                  \
+    X(emitted_frames, "frames emitted toward the target")                                           \
+    X(emitted_bytes, "bytes of the frames emitted")                                                 \
+    /* capture drops */                                                                             \
+    X(drop_captured_parse, "captured frame rejected by the parser (see parse_captured.*)")          \
+    X(drop_captured_not_tcp, "captured frame is not TCP")                                           \
+    X(drop_captured_no_transfer, "captured frame matches no -x transfer")                           \
+    X(drop_captured_not_sampled, "captured frame of a session not chosen by -r")                    \
+    X(drop_captured_no_session, "captured ACK/FIN/RST of an unknown session")                       \
+    X(drop_captured_mid_stream, "captured mid-stream session refused by -O")                        \
+    X(drop_captured_duplicate_syn, "captured SYN retransmission, already sent")                     \
+    X(drop_captured_duplicate, "captured segment already queued or sent (capture dup/retransmit)")  \
+    X(trim_captured_overlap, "captured segment partly overlapping queued data, trimmed")            \
+    X(drop_captured_after_close, "captured data after the client's FIN/RST")                        \
+    X(drop_queue_full_session, "captured segment dropped: session queue bound reached")             \
+    X(drop_queue_full_worker, "captured segment dropped: worker segment pool exhausted")            \
+    X(drop_resync_segments, "captured segments skipped while waiting for a request boundary")       \
+    X(drop_resync_bytes, "captured bytes skipped while waiting for a request boundary")             \
+    X(drop_server_frame_early, "captured server frame before the session's base was known")         \
+    /* target drops */                                                                              \
+    X(drop_target_parse, "target frame rejected by the parser (see parse_target.*)")               \
+    X(drop_target_not_tcp, "target frame is not TCP")                                               \
+    X(drop_target_unknown, "target frame of no live session")                                       \
+    X(target_unknown_rst_sent, "RST sent for a target frame of no live session")                    \
+    X(drop_target_bad_ack, "target ACK beyond what we sent")                                        \
+    X(target_out_of_order, "target data out of order (duplicate ACK sent)")                         \
+    X(target_duplicate_data, "target data already received (retransmission)")                      \
+    X(target_challenge_rst, "RST sent for a bad ACK while our SYN was pending")                     \
+    /* session life */                                                                              \
+    X(sessions_created, "sessions created (each replica counts)")                                   \
+    X(sessions_mid_stream, "sessions created without a captured SYN (fabricated handshake)")        \
+    X(sessions_superseded, "sessions detached because the client reused the port with a new SYN")   \
+    X(create_table_full, "session not created: table full")                                         \
+    X(create_no_tuple, "session not created: no free translated tuple")                             \
+    X(syn_sent, "SYNs sent (captured or fabricated)")                                               \
+    X(syn_retransmits, "SYN retransmissions")                                                       \
+    X(handshakes, "handshakes completed with the target")                                           \
+    X(data_segments_sent, "data segments sent (first transmissions)")                               \
+    X(data_bytes_sent, "client payload bytes sent (first transmissions)")                           \
+    X(acks_sent, "pure ACKs sent")                                                                  \
+    X(retransmits_rto, "retransmission timeouts")                                                   \
+    X(retransmits_fast, "fast retransmits (three duplicate ACKs)")                                  \
+    X(window_probes, "zero-window probes")                                                          \
+    X(window_blocked, "sends deferred by the target's receive window")                              \
+    X(requests_held, "requests held by pacing")                                                     \
+    X(requests_released_bytes, "held requests released: the target sent the online response size")  \
+    X(requests_released_quiet, "held requests released: the target went quiet")                    \
+    X(capture_gaps, "gaps detected in the captured client stream")                                  \
+    X(capture_gaps_filled, "gaps later filled by a late captured segment")                          \
+    X(reconnect_capture_gap, "reconnects after an unfilled capture gap")                            \
+    X(reconnect_target_rst, "reconnects after the target's RST with captured data left")            \
+    X(reconnect_target_fin, "reconnects after the target's FIN with captured data left")            \
+    X(reconnects, "fabricated re-handshakes (all causes)")                                          \
+    X(rst_sent, "RSTs sent")                                                                        \
+    X(fin_sent, "FINs sent")                                                                        \
+    X(exchanges, "exchange records produced")                                                       \
+    /* outcomes: every ended session counts in exactly one */                                       \
+    X(end_closed, "ended: FIN exchange completed (captured close)")                                 \
+    X(end_client_rst, "ended: captured client RST replayed")                                        \
+    X(end_finished_input, "ended: input finished, closed with FIN")                                 \
+    X(end_close_linger, "ended: target did not finish closing, RST after linger")                   \
+    X(end_target_rst, "ended: target RST and no captured data left")                               \
+    X(end_idle_timeout, "ended: RST after session timeout idle")                                    \
+    X(end_syn_timeout, "ended: no SYN-ACK after all SYN retransmissions")                           \
+    X(end_target_refused, "ended: target answered our SYN with RST")                                \
+    X(end_retrans_timeout, "ended: data unacknowledged after all retransmissions")                  \
+    X(end_no_tuple, "ended: no translated tuple free for a reconnect")                              \
+    X(end_detached, "ended: no connection and the capture closed/ended before a request boundary")
+
+enum class Counter : std::uint16_t {
+#define DPCOPY_X(name, desc) name,
+    DPCOPY_SESSION_COUNTERS(DPCOPY_X)
+#undef DPCOPY_X
+    count_
+};
+inline constexpr std::size_t counter_count = static_cast<std::size_t>(Counter::count_);
+
+inline constexpr std::array<std::string_view, counter_count> counter_names{
+#define DPCOPY_X(name, desc) std::string_view{#name},
+    DPCOPY_SESSION_COUNTERS(DPCOPY_X)
+#undef DPCOPY_X
+};
+inline constexpr std::array<std::string_view, counter_count> counter_descriptions{
+#define DPCOPY_X(name, desc) std::string_view{desc},
+    DPCOPY_SESSION_COUNTERS(DPCOPY_X)
+#undef DPCOPY_X
+};
+inline constexpr std::string_view to_string(Counter c) noexcept { return counter_names[static_cast<std::size_t>(c)]; }
+
+// Outcome counters (each ended session is counted in exactly one of these).
+inline constexpr Counter first_outcome = Counter::end_closed;
+inline constexpr Counter last_outcome = Counter::end_detached;
+
+struct Counters {
+    std::array<std::uint64_t, counter_count> v{};
+    std::array<std::uint64_t, net::parse_error_count> parse_captured{};  // by net::ParseError
+    std::array<std::uint64_t, net::parse_error_count> parse_target{};
+
+    std::uint64_t& operator[](Counter c) noexcept { return v[static_cast<std::size_t>(c)]; }
+    std::uint64_t operator[](Counter c) const noexcept { return v[static_cast<std::size_t>(c)]; }
+    std::uint64_t get(Counter c) const noexcept { return v[static_cast<std::size_t>(c)]; }
+
+    // Sessions that have ended (sum of the outcome counters).
+    std::uint64_t ended() const noexcept {
+        std::uint64_t n = 0;
+        for (auto i = static_cast<std::size_t>(first_outcome); i <= static_cast<std::size_t>(last_outcome); ++i) n += v[i];
+        return n;
+    }
+
+    // f(std::string_view group, std::string_view name, std::uint64_t value) for every counter:
+    // group "session" for the Counter values, "parse_captured"/"parse_target" for parse errors
+    // (ParseError::ok excluded).
+    template <class F>
+    void for_each(F&& f) const {
+        for (std::size_t i = 0; i < counter_count; ++i) f(std::string_view{"session"}, counter_names[i], v[i]);
+        for (std::size_t i = 1; i < net::parse_error_count; ++i) {
+            f(std::string_view{"parse_captured"}, std::string_view{net::to_string(static_cast<net::ParseError>(i))},
+              parse_captured[i]);
+        }
+        for (std::size_t i = 1; i < net::parse_error_count; ++i) {
+            f(std::string_view{"parse_target"}, std::string_view{net::to_string(static_cast<net::ParseError>(i))},
+              parse_target[i]);
+        }
+    }
+};
+
+}  // namespace dpcopy::session

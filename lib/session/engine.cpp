@@ -1,0 +1,1290 @@
+// The session engine (see engine.hpp for the contract, docs/PERFORMANCE.md for figures).
+//
+// One EngineImpl per worker. Sessions live in a fixed slab; two FlatIndex tables find them
+// by original 4-tuple (head of the replica chain) and by translated tuple; one TimerWheel
+// entry per session holds its earliest deadline; captured client data waits in the
+// worker's PiecePool until the target acknowledges it. Every frame sent is built from
+// scratch by net::build_tcp (our options, our checksums).
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "lib/rewrite/build.hpp"
+#include "lib/rewrite/headers.hpp"
+#include "lib/rewrite/parse.hpp"
+#include "lib/session/engine.hpp"
+#include "lib/session/flat_index.hpp"
+#include "lib/session/policy.hpp"
+#include "lib/session/rto.hpp"
+#include "lib/session/seg_pool.hpp"
+#include "lib/session/session.hpp"
+#include "lib/session/timer_wheel.hpp"
+#include "lib/session/tuple_alloc.hpp"
+
+namespace dpcopy::session {
+
+std::uint32_t owner_of(const net::FlowKey& translated_client_to_target, std::uint32_t worker_count) noexcept {
+    if (worker_count <= 1) return 0;
+    return translated_client_to_target.src_port.value() % worker_count;
+}
+
+namespace {
+
+constexpr std::uint32_t kNone = 0xffffffffu;
+namespace tf = net::tcpflag;
+
+inline std::uint32_t seq_dist(Seq to, Seq from) noexcept {  // to - from, clamped at 0
+    const std::int32_t d = to - from;
+    return d > 0 ? static_cast<std::uint32_t>(d) : 0u;
+}
+
+class EngineImpl final : public Engine {
+public:
+    EngineImpl(const EngineConfig& cfg, FrameSink& sink)
+        : cfg_(cfg),
+          sink_(sink),
+          sessions_(cfg.max_sessions),
+          by_orig_(cfg.max_sessions),
+          by_xlat_(cfg.max_sessions),
+          wheel_(cfg.max_sessions),
+          pool_(cfg.max_queued_segments),
+          tx_(16384 + 256),
+          scratch_(16384) {
+        free_.reserve(cfg.max_sessions);
+        for (std::uint32_t i = cfg.max_sessions; i > 0; --i) free_.push_back(i - 1);
+        l2_.src = cfg.local_mac;
+        l2_.dst = cfg.next_hop_mac;
+        l2_.vlan_count = cfg.vlan_count;
+        l2_.vlans = cfg.vlans;
+        quiet_.min_ns = cfg.quiet_min;
+        quiet_.max_ns = std::max(cfg.quiet_max, cfg.quiet_min);
+        quiet_.no_response_ns = cfg.quiet_no_response;
+        max_payload_ = static_cast<std::uint16_t>(cfg.mtu - 40);
+        fabricated_mss_ = static_cast<std::uint16_t>(std::min<std::uint32_t>(1460, cfg.mtu - 40));
+    }
+
+    bool init(std::string& err) {
+        TupleConfig tc;
+        tc.clients = cfg_.clients;
+        tc.instance = cfg_.instance;
+        tc.instance_count = cfg_.instance_count;
+        tc.worker_index = cfg_.worker_index;
+        tc.worker_count = cfg_.worker_count;
+        tc.time_wait_ns = cfg_.time_wait;
+        tc.max_tuples = cfg_.max_tuples;
+        return tuples_.init(tc, err);
+    }
+
+    // ---------------------------------------------------------------- Engine API
+    void on_captured(ConstBytes frame, net::LinkType link, Nanos now) override {
+        ++ctr_[Counter::captured_frames];
+        net::PacketView v;
+        const net::ParseError pe = net::parse_frame(frame, v, link);
+        if (pe != net::ParseError::ok) {
+            ++ctr_[Counter::drop_captured_parse];
+            ++ctr_.parse_captured[static_cast<std::size_t>(pe)];
+            return;
+        }
+        if (v.l4 != net::L4Kind::tcp) {
+            ++ctr_[Counter::drop_captured_not_tcp];
+            return;
+        }
+        const net::FlowKey& k = v.key;
+        for (std::size_t i = 0; i < cfg_.transfers.size(); ++i) {
+            const TransferMap& t = cfg_.transfers[i];
+            if (k.dst_port == t.online_port && (!t.online_ip || *t.online_ip == k.dst_ip)) {
+                ++ctr_[Counter::captured_client_frames];
+                client_frame(frame, v, t, now);
+                return;
+            }
+        }
+        for (const TransferMap& t : cfg_.transfers) {
+            if (k.src_port == t.online_port && (!t.online_ip || *t.online_ip == k.src_ip)) {
+                ++ctr_[Counter::captured_server_frames];
+                server_frame(frame, v, now);
+                return;
+            }
+        }
+        ++ctr_[Counter::drop_captured_no_transfer];
+    }
+
+    void on_target(ConstBytes frame, Nanos now) override {
+        ++ctr_[Counter::target_frames];
+        net::PacketView v;
+        const net::ParseError pe = net::parse_frame(frame, v, net::LinkType::ethernet);
+        if (pe != net::ParseError::ok) {
+            ++ctr_[Counter::drop_target_parse];
+            ++ctr_.parse_target[static_cast<std::size_t>(pe)];
+            return;
+        }
+        if (v.l4 != net::L4Kind::tcp) {
+            ++ctr_[Counter::drop_target_not_tcp];
+            return;
+        }
+        const net::FlowKey xk = v.key.reversed();  // fake client -> target
+        const std::uint64_t h = net::hash_flow(xk);
+        const std::uint32_t id = by_xlat_.find(h, [&](std::uint32_t i) { return sessions_[i].xlat == xk; });
+        const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
+        if (id == kNone) {
+            ++ctr_[Counter::drop_target_unknown];
+            if (!th.has(tf::rst) && tuples_.owns(xk.src_ip, xk.src_port)) reset_unknown(v, th);
+            return;
+        }
+        target_segment(id, frame, v, th, now);
+    }
+
+    void advance(Nanos now) override {
+        now_ = now;
+        wheel_.advance(now, [&](std::uint32_t id) { on_timer(id, now); });
+    }
+
+    void finish_input(Nanos now) override {
+        for (std::uint32_t id = 0; id < sessions_.size(); ++id) {
+            Session& s = sessions_[id];
+            if (s.state == State::free) continue;
+            s.flags |= sflag::input_done;
+            if (s.flags & sflag::gap) {  // nothing can fill it any more
+                s.flags |= sflag::gap_expired;
+                s.gap_at = 0;
+            }
+            kick(id, now);
+        }
+    }
+
+    bool idle() const override { return active_ == 0; }
+    void set_next_hop_mac(MacAddr mac) override { l2_.dst = mac; }
+    void set_observer(ExchangeObserver* obs) override { observer_ = obs; }
+    const Counters& counters() const override { return ctr_; }
+    std::size_t active_sessions() const override { return active_; }
+    std::size_t memory_bytes() const override {
+        return sessions_.size() * sizeof(Session) + (by_orig_.slot_count() + by_xlat_.slot_count()) * 8 +
+               std::size_t{wheel_.capacity()} * 20 + pool_.memory_bytes() + tuples_.memory_bytes() +
+               free_.capacity() * 4;
+    }
+
+private:
+    // ---------------------------------------------------------------- helpers
+    std::uint32_t id_of(const Session& s) const noexcept { return static_cast<std::uint32_t>(&s - sessions_.data()); }
+    bool connected(const Session& s) const noexcept {
+        return s.state == State::syn_sent || s.state == State::established || s.state == State::fin_sent;
+    }
+    std::uint32_t tsval(const Session& s, Nanos now) const noexcept {
+        return static_cast<std::uint32_t>(now / kMs) + s.ts_off;
+    }
+    Nanos rto_ns(const Session& s) const noexcept { return Rto::timeout_ns(s.rto_us, s.backoff); }
+    Nanos quiet(const Session& s) const noexcept {
+        return quiet_time(std::uint64_t{s.cap_rtt_us} * 1000, std::uint64_t{s.srtt_us} * 1000,
+                          s.tgt_bytes > s.ex_tgt0 || !(s.flags & sflag::exchange), quiet_);
+    }
+    std::uint32_t online_rel_end(const Session& s) const noexcept {
+        if (!(s.flags & sflag::base_known)) return 0;
+        return seq_dist(s.online_end, s.online_base);
+    }
+    // R of a queued piece: online response bytes the client had received when it sent it.
+    std::uint32_t need_of(const Session& s, const Piece& p) const noexcept {
+        if (!(p.flags & Piece::kAck) || !(s.flags & sflag::base_known)) return s.released;
+        std::uint32_t r = seq_dist(p.ack, s.online_base);
+        if (s.flags & sflag::srv_fin) r = std::min(r, online_rel_end(s));  // the server's FIN is no data
+        return r;
+    }
+
+    void emit(Session& s, std::uint8_t flags, Seq seq, ConstBytes payload, Nanos now, bool syn = false) {
+        net::TcpSpec t;
+        t.src_port = s.xlat.src_port;
+        t.dst_port = s.xlat.dst_port;
+        t.seq = seq;
+        t.ack = (flags & tf::ack) ? s.rcv_nxt : Seq(0);
+        t.flags = flags;
+        t.window = 65535;
+        t.payload = payload;
+        if (syn) {
+            if (s.syn_mss) t.options.mss = s.syn_mss;
+            if (s.flags & sflag::syn_ws) t.options.wscale = s.syn_wscale;
+            if (s.flags & sflag::syn_ts) t.options.ts = net::TcpTimestamp{tsval(s, now), 0};
+        } else if ((s.flags & sflag::ts_on) && !(flags & tf::rst)) {
+            t.options.ts = net::TcpTimestamp{tsval(s, now), s.ts_recent};
+        }
+        net::Ipv4Spec ip;
+        ip.src = s.xlat.src_ip;
+        ip.dst = s.xlat.dst_ip;
+        ip.id = s.ip_id++;
+        const std::size_t n = net::build_tcp(net::Bytes(tx_.data(), tx_.size()), l2_, ip, t);
+        if (n == 0) return;
+        ++ctr_[Counter::emitted_frames];
+        ctr_[Counter::emitted_bytes] += n;
+        sink_.emit(ConstBytes(tx_.data(), n));
+    }
+    void send_ack(Session& s, Nanos now) {
+        ++ctr_[Counter::acks_sent];
+        emit(s, tf::ack, s.snd_nxt, {}, now);
+    }
+    void send_rst(Session& s, Nanos now) {
+        ++ctr_[Counter::rst_sent];
+        emit(s, tf::rst | tf::ack, s.snd_max, {}, now);
+    }
+    void send_syn(Session& s, Nanos now) {
+        ++ctr_[Counter::syn_sent];
+        emit(s, tf::syn, s.isn, {}, now, true);
+        if (s.syn_retries == 0) {
+            s.rtt_time = now;
+            s.flags |= sflag::rtt_timing;
+        } else {
+            s.flags &= ~sflag::rtt_timing;
+        }
+        s.rto_at = now + Rto::timeout_ns(s.rto_us, s.syn_retries);
+    }
+    void reset_unknown(const net::PacketView& v, const net::TcpHdr& th) {
+        // RFC 793 reset generation for a segment of no live session (e.g. the target still
+        // holds a connection we already ended): it frees the target's state.
+        net::TcpSpec t;
+        t.src_port = v.key.dst_port;
+        t.dst_port = v.key.src_port;
+        if (th.has(tf::ack)) {
+            t.seq = th.ack;
+            t.flags = tf::rst;
+        } else {
+            t.seq = Seq(0);
+            t.ack = th.seq + v.payload_len + (th.has(tf::syn) ? 1u : 0u) + (th.has(tf::fin) ? 1u : 0u);
+            t.flags = tf::rst | tf::ack;
+        }
+        t.window = 0;
+        net::Ipv4Spec ip;
+        ip.src = v.key.dst_ip;
+        ip.dst = v.key.src_ip;
+        const std::size_t n = net::build_tcp(net::Bytes(tx_.data(), tx_.size()), l2_, ip, t);
+        if (n == 0) return;
+        ++ctr_[Counter::target_unknown_rst_sent];
+        ++ctr_[Counter::emitted_frames];
+        ctr_[Counter::emitted_bytes] += n;
+        sink_.emit(ConstBytes(tx_.data(), n));
+    }
+
+    // ---------------------------------------------------------------- exchange records
+    void emit_record(Session& s, std::uint32_t online_bytes, Nanos online_time) {
+        ++ctr_[Counter::exchanges];
+        if (!observer_) return;
+        ExchangeRecord r;
+        r.original = s.orig;
+        r.replica = s.replica;
+        r.request_bytes = s.ex_req_bytes;
+        r.online_response_bytes = online_bytes;
+        r.online_response_time = online_time;
+        r.target_response_bytes = s.tgt_bytes - s.ex_tgt0;
+        r.target_response_time = s.last_tgt_data > s.ex_sent ? s.last_tgt_data - s.ex_sent : 0;
+        observer_->on_exchange(r);
+    }
+    void start_exchange(Session& s, const Piece& p, std::uint32_t need, Nanos now) {
+        if (s.flags & sflag::exchange) {
+            emit_record(s, need > s.ex_R ? need - s.ex_R : 0, p.srv_time > s.ex_start ? p.srv_time - s.ex_start : 0);
+        }
+        s.flags |= sflag::exchange;
+        s.ex_start = p.cap_time;
+        s.ex_R = need;
+        s.ex_sent = now;
+        s.ex_tgt0 = s.tgt_bytes;
+        s.ex_req_bytes = 0;
+    }
+    void finish_exchange(Session& s) {
+        if (!(s.flags & sflag::exchange)) return;
+        const std::uint32_t end = online_rel_end(s);
+        emit_record(s, end > s.ex_R ? end - s.ex_R : 0, s.online_last > s.ex_start ? s.online_last - s.ex_start : 0);
+        s.flags &= ~sflag::exchange;
+    }
+
+    // ---------------------------------------------------------------- tuples, life cycle
+    void bind_tuple(Session& s, const TupleAllocator::Tuple& t) {
+        s.tuple = t.index;
+        s.xlat.src_ip = t.ip;
+        s.xlat.src_port = t.port;
+        by_xlat_.insert(net::hash_flow(s.xlat), id_of(s));
+    }
+    void release_tuple(Session& s, Nanos now) {
+        if (s.tuple == kNone) return;
+        by_xlat_.erase(net::hash_flow(s.xlat), id_of(s));
+        tuples_.release(s.tuple, now);
+        s.tuple = kNone;
+    }
+    void pop_head(Session& s) {
+        const std::uint32_t id = s.q_head;
+        s.q_head = pool_[id].next;
+        if (s.q_head == kNone) s.q_tail = kNone;
+        if (s.q_send == id) s.q_send = kNone;
+        pool_.free(id);
+        --s.q_count;
+    }
+    void end(Session& s, Counter outcome, Nanos now) {
+        const std::uint32_t id = id_of(s);
+        finish_exchange(s);
+        release_tuple(s, now);
+        // unlink from the replica chain (and the original-key index when it is the head)
+        if (s.prev_rep != kNone) {
+            sessions_[s.prev_rep].next_rep = s.next_rep;
+        } else if (!(s.flags & sflag::superseded)) {
+            const std::uint64_t h = net::hash_flow(s.orig);
+            if (s.next_rep != kNone) {
+                by_orig_.replace(h, id, s.next_rep);
+            } else {
+                by_orig_.erase(h, id);
+            }
+        }
+        if (s.next_rep != kNone) sessions_[s.next_rep].prev_rep = s.prev_rep;
+        while (s.q_head != kNone) pop_head(s);
+        wheel_.cancel(id);
+        s.state = State::free;
+        free_.push_back(id);
+        --active_;
+        ++ctr_[outcome];
+    }
+    // Drops the connection to the target; the session waits for the next request boundary.
+    void detach(Session& s, Counter why, bool rst, Nanos now) {
+        if (rst && connected(s)) send_rst(s, now);
+        ++ctr_[why];
+        finish_exchange(s);
+        release_tuple(s, now);
+        s.state = State::detached;
+        s.rto_at = 0;
+        s.wait_at = 0;
+        s.flags &= ~(sflag::tgt_fin | sflag::ts_on | sflag::rtt_timing | sflag::held | sflag::win_blocked);
+        s.dupacks = 0;
+        s.backoff = 0;
+        // bytes the target acknowledged are done; what was in flight is the request at risk
+        s.snd_nxt = s.snd_una;
+        s.q_send = kNone;
+    }
+    void reconnect(Session& s, const Piece& p, Nanos now) {
+        const auto t = tuples_.allocate(s.orig.src_ip, now);
+        if (!t) {
+            end(s, Counter::end_no_tuple, now);
+            return;
+        }
+        bind_tuple(s, *t);
+        ++ctr_[Counter::reconnects];
+        s.isn = p.seq - 1;
+        if (p.flags & Piece::kAck) {
+            s.online_base = p.ack;  // this request needs nothing from the new connection
+            s.flags |= sflag::base_known;
+            if (seq_dist(s.online_end, s.online_base) == 0) s.online_end = s.online_base;
+        }
+        s.released = 0;
+        s.tgt_bytes = 0;
+        s.flags &= ~(sflag::syn_ws | sflag::syn_ts | sflag::exchange);
+        s.flags |= sflag::fabricated;
+        s.syn_mss = fabricated_mss_;
+        s.snd_una = s.isn;
+        s.snd_nxt = s.snd_max = s.isn + 1;
+        s.rcv_nxt = Seq(0);
+        s.syn_retries = 0;
+        s.backoff = 0;
+        s.dupacks = 0;
+        s.state = State::syn_sent;
+        s.quiet_ref = now;
+        send_syn(s, now);
+    }
+
+    // Session creation: one per replica, chained; the head is indexed by original key.
+    std::uint32_t create_chain(const net::FlowKey& orig, const TransferMap& xfer, Nanos now) {
+        std::uint32_t head = kNone, last = kNone;
+        for (std::uint32_t r = 0; r < cfg_.multiply; ++r) {
+            if (free_.empty()) {
+                ++ctr_[Counter::create_table_full];
+                break;
+            }
+            const auto t = tuples_.allocate(orig.src_ip, now);
+            if (!t) {
+                ++ctr_[Counter::create_no_tuple];
+                break;
+            }
+            const std::uint32_t id = free_.back();
+            free_.pop_back();
+            Session& s = sessions_[id];
+            s = Session{};
+            s.orig = orig;
+            s.replica = static_cast<std::uint16_t>(r);
+            s.state = State::syn_sent;
+            s.xlat.dst_ip = xfer.target_ip;
+            s.xlat.dst_port = xfer.target_port;
+            bind_tuple(s, *t);
+            s.last_activity = now;
+            s.quiet_ref = now;
+            s.ip_id = static_cast<std::uint16_t>(net::mix64(orig.src_port.value() + (std::uint64_t{r} << 16)));
+            s.prev_rep = last;
+            if (last != kNone) {
+                sessions_[last].next_rep = id;
+            } else {
+                head = id;
+            }
+            last = id;
+            ++active_;
+            ++ctr_[Counter::sessions_created];
+        }
+        if (head != kNone) by_orig_.insert(net::hash_flow(orig), head);
+        return head;
+    }
+    void supersede_chain(std::uint32_t head, Nanos now) {
+        by_orig_.erase(net::hash_flow(sessions_[head].orig), head);
+        for (std::uint32_t id = head; id != kNone;) {
+            Session& s = sessions_[id];
+            const std::uint32_t nx = s.next_rep;
+            s.flags |= sflag::superseded | sflag::input_done;
+            if (s.flags & sflag::gap) s.flags |= sflag::gap_expired;
+            ++ctr_[Counter::sessions_superseded];
+            kick(id, now);
+            id = nx;
+        }
+    }
+
+    // ---------------------------------------------------------------- captured frames
+    void client_frame(ConstBytes frame, const net::PacketView& v, const TransferMap& xfer, Nanos now) {
+        const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
+        const net::FlowKey& orig = v.key;
+        const std::uint64_t h = net::hash_flow(orig);
+        std::uint32_t head = by_orig_.find(h, [&](std::uint32_t i) { return sessions_[i].orig == orig; });
+        const bool syn = th.has(tf::syn) && !th.has(tf::ack);
+        if (head != kNone && syn) {
+            const Session& hs = sessions_[head];
+            if ((hs.flags & sflag::cap_syn) && hs.isn == th.seq) {
+                ++ctr_[Counter::drop_captured_duplicate_syn];
+                return;
+            }
+            supersede_chain(head, now);  // the client reused the port: a new connection
+            head = kNone;
+        }
+        if (head == kNone) {
+            if (th.has(tf::syn) && th.has(tf::ack)) {
+                ++ctr_[Counter::drop_captured_no_session];
+                return;
+            }
+            const bool data = v.payload_len > 0;
+            if (!syn && !data) {
+                ++ctr_[Counter::drop_captured_no_session];
+                return;
+            }
+            if (!syn && cfg_.full_sessions_only) {
+                ++ctr_[Counter::drop_captured_mid_stream];
+                return;
+            }
+            if (!sampled(orig, cfg_.percent, cfg_.sample_seed)) {
+                ++ctr_[Counter::drop_captured_not_sampled];
+                return;
+            }
+            head = create_chain(orig, xfer, now);
+            if (head == kNone) return;
+            if (syn) {
+                std::optional<net::TcpOptions> opts = net::TcpOptions::read(v.tcp_options(frame));
+                for (std::uint32_t id = head; id != kNone; id = sessions_[id].next_rep) {
+                    open_from_syn(sessions_[id], th, opts ? *opts : net::TcpOptions{}, now);
+                    schedule(id);
+                }
+                return;
+            }
+            for (std::uint32_t id = head; id != kNone; id = sessions_[id].next_rep) {
+                open_mid_stream(sessions_[id], th.seq, now);
+            }
+        }
+        const ConstBytes payload = v.payload(frame);
+        for (std::uint32_t id = head; id != kNone;) {
+            const std::uint32_t nx = sessions_[id].next_rep;
+            client_segment(id, th, payload, now);
+            id = nx;
+        }
+    }
+
+    void open_from_syn(Session& s, const net::TcpHdr& th, const net::TcpOptions& o, Nanos now) {
+        s.flags |= sflag::cap_syn;
+        s.isn = th.seq;
+        s.cap_nxt = th.seq + 1;
+        s.syn_mss = o.mss ? std::min<std::uint16_t>(*o.mss, max_payload_) : 0;
+        if (o.wscale) {
+            s.flags |= sflag::syn_ws;
+            s.syn_wscale = std::min<std::uint8_t>(*o.wscale, 14);
+        }
+        if (o.ts) {
+            s.flags |= sflag::syn_ts;
+            s.syn_tsval = o.ts->val;
+            s.ts_off = o.ts->val - static_cast<std::uint32_t>(now / kMs);
+        }
+        // SACK-permitted is not sent: we do not process SACK blocks.
+        s.snd_una = s.isn;
+        s.snd_nxt = s.snd_max = s.isn + 1;
+        send_syn(s, now);
+    }
+    void open_mid_stream(Session& s, Seq first_seq, Nanos now) {
+        ++ctr_[Counter::sessions_mid_stream];
+        s.flags |= sflag::fabricated;
+        s.isn = first_seq - 1;
+        s.cap_nxt = first_seq;
+        s.syn_mss = fabricated_mss_;
+        s.snd_una = s.isn;
+        s.snd_nxt = s.snd_max = s.isn + 1;
+        send_syn(s, now);
+    }
+
+    void server_frame(ConstBytes frame, const net::PacketView& v, Nanos now) {
+        const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
+        const net::FlowKey orig = v.key.reversed();
+        const std::uint64_t h = net::hash_flow(orig);
+        const std::uint32_t head = by_orig_.find(h, [&](std::uint32_t i) { return sessions_[i].orig == orig; });
+        if (head == kNone) {
+            if (!sampled(orig, cfg_.percent, cfg_.sample_seed)) {
+                ++ctr_[Counter::drop_captured_not_sampled];
+            } else {
+                ++ctr_[Counter::drop_captured_no_session];
+            }
+            return;
+        }
+        for (std::uint32_t id = head; id != kNone; id = sessions_[id].next_rep) {
+            Session& s = sessions_[id];
+            if (th.has(tf::syn)) {
+                if (th.has(tf::ack) && !(s.flags & sflag::base_known)) {
+                    s.online_base = s.online_end = th.seq + 1;
+                    s.flags |= sflag::base_known;
+                    s.cap_mark = now;
+                }
+                continue;
+            }
+            if (!(s.flags & sflag::base_known)) {
+                ++ctr_[Counter::drop_server_frame_early];
+                continue;
+            }
+            const Seq dend = th.seq + v.payload_len;
+            if (v.payload_len > 0 && dend > s.online_end) {
+                s.online_end = dend;
+                s.online_last = now;
+            }
+            if (th.has(tf::fin)) s.flags |= sflag::srv_fin;
+        }
+    }
+
+    void client_segment(std::uint32_t id, const net::TcpHdr& th, ConstBytes payload, Nanos now) {
+        Session& s = sessions_[id];
+        s.last_activity = now;
+        if (th.has(tf::ack) && !(s.flags & sflag::base_known)) {
+            s.online_base = s.online_end = th.ack;
+            s.flags |= sflag::base_known;
+        }
+        if (th.has(tf::ack) && s.cap_mark != 0 && !(s.flags & sflag::cap_rtt_set)) {
+            s.cap_rtt_us = static_cast<std::uint32_t>(std::min<Nanos>((now - s.cap_mark) / 1000, 0xffffffffULL));
+            s.flags |= sflag::cap_rtt_set;
+        }
+        if (th.has(tf::rst)) {
+            s.flags |= sflag::cap_rst;
+            kick(id, now);
+            return;
+        }
+        if (th.has(tf::syn)) return;
+        if (payload.empty() && !th.has(tf::fin)) return;  // pure ACK: we make our own
+        enqueue(s, th.seq, payload, th.ack, th.has(tf::ack), th.has(tf::fin), now);
+        kick(id, now);
+    }
+
+    // ---------------------------------------------------------------- the queue
+    // Inserts [seq, seq+len) of `payload` (already trimmed to what is missing) after `prev`
+    // (kNone: at the head). Returns the last piece inserted and sets `first`, or returns
+    // kNone when there was no room (nothing inserted).
+    std::uint32_t insert_run(Session& s, std::uint32_t prev, Seq seq, ConstBytes payload, Seq ack, bool has_ack,
+                             bool fin, Nanos now, std::uint32_t& first) {
+        const std::size_t len = payload.size();
+        const std::size_t pieces = len == 0 ? 1 : (len + PiecePool::kPieceBytes - 1) / PiecePool::kPieceBytes;
+        if (s.q_count + pieces > cfg_.max_queued_per_session) {
+            ++ctr_[Counter::drop_queue_full_session];
+            return kNone;
+        }
+        if (pool_.available() < pieces) {
+            ++ctr_[Counter::drop_queue_full_worker];
+            return kNone;
+        }
+        std::uint32_t after = prev;
+        std::size_t off = 0;
+        for (std::size_t i = 0; i < pieces; ++i) {
+            const std::uint32_t pid = pool_.alloc();
+            if (i == 0) first = pid;
+            Piece& p = pool_[pid];
+            const std::size_t n = std::min<std::size_t>(len - off, PiecePool::kPieceBytes);
+            p.seq = seq + static_cast<std::uint32_t>(off);
+            p.ack = ack;
+            p.len = static_cast<std::uint16_t>(n);
+            p.flags = static_cast<std::uint8_t>((has_ack ? Piece::kAck : 0) | ((fin && i + 1 == pieces) ? Piece::kFin : 0));
+            p.cap_time = now;
+            p.srv_time = s.online_last;
+            if (n) std::memcpy(pool_.data(pid), payload.data() + off, n);
+            off += n;
+            if (after == kNone) {
+                p.next = s.q_head;
+                s.q_head = pid;
+            } else {
+                p.next = pool_[after].next;
+                pool_[after].next = pid;
+            }
+            if (p.next == kNone) s.q_tail = pid;
+            ++s.q_count;
+            after = pid;
+        }
+        return after;
+    }
+
+    // Queues a captured client segment: duplicates and retransmissions of what is already
+    // queued or acknowledged are cut away, holes are kept in order (capture reordering).
+    void enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool has_ack, bool fin, Nanos now) {
+        if (s.flags & sflag::cap_fin) {
+            ++ctr_[payload.empty() && fin ? Counter::drop_captured_duplicate : Counter::drop_captured_after_close];
+            return;
+        }
+        const Seq low = s.state == State::detached ? s.snd_nxt : s.snd_una;
+        const Seq end = seq + static_cast<std::uint32_t>(payload.size());
+        if (end < low || (end == low && !fin)) {
+            ++ctr_[Counter::drop_captured_duplicate];
+            return;
+        }
+        bool trimmed = false;
+        if (seq < low) {
+            payload = payload.subspan(static_cast<std::size_t>(low - seq));
+            seq = low;
+            trimmed = true;
+        }
+        // Cut [seq, end) against the queued pieces (sorted, disjoint); insert what is missing.
+        std::uint32_t prev = kNone, first_new = kNone;
+        std::uint32_t id = s.q_head;
+        if (s.q_tail != kNone && pool_[s.q_tail].end() <= seq) {  // common case: append
+            prev = s.q_tail;
+            id = kNone;
+        }
+        Seq c = seq;
+        bool dropped = false;
+        while (id != kNone && c < end) {
+            const Piece& p = pool_[id];
+            if (p.end() <= c) {
+                prev = id;
+                id = p.next;
+                continue;
+            }
+            if (p.seq > c) {
+                const Seq stop = seq_min(end, p.seq);
+                std::uint32_t first = kNone;
+                const std::uint32_t last = insert_run(s, prev, c, payload.subspan(static_cast<std::size_t>(c - seq),
+                                                                                  static_cast<std::size_t>(stop - c)),
+                                                      ack, has_ack, false, now, first);
+                if (last == kNone) {
+                    dropped = true;
+                    break;
+                }
+                if (first_new == kNone) first_new = first;
+                prev = last;
+                c = stop;
+                continue;  // `id` is still the next existing piece
+            }
+            trimmed = true;  // p covers c
+            c = seq_max(c, p.data_end());
+            prev = id;
+            id = p.next;
+        }
+        bool fin_placed = false;
+        if (!dropped) {
+            if (c < end) {
+                std::uint32_t first = kNone;
+                const std::uint32_t last =
+                    insert_run(s, prev, c, payload.subspan(static_cast<std::size_t>(c - seq)), ack, has_ack, fin, now, first);
+                if (last != kNone) {
+                    if (first_new == kNone) first_new = first;
+                    fin_placed = fin;
+                }
+            } else if (fin) {
+                // all data present: the FIN goes on the piece ending at `end`, or alone after it
+                if (prev != kNone && pool_[prev].data_end() == end && !pool_[prev].fin() &&
+                    (pool_[prev].next == kNone || pool_[pool_[prev].next].seq > end)) {
+                    pool_[prev].flags |= Piece::kFin;
+                    fin_placed = true;
+                    if (pool_[prev].seq <= s.cap_nxt) first_new = prev;
+                } else {
+                    std::uint32_t first = kNone;
+                    if (insert_run(s, prev, end, {}, ack, has_ack, true, now, first) != kNone) {
+                        first_new = first;
+                        fin_placed = true;
+                    }
+                }
+            }
+        }
+        if (trimmed) ++ctr_[first_new == kNone && !fin_placed ? Counter::drop_captured_duplicate : Counter::trim_captured_overlap];
+        if (fin_placed) s.flags |= sflag::cap_fin;
+        if (first_new != kNone) extend_contig(s, first_new);
+        refresh_gap(s, now);
+    }
+    void extend_contig(Session& s, std::uint32_t from) {
+        // from may start before cap_nxt (a late segment): walk while contiguous
+        for (std::uint32_t id = from; id != kNone; id = pool_[id].next) {
+            const Piece& p = pool_[id];
+            if (p.seq > s.cap_nxt) break;
+            if (p.end() > s.cap_nxt) s.cap_nxt = p.end();
+        }
+    }
+    void refresh_gap(Session& s, Nanos now) {
+        const bool gap = s.q_tail != kNone && pool_[s.q_tail].end() > s.cap_nxt;
+        if (gap && !(s.flags & sflag::gap)) {
+            s.flags |= sflag::gap;
+            s.gap_at = now + cfg_.capture_gap_timeout;
+            ++ctr_[Counter::capture_gaps];
+            if (s.flags & sflag::input_done) s.gap_at = now;
+        } else if (!gap && (s.flags & sflag::gap)) {
+            s.flags &= ~(sflag::gap | sflag::gap_expired);
+            s.gap_at = 0;
+            ++ctr_[Counter::capture_gaps_filled];
+        }
+    }
+    void drop_acked(Session& s) {
+        while (s.q_head != kNone && pool_[s.q_head].end() <= s.snd_una) pop_head(s);
+    }
+    // First piece holding data at or after snd_nxt (or the FIN not yet sent).
+    std::uint32_t locate(Session& s) {
+        std::uint32_t id = s.q_send;
+        if (id == kNone || pool_[id].seq > s.snd_nxt) id = s.q_head;
+        while (id != kNone) {
+            const Piece& p = pool_[id];
+            if (p.data_end() > s.snd_nxt || (p.fin() && p.end() > s.snd_nxt)) break;
+            id = p.next;
+        }
+        s.q_send = id;
+        return id;
+    }
+    bool has_unsent_payload(const Session& s) const {
+        return s.q_tail != kNone && pool_[s.q_tail].data_end() > s.snd_max;
+    }
+
+    // ---------------------------------------------------------------- sending
+    void kick(std::uint32_t id, Nanos now) {
+        Session& s = sessions_[id];
+        pump(s, now);
+        if (s.state != State::free) schedule(id);
+    }
+    void schedule(std::uint32_t id) {
+        const Session& s = sessions_[id];
+        Nanos at = s.last_activity + cfg_.session_timeout;
+        if (s.rto_at) at = std::min(at, s.rto_at);
+        if (s.wait_at) at = std::min(at, s.wait_at);
+        if (s.gap_at) at = std::min(at, s.gap_at);
+        wheel_.schedule_if_earlier(id, at);
+    }
+
+    // Moves the session forward as far as it can go now. Returns true if it sent a segment.
+    bool pump(Session& s, Nanos now) {
+        switch (s.state) {
+            case State::detached:
+                resync(s, now);
+                return false;
+            case State::established: {
+                if ((s.flags & sflag::tgt_fin) && has_unsent_payload(s)) {
+                    detach(s, Counter::reconnect_target_fin, true, now);
+                    resync(s, now);
+                    return true;
+                }
+                if ((s.flags & sflag::gap_expired) && s.snd_una == s.snd_max && s.snd_nxt == s.cap_nxt) {
+                    detach(s, Counter::reconnect_capture_gap, true, now);
+                    resync(s, now);
+                    return true;
+                }
+                const bool sent = send_data(s, now, 0xffffffffu) > 0;
+                if (s.state != State::established) return sent;
+                return try_close(s, now) || sent;
+            }
+            default:
+                return false;
+        }
+    }
+
+    std::uint32_t send_data(Session& s, Nanos now, std::uint32_t max_segments) {
+        std::uint32_t sent = 0;
+        while (sent < max_segments) {
+            const std::uint32_t id = locate(s);
+            if (id == kNone) break;
+            const Piece& p = pool_[id];
+            if (p.seq > s.snd_nxt) break;             // capture gap
+            if (p.data_end() <= s.snd_nxt) break;     // only the FIN is left
+            const bool first_tx = s.snd_nxt >= s.snd_max;
+            if (first_tx && p.seq == s.snd_nxt) {
+                const std::uint32_t need = need_of(s, p);
+                if (!(s.flags & sflag::exchange) || need > s.released) {  // a request starts here
+                    PaceInput in;
+                    in.need = need;
+                    in.released = (s.flags & sflag::exchange) ? s.released : need;
+                    in.target_bytes = s.tgt_bytes;
+                    in.all_acked = s.snd_una == s.snd_max;
+                    in.no_wait = cfg_.no_wait;
+                    in.now = now;
+                    in.quiet_since = s.quiet_ref;
+                    in.quiet = quiet(s);
+                    const Pace d = pace(in);
+                    if (d == Pace::hold) {
+                        if (!(s.flags & sflag::held)) {
+                            s.flags |= sflag::held;
+                            ++ctr_[Counter::requests_held];
+                        }
+                        if (in.all_acked) s.wait_at = s.quiet_ref + in.quiet;
+                        break;
+                    }
+                    if (d == Pace::release_bytes) ++ctr_[Counter::requests_released_bytes];
+                    if (d == Pace::release_quiet) ++ctr_[Counter::requests_released_quiet];
+                    s.flags &= ~sflag::held;
+                    s.wait_at = 0;
+                    start_exchange(s, p, need, now);
+                    s.released = std::max(s.released, need);
+                }
+            }
+            const std::int64_t room = std::int64_t{s.tgt_wnd} - static_cast<std::int64_t>(s.snd_nxt - s.snd_una);
+            std::int64_t limit = std::min<std::int64_t>(s.snd_mss, room);
+            if (!first_tx) limit = std::min<std::int64_t>(limit, s.snd_max - s.snd_nxt);
+            if (limit <= 0) {
+                if (!(s.flags & sflag::win_blocked)) {
+                    s.flags |= sflag::win_blocked;
+                    ++ctr_[Counter::window_blocked];
+                }
+                if (s.snd_una == s.snd_max && s.rto_at == 0) s.rto_at = now + rto_ns(s);  // persist
+                break;
+            }
+            // gather up to `limit` bytes over contiguous pieces of the same request
+            std::size_t n = 0;
+            Seq pos = s.snd_nxt;
+            for (std::uint32_t q = id; q != kNone && static_cast<std::int64_t>(n) < limit;) {
+                const Piece& d = pool_[q];
+                if (d.seq > pos) break;
+                if (q != id && pos >= s.snd_max && d.seq == pos && need_of(s, d) > s.released) break;
+                const std::uint32_t off = seq_dist(pos, d.seq);
+                if (off >= d.len) break;
+                const std::size_t take = std::min<std::size_t>(d.len - off, static_cast<std::size_t>(limit) - n);
+                std::memcpy(scratch_.data() + n, pool_.data(q) + off, take);
+                n += take;
+                pos += static_cast<std::uint32_t>(take);
+                if (off + take < d.len || d.fin()) break;
+                q = d.next;
+            }
+            if (n == 0) break;
+            emit(s, tf::ack | tf::psh, s.snd_nxt, ConstBytes(scratch_.data(), n), now);
+            if (first_tx) {
+                ++ctr_[Counter::data_segments_sent];
+                ctr_[Counter::data_bytes_sent] += n;
+                s.ex_req_bytes += static_cast<std::uint32_t>(n);
+                if (!(s.flags & sflag::rtt_timing)) {
+                    s.flags |= sflag::rtt_timing;
+                    s.rtt_seq = pos;
+                    s.rtt_time = now;
+                }
+            }
+            s.snd_nxt = pos;
+            if (pos > s.snd_max) s.snd_max = pos;
+            if (s.rto_at == 0) s.rto_at = now + rto_ns(s);
+            ++sent;
+        }
+        return sent;
+    }
+
+    // Replays the client's FIN/RST (or closes after finish_input) once all data is acknowledged.
+    bool try_close(Session& s, Nanos now) {
+        if (s.snd_nxt != s.snd_max) return false;
+        const std::uint32_t id = locate(s);
+        bool fin_pending = false;
+        if (id != kNone) {
+            const Piece& p = pool_[id];
+            if (!(p.fin() && p.data_end() == s.snd_nxt)) return false;  // data (or a gap) first
+            fin_pending = true;
+        } else if (!(s.flags & (sflag::cap_rst | sflag::input_done))) {
+            return false;
+        }
+        if (s.snd_una != s.snd_max) return false;
+        const std::uint32_t need = fin_pending ? need_of(s, pool_[id]) : online_rel_end(s);
+        if (!cfg_.no_wait && need > s.tgt_bytes && need > s.released) {
+            const Nanos q = quiet(s);
+            if (now < s.quiet_ref + q) {
+                s.wait_at = s.quiet_ref + q;
+                return false;
+            }
+        }
+        s.wait_at = 0;
+        finish_exchange(s);
+        if ((s.flags & sflag::cap_rst) && !fin_pending) {
+            send_rst(s, now);
+            end(s, Counter::end_client_rst, now);
+            return true;
+        }
+        ++ctr_[Counter::fin_sent];
+        emit(s, tf::fin | tf::ack, s.snd_nxt, {}, now);
+        s.snd_nxt += 1;
+        s.snd_max = s.snd_nxt;
+        s.state = State::fin_sent;
+        s.rto_at = now + rto_ns(s);
+        s.wait_at = now + cfg_.close_linger;
+        return true;
+    }
+
+    // Detached: drop captured data up to the next request boundary, then reconnect there.
+    void resync(Session& s, Nanos now) {
+        for (;;) {
+            if (s.flags & sflag::cap_rst) {
+                end(s, Counter::end_detached, now);
+                return;
+            }
+            if (s.q_head == kNone) {
+                if (s.flags & sflag::input_done) end(s, Counter::end_detached, now);
+                return;
+            }
+            const Piece& p = pool_[s.q_head];
+            if (p.seq > s.snd_nxt) {  // a capture gap before the next piece
+                if (!(s.flags & sflag::gap_expired)) return;
+                // give up on the hole: the piece after it cannot be proven to start a request
+                s.snd_nxt = p.seq;
+                s.released = std::max(s.released, need_of(s, p));
+                if (s.cap_nxt < s.snd_nxt) s.cap_nxt = s.snd_nxt;
+                s.flags &= ~(sflag::gap | sflag::gap_expired);
+                s.gap_at = 0;
+                extend_contig(s, s.q_head);
+                refresh_gap(s, now);
+            } else {
+                const std::uint32_t need = need_of(s, p);
+                if (p.len > 0 && p.seq == s.snd_nxt && need > s.released) {
+                    reconnect(s, p, now);
+                    return;
+                }
+            }
+            const Piece& q = pool_[s.q_head];
+            if (q.fin()) {
+                end(s, Counter::end_detached, now);
+                return;
+            }
+            s.released = std::max(s.released, need_of(s, q));
+            if (q.data_end() > s.snd_nxt) s.snd_nxt = q.data_end();
+            ++ctr_[Counter::drop_resync_segments];
+            ctr_[Counter::drop_resync_bytes] += q.len;
+            pop_head(s);
+        }
+    }
+
+    // ---------------------------------------------------------------- target frames
+    void target_segment(std::uint32_t id, ConstBytes frame, const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
+        Session& s = sessions_[id];
+        std::optional<net::TcpOptions> opts;
+        if (th.has(tf::syn) || (s.flags & sflag::ts_on)) opts = net::TcpOptions::read(v.tcp_options(frame));
+        if (s.state == State::syn_sent) {
+            syn_sent_segment(s, th, opts, now);
+        } else if (s.state == State::established || s.state == State::fin_sent) {
+            connected_segment(s, th, opts, v.payload_len, now);
+        } else {
+            ++ctr_[Counter::drop_target_unknown];
+            return;
+        }
+        if (s.state != State::free) schedule(id);
+    }
+
+    void syn_sent_segment(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now) {
+        if (th.has(tf::rst)) {
+            if (th.has(tf::ack) && th.ack == s.isn + 1) end(s, Counter::end_target_refused, now);
+            return;
+        }
+        if (!th.has(tf::ack)) return;
+        if (!th.has(tf::syn) || th.ack != s.isn + 1) {
+            // a stale connection on this tuple answered (challenge ACK): reset it, our SYN
+            // retransmission will then go through
+            ++ctr_[Counter::target_challenge_rst];
+            net::TcpSpec t;
+            t.src_port = s.xlat.src_port;
+            t.dst_port = s.xlat.dst_port;
+            t.seq = th.ack;
+            t.flags = tf::rst;
+            t.window = 0;
+            net::Ipv4Spec ip;
+            ip.src = s.xlat.src_ip;
+            ip.dst = s.xlat.dst_ip;
+            const std::size_t n = net::build_tcp(net::Bytes(tx_.data(), tx_.size()), l2_, ip, t);
+            if (n) {
+                ++ctr_[Counter::emitted_frames];
+                ctr_[Counter::emitted_bytes] += n;
+                sink_.emit(ConstBytes(tx_.data(), n));
+            }
+            return;
+        }
+        // SYN-ACK
+        ++ctr_[Counter::handshakes];
+        s.rcv_nxt = th.seq + 1;
+        s.tgt_bytes = 0;
+        s.snd_una = s.isn + 1;
+        s.tgt_wscale = 0;
+        std::uint16_t mss = 536;
+        if (opts) {
+            if (opts->mss) mss = *opts->mss;
+            if ((s.flags & sflag::syn_ws) && opts->wscale) s.tgt_wscale = std::min<std::uint8_t>(*opts->wscale, 14);
+            if ((s.flags & sflag::syn_ts) && opts->ts) {
+                s.flags |= sflag::ts_on;
+                s.ts_recent = opts->ts->val;
+            }
+        }
+        s.tgt_wnd = th.window;  // never scaled in a SYN
+        std::uint16_t m = std::min<std::uint16_t>(mss, max_payload_);
+        if (s.flags & sflag::ts_on) m = static_cast<std::uint16_t>(m > 64 ? m - 12 : m);
+        s.snd_mss = std::max<std::uint16_t>(m, 64);
+        if ((s.flags & sflag::rtt_timing) && s.syn_retries == 0) {
+            Rto::sample(s.srtt_us, s.rttvar_us, s.rto_us, static_cast<std::uint32_t>((now - s.rtt_time) / 1000));
+        }
+        s.flags &= ~sflag::rtt_timing;
+        s.backoff = 0;
+        s.rto_at = 0;
+        s.state = State::established;
+        s.quiet_ref = now;
+        s.last_activity = now;
+        drop_acked(s);
+        if (!pump(s, now) && s.state == State::established) send_ack(s, now);
+    }
+
+    void connected_segment(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts,
+                           std::uint16_t len, Nanos now) {
+        if (th.has(tf::rst)) {
+            const std::int32_t off = th.seq - s.rcv_nxt;
+            if (off < 0 || off > (1 << 24)) return;  // not in window: ignore
+            target_reset(s, now);
+            return;
+        }
+        if (th.has(tf::syn)) {  // SYN-ACK again: our ACK was lost
+            send_ack(s, now);
+            return;
+        }
+        bool need_ack = false;
+        if (th.has(tf::ack)) {
+            const std::uint32_t wnd = std::uint32_t{th.window} << s.tgt_wscale;
+            if (th.ack > s.snd_max) {
+                ++ctr_[Counter::drop_target_bad_ack];
+                need_ack = true;
+            } else if (th.ack > s.snd_una) {
+                s.snd_una = th.ack;
+                if (s.snd_nxt < s.snd_una) s.snd_nxt = s.snd_una;
+                if ((s.flags & sflag::rtt_timing) && s.snd_una >= s.rtt_seq) {
+                    Rto::sample(s.srtt_us, s.rttvar_us, s.rto_us, static_cast<std::uint32_t>((now - s.rtt_time) / 1000));
+                    s.flags &= ~sflag::rtt_timing;
+                }
+                s.backoff = 0;
+                s.dupacks = 0;
+                s.quiet_ref = now;
+                s.last_activity = now;
+                s.flags &= ~sflag::win_blocked;
+                s.rto_at = s.snd_una == s.snd_max ? 0 : now + rto_ns(s);
+                drop_acked(s);
+            } else if (th.ack == s.snd_una && len == 0 && !th.has(tf::fin) && s.snd_max > s.snd_una && wnd == s.tgt_wnd) {
+                if (++s.dupacks == 3) fast_retransmit(s, now);
+            }
+            if (wnd > s.tgt_wnd) s.flags &= ~sflag::win_blocked;
+            s.tgt_wnd = wnd;
+        }
+        if (opts && opts->ts && (s.flags & sflag::ts_on) && static_cast<std::int32_t>(opts->ts->val - s.ts_recent) >= 0) {
+            s.ts_recent = opts->ts->val;
+        }
+        if (len > 0) {
+            need_ack = true;
+            const Seq end = th.seq + len;
+            if (th.seq <= s.rcv_nxt && end > s.rcv_nxt) {
+                const std::uint32_t add = seq_dist(end, s.rcv_nxt);
+                s.rcv_nxt = end;
+                s.tgt_bytes += add;
+                s.last_tgt_data = now;
+                s.quiet_ref = now;
+                s.last_activity = now;
+            } else if (end <= s.rcv_nxt) {
+                ++ctr_[Counter::target_duplicate_data];
+            } else {
+                ++ctr_[Counter::target_out_of_order];
+            }
+        }
+        bool fin_now = false;
+        if (th.has(tf::fin)) {
+            need_ack = true;
+            if (th.seq + len == s.rcv_nxt && !(s.flags & sflag::tgt_fin)) {
+                s.rcv_nxt += 1;
+                s.flags |= sflag::tgt_fin;
+                s.last_activity = now;
+                fin_now = true;
+            }
+        }
+        (void)fin_now;
+        if (s.state == State::fin_sent) {
+            if (need_ack) send_ack(s, now);
+            if ((s.flags & sflag::tgt_fin) && s.snd_una == s.snd_max) {
+                end(s, (s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input, now);
+            }
+            return;
+        }
+        const bool sent = pump(s, now);
+        if (need_ack && !sent && s.state == State::established) send_ack(s, now);
+    }
+
+    void fast_retransmit(Session& s, Nanos now) {
+        ++ctr_[Counter::retransmits_fast];
+        const Seq save_nxt = s.snd_nxt;
+        s.snd_nxt = s.snd_una;
+        s.q_send = kNone;
+        s.flags &= ~sflag::rtt_timing;
+        send_data(s, now, 1);
+        s.snd_nxt = seq_max(save_nxt, s.snd_nxt);
+        s.q_send = kNone;
+    }
+
+    void target_reset(Session& s, Nanos now) {
+        if (s.state == State::fin_sent) {
+            end(s, s.snd_una == s.snd_max ? ((s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input)
+                                          : Counter::end_target_rst,
+                now);
+            return;
+        }
+        const bool left = has_unsent_payload(s) || s.snd_una != s.snd_max;
+        if (!left && (s.flags & (sflag::cap_fin | sflag::cap_rst | sflag::input_done))) {
+            end(s, Counter::end_target_rst, now);
+            return;
+        }
+        detach(s, Counter::reconnect_target_rst, false, now);
+        resync(s, now);
+    }
+
+    // ---------------------------------------------------------------- timers
+    void on_timer(std::uint32_t id, Nanos now) {
+        Session& s = sessions_[id];
+        if (s.state == State::free) return;
+        if (now >= s.last_activity + cfg_.session_timeout) {
+            if (connected(s)) send_rst(s, now);
+            end(s, Counter::end_idle_timeout, now);
+            return;
+        }
+        if (s.gap_at && now >= s.gap_at) {
+            s.gap_at = 0;
+            s.flags |= sflag::gap_expired;
+            pump(s, now);
+            if (s.state == State::free) return;
+        }
+        if (s.rto_at && now >= s.rto_at) {
+            on_rto(s, now);
+            if (s.state == State::free) return;
+        }
+        if (s.wait_at && now >= s.wait_at) {
+            s.wait_at = 0;
+            if (s.state == State::fin_sent) {
+                send_rst(s, now);
+                end(s, Counter::end_close_linger, now);
+                return;
+            }
+            pump(s, now);
+            if (s.state == State::free) return;
+        }
+        schedule(id);
+    }
+
+    void on_rto(Session& s, Nanos now) {
+        s.rto_at = 0;
+        switch (s.state) {
+            case State::syn_sent:
+                if (s.syn_retries >= cfg_.syn_retries) {
+                    send_rst(s, now);
+                    end(s, Counter::end_syn_timeout, now);
+                    return;
+                }
+                ++s.syn_retries;
+                ++ctr_[Counter::syn_retransmits];
+                send_syn(s, now);
+                return;
+            case State::established:
+                if (s.snd_una == s.snd_max) {  // persist: zero window with data waiting
+                    if (has_unsent_payload(s) && std::int64_t{s.tgt_wnd} <= static_cast<std::int64_t>(s.snd_nxt - s.snd_una)) {
+                        ++ctr_[Counter::window_probes];
+                        ++ctr_[Counter::acks_sent];
+                        emit(s, tf::ack, s.snd_una - 1, {}, now);
+                        if (s.backoff < 16) ++s.backoff;
+                        s.rto_at = now + rto_ns(s);
+                    }
+                    return;
+                }
+                if (s.backoff >= cfg_.max_retransmits) {
+                    send_rst(s, now);
+                    end(s, Counter::end_retrans_timeout, now);
+                    return;
+                }
+                ++s.backoff;
+                ++ctr_[Counter::retransmits_rto];
+                s.flags &= ~sflag::rtt_timing;
+                s.dupacks = 0;
+                s.snd_nxt = s.snd_una;
+                s.q_send = kNone;
+                send_data(s, now, 1);
+                s.rto_at = now + rto_ns(s);
+                return;
+            case State::fin_sent:
+                if (s.snd_una == s.snd_max) return;
+                if (s.backoff >= cfg_.max_retransmits) {
+                    send_rst(s, now);
+                    end(s, Counter::end_retrans_timeout, now);
+                    return;
+                }
+                ++s.backoff;
+                ++ctr_[Counter::retransmits_rto];
+                emit(s, tf::fin | tf::ack, s.snd_max - 1, {}, now);
+                s.rto_at = now + rto_ns(s);
+                return;
+            default:
+                return;
+        }
+    }
+
+    EngineConfig cfg_;
+    FrameSink& sink_;
+    ExchangeObserver* observer_ = nullptr;
+    Counters ctr_;
+    std::vector<Session> sessions_;
+    std::vector<std::uint32_t> free_;
+    FlatIndex by_orig_;
+    FlatIndex by_xlat_;
+    TimerWheel wheel_;
+    PiecePool pool_;
+    TupleAllocator tuples_;
+    net::L2Spec l2_;
+    QuietPolicy quiet_;
+    std::vector<std::uint8_t> tx_;
+    std::vector<std::uint8_t> scratch_;
+    std::size_t active_ = 0;
+    Nanos now_ = 0;
+    std::uint16_t max_payload_ = 1460;
+    std::uint16_t fabricated_mss_ = 1460;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> Engine::create(const EngineConfig& cfg, FrameSink& sink, std::string& err) {
+    if (cfg.transfers.empty()) {
+        err = "no transfer (-x) given";
+        return nullptr;
+    }
+    if (cfg.multiply < 1 || cfg.multiply > 1000) {
+        err = "multiply (-n) must be 1..1000";
+        return nullptr;
+    }
+    if (!(cfg.percent >= 0.0 && cfg.percent <= 100.0)) {
+        err = "percent (-r) must be 0..100";
+        return nullptr;
+    }
+    if (cfg.mtu < 576 || cfg.mtu > 9216) {
+        err = "mtu must be 576..9216";
+        return nullptr;
+    }
+    if (cfg.worker_count == 0 || cfg.worker_index >= cfg.worker_count) {
+        err = "worker index must be below the worker count";
+        return nullptr;
+    }
+    if (cfg.max_sessions == 0 || cfg.max_sessions >= 0x7fffffffu) {
+        err = "max sessions must be 1..2^31-1";
+        return nullptr;
+    }
+    if (cfg.max_queued_segments == 0 || cfg.max_queued_segments >= 0x7fffffffu || cfg.max_queued_per_session == 0) {
+        err = "segment queue bounds must be positive";
+        return nullptr;
+    }
+    if (cfg.session_timeout == 0) {
+        err = "session timeout must be positive";
+        return nullptr;
+    }
+    if (cfg.vlan_count > 2) {
+        err = "at most two VLAN tags";
+        return nullptr;
+    }
+    auto e = std::make_unique<EngineImpl>(cfg, sink);
+    if (!e->init(err)) return nullptr;
+    return e;
+}
+
+}  // namespace dpcopy::session

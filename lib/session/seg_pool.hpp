@@ -1,0 +1,75 @@
+// Pool of queued captured client data: fixed-size pieces (descriptor + up to kPieceBytes
+// of payload), allocated up front per worker and handed out from a free list. A captured
+// segment larger than a piece (GRO/TSO) is stored as several consecutive pieces.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "lib/rewrite/bytes.hpp"
+#include "lib/rewrite/types.hpp"
+
+namespace dpcopy::session {
+
+struct Piece {
+    static constexpr std::uint8_t kFin = 0x01;  // the client's FIN follows the last byte
+    static constexpr std::uint8_t kAck = 0x02;  // `ack` is valid
+    std::uint32_t next = 0xffffffffu;
+    net::Seq seq;            // first byte
+    net::Seq ack;            // captured ack field (online server data acknowledged)
+    std::uint16_t len = 0;   // payload bytes (may be 0 for a bare FIN)
+    std::uint8_t flags = 0;
+    std::uint8_t pad_ = 0;
+    std::uint64_t cap_time = 0;  // capture time of the segment
+    std::uint64_t srv_time = 0;  // capture time of the online server's last data before it
+    net::Seq data_end() const noexcept { return seq + len; }
+    net::Seq end() const noexcept { return seq + len + ((flags & kFin) ? 1u : 0u); }
+    bool fin() const noexcept { return (flags & kFin) != 0; }
+};
+
+class PiecePool {
+public:
+    static constexpr std::uint32_t kNone = 0xffffffffu;
+    static constexpr std::uint32_t kPieceBytes = 2048;
+
+    explicit PiecePool(std::uint32_t count = 0)
+        : desc_(new Piece[count]), data_(new std::uint8_t[std::size_t{count} * kPieceBytes]), count_(count) {
+        // free list threaded through `next`; the data area is left untouched (pages are
+        // only mapped when first used)
+        for (std::uint32_t i = 0; i < count; ++i) desc_[i].next = i + 1 < count ? i + 1 : kNone;
+        free_ = count ? 0 : kNone;
+    }
+
+    std::uint32_t capacity() const noexcept { return count_; }
+    std::uint32_t in_use() const noexcept { return used_; }
+    std::uint32_t available() const noexcept { return count_ - used_; }
+
+    std::uint32_t alloc() noexcept {
+        if (free_ == kNone) return kNone;
+        const std::uint32_t id = free_;
+        free_ = desc_[id].next;
+        desc_[id] = Piece{};
+        ++used_;
+        return id;
+    }
+    void free(std::uint32_t id) noexcept {
+        desc_[id].next = free_;
+        free_ = id;
+        --used_;
+    }
+    Piece& operator[](std::uint32_t id) noexcept { return desc_[id]; }
+    const Piece& operator[](std::uint32_t id) const noexcept { return desc_[id]; }
+    std::uint8_t* data(std::uint32_t id) noexcept { return data_.get() + std::size_t{id} * kPieceBytes; }
+    const std::uint8_t* data(std::uint32_t id) const noexcept { return data_.get() + std::size_t{id} * kPieceBytes; }
+    std::size_t memory_bytes() const noexcept { return std::size_t{count_} * (sizeof(Piece) + kPieceBytes); }
+
+private:
+    std::unique_ptr<Piece[]> desc_;
+    std::unique_ptr<std::uint8_t[]> data_;
+    std::uint32_t count_;
+    std::uint32_t free_ = kNone;
+    std::uint32_t used_ = 0;
+};
+
+}  // namespace dpcopy::session

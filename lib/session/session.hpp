@@ -1,0 +1,98 @@
+// Per-session state of the engine (one per (original 4-tuple, replica)). Kept within
+// 256 bytes; queued captured data lives in the worker's PiecePool, timer links in the
+// TimerWheel, index entries in the FlatIndex tables.
+#pragma once
+
+#include <cstdint>
+
+#include "lib/rewrite/types.hpp"
+
+namespace dpcopy::session {
+
+using net::Seq;
+
+enum class State : std::uint8_t {
+    free = 0,
+    syn_sent,     // our SYN (captured or fabricated) is out, waiting for the SYN-ACK
+    established,  // connected to the target
+    fin_sent,     // our FIN is out: waiting for its ACK and the target's FIN
+    detached,     // no connection: waiting for a request boundary in the capture to reconnect
+};
+
+namespace sflag {
+inline constexpr std::uint32_t cap_syn = 1u << 0;       // the client's SYN was captured
+inline constexpr std::uint32_t syn_ws = 1u << 1;        // our SYN carried window scale
+inline constexpr std::uint32_t syn_ts = 1u << 2;        // our SYN carried timestamps
+inline constexpr std::uint32_t ts_on = 1u << 3;         // timestamps negotiated with the target
+inline constexpr std::uint32_t base_known = 1u << 4;    // online_base is set
+inline constexpr std::uint32_t tgt_fin = 1u << 5;       // the target's FIN was received
+inline constexpr std::uint32_t cap_rst = 1u << 6;       // the client's RST was captured
+inline constexpr std::uint32_t cap_fin = 1u << 7;       // the client's FIN was captured (queued)
+inline constexpr std::uint32_t input_done = 1u << 8;    // no more captured frames will come
+inline constexpr std::uint32_t superseded = 1u << 9;    // chain detached from the original-key index
+inline constexpr std::uint32_t rtt_timing = 1u << 10;   // an RTT sample is being timed (rtt_seq/rtt_time)
+inline constexpr std::uint32_t gap = 1u << 11;          // the captured stream has a hole at cap_nxt
+inline constexpr std::uint32_t gap_expired = 1u << 12;  // ... and it was not filled in time
+inline constexpr std::uint32_t srv_fin = 1u << 13;      // the online server's FIN was captured
+inline constexpr std::uint32_t exchange = 1u << 14;     // an exchange record is open
+inline constexpr std::uint32_t held = 1u << 15;         // the next request is held by pacing (counted)
+inline constexpr std::uint32_t fabricated = 1u << 16;   // current connection opened by a fabricated SYN
+inline constexpr std::uint32_t cap_rtt_set = 1u << 17;  // cap_rtt_us measured
+inline constexpr std::uint32_t win_blocked = 1u << 18;  // counted window block (until progress)
+}  // namespace sflag
+
+struct Session {
+    // identity
+    net::FlowKey orig{};   // captured client -> online server
+    net::FlowKey xlat{};   // fake client -> target (what we send)
+    std::uint32_t tuple = 0xffffffffu;
+    std::uint32_t next_rep = 0xffffffffu, prev_rep = 0xffffffffu;  // replicas of one original
+    std::uint16_t replica = 0;
+    State state = State::free;
+    std::uint8_t dupacks = 0;
+    std::uint32_t flags = 0;
+    // queued captured client data (sorted by seq, non-overlapping)
+    std::uint32_t q_head = 0xffffffffu, q_tail = 0xffffffffu, q_send = 0xffffffffu;
+    std::uint16_t q_count = 0;
+    std::uint16_t ip_id = 0;
+    std::uint8_t tgt_wscale = 0;
+    std::uint8_t syn_wscale = 0;
+    std::uint8_t syn_retries = 0;
+    std::uint8_t backoff = 0;
+    // captured client stream / online server stream
+    Seq isn;          // client ISN of the current connection (captured or fabricated)
+    Seq cap_nxt;      // end of the contiguous captured client stream
+    Seq online_base;  // online server's first data byte (R = ack - online_base)
+    Seq online_end;   // online server's data end seen in the capture
+    // toward the target
+    Seq snd_una, snd_nxt, snd_max;
+    Seq rcv_nxt;
+    std::uint32_t tgt_wnd = 0;     // target's receive window, scaled
+    std::uint32_t tgt_bytes = 0;   // target response bytes received on this connection
+    std::uint32_t released = 0;    // highest R released on this connection
+    std::uint32_t ts_recent = 0;   // target's last TSval (we echo it)
+    std::uint32_t ts_off = 0;      // our TSval = now_ms + ts_off
+    std::uint32_t syn_tsval = 0;
+    std::uint16_t syn_mss = 0;     // captured SYN's MSS (0: none)
+    std::uint16_t snd_mss = 536;   // payload bytes per segment toward the target
+    std::uint32_t srtt_us = 0, rttvar_us = 0, rto_us = 0;
+    Seq rtt_seq;
+    std::uint32_t cap_rtt_us = 0;  // captured RTT (SYN-ACK -> client ACK)
+    std::uint64_t rtt_time = 0;
+    std::uint64_t last_activity = 0;
+    std::uint64_t rto_at = 0;      // retransmission / persist timer (0: off)
+    std::uint64_t wait_at = 0;     // pacing quiet / close linger (0: off)
+    std::uint64_t gap_at = 0;      // capture gap deadline (0: off)
+    std::uint64_t quiet_ref = 0;   // last progress from the target
+    std::uint64_t cap_mark = 0;    // capture time of the online SYN-ACK
+    // exchange record in progress
+    std::uint64_t ex_start = 0;    // capture time of the request's first segment
+    std::uint64_t ex_sent = 0;     // when we sent its first byte
+    std::uint64_t last_tgt_data = 0;
+    std::uint64_t online_last = 0; // capture time of the online server's last data
+    std::uint32_t ex_req_bytes = 0, ex_R = 0, ex_tgt0 = 0;
+};
+
+static_assert(sizeof(Session) <= 256, "per-session state must stay within 256 bytes");
+
+}  // namespace dpcopy::session
