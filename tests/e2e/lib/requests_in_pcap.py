@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Lists the application requests a capture holds, one per line, in capture order.
+
+    requests_in_pcap.py FILE PORT [--proto http|redis]
+
+Reassembles every client -> server:PORT TCP stream (by sequence number, so
+retransmissions and duplicates count once) and prints, for HTTP, each request
+line ("GET /path HTTP/1.1") and, for redis, each command name in upper case
+(as `INFO commandstats` counts them). Used by the e2e tests and the demo to know
+exactly what the target must receive. Standard library only.
+"""
+import struct
+import sys
+
+
+def frames(path):
+    with open(path, "rb") as fh:
+        data = fh.read()
+    magic = struct.unpack("<I", data[:4])[0]
+    if magic in (0xA1B2C3D4, 0xA1B23C4D):
+        endian = "<"
+    elif magic in (0xD4C3B2A1, 0x4D3CB2A1):
+        endian = ">"
+    else:
+        raise SystemExit(f"{path}: not a pcap file (pcapng: convert it first)")
+    linktype = struct.unpack(endian + "I", data[20:24])[0]
+    off = 24
+    while off + 16 <= len(data):
+        _, _, incl, _ = struct.unpack(endian + "IIII", data[off:off + 16])
+        off += 16
+        yield linktype, data[off:off + incl]
+        off += incl
+
+
+def ipv4_of(linktype, frame):
+    if linktype == 1:  # Ethernet, up to two VLAN tags
+        off, etype = 12, struct.unpack("!H", frame[12:14])[0]
+        while etype in (0x8100, 0x88A8, 0x9100):
+            off += 4
+            etype = struct.unpack("!H", frame[off:off + 2])[0]
+        return frame[off + 2:] if etype == 0x0800 else None
+    if linktype == 113:
+        return frame[16:] if frame[14:16] == b"\x08\x00" else None
+    if linktype == 276:
+        return frame[20:] if frame[0:2] == b"\x08\x00" else None
+    if linktype in (101, 12, 14, 228):
+        return frame
+    if linktype in (0, 108):
+        return frame[4:]
+    return None
+
+
+def streams(path, port):
+    conns = {}   # (src, sport, dst) -> {"isn": seq, "segs": {offset: bytes}}
+    order = []
+    for linktype, frame in frames(path):
+        ip = ipv4_of(linktype, frame)
+        if not ip or len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 6:
+            continue
+        ihl = (ip[0] & 15) * 4
+        total = struct.unpack("!H", ip[2:4])[0]
+        tcp = ip[ihl:total]
+        if len(tcp) < 20:
+            continue
+        sport, dport, seq = struct.unpack("!HHI", tcp[:8])
+        if dport != port:
+            continue
+        flags = tcp[13]
+        doff = (tcp[12] >> 4) * 4
+        payload = tcp[doff:]
+        key = (ip[12:16], sport, ip[16:20])
+        c = conns.get(key)
+        if flags & 0x02:  # SYN: a new connection on this tuple (port reuse)
+            if c is not None and c["segs"]:
+                order.append(c)
+            c = conns[key] = {"isn": (seq + 1) & 0xFFFFFFFF, "segs": {}}
+            continue
+        if c is None:  # mid-stream: the first seen byte starts the stream
+            c = conns[key] = {"isn": seq, "segs": {}}
+        if payload:
+            rel = (seq - c["isn"]) & 0xFFFFFFFF
+            if rel < 0x80000000:
+                c["segs"].setdefault(rel, payload)
+    order.extend(c for c in conns.values() if c["segs"])
+    for c in order:
+        buf, pos = bytearray(), 0
+        for rel in sorted(c["segs"]):
+            seg = c["segs"][rel]
+            if rel + len(seg) <= pos:
+                continue
+            buf += seg[max(0, pos - rel):]
+            pos = rel + len(seg)
+        yield bytes(buf)
+
+
+def http_requests(stream):
+    out, i = [], 0
+    while i < len(stream):
+        end = stream.find(b"\r\n\r\n", i)
+        if end < 0:
+            break
+        head = stream[i:end].decode("latin-1")
+        lines = head.split("\r\n")
+        out.append(lines[0])
+        length = 0
+        for h in lines[1:]:
+            if h.lower().startswith("content-length:"):
+                length = int(h.split(":", 1)[1])
+        i = end + 4 + length
+    return out
+
+
+def redis_commands(stream):
+    out, i = [], 0
+    while i < len(stream):
+        if stream[i:i + 1] != b"*":  # inline command
+            end = stream.find(b"\r\n", i)
+            if end < 0:
+                break
+            words = stream[i:end].split()
+            if words:
+                out.append(words[0].decode().upper())
+            i = end + 2
+            continue
+        end = stream.find(b"\r\n", i)
+        n = int(stream[i + 1:end])
+        i = end + 2
+        args = []
+        for _ in range(n):
+            end = stream.find(b"\r\n", i)
+            ln = int(stream[i + 1:end])
+            args.append(stream[end + 2:end + 2 + ln])
+            i = end + 2 + ln + 2
+        if args:
+            out.append(args[0].decode().upper())
+    return out
+
+
+def main(argv):
+    if len(argv) < 3:
+        raise SystemExit(__doc__)
+    path, port = argv[1], int(argv[2])
+    proto = argv[4] if len(argv) > 4 and argv[3] == "--proto" else "http"
+    parse = http_requests if proto == "http" else redis_commands
+    for s in streams(path, port):
+        for r in parse(s):
+            print(r)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
