@@ -803,7 +803,7 @@ private:
                 if (!(s.flags & sflag::exchange) || need > s.released) {  // a request starts here
                     PaceInput in;
                     in.need = need;
-                    in.released = (s.flags & sflag::exchange) ? s.released : need;
+                    in.released = s.released;
                     in.target_bytes = s.tgt_bytes;
                     in.all_acked = s.snd_una == s.snd_max;
                     in.no_wait = cfg_.no_wait;

@@ -47,10 +47,7 @@ public:
     template <class F>
     void advance(Nanos now, F&& fire) {
         const std::uint64_t target = now >> tick_shift_;
-        if (!started_) {
-            cur_ = target;
-            started_ = true;
-        }
+        started_ = true;  // first call: cur_ == 0, so one full pass finds everything scheduled so far
         if (target < cur_) return;
         const std::uint64_t span = target - cur_;
         const std::uint64_t nslots = mask_ + 1;
@@ -79,11 +76,7 @@ public:
 private:
     void link(std::uint32_t id) noexcept {
         std::uint64_t tick = at_[id] >> tick_shift_;
-        if (!started_) {
-            cur_ = tick;
-            started_ = true;
-        }
-        if (tick < cur_) tick = cur_;
+        if (started_ && tick < cur_) tick = cur_;  // overdue: the next slot advance() visits
         const auto slot = static_cast<std::uint32_t>(tick & mask_);
         const std::uint32_t h = head_[slot];
         next_[id] = h;

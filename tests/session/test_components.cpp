@@ -1,0 +1,194 @@
+// Timer wheel, session index, piece pool, sampling, pacing decisions, quiet time, RTO.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "lib/session/engine.hpp"
+#include "lib/session/flat_index.hpp"
+#include "lib/session/policy.hpp"
+#include "lib/session/rto.hpp"
+#include "lib/session/seg_pool.hpp"
+#include "lib/session/session.hpp"
+#include "lib/session/timer_wheel.hpp"
+
+using namespace dpcopy;
+using namespace dpcopy::session;
+
+TEST_CASE("timer wheel: fires each timer once, at or after its time, within one tick") {
+    TimerWheel w(1000);
+    std::mt19937_64 rng(7);
+    std::map<std::uint32_t, std::uint64_t> due;
+    const std::uint64_t t0 = 5 * kSec;
+    for (std::uint32_t i = 0; i < 1000; ++i) {
+        const std::uint64_t at = t0 + rng() % (20 * kSec);  // beyond one turn (4.3 s) too
+        w.schedule(i, at);
+        due[i] = at;
+    }
+    CHECK(w.size() == 1000);
+    std::map<std::uint32_t, std::uint64_t> fired;
+    for (std::uint64_t now = t0; now <= t0 + 21 * kSec; now += 300 * 1000) {  // 0.3 ms steps
+        w.advance(now, [&](std::uint32_t id) {
+            REQUIRE(fired.count(id) == 0);
+            fired[id] = now;
+        });
+    }
+    REQUIRE(fired.size() == 1000);
+    for (auto& [id, at] : fired) {
+        CHECK(at >= due[id]);
+        CHECK(at - due[id] <= w.tick_ns() + 300 * 1000);
+    }
+    CHECK(w.size() == 0);
+}
+
+TEST_CASE("timer wheel: cancel, reschedule, big jumps and scheduling from the callback") {
+    TimerWheel w(4);
+    w.schedule(0, 100 * kMs);
+    w.schedule(1, 200 * kMs);
+    w.schedule(2, 300 * kMs);
+    w.cancel(1);
+    w.schedule(2, 50 * kMs);               // earlier
+    w.schedule_if_earlier(0, 500 * kMs);   // not earlier: stays at 100 ms
+    CHECK(w.when(0) == 100 * kMs);
+    std::vector<std::uint32_t> order;
+    w.advance(60 * kMs, [&](std::uint32_t id) { order.push_back(id); });
+    CHECK(order == std::vector<std::uint32_t>{2});
+    // a jump of a minute: everything due fires once (in slot order, not time order); a timer
+    // set from a callback fires in that pass or the next
+    w.schedule(3, 30 * kSec);
+    w.advance(60 * kSec, [&](std::uint32_t id) {
+        order.push_back(id);
+        if (id == 0) w.schedule(1, 60 * kSec);
+    });
+    w.advance(60 * kSec + 1, [&](std::uint32_t id) { order.push_back(id); });
+    REQUIRE(order.size() == 4);
+    CHECK(order[0] == 2);
+    std::sort(order.begin(), order.end());
+    CHECK(order == std::vector<std::uint32_t>{0, 1, 2, 3});
+    CHECK(w.size() == 0);
+}
+
+TEST_CASE("flat index: insert, find, replace, erase under churn (backward shift keeps every key findable)") {
+    const std::uint32_t n = 5000;
+    FlatIndex idx(n);
+    std::vector<net::FlowKey> keys(n);
+    std::vector<bool> present(n, false);
+    auto hash = [&](std::uint32_t i) { return net::hash_flow(keys[i]); };
+    for (std::uint32_t i = 0; i < n; ++i)
+        keys[i] = net::FlowKey{net::Ipv4Addr(0x0a000000u + i / 7), net::Ipv4Addr(0xc0a80001u), net::Port(static_cast<std::uint16_t>(1024 + i)), net::Port(80)};
+    auto find = [&](std::uint32_t i) { return idx.find(hash(i), [&](std::uint32_t id) { return keys[id] == keys[i]; }); };
+    std::mt19937 rng(3);
+    for (int round = 0; round < 50000; ++round) {
+        const auto i = static_cast<std::uint32_t>(rng() % n);
+        if (present[i]) {
+            REQUIRE(idx.erase(hash(i), i));
+            present[i] = false;
+        } else {
+            idx.insert(hash(i), i);
+            present[i] = true;
+        }
+        if (round % 5000 == 0) {
+            for (std::uint32_t j = 0; j < n; ++j) REQUIRE((find(j) == j) == present[j]);
+        }
+    }
+    std::size_t count = 0;
+    for (std::uint32_t j = 0; j < n; ++j) {
+        REQUIRE((find(j) == j) == present[j]);
+        count += present[j];
+    }
+    CHECK(idx.size() == count);
+    // replace keeps the key, changes the id
+    std::uint32_t some = 0;
+    while (!present[some]) ++some;
+    REQUIRE(idx.replace(hash(some), some, 777777));
+    CHECK(idx.find(hash(some), [&](std::uint32_t id) { return id == 777777; }) == 777777);
+}
+
+TEST_CASE("piece pool: bounded, reuses freed pieces, counts") {
+    PiecePool p(3);
+    const auto a = p.alloc(), b = p.alloc(), c = p.alloc();
+    CHECK(a != PiecePool::kNone);
+    CHECK(b != PiecePool::kNone);
+    CHECK(c != PiecePool::kNone);
+    CHECK(p.alloc() == PiecePool::kNone);
+    CHECK(p.available() == 0);
+    p.free(b);
+    CHECK(p.alloc() == b);
+    std::memset(p.data(a), 0xab, PiecePool::kPieceBytes);
+    CHECK(p.data(a)[PiecePool::kPieceBytes - 1] == 0xab);
+    CHECK(sizeof(Session) <= 256);
+}
+
+TEST_CASE("sampling: -r 30 picks about 30% and the same sessions every time") {
+    std::vector<net::FlowKey> keys;
+    for (std::uint32_t i = 0; i < 20000; ++i)
+        keys.push_back({net::Ipv4Addr(0x0a000000u + i * 13), net::Ipv4Addr(0xc0a80001u), net::Port(static_cast<std::uint16_t>(1024 + i % 60000)), net::Port(80)});
+    const std::uint64_t seed = EngineConfig{}.sample_seed;
+    std::vector<bool> first, second;
+    for (auto& k : keys) first.push_back(sampled(k, 30.0, seed));
+    for (auto& k : keys) second.push_back(sampled(k, 30.0, seed));
+    CHECK(first == second);
+    const auto n = std::count(first.begin(), first.end(), true);
+    CHECK(n > 5600);
+    CHECK(n < 6400);
+    for (auto& k : keys) {
+        CHECK(sampled(k, 100.0, seed));
+        CHECK_FALSE(sampled(k, 0.0, seed));
+        if (sampled(k, 10.0, seed)) CHECK(sampled(k, 30.0, seed));  // nested: a larger -r keeps the smaller's sessions
+    }
+}
+
+TEST_CASE("pacing: a request waits for the online response size, or for the target to go quiet") {
+    PaceInput in;
+    in.need = 1000;
+    in.released = 200;
+    in.target_bytes = 999;
+    in.all_acked = true;
+    in.now = 100 * kMs;
+    in.quiet_since = 99 * kMs;
+    in.quiet = 5 * kMs;
+    CHECK(pace(in) == Pace::hold);
+    in.target_bytes = 1000;
+    CHECK(pace(in) == Pace::release_bytes);
+    in.target_bytes = 10;
+    in.now = 104 * kMs;
+    CHECK(pace(in) == Pace::release_quiet);
+    in.all_acked = false;  // our request is not even acknowledged: keep waiting
+    CHECK(pace(in) == Pace::hold);
+    in.no_wait = true;
+    CHECK(pace(in) == Pace::send);
+    in.no_wait = false;
+    in.need = 200;  // a continuation of a released request
+    CHECK(pace(in) == Pace::send);
+}
+
+TEST_CASE("quiet time: derived from the RTTs, clamped, longer when the target never answered") {
+    QuietPolicy p;
+    CHECK(quiet_time(0, 0, true, p) == p.min_ns);
+    CHECK(quiet_time(10 * kMs, 3 * kMs, true, p) == 20 * kMs);
+    CHECK(quiet_time(3 * kMs, 10 * kMs, true, p) == 20 * kMs);
+    CHECK(quiet_time(10 * kSec, 0, true, p) == p.max_ns);
+    CHECK(quiet_time(1 * kMs, 0, false, p) == p.no_response_ns);
+}
+
+TEST_CASE("RTO: RFC 6298 computation, floor, backoff and ceiling") {
+    std::uint32_t srtt = 0, rttvar = 0, rto = 0;
+    CHECK(Rto::timeout_ns(0, 0) == 1 * kSec);  // before any sample
+    Rto::sample(srtt, rttvar, rto, 100'000);   // 100 ms
+    CHECK(srtt == 100'000);
+    CHECK(rttvar == 50'000);
+    CHECK(rto == 300'000);  // srtt + 4*rttvar
+    Rto::sample(srtt, rttvar, rto, 200'000);
+    CHECK(rttvar == (3 * 50'000 + 100'000) / 4);
+    CHECK(srtt == (7 * 100'000 + 200'000) / 8);
+    CHECK(rto == srtt + 4 * rttvar);
+    std::uint32_t s2 = 0, v2 = 0, r2 = 0;
+    Rto::sample(s2, v2, r2, 100);  // LAN: 0.1 ms
+    CHECK(r2 == Rto::kMinUs);
+    CHECK(Rto::timeout_ns(r2, 1) == 2 * Rto::kMinUs * 1000ULL);
+    CHECK(Rto::timeout_ns(r2, 3) == 8 * Rto::kMinUs * 1000ULL);
+    CHECK(Rto::timeout_ns(r2, 30) == Rto::kMaxUs * 1000ULL);
+}

@@ -1,0 +1,790 @@
+// Engine unit tests with a tiny scripted target: each test plays the captured
+// conversation and the target's answers by hand and checks every frame the engine emits.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "lib/rewrite/build.hpp"
+#include "lib/rewrite/headers.hpp"
+#include "lib/rewrite/parse.hpp"
+#include "lib/rewrite/rewrite.hpp"
+#include "lib/session/engine.hpp"
+
+using namespace dpcopy;
+using namespace dpcopy::session;
+using net::Seq;
+namespace tf = net::tcpflag;
+
+namespace {
+
+const net::Ipv4Addr kClient = net::Ipv4Addr::from_octets(10, 0, 0, 1);
+const net::Ipv4Addr kOnline = net::Ipv4Addr::from_octets(192, 168, 1, 10);
+const net::Ipv4Addr kTarget = net::Ipv4Addr::from_octets(192, 168, 2, 20);
+const net::Ipv4Addr kFake = net::Ipv4Addr::from_octets(10, 9, 0, 1);
+const net::Port kOnlinePort{80};
+const net::Port kTargetPort{8080};
+
+using Frame = std::vector<std::uint8_t>;
+
+struct Sink : FrameSink {
+    std::vector<Frame> frames;
+    void emit(ConstBytes f) override { frames.emplace_back(f.begin(), f.end()); }
+    std::vector<Frame> take() {
+        std::vector<Frame> v;
+        v.swap(frames);
+        return v;
+    }
+};
+
+struct Seg {
+    net::FlowKey key;
+    net::TcpHdr h;
+    net::TcpOptions o;
+    std::vector<std::uint8_t> payload;
+    bool has(std::uint8_t f) const { return h.has(f); }
+};
+
+Seg parse(const Frame& f) {
+    net::PacketView v;
+    REQUIRE(net::parse_frame(net::ConstBytes(f.data(), f.size()), v) == net::ParseError::ok);
+    REQUIRE(v.l4 == net::L4Kind::tcp);
+    REQUIRE(net::ipv4_checksum_ok(net::ConstBytes(f.data(), f.size()), v));
+    REQUIRE(net::l4_checksum_ok(net::ConstBytes(f.data(), f.size()), v));
+    Seg s;
+    s.key = v.key;
+    s.h = net::TcpHdr::read(net::ConstBytes(f.data(), f.size()).subspan(v.l4_off));
+    auto o = net::TcpOptions::read(v.tcp_options(net::ConstBytes(f.data(), f.size())));
+    REQUIRE(o);
+    s.o = *o;
+    auto p = v.payload(net::ConstBytes(f.data(), f.size()));
+    s.payload.assign(p.begin(), p.end());
+    return s;
+}
+
+std::vector<Seg> parse_all(const std::vector<Frame>& fs) {
+    std::vector<Seg> v;
+    for (auto& f : fs) v.push_back(parse(f));
+    return v;
+}
+
+Frame tcp(net::FlowKey k, std::uint32_t seq, std::uint32_t ack, std::uint8_t flags, std::vector<std::uint8_t> payload = {},
+          net::TcpOptions o = {}, std::uint16_t win = 65535) {
+    net::L2Spec l2;
+    l2.src = net::MacAddr{{2, 0, 0, 0, 0, 1}};
+    l2.dst = net::MacAddr{{2, 0, 0, 0, 0, 2}};
+    net::Ipv4Spec ip;
+    ip.src = k.src_ip;
+    ip.dst = k.dst_ip;
+    net::TcpSpec t;
+    t.src_port = k.src_port;
+    t.dst_port = k.dst_port;
+    t.seq = Seq(seq);
+    t.ack = Seq(ack);
+    t.flags = flags;
+    t.window = win;
+    t.options = o;
+    t.payload = net::ConstBytes(payload.data(), payload.size());
+    Frame f(net::tcp_frame_size(l2, t) + 64);
+    const std::size_t n = net::build_tcp(net::Bytes(f.data(), f.size()), l2, ip, t);
+    REQUIRE(n > 0);
+    f.resize(n);
+    return f;
+}
+
+std::vector<std::uint8_t> bytes(std::size_t n, std::uint8_t seed) {
+    std::vector<std::uint8_t> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::uint8_t>(seed + i * 7);
+    return v;
+}
+
+EngineConfig base_config() {
+    EngineConfig c;
+    c.transfers.push_back(TransferMap{std::nullopt, kOnlinePort, kTarget, kTargetPort});
+    c.clients = {kFake};
+    c.max_sessions = 4096;
+    c.max_queued_segments = 4096;
+    return c;
+}
+
+// One client conversation: captured frames in both directions and the target's answers.
+struct Conv {
+    net::FlowKey c2s{kClient, kOnline, net::Port(40000), kOnlinePort};
+    net::FlowKey xlat{};  // learnt from the engine's SYN
+    std::uint32_t cisn = 1000;   // client ISN
+    std::uint32_t sisn = 7000;   // online server ISN
+    std::uint32_t tisn = 90000;  // target ISN
+    Frame csyn(net::TcpOptions o = {}) { return tcp(c2s, cisn, 0, tf::syn, {}, o); }
+    Frame cdata(std::uint32_t rel_seq, std::uint32_t rel_ack, std::vector<std::uint8_t> p, std::uint8_t extra = 0) {
+        return tcp(c2s, cisn + 1 + rel_seq, sisn + 1 + rel_ack, static_cast<std::uint8_t>(tf::ack | tf::psh | extra), p);
+    }
+    Frame cack(std::uint32_t rel_seq, std::uint32_t rel_ack) { return tcp(c2s, cisn + 1 + rel_seq, sisn + 1 + rel_ack, tf::ack); }
+    Frame cfin(std::uint32_t rel_seq, std::uint32_t rel_ack) {
+        return tcp(c2s, cisn + 1 + rel_seq, sisn + 1 + rel_ack, tf::fin | tf::ack);
+    }
+    Frame crst(std::uint32_t rel_seq) { return tcp(c2s, cisn + 1 + rel_seq, 0, tf::rst); }
+    Frame ssynack() { return tcp(c2s.reversed(), sisn, cisn + 1, tf::syn | tf::ack); }
+    Frame sdata(std::uint32_t rel_seq, std::uint32_t rel_ack, std::size_t n) {
+        return tcp(c2s.reversed(), sisn + 1 + rel_seq, cisn + 1 + rel_ack, tf::ack, bytes(n, 9));
+    }
+    // target side (seq/ack relative to the target's and the client's ISNs)
+    Frame tsynack(std::uint32_t ack_abs, net::TcpOptions o = {}, std::uint16_t win = 65535) {
+        return tcp(xlat.reversed(), tisn, ack_abs, tf::syn | tf::ack, {}, o, win);
+    }
+    Frame tack(std::uint32_t rel_seq, std::uint32_t ack_abs, std::uint16_t win = 65535, std::size_t n = 0,
+               std::uint8_t extra = 0, net::TcpOptions o = {}) {
+        return tcp(xlat.reversed(), tisn + 1 + rel_seq, ack_abs, static_cast<std::uint8_t>(tf::ack | extra), bytes(n, 3), o, win);
+    }
+};
+
+struct Rig {
+    Sink sink;
+    std::unique_ptr<Engine> e;
+    Nanos now = 1 * kSec;
+    explicit Rig(const EngineConfig& c) {
+        std::string err;
+        e = Engine::create(c, sink, err);
+        INFO(err);
+        REQUIRE(e);
+    }
+    void cap(const Frame& f) { e->on_captured(net::ConstBytes(f.data(), f.size()), net::LinkType::ethernet, now); }
+    void tgt(const Frame& f) { e->on_target(net::ConstBytes(f.data(), f.size()), now); }
+    void step(Nanos d) {
+        now += d;
+        e->advance(now);
+    }
+    std::vector<Seg> out() { return parse_all(sink.take()); }
+    std::uint64_t c(Counter k) const { return e->counters()[k]; }
+};
+
+// Opens a session: captured SYN, engine SYN, target SYN-ACK, engine ACK. Returns the engine's SYN.
+net::TcpOptions mss_option(std::uint16_t mss) {
+    net::TcpOptions o;
+    o.mss = mss;
+    return o;
+}
+
+Seg open(Rig& r, Conv& cv, net::TcpOptions syn_opts = {}, net::TcpOptions synack_opts = mss_option(1460)) {
+    r.cap(cv.csyn(syn_opts));
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    REQUIRE(o[0].has(tf::syn));
+    cv.xlat = o[0].key;
+    r.cap(cv.ssynack());
+    r.cap(cv.cack(0, 0));
+    CHECK(r.out().empty());  // captured pure ACKs are not forwarded
+    r.tgt(cv.tsynack(cv.cisn + 1, synack_opts));
+    auto a = r.out();
+    REQUIRE(a.size() == 1);
+    CHECK(a[0].h.flags == tf::ack);
+    CHECK(a[0].h.ack == Seq(cv.tisn + 1));
+    CHECK(a[0].h.seq == Seq(cv.cisn + 1));
+    return o[0];
+}
+
+}  // namespace
+
+TEST_CASE("engine: rejects bad configurations with one line") {
+    Sink s;
+    std::string err;
+    EngineConfig c = base_config();
+    c.transfers.clear();
+    CHECK_FALSE(Engine::create(c, s, err));
+    CHECK_FALSE(err.empty());
+    c = base_config();
+    c.multiply = 1001;
+    CHECK_FALSE(Engine::create(c, s, err));
+    c = base_config();
+    c.worker_index = 2;
+    c.worker_count = 2;
+    CHECK_FALSE(Engine::create(c, s, err));
+    c = base_config();
+    c.instance = 64;
+    CHECK_FALSE(Engine::create(c, s, err));
+    c = base_config();
+    c.mtu = 100;
+    CHECK_FALSE(Engine::create(c, s, err));
+    CHECK(Engine::create(base_config(), s, err));
+}
+
+TEST_CASE("engine: a full session (SYN options, ack/timestamp rewriting, pacing by bytes, FIN close)") {
+    Rig r(base_config());
+    Conv cv;
+    net::TcpOptions so;
+    so.mss = 1460;
+    so.sack_permitted = true;
+    so.wscale = 7;
+    so.ts = net::TcpTimestamp{111, 0};
+    r.cap(cv.csyn(so));
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    const Seg syn = o[0];
+    CHECK(syn.h.flags == tf::syn);
+    CHECK(syn.h.seq == Seq(cv.cisn));                         // client seq as captured
+    CHECK(syn.key.src_ip == kFake);                            // -c address
+    CHECK(syn.key.dst_ip == kTarget);
+    CHECK(syn.key.dst_port == kTargetPort);
+    CHECK(syn.o.mss == std::optional<std::uint16_t>(1460));   // options kept...
+    CHECK(syn.o.wscale == std::optional<std::uint8_t>(7));
+    REQUIRE(syn.o.ts);
+    CHECK(syn.o.ts->val == 111);
+    CHECK_FALSE(syn.o.sack_permitted);                         // ...but SACK-permitted removed
+    cv.xlat = syn.key;
+    r.cap(cv.ssynack());
+    r.cap(cv.cack(0, 0));
+    CHECK(r.out().empty());
+
+    net::TcpOptions to;
+    to.mss = 1400;
+    to.wscale = 5;
+    to.ts = net::TcpTimestamp{555, 111};
+    r.step(2 * kMs);
+    r.tgt(cv.tsynack(cv.cisn + 1, to));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].h.flags == tf::ack);
+    CHECK(o[0].h.ack == Seq(cv.tisn + 1));  // ack rewritten to the target's side
+    REQUIRE(o[0].o.ts);
+    CHECK(o[0].o.ts->ecr == 555);            // echo the target's TSval
+    std::uint32_t last_tsval = o[0].o.ts->val;
+    CHECK(last_tsval >= 111);
+    CHECK(r.c(Counter::handshakes) == 1);
+
+    // request 1: sent at once
+    r.step(1 * kMs);
+    r.cap(cv.cdata(0, 0, bytes(100, 1)));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].h.seq == Seq(cv.cisn + 1));
+    CHECK(o[0].h.ack == Seq(cv.tisn + 1));
+    CHECK(o[0].payload == bytes(100, 1));
+    REQUIRE(o[0].o.ts);
+    CHECK(o[0].o.ts->val >= last_tsval);  // monotonic
+    last_tsval = o[0].o.ts->val;
+
+    // online response 300 bytes, then request 2 (its ack covers the 300 bytes): held
+    r.cap(cv.sdata(0, 100, 300));
+    r.cap(cv.cack(100, 300));
+    r.cap(cv.cdata(100, 300, bytes(50, 2)));
+    CHECK(r.out().empty());
+    CHECK(r.c(Counter::requests_held) == 1);
+
+    // the target acks request 1 and sends 200 bytes: we ack them, request 2 still held
+    r.step(1 * kMs);
+    to.ts = net::TcpTimestamp{560, last_tsval};
+    r.tgt(cv.tack(0, cv.cisn + 101, 65535, 200, 0, to));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload.empty());
+    CHECK(o[0].h.ack == Seq(cv.tisn + 1 + 200));
+    CHECK(o[0].o.ts->ecr == 560);
+    // 100 more bytes: the target has now sent as much as the online server: request 2 goes
+    to.ts = net::TcpTimestamp{561, last_tsval};
+    r.tgt(cv.tack(200, cv.cisn + 101, 65535, 100, 0, to));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload == bytes(50, 2));
+    CHECK(o[0].h.seq == Seq(cv.cisn + 101));
+    CHECK(o[0].h.ack == Seq(cv.tisn + 1 + 300));
+    CHECK(o[0].o.ts->ecr == 561);
+    CHECK(r.c(Counter::requests_released_bytes) == 1);
+
+    // the client closes; the FIN waits for the target's ack of request 2
+    r.cap(cv.cfin(150, 300));
+    CHECK(r.out().empty());
+    r.tgt(cv.tack(300, cv.cisn + 151));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].h.flags == (tf::fin | tf::ack));
+    CHECK(o[0].h.seq == Seq(cv.cisn + 151));
+    r.tgt(cv.tack(300, cv.cisn + 152, 65535, 0, tf::fin));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].h.flags == tf::ack);
+    CHECK(o[0].h.ack == Seq(cv.tisn + 302));
+    CHECK(r.c(Counter::end_closed) == 1);
+    CHECK(r.e->active_sessions() == 0);
+    CHECK(r.e->idle());
+    CHECK(r.c(Counter::data_bytes_sent) == 150);
+}
+
+TEST_CASE("engine: a shorter target response releases the next request after a quiet time") {
+    Rig r(base_config());
+    Conv cv;
+    open(r, cv);
+    r.cap(cv.cdata(0, 0, bytes(10, 1)));
+    REQUIRE(r.out().size() == 1);
+    r.cap(cv.sdata(0, 10, 5000));
+    r.cap(cv.cdata(10, 5000, bytes(10, 2)));
+    r.tgt(cv.tack(0, cv.cisn + 11, 65535, 40));  // the target answers only 40 bytes
+    CHECK(r.out().size() == 1);                   // our ACK; the request stays held
+    r.step(1 * kMs);
+    CHECK(r.out().empty());
+    r.step(10 * kMs);  // quiet for longer than the quiet time (floor 2 ms, timer tick ~1 ms)
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload == bytes(10, 2));
+    CHECK(r.c(Counter::requests_released_quiet) == 1);
+}
+
+TEST_CASE("engine: -W sends every request without waiting") {
+    EngineConfig c = base_config();
+    c.no_wait = true;
+    Rig r(c);
+    Conv cv;
+    open(r, cv);
+    r.cap(cv.cdata(0, 0, bytes(10, 1)));
+    r.cap(cv.cdata(10, 5000, bytes(10, 2)));
+    CHECK(r.out().size() == 2);
+}
+
+TEST_CASE("engine: server-first protocol: the first request waits for the target's greeting") {
+    Rig r(base_config());
+    Conv cv;
+    open(r, cv);
+    r.cap(cv.sdata(0, 0, 60));            // online greeting
+    r.cap(cv.cdata(0, 60, bytes(20, 1)));  // the client's first request acks it
+    CHECK(r.out().empty());
+    r.tgt(cv.tack(0, cv.cisn + 1, 65535, 60));  // the target's greeting
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload == bytes(20, 1));
+    CHECK(o[0].h.ack == Seq(cv.tisn + 61));
+}
+
+TEST_CASE("engine: mid-stream session gets a fabricated handshake (seq - 1, MSS only)") {
+    Rig r(base_config());
+    Conv cv;
+    net::TcpOptions ts;
+    r.cap(cv.cdata(500, 800, bytes(30, 4)));
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].h.flags == tf::syn);
+    CHECK(o[0].h.seq == Seq(cv.cisn + 1 + 500 - 1));
+    CHECK(o[0].o.mss == std::optional<std::uint16_t>(1460));
+    CHECK_FALSE(o[0].o.wscale);
+    CHECK_FALSE(o[0].o.ts);
+    CHECK_FALSE(o[0].o.sack_permitted);
+    CHECK(r.c(Counter::sessions_mid_stream) == 1);
+    cv.xlat = o[0].key;
+    r.tgt(cv.tsynack(cv.cisn + 501));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload == bytes(30, 4));
+    CHECK(o[0].h.seq == Seq(cv.cisn + 501));
+
+    EngineConfig c = base_config();
+    c.full_sessions_only = true;
+    Rig r2(c);
+    r2.cap(cv.cdata(500, 800, bytes(30, 4)));
+    CHECK(r2.out().empty());
+    CHECK(r2.c(Counter::drop_captured_mid_stream) == 1);
+}
+
+TEST_CASE("engine: capture duplicates are sent once, GRO segments are split at the MTU") {
+    EngineConfig c = base_config();
+    c.mtu = 1500;
+    Rig r(c);
+    Conv cv;
+    open(r, cv);
+    const auto big = bytes(5000, 5);
+    r.cap(cv.cdata(0, 0, big));
+    auto o = r.out();
+    REQUIRE(o.size() == 4);  // 1460 + 1460 + 1460 + 620
+    std::vector<std::uint8_t> got;
+    std::uint32_t expect = cv.cisn + 1;
+    for (auto& s : o) {
+        CHECK(s.h.seq == Seq(expect));
+        CHECK(s.payload.size() <= 1460);
+        expect += static_cast<std::uint32_t>(s.payload.size());
+        got.insert(got.end(), s.payload.begin(), s.payload.end());
+    }
+    CHECK(got == big);
+    r.cap(cv.cdata(0, 0, big));  // captured twice
+    CHECK(r.out().empty());
+    CHECK(r.c(Counter::drop_captured_duplicate) == 1);
+    // a retransmission overlapping the end plus new bytes: only the new bytes go
+    std::vector<std::uint8_t> more(big.end() - 100, big.end());
+    const auto extra = bytes(50, 6);
+    more.insert(more.end(), extra.begin(), extra.end());
+    r.cap(cv.cdata(4900, 0, more));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].h.seq == Seq(cv.cisn + 1 + 5000));
+    CHECK(o[0].payload == extra);
+    CHECK(r.c(Counter::trim_captured_overlap) == 1);
+}
+
+TEST_CASE("engine: RTO retransmission with backoff, fast retransmit on three duplicate ACKs") {
+    Rig r(base_config());
+    Conv cv;
+    open(r, cv);
+    r.cap(cv.cdata(0, 0, bytes(100, 1)));
+    REQUIRE(r.out().size() == 1);
+    r.step(900 * kMs);  // initial RTO (no data RTT sample yet beyond the handshake's 0 ms -> floor 200 ms)
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload == bytes(100, 1));
+    CHECK(r.c(Counter::retransmits_rto) == 1);
+    r.step(300 * kMs);  // backoff: not yet (400 ms)
+    CHECK(r.out().empty());
+    r.step(200 * kMs);
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(r.c(Counter::retransmits_rto) == 2);
+    r.tgt(cv.tack(0, cv.cisn + 101));
+    CHECK(r.out().empty());
+
+    // three more segments (same request), the first lost: three duplicate ACKs
+    r.cap(cv.cdata(100, 0, bytes(100, 2)));
+    r.cap(cv.cdata(200, 0, bytes(100, 3)));
+    r.cap(cv.cdata(300, 0, bytes(100, 4)));
+    r.cap(cv.cdata(400, 0, bytes(100, 5)));
+    REQUIRE(r.out().size() == 4);
+    r.tgt(cv.tack(0, cv.cisn + 101));
+    r.tgt(cv.tack(0, cv.cisn + 101));
+    CHECK(r.out().empty());
+    r.tgt(cv.tack(0, cv.cisn + 101));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].h.seq == Seq(cv.cisn + 101));  // from the first unacknowledged byte
+    REQUIRE(o[0].payload.size() >= 100);
+    CHECK(std::vector<std::uint8_t>(o[0].payload.begin(), o[0].payload.begin() + 100) == bytes(100, 2));
+    CHECK(r.c(Counter::retransmits_fast) == 1);
+    r.tgt(cv.tack(0, cv.cisn + 501));
+    CHECK(r.out().empty());
+}
+
+TEST_CASE("engine: the target's receive window is respected; zero window gets probes") {
+    Rig r(base_config());
+    Conv cv;
+    r.cap(cv.csyn());
+    auto o = r.out();
+    cv.xlat = o[0].key;
+    r.tgt(cv.tsynack(cv.cisn + 1, {}, 1000));  // window 1000
+    r.out();
+    r.cap(cv.cdata(0, 0, bytes(3000, 1)));
+    o = r.out();
+    std::size_t sent = 0;
+    for (auto& s : o) sent += s.payload.size();
+    CHECK(sent == 1000);
+    CHECK(r.c(Counter::window_blocked) == 1);
+    r.tgt(cv.tack(0, cv.cisn + 1001, 0));  // everything acked, window closed
+    CHECK(r.out().empty());
+    r.step(1500 * kMs);
+    o = r.out();
+    REQUIRE(o.size() >= 1);
+    CHECK(o[0].payload.empty());
+    CHECK(o[0].h.seq == Seq(cv.cisn + 1000));  // probe: an old sequence number
+    CHECK(r.c(Counter::window_probes) >= 1);
+    r.tgt(cv.tack(0, cv.cisn + 1001, 5000));  // window opens
+    o = r.out();
+    sent = 0;
+    for (auto& s : o) sent += s.payload.size();
+    CHECK(sent == 2000);
+}
+
+TEST_CASE("engine: the target's RST with captured data left: reconnect at the next request boundary") {
+    Rig r(base_config());
+    Conv cv;
+    const Seg syn = open(r, cv);
+    r.cap(cv.cdata(0, 0, bytes(100, 1)));
+    REQUIRE(r.out().size() == 1);
+    r.cap(cv.sdata(0, 100, 300));
+    r.cap(cv.cdata(100, 300, bytes(60, 2)));  // request 2, held
+    r.cap(cv.cdata(160, 300, bytes(40, 3)));  // its continuation
+    r.tgt(cv.tack(0, cv.cisn + 101));
+    r.out();
+    r.tgt(cv.tack(0, cv.cisn + 101, 65535, 0, tf::rst));
+    auto o = r.out();
+    REQUIRE(o.size() == 1);  // a fabricated SYN from a new tuple, right before request 2
+    CHECK(o[0].h.flags == tf::syn);
+    CHECK(o[0].h.seq == Seq(cv.cisn + 100));
+    CHECK(o[0].key != syn.key);
+    CHECK(r.c(Counter::reconnect_target_rst) == 1);
+    CHECK(r.c(Counter::reconnects) == 1);
+    cv.xlat = o[0].key;
+    r.tgt(cv.tsynack(cv.cisn + 101));
+    o = r.out();
+    REQUIRE(o.size() == 1);  // request 2 in one segment: 100 bytes
+    std::vector<std::uint8_t> want = bytes(60, 2);
+    auto b3 = bytes(40, 3);
+    want.insert(want.end(), b3.begin(), b3.end());
+    CHECK(o[0].payload == want);
+    CHECK(o[0].h.ack == Seq(cv.tisn + 1));
+}
+
+TEST_CASE("engine: a capture gap is waited for, then the session resets and reopens at the next boundary") {
+    EngineConfig c = base_config();
+    c.capture_gap_timeout = 300 * kMs;
+    Rig r(c);
+    Conv cv;
+    const Seg syn = open(r, cv);
+    r.cap(cv.cdata(0, 0, bytes(100, 1)));      // A
+    // B (100..200) lost by the mirror
+    r.cap(cv.cdata(200, 0, bytes(100, 3)));    // C: same request as A and B
+    r.cap(cv.sdata(0, 300, 80));
+    r.cap(cv.cdata(300, 80, bytes(50, 4)));    // D: the next request
+    auto o = r.out();
+    REQUIRE(o.size() == 1);  // only A
+    CHECK(r.c(Counter::capture_gaps) == 1);
+    r.tgt(cv.tack(0, cv.cisn + 101, 65535, 80));
+    r.out();
+    r.step(100 * kMs);
+    CHECK(r.out().empty());
+    r.step(250 * kMs);
+    o = r.out();
+    REQUIRE(o.size() == 2);
+    CHECK((o[0].h.flags & tf::rst) != 0);  // the broken connection is reset
+    CHECK(o[0].key == syn.key);
+    CHECK(o[1].h.flags == tf::syn);        // and reopened right before D
+    CHECK(o[1].h.seq == Seq(cv.cisn + 300));
+    CHECK(r.c(Counter::reconnect_capture_gap) == 1);
+    CHECK(r.c(Counter::drop_resync_segments) == 1);  // C could not be sent
+    cv.xlat = o[1].key;
+    r.tgt(cv.tsynack(cv.cisn + 301));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload == bytes(50, 4));
+}
+
+TEST_CASE("engine: a late segment fills the gap before the bound") {
+    Rig r(base_config());
+    Conv cv;
+    open(r, cv);
+    r.cap(cv.cdata(0, 0, bytes(100, 1)));
+    r.cap(cv.cdata(200, 0, bytes(100, 3)));
+    CHECK(r.out().size() == 1);
+    r.step(10 * kMs);
+    r.cap(cv.cdata(100, 0, bytes(100, 2)));
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload.size() == 200);
+    CHECK(r.c(Counter::capture_gaps_filled) == 1);
+}
+
+TEST_CASE("engine: SYN retransmitted with backoff, then the session is given up") {
+    EngineConfig c = base_config();
+    c.syn_retries = 3;
+    Rig r(c);
+    Conv cv;
+    r.cap(cv.csyn());
+    REQUIRE(r.out().size() == 1);
+    std::vector<Nanos> times;
+    for (int i = 0; i < 20000 && !r.e->idle(); ++i) {
+        r.step(1 * kMs);
+        for (auto& s : r.out())
+            if (s.has(tf::syn)) times.push_back(r.now);
+    }
+    REQUIRE(times.size() == 3);
+    CHECK(times[0] - 1 * kSec >= 1 * kSec);
+    CHECK(times[1] - times[0] >= 2 * kSec);
+    CHECK(times[2] - times[1] >= 4 * kSec);
+    CHECK(r.c(Counter::end_syn_timeout) == 1);
+    CHECK(r.c(Counter::syn_retransmits) == 3);
+}
+
+TEST_CASE("engine: an idle session is reset after the session timeout") {
+    EngineConfig c = base_config();
+    c.session_timeout = 10 * kSec;
+    Rig r(c);
+    Conv cv;
+    open(r, cv);
+    r.step(9 * kSec);
+    CHECK(r.out().empty());
+    r.step(2 * kSec);
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK((o[0].h.flags & tf::rst) != 0);
+    CHECK(r.c(Counter::end_idle_timeout) == 1);
+    CHECK(r.e->idle());
+}
+
+TEST_CASE("engine: the client's RST is replayed once its data is acknowledged") {
+    Rig r(base_config());
+    Conv cv;
+    open(r, cv);
+    r.cap(cv.cdata(0, 0, bytes(100, 1)));
+    r.cap(cv.crst(100));
+    auto o = r.out();
+    REQUIRE(o.size() == 1);  // data only: the RST waits
+    r.tgt(cv.tack(0, cv.cisn + 101));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK((o[0].h.flags & tf::rst) != 0);
+    CHECK(o[0].h.seq == Seq(cv.cisn + 101));
+    CHECK(r.c(Counter::end_client_rst) == 1);
+}
+
+TEST_CASE("engine: finish_input closes every session and idle() turns true") {
+    Rig r(base_config());
+    Conv a, b;
+    b.c2s.src_port = net::Port(40001);
+    open(r, a);
+    open(r, b);
+    r.cap(a.cdata(0, 0, bytes(10, 1)));
+    REQUIRE(r.out().size() == 1);
+    r.e->finish_input(r.now);
+    auto o = r.out();
+    CHECK(o.size() == 1);  // b's FIN (a still has unacknowledged data)
+    r.tgt(a.tack(0, a.cisn + 11));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK((o[0].h.flags & tf::fin) != 0);
+    for (int i = 0; i < 10 && !r.e->idle(); ++i) r.step(1 * kSec);
+    CHECK(r.e->idle());
+    CHECK(r.e->counters().ended() == 2);
+    CHECK(r.c(Counter::end_close_linger) == 2);  // the scripted target never sends its FIN
+}
+
+TEST_CASE("engine: -n fans a captured frame out to replicas with distinct tuples") {
+    EngineConfig c = base_config();
+    c.multiply = 50;
+    c.clients = {kFake, net::Ipv4Addr::from_octets(10, 9, 0, 2)};
+    Rig r(c);
+    Conv cv;
+    r.cap(cv.csyn());
+    auto syns = r.out();
+    REQUIRE(syns.size() == 50);
+    std::set<std::pair<std::uint32_t, std::uint16_t>> tuples;
+    for (auto& s : syns) {
+        CHECK(s.h.seq == Seq(cv.cisn));
+        tuples.insert({s.key.src_ip.value(), s.key.src_port.value()});
+    }
+    CHECK(tuples.size() == 50);
+    for (auto& s : syns) {
+        Conv t = cv;
+        t.xlat = s.key;
+        r.tgt(t.tsynack(cv.cisn + 1));
+    }
+    CHECK(r.out().size() == 50);
+    r.cap(cv.cdata(0, 0, bytes(10, 1)));
+    auto d = r.out();
+    REQUIRE(d.size() == 50);
+    for (auto& s : d) CHECK(s.payload == bytes(10, 1));
+    CHECK(r.c(Counter::sessions_created) == 50);
+}
+
+TEST_CASE("engine: queued segments are bounded per session and per worker, drops counted") {
+    EngineConfig c = base_config();
+    c.max_queued_per_session = 4;
+    Rig r(c);
+    Conv cv;
+    r.cap(cv.csyn());  // no SYN-ACK: everything queues
+    r.out();
+    for (std::uint32_t i = 0; i < 6; ++i) r.cap(cv.cdata(i * 10, 0, bytes(10, 1)));
+    CHECK(r.c(Counter::drop_queue_full_session) == 2);
+
+    EngineConfig c2 = base_config();
+    c2.max_queued_segments = 5;
+    Rig r2(c2);
+    Conv a, b;
+    b.c2s.src_port = net::Port(40001);
+    r2.cap(a.csyn());
+    r2.cap(b.csyn());
+    for (std::uint32_t i = 0; i < 4; ++i) r2.cap(a.cdata(i * 10, 0, bytes(10, 1)));
+    for (std::uint32_t i = 0; i < 4; ++i) r2.cap(b.cdata(i * 10, 0, bytes(10, 1)));
+    CHECK(r2.c(Counter::drop_queue_full_worker) == 3);
+}
+
+TEST_CASE("engine: -r 30 chooses the same sessions in two runs, about 30%") {
+    EngineConfig c = base_config();
+    c.percent = 30;
+    std::set<std::uint16_t> runs[2];
+    for (int run = 0; run < 2; ++run) {
+        Rig r(c);
+        for (std::uint16_t p = 0; p < 1000; ++p) {
+            Conv cv;
+            cv.c2s.src_port = net::Port(static_cast<std::uint16_t>(20000 + p));
+            cv.cisn = 100000u * p;
+            r.cap(cv.csyn());
+            for (auto& s : r.out()) runs[run].insert(static_cast<std::uint16_t>(s.h.seq.value() / 100000u));
+        }
+        CHECK(r.c(Counter::drop_captured_not_sampled) == 1000 - runs[run].size());
+    }
+    CHECK(runs[0] == runs[1]);
+    CHECK(runs[0].size() > 240);
+    CHECK(runs[0].size() < 360);
+}
+
+TEST_CASE("engine: a new SYN on a reused client port starts a new session on a new tuple") {
+    Rig r(base_config());
+    Conv cv;
+    const Seg s1 = open(r, cv);
+    r.cap(cv.csyn());  // the same SYN again: a capture duplicate
+    CHECK(r.out().empty());
+    CHECK(r.c(Counter::drop_captured_duplicate_syn) == 1);
+    Conv cv2 = cv;
+    cv2.cisn = 555555;
+    r.cap(cv2.csyn());
+    auto o = r.out();
+    // the old session closes (FIN) and the new one opens on another tuple
+    bool fin = false, syn = false;
+    for (auto& s : o) {
+        if (s.has(tf::syn)) {
+            syn = true;
+            CHECK(s.key != s1.key);
+            CHECK(s.h.seq == Seq(555555));
+        }
+        if (s.has(tf::fin)) fin = true;
+    }
+    CHECK(fin);
+    CHECK(syn);
+    CHECK(r.c(Counter::sessions_superseded) == 1);
+}
+
+TEST_CASE("engine: exchange records carry online and target sizes and times") {
+    struct Obs : ExchangeObserver {
+        std::vector<ExchangeRecord> v;
+        void on_exchange(const ExchangeRecord& r) override { v.push_back(r); }
+    } obs;
+    Rig r(base_config());
+    r.e->set_observer(&obs);
+    Conv cv;
+    open(r, cv);
+    r.cap(cv.cdata(0, 0, bytes(100, 1)));
+    r.out();
+    r.step(5 * kMs);
+    r.cap(cv.sdata(0, 100, 300));
+    r.step(1 * kMs);
+    r.tgt(cv.tack(0, cv.cisn + 101, 65535, 250));
+    r.step(1 * kMs);
+    r.cap(cv.cdata(100, 300, bytes(20, 2)));
+    r.step(20 * kMs);  // quiet release
+    r.out();
+    REQUIRE(obs.v.size() == 1);
+    CHECK(obs.v[0].original == cv.c2s);
+    CHECK(obs.v[0].request_bytes == 100);
+    CHECK(obs.v[0].online_response_bytes == 300);
+    CHECK(obs.v[0].online_response_time == 5 * kMs);
+    CHECK(obs.v[0].target_response_bytes == 250);
+    CHECK(obs.v[0].target_response_time == 6 * kMs);
+}
+
+TEST_CASE("engine: frames of no session are counted, never crash; target strays get an RST") {
+    Rig r(base_config());
+    std::vector<std::uint8_t> junk(30, 0x45);
+    r.e->on_captured(net::ConstBytes(junk.data(), junk.size()), net::LinkType::ethernet, r.now);
+    r.e->on_target(net::ConstBytes(junk.data(), junk.size()), r.now);
+    CHECK(r.c(Counter::drop_captured_parse) == 1);
+    CHECK(r.c(Counter::drop_target_parse) == 1);
+    std::uint64_t parse_errors = 0;
+    for (auto v : r.e->counters().parse_captured) parse_errors += v;
+    CHECK(parse_errors == 1);
+    Conv cv;
+    r.cap(cv.cack(0, 0));
+    CHECK(r.c(Counter::drop_captured_no_session) == 1);
+    // a target segment for a tuple of ours that has no session: RST
+    Conv t;
+    t.xlat = net::FlowKey{kFake, kTarget, net::Port(2000), kTargetPort};
+    r.tgt(t.tack(0, 12345));
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].h.flags == tf::rst);
+    CHECK(o[0].h.seq == Seq(12345));
+    std::size_t names = 0;
+    r.e->counters().for_each([&](std::string_view, std::string_view n, std::uint64_t) { names += !n.empty(); });
+    CHECK(names == counter_count + 2 * (net::parse_error_count - 1));
+}
