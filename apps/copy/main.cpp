@@ -1,10 +1,16 @@
-// dpcopy [EAL options] -- [dpcopy options]: parse, start EAL, (data plane: issue 4).
+// dpcopy [EAL options] -- [dpcopy options]: parse, open the inputs, start EAL, run the
+// data plane (lib/dpdk_io/dataplane.hpp), exit with its status.
 #include "apps/common/launch.hpp"
 #include "apps/common/split_argv.hpp"
 #include "apps/copy/options.hpp"
+#include "apps/copy/wiring.hpp"
+#include "lib/dpdk_io/capture.hpp"
+#include "lib/dpdk_io/dataplane.hpp"
 #include "lib/dpdk_io/eal.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 int main(int argc, char** argv) {
     using namespace dpcopy;
@@ -19,6 +25,38 @@ int main(int argc, char** argv) {
     const auto parsed = cli::parse_copy_options(split.app);
     if (auto status = cli::finish_before_eal(parsed)) return *status;
     const auto& opt = parsed.options;
+
+    // Features of later issues: refuse before EAL so nothing is touched.
+    if (!opt.intercepts.empty() || opt.key_file) {
+        std::fprintf(stderr, "dpcopy: %s is not implemented yet\n",
+                     !opt.intercepts.empty() ? "the control ring (-s, responses through dpintercept)"
+                                             : "--key-file authentication");
+        return 2;
+    }
+    if (!opt.offline()) {
+        std::fprintf(stderr, "dpcopy: live copying is not implemented yet\n");
+        return 2;
+    }
+
+    // Inputs and outputs are opened before EAL: a bad capture is a one-line error, status 2.
+    io::DataplaneConfig cfg = cli::dataplane_config(opt);
+    if (opt.pcap_file) {
+        cfg.capture = io::CaptureReader::open(*opt.pcap_file, err);
+        if (!cfg.capture) {
+            std::fprintf(stderr, "dpcopy: cannot replay %s: %s\n", opt.pcap_file->c_str(), err.c_str());
+            return 2;
+        }
+    }
+    std::FILE* log = nullptr;
+    if (opt.log_file) {
+        log = std::fopen(opt.log_file->c_str(), "a");
+        if (!log) {
+            std::fprintf(stderr, "dpcopy: cannot open the log file %s: %s\n", opt.log_file->c_str(),
+                         std::strerror(errno));
+            return 2;
+        }
+        cfg.log = log;
+    }
 
     auto eal = io::Eal::init(split.eal, err);
     if (!eal) {
@@ -36,9 +74,8 @@ int main(int argc, char** argv) {
             }
         }
     }
-    std::printf("dpcopy: EAL up (%u lcores, %u ports); the data plane arrives with issue 4\n", eal->lcore_count(),
-                eal->port_count());
-    std::fflush(stdout);
-    std::fprintf(stderr, "dpcopy: %s is not implemented yet\n", opt.offline() ? "offline replay" : "live copying");
-    return 2;
+    const int status = io::run_dataplane(std::move(cfg), err);
+    if (status != 0) std::fprintf(stderr, "dpcopy: %s\n", err.c_str());
+    if (log) std::fclose(log);
+    return status;
 }

@@ -1,0 +1,54 @@
+#include "apps/copy/wiring.hpp"
+
+#include "dpcopy_version.hpp"
+
+namespace dpcopy::cli {
+
+io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
+    io::DataplaneConfig c;
+    session::EngineConfig& e = c.engine;
+    for (const TransferMap& t : opt.transfer)
+        e.transfers.push_back(session::TransferMap{t.online_ip, t.online_port, t.target_ip, t.target_port});
+    std::vector<io::AddressSet::Range> ranges;
+    if (opt.clients) {
+        e.clients.reserve(static_cast<std::size_t>(opt.clients->size()));
+        for (const Ipv4Range& r : opt.clients->ranges()) {
+            ranges.push_back({r.first, r.last});
+            for (std::uint64_t a = r.first.value(); a <= r.last.value(); ++a)
+                e.clients.push_back(net::Ipv4Addr(static_cast<std::uint32_t>(a)));
+        }
+    }
+    c.clients = io::AddressSet(std::move(ranges));
+    e.multiply = opt.multiply;
+    e.instance = opt.instance;
+    e.percent = static_cast<double>(opt.percent_x100) / 100.0;
+    e.mtu = opt.mtu;
+    e.no_wait = opt.no_wait;
+    e.full_sessions_only = opt.full_sessions_only;
+    e.session_timeout = std::uint64_t{opt.session_timeout_s} * session::kSec;
+    e.time_wait = std::uint64_t{opt.time_wait_s} * session::kSec;
+    if (opt.offline()) {
+        // A replayed session may hold many requests while the engine paces them by the
+        // target's answers (--speed 0 hands the whole file over as fast as it can).
+        e.max_queued_per_session = e.max_queued_segments / 4;
+    }
+    c.capture_path = opt.pcap_file.value_or("");
+    c.speed = opt.speed;
+    c.loop = opt.loop;
+    if (opt.max_gap_ms) c.max_gap_ns = std::uint64_t{*opt.max_gap_ms} * session::kMs;
+    c.rx_port = opt.rx_port;
+    c.tx_port = opt.tx_port;
+    if (opt.ip) {
+        c.ip = opt.ip->ip;
+        c.prefix = opt.ip->prefix;
+    }
+    c.gateway = opt.gateway;
+    c.stats_interval_s = opt.stats_interval_s;
+    c.report_file = opt.report_file;
+    c.version = DPCOPY_VERSION;
+    // SIGINT: sessions get the close linger plus a margin to finish.
+    c.drain_bound_ns = e.close_linger + 5 * session::kSec;
+    return c;
+}
+
+}  // namespace dpcopy::cli

@@ -1,0 +1,47 @@
+// The DPDK data plane of dpcopy: ports, mbuf pool, one worker (session engine) per
+// lcore, the offline feeder on the main lcore, host duties, status lines, the
+// report, telemetry /dpcopy/stats. This header includes no rte_* header, so apps
+// fill the configuration without DPDK types.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "lib/dpdk_io/capture.hpp"
+#include "lib/dpdk_io/host_stack.hpp"
+#include "lib/session/engine.hpp"
+
+namespace dpcopy::io {
+
+struct DataplaneConfig {
+    session::EngineConfig engine;             // per-worker fields, MACs and sizes are filled in here
+    std::unique_ptr<CaptureReader> capture;   // offline source (opened by the caller); null: live
+    std::string capture_path;
+    double speed = 1.0;                       // -a: 0 = as fast as the target answers
+    std::uint32_t loop = 1;                   // --loop
+    std::optional<std::uint64_t> max_gap_ns;  // --max-gap
+    std::uint16_t rx_port = 0;                // live: mirrored frames
+    std::uint16_t tx_port = 0;                // toward the target; responses come back here
+    std::optional<net::Ipv4Addr> ip;          // --ip
+    std::uint8_t prefix = 32;
+    std::optional<net::Ipv4Addr> gateway;     // --gateway
+    AddressSet clients;                       // -c (empty: the original client addresses)
+    std::uint32_t stats_interval_s = 1;       // 0: no status lines
+    std::FILE* log = stderr;                  // -l
+    std::optional<std::string> report_file;   // --report
+    std::string version;
+    std::uint64_t drain_bound_ns = 10'000'000'000ULL;  // SIGINT/SIGTERM: time sessions get to finish
+    std::uint32_t arp_max_tries = 10;         // ARP requests for the next hop before giving up
+};
+
+// Runs until the input is done and every session ended (offline), or until SIGINT/
+// SIGTERM (a second signal stops at once). Returns the exit status: 0 done, 1 runtime
+// failure (port setup, no ARP answer), 2 bad input (a capture corrupt past its start).
+// `err` gets the one-line error (without the program name) for a non-zero status.
+// EAL must be up. Installs SIGINT/SIGTERM handlers.
+int run_dataplane(DataplaneConfig cfg, std::string& err);
+
+}  // namespace dpcopy::io

@@ -1,0 +1,154 @@
+#include "lib/dpdk_io/host_stack.hpp"
+
+#include <algorithm>
+
+#include "lib/rewrite/build.hpp"
+#include "lib/rewrite/headers.hpp"
+
+namespace dpcopy::io {
+
+AddressSet::AddressSet(std::vector<Range> ranges) {
+    std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.first < b.first; });
+    for (const Range& r : ranges) {
+        if (r.last < r.first) continue;
+        if (!ranges_.empty() && std::uint64_t{r.first.value()} <= std::uint64_t{ranges_.back().last.value()} + 1) {
+            ranges_.back().last = std::max(ranges_.back().last, r.last);
+        } else {
+            ranges_.push_back(r);
+        }
+    }
+}
+
+bool AddressSet::contains(net::Ipv4Addr a) const noexcept {
+    auto it = std::upper_bound(ranges_.begin(), ranges_.end(), a,
+                               [](net::Ipv4Addr x, const Range& r) { return x < r.first; });
+    if (it == ranges_.begin()) return false;
+    --it;
+    return a <= it->last;
+}
+
+HostStack::HostStack(HostConfig cfg) : cfg_(std::move(cfg)) {
+    for (net::Ipv4Addr ip : cfg_.next_hops) {
+        if (std::none_of(hops_.begin(), hops_.end(), [&](const Hop& h) { return h.ip == ip; })) {
+            Hop h;
+            h.ip = ip;
+            hops_.push_back(h);
+        }
+    }
+}
+
+bool HostStack::on_link(net::Ipv4Addr a) const noexcept {
+    if (!cfg_.ip) return false;
+    if (cfg_.prefix == 0) return true;
+    const std::uint32_t mask = cfg_.prefix >= 32 ? 0xffffffffu : ~((std::uint32_t{1} << (32 - cfg_.prefix)) - 1);
+    return (a.value() & mask) == (cfg_.ip->value() & mask);
+}
+
+bool HostStack::answers_for(net::Ipv4Addr ip) const noexcept {
+    if (!cfg_.ip) return false;
+    if (ip == *cfg_.ip) return true;
+    if (!on_link(ip) || !cfg_.clients.contains(ip)) return false;
+    // never claim a next hop's address
+    return std::none_of(hops_.begin(), hops_.end(), [&](const Hop& h) { return h.ip == ip; });
+}
+
+bool HostStack::on_frame(net::ConstBytes frame, const net::PacketView& v, std::uint64_t /*now*/,
+                         session::FrameSink& out) {
+    if (v.l3 == net::L3Kind::arp) {
+        const net::ArpPkt a = net::ArpPkt::read(frame.subspan(v.l3_off, net::ArpPkt::size));
+        bool used = false;
+        // Learn the next hop from its requests and replies (RFC 826: update an entry we want).
+        for (Hop& h : hops_) {
+            if (h.ip == a.spa && !a.sha.is_zero() && a.sha != net::MacAddr::broadcast()) {
+                if (!h.mac || *h.mac != a.sha) {
+                    h.mac = a.sha;
+                    ++generation_;
+                    ++ctr_[IoCounter::arp_resolved];
+                }
+                used = true;
+            }
+        }
+        if (a.op == net::ArpPkt::op_request && answers_for(a.tpa)) {
+            const std::size_t n = net::build_arp_reply(buf_, frame, v, cfg_.mac, a.tpa);
+            if (n) {
+                out.emit(net::ConstBytes(buf_.data(), n));
+                ++ctr_[IoCounter::arp_replies_sent];
+                return true;
+            }
+        }
+        if (!used) ++ctr_[IoCounter::arp_ignored];
+        return true;
+    }
+    if (v.l3 == net::L3Kind::ipv4 && v.l4 == net::L4Kind::icmp) {
+        if (cfg_.ip && v.key.dst_ip == *cfg_.ip) {
+            const std::size_t n = net::build_icmp_echo_reply(buf_, frame, v, cfg_.mac);
+            if (n) {
+                out.emit(net::ConstBytes(buf_.data(), n));
+                ++ctr_[IoCounter::icmp_echo_replies];
+                return true;
+            }
+        }
+        ++ctr_[IoCounter::icmp_ignored];
+        return true;
+    }
+    return false;
+}
+
+void HostStack::poll(std::uint64_t now, session::FrameSink& out) {
+    for (Hop& h : hops_) {
+        if (h.mac || now < h.next_try) continue;
+        const std::size_t n = net::build_arp_request(buf_, cfg_.mac, cfg_.ip.value_or(net::Ipv4Addr{}), h.ip);
+        if (n) {
+            out.emit(net::ConstBytes(buf_.data(), n));
+            ++ctr_[IoCounter::arp_requests_sent];
+        }
+        ++h.tries;
+        h.next_try = now + cfg_.arp_retry_ns;
+    }
+}
+
+bool HostStack::resolved() const noexcept {
+    return std::all_of(hops_.begin(), hops_.end(), [](const Hop& h) { return h.mac.has_value(); });
+}
+
+std::optional<net::MacAddr> HostStack::mac_of(net::Ipv4Addr ip) const noexcept {
+    for (const Hop& h : hops_)
+        if (h.ip == ip) return h.mac;
+    return std::nullopt;
+}
+
+std::optional<net::Ipv4Addr> HostStack::unresolved() const noexcept {
+    for (const Hop& h : hops_)
+        if (!h.mac) return h.ip;
+    return std::nullopt;
+}
+
+std::uint32_t HostStack::tries(net::Ipv4Addr ip) const noexcept {
+    for (const Hop& h : hops_)
+        if (h.ip == ip) return h.tries;
+    return 0;
+}
+
+RxClassifier::RxClassifier(std::vector<TargetEndpoint> targets, AddressSet clients, bool live)
+    : targets_(std::move(targets)), clients_(std::move(clients)), live_(live) {}
+
+RxKind RxClassifier::classify(net::ConstBytes frame, net::PacketView& v) const noexcept {
+    v = net::PacketView{};
+    const net::ParseError e = net::parse_frame(frame, v, net::LinkType::ethernet, /*accept_other_l4=*/true);
+    if (e != net::ParseError::ok) {
+        if (e == net::ParseError::not_ipv4) return RxKind::drop_not_ours;
+        return live_ ? RxKind::captured : RxKind::drop_parse;  // live: the engine counts it by reason
+    }
+    if (v.l3 == net::L3Kind::arp || v.l4 == net::L4Kind::icmp) return RxKind::host;
+    if (v.l4 == net::L4Kind::tcp) {
+        for (const TargetEndpoint& t : targets_) {
+            if (t.ip == v.key.src_ip && t.port == v.key.src_port) {
+                if (clients_.empty() || clients_.contains(v.key.dst_ip)) return RxKind::target;
+                break;
+            }
+        }
+    }
+    return live_ ? RxKind::captured : RxKind::drop_not_ours;
+}
+
+}  // namespace dpcopy::io

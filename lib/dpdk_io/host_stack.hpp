@@ -1,0 +1,112 @@
+// Host duties on the TX port, since the kernel never sees dpcopy's port: answer ARP
+// for --ip and for fake client addresses inside its prefix, resolve the next hop (the
+// targets, or --gateway) by ARP with retries, answer ICMP echo for --ip. And the
+// classifier that sorts received frames into host / target / captured / dropped.
+// Pure (no DPDK): frames in as spans, frames out through a FrameSink, time passed in.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "lib/dpdk_io/io_counters.hpp"
+#include "lib/rewrite/bytes.hpp"
+#include "lib/rewrite/parse.hpp"
+#include "lib/rewrite/types.hpp"
+#include "lib/session/engine.hpp"
+
+namespace dpcopy::io {
+
+// A set of IPv4 addresses kept as sorted, disjoint inclusive ranges.
+class AddressSet {
+public:
+    struct Range {
+        net::Ipv4Addr first;
+        net::Ipv4Addr last;
+    };
+    AddressSet() = default;
+    explicit AddressSet(std::vector<Range> ranges);  // any order, overlaps merged
+    bool contains(net::Ipv4Addr a) const noexcept;
+    bool empty() const noexcept { return ranges_.empty(); }
+    const std::vector<Range>& ranges() const noexcept { return ranges_; }
+
+private:
+    std::vector<Range> ranges_;
+};
+
+struct HostConfig {
+    net::MacAddr mac;                       // the port's MAC
+    std::optional<net::Ipv4Addr> ip;        // --ip; none: ARP probes from 0.0.0.0 and no ICMP
+    std::uint8_t prefix = 32;               // --ip's prefix length
+    std::vector<net::Ipv4Addr> next_hops;   // to resolve: --gateway, or every distinct target
+    AddressSet clients;                     // fake clients (-c): ARP answered inside the prefix
+    std::uint64_t arp_retry_ns = 1'000'000'000;
+};
+
+class HostStack {
+public:
+    explicit HostStack(HostConfig cfg);
+
+    // A parsed received frame: true when it was an ARP or ICMP frame (answered, learnt
+    // from or ignored, each counted); false when it is not the host's business.
+    bool on_frame(net::ConstBytes frame, const net::PacketView& v, std::uint64_t now, session::FrameSink& out);
+    // Sends ARP requests for next hops not resolved yet (the first at once, then every
+    // arp_retry_ns).
+    void poll(std::uint64_t now, session::FrameSink& out);
+
+    bool resolved() const noexcept;                  // every next hop has a MAC
+    std::optional<net::MacAddr> mac_of(net::Ipv4Addr ip) const noexcept;
+    // The first next hop still unresolved, and how many requests it has had.
+    std::optional<net::Ipv4Addr> unresolved() const noexcept;
+    std::uint32_t tries(net::Ipv4Addr ip) const noexcept;
+    // Incremented each time a next-hop MAC is learnt or changes.
+    std::uint32_t generation() const noexcept { return generation_; }
+
+    bool answers_for(net::Ipv4Addr ip) const noexcept;  // --ip, or a fake client inside its prefix
+    const IoCounters& counters() const noexcept { return ctr_; }
+    const HostConfig& config() const noexcept { return cfg_; }
+
+private:
+    struct Hop {
+        net::Ipv4Addr ip;
+        std::optional<net::MacAddr> mac;
+        std::uint32_t tries = 0;
+        std::uint64_t next_try = 0;
+    };
+    bool on_link(net::Ipv4Addr a) const noexcept;
+
+    HostConfig cfg_;
+    std::vector<Hop> hops_;
+    std::uint32_t generation_ = 0;
+    IoCounters ctr_;
+    std::array<std::uint8_t, 2048> buf_{};
+};
+
+// What a received frame is for.
+enum class RxKind : std::uint8_t {
+    host,          // ARP, ICMP: HostStack
+    target,        // TCP from a target ip:port (-x) to a fake client: Engine::on_target of owner_of()
+    captured,      // live mode: anything else goes to Engine::on_captured (it counts what it ignores)
+    drop_parse,    // the parser rejected it
+    drop_not_ours, // offline mode: not for us
+};
+
+struct TargetEndpoint {
+    net::Ipv4Addr ip;
+    net::Port port;
+};
+
+class RxClassifier {
+public:
+    // clients empty: any destination address counts as a fake client (-c not given).
+    RxClassifier(std::vector<TargetEndpoint> targets, AddressSet clients, bool live);
+    // Parses `frame` into `v` and classifies it.
+    RxKind classify(net::ConstBytes frame, net::PacketView& v) const noexcept;
+
+private:
+    std::vector<TargetEndpoint> targets_;
+    AddressSet clients_;
+    bool live_;
+};
+
+}  // namespace dpcopy::io

@@ -1,0 +1,74 @@
+// Counters of the DPDK adapter (ports, hand-offs, host duties, the capture feeder), one
+// per outcome and drop reason, generated from an X-macro like session::Counters so the
+// status line, the report and telemetry print them generically. DPDK-free.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace dpcopy::io {
+
+// X(name, description)
+#define DPCOPY_IO_COUNTERS(X)                                                                           \
+    /* receive side */                                                                                 \
+    X(rx_frames, "frames received on dpcopy's ports")                                                  \
+    X(rx_bytes, "bytes received on dpcopy's ports")                                                    \
+    X(rx_target, "target TCP frames handed to the engine (local response path)")                       \
+    X(rx_captured, "mirrored frames handed to the engine (live mode)")                                 \
+    X(rx_host, "ARP and ICMP frames handled by the host stack")                                        \
+    X(drop_rx_parse, "received frames the parser rejected")                                            \
+    X(drop_rx_not_ours, "received frames for another host or of another protocol")                     \
+    X(drop_handoff_full, "frames dropped: the hand-off ring to the owner worker was full")             \
+    /* transmit side */                                                                                \
+    X(tx_frames, "frames transmitted")                                                                 \
+    X(tx_bytes, "bytes transmitted")                                                                   \
+    X(drop_tx_full, "frames dropped: the TX queue stayed full")                                        \
+    X(drop_no_mbuf, "frames dropped: the mbuf pool was empty")                                         \
+    X(drop_too_big, "frames dropped: larger than the largest frame the port takes")                    \
+    /* host duties on the TX port */                                                                   \
+    X(arp_requests_sent, "ARP requests sent to resolve the next hop")                                  \
+    X(arp_replies_sent, "ARP replies sent for --ip and fake client addresses")                         \
+    X(arp_resolved, "next-hop MAC addresses learnt (or changed)")                                      \
+    X(arp_ignored, "ARP frames for other hosts, or replies we did not ask for")                        \
+    X(icmp_echo_replies, "ICMP echo replies sent for --ip")                                            \
+    X(icmp_ignored, "ICMP frames not an echo request for --ip")                                        \
+    /* offline source */                                                                               \
+    X(file_frames, "records read from the capture file (every pass)")                                  \
+    X(file_truncated, "records cut by the capture's snap length")                                      \
+    X(file_skipped, "records skipped by the reader (not IPv4 or bad link header)")                     \
+    X(file_passes, "passes over the capture file completed (--loop)")                                  \
+    X(fed_frames, "captured frames handed to the workers")                                             \
+    X(feed_waits, "times the feeder waited for room in a worker (ring or session table)")
+
+enum class IoCounter : std::uint16_t {
+#define DPCOPY_X(name, desc) name,
+    DPCOPY_IO_COUNTERS(DPCOPY_X)
+#undef DPCOPY_X
+    count_
+};
+inline constexpr std::size_t io_counter_count = static_cast<std::size_t>(IoCounter::count_);
+
+inline constexpr std::array<std::string_view, io_counter_count> io_counter_names{
+#define DPCOPY_X(name, desc) std::string_view{#name},
+    DPCOPY_IO_COUNTERS(DPCOPY_X)
+#undef DPCOPY_X
+};
+inline constexpr std::array<std::string_view, io_counter_count> io_counter_descriptions{
+#define DPCOPY_X(name, desc) std::string_view{desc},
+    DPCOPY_IO_COUNTERS(DPCOPY_X)
+#undef DPCOPY_X
+};
+
+struct IoCounters {
+    std::array<std::uint64_t, io_counter_count> v{};
+    std::uint64_t& operator[](IoCounter c) noexcept { return v[static_cast<std::size_t>(c)]; }
+    std::uint64_t operator[](IoCounter c) const noexcept { return v[static_cast<std::size_t>(c)]; }
+    IoCounters& operator+=(const IoCounters& o) noexcept {
+        for (std::size_t i = 0; i < io_counter_count; ++i) v[i] += o.v[i];
+        return *this;
+    }
+};
+
+}  // namespace dpcopy::io

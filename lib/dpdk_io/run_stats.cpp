@@ -1,0 +1,190 @@
+#include "lib/dpdk_io/run_stats.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+namespace dpcopy::io {
+
+namespace {
+
+bool is_drop_name(std::string_view n) noexcept {
+    return n.starts_with("drop_") || n.starts_with("create_");
+}
+
+std::string fmt(const char* f, double v) {
+    char b[64];
+    std::snprintf(b, sizeof b, f, v);
+    return b;
+}
+
+std::uint64_t delta(std::uint64_t a, std::uint64_t b) noexcept { return a >= b ? a - b : 0; }
+
+double rate(std::uint64_t n, std::uint64_t ns) noexcept {
+    return ns == 0 ? 0.0 : static_cast<double>(n) * 1e9 / static_cast<double>(ns);
+}
+
+// Nonzero drop counters, largest first.
+std::vector<std::pair<std::string_view, std::uint64_t>> drops_by_reason(const RunSnapshot& s) {
+    std::vector<std::pair<std::string_view, std::uint64_t>> d;
+    s.session.for_each([&](std::string_view group, std::string_view name, std::uint64_t v) {
+        if (group == "session" && v && is_drop_name(name)) d.emplace_back(name, v);
+    });
+    for (std::size_t i = 0; i < io_counter_count; ++i)
+        if (s.io.v[i] && is_drop_name(io_counter_names[i])) d.emplace_back(io_counter_names[i], s.io.v[i]);
+    std::stable_sort(d.begin(), d.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    return d;
+}
+
+using session::Counter;
+
+}  // namespace
+
+std::uint64_t total_drops(const RunSnapshot& s) noexcept {
+    std::uint64_t n = 0;
+    for (std::size_t i = 0; i < session::counter_count; ++i)
+        if (is_drop_name(session::counter_names[i])) n += s.session.v[i];
+    for (std::size_t i = 0; i < io_counter_count; ++i)
+        if (is_drop_name(io_counter_names[i])) n += s.io.v[i];
+    return n;
+}
+
+std::string status_line(const RunSnapshot& cur, const RunSnapshot& prev) {
+    const auto& c = cur.session;
+    const auto& p = prev.session;
+    const std::uint64_t dt = delta(cur.elapsed_ns, prev.elapsed_ns);
+    std::string s = "dpcopy: " + fmt("%.1fs", static_cast<double>(cur.elapsed_ns) / 1e9);
+    s += " sessions " + std::to_string(cur.active_sessions) + " active +" +
+         std::to_string(delta(c[Counter::sessions_created], p[Counter::sessions_created])) + " new " +
+         std::to_string(delta(c.ended(), p.ended())) + " ended";
+    s += " | requests " + std::to_string(c[Counter::data_segments_sent]) + " sent (" +
+         std::to_string(c[Counter::data_bytes_sent]) + " B)";
+    s += " | responses " + std::to_string(c[Counter::target_frames]);
+    s += " | rtx " + std::to_string(c[Counter::retransmits_rto] + c[Counter::retransmits_fast] +
+                                    c[Counter::syn_retransmits]);
+    const auto drops = drops_by_reason(cur);
+    std::uint64_t total = 0;
+    for (const auto& d : drops) total += d.second;
+    s += " | drops " + std::to_string(total);
+    if (!drops.empty()) {
+        s += " (";
+        for (std::size_t i = 0; i < drops.size() && i < 3; ++i) {
+            if (i) s += ", ";
+            s += std::string(drops[i].first) + " " + std::to_string(drops[i].second);
+        }
+        if (drops.size() > 3) s += ", ...";
+        s += ")";
+    }
+    const std::uint64_t in_now = cur.io[IoCounter::rx_frames] + cur.io[IoCounter::fed_frames];
+    const std::uint64_t in_prev = prev.io[IoCounter::rx_frames] + prev.io[IoCounter::fed_frames];
+    s += " | in " + fmt("%.0f", rate(delta(in_now, in_prev), dt)) + "/s out " +
+         fmt("%.0f", rate(delta(cur.io[IoCounter::tx_frames], prev.io[IoCounter::tx_frames]), dt)) + "/s";
+    return s;
+}
+
+std::string summary_text(const RunSnapshot& s, std::string_view end) {
+    const auto& c = s.session;
+    std::string t = "dpcopy: summary after " + fmt("%.3f", static_cast<double>(s.elapsed_ns) / 1e9) + " s (" +
+                    std::string(end) + "), " + std::to_string(s.workers) + " worker" + (s.workers == 1 ? "" : "s") + "\n";
+    t += "  sessions: " + std::to_string(c[Counter::sessions_created]) + " created, " +
+         std::to_string(c[Counter::handshakes]) + " handshakes, " + std::to_string(c.ended()) + " ended, " +
+         std::to_string(s.active_sessions) + " still active\n";
+    std::string outcomes;
+    for (auto i = static_cast<std::size_t>(session::first_outcome); i <= static_cast<std::size_t>(session::last_outcome); ++i) {
+        if (!c.v[i]) continue;
+        if (!outcomes.empty()) outcomes += ", ";
+        outcomes += std::string(session::counter_names[i]) + " " + std::to_string(c.v[i]);
+    }
+    if (!outcomes.empty()) t += "  outcomes: " + outcomes + "\n";
+    t += "  requests: " + std::to_string(c[Counter::data_segments_sent]) + " data segments (" +
+         std::to_string(c[Counter::data_bytes_sent]) + " bytes) sent, " + std::to_string(c[Counter::target_frames]) +
+         " response frames from the target, " + std::to_string(c[Counter::exchanges]) + " exchanges\n";
+    t += "  retransmissions: " + std::to_string(c[Counter::syn_retransmits]) + " SYN, " +
+         std::to_string(c[Counter::retransmits_rto]) + " timeout, " + std::to_string(c[Counter::retransmits_fast]) +
+         " fast\n";
+    t += "  frames: " + std::to_string(s.io[IoCounter::fed_frames]) + " from the capture, " +
+         std::to_string(s.io[IoCounter::rx_frames]) + " received, " + std::to_string(s.io[IoCounter::tx_frames]) +
+         " sent (" + std::to_string(s.io[IoCounter::tx_bytes]) + " bytes)\n";
+    const auto drops = drops_by_reason(s);
+    if (drops.empty()) {
+        t += "  drops: none\n";
+    } else {
+        t += "  drops:";
+        for (std::size_t i = 0; i < drops.size(); ++i)
+            t += (i ? ", " : " ") + std::string(drops[i].first) + " " + std::to_string(drops[i].second);
+        t += "\n";
+    }
+    for (const PortStats& p : s.ports) {
+        t += "  port " + std::to_string(p.port) + ": rx " + std::to_string(p.ipackets) + " tx " +
+             std::to_string(p.opackets) + " missed " + std::to_string(p.imissed) + " rx_nombuf " +
+             std::to_string(p.rx_nombuf) + " errors " + std::to_string(p.ierrors) + "/" + std::to_string(p.oerrors) +
+             "\n";
+    }
+    return t;
+}
+
+std::string json_quote(std::string_view text) {
+    std::string o = "\"";
+    for (const char ch : text) {
+        const auto u = static_cast<unsigned char>(ch);
+        switch (ch) {
+            case '"': o += "\\\""; break;
+            case '\\': o += "\\\\"; break;
+            case '\n': o += "\\n"; break;
+            case '\r': o += "\\r"; break;
+            case '\t': o += "\\t"; break;
+            default:
+                if (u < 0x20) {
+                    char b[8];
+                    std::snprintf(b, sizeof b, "\\u%04x", u);
+                    o += b;
+                } else {
+                    o += ch;
+                }
+        }
+    }
+    return o + "\"";
+}
+
+std::string report_json(const RunSnapshot& s, const ReportInfo& info) {
+    std::string o = "{\n";
+    auto kv = [&](std::string_view k, const std::string& v, bool last = false) {
+        o += "  " + json_quote(k) + ": " + v + (last ? "\n" : ",\n");
+    };
+    kv("version", json_quote(info.version));
+    kv("mode", json_quote(info.mode));
+    kv("input", json_quote(info.input));
+    kv("end", json_quote(info.end));
+    kv("exit_status", std::to_string(info.exit_status));
+    kv("elapsed_s", fmt("%.6f", static_cast<double>(s.elapsed_ns) / 1e9));
+    kv("workers", std::to_string(s.workers));
+    kv("sessions", "{\"active\": " + std::to_string(s.active_sessions) +
+                       ", \"created\": " + std::to_string(s.session[session::Counter::sessions_created]) +
+                       ", \"ended\": " + std::to_string(s.session.ended()) + "}");
+    kv("drops_total", std::to_string(total_drops(s)));
+    std::string sess, pc, pt;
+    s.session.for_each([&](std::string_view group, std::string_view name, std::uint64_t v) {
+        std::string& dst = group == "session" ? sess : group == "parse_captured" ? pc : pt;
+        dst += (dst.empty() ? "" : ", ") + json_quote(name) + ": " + std::to_string(v);
+    });
+    kv("session", "{" + sess + "}");
+    kv("parse_captured", "{" + pc + "}");
+    kv("parse_target", "{" + pt + "}");
+    std::string io;
+    for (std::size_t i = 0; i < io_counter_count; ++i)
+        io += (i ? ", " : "") + json_quote(io_counter_names[i]) + ": " + std::to_string(s.io.v[i]);
+    kv("io", "{" + io + "}");
+    std::string ports;
+    for (const PortStats& p : s.ports) {
+        if (!ports.empty()) ports += ", ";
+        ports += "{\"port\": " + std::to_string(p.port) + ", \"ipackets\": " + std::to_string(p.ipackets) +
+                 ", \"opackets\": " + std::to_string(p.opackets) + ", \"ibytes\": " + std::to_string(p.ibytes) +
+                 ", \"obytes\": " + std::to_string(p.obytes) + ", \"imissed\": " + std::to_string(p.imissed) +
+                 ", \"ierrors\": " + std::to_string(p.ierrors) + ", \"oerrors\": " + std::to_string(p.oerrors) +
+                 ", \"rx_nombuf\": " + std::to_string(p.rx_nombuf) + "}";
+    }
+    kv("ports", "[" + ports + "]", true);
+    return o + "}\n";
+}
+
+}  // namespace dpcopy::io
