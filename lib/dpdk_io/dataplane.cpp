@@ -221,7 +221,7 @@ struct Worker {
     std::uint64_t advanced_at = 0;
 
     // worker 0 only
-    std::vector<std::uint16_t> rx_ports;
+    std::vector<std::pair<std::uint16_t, std::uint16_t>> rx_queues;  // (port, queue)
     HostStack* host = nullptr;
     const RxClassifier* classifier = nullptr;
     std::vector<rte_ring*> to_worker;  // [k] = ring toward worker k (k >= 1)
@@ -318,8 +318,8 @@ struct Worker {
             }
         }
         if (host) {
-            for (const std::uint16_t p : rx_ports) {
-                const std::uint16_t r = rte_eth_rx_burst(p, 0, b, kBurst);
+            for (const auto& [p, q] : rx_queues) {
+                const std::uint16_t r = rte_eth_rx_burst(p, q, b, kBurst);
                 for (std::uint16_t i = 0; i < r; ++i) handle_rx(b[i], now);
             }
             host->poll(now, sink);
@@ -407,9 +407,11 @@ int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_data* d
 }
 
 // ------------------------------------------------------------------ ports
+constexpr std::uint16_t kMaxRxQueues = 8;
+
 struct PortSetup {
     std::uint16_t id = 0;
-    std::uint16_t rxq = 1;
+    std::uint16_t rxq = kMaxRxQueues;  // capped by the port; worker 0 polls them all
     std::uint16_t txq = 1;
     bool promiscuous = false;
     std::uint32_t mtu = 1500;
@@ -421,16 +423,21 @@ std::string port_name(std::uint16_t port) {
     return "port " + std::to_string(port) + " (" + info.driver_name + ")";
 }
 
-bool setup_port(const PortSetup& ps, rte_mempool* pool, std::string& err, std::string& note) {
+// Configures and starts a port from its capabilities. RX: every queue the port offers
+// (up to kMaxRxQueues: af_packet's qpairs fan frames out over all of them, net_pcap and
+// net_ring have one queue per file/ring), all polled by worker 0; TX: one per worker.
+bool setup_port(const PortSetup& ps, rte_mempool* pool, std::string& err, std::string& note, std::uint16_t& rxq_out) {
     rte_eth_dev_info info{};
     int rc = rte_eth_dev_info_get(ps.id, &info);
     if (rc != 0) {
         err = "port " + std::to_string(ps.id) + ": cannot read its capabilities: " + rte_strerror(-rc);
         return false;
     }
+    const std::uint16_t rxq = std::min<std::uint16_t>(ps.rxq, std::max<std::uint16_t>(info.max_rx_queues, 1));
+    rxq_out = rxq;
     rte_eth_conf conf{};
-    conf.rxmode.mq_mode = ps.rxq > 1 ? RTE_ETH_MQ_RX_RSS : RTE_ETH_MQ_RX_NONE;
-    if (ps.rxq > 1) {
+    conf.rxmode.mq_mode = rxq > 1 ? RTE_ETH_MQ_RX_RSS : RTE_ETH_MQ_RX_NONE;
+    if (rxq > 1) {
         // symmetric Toeplitz key; hash only what the port can hash
         static std::uint8_t key[52];
         for (std::size_t i = 0; i < sizeof key; i += 2) key[i] = 0x6d, key[i + 1] = 0x5a;
@@ -449,7 +456,6 @@ bool setup_port(const PortSetup& ps, rte_mempool* pool, std::string& err, std::s
         conf.rxmode.mtu = ps.mtu;
         mtu_set = true;
     }
-    const std::uint16_t rxq = std::min<std::uint16_t>(ps.rxq, std::max<std::uint16_t>(info.max_rx_queues, 1));
     rc = rte_eth_dev_configure(ps.id, rxq, ps.txq, &conf);
     if (rc != 0) {
         err = port_name(ps.id) + ": configure failed (" + std::to_string(rxq) + " rx, " + std::to_string(ps.txq) +
@@ -537,6 +543,7 @@ private:
     bool inline_worker_ = false;
     bool launched_ = false;
     std::vector<std::uint16_t> ports_up_;
+    std::vector<std::pair<std::uint16_t, std::uint16_t>> rx_queues_;
     std::unique_ptr<HostStack> host_;
     std::unique_ptr<RxClassifier> classifier_;
     SharedHop hop_;
@@ -583,7 +590,7 @@ bool Run::setup(std::string& err, int& status) {
     const auto data_room = static_cast<std::uint16_t>(
         std::max<std::uint32_t>(RTE_MBUF_DEFAULT_BUF_SIZE, RTE_PKTMBUF_HEADROOM + ((frame_room + 63) / 64) * 64));
     const unsigned nports = (!live || cfg_.rx_port == cfg_.tx_port) ? 1 : 2;
-    std::uint64_t need = std::uint64_t{nports} * (kRxDesc + kTxDesc) + std::uint64_t{nw} * (kTxDesc + kTxBufCap) +
+    std::uint64_t need = std::uint64_t{nports} * (kMaxRxQueues * kRxDesc + kTxDesc) + std::uint64_t{nw} * (kTxDesc + kTxBufCap) +
                          std::uint64_t{nw} * 2 * kRingSize + std::uint64_t{rte_lcore_count()} * kPoolCache * 2 + 4096;
     std::uint64_t n = 8191;
     while (n < need) n = n * 2 + 1;
@@ -604,16 +611,19 @@ bool Run::setup(std::string& err, int& status) {
         tx.mtu = cfg_.engine.mtu;
         tx.promiscuous = live && cfg_.rx_port == cfg_.tx_port;
         std::string note;
-        if (!setup_port(tx, pool_, err, note)) return false;
+        std::uint16_t nq = 0;
+        if (!setup_port(tx, pool_, err, note, nq)) return false;
         ports_up_.push_back(tx.id);
+        for (std::uint16_t q = 0; q < nq; ++q) rx_queues_.emplace_back(tx.id, q);
         log("dpcopy: " + note);
         if (live && cfg_.rx_port != cfg_.tx_port) {
             PortSetup rx;
             rx.id = cfg_.rx_port;
             rx.promiscuous = true;
             rx.mtu = cfg_.engine.mtu;
-            if (!setup_port(rx, pool_, err, note)) return false;
+            if (!setup_port(rx, pool_, err, note, nq)) return false;
             ports_up_.push_back(rx.id);
+            for (std::uint16_t q = 0; q < nq; ++q) rx_queues_.emplace_back(rx.id, q);
             log("dpcopy: " + note);
         }
     }
@@ -679,8 +689,7 @@ bool Run::setup(std::string& err, int& status) {
     Worker& w0 = *workers_[0];
     w0.host = host_.get();
     w0.classifier = classifier_.get();
-    w0.rx_ports.push_back(cfg_.tx_port);
-    if (live && cfg_.rx_port != cfg_.tx_port) w0.rx_ports.push_back(cfg_.rx_port);
+    w0.rx_queues = rx_queues_;
     w0.to_worker.resize(nw, nullptr);
     for (std::uint32_t k = 1; k < nw; ++k) w0.to_worker[k] = workers_[k]->from_rx;
     for (auto& w : workers_) w->publish();
