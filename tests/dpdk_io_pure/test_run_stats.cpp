@@ -1,0 +1,112 @@
+// Status line, summary and report JSON; the sequence-locked snapshot.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "lib/dpdk_io/published.hpp"
+#include "lib/dpdk_io/run_stats.hpp"
+
+using namespace dpcopy;
+using io::IoCounter;
+using session::Counter;
+
+namespace {
+io::RunSnapshot sample() {
+    io::RunSnapshot s;
+    s.elapsed_ns = 3'000'000'000ULL;
+    s.workers = 2;
+    s.active_sessions = 12;
+    s.session[Counter::sessions_created] = 16;
+    s.session[Counter::end_closed] = 4;
+    s.session[Counter::data_segments_sent] = 40;
+    s.session[Counter::data_bytes_sent] = 4000;
+    s.session[Counter::target_frames] = 320;
+    s.session[Counter::retransmits_rto] = 1;
+    s.session[Counter::drop_target_unknown] = 2;
+    s.session.parse_target[static_cast<std::size_t>(net::ParseError::truncated_tcp)] = 5;
+    s.io[IoCounter::drop_rx_not_ours] = 1;
+    s.io[IoCounter::fed_frames] = 300;
+    s.io[IoCounter::tx_frames] = 290;
+    s.ports.push_back(io::PortStats{0, 10, 20, 30, 40, 0, 0, 0, 0});
+    return s;
+}
+}  // namespace
+
+TEST_CASE("status line") {
+    io::RunSnapshot prev;
+    prev.elapsed_ns = 2'000'000'000ULL;
+    prev.session[Counter::sessions_created] = 10;
+    prev.io[IoCounter::fed_frames] = 180;
+    prev.io[IoCounter::tx_frames] = 190;
+    CHECK(io::status_line(sample(), prev) ==
+          "dpcopy: 3.0s sessions 12 active +6 new 4 ended | requests 40 sent (4000 B) | responses 320 | rtx 1 | "
+          "drops 3 (drop_target_unknown 2, drop_rx_not_ours 1) | in 120/s out 100/s");
+    CHECK(io::total_drops(sample()) == 3);
+}
+
+TEST_CASE("summary") {
+    const std::string t = io::summary_text(sample(), "input done");
+    CHECK(t.starts_with("dpcopy: summary after 3.000 s (input done), 2 workers\n"));
+    CHECK(t.find("  sessions: 16 created, 0 handshakes, 4 ended, 12 still active\n") != std::string::npos);
+    CHECK(t.find("  outcomes: end_closed 4\n") != std::string::npos);
+    CHECK(t.find("  drops: drop_target_unknown 2, drop_rx_not_ours 1\n") != std::string::npos);
+    CHECK(t.find("  port 0: rx 10 tx 20") != std::string::npos);
+    io::RunSnapshot empty;
+    CHECK(io::summary_text(empty, "interrupted").find("  drops: none\n") != std::string::npos);
+}
+
+TEST_CASE("report JSON") {
+    io::ReportInfo info{"0.1.0", "offline", "/tmp/a \"b\".pcap", "input done", 0};
+    const std::string j = io::report_json(sample(), info);
+    CHECK(j.find("\"input\": \"/tmp/a \\\"b\\\".pcap\",") != std::string::npos);
+    CHECK(j.find("\"sessions\": {\"active\": 12, \"created\": 16, \"ended\": 4},") != std::string::npos);
+    CHECK(j.find("\"drop_target_unknown\": 2") != std::string::npos);
+    CHECK(j.find("\"truncated_tcp\": 5") != std::string::npos);
+    CHECK(j.find("\"ports\": [{\"port\": 0, \"ipackets\": 10, \"opackets\": 20") != std::string::npos);
+    CHECK(j.find("\"drops_total\": 3,") != std::string::npos);
+    CHECK(j.back() == '\n');
+    CHECK(io::json_quote("a\tb\x01") == "\"a\\tb\\u0001\"");
+    // balanced braces and brackets (a cheap well-formedness check)
+    int depth = 0;
+    bool in_str = false;
+    for (std::size_t i = 0; i < j.size(); ++i) {
+        if (j[i] == '\\') { ++i; continue; }
+        if (j[i] == '"') in_str = !in_str;
+        if (in_str) continue;
+        if (j[i] == '{' || j[i] == '[') ++depth;
+        if (j[i] == '}' || j[i] == ']') --depth;
+        REQUIRE(depth >= 0);
+    }
+    CHECK(depth == 0);
+}
+
+TEST_CASE("Published: a reader never sees a torn snapshot") {
+    struct Pair {
+        std::uint64_t a, b;
+    };
+    io::Published<Pair> pub;
+    std::atomic<bool> enough{false};
+    std::atomic<std::uint64_t> written{0};
+    std::thread writer([&] {
+        std::uint64_t i = 1;
+        for (; !enough.load() && i < 100'000'000; ++i) pub.publish(Pair{i, ~i});
+        written = i - 1;
+    });
+    std::uint64_t reads = 0, last = 0;
+    for (int spins = 0; reads < 2000 && spins < 50'000'000; ++spins) {
+        Pair p{};
+        if (pub.read(p) && p.a != 0) {
+            REQUIRE(p.b == ~p.a);
+            REQUIRE(p.a >= last);
+            last = p.a;
+            ++reads;
+        }
+    }
+    enough = true;
+    writer.join();
+    Pair p{};
+    REQUIRE(pub.read(p));
+    CHECK(p.a == written.load());
+    CHECK(p.b == ~p.a);
+    CHECK(reads == 2000);
+}

@@ -1,0 +1,31 @@
+// apps/copy/wiring: CopyOptions -> DataplaneConfig.
+#include <catch2/catch.hpp>
+
+#include "apps/copy/options.hpp"
+#include "apps/copy/wiring.hpp"
+
+using namespace dpcopy;
+
+TEST_CASE("options become the data plane's configuration") {
+    const auto p = cli::parse_copy_options({"-x", "80-198.18.0.2:8080", "-c", "10.9.0.0/30", "--ip", "198.18.0.1/24",
+                                            "--gateway", "198.18.0.254", "-n", "3", "-r", "12.5", "-M", "9000",
+                                            "-t", "30", "--stats-interval", "0"});
+    REQUIRE(p.outcome == cli::Outcome::run);
+    const auto c = cli::dataplane_config(p.options);
+    REQUIRE(c.engine.transfers.size() == 1);
+    CHECK(c.engine.transfers[0].target_port == net::Port(8080));
+    CHECK(c.engine.transfers[0].online_port == net::Port(80));
+    REQUIRE(c.engine.clients.size() == 2);  // /30 without network and broadcast
+    CHECK(c.engine.clients[0] == net::Ipv4Addr::from_octets(10, 9, 0, 1));
+    CHECK(c.clients.contains(net::Ipv4Addr::from_octets(10, 9, 0, 2)));
+    CHECK_FALSE(c.clients.contains(net::Ipv4Addr::from_octets(10, 9, 0, 3)));
+    CHECK(c.engine.multiply == 3);
+    CHECK(c.engine.percent == Approx(12.5));
+    CHECK(c.engine.mtu == 9000);
+    CHECK(c.engine.session_timeout == 30 * session::kSec);
+    CHECK(c.ip == net::Ipv4Addr::from_octets(198, 18, 0, 1));
+    CHECK(c.prefix == 24);
+    CHECK(c.gateway == net::Ipv4Addr::from_octets(198, 18, 0, 254));
+    CHECK(c.stats_interval_s == 0);
+    CHECK(!c.capture);
+}
