@@ -1,0 +1,431 @@
+// The session engine against the model target: scenario tests and a randomized
+// property test over seeded conversations with faults (see harness.hpp).
+//
+// Environment (for debugging a failure):
+//   SIM_SEED=<n>     property test: run only conversation seed n (alone in its batch)
+//   SIM_TRACE=<n>    print every frame of the run whose harness seed is n
+//   SIM_VERBOSE=1    print each run's seed as it starts
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+
+#include "tests/session/sim/conversation.hpp"
+#include "tests/session/sim/engine_dut.hpp"
+#include "tests/session/sim/harness.hpp"
+
+using namespace dpcopy;
+using namespace dpcopy::sim;
+
+namespace {
+
+struct RunOut {
+    SimResult res;
+    std::vector<session::ExchangeRecord> exchanges;
+    session::Counters counters;
+};
+
+RunOut run_engine(const Capture& cap, const session::EngineConfig& ecfg, SimConfig sim) {
+    if (std::getenv("SIM_VERBOSE")) std::fprintf(stderr, "run_engine seed %llu\n", static_cast<unsigned long long>(sim.seed));
+    sim.multiply = ecfg.multiply;
+    sim.sampled = ecfg.percent < 100.0;
+    sim.model.mtu = ecfg.mtu;
+    Harness h(cap, sim);
+    EngineDut dut(ecfg, h.sink());
+    RunOut out;
+    if (!dut.ok()) {
+        out.res.failures.push_back("engine create failed: " + dut.error());
+        return out;
+    }
+    out.res = h.run(dut);
+    out.exchanges = dut.exchanges();
+    out.counters = dut.engine().counters();
+    return out;
+}
+
+// Response sizes that differ from the online ones: shorter, longer, or empty.
+std::uint32_t varied_response(std::uint32_t, std::uint32_t idx, std::uint32_t, Rng& r) {
+    switch (idx % 4) {
+        case 0: return static_cast<std::uint32_t>(r.range(0, 200));
+        case 1: return static_cast<std::uint32_t>(r.range(2000, 30000));
+        case 2: return 0;
+        default: return static_cast<std::uint32_t>(r.range(100, 3000));
+    }
+}
+
+SessionScript session_of(Rng& r, std::uint32_t n, std::uint32_t req_max, std::uint32_t resp_max, Nanos start,
+                         std::uint32_t host, std::uint16_t port) {
+    SessionScript s = simple_session(0, 0, 0, start, host, port);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        Exchange e;
+        e.request_bytes = static_cast<std::uint32_t>(r.range(kReqHeader, req_max));
+        e.response_bytes = static_cast<std::uint32_t>(r.range(0, resp_max));
+        e.think = r.range(0, 20) * kMsec;
+        e.rtt = r.range(100, 3000) * kUs;
+        e.server_time = r.range(50, 2000) * kUs;
+        s.exchanges.push_back(e);
+    }
+    s.seed = r.next();
+    return s;
+}
+
+#define REQUIRE_SIM_OK(out)                     \
+    do {                                        \
+        INFO((out).res.report());               \
+        REQUIRE((out).res.ok());                \
+    } while (0)
+
+}  // namespace
+
+TEST_CASE("sim: keep-alive HTTP, many requests per connection", "[sim][engine]") {
+    Rng r(11);
+    std::vector<SessionScript> scripts;
+    for (std::uint32_t i = 0; i < 4; ++i) scripts.push_back(session_of(r, 40, 900, 20000, i * 3 * kMsec, i + 1, static_cast<std::uint16_t>(50000 + i)));
+    const Capture cap = generate(scripts);
+    SimConfig sim;
+    sim.seed = 11;
+    sim.model.response_size = varied_response;
+    const auto out = run_engine(cap, default_engine_config(), sim);
+    REQUIRE_SIM_OK(out);
+    // The observer gets one record per exchange, with the captured sizes.
+    std::size_t total = 0;
+    for (const auto& s : scripts) total += s.exchanges.size();
+    CHECK(out.exchanges.size() == total);
+    std::uint64_t req_bytes = 0, online_bytes = 0, want_req = 0, want_online = 0;
+    for (const auto& e : out.exchanges) {
+        req_bytes += e.request_bytes;
+        online_bytes += e.online_response_bytes;
+    }
+    for (const auto& s : scripts)
+        for (const auto& e : s.exchanges) {
+            want_req += e.request_bytes;
+            want_online += e.response_bytes;
+        }
+    CHECK(req_bytes == want_req);
+    CHECK(online_bytes == want_online);
+}
+
+TEST_CASE("sim: short connections, quick client port reuse", "[sim][engine]") {
+    Rng r(12);
+    std::vector<SessionScript> scripts;
+    for (std::uint32_t i = 0; i < 300; ++i) {
+        // 20 clients; each client reuses its port for consecutive connections 2 ms apart
+        // (the previous one has closed in the capture, the target may still be busy with it).
+        const std::uint32_t host = i % 20;
+        const std::uint32_t round = i / 20;
+        SessionScript s = session_of(r, 1, 600, 3000, round * 30 * kMsec + host * 100 * kUs, host + 1,
+                                     static_cast<std::uint16_t>(30000 + (round % 3)));
+        s.exchanges[0].think = 0;
+        s.exchanges[0].rtt = 200 * kUs;
+        scripts.push_back(s);
+    }
+    const Capture cap = generate(scripts);
+    SimConfig sim;
+    sim.seed = 12;
+    sim.model.resp_delay_max = 20 * kMsec;  // the target is slower than the online server
+    const auto out = run_engine(cap, default_engine_config(2), sim);
+    REQUIRE_SIM_OK(out);
+    CHECK(out.res.chosen.size() == scripts.size());
+}
+
+TEST_CASE("sim: large uploads and downloads, window-limited", "[sim][engine]") {
+    Rng r(13);
+    auto up = simple_session(3, 1'000'000, 100, 0, 1, 50001);
+    auto down = simple_session(3, 200, 1'000'000, 0, 2, 50002);
+    const Capture cap = generate({up, down});
+    SimConfig sim;
+    sim.seed = 13;
+    sim.model.rcvbuf_min = 8 * 1024;
+    sim.model.rcvbuf_max = 24 * 1024;
+    sim.model.wscale_max = 2;
+    sim.model.response_size = [](std::uint32_t sid, std::uint32_t, std::uint32_t, Rng&) -> std::uint32_t {
+        return sid == 2 ? 1'200'000u : 100u;
+    };
+    const auto out = run_engine(cap, default_engine_config(), sim);
+    REQUIRE_SIM_OK(out);
+}
+
+TEST_CASE("sim: pipelined requests", "[sim][engine]") {
+    Rng r(14);
+    std::vector<SessionScript> scripts;
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        auto s = session_of(r, 12, 2000, 4000, i * kMsec, i + 1, static_cast<std::uint16_t>(50010 + i));
+        s.pipeline = 2 + i;
+        scripts.push_back(s);
+    }
+    const Capture cap = generate(scripts);
+    SimConfig sim;
+    sim.seed = 14;
+    sim.model.response_size = varied_response;
+    const auto out = run_engine(cap, default_engine_config(), sim);
+    REQUIRE_SIM_OK(out);
+}
+
+TEST_CASE("sim: server-first protocol (greeting before the first request)", "[sim][engine]") {
+    Rng r(15);
+    std::vector<SessionScript> scripts;
+    for (std::uint32_t i = 0; i < 4; ++i) {
+        auto s = session_of(r, 5, 300, 500, i * kMsec, i + 1, static_cast<std::uint16_t>(50020 + i));
+        s.greeting_bytes = 78;
+        scripts.push_back(s);
+    }
+    const Capture cap = generate(scripts);
+    for (std::uint32_t greeting : {78u, 20u, 300u}) {
+        SimConfig sim;
+        sim.seed = 15 + greeting;
+        sim.model.greeting_bytes = greeting;  // the target's greeting: same, shorter, longer
+        const auto out = run_engine(cap, default_engine_config(), sim);
+        INFO("target greeting " << greeting);
+        REQUIRE_SIM_OK(out);
+    }
+}
+
+TEST_CASE("sim: mid-stream sessions (no handshake captured)", "[sim][engine]") {
+    Rng r(16);
+    std::vector<SessionScript> scripts;
+    for (std::uint32_t i = 0; i < 5; ++i) {
+        auto s = session_of(r, 6, 800, 3000, i * kMsec, i + 1, static_cast<std::uint16_t>(50030 + i));
+        s.mid_stream_from = 1 + i % 3;
+        scripts.push_back(s);
+    }
+    const Capture cap = generate(scripts);
+    SimConfig sim;
+    sim.seed = 16;
+    const auto out = run_engine(cap, default_engine_config(), sim);
+    REQUIRE_SIM_OK(out);
+    CHECK(out.counters[session::Counter::sessions_mid_stream] == scripts.size());
+}
+
+TEST_CASE("sim: the target resets or closes mid-session", "[sim][engine]") {
+    Rng r(17);
+    std::vector<SessionScript> scripts;
+    for (std::uint32_t i = 0; i < 6; ++i) scripts.push_back(session_of(r, 15, 700, 2000, i * kMsec, i + 1, static_cast<std::uint16_t>(50040 + i)));
+    const Capture cap = generate(scripts);
+    for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+        SimConfig sim;
+        sim.seed = 170 + seed;
+        sim.model.rst_after_request = seed % 2 ? 0.15 : 0.0;
+        sim.model.fin_after_request = seed % 2 ? 0.0 : 0.15;
+        const auto out = run_engine(cap, default_engine_config(), sim);
+        INFO("seed " << sim.seed);
+        REQUIRE_SIM_OK(out);
+        const auto& c = out.counters;
+        CHECK(c[session::Counter::reconnect_target_rst] + c[session::Counter::reconnect_target_fin] > 0);
+    }
+}
+
+TEST_CASE("sim: zero window at the target", "[sim][engine]") {
+    Rng r(18);
+    std::vector<SessionScript> scripts;
+    for (std::uint32_t i = 0; i < 3; ++i) scripts.push_back(session_of(r, 10, 6000, 1000, i * kMsec, i + 1, static_cast<std::uint16_t>(50050 + i)));
+    const Capture cap = generate(scripts);
+    SimConfig sim;
+    sim.seed = 18;
+    sim.model.rcvbuf_min = sim.model.rcvbuf_max = 4096;
+    sim.model.wscale_max = 0;
+    sim.model.zero_window = 0.5;
+    sim.model.zero_window_time = 700 * kMsec;
+    const auto out = run_engine(cap, default_engine_config(), sim);
+    REQUIRE_SIM_OK(out);
+    CHECK(out.counters[session::Counter::window_blocked] > 0);
+}
+
+TEST_CASE("sim: SYN and SYN-ACK loss", "[sim][engine]") {
+    Rng r(19);
+    std::vector<SessionScript> scripts;
+    for (std::uint32_t i = 0; i < 4; ++i) scripts.push_back(session_of(r, 3, 500, 500, i * kMsec, i + 1, static_cast<std::uint16_t>(50060 + i)));
+    const Capture cap = generate(scripts);
+    SimConfig sim;
+    sim.seed = 19;
+    sim.to_target.drop_first_syns = 2;
+    sim.to_engine.drop_first_syns = 1;
+    const auto out = run_engine(cap, default_engine_config(), sim);
+    REQUIRE_SIM_OK(out);
+    CHECK(out.counters[session::Counter::syn_retransmits] >= 2 * scripts.size());
+}
+
+TEST_CASE("sim: capture loss, duplicates, retransmissions and late segments", "[sim][engine]") {
+    Rng r(20);
+    std::vector<SessionScript> scripts;
+    for (std::uint32_t i = 0; i < 8; ++i) {
+        auto s = session_of(r, 12, 4000, 2000, i * kMsec, i + 1, static_cast<std::uint16_t>(50070 + i));
+        s.dup = 0.1;
+        s.retrans = 0.05;
+        s.late = 0.05;
+        s.loss = i < 3 ? 0.05 : 0.0;
+        scripts.push_back(s);
+    }
+    const Capture cap = generate(scripts);
+    SimConfig sim;
+    sim.seed = 20;
+    const auto out = run_engine(cap, default_engine_config(), sim);
+    REQUIRE_SIM_OK(out);
+    std::size_t gaps = 0;
+    for (const auto& s : cap.sessions) gaps += s.has_gap;
+    if (gaps) CHECK(out.counters[session::Counter::capture_gaps] > 0);
+    CHECK(out.counters[session::Counter::drop_captured_duplicate] > 0);
+}
+
+TEST_CASE("sim: GRO-sized captured segments are split to the MTU", "[sim][engine]") {
+    Rng r(21);
+    std::vector<SessionScript> scripts;
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        auto s = session_of(r, 4, 80'000, 1000, i * kMsec, i + 1, static_cast<std::uint16_t>(50080 + i));
+        s.gro_bytes = 20'000 + 4000 * i;
+        scripts.push_back(s);
+    }
+    const Capture cap = generate(scripts);
+    for (std::uint32_t mtu : {1500u, 9000u, 576u}) {
+        auto ecfg = default_engine_config();
+        ecfg.mtu = mtu;
+        SimConfig sim;
+        sim.seed = 21 + mtu;
+        sim.model.mss_min = 536;
+        sim.model.mss_max = static_cast<std::uint16_t>(std::min<std::uint32_t>(mtu - 40, 65000));
+        const auto out = run_engine(cap, ecfg, sim);
+        INFO("mtu " << mtu);
+        REQUIRE_SIM_OK(out);
+    }
+}
+
+TEST_CASE("sim: multiply 1000 over 10 fake addresses, no tuple collision", "[sim][engine]") {
+    Rng r(22);
+    std::vector<SessionScript> scripts;
+    // Short sessions from the same client port, back to back: the replicas of each
+    // reuse nothing while the target may remember the previous ones (TIME_WAIT).
+    for (std::uint32_t i = 0; i < 6; ++i) {
+        auto s = session_of(r, 1, 300, 300, i * 50 * kMsec, 1, 40000);
+        s.exchanges[0].think = 0;
+        scripts.push_back(s);
+    }
+    const Capture cap = generate(scripts);
+    auto ecfg = default_engine_config(10);
+    ecfg.multiply = 1000;
+    ecfg.max_sessions = 8192;
+    ecfg.max_queued_segments = 1u << 16;
+    SimConfig sim;
+    sim.seed = 22;
+    sim.model.resp_delay_max = 0;
+    sim.model.response_size = [](std::uint32_t, std::uint32_t, std::uint32_t, Rng&) { return 100u; };
+    const auto out = run_engine(cap, ecfg, sim);
+    REQUIRE_SIM_OK(out);
+    CHECK(out.res.model_connections >= 6000);
+    std::set<std::uint32_t> addrs;
+    (void)addrs;
+}
+
+TEST_CASE("sim: -r 30 chooses the same sessions in every run and instance", "[sim][engine]") {
+    Rng r(23);
+    std::vector<SessionScript> scripts;
+    for (std::uint32_t i = 0; i < 300; ++i) {
+        auto s = session_of(r, 1, 200, 200, i * 200 * kUs, 1 + i % 50, static_cast<std::uint16_t>(20000 + i));
+        scripts.push_back(s);
+    }
+    const Capture cap = generate(scripts);
+    std::vector<std::set<std::uint32_t>> chosen;
+    for (std::uint32_t run = 0; run < 3; ++run) {
+        auto ecfg = default_engine_config();
+        ecfg.percent = 30;
+        ecfg.instance = run == 2 ? 5 : 0;  // another instance (-f) chooses the same sessions
+        SimConfig sim;
+        sim.seed = 23 + run;
+        const auto out = run_engine(cap, ecfg, sim);
+        INFO("run " << run);
+        REQUIRE_SIM_OK(out);
+        chosen.push_back(out.res.chosen);
+    }
+    CHECK(chosen[0] == chosen[1]);
+    CHECK(chosen[0] == chosen[2]);
+    CHECK(chosen[0].size() >= 60);   // 30 % of 300 = 90, sd about 8
+    CHECK(chosen[0].size() <= 120);
+}
+
+TEST_CASE("sim: negative self-check through the engine: a corrupted expectation is caught", "[sim][engine][negative]") {
+    Rng r(24);
+    Capture cap = generate({session_of(r, 5, 800, 800, 0, 1, 50100)});
+    cap.sessions[0].stream[100] ^= 0x20;  // what the engine sends cannot match this
+    SimConfig sim;
+    sim.seed = 24;
+    const auto out = run_engine(cap, default_engine_config(), sim);
+    REQUIRE_FALSE(out.res.ok());
+    CHECK(out.res.report().find("differs at offset 100") != std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------
+// Randomized property test: at least 10,000 seeded conversations, in batches that
+// share one engine and one model target (each conversation has its own client).
+
+namespace {
+
+SessionScript random_conversation(std::uint64_t seed, std::uint32_t slot, Nanos start, bool server_first) {
+    Rng r(seed);
+    const std::uint32_t n = static_cast<std::uint32_t>(r.range(1, 5));
+    SessionScript s = session_of(r, n, r.chance(0.1) ? 20000 : 1500, r.chance(0.1) ? 30000 : 3000, start, slot + 1,
+                                 static_cast<std::uint16_t>(10000 + r.range(0, 50000)));
+    s.seed = seed;
+    for (auto& e : s.exchanges) e.think = r.range(0, 5) * kMsec;
+    if (r.chance(0.2)) s.pipeline = static_cast<std::uint32_t>(r.range(2, 3));
+    if (server_first) s.greeting_bytes = static_cast<std::uint32_t>(r.range(1, 200));
+    if (n > 1 && r.chance(0.1)) s.mid_stream_from = static_cast<std::uint32_t>(r.range(1, n - 1));
+    if (r.chance(0.1)) s.gro_bytes = static_cast<std::uint32_t>(r.range(3000, 20000));
+    if (r.chance(0.2)) {
+        s.dup = 0.1;
+        s.retrans = 0.05;
+        s.late = 0.05;
+    }
+    if (r.chance(0.05)) s.loss = 0.1;
+    const auto c = r.range(0, 9);
+    s.close = c < 7 ? CloseKind::fin : c < 9 ? CloseKind::rst : CloseKind::none;
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("sim: property: 10,000 seeded conversations with faults", "[sim][engine][property]") {
+    constexpr std::uint32_t kBatch = 50, kBatches = 200;
+    const char* only = std::getenv("SIM_SEED");
+    std::uint32_t failed_batches = 0;
+    for (std::uint32_t b = 0; b < kBatches; ++b) {
+        const std::uint64_t batch_seed = 1000 + b;
+        Rng br(batch_seed);
+        const bool server_first = br.chance(0.15);
+        std::vector<SessionScript> scripts;
+        std::vector<std::uint64_t> seeds;
+        for (std::uint32_t i = 0; i < kBatch; ++i) {
+            const std::uint64_t conv_seed = std::uint64_t{b} * kBatch + i + 1;
+            if (only && std::strtoull(only, nullptr, 10) != conv_seed) continue;
+            scripts.push_back(random_conversation(conv_seed, i, br.range(0, 200) * kMsec, server_first));
+            seeds.push_back(conv_seed);
+        }
+        if (scripts.empty()) continue;
+        const Capture cap = generate(scripts, 1);
+        SimConfig sim;
+        sim.seed = batch_seed;
+        sim.label = [&seeds](std::uint32_t sid) {
+            return "conversation seed " + std::to_string(seeds[sid - 1]) + ", rerun with SIM_SEED=" + std::to_string(seeds[sid - 1]);
+        };
+        sim.to_target = FaultPlan{br.chance(0.5) ? 0.02 : 0.0, br.chance(0.5) ? 0.02 : 0.0, br.chance(0.3) ? 0.03 : 0.0};
+        sim.to_engine = FaultPlan{br.chance(0.5) ? 0.02 : 0.0, br.chance(0.5) ? 0.02 : 0.0, br.chance(0.3) ? 0.03 : 0.0};
+        sim.model.rcvbuf_min = br.chance(0.3) ? 2048 : 65535;
+        sim.model.rcvbuf_max = sim.model.rcvbuf_min == 2048 ? 20000 : 65535;
+        sim.model.mss_min = br.chance(0.3) ? 536 : 1460;
+        sim.model.ooo_buffer = br.chance(0.3) ? 0.0 : 1.0;
+        sim.model.zero_window = br.chance(0.2) ? 0.1 : 0.0;
+        sim.model.rst_after_request = br.chance(0.2) ? 0.05 : 0.0;
+        sim.model.fin_after_request = br.chance(0.2) ? 0.05 : 0.0;
+        sim.model.greeting_bytes = server_first ? static_cast<std::uint32_t>(br.range(1, 200)) : 0;
+        sim.model.response_size = varied_response;
+        auto ecfg = default_engine_config(8);
+        ecfg.session_timeout = 30 * kSecond;
+        ecfg.max_sessions = 256;
+        ecfg.max_queued_segments = 1u << 14;
+        const auto out = run_engine(cap, ecfg, sim);
+        if (!out.res.ok()) {
+            ++failed_batches;
+            UNSCOPED_INFO("batch " << b << " (harness seed " << batch_seed << "):\n" << out.res.report());
+            if (failed_batches >= 3) break;  // enough to diagnose
+        }
+    }
+    CHECK(failed_batches == 0);
+}
