@@ -6,12 +6,14 @@
 // worker's PiecePool until the target acknowledges it. Every frame sent is built from
 // scratch by net::build_tcp (our options, our checksums).
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <vector>
 
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/headers.hpp"
 #include "lib/rewrite/parse.hpp"
+#include "lib/session/big_array.hpp"
 #include "lib/session/engine.hpp"
 #include "lib/session/flat_index.hpp"
 #include "lib/session/policy.hpp"
@@ -31,6 +33,31 @@ std::uint32_t owner_of(const net::FlowKey& translated_client_to_target, std::uin
 namespace {
 
 constexpr std::uint32_t kNone = 0xffffffffu;
+
+// Flow key of an Ethernet(+VLAN)/IPv4/TCP frame without full validation: a prefetch hint
+// for the burst paths only (the frame is parsed for real when it is processed).
+bool peek_key(ConstBytes f, net::LinkType link, net::FlowKey& k) noexcept {
+    std::size_t off = 0;
+    if (link == net::LinkType::ethernet) {
+        if (f.size() < 14) return false;
+        std::uint16_t et = net::load_be16(f.data() + 12);
+        off = 14;
+        for (int tags = 0; tags < 2 && (et == 0x8100 || et == 0x88a8 || et == 0x9100); ++tags) {
+            if (f.size() < off + 4) return false;
+            et = net::load_be16(f.data() + off + 2);
+            off += 4;
+        }
+        if (et != 0x0800) return false;
+    }
+    if (f.size() < off + 20 || (f[off] >> 4) != 4 || f[off + 9] != 6) return false;
+    const std::size_t ihl = std::size_t{f[off] & 0x0fu} * 4;
+    if (ihl < 20 || f.size() < off + ihl + 4) return false;
+    k.src_ip = net::Ipv4Addr(net::load_be32(f.data() + off + 12));
+    k.dst_ip = net::Ipv4Addr(net::load_be32(f.data() + off + 16));
+    k.src_port = net::Port(net::load_be16(f.data() + off + ihl));
+    k.dst_port = net::Port(net::load_be16(f.data() + off + ihl + 2));
+    return true;
+}
 namespace tf = net::tcpflag;
 
 inline std::uint32_t seq_dist(Seq to, Seq from) noexcept {  // to - from, clamped at 0
@@ -133,13 +160,61 @@ public:
         target_segment(id, frame, v, th, now);
     }
 
+    void on_captured_burst(std::span<const ConstBytes> frames, net::LinkType link, Nanos now) override {
+        constexpr std::size_t kBurst = 32;
+        std::array<std::uint64_t, kBurst> hashes{};
+        std::array<bool, kBurst> valid{};
+        for (std::size_t base = 0; base < frames.size(); base += kBurst) {
+            const std::size_t n = std::min(kBurst, frames.size() - base);
+            // pass 1: flow hashes, prefetch the index slots
+            for (std::size_t i = 0; i < n; ++i) {
+                valid[i] = false;
+                net::FlowKey k;
+                if (!peek_key(frames[base + i], link, k)) continue;
+                const bool to_server = std::any_of(cfg_.transfers.begin(), cfg_.transfers.end(),
+                                                   [&](const TransferMap& t) { return k.dst_port == t.online_port; });
+                hashes[i] = net::hash_flow(to_server ? k : k.reversed());
+                valid[i] = true;
+                by_orig_.prefetch(hashes[i]);
+            }
+            // pass 2: prefetch the sessions (and their timer entries)
+            for (std::size_t i = 0; i < n; ++i) {
+                if (!valid[i]) continue;
+                prefetch_session(by_orig_.peek(hashes[i]));
+            }
+            for (std::size_t i = 0; i < n; ++i) on_captured(frames[base + i], link, now);
+        }
+    }
+
+    void on_target_burst(std::span<const ConstBytes> frames, Nanos now) override {
+        constexpr std::size_t kBurst = 32;
+        std::array<std::uint64_t, kBurst> hashes{};
+        std::array<bool, kBurst> valid{};
+        for (std::size_t base = 0; base < frames.size(); base += kBurst) {
+            const std::size_t n = std::min(kBurst, frames.size() - base);
+            for (std::size_t i = 0; i < n; ++i) {
+                valid[i] = false;
+                net::FlowKey k;
+                if (!peek_key(frames[base + i], net::LinkType::ethernet, k)) continue;
+                hashes[i] = net::hash_flow(k.reversed());
+                valid[i] = true;
+                by_xlat_.prefetch(hashes[i]);
+            }
+            for (std::size_t i = 0; i < n; ++i) {
+                if (!valid[i]) continue;
+                prefetch_session(by_xlat_.peek(hashes[i]));
+            }
+            for (std::size_t i = 0; i < n; ++i) on_target(frames[base + i], now);
+        }
+    }
+
     void advance(Nanos now) override {
         now_ = now;
         wheel_.advance(now, [&](std::uint32_t id) { on_timer(id, now); });
     }
 
     void finish_input(Nanos now) override {
-        for (std::uint32_t id = 0; id < sessions_.size(); ++id) {
+        for (std::uint32_t id = 0; id < static_cast<std::uint32_t>(sessions_.size()); ++id) {
             Session& s = sessions_[id];
             if (s.state == State::free) continue;
             s.flags |= sflag::input_done;
@@ -164,6 +239,15 @@ public:
 
 private:
     // ---------------------------------------------------------------- helpers
+    void prefetch_session(std::uint32_t id) const noexcept {
+        if (id == kNone) return;
+        const auto* p = reinterpret_cast<const char*>(&sessions_[id]);
+        for (std::size_t off = 0; off < sizeof(Session); off += 64) __builtin_prefetch(p + off, 1);
+        wheel_.prefetch(id);
+        const Session& s = sessions_[id];
+        (void)s;
+    }
+
     std::uint32_t id_of(const Session& s) const noexcept { return static_cast<std::uint32_t>(&s - sessions_.data()); }
     bool connected(const Session& s) const noexcept {
         return s.state == State::syn_sent || s.state == State::established || s.state == State::fin_sent;
@@ -1226,7 +1310,7 @@ private:
     FrameSink& sink_;
     ExchangeObserver* observer_ = nullptr;
     Counters ctr_;
-    std::vector<Session> sessions_;
+    BigArray<Session> sessions_;
     std::vector<std::uint32_t> free_;
     FlatIndex by_orig_;
     FlatIndex by_xlat_;

@@ -19,6 +19,7 @@
 #include <array>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -127,6 +128,15 @@ public:
     virtual std::size_t active_sessions() const = 0;
 
     // --- additions ---
+    // Bursts (what a DPDK rx loop has in hand): same effect as calling on_captured/on_target
+    // for each frame in order, but the engine prefetches the table entries and sessions of
+    // the whole burst first, so cache misses overlap (see docs/PERFORMANCE.md).
+    virtual void on_captured_burst(std::span<const ConstBytes> frames, net::LinkType link, Nanos now) {
+        for (ConstBytes f : frames) on_captured(f, link, now);
+    }
+    virtual void on_target_burst(std::span<const ConstBytes> frames, Nanos now) {
+        for (ConstBytes f : frames) on_target(f, now);
+    }
     // Bytes allocated up front by this engine (tables, pools), for sizing and the benchmark.
     virtual std::size_t memory_bytes() const { return 0; }
 };

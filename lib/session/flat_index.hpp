@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "lib/session/big_array.hpp"
+
 namespace dpcopy::session {
 
 class FlatIndex {
@@ -16,11 +18,13 @@ public:
 
     // Room for at least `max_entries` at a load factor <= 1/2.
     explicit FlatIndex(std::uint32_t max_entries = 0)
-        : slots_(std::bit_ceil(std::uint64_t{max_entries} * 2 < 16 ? std::uint64_t{16} : std::uint64_t{max_entries} * 2), 0),
+        : slots_(std::bit_ceil(std::uint64_t{max_entries} * 2 < 16 ? std::uint64_t{16} : std::uint64_t{max_entries} * 2), std::uint64_t{0}),
           mask_(slots_.size() - 1) {}
 
     std::size_t size() const noexcept { return size_; }
     std::size_t slot_count() const noexcept { return slots_.size(); }
+
+    void prefetch(std::uint64_t hash) const noexcept { __builtin_prefetch(&slots_[static_cast<std::uint32_t>(hash) & mask_]); }
 
     // eq(id) -> bool: does object `id` have the key being looked up?
     template <class Eq>
@@ -33,6 +37,15 @@ public:
                 const auto id = static_cast<std::uint32_t>(e) - 1;
                 if (eq(id)) return id;
             }
+        }
+    }
+    // The id in the first slot whose tag matches (no key check): a prefetch hint only.
+    std::uint32_t peek(std::uint64_t hash) const noexcept {
+        const auto tag = static_cast<std::uint32_t>(hash);
+        for (std::uint64_t i = tag & mask_;; i = (i + 1) & mask_) {
+            const std::uint64_t e = slots_[i];
+            if (e == 0) return kNone;
+            if (static_cast<std::uint32_t>(e >> 32) == tag) return static_cast<std::uint32_t>(e) - 1;
         }
     }
     // Inserts (caller guarantees the key is absent and size < capacity/2).
@@ -85,7 +98,7 @@ private:
         }
     }
 
-    std::vector<std::uint64_t> slots_;
+    BigArray<std::uint64_t> slots_;
     std::uint64_t mask_;
     std::size_t size_ = 0;
 };

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "lib/rewrite/bytes.hpp"
+#include "lib/session/big_array.hpp"
 #include "lib/rewrite/types.hpp"
 
 namespace dpcopy::session {
@@ -34,10 +35,13 @@ public:
     static constexpr std::uint32_t kPieceBytes = 2048;
 
     explicit PiecePool(std::uint32_t count = 0)
-        : desc_(new Piece[count]), data_(new std::uint8_t[std::size_t{count} * kPieceBytes]), count_(count) {
+        : desc_(count, NoInit{}), data_(std::size_t{count} * kPieceBytes, NoInit{}), count_(count) {
         // free list threaded through `next`; the data area is left untouched (pages are
         // only mapped when first used)
-        for (std::uint32_t i = 0; i < count; ++i) desc_[i].next = i + 1 < count ? i + 1 : kNone;
+        for (std::uint32_t i = 0; i < count; ++i) {
+            new (&desc_[i]) Piece{};
+            desc_[i].next = i + 1 < count ? i + 1 : kNone;
+        }
         free_ = count ? 0 : kNone;
     }
 
@@ -60,13 +64,13 @@ public:
     }
     Piece& operator[](std::uint32_t id) noexcept { return desc_[id]; }
     const Piece& operator[](std::uint32_t id) const noexcept { return desc_[id]; }
-    std::uint8_t* data(std::uint32_t id) noexcept { return data_.get() + std::size_t{id} * kPieceBytes; }
-    const std::uint8_t* data(std::uint32_t id) const noexcept { return data_.get() + std::size_t{id} * kPieceBytes; }
+    std::uint8_t* data(std::uint32_t id) noexcept { return data_.data() + std::size_t{id} * kPieceBytes; }
+    const std::uint8_t* data(std::uint32_t id) const noexcept { return data_.data() + std::size_t{id} * kPieceBytes; }
     std::size_t memory_bytes() const noexcept { return std::size_t{count_} * (sizeof(Piece) + kPieceBytes); }
 
 private:
-    std::unique_ptr<Piece[]> desc_;
-    std::unique_ptr<std::uint8_t[]> data_;
+    BigArray<Piece> desc_;
+    BigArray<std::uint8_t> data_;
     std::uint32_t count_;
     std::uint32_t free_ = kNone;
     std::uint32_t used_ = 0;

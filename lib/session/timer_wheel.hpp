@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "lib/session/big_array.hpp"
+
 namespace dpcopy::session {
 
 class TimerWheel {
@@ -16,7 +18,7 @@ public:
 
     // tick = 2^tick_shift ns (default ~1.05 ms), 2^slots_shift slots (default 4096: ~4.3 s per turn).
     explicit TimerWheel(std::uint32_t capacity = 0, unsigned tick_shift = 20, unsigned slots_shift = 12)
-        : next_(capacity, kNone), prev_(capacity, kNone), slot_(capacity, 0), at_(capacity, 0), head_(std::size_t{1} << slots_shift, kNone),
+        : next_(capacity, kNone), prev_(capacity, kNone), slot_(capacity, 0u), at_(capacity, Nanos{0}), head_(std::size_t{1} << slots_shift, kNone),
           tick_shift_(tick_shift), mask_((std::uint64_t{1} << slots_shift) - 1) {}
 
     std::uint32_t capacity() const noexcept { return static_cast<std::uint32_t>(next_.size()); }
@@ -24,6 +26,8 @@ public:
     bool scheduled(std::uint32_t id) const noexcept { return at_[id] != 0; }
     Nanos when(std::uint32_t id) const noexcept { return at_[id]; }
     Nanos tick_ns() const noexcept { return Nanos{1} << tick_shift_; }
+
+    void prefetch(std::uint32_t id) const noexcept { __builtin_prefetch(&at_[id], 1); }
 
     // (Re)schedules `id` to fire at `at` (at == 0 is treated as 1).
     void schedule(std::uint32_t id, Nanos at) noexcept {
@@ -98,9 +102,9 @@ private:
         --size_;
     }
 
-    std::vector<std::uint32_t> next_, prev_, slot_;
-    std::vector<Nanos> at_;
-    std::vector<std::uint32_t> head_;
+    BigArray<std::uint32_t> next_, prev_, slot_;
+    BigArray<Nanos> at_;
+    BigArray<std::uint32_t> head_;
     unsigned tick_shift_;
     std::uint64_t mask_;
     std::uint64_t cur_ = 0;

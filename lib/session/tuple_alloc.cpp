@@ -64,8 +64,7 @@ bool TupleAllocator::init(const TupleConfig& cfg, std::string& err) {
         slots_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(clients_.size(), max_slots));
     }
     const std::uint64_t n = capacity();
-    stamp_.reset(new std::uint32_t[n]);
-    std::fill_n(stamp_.get(), n, kNever);
+    stamp_ = BigArray<std::uint32_t>(n, kNever);
     cursor_ = 0;
     live_ = 0;
     return true;

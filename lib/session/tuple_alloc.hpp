@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "lib/rewrite/types.hpp"
+#include "lib/session/big_array.hpp"
 
 namespace dpcopy::session {
 
@@ -91,7 +92,7 @@ private:
     bool keep_ = false;
     std::uint64_t cursor_ = 0;                      // pool mode
     std::vector<std::uint32_t> keep_cursor_;        // keep mode, per slot
-    std::unique_ptr<std::uint32_t[]> stamp_;        // index = port_idx * slots_ + slot
+    BigArray<std::uint32_t> stamp_;        // index = port_idx * slots_ + slot
     std::uint32_t live_ = 0;
 };
 
