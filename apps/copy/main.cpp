@@ -33,11 +33,6 @@ int main(int argc, char** argv) {
                                              : "--key-file authentication");
         return 2;
     }
-    if (!opt.offline()) {
-        std::fprintf(stderr, "dpcopy: live copying is not implemented yet\n");
-        return 2;
-    }
-
     // Inputs and outputs are opened before EAL: a bad capture is a one-line error, status 2.
     io::DataplaneConfig cfg = cli::dataplane_config(opt);
     if (opt.pcap_file) {
@@ -73,6 +68,12 @@ int main(int argc, char** argv) {
                 return 2;
             }
         }
+    }
+    if (!opt.offline()) {  // live copying: issue 6
+        std::printf("dpcopy: EAL up (%u lcores, %u ports)\n", eal->lcore_count(), eal->port_count());
+        std::fflush(stdout);
+        std::fprintf(stderr, "dpcopy: live copying is not implemented yet\n");
+        return 2;
     }
     const int status = io::run_dataplane(std::move(cfg), err);
     if (status != 0) std::fprintf(stderr, "dpcopy: %s\n", err.c_str());

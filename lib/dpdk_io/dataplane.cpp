@@ -52,6 +52,7 @@ constexpr std::uint64_t kDrainNs = 100'000;     // TX batch drained at least eve
 constexpr std::uint64_t kPublishNs = 1'000'000; // counters published every 1 ms
 constexpr std::size_t kMaxFrame = 65535 + 64;   // largest frame we copy into an mbuf chain
 constexpr unsigned kMaxWorkers = RTE_MAX_LCORE;
+constexpr std::uint64_t kPassWaitNs = 10'000'000'000ULL;  // --loop: wait for a pass's sessions
 
 enum Phase : int { kRun = 0, kFinish = 1, kQuit = 2 };
 
@@ -557,6 +558,15 @@ private:
     std::uint64_t pending_due_ = 0;
     std::uint32_t passes_done_ = 0;
     bool waiting_ = false;
+    bool at_pass_end_ = false;
+    std::uint64_t pass_wait_until_ = 0;
+    bool all_inactive() {
+        for (auto& w : workers_) {
+            WorkerPub p;
+            if (!g_worker_pub[w->index].read(p) || p.active != 0 || !rte_ring_empty(w->from_main)) return false;
+        }
+        return true;
+    }
 };
 
 bool Run::setup(std::string& err, int& status) {
@@ -631,6 +641,10 @@ bool Run::setup(std::string& err, int& status) {
     rte_eth_macaddr_get(cfg_.tx_port, &our);
     net::MacAddr mac;
     std::memcpy(mac.b.data(), our.addr_bytes, 6);
+    if (mac.is_zero()) {
+        mac = effective_mac(mac, cfg_.tx_port);
+        log("dpcopy: " + port_name(cfg_.tx_port) + " has no MAC address: using " + mac.to_string());
+    }
 
     // Host stack and classifier (worker 0).
     HostConfig hc;
@@ -638,6 +652,7 @@ bool Run::setup(std::string& err, int& status) {
     hc.ip = cfg_.ip;
     hc.prefix = cfg_.prefix;
     hc.clients = cfg_.clients;
+    hc.arp_max_tries = cfg_.arp_max_tries;
     if (cfg_.gateway) {
         hc.next_hops.push_back(*cfg_.gateway);
     } else {
@@ -828,7 +843,7 @@ bool Run::feed_some(std::uint64_t now, int& status, std::string& err) {
     for (int i = 0; i < kBurst; ++i) {
         if (!pending_) {
             CaptureFrame f;
-            const ReadStatus rs = cfg_.capture->next(f);
+            const ReadStatus rs = at_pass_end_ ? ReadStatus::end : cfg_.capture->next(f);
             if (rs == ReadStatus::error) {
                 status = 2;
                 err = "capture " + cfg_.capture_path + ": " + cfg_.capture->err();
@@ -838,6 +853,19 @@ bool Run::feed_some(std::uint64_t now, int& status, std::string& err) {
                 ++passes_done_;
                 ++feed_ctr_[IoCounter::file_passes];
                 if (passes_done_ >= cfg_.loop) return false;
+                // The next pass has the same original 4-tuples: let this pass's sessions
+                // end first (at most kPassWaitNs), or its frames would look like duplicates.
+                if (!pass_wait_until_) pass_wait_until_ = now + kPassWaitNs;
+                if (now < pass_wait_until_ && !all_inactive()) {
+                    --passes_done_;
+                    --feed_ctr_[IoCounter::file_passes];
+                    if (!waiting_) ++feed_ctr_[IoCounter::feed_waits];
+                    waiting_ = true;
+                    at_pass_end_ = true;
+                    return true;
+                }
+                pass_wait_until_ = 0;
+                at_pass_end_ = false;
                 if (!cfg_.capture->rewind()) {
                     status = 2;
                     err = "capture " + cfg_.capture_path + ": " + cfg_.capture->err();
@@ -916,6 +944,9 @@ int Run::run(std::string& err) {
     std::string end = "input done";
     std::uint64_t finish_deadline = 0;
     std::uint64_t next_arp_log = 0;
+    // the last request gets the retry interval to be answered
+    const std::uint64_t resolve_deadline =
+        clock_.now() + std::uint64_t{cfg_.arp_max_tries} * 1'000'000'000ULL + 1;
     int signals_seen = 0;
     status = 0;
 
@@ -949,23 +980,22 @@ int Run::run(std::string& err) {
                 }
                 if (now >= next_arp_log) {
                     // worker 0 owns the host stack: read the published counters, not the stack
-                    const std::optional<net::Ipv4Addr> ip = host_->config().next_hops.front();
                     WorkerPub p;
                     std::uint64_t tries = 0;
                     if (g_worker_pub[0].read(p)) tries = p.io[IoCounter::arp_requests_sent];
-                    if (next_arp_log != 0) {
-                        if (tries > cfg_.arp_max_tries) {
-                            err = "no ARP reply from the next hop" +
-                                  (ip ? " " + ip->to_string() : std::string()) + " after " +
-                                  std::to_string(tries - 1) + " requests on " + port_name(cfg_.tx_port);
-                            status = 1;
-                            end = "no ARP reply";
-                            stage = Stage::done;
-                            break;
-                        }
-                        log("dpcopy: waiting for the ARP reply of the next hop (" + std::to_string(tries) +
-                            " requests sent)");
+                    if (cfg_.arp_max_tries && now >= resolve_deadline) {
+                        err = "no ARP reply from the next hop " + host_->config().next_hops.front().to_string() +
+                              " after " + std::to_string(cfg_.arp_max_tries) + " requests on " +
+                              port_name(cfg_.tx_port);
+                        status = 1;
+                        end = "no ARP reply";
+                        stage = Stage::done;
+                        break;
                     }
+                    if (next_arp_log != 0)
+                        log("dpcopy: waiting for the ARP reply of the next hop " +
+                            host_->config().next_hops.front().to_string() + " (" + std::to_string(tries) +
+                            " requests sent)");
                     next_arp_log = now + 1'000'000'000ULL;
                 }
                 service();
@@ -1012,6 +1042,11 @@ int Run::run(std::string& err) {
 }
 
 }  // namespace
+
+net::MacAddr effective_mac(const net::MacAddr& port_mac, std::uint16_t port) {
+    if (!port_mac.is_zero()) return port_mac;
+    return net::MacAddr{{0x02, 0x64, 0x70, 0x63, static_cast<std::uint8_t>(port >> 8), static_cast<std::uint8_t>(port)}};
+}
 
 int run_dataplane(DataplaneConfig cfg, std::string& err) {
     Run r(std::move(cfg));

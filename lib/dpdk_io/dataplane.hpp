@@ -44,4 +44,8 @@ struct DataplaneConfig {
 // EAL must be up. Installs SIGINT/SIGTERM handlers.
 int run_dataplane(DataplaneConfig cfg, std::string& err);
 
+// The source MAC dpcopy uses on a port: the port's own, or 02:64:70:63:00:PORT when the
+// port has none (net_ring reports all zeroes).
+net::MacAddr effective_mac(const net::MacAddr& port_mac, std::uint16_t port);
+
 }  // namespace dpcopy::io

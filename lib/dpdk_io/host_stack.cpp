@@ -97,6 +97,7 @@ bool HostStack::on_frame(net::ConstBytes frame, const net::PacketView& v, std::u
 void HostStack::poll(std::uint64_t now, session::FrameSink& out) {
     for (Hop& h : hops_) {
         if (h.mac || now < h.next_try) continue;
+        if (cfg_.arp_max_tries && h.tries >= cfg_.arp_max_tries) continue;
         const std::size_t n = net::build_arp_request(buf_, cfg_.mac, cfg_.ip.value_or(net::Ipv4Addr{}), h.ip);
         if (n) {
             out.emit(net::ConstBytes(buf_.data(), n));

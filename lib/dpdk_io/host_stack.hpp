@@ -41,6 +41,7 @@ struct HostConfig {
     std::vector<net::Ipv4Addr> next_hops;   // to resolve: --gateway, or every distinct target
     AddressSet clients;                     // fake clients (-c): ARP answered inside the prefix
     std::uint64_t arp_retry_ns = 1'000'000'000;
+    std::uint32_t arp_max_tries = 0;        // requests per next hop before giving up (0: no limit)
 };
 
 class HostStack {
@@ -51,7 +52,7 @@ public:
     // from or ignored, each counted); false when it is not the host's business.
     bool on_frame(net::ConstBytes frame, const net::PacketView& v, std::uint64_t now, session::FrameSink& out);
     // Sends ARP requests for next hops not resolved yet (the first at once, then every
-    // arp_retry_ns).
+    // arp_retry_ns, at most arp_max_tries).
     void poll(std::uint64_t now, session::FrameSink& out);
 
     bool resolved() const noexcept;                  // every next hop has a MAC

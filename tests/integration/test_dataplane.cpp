@@ -1,0 +1,545 @@
+// In-process integration tests of lib/dpdk_io's data plane on a net_ring port made with
+// rte_eth_from_rings: this test plays the target on the other end of the rings (a small
+// scripted TCP server that answers ARP, SYN, requests and FIN), while run_dataplane()
+// replays a capture on the main lcore (and its workers).
+//
+//   test_dataplane [EAL options] -- [Catch2 options]
+// One EAL per process: meson runs one test case per process, each with its own
+// --file-prefix, whose /var/run/dpdk directory is removed at exit.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lib/dpdk_io/capture.hpp"
+#include "lib/dpdk_io/dataplane.hpp"
+#include "lib/rewrite/build.hpp"
+#include "lib/rewrite/headers.hpp"
+#include "lib/rewrite/parse.hpp"
+
+using namespace dpcopy;
+using net::Ipv4Addr;
+using net::MacAddr;
+namespace tf = net::tcpflag;
+
+namespace {
+
+std::string g_prefix;
+std::string g_source_root = DPCOPY_SOURCE_ROOT;
+
+const MacAddr kPeerMac{{0x02, 0x70, 0x65, 0x65, 0x72, 0x01}};
+const Ipv4Addr kOurIp = Ipv4Addr::from_octets(198, 18, 0, 1);
+const Ipv4Addr kTargetIp = Ipv4Addr::from_octets(198, 18, 0, 2);
+const Ipv4Addr kClientLo = Ipv4Addr::from_octets(198, 18, 0, 100);
+const Ipv4Addr kClientHi = Ipv4Addr::from_octets(198, 18, 0, 140);
+constexpr std::uint16_t kTargetPort = 8080;
+
+using Frame = std::vector<std::uint8_t>;
+
+// ---------------------------------------------------------------- the port
+struct RingPort {
+    rte_ring* rx = nullptr;               // the test enqueues, dpcopy receives
+    std::vector<rte_ring*> tx;            // dpcopy transmits, the test dequeues
+    rte_mempool* pool = nullptr;          // the test's own mbufs
+    std::uint16_t port = 0;
+
+    explicit RingPort(unsigned tx_queues) {
+        static int instance = 0;
+        const std::string sfx = std::to_string(instance++);
+        rx = rte_ring_create(("it_rx" + sfx).c_str(), 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        for (unsigned q = 0; q < tx_queues; ++q) {
+            const std::string n = "it_tx" + sfx + "_" + std::to_string(q);
+            tx.push_back(rte_ring_create(n.c_str(), 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ));
+        }
+        pool = rte_pktmbuf_pool_create(("it_pool" + sfx).c_str(), 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+        REQUIRE(rx);
+        REQUIRE(pool);
+        const int id = rte_eth_from_rings(("it_ring" + sfx).c_str(), &rx, 1, tx.data(), static_cast<unsigned>(tx.size()), SOCKET_ID_ANY);
+        REQUIRE(id >= 0);
+        port = static_cast<std::uint16_t>(id);
+    }
+    void send(const Frame& f) const {  // also called from the target's thread: no REQUIRE here
+        rte_mbuf* m = rte_pktmbuf_alloc(pool);
+        if (!m) return;
+        std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(f.size())), f.data(), f.size());
+        if (rte_ring_enqueue(rx, m) != 0) rte_pktmbuf_free(m);
+    }
+    // Frames dpcopy transmitted since the last call.
+    std::vector<Frame> receive() const {
+        std::vector<Frame> out;
+        for (rte_ring* r : tx) {
+            void* p;
+            while (rte_ring_dequeue(r, &p) == 0) {
+                auto* m = static_cast<rte_mbuf*>(p);
+                Frame f(m->pkt_len);
+                const void* d = rte_pktmbuf_read(m, 0, m->pkt_len, f.data());
+                if (d != f.data()) std::memcpy(f.data(), d, m->pkt_len);
+                out.push_back(std::move(f));
+                rte_pktmbuf_free(m);
+            }
+        }
+        return out;
+    }
+    MacAddr mac() const {
+        rte_ether_addr a{};
+        rte_eth_macaddr_get(port, &a);
+        MacAddr m;
+        std::memcpy(m.b.data(), a.addr_bytes, 6);
+        return m;
+    }
+};
+
+// ---------------------------------------------------------------- frame helpers
+Frame arp_request(MacAddr from_mac, Ipv4Addr from_ip, Ipv4Addr who) {
+    Frame f(64);
+    f.resize(net::build_arp_request(f, from_mac, from_ip, who));
+    return f;
+}
+
+Frame arp_reply(MacAddr from_mac, Ipv4Addr from_ip, MacAddr to_mac, Ipv4Addr to_ip) {
+    net::L2Spec l2;
+    l2.src = from_mac;
+    l2.dst = to_mac;
+    net::ArpPkt a;
+    a.op = net::ArpPkt::op_reply;
+    a.sha = from_mac;
+    a.spa = from_ip;
+    a.tha = to_mac;
+    a.tpa = to_ip;
+    Frame f(64);
+    f.resize(net::build_arp(f, l2, a));
+    return f;
+}
+
+Frame icmp_echo(MacAddr src_mac, MacAddr dst_mac, Ipv4Addr src, Ipv4Addr dst) {
+    Frame f(14 + 20 + 12);
+    net::EthHdr e{dst_mac, src_mac, net::ethertype::ipv4};
+    e.write(f);
+    const std::uint8_t ip[20] = {0x45, 0, 0, 32, 0, 9, 0, 0, 64, 1, 0, 0};
+    std::memcpy(f.data() + 14, ip, 20);
+    for (int i = 0; i < 4; ++i) f[static_cast<std::size_t>(26 + i)] = src.octet(i);
+    for (int i = 0; i < 4; ++i) f[static_cast<std::size_t>(30 + i)] = dst.octet(i);
+    const std::uint8_t icmp[12] = {8, 0, 0, 0, 0x12, 0x34, 0, 1, 'p', 'i', 'n', 'g'};
+    std::memcpy(f.data() + 34, icmp, 12);
+    auto csum = [&](std::size_t off, std::size_t len) {
+        std::uint32_t s = 0;
+        for (std::size_t i = 0; i < len; i += 2) s += static_cast<std::uint32_t>((f[off + i] << 8) | f[off + i + 1]);
+        while (s >> 16) s = (s & 0xffff) + (s >> 16);
+        return static_cast<std::uint16_t>(~s);
+    };
+    net::store_be16(f.data() + 24, csum(14, 20));
+    net::store_be16(f.data() + 36, csum(34, 12));
+    return f;
+}
+
+// ---------------------------------------------------------------- the scripted target
+// A tiny TCP server: SYN -> SYN-ACK; in-order data -> ACK + one response per complete
+// request ("\r\n\r\n"-terminated); FIN -> FIN-ACK; out-of-order data -> duplicate ACK.
+class Target {
+public:
+    Target(const RingPort& port, MacAddr dut_mac) : port_(port), dut_mac_(dut_mac) {}
+
+    void start() {
+        thread_ = std::thread([this] { loop(); });
+    }
+    void stop() {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+    ~Target() { stop(); }
+
+    std::vector<std::string> requests() {
+        std::lock_guard<std::mutex> g(mu_);
+        return requests_;
+    }
+    std::vector<Frame> host_frames() {  // ARP/ICMP dpcopy sent
+        std::lock_guard<std::mutex> g(mu_);
+        return host_frames_;
+    }
+    std::size_t connections() {
+        std::lock_guard<std::mutex> g(mu_);
+        return conns_.size();
+    }
+    bool answer_arp = true;
+    std::function<void(std::size_t)> on_request;
+    std::vector<Frame> send_on_first_syn;  // sent once the replay has started  // called with the number of requests so far
+
+private:
+    struct Conn {
+        net::Seq snd_nxt, rcv_nxt;
+        std::string buf;
+        bool closed = false;
+    };
+
+    void send_tcp(const net::FlowKey& to_client, net::Seq seq, net::Seq ack, std::uint8_t flags,
+                  const std::string& payload = {}) {
+        net::L2Spec l2;
+        l2.src = kPeerMac;
+        l2.dst = dut_mac_;
+        net::Ipv4Spec ip;
+        ip.src = to_client.src_ip;
+        ip.dst = to_client.dst_ip;
+        net::TcpSpec t;
+        t.src_port = to_client.src_port;
+        t.dst_port = to_client.dst_port;
+        t.seq = seq;
+        t.ack = ack;
+        t.flags = flags;
+        t.window = 65535;
+        if (flags & tf::syn) {
+            t.options.mss = 1460;
+        }
+        t.payload = net::ConstBytes(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size());
+        Frame f(2048);
+        f.resize(net::build_tcp(f, l2, ip, t));
+        if (!f.empty()) port_.send(f);
+    }
+
+    void on_tcp(const Frame& f, const net::PacketView& v) {
+        const auto th = net::TcpHdr::read(net::ConstBytes(f).subspan(v.l4_off));
+        const net::FlowKey back = v.key.reversed();
+        std::lock_guard<std::mutex> g(mu_);
+        if (th.has(tf::rst)) {
+            conns_.erase(v.key.src_port.value() | (std::uint64_t{v.key.src_ip.value()} << 16));
+            return;
+        }
+        const std::uint64_t id = v.key.src_port.value() | (std::uint64_t{v.key.src_ip.value()} << 16);
+        if (th.has(tf::syn)) {
+            for (const Frame& h : send_on_first_syn) port_.send(h);
+            send_on_first_syn.clear();
+            Conn c;
+            c.snd_nxt = net::Seq(0x10000000u + static_cast<std::uint32_t>(conns_.size()) * 0x100000u);
+            c.rcv_nxt = th.seq + 1;
+            send_tcp(back, c.snd_nxt, c.rcv_nxt, tf::syn | tf::ack);
+            c.snd_nxt += 1;
+            conns_[id] = c;
+            return;
+        }
+        auto it = conns_.find(id);
+        if (it == conns_.end()) return;
+        Conn& c = it->second;
+        const auto payload = v.payload(f);
+        if (!payload.empty() || th.has(tf::fin)) {
+            if (th.seq != c.rcv_nxt) {  // duplicate or out of order: ACK what we have
+                send_tcp(back, c.snd_nxt, c.rcv_nxt, tf::ack);
+                return;
+            }
+            c.buf.append(reinterpret_cast<const char*>(payload.data()), payload.size());
+            c.rcv_nxt += static_cast<std::uint32_t>(payload.size());
+            std::size_t end;
+            std::string response;
+            while ((end = c.buf.find("\r\n\r\n")) != std::string::npos) {
+                requests_.push_back(c.buf.substr(0, end + 4));
+                c.buf.erase(0, end + 4);
+                response += "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+            }
+            if (th.has(tf::fin)) c.rcv_nxt += 1;
+            if (!response.empty()) {
+                send_tcp(back, c.snd_nxt, c.rcv_nxt, tf::ack | tf::psh, response);
+                c.snd_nxt += static_cast<std::uint32_t>(response.size());
+            } else if (!th.has(tf::fin)) {
+                send_tcp(back, c.snd_nxt, c.rcv_nxt, tf::ack);
+            }
+            if (th.has(tf::fin) && !c.closed) {
+                send_tcp(back, c.snd_nxt, c.rcv_nxt, tf::fin | tf::ack);
+                c.snd_nxt += 1;
+                c.closed = true;
+            }
+            if (on_request && !response.empty()) on_request(requests_.size());
+        }
+    }
+
+    void loop() {
+        while (!stop_) {
+            const auto frames = port_.receive();
+            if (frames.empty()) {
+                std::this_thread::sleep_for(std::chrono::microseconds(50));
+                continue;
+            }
+            for (const Frame& f : frames) {
+                net::PacketView v;
+                if (net::parse_frame(f, v, net::LinkType::ethernet, true) != net::ParseError::ok) continue;
+                if (v.l3 == net::L3Kind::arp || v.l4 == net::L4Kind::icmp) {
+                    {
+                        std::lock_guard<std::mutex> g(mu_);
+                        host_frames_.push_back(f);
+                    }
+                    if (v.l3 == net::L3Kind::arp && answer_arp) {
+                        const auto a = net::ArpPkt::read(net::ConstBytes(f).subspan(v.l3_off, net::ArpPkt::size));
+                        if (a.op == net::ArpPkt::op_request && a.tpa == kTargetIp)
+                            port_.send(arp_reply(kPeerMac, kTargetIp, a.sha, a.spa));
+                    }
+                    continue;
+                }
+                if (v.l4 == net::L4Kind::tcp && v.key.dst_ip == kTargetIp && v.key.dst_port.value() == kTargetPort)
+                    on_tcp(f, v);
+            }
+        }
+    }
+
+    const RingPort& port_;
+    MacAddr dut_mac_;
+    std::thread thread_;
+    std::atomic<bool> stop_{false};
+    std::mutex mu_;
+    std::map<std::uint64_t, Conn> conns_;
+    std::vector<std::string> requests_;
+    std::vector<Frame> host_frames_;
+};
+
+// ---------------------------------------------------------------- expectations from the capture
+// Complete requests ("\r\n\r\n"-terminated) the clients of a capture sent to port `port`.
+std::vector<std::string> requests_in_capture(const std::string& path, std::uint16_t port) {
+    std::string err;
+    auto r = io::CaptureReader::open(path, err);
+    REQUIRE(r);
+    std::map<std::uint64_t, std::map<std::uint32_t, std::string>> flows;  // client -> seq -> data
+    std::vector<std::uint64_t> order;
+    io::CaptureFrame f;
+    while (r->next(f) == io::ReadStatus::frame) {
+        net::PacketView v;
+        if (net::parse_frame(f.data, v, f.link) != net::ParseError::ok || v.l4 != net::L4Kind::tcp) continue;
+        if (v.key.dst_port.value() != port || v.payload_len == 0) continue;
+        const auto th = net::TcpHdr::read(f.data.subspan(v.l4_off));
+        const std::uint64_t id = v.key.src_port.value() | (std::uint64_t{v.key.src_ip.value()} << 16);
+        if (!flows.count(id)) order.push_back(id);
+        const auto p = v.payload(f.data);
+        flows[id][th.seq.value()] = std::string(reinterpret_cast<const char*>(p.data()), p.size());
+    }
+    std::vector<std::string> out;
+    for (auto id : order) {
+        std::string all;
+        for (auto& [seq, d] : flows[id]) all += d;  // seq order (no wrap in these short captures)
+        std::size_t end;
+        while ((end = all.find("\r\n\r\n")) != std::string::npos) {
+            out.push_back(all.substr(0, end + 4));
+            all.erase(0, end + 4);
+        }
+    }
+    return out;
+}
+
+std::string first_line(const std::string& r) { return r.substr(0, r.find("\r\n")); }
+
+std::map<std::string, int> line_counts(const std::vector<std::string>& rs, int times = 1) {
+    std::map<std::string, int> m;
+    for (const auto& r : rs) m[first_line(r)] += times;
+    return m;
+}
+
+io::DataplaneConfig replay_config(std::uint16_t port, const std::string& capture, double speed) {
+    io::DataplaneConfig c;
+    c.engine.transfers.push_back(session::TransferMap{std::nullopt, net::Port(80), kTargetIp, net::Port(kTargetPort)});
+    for (auto a = kClientLo.value(); a <= kClientHi.value(); ++a) c.engine.clients.push_back(Ipv4Addr(a));
+    c.engine.max_sessions = 1024;
+    c.engine.max_queued_segments = 1u << 14;
+    c.engine.max_queued_per_session = 1u << 12;
+    c.engine.max_tuples = 1u << 16;
+    c.clients = io::AddressSet({{kClientLo, kClientHi}});
+    std::string err;
+    c.capture = io::CaptureReader::open(capture, err);
+    REQUIRE(c.capture);
+    c.capture_path = capture;
+    c.speed = speed;
+    c.tx_port = port;
+    c.ip = kOurIp;
+    c.prefix = 24;
+    c.stats_interval_s = 1;
+    c.version = "test";
+    return c;
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+unsigned worker_lcores() {
+    unsigned n = 0, lc;
+    RTE_LCORE_FOREACH_WORKER(lc) { ++n; }
+    return n ? n : 1;
+}
+
+const std::string kSample = g_source_root + "/config/samples/http.pcap";
+
+}  // namespace
+
+TEST_CASE("replay: the sample capture through net_ring reaches the scripted target, every request once") {
+    RingPort port(worker_lcores());
+    Target target(port, port.mac());
+    // net_ring's MAC is all zeroes: dpcopy then uses a locally administered one
+    const MacAddr dut_mac = io::effective_mac(port.mac(), port.port);
+    CHECK(dut_mac == MacAddr{{0x02, 0x64, 0x70, 0x63, 0x00, static_cast<std::uint8_t>(port.port)}});
+    // Host duties, asked once the replay runs (after dpcopy resolved the target by ARP):
+    // ARP for --ip and a fake client, ping --ip.
+    target.send_on_first_syn = {arp_request(kPeerMac, kTargetIp, kOurIp),
+                                arp_request(kPeerMac, kTargetIp, Ipv4Addr::from_octets(198, 18, 0, 120)),
+                                arp_request(kPeerMac, kTargetIp, Ipv4Addr::from_octets(198, 18, 0, 99)),  // nobody's
+                                icmp_echo(kPeerMac, dut_mac, kTargetIp, kOurIp)};
+    target.start();
+
+    const std::string report = "/tmp/" + g_prefix + "-report.json";
+    auto cfg = replay_config(port.port, kSample, 0.0);
+    cfg.report_file = report;
+    std::string err;
+    const int status = io::run_dataplane(std::move(cfg), err);
+    target.stop();
+    INFO(err);
+    REQUIRE(status == 0);
+
+    const auto expected = requests_in_capture(kSample, 80);
+    REQUIRE(expected.size() == 33);
+    const auto got = target.requests();
+    CHECK(got.size() == expected.size());
+    CHECK(line_counts(got) == line_counts(expected));
+    // request bodies arrive byte for byte (the Host header is the online one: dpcopy copies payloads)
+    std::map<std::string, int> full_expected, full_got;
+    for (auto& r : expected) ++full_expected[r];
+    for (auto& r : got) ++full_got[r];
+    CHECK(full_got == full_expected);
+
+    // host duties
+    int arp_requests = 0, arp_replies_ip = 0, arp_replies_client = 0, arp_replies_other = 0, echo_replies = 0;
+    for (const Frame& f : target.host_frames()) {
+        net::PacketView v;
+        REQUIRE(net::parse_frame(f, v, net::LinkType::ethernet, true) == net::ParseError::ok);
+        if (v.l3 == net::L3Kind::arp) {
+            const auto a = net::ArpPkt::read(net::ConstBytes(f).subspan(v.l3_off, net::ArpPkt::size));
+            if (a.op == net::ArpPkt::op_request) {
+                CHECK(a.tpa == kTargetIp);
+                CHECK(a.spa == kOurIp);
+                CHECK(a.sha == dut_mac);
+                ++arp_requests;
+            } else {
+                CHECK(a.sha == dut_mac);
+                CHECK(a.tha == kPeerMac);
+                if (a.spa == kOurIp) ++arp_replies_ip;
+                else if (a.spa == Ipv4Addr::from_octets(198, 18, 0, 120)) ++arp_replies_client;
+                else ++arp_replies_other;
+            }
+        } else if (v.l4 == net::L4Kind::icmp) {
+            CHECK(v.key.src_ip == kOurIp);
+            CHECK(v.key.dst_ip == kTargetIp);
+            CHECK(f[v.l4_off] == 0);  // echo reply
+            ++echo_replies;
+        }
+    }
+    CHECK(arp_requests >= 1);
+    CHECK(arp_replies_ip == 1);
+    CHECK(arp_replies_client == 1);
+    CHECK(arp_replies_other == 0);
+    CHECK(echo_replies == 1);
+
+    const std::string json = slurp(report);
+    CHECK(json.find("\"end\": \"input done\"") != std::string::npos);
+    CHECK(json.find("\"sessions\": {\"active\": 0, \"created\": 13, \"ended\": 13}") != std::string::npos);
+    CHECK(json.find("\"arp_replies_sent\": 2") != std::string::npos);
+    CHECK(json.find("\"icmp_echo_replies\": 1") != std::string::npos);
+    CHECK(json.find("\"fed_frames\": 170") != std::string::npos);
+    std::filesystem::remove(report);
+}
+
+TEST_CASE("replay at --speed 1 with -n 2 and --loop 2: four times the requests") {
+    RingPort port(worker_lcores());
+    Target target(port, port.mac());
+    target.start();
+    auto cfg = replay_config(port.port, kSample, 1.0);
+    cfg.engine.multiply = 2;
+    cfg.loop = 2;
+    std::string err;
+    const int status = io::run_dataplane(std::move(cfg), err);
+    target.stop();
+    INFO(err);
+    REQUIRE(status == 0);
+    const auto expected = requests_in_capture(kSample, 80);
+    CHECK(line_counts(target.requests()) == line_counts(expected, 4));
+}
+
+TEST_CASE("ARP: without an answer from the next hop the run fails after the retries, status 1") {
+    RingPort port(worker_lcores());
+    Target target(port, port.mac());
+    target.answer_arp = false;
+    target.start();
+    auto cfg = replay_config(port.port, kSample, 0.0);
+    cfg.arp_max_tries = 2;
+    std::string err;
+    const int status = io::run_dataplane(std::move(cfg), err);
+    target.stop();
+    CHECK(status == 1);
+    CHECK(err == "no ARP reply from the next hop 198.18.0.2 after 2 requests on port " + std::to_string(port.port) +
+                     " (net_ring)");
+    int requests = 0;
+    for (const Frame& f : target.host_frames()) requests += f.size() >= 42 && f[12] == 0x08 && f[13] == 0x06;
+    CHECK(requests == 2);
+    CHECK(target.connections() == 0);  // nothing was replayed
+}
+
+TEST_CASE("SIGINT in the middle of a replay: sessions drain, the report is written, status 0") {
+    RingPort port(worker_lcores());
+    Target target(port, port.mac());
+    target.on_request = [](std::size_t n) {
+        if (n == 5) std::raise(SIGINT);
+    };
+    target.start();
+    const std::string report = "/tmp/" + g_prefix + "-sigint.json";
+    auto cfg = replay_config(port.port, kSample, 0.05);  // 20x slower: still feeding at the signal
+    cfg.report_file = report;
+    std::string err;
+    const int status = io::run_dataplane(std::move(cfg), err);
+    target.stop();
+    INFO(err);
+    REQUIRE(status == 0);
+    const std::string json = slurp(report);
+    CHECK(json.find("\"end\": \"interrupted\"") != std::string::npos);
+    CHECK(json.find("\"active\": 0,") != std::string::npos);  // every session ended
+    const auto expected = requests_in_capture(kSample, 80);
+    CHECK(target.requests().size() >= 5);
+    CHECK(target.requests().size() < expected.size());
+    std::filesystem::remove(report);
+}
+
+int main(int argc, char** argv) {
+    std::vector<char*> eal, catch_args;
+    int i = 0;
+    for (; i < argc && std::string(argv[i]) != "--"; ++i) eal.push_back(argv[i]);
+    catch_args.push_back(argv[0]);
+    for (++i; i < argc; ++i) catch_args.push_back(argv[i]);
+    for (std::size_t k = 0; k + 1 < eal.size(); ++k) {
+        if (std::string(eal[k]) == "--file-prefix") g_prefix = eal[k + 1];
+    }
+    if (g_prefix.empty()) {
+        std::fprintf(stderr, "test_dataplane: give EAL a --file-prefix\n");
+        return 2;
+    }
+    if (rte_eal_init(static_cast<int>(eal.size()), eal.data()) < 0) {
+        std::fprintf(stderr, "test_dataplane: EAL did not start; skipped\n");
+        std::filesystem::remove_all("/var/run/dpdk/" + g_prefix);
+        return 77;
+    }
+    const int rc = Catch::Session().run(static_cast<int>(catch_args.size()), catch_args.data());
+    rte_eal_cleanup();
+    std::error_code ec;
+    std::filesystem::remove_all("/var/run/dpdk/" + g_prefix, ec);
+    return rc;
+}
