@@ -55,6 +55,9 @@ std::size_t build_arp_reply(Bytes out, ConstBytes req, const PacketView& req_vie
                             Ipv4Addr answer_ip) noexcept;
 // Echo reply to a parsed ICMP echo request: same identifier, sequence and data, swapped
 // addresses, our MAC as source. 0 if `req` is not an echo request.
+// Like Linux: TTL 64, the request's TOS, DF clear. The IP id is the request's (callers that
+// care pick their own with set_ip_id). IP options (e.g. record route) are not echoed.
+// Keeps the request's VLAN tags. No minimum-size padding is added by any builder.
 std::size_t build_icmp_echo_reply(Bytes out, ConstBytes req, const PacketView& req_view, MacAddr our_mac) noexcept;
 
 }  // namespace dpcopy::net

@@ -140,6 +140,10 @@ struct TcpOptions {
     std::size_t wire_size() const noexcept;
     // Writes wire_size() bytes in a canonical order (MSS, SACK-perm/NOPs, TS, WS, SACK, unknown),
     // padded with NOP/EOL. Returns bytes written, or 0 if it exceeds 40 or out is too small.
+    // The layout is Linux's (MSS; SACK-perm+TS or NOP,NOP,TS or NOP,NOP,SACK-perm; NOP,WS;
+    // NOP,NOP,SACK), so a kernel's options re-encode byte for byte; unknown options follow
+    // verbatim and the end is padded with EOL (0) bytes. read() keeps the last of duplicate
+    // known options and stops at EOL (bytes after it are padding, not validated).
     std::size_t write(Bytes out) const noexcept;
 };
 

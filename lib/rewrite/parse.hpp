@@ -78,6 +78,18 @@ struct PacketView {
 // non-ARP ethertypes give not_ipv4. IPv4 protocols other than TCP/UDP/ICMP are
 // accepted only when `accept_other_l4` (l4 = none), else unsupported_l4.
 // TCP options are validated (bad_tcp_options) so later readers may trust them.
+// Checks, in order: Ethernet header (truncated_l2), tags (too_many_vlans beyond 2,
+// truncated_vlan; TPIDs 0x8100, 0x88a8, 0x9100), ethertype (ARP: truncated_arp, bad_arp
+// unless Ethernet/IPv4 request or reply), IPv4: version (bad_ip_version; IPv6 on a raw link
+// is not_ipv4), < 20 bytes or IHL beyond the frame (truncated_ip), IHL < 5 (bad_ihl), total
+// length beyond the frame or below IHL*4 (bad_total_length), MF or offset set (ip_fragment),
+// option structure (bad_ip_options); then L4 within the total length: TCP < 20 bytes
+// (truncated_tcp), data offset < 5 or past the segment (bad_data_offset); UDP < 8 bytes
+// (truncated_udp), length < 8 or past the IP payload (bad_udp_length; a shorter UDP length
+// is accepted and bounds the payload); ICMP < 8 bytes (truncated_icmp).
+// Bytes after the IP total length (Ethernet padding) are ignored. IPv4 header checksums are
+// not checked here (see ipv4_checksum_ok): a copier forwards what it was given.
+// For ICMP and ARP the key holds addresses only (ARP: sender -> target protocol address).
 ParseError parse_frame(ConstBytes frame, PacketView& out, LinkType link = LinkType::ethernet,
                        bool accept_other_l4 = false) noexcept;
 

@@ -17,6 +17,8 @@ void set_ip_src(Bytes frame, PacketView& v, Ipv4Addr a) noexcept;
 void set_ip_dst(Bytes frame, PacketView& v, Ipv4Addr a) noexcept;
 void set_ttl(Bytes frame, const PacketView& v, std::uint8_t ttl) noexcept;
 void set_ip_id(Bytes frame, const PacketView& v, std::uint16_t id) noexcept;
+// UDP: a checksum of 0 ("none") stays 0, and an update landing on 0 is stored as 0xffff.
+// ICMP: address rewrites touch only the IPv4 checksum (no pseudo-header); port setters do nothing.
 void set_src_port(Bytes frame, PacketView& v, Port p) noexcept;  // TCP or UDP
 void set_dst_port(Bytes frame, PacketView& v, Port p) noexcept;  // TCP or UDP
 void set_seq(Bytes frame, const PacketView& v, Seq s) noexcept;
@@ -26,13 +28,19 @@ void set_window(Bytes frame, const PacketView& v, std::uint16_t window) noexcept
 // Option rewrites that keep the length. Return false when the option is absent.
 bool set_timestamp(Bytes frame, const PacketView& v, std::uint32_t tsval, std::uint32_t tsecr) noexcept;
 bool set_mss(Bytes frame, const PacketView& v, std::uint16_t mss) noexcept;
-// Replaces every option of `kind` with NOPs (length unchanged). Returns how many were removed.
+// Replaces every option of `kind` with NOPs (length unchanged). Returns how many were removed
+// (0 for kind EOL or NOP).
 int remove_tcp_option(Bytes frame, const PacketView& v, std::uint8_t kind) noexcept;
 
 // Adds an option (kind,len,data… in `option`, padded with NOPs to a multiple of 4) to the
 // end of the option area, moving the payload. `buf` is the whole buffer (frame + tailroom),
 // `frame_len` the frame's current length; both it and `v` are updated. Returns false (frame
 // untouched) when the option area would exceed 40 bytes or the buffer has no room.
+// Details: the option goes after the last option; an EOL and the padding after it are
+// replaced (so an option that fits in that padding keeps the length). The TCP checksum is
+// updated incrementally (the payload moves by a multiple of 4, so its sum is unchanged).
+// An Ethernet trailer (frame_len > v.frame_len()) keeps the frame at least as long, zeroed.
+// `option` must have 2 <= size <= 40 and option[1] == size.
 bool add_tcp_option(Bytes buf, std::size_t& frame_len, PacketView& v, ConstBytes option) noexcept;
 
 // Full recomputation, for frames whose checksums are not trusted or were built field by field.
