@@ -7,7 +7,7 @@ DPCOPY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DPCOPY_PACKAGES=(
   g++ meson ninja-build pkg-config python3
   libdpdk-dev dpdk libpcap-dev libboost-program-options-dev catch2 libsodium-dev
-  iproute2 nftables ethtool tcpdump conntrack curl apache2-utils wrk nginx-light redis-server redis-tools
+  iproute2 iputils-ping nftables ethtool tcpdump conntrack curl apache2-utils wrk nginx-light redis-server redis-tools
 )
 
 dpcopy_log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
