@@ -7,6 +7,7 @@
 // scratch by net::build_tcp (our options, our checksums).
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <vector>
 
@@ -75,6 +76,7 @@ public:
           by_xlat_(cfg.max_sessions),
           wheel_(cfg.max_sessions),
           pool_(cfg.max_queued_segments),
+          closed_(std::bit_ceil(std::max<std::uint32_t>(cfg.max_sessions, 64)), ClosedEntry{}),
           tx_(16384 + 256),
           scratch_(16384) {
         free_.reserve(cfg.max_sessions);
@@ -399,6 +401,7 @@ private:
     void end(Session& s, Counter outcome, Nanos now) {
         const std::uint32_t id = id_of(s);
         finish_exchange(s);
+        remember_closed(s, now);
         release_tuple(s, now);
         // unlink from the replica chain (and the original-key index when it is the head)
         if (s.prev_rep != kNone) {
@@ -451,7 +454,7 @@ private:
         }
         s.released = 0;
         s.tgt_bytes = 0;
-        s.flags &= ~(sflag::syn_ws | sflag::syn_ts | sflag::exchange);
+        s.flags &= ~(sflag::syn_ws | sflag::syn_ts | sflag::exchange | sflag::resync_jumped);
         s.flags |= sflag::fabricated;
         s.syn_mss = fabricated_mss_;
         s.snd_una = s.isn;
@@ -541,6 +544,10 @@ private:
             const bool data = v.payload_len > 0;
             if (!syn && !data) {
                 ++ctr_[Counter::drop_captured_no_session];
+                return;
+            }
+            if (!syn && recently_closed(orig, th.seq, now)) {
+                ++ctr_[Counter::drop_captured_after_close];
                 return;
             }
             if (!syn && cfg_.full_sessions_only) {
@@ -1009,10 +1016,13 @@ private:
             }
             const Piece& p = pool_[s.q_head];
             if (p.seq > s.snd_nxt) {  // a capture gap before the next piece
-                if (!(s.flags & sflag::gap_expired)) return;
-                // give up on the hole: the piece after it cannot be proven to start a request
+                if (!(s.flags & sflag::gap_expired) && now < p.cap_time + cfg_.capture_gap_timeout) return;
+                // give up on the hole. The first piece after the connection's last data cannot
+                // be proven to start a request (the hole may be its head); after that, a piece
+                // whose ack advanced over the previous captured piece is a boundary.
                 s.snd_nxt = p.seq;
-                s.released = std::max(s.released, need_of(s, p));
+                if (!(s.flags & sflag::resync_jumped)) s.released = std::max(s.released, need_of(s, p));
+                s.flags |= sflag::resync_jumped;
                 if (s.cap_nxt < s.snd_nxt) s.cap_nxt = s.snd_nxt;
                 s.flags &= ~(sflag::gap | sflag::gap_expired);
                 s.gap_at = 0;
@@ -1306,6 +1316,29 @@ private:
         }
     }
 
+    // Recently closed original sessions (direct-mapped by original-key hash): a late
+    // captured segment of a session that already closed must not open a mid-stream one.
+    struct ClosedEntry {
+        net::FlowKey orig{};
+        Seq end;            // captured stream end (after the FIN)
+        std::uint32_t ms = 0;
+        bool used = false;
+    };
+    void remember_closed(const Session& s, Nanos now) {
+        if (!(s.flags & (sflag::cap_fin | sflag::cap_rst)) || (s.flags & sflag::superseded)) return;
+        ClosedEntry& c = closed_[net::hash_flow(s.orig) & (closed_.size() - 1)];
+        c.orig = s.orig;
+        c.end = s.cap_nxt;
+        c.ms = static_cast<std::uint32_t>(now / kMs);
+        c.used = true;
+    }
+    bool recently_closed(const net::FlowKey& orig, Seq seq, Nanos now) const {
+        const ClosedEntry& c = closed_[net::hash_flow(orig) & (closed_.size() - 1)];
+        if (!c.used || !(c.orig == orig)) return false;
+        if (static_cast<std::uint32_t>(now / kMs) - c.ms > cfg_.time_wait / kMs) return false;
+        return seq < c.end && c.end - seq < (1 << 30);
+    }
+
     EngineConfig cfg_;
     FrameSink& sink_;
     ExchangeObserver* observer_ = nullptr;
@@ -1316,6 +1349,7 @@ private:
     FlatIndex by_xlat_;
     TimerWheel wheel_;
     PiecePool pool_;
+    BigArray<ClosedEntry> closed_;
     TupleAllocator tuples_;
     net::L2Spec l2_;
     QuietPolicy quiet_;

@@ -39,6 +39,7 @@ inline constexpr std::uint32_t held = 1u << 15;         // the next request is h
 inline constexpr std::uint32_t fabricated = 1u << 16;   // current connection opened by a fabricated SYN
 inline constexpr std::uint32_t cap_rtt_set = 1u << 17;  // cap_rtt_us measured
 inline constexpr std::uint32_t win_blocked = 1u << 18;  // counted window block (until progress)
+inline constexpr std::uint32_t resync_jumped = 1u << 19; // resync already skipped a capture hole
 }  // namespace sflag
 
 struct Session {
