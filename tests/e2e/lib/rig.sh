@@ -135,8 +135,9 @@ rig_redis() {
 
 # rig_tcpdump ROLE IF FILE FILTER: starts a capture, PID in RIG_LAST_PID;
 # rig_tcpdump_stop PID ends it cleanly (all packets written).
+# tcpdump's closing statistics go to FILE.stats: rig_tcpdump_drops FILE reads the drop count.
 rig_tcpdump() {
-  rig_bg "$1" tcpdump --immediate-mode -Z root -i "$2" -s 0 -U -w "$3" "$4" 2>/dev/null
+  rig_bg "$1" tcpdump --immediate-mode -B 65536 -Z root -i "$2" -s 0 -U -w "$3" "$4" 2>"$3.stats"
   local i
   for i in $(seq 100); do [ -s "$3" ] && break; sleep 0.05; done  # header written = capturing
   sleep 0.2
@@ -146,4 +147,10 @@ rig_tcpdump_stop() {
   kill -TERM "$1" 2>/dev/null  # INT is ignored by background jobs of scripts
   for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
   kill -9 "$1" 2>/dev/null
+}
+
+rig_tcpdump_drops() {  # prints how many packets the kernel dropped before tcpdump saw them
+  local n
+  n=$(sed -nE 's/^([0-9]+) packets? dropped by kernel.*/\1/p' "$1.stats" 2>/dev/null | tail -1)
+  echo "${n:-unknown}"
 }
