@@ -74,6 +74,8 @@ struct Seg {
     std::uint32_t len = 0;
     bool syn_opts = false;
     bool client_data = false;    // eligible for capture defects
+    Nanos burst_end = 0;         // time of the last segment of its burst (client data)
+    Nanos rtt = 0;
 };
 
 class SessionGen {
@@ -115,6 +117,7 @@ Nanos SessionGen::burst(bool client, Nanos t, std::uint32_t len, Nanos rtt, bool
                                                                : sc_.window_segments);
     std::uint32_t done = 0, i = 0;
     Nanos last = t;
+    const std::size_t first_seg = segs_.size();
     std::uint32_t since_ack = 0;
     while (done < len) {
         const std::uint32_t n = std::min(mss, len - done);
@@ -160,6 +163,10 @@ Nanos SessionGen::burst(bool client, Nanos t, std::uint32_t len, Nanos rtt, bool
         }
         done += n;
         ++i;
+    }
+    for (std::size_t k = first_seg; k < segs_.size(); ++k) {
+        segs_[k].burst_end = last;
+        segs_[k].rtt = rtt;
     }
     return last;
 }
@@ -282,6 +289,9 @@ void SessionGen::run(std::vector<CapFrame>& out, ExpectedSession& exp) {
         const Nanos rq = segs_[req_first_seg[k]].t;
         const Nanos prev = segs_[req_first_seg[k - 1]].t;
         cut = prev + (rq - prev) * 3 / 4;  // usually inside the previous response
+        // ... but never inside the previous request's own data.
+        for (std::size_t j = req_first_seg[k - 1]; j < req_first_seg[k]; ++j)
+            if (segs_[j].from_client && segs_[j].len) cut = std::max(cut, segs_[j].t + 1);
         if (cut >= rq) cut = rq - 1;
     } else if (k >= ex.size() && k > 0) {
         cut = t + 1;  // nothing of the session's data is captured
@@ -301,9 +311,13 @@ void SessionGen::run(std::vector<CapFrame>& out, ExpectedSession& exp) {
             acc += sc_.dup;
             if (p < acc) { caps.push_back({s, s.t}); caps.push_back({s, s.t + 3 * kUs}); continue; }
             acc += sc_.retrans;
-            if (p < acc) { caps.push_back({s, s.t}); caps.push_back({s, s.t + 3 * rtt0 + rng_.range(0, 500) * kUs}); continue; }
+            // A spurious retransmission: the client's RTO fired before the ACK reached it, so
+            // the copy is captured less than one RTT after the original.
+            if (p < acc) { caps.push_back({s, s.t}); caps.push_back({s, s.t + rng_.range(s.rtt / 4, s.rtt)}); continue; }
             acc += sc_.late;
-            if (p < acc) { caps.push_back({s, s.t + 2 * rtt0 + rng_.range(0, 2000) * kUs}); continue; }
+            // Lost before the server and retransmitted: captured after the rest of its burst
+            // (and before the server's answer, which needs it).
+            if (p < acc) { caps.push_back({s, s.burst_end + 5 * kUs}); continue; }
         }
         caps.push_back({s, s.t});
     }
@@ -341,6 +355,7 @@ void SessionGen::run(std::vector<CapFrame>& out, ExpectedSession& exp) {
         }
         return true;
     };
+    for (std::size_t i = k; i < ex.size(); ++i) exp.boundary.push_back(detectable(i));
     for (const auto& [a, b] : lost) {
         (void)b;
         std::size_t r = 0;

@@ -100,6 +100,9 @@ struct ExpectedSession {
     std::vector<std::uint32_t> req_offset; // offset in `stream` of request first_idx + i
     std::vector<std::uint32_t> req_len;
     std::vector<bool> may_lose;            // request first_idx + i may be lost (capture gap before the next detectable boundary)
+    // Request first_idx + i starts where the engine can see a request boundary: its first
+    // segment acknowledges online server data that the previous client segment did not.
+    std::vector<bool> boundary;
     bool has_gap = false;                  // the captured client stream has a permanent gap
     bool captured = true;                  // at least one client frame of the session is in the capture
     CloseKind close = CloseKind::fin;

@@ -131,7 +131,7 @@ void Harness::tap(net::ConstBytes frame) {
     }
 }
 
-void Harness::trace_frame(net::ConstBytes frame, bool to_model, Nanos now) const {
+void Harness::trace_frame(net::ConstBytes frame, bool to_model, Nanos now, const char* tag) const {
     net::PacketView v;
     if (net::parse_frame(frame, v) != net::ParseError::ok || v.l4 != net::L4Kind::tcp) {
         std::fprintf(stderr, "%12.6f %s non-TCP frame\n", static_cast<double>(now) / 1e9, to_model ? "->T" : "<-T");
@@ -146,7 +146,7 @@ void Harness::trace_frame(net::ConstBytes frame, bool to_model, Nanos now) const
     if (th.has(net::tcpflag::ack)) fl += '.';
     const std::uint64_t ep = to_model ? endpoint(v.key.src_ip, v.key.src_port) : endpoint(v.key.dst_ip, v.key.dst_port);
     std::fprintf(stderr, "%12.6f %s %-21s %-4s seq=%u ack=%u len=%u win=%u\n", static_cast<double>(now) / 1e9,
-                 to_model ? "->T" : "<-T", endpoint_str(ep).c_str(), fl.c_str(), th.seq.value(), th.ack.value(),
+                 tag ? tag : to_model ? "->T" : "<-T", endpoint_str(ep).c_str(), fl.c_str(), th.seq.value(), th.ack.value(),
                  static_cast<unsigned>(v.payload_len), static_cast<unsigned>(th.window));
 }
 
@@ -173,6 +173,7 @@ void Harness::schedule(std::vector<std::uint8_t>&& frame, bool to_model, Nanos n
     if ((!rst || fp.drop_rst) && consec < fp.max_consecutive_drops && rng_.chance(fp.drop)) {
         ++consec;
         ++dropped_;
+        if (trace_) trace_frame(frame, to_model, now, to_model ? "X>T" : "X<T");
         return;
     }
     consec = 0;
@@ -234,6 +235,7 @@ SimResult Harness::run(Dut& dut) {
         }
         now = std::max(now, t);
         while (next < frames.size() && cap_time(next) <= now) {
+            if (trace_) trace_frame(frames[next].bytes, true, now, "CAP");
             dut.on_captured(frames[next].bytes, now);
             ++next;
             flush(now);
@@ -390,10 +392,19 @@ void Harness::verify(Dut& dut, SimResult& res) {
         }
         std::vector<bool> got(exp.requests(), false), tolerated = exp.may_lose;
         std::int64_t prev_first = -1;
+        std::string summary;
         for (const ConnRecord* r : cs) {
             std::vector<std::uint32_t> idx;
             std::uint64_t partial = 0;
             const std::string err = check_requests(r->data, exp, idx, partial);
+            {
+                auto ti = taps_.find({endpoint(r->tuple.src_ip, r->tuple.src_port), r->irs});
+                summary += "\n    " + conn_name(r) + " at " + std::to_string(r->opened / kUs) + "us: requests ";
+                summary += idx.empty() ? std::string("none") : std::to_string(idx.front()) + ".." + std::to_string(idx.back());
+                summary += ", " + std::to_string(r->data.size()) + " bytes received, " +
+                           (ti != taps_.end() ? std::to_string(ti->second.max_end) : std::string("?")) + " emitted" +
+                           (r->fault_injected ? ", target fault" : "");
+            }
             if (!err.empty()) {
                 res.failures.push_back(seed + label(exp.sid) + " connection " + conn_name(r) + ": " + err);
                 continue;
@@ -425,10 +436,14 @@ void Harness::verify(Dut& dut, SimResult& res) {
             const std::uint64_t base = exp.req_offset[idx0 - exp.first_idx];
             const std::uint64_t lo = base + r->data.size();
             const std::uint64_t hi = base + tp.max_end;
+            // The DUT resumes at the first request boundary it can see (boundary[]) at or
+            // after what the target acknowledged: requests before it may be skipped too.
             const std::size_t q0 = exp.request_at(lo);
             for (std::size_t q = q0; q < exp.requests(); ++q) {
                 const bool mid = q == q0 && exp.req_offset[q] < lo;  // partly received
-                if (!mid && exp.req_offset[q] >= hi) break;
+                if (!mid && exp.req_offset[q] >= hi) {
+                    if (exp.boundary[q]) break;
+                }
                 tolerated[q] = true;
             }
         }
@@ -441,7 +456,7 @@ void Harness::verify(Dut& dut, SimResult& res) {
             if (tolerated[q]) continue;
             res.failures.push_back(seed + label(exp.sid) + ": request " + std::to_string(exp.first_idx + q) + " of " +
                                    std::to_string(exp.first_idx + exp.requests()) + " never reached the target (" +
-                                   std::to_string(cs.size()) + " connections; capture gap: " + (exp.has_gap ? "yes" : "no") + ")");
+                                   std::to_string(cs.size()) + " connections; capture gap: " + (exp.has_gap ? "yes" : "no") + "):" + summary);
             break;
         }
         out.delivered = delivered;

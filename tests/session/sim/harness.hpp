@@ -104,7 +104,7 @@ private:
     void schedule(std::vector<std::uint8_t>&& frame, bool to_model, Nanos now);
     void tap(net::ConstBytes frame);
     void verify(Dut& dut, SimResult& res);
-    void trace_frame(net::ConstBytes frame, bool to_model, Nanos now) const;
+    void trace_frame(net::ConstBytes frame, bool to_model, Nanos now, const char* tag = nullptr) const;
 
     const Capture& cap_;
     SimConfig cfg_;
