@@ -77,6 +77,7 @@ public:
           wheel_(cfg.max_sessions),
           pool_(cfg.max_queued_segments),
           closed_(std::bit_ceil(std::max<std::uint32_t>(cfg.max_sessions, 64)), ClosedEntry{}),
+          time_wait_(std::bit_ceil(std::max<std::uint32_t>(cfg.max_sessions, 64)), TimeWaitEntry{}),
           tx_(16384 + 256),
           scratch_(16384) {
         free_.reserve(cfg.max_sessions);
@@ -156,7 +157,9 @@ public:
         const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
         if (id == kNone) {
             ++ctr_[Counter::drop_target_unknown];
-            if (!th.has(tf::rst) && tuples_.owns(xk.src_ip, xk.src_port)) reset_unknown(v, th);
+            if (th.has(tf::rst)) return;
+            if (time_wait_ack(xk, h, v, th, now)) return;
+            if (tuples_.owns(xk.src_ip, xk.src_port)) reset_unknown(v, th);
             return;
         }
         target_segment(id, frame, v, th, now);
@@ -1194,6 +1197,7 @@ private:
         if (s.state == State::fin_sent) {
             if (need_ack) send_ack(s, now);
             if ((s.flags & sflag::tgt_fin) && s.snd_una == s.snd_max) {
+                remember_time_wait(s, now);
                 end(s, (s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input, now);
             }
             return;
@@ -1339,6 +1343,61 @@ private:
         return seq < c.end && c.end - seq < (1 << 30);
     }
 
+    // TIME_WAIT records of translated tuples whose connection we closed by a FIN exchange
+    // (direct-mapped by translated-tuple hash): a retransmitted FIN of the target (our final
+    // ACK was lost) is re-acknowledged from the remembered sequence numbers (RFC 9293 §3.6)
+    // instead of being reset. A record overwritten by a collision falls back to the RST.
+    struct TimeWaitEntry {
+        net::FlowKey xlat{};
+        Seq snd;             // our sequence number after our FIN
+        Seq rcv;             // after the target's FIN
+        std::uint32_t ts_off = 0, ts_recent = 0;
+        std::uint32_t ms = 0;
+        std::uint8_t used = 0, ts_on = 0;
+    };
+    void remember_time_wait(const Session& s, Nanos now) {
+        TimeWaitEntry& t = time_wait_[net::hash_flow(s.xlat) & (time_wait_.size() - 1)];
+        t.xlat = s.xlat;
+        t.snd = s.snd_max;
+        t.rcv = s.rcv_nxt;
+        t.ts_off = s.ts_off;
+        t.ts_recent = s.ts_recent;
+        t.ms = static_cast<std::uint32_t>(now / kMs);
+        t.used = 1;
+        t.ts_on = (s.flags & sflag::ts_on) ? 1 : 0;
+    }
+    bool time_wait_ack(const net::FlowKey& xk, std::uint64_t h, const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
+        TimeWaitEntry& t = time_wait_[h & (time_wait_.size() - 1)];
+        if (!t.used || !(t.xlat == xk)) return false;
+        if (static_cast<std::uint32_t>(now / kMs) - t.ms > cfg_.time_wait / kMs) {
+            t.used = 0;
+            return false;
+        }
+        if (th.has(tf::syn)) return false;
+        // only a retransmission of what we already acknowledged (the FIN, or data before it)
+        const Seq end = th.seq + v.payload_len + (th.has(tf::fin) ? 1u : 0u);
+        if (end > t.rcv || (v.payload_len == 0 && !th.has(tf::fin))) return false;
+        net::TcpSpec ts;
+        ts.src_port = xk.src_port;
+        ts.dst_port = xk.dst_port;
+        ts.seq = t.snd;
+        ts.ack = t.rcv;
+        ts.flags = tf::ack;
+        ts.window = 65535;
+        if (t.ts_on) ts.options.ts = net::TcpTimestamp{static_cast<std::uint32_t>(now / kMs) + t.ts_off, t.ts_recent};
+        net::Ipv4Spec ip;
+        ip.src = xk.src_ip;
+        ip.dst = xk.dst_ip;
+        const std::size_t n = net::build_tcp(net::Bytes(tx_.data(), tx_.size()), l2_, ip, ts);
+        if (n == 0) return true;
+        ++ctr_[Counter::target_time_wait_acks];
+        ++ctr_[Counter::acks_sent];
+        ++ctr_[Counter::emitted_frames];
+        ctr_[Counter::emitted_bytes] += n;
+        sink_.emit(ConstBytes(tx_.data(), n));
+        return true;
+    }
+
     EngineConfig cfg_;
     FrameSink& sink_;
     ExchangeObserver* observer_ = nullptr;
@@ -1350,6 +1409,7 @@ private:
     TimerWheel wheel_;
     PiecePool pool_;
     BigArray<ClosedEntry> closed_;
+    BigArray<TimeWaitEntry> time_wait_;
     TupleAllocator tuples_;
     net::L2Spec l2_;
     QuietPolicy quiet_;

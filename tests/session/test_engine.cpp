@@ -788,3 +788,53 @@ TEST_CASE("engine: frames of no session are counted, never crash; target strays 
     r.e->counters().for_each([&](std::string_view, std::string_view n, std::uint64_t) { names += !n.empty(); });
     CHECK(names == counter_count + 2 * (net::parse_error_count - 1));
 }
+
+TEST_CASE("engine: EB-3 a retransmitted target FIN after our final ACK is re-acknowledged (TIME_WAIT), not reset") {
+    Rig r(base_config());
+    Conv cv;
+    open(r, cv);
+    r.cap(cv.cdata(0, 0, bytes(100, 1)));
+    REQUIRE(r.out().size() == 1);
+    r.cap(cv.cfin(100, 0));
+    r.tgt(cv.tack(0, cv.cisn + 101));
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].h.flags == (tf::fin | tf::ack));
+    r.tgt(cv.tack(0, cv.cisn + 102, 65535, 0, tf::fin));  // ACK + FIN of the target
+    o = r.out();
+    REQUIRE(o.size() == 1);  // our final ACK (lost on the link, say)
+    CHECK(o[0].h.flags == tf::ack);
+    CHECK(r.c(Counter::end_closed) == 1);
+    CHECK(r.e->active_sessions() == 0);
+    r.step(200 * kMs);
+    r.tgt(cv.tack(0, cv.cisn + 102, 65535, 0, tf::fin));  // the target retransmits its FIN
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].h.flags == tf::ack);  // re-acknowledged, no RST
+    CHECK(o[0].key == cv.xlat);
+    CHECK(o[0].h.seq == Seq(cv.cisn + 102));
+    CHECK(o[0].h.ack == Seq(cv.tisn + 2));
+    CHECK(r.c(Counter::target_time_wait_acks) == 1);
+    CHECK(r.c(Counter::target_unknown_rst_sent) == 0);
+    // new data on that tuple is not part of the closed connection: RST as before
+    r.tgt(cv.tack(1, cv.cisn + 102, 65535, 10));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK((o[0].h.flags & tf::rst) != 0);
+    // after the TIME_WAIT period the record is forgotten
+    EngineConfig c = base_config();
+    c.time_wait = 1 * kSec;
+    Rig r2(c);
+    Conv cv2;
+    open(r2, cv2);
+    r2.cap(cv2.cfin(0, 0));
+    REQUIRE(r2.out().size() == 1);
+    r2.tgt(cv2.tack(0, cv2.cisn + 2, 65535, 0, tf::fin));
+    REQUIRE(r2.out().size() == 1);
+    r2.step(2 * kSec);
+    r2.tgt(cv2.tack(0, cv2.cisn + 2, 65535, 0, tf::fin));
+    o = r2.out();
+    REQUIRE(o.size() == 1);
+    CHECK((o[0].h.flags & tf::rst) != 0);
+    CHECK(r2.c(Counter::target_time_wait_acks) == 0);
+}
