@@ -645,6 +645,12 @@ private:
                 s.online_end = dend;
                 s.online_last = now;
             }
+            if (v.payload_len > 0 && th.has(tf::ack) &&
+                (!(s.flags & sflag::srv_data_seen) || th.ack != s.srv_data_ack)) {
+                s.srv_data_ack = th.ack;
+                s.srv_data_seq = th.seq;
+                s.flags |= sflag::srv_data_seen;
+            }
             if (th.has(tf::fin)) s.flags |= sflag::srv_fin;
         }
     }
@@ -667,7 +673,12 @@ private:
         }
         if (th.has(tf::syn)) return;
         if (payload.empty() && !th.has(tf::fin)) return;  // pure ACK: we make our own
-        enqueue(s, th.seq, payload, th.ack, th.has(tf::ack), th.has(tf::fin), now);
+        // A segment starting exactly where the online server's latest response data said it
+        // had received everything, and acknowledging that response, starts a request: even
+        // after a capture hole right before it, it is a safe restart point.
+        const bool boundary = !payload.empty() && th.has(tf::ack) && (s.flags & sflag::srv_data_seen) &&
+                              th.seq == s.srv_data_ack && th.ack > s.srv_data_seq;
+        enqueue(s, th.seq, payload, th.ack, th.has(tf::ack), th.has(tf::fin), now, boundary);
         kick(id, now);
     }
 
@@ -676,7 +687,7 @@ private:
     // (kNone: at the head). Returns the last piece inserted and sets `first`, or returns
     // kNone when there was no room (nothing inserted).
     std::uint32_t insert_run(Session& s, std::uint32_t prev, Seq seq, ConstBytes payload, Seq ack, bool has_ack,
-                             bool fin, Nanos now, std::uint32_t& first) {
+                             bool fin, Nanos now, std::uint32_t& first, bool boundary = false) {
         const std::size_t len = payload.size();
         const std::size_t pieces = len == 0 ? 1 : (len + PiecePool::kPieceBytes - 1) / PiecePool::kPieceBytes;
         if (s.q_count + pieces > cfg_.max_queued_per_session) {
@@ -697,7 +708,8 @@ private:
             p.seq = seq + static_cast<std::uint32_t>(off);
             p.ack = ack;
             p.len = static_cast<std::uint16_t>(n);
-            p.flags = static_cast<std::uint8_t>((has_ack ? Piece::kAck : 0) | ((fin && i + 1 == pieces) ? Piece::kFin : 0));
+            p.flags = static_cast<std::uint8_t>((has_ack ? Piece::kAck : 0) | ((fin && i + 1 == pieces) ? Piece::kFin : 0) |
+                                                ((boundary && i == 0) ? Piece::kBoundary : 0));
             p.cap_time = now;
             p.srv_time = s.online_last;
             if (n) std::memcpy(pool_.data(pid), payload.data() + off, n);
@@ -718,7 +730,8 @@ private:
 
     // Queues a captured client segment: duplicates and retransmissions of what is already
     // queued or acknowledged are cut away, holes are kept in order (capture reordering).
-    void enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool has_ack, bool fin, Nanos now) {
+    void enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool has_ack, bool fin, Nanos now, bool boundary = false) {
+        const Seq seq0 = seq;
         if (s.flags & sflag::cap_fin) {
             ++ctr_[payload.empty() && fin ? Counter::drop_captured_duplicate : Counter::drop_captured_after_close];
             return;
@@ -756,7 +769,7 @@ private:
                 std::uint32_t first = kNone;
                 const std::uint32_t last = insert_run(s, prev, c, payload.subspan(static_cast<std::size_t>(c - seq),
                                                                                   static_cast<std::size_t>(stop - c)),
-                                                      ack, has_ack, false, now, first);
+                                                      ack, has_ack, false, now, first, boundary && c == seq0);
                 if (last == kNone) {
                     dropped = true;
                     break;
@@ -775,8 +788,8 @@ private:
         if (!dropped) {
             if (c < end) {
                 std::uint32_t first = kNone;
-                const std::uint32_t last =
-                    insert_run(s, prev, c, payload.subspan(static_cast<std::size_t>(c - seq)), ack, has_ack, fin, now, first);
+                const std::uint32_t last = insert_run(s, prev, c, payload.subspan(static_cast<std::size_t>(c - seq)), ack,
+                                                      has_ack, fin, now, first, boundary && c == seq0);
                 if (last != kNone) {
                     if (first_new == kNone) first_new = first;
                     fin_placed = fin;
@@ -1031,6 +1044,13 @@ private:
                 s.gap_at = 0;
                 extend_contig(s, s.q_head);
                 refresh_gap(s, now);
+                // right after a hole only a proven request start (the online server had answered
+                // every byte before it) is a restart point: the hole may hold its head
+                const Piece& b = pool_[s.q_head];
+                if ((b.flags & Piece::kBoundary) && b.len > 0) {
+                    reconnect(s, b, now);
+                    return;
+                }
             } else {
                 const std::uint32_t need = need_of(s, p);
                 if (p.len > 0 && p.seq == s.snd_nxt && need > s.released) {

@@ -16,6 +16,8 @@ namespace dpcopy::session {
 struct Piece {
     static constexpr std::uint8_t kFin = 0x01;  // the client's FIN follows the last byte
     static constexpr std::uint8_t kAck = 0x02;  // `ack` is valid
+    static constexpr std::uint8_t kBoundary = 0x04;  // proven request start: the online server had
+                                                     // answered every byte before it (see client_segment)
     std::uint32_t next = 0xffffffffu;
     net::Seq seq;            // first byte
     net::Seq ack;            // captured ack field (online server data acknowledged)

@@ -40,6 +40,7 @@ inline constexpr std::uint32_t fabricated = 1u << 16;   // current connection op
 inline constexpr std::uint32_t cap_rtt_set = 1u << 17;  // cap_rtt_us measured
 inline constexpr std::uint32_t win_blocked = 1u << 18;  // counted window block (until progress)
 inline constexpr std::uint32_t resync_jumped = 1u << 19; // resync already skipped a capture hole
+inline constexpr std::uint32_t srv_data_seen = 1u << 20; // srv_data_ack/srv_data_seq are set
 }  // namespace sflag
 
 struct Session {
@@ -65,6 +66,8 @@ struct Session {
     Seq cap_nxt;      // end of the contiguous captured client stream
     Seq online_base;  // online server's first data byte (R = ack - online_base)
     Seq online_end;   // online server's data end seen in the capture
+    Seq srv_data_ack; // ack field of the online server's latest captured data (client bytes it had)
+    Seq srv_data_seq; // first online server data byte sent with that ack
     // toward the target
     Seq snd_una, snd_nxt, snd_max;
     Seq rcv_nxt;

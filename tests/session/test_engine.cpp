@@ -838,3 +838,60 @@ TEST_CASE("engine: EB-3 a retransmitted target FIN after our final ACK is re-ack
     CHECK((o[0].h.flags & tf::rst) != 0);
     CHECK(r2.c(Counter::target_time_wait_acks) == 0);
 }
+
+TEST_CASE("engine: EB-1 after a capture hole, a request proven by the online server's ack is the restart point") {
+    EngineConfig c = base_config();
+    c.capture_gap_timeout = 300 * kMs;
+    Rig r(c);
+    Conv cv;
+    const Seg syn = open(r, cv);
+    r.cap(cv.cdata(0, 0, bytes(100, 1)));      // request A
+    r.cap(cv.sdata(0, 100, 80));               // its response
+    // request B (100..200) lost by the mirror entirely; the server answers it: its data acks 200
+    r.cap(cv.sdata(80, 200, 50));
+    r.cap(cv.cdata(200, 130, bytes(60, 3)));   // request C starts exactly there: a proven boundary
+    r.cap(cv.cdata(260, 130, bytes(40, 4)));   // its continuation
+    auto o = r.out();
+    REQUIRE(o.size() == 1);  // only A
+    r.tgt(cv.tack(0, cv.cisn + 101, 65535, 80));
+    r.out();
+    r.step(350 * kMs);
+    o = r.out();
+    REQUIRE(o.size() == 2);
+    CHECK((o[0].h.flags & tf::rst) != 0);
+    CHECK(o[0].key == syn.key);
+    CHECK(o[1].h.flags == tf::syn);
+    CHECK(o[1].h.seq == Seq(cv.cisn + 200));  // right before C, nothing of C dropped
+    CHECK(r.c(Counter::drop_resync_segments) == 0);
+    cv.xlat = o[1].key;
+    r.tgt(cv.tsynack(cv.cisn + 201));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    std::vector<std::uint8_t> want = bytes(60, 3);
+    auto b4 = bytes(40, 4);
+    want.insert(want.end(), b4.begin(), b4.end());
+    CHECK(o[0].payload == want);
+}
+
+TEST_CASE("engine: after a capture hole, a segment whose ack merely advanced is not trusted as a request start") {
+    EngineConfig c = base_config();
+    c.capture_gap_timeout = 300 * kMs;
+    Rig r(c);
+    Conv cv;
+    open(r, cv);
+    r.cap(cv.cdata(0, 0, bytes(100, 1)));      // request A
+    r.cap(cv.sdata(0, 100, 80));               // its response (acks 100)
+    // 100..200 lost: it may be the head of the next segment's request
+    r.cap(cv.cdata(200, 80, bytes(60, 3)));    // ack advanced over the response, but not proven
+    r.cap(cv.sdata(80, 260, 20));
+    r.cap(cv.cdata(260, 100, bytes(40, 4)));   // contiguous, ack advanced: the next boundary
+    REQUIRE(r.out().size() == 1);
+    r.tgt(cv.tack(0, cv.cisn + 101, 65535, 80));
+    r.out();
+    r.step(350 * kMs);
+    auto o = r.out();
+    REQUIRE(o.size() == 2);
+    CHECK(o[1].h.flags == tf::syn);
+    CHECK(o[1].h.seq == Seq(cv.cisn + 260));
+    CHECK(r.c(Counter::drop_resync_segments) == 1);
+}
