@@ -1396,7 +1396,8 @@ private:
         if (th.has(tf::syn)) return false;
         // only a retransmission of what we already acknowledged (the FIN, or data before it)
         const Seq end = th.seq + v.payload_len + (th.has(tf::fin) ? 1u : 0u);
-        if (end > t.rcv || (v.payload_len == 0 && !th.has(tf::fin))) return false;
+        if (end > t.rcv) return false;
+        if (v.payload_len == 0 && !th.has(tf::fin)) return true;  // an old duplicate ACK: ignored, no RST
         net::TcpSpec ts;
         ts.src_port = xk.src_port;
         ts.dst_port = xk.dst_port;

@@ -816,6 +816,10 @@ TEST_CASE("engine: EB-3 a retransmitted target FIN after our final ACK is re-ack
     CHECK(o[0].h.ack == Seq(cv.tisn + 2));
     CHECK(r.c(Counter::target_time_wait_acks) == 1);
     CHECK(r.c(Counter::target_unknown_rst_sent) == 0);
+    // a stale duplicate ACK of that connection (reordered on the link) is ignored, not reset
+    r.tgt(cv.tack(0, cv.cisn + 101));
+    CHECK(r.out().empty());
+    CHECK(r.c(Counter::target_unknown_rst_sent) == 0);
     // new data on that tuple is not part of the closed connection: RST as before
     r.tgt(cv.tack(1, cv.cisn + 102, 65535, 10));
     o = r.out();
