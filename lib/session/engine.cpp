@@ -77,7 +77,7 @@ public:
           wheel_(cfg.max_sessions),
           pool_(cfg.max_queued_segments),
           closed_(std::bit_ceil(std::max<std::uint32_t>(cfg.max_sessions, 64)), ClosedEntry{}),
-          time_wait_(std::bit_ceil(std::max<std::uint32_t>(cfg.max_sessions, 64)), TimeWaitEntry{}),
+          time_wait_(std::bit_ceil(std::max<std::uint32_t>(cfg.max_sessions, 256)), TimeWaitEntry{}),
           tx_(16384 + 256),
           scratch_(16384) {
         free_.reserve(cfg.max_sessions);
@@ -239,7 +239,7 @@ public:
     std::size_t memory_bytes() const override {
         return sessions_.size() * sizeof(Session) + (by_orig_.slot_count() + by_xlat_.slot_count()) * 8 +
                std::size_t{wheel_.capacity()} * 20 + pool_.memory_bytes() + tuples_.memory_bytes() +
-               free_.capacity() * 4;
+               free_.capacity() * 4 + closed_.size() * sizeof(ClosedEntry) + time_wait_.size() * sizeof(TimeWaitEntry);
     }
 
 private:
@@ -1375,8 +1375,26 @@ private:
         std::uint32_t ms = 0;
         std::uint8_t used = 0, ts_on = 0;
     };
+    // 4-way buckets: a record is placed in a free, expired or same-tuple way, else over the oldest
+    static constexpr std::size_t kTwWays = 4;
+    TimeWaitEntry* time_wait_find(const net::FlowKey& xk, std::uint64_t h) {
+        TimeWaitEntry* b = &time_wait_[(h & (time_wait_.size() - 1)) & ~(kTwWays - 1)];
+        for (std::size_t w = 0; w < kTwWays; ++w)
+            if (b[w].used && b[w].xlat == xk) return &b[w];
+        return nullptr;
+    }
     void remember_time_wait(const Session& s, Nanos now) {
-        TimeWaitEntry& t = time_wait_[net::hash_flow(s.xlat) & (time_wait_.size() - 1)];
+        const std::uint32_t now_ms = static_cast<std::uint32_t>(now / kMs);
+        TimeWaitEntry* b = &time_wait_[(net::hash_flow(s.xlat) & (time_wait_.size() - 1)) & ~(kTwWays - 1)];
+        TimeWaitEntry* victim = &b[0];
+        for (std::size_t w = 0; w < kTwWays; ++w) {
+            if (!b[w].used || b[w].xlat == s.xlat || now_ms - b[w].ms > cfg_.time_wait / kMs) {
+                victim = &b[w];
+                break;
+            }
+            if (now_ms - b[w].ms > now_ms - victim->ms) victim = &b[w];
+        }
+        TimeWaitEntry& t = *victim;
         t.xlat = s.xlat;
         t.snd = s.snd_max;
         t.rcv = s.rcv_nxt;
@@ -1387,8 +1405,9 @@ private:
         t.ts_on = (s.flags & sflag::ts_on) ? 1 : 0;
     }
     bool time_wait_ack(const net::FlowKey& xk, std::uint64_t h, const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
-        TimeWaitEntry& t = time_wait_[h & (time_wait_.size() - 1)];
-        if (!t.used || !(t.xlat == xk)) return false;
+        TimeWaitEntry* tp = time_wait_find(xk, h);
+        if (!tp) return false;
+        TimeWaitEntry& t = *tp;
         if (static_cast<std::uint32_t>(now / kMs) - t.ms > cfg_.time_wait / kMs) {
             t.used = 0;
             return false;
