@@ -1,0 +1,98 @@
+// dpintercept's logic, without DPDK: subscriptions (SUBSCRIBE/heartbeat/UNSUBSCRIBE,
+// expiry), routing each captured response to the subscription that owns its fake
+// client, batching records per subscription (flush on size or after flush_ns), and
+// building the RECORDS UDP frames. Frames in as spans, frames out through a FrameSink,
+// time passed in (ns since the Unix epoch: the protocol's timestamps).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "lib/dpdk_io/control_codec.hpp"
+#include "lib/dpdk_io/host_stack.hpp"
+#include "lib/rewrite/parse.hpp"
+#include "lib/rewrite/types.hpp"
+#include "lib/session/engine.hpp"
+
+namespace dpcopy::io {
+
+struct InterceptConfig {
+    net::MacAddr mac;
+    net::Ipv4Addr ip;
+    net::Port control_port{control::kDefaultPort};
+    AddressSet allow;                        // empty: any source (only with a key)
+    std::optional<control::Key> key;
+    std::uint32_t payload_bytes = 0;
+    std::uint64_t flush_ns = 1'000'000;      // a batch waits at most this long
+    std::uint64_t max_skew_ns = control::kDefaultMaxSkewNs;
+    std::uint64_t epoch = 0;                 // our start time (ns since the Unix epoch)
+    std::size_t max_subscriptions = 256;
+};
+
+struct InterceptCounters {
+    std::uint64_t control_rx = 0;            // datagrams to our control port
+    std::uint64_t control_not_allowed = 0;   // source outside --allow
+    std::uint64_t control_wrong_direction = 0;  // a RECORDS datagram sent to us
+    std::uint64_t subscribes = 0;            // accepted SUBSCRIBE/heartbeats
+    std::uint64_t subscriptions_new = 0;
+    std::uint64_t subscriptions_expired = 0;
+    std::uint64_t unsubscribes = 0;
+    std::uint64_t subscriptions_full = 0;    // a new subscription refused: table full
+    std::uint64_t responses = 0;             // captured TCP responses offered (after -F)
+    std::uint64_t no_subscriber = 0;         // ... that no subscription claimed
+    std::uint64_t records = 0;               // records queued
+    std::uint64_t payload_cut = 0;           // records whose payload was cut to fit a datagram
+    std::uint64_t datagrams = 0;             // RECORDS datagrams sent
+    std::uint64_t flush_size = 0, flush_time = 0, flush_final = 0;
+    std::uint64_t drop_build = 0;            // a frame could not be built (never expected)
+    control::RejectCounters rejects;         // control datagrams dropped, by reason
+};
+
+class InterceptCore {
+public:
+    explicit InterceptCore(InterceptConfig cfg);
+
+    // A UDP datagram to our ip:control_port (the caller checked that with `v`).
+    void on_control(net::ConstBytes frame, const net::PacketView& v, std::uint64_t now, session::FrameSink& out);
+    // A TCP response that passed -F. Returns true when a subscription took it.
+    bool on_response(net::ConstBytes frame, const net::PacketView& v, std::uint64_t now, session::FrameSink& out);
+    // Flushes batches older than flush_ns; expires subscriptions.
+    void poll(std::uint64_t now, session::FrameSink& out);
+    // Sends every pending batch (at exit).
+    void flush_all(std::uint64_t now, session::FrameSink& out);
+
+    std::size_t subscriptions() const noexcept;
+    const InterceptCounters& counters() const noexcept { return ctr_; }
+    const InterceptConfig& config() const noexcept { return cfg_; }
+
+private:
+    struct Sub {
+        bool used = false;
+        net::Ipv4Addr ip;
+        net::Port port;
+        std::uint16_t instance = 0;
+        net::MacAddr mac;                    // next hop: the SUBSCRIBE frame's source MAC
+        control::Subscribe sub;
+        control::ReplayWindow window;
+        std::uint64_t expires = 0;
+        std::uint64_t seq = 0;               // our RECORDS sequence toward it
+        std::uint64_t first_record = 0;      // time of the oldest record in the batch
+        control::RecordsBuilder builder;
+        std::array<std::uint8_t, control::kMaxDatagram> buf{};
+    };
+    Sub* find(net::Ipv4Addr ip, net::Port port, std::uint16_t instance) noexcept;
+    Sub* allocate() noexcept;
+    void flush(Sub& s, std::uint64_t now, session::FrameSink& out);
+
+    InterceptConfig cfg_;
+    const control::Key* key_ = nullptr;
+    std::vector<std::unique_ptr<Sub>> subs_;
+    InterceptCounters ctr_;
+    std::array<std::uint8_t, 2048> frame_{};
+    std::array<std::uint8_t, control::kMaxDatagram> rec_{};
+};
+
+}  // namespace dpcopy::io
