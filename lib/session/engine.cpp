@@ -1181,8 +1181,12 @@ private:
             } else if (th.ack == s.snd_una && len == 0 && !th.has(tf::fin) && s.snd_max > s.snd_una && wnd == s.tgt_wnd) {
                 if (++s.dupacks == 3) fast_retransmit(s, now);
             }
-            if (wnd > s.tgt_wnd) s.flags &= ~sflag::win_blocked;
-            s.tgt_wnd = wnd;
+            // window update only from a segment that is not older than what we know (RFC 9293
+            // SND.WL2): a reordered old ACK must not reopen a window the target has since closed
+            if (!(th.ack < s.snd_una)) {
+                if (wnd > s.tgt_wnd) s.flags &= ~sflag::win_blocked;
+                s.tgt_wnd = wnd;
+            }
         }
         if (opts && opts->ts && (s.flags & sflag::ts_on) && static_cast<std::int32_t>(opts->ts->val - s.ts_recent) >= 0) {
             s.ts_recent = opts->ts->val;

@@ -899,3 +899,24 @@ TEST_CASE("engine: after a capture hole, a segment whose ack merely advanced is 
     CHECK(o[1].h.seq == Seq(cv.cisn + 260));
     CHECK(r.c(Counter::drop_resync_segments) == 1);
 }
+
+TEST_CASE("engine: EB-5 a reordered old ACK does not reopen the target's window") {
+    Rig r(base_config());
+    Conv cv;
+    open(r, cv);
+    r.cap(cv.cdata(0, 0, bytes(1000, 1)));
+    REQUIRE(r.out().size() == 1);
+    r.cap(cv.cdata(1000, 0, bytes(1000, 2)));
+    REQUIRE(r.out().size() == 1);
+    r.tgt(cv.tack(0, cv.cisn + 1001, 1000));  // old ACK, window 1000 (delivered late, see below)
+    r.tgt(cv.tack(0, cv.cisn + 2001, 0));     // everything acked, window closed
+    r.out();
+    r.cap(cv.cdata(2000, 0, bytes(500, 3)));
+    CHECK(r.out().empty());                   // zero window: nothing sent
+    r.tgt(cv.tack(0, cv.cisn + 1001, 1000));  // the old ACK again, reordered after the close
+    CHECK(r.out().empty());                   // still nothing beyond the closed window
+    r.tgt(cv.tack(0, cv.cisn + 2001, 600));   // the window really opens
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload.size() == 500);
+}
