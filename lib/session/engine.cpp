@@ -34,6 +34,7 @@ std::uint32_t owner_of(const net::FlowKey& translated_client_to_target, std::uin
 namespace {
 
 constexpr std::uint32_t kNone = 0xffffffffu;
+constexpr std::size_t kSessionPrefetchBytes = sizeof(Session);
 
 // Flow key of an Ethernet(+VLAN)/IPv4/TCP frame without full validation: a prefetch hint
 // for the burst paths only (the frame is parsed for real when it is processed).
@@ -182,7 +183,9 @@ public:
                 valid[i] = true;
                 by_orig_.prefetch(hashes[i]);
             }
-            // pass 2: prefetch the sessions (and their timer entries)
+            // pass 2: prefetch the sessions (and their timer entries), and the pieces the
+            // burst's data will be queued in
+            pool_.prefetch_alloc(static_cast<std::uint32_t>(n));
             for (std::size_t i = 0; i < n; ++i) {
                 if (!valid[i]) continue;
                 prefetch_session(by_orig_.peek(hashes[i]));
@@ -205,9 +208,14 @@ public:
                 valid[i] = true;
                 by_xlat_.prefetch(hashes[i]);
             }
+            std::array<std::uint32_t, kBurst> ids{};
             for (std::size_t i = 0; i < n; ++i) {
-                if (!valid[i]) continue;
-                prefetch_session(by_xlat_.peek(hashes[i]));
+                ids[i] = valid[i] ? by_xlat_.peek(hashes[i]) : kNone;
+                prefetch_session(ids[i]);
+            }
+            // pass 3: the queued pieces an ACK will free (the session lines are on their way)
+            for (std::size_t i = 0; i < n; ++i) {
+                if (ids[i] != kNone) pool_.prefetch(sessions_[ids[i]].q_head);
             }
             for (std::size_t i = 0; i < n; ++i) on_target(frames[base + i], now);
         }
@@ -247,7 +255,7 @@ private:
     void prefetch_session(std::uint32_t id) const noexcept {
         if (id == kNone) return;
         const auto* p = reinterpret_cast<const char*>(&sessions_[id]);
-        for (std::size_t off = 0; off < sizeof(Session); off += 64) __builtin_prefetch(p + off, 1);
+        for (std::size_t off = 0; off < kSessionPrefetchBytes; off += 64) __builtin_prefetch(p + off, 1);
         wheel_.prefetch(id);
         const Session& s = sessions_[id];
         (void)s;

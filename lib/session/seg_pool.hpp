@@ -37,14 +37,15 @@ public:
     static constexpr std::uint32_t kPieceBytes = 2048;
 
     explicit PiecePool(std::uint32_t count = 0)
-        : desc_(count, NoInit{}), data_(std::size_t{count} * kPieceBytes, NoInit{}), count_(count) {
-        // free list threaded through `next`; the data area is left untouched (pages are
-        // only mapped when first used)
+        : desc_(count, NoInit{}), data_(std::size_t{count} * kPieceBytes, NoInit{}), stack_(count, NoInit{}), count_(count) {
+        // free pieces on a LIFO stack of ids (so the next ones to be handed out are known and
+        // can be prefetched); the data area is left untouched (pages are only mapped when
+        // first used)
         for (std::uint32_t i = 0; i < count; ++i) {
             new (&desc_[i]) Piece{};
-            desc_[i].next = i + 1 < count ? i + 1 : kNone;
+            stack_[i] = count - 1 - i;
         }
-        free_ = count ? 0 : kNone;
+        top_ = count;
     }
 
     std::uint32_t capacity() const noexcept { return count_; }
@@ -52,29 +53,41 @@ public:
     std::uint32_t available() const noexcept { return count_ - used_; }
 
     std::uint32_t alloc() noexcept {
-        if (free_ == kNone) return kNone;
-        const std::uint32_t id = free_;
-        free_ = desc_[id].next;
+        if (top_ == 0) return kNone;
+        const std::uint32_t id = stack_[--top_];
         desc_[id] = Piece{};
         ++used_;
         return id;
     }
     void free(std::uint32_t id) noexcept {
-        desc_[id].next = free_;
-        free_ = id;
+        desc_[id].next = kNone;
+        stack_[top_++] = id;
         --used_;
+    }
+    // Prefetches (for writing) the descriptors and first data lines of the next `k` pieces
+    // alloc() will hand out: the burst paths call it so these misses overlap.
+    void prefetch_alloc(std::uint32_t k) const noexcept {
+        for (std::uint32_t i = 0; i < k && i < top_; ++i) {
+            const std::uint32_t id = stack_[top_ - 1 - i];
+            __builtin_prefetch(&desc_[id], 1);
+            __builtin_prefetch(data(id), 1);
+        }
+    }
+    void prefetch(std::uint32_t id) const noexcept {
+        if (id != kNone) __builtin_prefetch(&desc_[id], 1);
     }
     Piece& operator[](std::uint32_t id) noexcept { return desc_[id]; }
     const Piece& operator[](std::uint32_t id) const noexcept { return desc_[id]; }
     std::uint8_t* data(std::uint32_t id) noexcept { return data_.data() + std::size_t{id} * kPieceBytes; }
     const std::uint8_t* data(std::uint32_t id) const noexcept { return data_.data() + std::size_t{id} * kPieceBytes; }
-    std::size_t memory_bytes() const noexcept { return std::size_t{count_} * (sizeof(Piece) + kPieceBytes); }
+    std::size_t memory_bytes() const noexcept { return std::size_t{count_} * (sizeof(Piece) + kPieceBytes + 4); }
 
 private:
     BigArray<Piece> desc_;
     BigArray<std::uint8_t> data_;
+    BigArray<std::uint32_t> stack_;
     std::uint32_t count_;
-    std::uint32_t free_ = kNone;
+    std::uint32_t top_ = 0;
     std::uint32_t used_ = 0;
 };
 
