@@ -1,0 +1,409 @@
+// dpintercept's data plane; see intercept_plane.hpp and docs/control-protocol.md.
+#ifndef ALLOW_EXPERIMENTAL_API
+#define ALLOW_EXPERIMENTAL_API 1  // rte_bpf_convert is experimental in 22.11
+#endif
+#include "lib/dpdk_io/intercept_plane.hpp"
+
+#include <pcap/pcap.h>
+#include <rte_bpf.h>
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+
+#include "lib/dpdk_io/dataplane.hpp"
+#include "lib/rewrite/parse.hpp"
+
+namespace dpcopy::io {
+namespace {
+
+constexpr std::uint16_t kBurst = 32;
+constexpr std::uint16_t kRxDesc = 1024, kTxDesc = 1024;
+constexpr unsigned kPoolSize = 8191;
+
+std::atomic<int> g_isignals{0};
+extern "C" void on_isignal(int) { g_isignals.fetch_add(1, std::memory_order_relaxed); }
+
+std::uint64_t wall_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+std::string port_label(std::uint16_t id) {
+    rte_eth_dev_info info{};
+    const char* drv = rte_eth_dev_info_get(id, &info) == 0 && info.driver_name ? info.driver_name : "?";
+    return "port " + std::to_string(id) + " (" + drv + ")";
+}
+
+bool setup_port(std::uint16_t id, bool rx, rte_mempool* pool, bool promisc, std::string& err, std::string& note) {
+    rte_eth_dev_info info{};
+    int rc = rte_eth_dev_info_get(id, &info);
+    if (rc != 0) {
+        err = "port " + std::to_string(id) + ": cannot read its capabilities: " + rte_strerror(-rc);
+        return false;
+    }
+    rte_eth_conf conf{};
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+    conf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    rc = rte_eth_dev_configure(id, 1, 1, &conf);
+    if (rc != 0) {
+        err = port_label(id) + ": configure failed: " + rte_strerror(-rc);
+        return false;
+    }
+    std::uint16_t nrxd = kRxDesc, ntxd = kTxDesc;
+    rte_eth_dev_adjust_nb_rx_tx_desc(id, &nrxd, &ntxd);
+    const int socket = rte_eth_dev_socket_id(id);
+    const unsigned sock = socket < 0 ? static_cast<unsigned>(SOCKET_ID_ANY) : static_cast<unsigned>(socket);
+    rc = rte_eth_rx_queue_setup(id, 0, nrxd, sock, nullptr, pool);
+    if (rc == 0) {
+        rte_eth_txconf txconf = info.default_txconf;
+        txconf.offloads = conf.txmode.offloads;
+        rc = rte_eth_tx_queue_setup(id, 0, ntxd, sock, &txconf);
+    }
+    if (rc != 0) {
+        err = port_label(id) + ": queue setup failed: " + rte_strerror(-rc);
+        return false;
+    }
+    rc = rte_eth_dev_start(id);
+    if (rc != 0) {
+        err = port_label(id) + ": start failed: " + rte_strerror(-rc);
+        return false;
+    }
+    std::string p = "off";
+    if (promisc && rx) {
+        rc = rte_eth_promiscuous_enable(id);
+        p = rc == 0 ? "on" : std::string("unavailable (") + rte_strerror(-rc) + ")";
+    }
+    note = port_label(id) + ": " + std::to_string(nrxd) + "/" + std::to_string(ntxd) + " descriptors, promiscuous " + p;
+    return true;
+}
+
+}  // namespace
+
+struct InterceptPlane::Impl : session::FrameSink {
+    InterceptPlaneConfig cfg;
+    rte_mempool* pool = nullptr;
+    std::unique_ptr<InterceptCore> core;
+    std::unique_ptr<HostStack> host;
+    InterceptPlaneStats st;
+    bool rx_started = false, tx_started = false;
+    // filter
+    rte_bpf* bpf = nullptr;
+    bool bpf_mbuf_arg = true;
+    rte_bpf_jit jit{};
+    bpf_program cbpf{};
+    bool cbpf_ok = false;
+    // clock: wall time at start plus TSC
+    std::uint64_t wall0 = 0, tsc0 = 0, hz = 1;
+    std::uint64_t start_ns = 0;
+    // TX batch
+    std::array<rte_mbuf*, kBurst> tx{};
+    std::uint16_t ntx = 0;
+    std::array<std::uint8_t, 16384> lin{};  // multi-segment frames are linearised here
+    // status line deltas
+    std::uint64_t last_status = 0, last_rx = 0, last_tx = 0, last_records = 0;
+
+    std::uint64_t now() const noexcept {
+        const std::uint64_t d = rte_rdtsc() - tsc0;
+        return wall0 + (d / hz) * 1'000'000'000ULL + ((d % hz) * 1'000'000'000ULL) / hz;
+    }
+
+    void emit(net::ConstBytes f) override {
+        if (f.size() > RTE_MBUF_DEFAULT_DATAROOM) {
+            ++st.drop_too_big;
+            return;
+        }
+        rte_mbuf* m = rte_pktmbuf_alloc(pool);
+        if (!m) {
+            ++st.drop_no_mbuf;
+            return;
+        }
+        char* p = rte_pktmbuf_append(m, static_cast<std::uint16_t>(f.size()));
+        std::memcpy(p, f.data(), f.size());
+        tx[ntx++] = m;
+        if (ntx == kBurst) flush_tx();
+    }
+
+    void flush_tx() {
+        std::uint16_t sent = 0;
+        for (int tries = 0; sent < ntx && tries < 64; ++tries)
+            sent = static_cast<std::uint16_t>(sent + rte_eth_tx_burst(cfg.tx_port, 0, tx.data() + sent,
+                                                                      static_cast<std::uint16_t>(ntx - sent)));
+        st.tx_frames += sent;
+        for (std::uint16_t i = sent; i < ntx; ++i) {
+            rte_pktmbuf_free(tx[i]);
+            ++st.drop_tx_full;
+        }
+        ntx = 0;
+    }
+
+    bool passes_filter(rte_mbuf* m, net::ConstBytes frame) const noexcept {
+        if (jit.func) return jit.func(bpf_mbuf_arg ? static_cast<void*>(m) : rte_pktmbuf_mtod(m, void*)) != 0;
+        if (bpf) return rte_bpf_exec(bpf, bpf_mbuf_arg ? static_cast<void*>(m) : rte_pktmbuf_mtod(m, void*)) != 0;
+        if (cbpf_ok) {
+            pcap_pkthdr h{};
+            h.caplen = h.len = static_cast<bpf_u_int32>(frame.size());
+            return pcap_offline_filter(&cbpf, &h, frame.data()) != 0;
+        }
+        return true;
+    }
+
+    void on_frame(rte_mbuf* m, std::uint64_t t) {
+        ++st.rx_frames;
+        const std::uint32_t len = rte_pktmbuf_pkt_len(m);
+        if (len > lin.size()) {
+            ++st.drop_too_big;
+            return;
+        }
+        const auto* data = static_cast<const std::uint8_t*>(rte_pktmbuf_read(m, 0, len, lin.data()));
+        if (!data) {
+            ++st.drop_rx_parse;
+            return;
+        }
+        const net::ConstBytes frame(data, len);
+        net::PacketView v;
+        if (net::parse_frame(frame, v) != net::ParseError::ok) {
+            ++st.drop_rx_parse;
+            return;
+        }
+        if (v.l3 == net::L3Kind::arp || v.l4 == net::L4Kind::icmp) {
+            if (host->on_frame(frame, v, t, *this)) ++st.rx_host;
+            else ++st.drop_not_ours;
+            return;
+        }
+        if (v.l4 == net::L4Kind::udp && v.key.dst_ip == cfg.core.ip && v.key.dst_port == cfg.core.control_port) {
+            core->on_control(frame, v, t, *this);
+            return;
+        }
+        if (v.l4 == net::L4Kind::tcp) {
+            if (!passes_filter(m, frame)) {
+                ++st.filtered_out;
+                return;
+            }
+            core->on_response(frame, v, t, *this);
+            return;
+        }
+        ++st.drop_not_ours;
+    }
+
+    ~Impl() override {
+        if (ntx) flush_tx();
+        if (rx_started) { rte_eth_dev_stop(cfg.rx_port); rte_eth_dev_close(cfg.rx_port); }
+        if (tx_started && cfg.tx_port != cfg.rx_port) { rte_eth_dev_stop(cfg.tx_port); rte_eth_dev_close(cfg.tx_port); }
+        if (bpf) rte_bpf_destroy(bpf);
+        if (cbpf_ok) pcap_freecode(&cbpf);
+        if (pool) rte_mempool_free(pool);
+    }
+};
+
+InterceptPlane::InterceptPlane(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+InterceptPlane::~InterceptPlane() = default;
+
+std::unique_ptr<InterceptPlane> InterceptPlane::start(InterceptPlaneConfig cfg, std::string& err) {
+    auto im = std::make_unique<Impl>();
+    im->cfg = std::move(cfg);
+    auto& c = im->cfg;
+
+    // -F: libpcap compiles it for Ethernet; DPDK converts the cBPF to eBPF and JITs it.
+    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+    if (!dead || pcap_compile(dead, &im->cbpf, c.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        err = "invalid value '" + c.filter + "' for option --filter: " + (dead ? pcap_geterr(dead) : "pcap_open_dead failed");
+        if (dead) pcap_close(dead);
+        return nullptr;
+    }
+    pcap_close(dead);
+    im->cbpf_ok = true;
+    if (rte_bpf_prm* prm = rte_bpf_convert(&im->cbpf)) {
+        im->bpf_mbuf_arg = prm->prog_arg.type == RTE_BPF_ARG_PTR_MBUF;
+        im->bpf = rte_bpf_load(prm);
+        rte_free(prm);
+        if (im->bpf && rte_bpf_get_jit(im->bpf, &im->jit) != 0) im->jit = {};
+    }
+
+    const std::string pool_name = "dpintercept_" + std::to_string(c.rx_port);
+    im->pool = rte_pktmbuf_pool_create(pool_name.c_str(), kPoolSize, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                       static_cast<int>(rte_socket_id()));
+    if (!im->pool) {
+        err = std::string("cannot create the mbuf pool: ") + rte_strerror(rte_errno);
+        return nullptr;
+    }
+    std::string note;
+    if (!setup_port(c.rx_port, true, im->pool, true, err, note)) return nullptr;
+    im->rx_started = true;
+    if (c.log) std::fprintf(c.log, "dpintercept: %s\n", note.c_str());
+    if (c.tx_port != c.rx_port) {
+        if (!setup_port(c.tx_port, false, im->pool, false, err, note)) return nullptr;
+        if (c.log) std::fprintf(c.log, "dpintercept: %s\n", note.c_str());
+    }
+    im->tx_started = true;
+
+    rte_ether_addr mac{};
+    rte_eth_macaddr_get(c.tx_port, &mac);
+    net::MacAddr m;
+    std::memcpy(m.b.data(), mac.addr_bytes, 6);
+    if (m.is_zero()) m = effective_mac(m, c.tx_port);
+    c.core.mac = m;
+    im->hz = std::max<std::uint64_t>(rte_get_tsc_hz(), 1);
+    im->tsc0 = rte_rdtsc();
+    im->wall0 = wall_ns();
+    im->start_ns = im->wall0;
+    im->last_status = im->wall0;
+    c.core.epoch = im->wall0;
+
+    HostConfig hc;
+    hc.mac = m;
+    hc.ip = c.core.ip;
+    hc.prefix = c.prefix;
+    im->host = std::make_unique<HostStack>(hc);
+    im->core = std::make_unique<InterceptCore>(c.core);
+    if (c.log) {
+        std::fprintf(c.log, "dpintercept: %s/%u mac %s, control port %u, filter '%s' (%s), %s, payload %u bytes\n",
+                     c.core.ip.to_string().c_str(), unsigned{c.prefix}, m.to_string().c_str(),
+                     unsigned{c.core.control_port.value()}, c.filter.c_str(),
+                     im->jit.func ? "rte_bpf jit" : im->bpf ? "rte_bpf" : "libpcap",
+                     c.core.key ? "authenticated (--key-file)" : "unauthenticated, --allow only",
+                     c.core.payload_bytes);
+        std::fflush(c.log);
+    }
+    return std::unique_ptr<InterceptPlane>(new InterceptPlane(std::move(im)));
+}
+
+void InterceptPlane::poll_once() {
+    auto& im = *impl_;
+    std::array<rte_mbuf*, kBurst> rx{};
+    const std::uint16_t n = rte_eth_rx_burst(im.cfg.rx_port, 0, rx.data(), kBurst);
+    const std::uint64_t t = im.now();
+    for (std::uint16_t i = 0; i < n; ++i) {
+        im.on_frame(rx[i], t);
+        rte_pktmbuf_free(rx[i]);
+    }
+    im.core->poll(t, im);
+    im.host->poll(t, im);
+    if (im.ntx) im.flush_tx();
+}
+
+const InterceptCounters& InterceptPlane::counters() const noexcept { return impl_->core->counters(); }
+const InterceptPlaneStats& InterceptPlane::stats() const noexcept { return impl_->st; }
+bool InterceptPlane::filter_jit() const noexcept { return impl_->jit.func != nullptr; }
+std::string InterceptPlane::filter_engine() const {
+    return impl_->jit.func ? "rte_bpf jit" : impl_->bpf ? "rte_bpf" : "libpcap";
+}
+
+namespace {
+std::string top_rejects(const control::RejectCounters& r) {
+    std::string s;
+    for (std::size_t i = 1; i < control::kRejectCount; ++i) {
+        if (r.by_reason[i] == 0) continue;
+        if (!s.empty()) s += ", ";
+        s += std::string(control::reject_name(static_cast<control::Reject>(i))) + " " + std::to_string(r.by_reason[i]);
+    }
+    return s;
+}
+}  // namespace
+
+std::string InterceptPlane::status_line() const {
+    const auto& im = *impl_;
+    const auto& c = im.core->counters();
+    const std::uint64_t t = im.now();
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  "dpintercept: %.1fs subscriptions %zu | responses %llu (no subscriber %llu, filtered out %llu) | "
+                  "records %llu in %llu datagrams | control %llu (rejected %llu%s%s%s) | rx %llu tx %llu drops %llu",
+                  static_cast<double>(t - im.start_ns) / 1e9, im.core->subscriptions(),
+                  static_cast<unsigned long long>(c.responses), static_cast<unsigned long long>(c.no_subscriber),
+                  static_cast<unsigned long long>(im.st.filtered_out), static_cast<unsigned long long>(c.records),
+                  static_cast<unsigned long long>(c.datagrams), static_cast<unsigned long long>(c.control_rx),
+                  static_cast<unsigned long long>(c.rejects.rejected() + c.control_not_allowed),
+                  c.rejects.rejected() ? ": " : "", top_rejects(c.rejects).c_str(),
+                  c.control_not_allowed ? (", not_allowed " + std::to_string(c.control_not_allowed)).c_str() : "",
+                  static_cast<unsigned long long>(im.st.rx_frames), static_cast<unsigned long long>(im.st.tx_frames),
+                  static_cast<unsigned long long>(im.st.drop_rx_parse + im.st.drop_not_ours + im.st.drop_too_big +
+                                                  im.st.drop_no_mbuf + im.st.drop_tx_full));
+    return buf;
+}
+
+std::string InterceptPlane::report_json(const std::string& end) const {
+    const auto& im = *impl_;
+    const auto& c = im.core->counters();
+    const auto& s = im.st;
+    std::string j = "{\"version\": \"" + im.cfg.version + "\", \"program\": \"dpintercept\", \"end\": \"" + end +
+                    "\", \"elapsed_s\": " + std::to_string(static_cast<double>(im.now() - im.start_ns) / 1e9) +
+                    ", \"filter\": \"" + filter_engine() + "\", \"subscriptions\": " +
+                    std::to_string(im.core->subscriptions()) + ",\n \"intercept\": {";
+    const std::pair<const char*, std::uint64_t> ic[] = {
+        {"control_rx", c.control_rx}, {"control_not_allowed", c.control_not_allowed},
+        {"control_wrong_direction", c.control_wrong_direction}, {"subscribes", c.subscribes},
+        {"subscriptions_new", c.subscriptions_new}, {"subscriptions_expired", c.subscriptions_expired},
+        {"unsubscribes", c.unsubscribes}, {"subscriptions_full", c.subscriptions_full},
+        {"responses", c.responses}, {"no_subscriber", c.no_subscriber}, {"records", c.records},
+        {"payload_cut", c.payload_cut}, {"datagrams", c.datagrams}, {"flush_size", c.flush_size},
+        {"flush_time", c.flush_time}, {"flush_final", c.flush_final}, {"drop_build", c.drop_build}};
+    bool first = true;
+    for (auto [k, v] : ic) {
+        j += std::string(first ? "" : ", ") + "\"" + k + "\": " + std::to_string(v);
+        first = false;
+    }
+    j += "},\n \"control_rejects\": {";
+    for (std::size_t i = 1; i < control::kRejectCount; ++i)
+        j += std::string(i == 1 ? "" : ", ") + "\"" + control::reject_name(static_cast<control::Reject>(i)) +
+             "\": " + std::to_string(c.rejects.by_reason[i]);
+    j += "},\n \"io\": {";
+    const std::pair<const char*, std::uint64_t> io[] = {
+        {"rx_frames", s.rx_frames}, {"tx_frames", s.tx_frames}, {"rx_host", s.rx_host},
+        {"filtered_out", s.filtered_out}, {"drop_rx_parse", s.drop_rx_parse}, {"drop_not_ours", s.drop_not_ours},
+        {"drop_too_big", s.drop_too_big}, {"drop_no_mbuf", s.drop_no_mbuf}, {"drop_tx_full", s.drop_tx_full}};
+    first = true;
+    for (auto [k, v] : io) {
+        j += std::string(first ? "" : ", ") + "\"" + k + "\": " + std::to_string(v);
+        first = false;
+    }
+    j += "}}\n";
+    return j;
+}
+
+int InterceptPlane::run(std::string& err) {
+    auto& im = *impl_;
+    g_isignals.store(0);
+    std::signal(SIGINT, on_isignal);
+    std::signal(SIGTERM, on_isignal);
+    const std::uint64_t interval = std::uint64_t{im.cfg.stats_interval_s} * 1'000'000'000ULL;
+    while (g_isignals.load(std::memory_order_relaxed) == 0) {
+        poll_once();
+        if (interval && im.cfg.log) {
+            const std::uint64_t t = im.now();
+            if (t - im.last_status >= interval) {
+                im.last_status = t;
+                std::fprintf(im.cfg.log, "%s\n", status_line().c_str());
+                std::fflush(im.cfg.log);
+            }
+        }
+    }
+    im.core->flush_all(im.now(), im);
+    if (im.ntx) im.flush_tx();
+    if (im.cfg.log) {
+        std::fprintf(im.cfg.log, "dpintercept: summary: %s\n", status_line().c_str() + 13);
+        std::fflush(im.cfg.log);
+    }
+    if (im.cfg.report_file) {
+        std::FILE* f = std::fopen(im.cfg.report_file->c_str(), "w");
+        if (!f) {
+            err = "cannot write the report " + *im.cfg.report_file + ": " + std::strerror(errno);
+            return 1;
+        }
+        const std::string j = report_json("interrupted");
+        std::fwrite(j.data(), 1, j.size(), f);
+        std::fclose(f);
+    }
+    return 0;
+}
+
+}  // namespace dpcopy::io

@@ -1,0 +1,65 @@
+// dpintercept's DPDK data plane: one port (RX promiscuous, TX), one lcore. Received
+// frames: ARP/ICMP for --ip go to the host stack, UDP to --ip:--control-port to the
+// control protocol, TCP that passes -F (libpcap-compiled, run with rte_bpf, JIT where
+// available) to InterceptCore, which batches records per subscriber. Status lines,
+// summary and --report. This header includes no rte_* header.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "lib/dpdk_io/control_intercept.hpp"
+
+namespace dpcopy::io {
+
+struct InterceptPlaneConfig {
+    InterceptConfig core;                     // mac and epoch are filled in at start
+    std::uint8_t prefix = 32;                 // --ip's prefix
+    std::uint16_t rx_port = 0;
+    std::uint16_t tx_port = 0;
+    std::string filter = "tcp";               // -F
+    std::uint32_t stats_interval_s = 1;       // 0: none
+    std::FILE* log = stderr;
+    std::optional<std::string> report_file;
+    std::string version;
+};
+
+struct InterceptPlaneStats {
+    std::uint64_t rx_frames = 0, tx_frames = 0;
+    std::uint64_t rx_host = 0;                // ARP / ICMP handled by the host stack
+    std::uint64_t filtered_out = 0;           // TCP frames -F rejected
+    std::uint64_t drop_rx_parse = 0, drop_not_ours = 0, drop_too_big = 0;
+    std::uint64_t drop_no_mbuf = 0, drop_tx_full = 0;
+};
+
+// Ports set up, filter compiled; poll_once() does one RX burst and the timers. Tests
+// drive it one iteration at a time; run() loops until SIGINT/SIGTERM.
+class InterceptPlane {
+public:
+    static std::unique_ptr<InterceptPlane> start(InterceptPlaneConfig cfg, std::string& err);
+    ~InterceptPlane();
+    InterceptPlane(const InterceptPlane&) = delete;
+    InterceptPlane& operator=(const InterceptPlane&) = delete;
+
+    void poll_once();
+    // Runs until a signal; flushes pending batches, prints the summary, writes the report.
+    // Returns the exit status (0; 1 when the report cannot be written).
+    int run(std::string& err);
+
+    const InterceptCounters& counters() const noexcept;
+    const InterceptPlaneStats& stats() const noexcept;
+    bool filter_jit() const noexcept;        // -F runs as JIT-compiled eBPF
+    std::string filter_engine() const;       // "rte_bpf jit", "rte_bpf", "libpcap"
+    std::string status_line() const;
+    std::string report_json(const std::string& end) const;
+
+    struct Impl;
+private:
+    explicit InterceptPlane(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dpcopy::io
