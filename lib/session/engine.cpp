@@ -1030,12 +1030,8 @@ private:
     // Detached: drop captured data up to the next request boundary, then reconnect there.
     void resync(Session& s, Nanos now) {
         for (;;) {
-            if (s.flags & sflag::cap_rst) {
-                end(s, Counter::end_detached, now);
-                return;
-            }
-            if (s.q_head == kNone) {
-                if (s.flags & sflag::input_done) end(s, Counter::end_detached, now);
+            if (s.q_head == kNone) {  // a captured RST ends the session once nothing is left to replay
+                if (s.flags & (sflag::input_done | sflag::cap_rst)) end(s, Counter::end_detached, now);
                 return;
             }
             const Piece& p = pool_[s.q_head];

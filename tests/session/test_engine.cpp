@@ -920,3 +920,38 @@ TEST_CASE("engine: EB-5 a reordered old ACK does not reopen the target's window"
     REQUIRE(o.size() == 1);
     CHECK(o[0].payload.size() == 500);
 }
+
+TEST_CASE("engine: EB-4 the target's RST after the client's RST was captured: queued requests are still replayed") {
+    Rig r(base_config());
+    Conv cv;
+    const Seg syn = open(r, cv);
+    r.cap(cv.cdata(0, 0, bytes(100, 1)));      // request 1, sent
+    REQUIRE(r.out().size() == 1);
+    r.cap(cv.sdata(0, 100, 300));
+    r.cap(cv.cdata(100, 300, bytes(60, 2)));   // request 2, held
+    r.cap(cv.sdata(300, 160, 50));
+    r.cap(cv.cdata(160, 350, bytes(40, 3)));   // request 3, queued
+    r.cap(cv.crst(200));                       // the client's RST: queued behind the data
+    CHECK(r.out().empty());
+    r.tgt(cv.tack(0, cv.cisn + 101, 65535, 0, tf::rst));  // the target resets (request 1 acked? no)
+    auto o = r.out();
+    REQUIRE(o.size() == 1);  // reconnect right before request 2 (request 1 was at risk)
+    CHECK(o[0].h.flags == tf::syn);
+    CHECK(o[0].key != syn.key);
+    CHECK(o[0].h.seq == Seq(cv.cisn + 100));
+    cv.xlat = o[0].key;
+    r.tgt(cv.tsynack(cv.cisn + 101));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload == bytes(60, 2));       // the new connection needs nothing: request 2 goes
+    r.tgt(cv.tack(0, cv.cisn + 161, 65535, 50));
+    o = r.out();
+    REQUIRE(!o.empty());
+    CHECK(o[0].payload == bytes(40, 3));       // request 3 after 50 response bytes
+    r.tgt(cv.tack(50, cv.cisn + 201));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK((o[0].h.flags & tf::rst) != 0);      // then the client's RST is replayed
+    CHECK(r.c(Counter::end_client_rst) == 1);
+    CHECK(r.c(Counter::end_detached) == 0);
+}
