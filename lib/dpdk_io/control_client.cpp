@@ -1,0 +1,123 @@
+// dpcopy's side of the control protocol; see control_client.hpp.
+#include "lib/dpdk_io/control_client.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "lib/rewrite/build.hpp"
+#include "lib/rewrite/headers.hpp"
+
+namespace dpcopy::io {
+
+namespace ctl = control;
+
+control::Subscribe make_subscription(const std::vector<std::pair<net::Ipv4Addr, net::Ipv4Addr>>& clients,
+                                     std::uint16_t port_lo, std::uint16_t port_hi,
+                                     const std::vector<std::pair<net::Ipv4Addr, net::Port>>& targets) {
+    ctl::Subscribe s;
+    s.heartbeat_ms = 1000;
+    s.expire_after = 3;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> r;
+    for (const auto& [a, b] : clients) r.emplace_back(std::max<std::uint32_t>(a.value(), 1), b.value());
+    if (r.empty()) r.emplace_back(1, 0xffffffffu);  // the original client addresses: any
+    if (r.size() > ctl::kMaxClientRanges) {
+        std::uint32_t lo = 0xffffffffu, hi = 0;
+        for (const auto& [a, b] : r) lo = std::min(lo, a), hi = std::max(hi, b);
+        r.assign(1, {lo, hi});
+    }
+    for (const auto& [a, b] : r)
+        s.clients[s.n_clients++] = {a, b, std::max<std::uint16_t>(port_lo, 1), port_hi};
+    if (targets.size() <= ctl::kMaxTargets) {
+        for (const auto& [ip, port] : targets) s.targets[s.n_targets++] = {ip.value(), port.value()};
+    }  // more targets than fit: 0 = responses from any source
+    return s;
+}
+
+ControlClient::ControlClient(ControlClientConfig cfg, Resolver resolve)
+    : cfg_(std::move(cfg)), resolve_(std::move(resolve)) {
+    if (cfg_.key) key_ = &*cfg_.key;
+    for (const auto& ep : cfg_.intercepts) peers_.push_back(Peer{ep, {}, false});
+}
+
+void ControlClient::send(Peer& p, ctl::Type type, std::uint64_t now, session::FrameSink& out) {
+    const auto mac = resolve_(p.ep.ip);
+    if (!mac) {
+        ++ctr_.subscribe_no_mac;
+        return;
+    }
+    ctl::Header h;
+    h.instance = cfg_.instance;
+    h.epoch = cfg_.epoch;
+    h.seq = ++seq_;
+    h.ts_ns = now;
+    const std::size_t n = type == ctl::Type::subscribe ? ctl::encode_subscribe(dgram_, h, cfg_.sub, key_)
+                                                       : ctl::encode_unsubscribe(dgram_, h, key_);
+    if (n == 0) return;
+    const std::size_t len = net::build_udp(out_, net::L2Spec{cfg_.mac, *mac, 0, {}}, net::Ipv4Spec{cfg_.ip, p.ep.ip},
+                                           cfg_.control_port, p.ep.port, net::ConstBytes(dgram_.data(), n));
+    if (len == 0) return;
+    out.emit(net::ConstBytes(out_.data(), len));
+    if (type == ctl::Type::subscribe) ++ctr_.subscribes_sent;
+    else ++ctr_.unsubscribes_sent;
+}
+
+void ControlClient::poll(std::uint64_t now, session::FrameSink& out) {
+    if (now < next_heartbeat_) return;
+    next_heartbeat_ = now + std::uint64_t{cfg_.sub.heartbeat_ms} * 1'000'000ULL;
+    for (auto& p : peers_) send(p, ctl::Type::subscribe, now, out);
+}
+
+void ControlClient::stop(std::uint64_t now, session::FrameSink& out) {
+    for (auto& p : peers_) send(p, ctl::Type::unsubscribe, now, out);
+}
+
+bool ControlClient::is_control(const net::PacketView& v) const noexcept {
+    return v.l4 == net::L4Kind::udp && v.key.dst_ip == cfg_.ip && v.key.dst_port == cfg_.control_port;
+}
+
+void ControlClient::on_datagram(net::ConstBytes frame, const net::PacketView& v, std::uint64_t now,
+                                session::FrameSink& records) {
+    ++ctr_.datagrams_rx;
+    Peer* peer = nullptr;
+    for (auto& p : peers_)
+        if (p.ep.ip == v.key.src_ip && p.ep.port == v.key.src_port) peer = &p;
+    if (!peer) {
+        ++ctr_.not_from_intercept;
+        return;
+    }
+    ctl::Datagram d;
+    const ctl::Reject r = ctl::decode(v.payload(frame), key_, now, cfg_.max_skew_ns, d);
+    if (r != ctl::Reject::none) {
+        ctr_.rejects.add(r);
+        return;
+    }
+    if (d.h.type != ctl::Type::records || d.h.instance != cfg_.instance) {
+        ++ctr_.wrong_type;
+        return;
+    }
+    const auto w = peer->window.accept(d.h.epoch, d.h.seq);
+    if (w.reject != ctl::Reject::none) {
+        ctr_.rejects.add(w.reject);
+        return;
+    }
+    ctr_.rejects.add(ctl::Reject::none);
+    if (w.new_epoch) {
+        if (peer->seen) ++ctr_.intercept_restarts;
+        peer->seen = true;
+    }
+    ctr_.seq_gaps += w.gap;
+    // rebuilt frames: Ethernet (intercept -> us), then the record, zeros up to the IP total length
+    const net::EthHdr eth = net::EthHdr::read(frame);
+    net::EthHdr e{cfg_.mac, eth.src, 0x0800};
+    e.write(net::Bytes(frame_.data(), net::EthHdr::size));
+    auto it = d.record_iter();
+    ctl::RecordView rv;
+    while (it.next(rv)) {
+        std::memcpy(frame_.data() + net::EthHdr::size, rv.bytes.data(), rv.bytes.size());
+        std::memset(frame_.data() + net::EthHdr::size + rv.bytes.size(), 0, rv.ip_total_len - rv.bytes.size());
+        ++ctr_.records;
+        records.emit(net::ConstBytes(frame_.data(), net::EthHdr::size + rv.ip_total_len));
+    }
+}
+
+}  // namespace dpcopy::io

@@ -1,0 +1,94 @@
+// dpcopy's side of the control protocol, without DPDK: SUBSCRIBE heartbeats to every
+// -s intercept (and UNSUBSCRIBE at exit), and RECORDS datagrams turned back into the
+// Ethernet frames the session engine expects (the record's IPv4+TCP headers, the
+// shipped payload, zero bytes up to the IPv4 total length: the engine uses payload
+// lengths, not the bytes). Counts sequence gaps and intercept restarts. Time in ns
+// since the Unix epoch (the protocol's timestamps).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "lib/dpdk_io/control_codec.hpp"
+#include "lib/rewrite/parse.hpp"
+#include "lib/rewrite/types.hpp"
+#include "lib/session/engine.hpp"
+
+namespace dpcopy::io {
+
+struct ControlClientConfig {
+    net::MacAddr mac;
+    net::Ipv4Addr ip;
+    net::Port control_port{control::kDefaultPort};
+    struct Intercept {
+        net::Ipv4Addr ip;
+        net::Port port{control::kDefaultPort};
+    };
+    std::vector<Intercept> intercepts;
+    std::optional<control::Key> key;
+    std::uint16_t instance = 0;
+    control::Subscribe sub;                  // what we own; heartbeat_ms / expire_after inside
+    std::uint64_t max_skew_ns = control::kDefaultMaxSkewNs;
+    std::uint64_t epoch = 0;                 // our start time (ns since the Unix epoch)
+};
+
+struct ControlClientCounters {
+    std::uint64_t subscribes_sent = 0, unsubscribes_sent = 0;
+    std::uint64_t subscribe_no_mac = 0;      // a heartbeat skipped: the intercept's next hop is not resolved
+    std::uint64_t datagrams_rx = 0;
+    std::uint64_t not_from_intercept = 0;    // a datagram to our control port from another source
+    std::uint64_t wrong_type = 0;            // not RECORDS, or for another instance
+    std::uint64_t records = 0;               // records handed to the engine
+    std::uint64_t seq_gaps = 0;              // RECORDS datagrams lost (sequence gaps)
+    std::uint64_t intercept_restarts = 0;    // a new intercept epoch after the first
+    control::RejectCounters rejects;
+};
+
+// Builds the ControlClientConfig's subscription: fake client address ranges x the
+// instance's port slice [port_lo, port_hi], and the targets. More than 64 address
+// ranges are covered by one range from the lowest to the highest (documented).
+control::Subscribe make_subscription(const std::vector<std::pair<net::Ipv4Addr, net::Ipv4Addr>>& clients,
+                                     std::uint16_t port_lo, std::uint16_t port_hi,
+                                     const std::vector<std::pair<net::Ipv4Addr, net::Port>>& targets);
+
+class ControlClient {
+public:
+    // resolve: next-hop MAC toward an intercept (nullopt while unknown).
+    using Resolver = std::function<std::optional<net::MacAddr>(net::Ipv4Addr)>;
+    ControlClient(ControlClientConfig cfg, Resolver resolve);
+
+    // Sends a SUBSCRIBE to every intercept when a heartbeat is due (at once the first time).
+    void poll(std::uint64_t now, session::FrameSink& out);
+    // UNSUBSCRIBE to every intercept (at exit).
+    void stop(std::uint64_t now, session::FrameSink& out);
+    // A UDP datagram to our ip:control_port? (`v` parsed)
+    bool is_control(const net::PacketView& v) const noexcept;
+    // Validates a control datagram; each record becomes a frame emitted into `records`.
+    void on_datagram(net::ConstBytes frame, const net::PacketView& v, std::uint64_t now, session::FrameSink& records);
+
+    const ControlClientCounters& counters() const noexcept { return ctr_; }
+
+private:
+    struct Peer {
+        ControlClientConfig::Intercept ep;
+        control::ReplayWindow window;
+        bool seen = false;
+    };
+    void send(Peer& p, control::Type type, std::uint64_t now, session::FrameSink& out);
+
+    ControlClientConfig cfg_;
+    Resolver resolve_;
+    const control::Key* key_ = nullptr;
+    std::vector<Peer> peers_;
+    std::uint64_t seq_ = 0;
+    std::uint64_t next_heartbeat_ = 0;
+    ControlClientCounters ctr_;
+    std::vector<std::uint8_t> frame_ = std::vector<std::uint8_t>(14 + 65535);
+    std::array<std::uint8_t, control::kMaxDatagram> dgram_{};
+    std::array<std::uint8_t, 14 + 20 + 8 + control::kMaxDatagram> out_{};
+};
+
+}  // namespace dpcopy::io
