@@ -50,6 +50,7 @@ namespace dpcopy::session {
     /* session life */                                                                              \
     X(sessions_created, "sessions created (each replica counts)")                                   \
     X(sessions_mid_stream, "sessions created without a captured SYN (fabricated handshake)")        \
+    X(mid_stream_rebased, "mid-stream sessions restarted at an earlier, late-captured segment before their handshake") \
     X(sessions_superseded, "sessions detached because the client reused the port with a new SYN")   \
     X(create_table_full, "session not created: table full")                                         \
     X(create_no_tuple, "session not created: no free translated tuple")                             \

@@ -465,7 +465,7 @@ private:
         }
         s.released = 0;
         s.tgt_bytes = 0;
-        s.flags &= ~(sflag::syn_ws | sflag::syn_ts | sflag::exchange | sflag::resync_jumped);
+        s.flags &= ~(sflag::syn_ws | sflag::syn_ts | sflag::exchange | sflag::resync_jumped | sflag::mid_open);
         s.flags |= sflag::fabricated;
         s.syn_mss = fabricated_mss_;
         s.snd_una = s.isn;
@@ -612,13 +612,33 @@ private:
     }
     void open_mid_stream(Session& s, Seq first_seq, Nanos now) {
         ++ctr_[Counter::sessions_mid_stream];
-        s.flags |= sflag::fabricated;
+        s.flags |= sflag::fabricated | sflag::mid_open;
         s.isn = first_seq - 1;
         s.cap_nxt = first_seq;
         s.syn_mss = fabricated_mss_;
         s.snd_una = s.isn;
         s.snd_nxt = s.snd_max = s.isn + 1;
         send_syn(s, now);
+    }
+
+    void rebase_mid_stream(Session& s, Seq first_seq, Nanos now) {
+        send_rst(s, now);  // clears the target's half-open connection, if our SYN reached it
+        release_tuple(s, now);
+        const auto t = tuples_.allocate(s.orig.src_ip, now);
+        if (!t) {
+            end(s, Counter::end_no_tuple, now);
+            return;
+        }
+        bind_tuple(s, *t);
+        ++ctr_[Counter::mid_stream_rebased];
+        s.isn = first_seq - 1;
+        s.cap_nxt = first_seq;
+        s.snd_una = s.isn;
+        s.snd_nxt = s.snd_max = s.isn + 1;
+        s.syn_retries = 0;
+        s.q_send = kNone;
+        send_syn(s, now);
+        if (s.q_head != kNone) extend_contig(s, s.q_head);
     }
 
     void server_frame(ConstBytes frame, const net::PacketView& v, Nanos now) {
@@ -681,6 +701,14 @@ private:
         }
         if (th.has(tf::syn)) return;
         if (payload.empty() && !th.has(tf::fin)) return;  // pure ACK: we make our own
+        if ((s.flags & sflag::mid_open) && s.state == State::syn_sent && !payload.empty() && th.seq < s.isn + 1 &&
+            (s.isn + 1) - th.seq < (1 << 24)) {
+            // a mid-stream session whose handshake is still pending got an earlier segment
+            // (reordered in the capture, e.g. the head of a GRO run): nothing was sent yet,
+            // so start the connection there instead, on a fresh tuple
+            rebase_mid_stream(s, th.seq, now);
+            if (s.state == State::free) return;
+        }
         // A segment starting exactly where the online server's latest response data said it
         // had received everything, and acknowledging that response, starts a request: even
         // after a capture hole right before it, it is a safe restart point.
@@ -1120,6 +1148,7 @@ private:
         }
         // SYN-ACK
         ++ctr_[Counter::handshakes];
+        s.flags &= ~sflag::mid_open;
         s.rcv_nxt = th.seq + 1;
         s.tgt_bytes = 0;
         s.snd_una = s.isn + 1;

@@ -41,6 +41,7 @@ inline constexpr std::uint32_t cap_rtt_set = 1u << 17;  // cap_rtt_us measured
 inline constexpr std::uint32_t win_blocked = 1u << 18;  // counted window block (until progress)
 inline constexpr std::uint32_t resync_jumped = 1u << 19; // resync already skipped a capture hole
 inline constexpr std::uint32_t srv_data_seen = 1u << 20; // srv_data_ack/srv_data_seq are set
+inline constexpr std::uint32_t mid_open = 1u << 21;      // opened mid-stream, SYN-ACK not yet received
 }  // namespace sflag
 
 struct Session {

@@ -955,3 +955,37 @@ TEST_CASE("engine: EB-4 the target's RST after the client's RST was captured: qu
     CHECK(r.c(Counter::end_client_rst) == 1);
     CHECK(r.c(Counter::end_detached) == 0);
 }
+
+TEST_CASE("engine: EB-2/seed 609 a mid-stream session restarts at an earlier segment captured late, before its handshake") {
+    Rig r(base_config());
+    Conv cv;
+    r.cap(cv.cdata(1000, 0, bytes(100, 2)));   // the tail of a GRO run, captured first
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].h.flags == tf::syn);
+    CHECK(o[0].h.seq == Seq(cv.cisn + 1000));
+    const net::FlowKey first_tuple = o[0].key;
+    r.cap(cv.cdata(0, 0, bytes(1000, 1)));     // its head, reordered by the mirror
+    o = r.out();
+    REQUIRE(o.size() == 2);
+    CHECK((o[0].h.flags & tf::rst) != 0);      // the first attempt is cleared on the target
+    CHECK(o[0].key == first_tuple);
+    CHECK(o[1].h.flags == tf::syn);
+    CHECK(o[1].h.seq == Seq(cv.cisn));         // the connection now starts at the head
+    CHECK(o[1].key != first_tuple);
+    CHECK(r.c(Counter::mid_stream_rebased) == 1);
+    cv.xlat = o[1].key;
+    r.tgt(cv.tsynack(cv.cisn + 1, mss_option(1460)));
+    o = r.out();
+    std::vector<std::uint8_t> got;
+    for (const Seg& sg : o) got.insert(got.end(), sg.payload.begin(), sg.payload.end());
+    std::vector<std::uint8_t> want = bytes(1000, 1);
+    auto b2 = bytes(100, 2);
+    want.insert(want.end(), b2.begin(), b2.end());
+    CHECK(got == want);
+    REQUIRE(!o.empty());
+    CHECK(o[0].h.seq == Seq(cv.cisn + 1));
+    // once connected, a late earlier segment is a duplicate, not a restart
+    r.cap(cv.cdata(0, 0, bytes(1000, 1)));
+    CHECK(r.c(Counter::mid_stream_rebased) == 1);
+}
