@@ -26,13 +26,6 @@ int main(int argc, char** argv) {
     if (auto status = cli::finish_before_eal(parsed)) return *status;
     const auto& opt = parsed.options;
 
-    // Features of later issues: refuse before EAL so nothing is touched.
-    if (!opt.intercepts.empty() || opt.key_file) {
-        std::fprintf(stderr, "dpcopy: %s is not implemented yet\n",
-                     !opt.intercepts.empty() ? "the control ring (-s, responses through dpintercept)"
-                                             : "--key-file authentication");
-        return 2;
-    }
     // Inputs and outputs are opened before EAL: a bad capture is a one-line error, status 2.
     io::DataplaneConfig cfg = cli::dataplane_config(opt);
     if (opt.pcap_file) {

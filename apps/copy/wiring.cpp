@@ -43,6 +43,10 @@ io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
         c.prefix = opt.ip->prefix;
     }
     c.gateway = opt.gateway;
+    for (const Endpoint& ep : opt.intercepts)
+        c.intercepts.push_back({ep.ip, ep.port.value_or(opt.control_port)});
+    c.key_file = opt.key_file;
+    c.control_port = opt.control_port;
     c.stats_interval_s = opt.stats_interval_s;
     c.report_file = opt.report_file;
     c.version = DPCOPY_VERSION;

@@ -30,6 +30,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 #include "lib/dpdk_io/io_counters.hpp"
@@ -37,6 +38,7 @@
 #include "lib/dpdk_io/published.hpp"
 #include "lib/dpdk_io/run_stats.hpp"
 #include "lib/dpdk_io/shard.hpp"
+#include "lib/session/tuple_alloc.hpp"
 
 namespace dpcopy::io {
 
@@ -228,6 +230,34 @@ struct Worker {
     std::vector<rte_ring*> to_worker;  // [k] = ring toward worker k (k >= 1)
     std::uint32_t host_gen_published = 0;
     IoCounters host_base;
+    // -s: the control protocol client (worker 0 only) and the records it rebuilds
+    ControlClient* control = nullptr;
+    rte_mempool* pool = nullptr;
+    std::uint64_t wall0 = 0;          // wall-clock ns at clock 0 (protocol timestamps)
+    std::uint64_t rec_now = 0;
+    struct RecordRouter final : session::FrameSink {
+        Worker* w = nullptr;
+        void emit(net::ConstBytes frame) override { w->route_record(frame); }
+    } records;
+
+    void route_record(net::ConstBytes frame) {
+        net::PacketView rv;
+        if (net::parse_frame(frame, rv) != net::ParseError::ok || rv.l4 != net::L4Kind::tcp) {
+            ++ctr[IoCounter::drop_rx_parse];
+            return;
+        }
+        rte_mbuf* m = frame_to_mbuf(pool, frame);
+        if (!m) {
+            ++ctr[IoCounter::drop_no_mbuf];
+            return;
+        }
+        ++ctr[IoCounter::rx_target];
+        route(m, session::owner_of(rv.key.reversed(), count), rec_now, /*captured=*/false);
+    }
+    void control_stop() {
+        if (control) control->stop(wall0 + clock->now(), sink);
+        sink.flush();
+    }
 
     void deliver_target(rte_mbuf* m, std::uint64_t now) {
         const net::ConstBytes f = mbuf_bytes(m, scratch);
@@ -247,6 +277,12 @@ struct Worker {
         const net::ConstBytes f = mbuf_bytes(m, scratch);
         net::PacketView v;
         const RxKind kind = classifier->classify(f, v);
+        if (control && kind != RxKind::host && kind != RxKind::drop_parse && control->is_control(v)) {
+            rec_now = now;
+            control->on_datagram(f, v, wall0 + now, records);
+            rte_pktmbuf_free(m);
+            return;
+        }
         switch (kind) {
             case RxKind::host:
                 ++ctr[IoCounter::rx_host];
@@ -324,6 +360,7 @@ struct Worker {
                 for (std::uint16_t i = 0; i < r; ++i) handle_rx(b[i], now);
             }
             host->poll(now, sink);
+            if (control) control->poll(wall0 + now, sink);
             publish_hop();
         }
         if (!finished_input && phase.load(std::memory_order_acquire) >= kFinish && rte_ring_empty(from_main)) {
@@ -364,7 +401,7 @@ struct Worker {
 int worker_main(void* arg) {
     auto* w = static_cast<Worker*>(arg);
     while (w->phase.load(std::memory_order_relaxed) != kQuit) w->poll_once();
-    w->sink.flush();
+    w->control_stop();
     w->publish();
     return 0;
 }
@@ -546,6 +583,8 @@ private:
     std::vector<std::uint16_t> ports_up_;
     std::vector<std::pair<std::uint16_t, std::uint16_t>> rx_queues_;
     std::unique_ptr<HostStack> host_;
+    std::unique_ptr<ControlClient> control_;
+    std::uint64_t control_wall0_ = 0;
     std::unique_ptr<RxClassifier> classifier_;
     SharedHop hop_;
     IoCounters feed_ctr_;
@@ -658,7 +697,63 @@ bool Run::setup(std::string& err, int& status) {
     } else {
         for (const auto& t : cfg_.engine.transfers) hc.next_hops.push_back(t.target_ip);
     }
+    // -s: intercepts on --ip's link are resolved by ARP like the next hop; the others are
+    // reached through --gateway.
+    const auto on_link = [&](net::Ipv4Addr a) {
+        const std::uint32_t mask = cfg_.prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - cfg_.prefix);
+        return cfg_.ip && (a.value() & mask) == (cfg_.ip->value() & mask);
+    };
+    for (const auto& ic : cfg_.intercepts)
+        if (on_link(ic.ip) && std::find(hc.next_hops.begin(), hc.next_hops.end(), ic.ip) == hc.next_hops.end())
+            hc.next_hops.push_back(ic.ip);
     host_ = std::make_unique<HostStack>(hc);
+    if (!cfg_.intercepts.empty()) {
+        if (!cfg_.ip) {
+            err = "-s needs --ip";
+            status = 2;
+            return false;
+        }
+        ControlClientConfig cc;
+        cc.mac = mac;
+        cc.ip = *cfg_.ip;
+        cc.control_port = cfg_.control_port;
+        cc.intercepts = cfg_.intercepts;
+        if (cfg_.key_file) {
+            auto key = control::Key::from_file(*cfg_.key_file, err);
+            if (!key) {
+                status = 2;
+                return false;
+            }
+            cc.key = *key;
+        }
+        cc.instance = static_cast<std::uint16_t>(cfg_.engine.instance);
+        std::uint32_t lo = 0, hi = 0;
+        if (!session::TupleAllocator::instance_ports(cfg_.engine.instance, cfg_.engine.instance_count, lo, hi, err)) {
+            status = 2;
+            return false;
+        }
+        std::vector<std::pair<net::Ipv4Addr, net::Ipv4Addr>> ranges;
+        for (const auto& r : cfg_.clients.ranges()) ranges.emplace_back(r.first, r.last);
+        std::vector<std::pair<net::Ipv4Addr, net::Port>> tg;
+        for (const auto& t : cfg_.engine.transfers) tg.emplace_back(t.target_ip, t.target_port);
+        cc.sub = make_subscription(ranges, static_cast<std::uint16_t>(lo), static_cast<std::uint16_t>(hi - 1), tg);
+        timespec ts{};
+        clock_gettime(CLOCK_REALTIME, &ts);
+        const std::uint64_t wall = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
+                                   static_cast<std::uint64_t>(ts.tv_nsec);
+        control_wall0_ = wall - clock_.now();
+        cc.epoch = wall;
+        HostStack* host = host_.get();
+        const std::optional<net::Ipv4Addr> gw = cfg_.gateway;
+        control_ = std::make_unique<ControlClient>(std::move(cc), [host, on_link, gw](net::Ipv4Addr a) {
+            if (on_link(a)) return host->mac_of(a);
+            return gw ? host->mac_of(*gw) : std::nullopt;
+        });
+        log("dpcopy: responses through dpintercept at " + std::to_string(cfg_.intercepts.size()) +
+            " address(es), control port " + std::to_string(cfg_.control_port.value()) +
+            (cfg_.key_file ? ", authenticated" : ", unauthenticated") + "; fake client ports " +
+            std::to_string(lo) + "-" + std::to_string(hi - 1));
+    }
     std::vector<TargetEndpoint> targets;
     for (const auto& t : cfg_.engine.transfers) targets.push_back({t.target_ip, t.target_port});
     classifier_ = std::make_unique<RxClassifier>(targets, cfg_.clients, live);
@@ -705,6 +800,10 @@ bool Run::setup(std::string& err, int& status) {
     w0.host = host_.get();
     w0.classifier = classifier_.get();
     w0.rx_queues = rx_queues_;
+    w0.control = control_.get();
+    w0.pool = pool_;
+    w0.wall0 = control_wall0_;
+    w0.records.w = &w0;
     w0.to_worker.resize(nw, nullptr);
     for (std::uint32_t k = 1; k < nw; ++k) w0.to_worker[k] = workers_[k]->from_rx;
     for (auto& w : workers_) w->publish();
@@ -1035,7 +1134,21 @@ int Run::run(std::string& err) {
         rte_eal_mp_wait_lcore();
         launched_ = false;
     } else if (inline_worker_ && !workers_.empty()) {
-        workers_[0]->sink.flush();
+        workers_[0]->control_stop();
+    }
+    if (control_) {
+        const auto& c = control_->counters();
+        std::string rej;
+        for (std::size_t i = 1; i < control::kRejectCount; ++i)
+            if (c.rejects.by_reason[i])
+                rej += std::string(rej.empty() ? " (" : ", ") + control::reject_name(static_cast<control::Reject>(i)) +
+                       " " + std::to_string(c.rejects.by_reason[i]);
+        if (!rej.empty()) rej += ")";
+        log("dpcopy: control: " + std::to_string(c.subscribes_sent) + " subscribes sent, " +
+            std::to_string(c.datagrams_rx) + " datagrams received, " + std::to_string(c.records) + " records, " +
+            std::to_string(c.seq_gaps) + " datagrams lost, " + std::to_string(c.intercept_restarts) +
+            " intercept restarts, " + std::to_string(c.rejects.rejected()) + " rejected" + rej + ", " +
+            std::to_string(c.not_from_intercept) + " from strangers");
     }
     if (status == 0 || status == 2) finish_output(end, status);
     return status;

@@ -9,8 +9,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "lib/dpdk_io/capture.hpp"
+#include "lib/dpdk_io/control_client.hpp"
 #include "lib/dpdk_io/host_stack.hpp"
 #include "lib/session/engine.hpp"
 
@@ -35,6 +37,10 @@ struct DataplaneConfig {
     std::string version;
     std::uint64_t drain_bound_ns = 10'000'000'000ULL;  // SIGINT/SIGTERM: time sessions get to finish
     std::uint32_t arp_max_tries = 10;         // ARP requests for the next hop before giving up
+    // -s: responses come from dpintercept over the control protocol (docs/control-protocol.md)
+    std::vector<ControlClientConfig::Intercept> intercepts;
+    std::optional<std::string> key_file;      // --key-file
+    net::Port control_port{control::kDefaultPort};
 };
 
 // Runs until the input is done and every session ended (offline), or until SIGINT/
