@@ -24,6 +24,7 @@
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/parse.hpp"
 #include "lib/session/engine.hpp"
+#include "lib/session/seg_pool.hpp"
 #include "lib/session/session.hpp"
 
 using namespace dpcopy;
@@ -195,7 +196,7 @@ Result run(std::uint32_t n, std::uint32_t rounds) {
     res.wall_ns_per_packet = elapsed_ns / static_cast<double>(packets);
     res.pps = 1e9 / res.ns_per_packet;
     res.engine_bytes = e->memory_bytes();
-    res.bytes_per_session = static_cast<double>(res.engine_bytes - std::size_t{cfg.max_queued_segments} * 2088) /
+    res.bytes_per_session = static_cast<double>(res.engine_bytes - std::size_t{cfg.max_queued_segments} * (sizeof(Piece) + PiecePool::kPieceBytes + 4)) /
                             static_cast<double>(cfg.max_sessions);
     return res;
 }
