@@ -989,3 +989,35 @@ TEST_CASE("engine: EB-2/seed 609 a mid-stream session restarts at an earlier seg
     r.cap(cv.cdata(0, 0, bytes(1000, 1)));
     CHECK(r.c(Counter::mid_stream_rebased) == 1);
 }
+
+TEST_CASE("engine: data captured before an expired gap but not yet sent is replayed before the reset") {
+    EngineConfig c = base_config();
+    c.capture_gap_timeout = 300 * kMs;
+    Rig r(c);
+    Conv cv;
+    const Seg syn = open(r, cv);
+    r.cap(cv.cdata(0, 0, bytes(100, 1)));      // request A, sent
+    REQUIRE(r.out().size() == 1);
+    r.tgt(cv.tack(0, cv.cisn + 101, 0, 80));   // A acked with its response, window closed
+    r.out();
+    r.cap(cv.sdata(0, 100, 80));
+    r.cap(cv.cdata(100, 80, bytes(50, 2)));    // request B: blocked by the zero window
+    // 150..250 lost by the mirror
+    r.cap(cv.sdata(80, 250, 20));
+    r.cap(cv.cdata(250, 100, bytes(30, 4)));   // request D, after the hole (proven start)
+    CHECK(r.out().empty());
+    r.step(400 * kMs);                          // the gap expires while B is still unsent
+    for (const Seg& sg : r.out()) CHECK((sg.h.flags & (tf::rst | tf::syn)) == 0);  // probes only
+    r.tgt(cv.tack(80, cv.cisn + 101, 65535));  // the window opens
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload == bytes(50, 2));       // B goes on the old connection
+    CHECK(o[0].key == syn.key);
+    r.tgt(cv.tack(80, cv.cisn + 151, 65535, 20));
+    o = r.out();
+    REQUIRE(o.size() == 2);                    // then the reset and the reopening before D
+    CHECK((o[0].h.flags & tf::rst) != 0);
+    CHECK(o[1].h.flags == tf::syn);
+    CHECK(o[1].h.seq == Seq(cv.cisn + 250));
+    CHECK(r.c(Counter::reconnect_capture_gap) == 1);
+}
