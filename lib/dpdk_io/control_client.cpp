@@ -39,12 +39,14 @@ ControlClient::ControlClient(ControlClientConfig cfg, Resolver resolve)
     for (const auto& ep : cfg_.intercepts) peers_.push_back(Peer{ep, {}, false});
 }
 
-void ControlClient::send(Peer& p, ctl::Type type, std::uint64_t now, session::FrameSink& out) {
+bool ControlClient::send(Peer& p, ctl::Type type, std::uint64_t now, session::FrameSink& out) {
     const auto mac = resolve_(p.ep.ip);
     if (!mac) {
-        ++ctr_.subscribe_no_mac;
-        return;
+        if (!p.no_mac) ++ctr_.subscribe_no_mac;
+        p.no_mac = true;
+        return false;
     }
+    p.no_mac = false;
     ctl::Header h;
     h.instance = cfg_.instance;
     h.epoch = cfg_.epoch;
@@ -52,19 +54,22 @@ void ControlClient::send(Peer& p, ctl::Type type, std::uint64_t now, session::Fr
     h.ts_ns = now;
     const std::size_t n = type == ctl::Type::subscribe ? ctl::encode_subscribe(dgram_, h, cfg_.sub, key_)
                                                        : ctl::encode_unsubscribe(dgram_, h, key_);
-    if (n == 0) return;
+    if (n == 0) return false;
     const std::size_t len = net::build_udp(out_, net::L2Spec{cfg_.mac, *mac, 0, {}}, net::Ipv4Spec{cfg_.ip, p.ep.ip},
                                            cfg_.control_port, p.ep.port, net::ConstBytes(dgram_.data(), n));
-    if (len == 0) return;
+    if (len == 0) return false;
     out.emit(net::ConstBytes(out_.data(), len));
     if (type == ctl::Type::subscribe) ++ctr_.subscribes_sent;
     else ++ctr_.unsubscribes_sent;
+    return true;
 }
 
 void ControlClient::poll(std::uint64_t now, session::FrameSink& out) {
-    if (now < next_heartbeat_) return;
-    next_heartbeat_ = now + std::uint64_t{cfg_.sub.heartbeat_ms} * 1'000'000ULL;
-    for (auto& p : peers_) send(p, ctl::Type::subscribe, now, out);
+    for (auto& p : peers_) {
+        if (now < p.next_due) continue;
+        p.next_due = now + (send(p, ctl::Type::subscribe, now, out) ? std::uint64_t{cfg_.sub.heartbeat_ms} * 1'000'000ULL
+                                                                     : 0);
+    }
 }
 
 void ControlClient::stop(std::uint64_t now, session::FrameSink& out) {

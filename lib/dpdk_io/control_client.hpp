@@ -37,7 +37,7 @@ struct ControlClientConfig {
 
 struct ControlClientCounters {
     std::uint64_t subscribes_sent = 0, unsubscribes_sent = 0;
-    std::uint64_t subscribe_no_mac = 0;      // a heartbeat skipped: the intercept's next hop is not resolved
+    std::uint64_t subscribe_no_mac = 0;      // heartbeats delayed: the intercept's next hop was not resolved
     std::uint64_t datagrams_rx = 0;
     std::uint64_t not_from_intercept = 0;    // a datagram to our control port from another source
     std::uint64_t wrong_type = 0;            // not RECORDS, or for another instance
@@ -60,7 +60,9 @@ public:
     using Resolver = std::function<std::optional<net::MacAddr>(net::Ipv4Addr)>;
     ControlClient(ControlClientConfig cfg, Resolver resolve);
 
-    // Sends a SUBSCRIBE to every intercept when a heartbeat is due (at once the first time).
+    // Sends a SUBSCRIBE to every intercept when its heartbeat is due (at once the first time;
+    // at every call while the intercept's MAC is unknown, so the first goes out in the same poll
+    // as the ARP answer, before the replay starts).
     void poll(std::uint64_t now, session::FrameSink& out);
     // UNSUBSCRIBE to every intercept (at exit).
     void stop(std::uint64_t now, session::FrameSink& out);
@@ -76,15 +78,16 @@ private:
         ControlClientConfig::Intercept ep;
         control::ReplayWindow window;
         bool seen = false;
+        std::uint64_t next_due = 0;  // next SUBSCRIBE
+        bool no_mac = false;         // the last attempt found no MAC (counted once per streak)
     };
-    void send(Peer& p, control::Type type, std::uint64_t now, session::FrameSink& out);
+    bool send(Peer& p, control::Type type, std::uint64_t now, session::FrameSink& out);
 
     ControlClientConfig cfg_;
     Resolver resolve_;
     const control::Key* key_ = nullptr;
     std::vector<Peer> peers_;
     std::uint64_t seq_ = 0;
-    std::uint64_t next_heartbeat_ = 0;
     ControlClientCounters ctr_;
     std::vector<std::uint8_t> frame_ = std::vector<std::uint8_t>(14 + 65535);
     std::array<std::uint8_t, control::kMaxDatagram> dgram_{};
