@@ -245,9 +245,8 @@ TEST_CASE("sim: SYN and SYN-ACK loss", "[sim][engine]") {
     CHECK(out.counters[session::Counter::syn_retransmits] >= 2 * scripts.size());
 }
 
-// [!mayfail]: open engine bug EB-1 in tests/session/sim/ENGINE_BUGS.md (resync after a
-// capture gap skips a queued request boundary). Remove the tag when it is fixed.
-TEST_CASE("sim: capture loss, duplicates, retransmissions and late segments", "[sim][engine][!mayfail]") {
+// Found EB-1 (tests/session/sim/ENGINE_BUGS.md), fixed in 620f1ec.
+TEST_CASE("sim: capture loss, duplicates, retransmissions and late segments", "[sim][engine]") {
     Rng r(20);
     std::vector<SessionScript> scripts;
     for (std::uint32_t i = 0; i < 8; ++i) {
@@ -384,9 +383,8 @@ SessionScript random_conversation(std::uint64_t seed, std::uint32_t slot, Nanos 
 
 }  // namespace
 
-// [!mayfail]: open engine bugs EB-1, EB-3, EB-4, EB-5 (and possibly EB-2) in
-// tests/session/sim/ENGINE_BUGS.md; see its census table. Remove the tag when they are fixed.
-TEST_CASE("sim: property: 10,000 seeded conversations with faults", "[sim][engine][property][!mayfail]") {
+// Found EB-1..EB-5 (tests/session/sim/ENGINE_BUGS.md), all fixed; 0 of 200 batches fail.
+TEST_CASE("sim: property: 10,000 seeded conversations with faults", "[sim][engine][property]") {
     constexpr std::uint32_t kBatch = 50, kBatches = 200;
     const char* only = std::getenv("SIM_SEED");
     std::uint32_t failed_batches = 0;
