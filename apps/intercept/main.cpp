@@ -1,10 +1,14 @@
-// dpintercept [EAL options] -- [dpintercept options]: parse, start EAL, (capture: a later issue).
+// dpintercept [EAL options] -- [dpintercept options]: parse, start EAL, run the intercept plane until SIGINT/SIGTERM.
 #include "apps/common/launch.hpp"
 #include "apps/common/split_argv.hpp"
 #include "apps/intercept/options.hpp"
+#include "apps/intercept/wiring.hpp"
 #include "lib/dpdk_io/eal.hpp"
+#include "lib/dpdk_io/intercept_plane.hpp"
+#include "dpcopy_version.hpp"
 
 #include <cstdio>
+#include <utility>
 
 int main(int argc, char** argv) {
     using namespace dpcopy;
@@ -34,9 +38,37 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    std::printf("dpintercept: EAL up (%u lcores, %u ports); the data plane arrives with issue 4\n",
-                eal->lcore_count(), eal->port_count());
-    std::fflush(stdout);
-    std::fprintf(stderr, "dpintercept: response capture is not implemented yet\n");
-    return 2;
+    auto core = cli::intercept_core_config(opt, err);
+    if (!core) {
+        std::fprintf(stderr, "dpintercept: %s\n", err.c_str());
+        return 2;
+    }
+    io::InterceptPlaneConfig pc;
+    pc.core = std::move(*core);
+    pc.prefix = opt.ip.prefix;
+    pc.rx_port = opt.rx_port;
+    pc.tx_port = opt.tx_port;
+    pc.filter = opt.filter;
+    pc.stats_interval_s = opt.stats_interval_s;
+    pc.report_file = opt.report_file;
+    pc.version = DPCOPY_VERSION;
+    std::FILE* log = stderr;
+    if (opt.log_file) {
+        log = std::fopen(opt.log_file->c_str(), "a");
+        if (!log) {
+            std::fprintf(stderr, "dpintercept: cannot open log file %s\n", opt.log_file->c_str());
+            return 2;
+        }
+    }
+    pc.log = log;
+    auto plane = io::InterceptPlane::start(std::move(pc), err);
+    if (!plane) {
+        std::fprintf(stderr, "dpintercept: %s\n", err.c_str());
+        return 1;
+    }
+    const int status = plane->run(err);
+    if (status != 0) std::fprintf(stderr, "dpintercept: %s\n", err.c_str());
+    plane.reset();
+    if (log != stderr) std::fclose(log);
+    return status;
 }
