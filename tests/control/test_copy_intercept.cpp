@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "lib/dpdk_io/capture.hpp"
+#include "tests/integration/ring_port.hpp"
 #include "lib/dpdk_io/control_intercept.hpp"
 #include "lib/dpdk_io/dataplane.hpp"
 #include "lib/rewrite/build.hpp"
@@ -35,6 +36,8 @@ using namespace dpcopy;
 using net::Ipv4Addr;
 using net::MacAddr;
 namespace tf = net::tcpflag;
+using testing::RingPort;
+using testing::requests_in_capture;
 using Frame = std::vector<std::uint8_t>;
 
 namespace {
@@ -56,45 +59,6 @@ std::uint64_t wall_ns() {
     return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-struct RingPort {
-    rte_ring* rx = nullptr;
-    std::vector<rte_ring*> tx;
-    rte_mempool* pool = nullptr;
-    std::uint16_t port = 0;
-    explicit RingPort(unsigned txq) {
-        rx = rte_ring_create("ci_rx", 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        for (unsigned q = 0; q < txq; ++q)
-            tx.push_back(rte_ring_create(("ci_tx" + std::to_string(q)).c_str(), 4096, SOCKET_ID_ANY,
-                                         RING_F_SP_ENQ | RING_F_SC_DEQ));
-        pool = rte_pktmbuf_pool_create("ci_pool", 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-        REQUIRE(rx);
-        REQUIRE(pool);
-        const int id = rte_eth_from_rings("ci_ring", &rx, 1, tx.data(), static_cast<unsigned>(tx.size()), SOCKET_ID_ANY);
-        REQUIRE(id >= 0);
-        port = static_cast<std::uint16_t>(id);
-    }
-    void send(net::ConstBytes f) const {
-        rte_mbuf* m = rte_pktmbuf_alloc(pool);
-        if (!m) return;
-        std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(f.size())), f.data(), f.size());
-        if (rte_ring_enqueue(rx, m) != 0) rte_pktmbuf_free(m);
-    }
-    std::vector<Frame> receive() const {
-        std::vector<Frame> out;
-        for (rte_ring* r : tx) {
-            void* p;
-            while (rte_ring_dequeue(r, &p) == 0) {
-                auto* m = static_cast<rte_mbuf*>(p);
-                Frame f(m->pkt_len);
-                const void* d = rte_pktmbuf_read(m, 0, m->pkt_len, f.data());
-                if (d != f.data()) std::memcpy(f.data(), d, m->pkt_len);
-                out.push_back(std::move(f));
-                rte_pktmbuf_free(m);
-            }
-        }
-        return out;
-    }
-};
 
 Frame arp_reply(MacAddr from_mac, Ipv4Addr from_ip, MacAddr to_mac, Ipv4Addr to_ip) {
     net::ArpPkt a;
@@ -245,35 +209,6 @@ private:
     std::vector<std::string> requests_;
 };
 
-std::vector<std::string> requests_in_capture(const std::string& path, std::uint16_t port) {
-    std::string err;
-    auto r = io::CaptureReader::open(path, err);
-    REQUIRE(r);
-    std::map<std::uint64_t, std::map<std::uint32_t, std::string>> flows;
-    std::vector<std::uint64_t> order;
-    io::CaptureFrame f;
-    while (r->next(f) == io::ReadStatus::frame) {
-        net::PacketView v;
-        if (net::parse_frame(f.data, v, f.link) != net::ParseError::ok || v.l4 != net::L4Kind::tcp) continue;
-        if (v.key.dst_port.value() != port || v.payload_len == 0) continue;
-        const auto th = net::TcpHdr::read(f.data.subspan(v.l4_off));
-        const std::uint64_t id = v.key.src_port.value() | (std::uint64_t{v.key.src_ip.value()} << 16);
-        if (!flows.count(id)) order.push_back(id);
-        const auto p = v.payload(f.data);
-        flows[id][th.seq.value()] = std::string(reinterpret_cast<const char*>(p.data()), p.size());
-    }
-    std::vector<std::string> out;
-    for (auto id : order) {
-        std::string all;
-        for (auto& [seq, d] : flows[id]) all += d;
-        std::size_t end;
-        while ((end = all.find("\r\n\r\n")) != std::string::npos) {
-            out.push_back(all.substr(0, end + 4));
-            all.erase(0, end + 4);
-        }
-    }
-    return out;
-}
 
 }  // namespace
 

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "lib/dpdk_io/capture.hpp"
+#include "tests/integration/ring_port.hpp"
 #include "lib/dpdk_io/dataplane.hpp"
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/headers.hpp"
@@ -40,6 +41,8 @@ using namespace dpcopy;
 using net::Ipv4Addr;
 using net::MacAddr;
 namespace tf = net::tcpflag;
+using testing::RingPort;
+using testing::requests_in_capture;
 
 namespace {
 
@@ -56,57 +59,6 @@ constexpr std::uint16_t kTargetPort = 8080;
 using Frame = std::vector<std::uint8_t>;
 
 // ---------------------------------------------------------------- the port
-struct RingPort {
-    rte_ring* rx = nullptr;               // the test enqueues, dpcopy receives
-    std::vector<rte_ring*> tx;            // dpcopy transmits, the test dequeues
-    rte_mempool* pool = nullptr;          // the test's own mbufs
-    std::uint16_t port = 0;
-
-    explicit RingPort(unsigned tx_queues) {
-        static int instance = 0;
-        const std::string sfx = std::to_string(instance++);
-        rx = rte_ring_create(("it_rx" + sfx).c_str(), 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        for (unsigned q = 0; q < tx_queues; ++q) {
-            const std::string n = "it_tx" + sfx + "_" + std::to_string(q);
-            tx.push_back(rte_ring_create(n.c_str(), 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ));
-        }
-        pool = rte_pktmbuf_pool_create(("it_pool" + sfx).c_str(), 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-        REQUIRE(rx);
-        REQUIRE(pool);
-        const int id = rte_eth_from_rings(("it_ring" + sfx).c_str(), &rx, 1, tx.data(), static_cast<unsigned>(tx.size()), SOCKET_ID_ANY);
-        REQUIRE(id >= 0);
-        port = static_cast<std::uint16_t>(id);
-    }
-    void send(const Frame& f) const {  // also called from the target's thread: no REQUIRE here
-        rte_mbuf* m = rte_pktmbuf_alloc(pool);
-        if (!m) return;
-        std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(f.size())), f.data(), f.size());
-        if (rte_ring_enqueue(rx, m) != 0) rte_pktmbuf_free(m);
-    }
-    // Frames dpcopy transmitted since the last call.
-    std::vector<Frame> receive() const {
-        std::vector<Frame> out;
-        for (rte_ring* r : tx) {
-            void* p;
-            while (rte_ring_dequeue(r, &p) == 0) {
-                auto* m = static_cast<rte_mbuf*>(p);
-                Frame f(m->pkt_len);
-                const void* d = rte_pktmbuf_read(m, 0, m->pkt_len, f.data());
-                if (d != f.data()) std::memcpy(f.data(), d, m->pkt_len);
-                out.push_back(std::move(f));
-                rte_pktmbuf_free(m);
-            }
-        }
-        return out;
-    }
-    MacAddr mac() const {
-        rte_ether_addr a{};
-        rte_eth_macaddr_get(port, &a);
-        MacAddr m;
-        std::memcpy(m.b.data(), a.addr_bytes, 6);
-        return m;
-    }
-};
 
 // ---------------------------------------------------------------- frame helpers
 Frame arp_request(MacAddr from_mac, Ipv4Addr from_ip, Ipv4Addr who) {
@@ -308,35 +260,6 @@ private:
 
 // ---------------------------------------------------------------- expectations from the capture
 // Complete requests ("\r\n\r\n"-terminated) the clients of a capture sent to port `port`.
-std::vector<std::string> requests_in_capture(const std::string& path, std::uint16_t port) {
-    std::string err;
-    auto r = io::CaptureReader::open(path, err);
-    REQUIRE(r);
-    std::map<std::uint64_t, std::map<std::uint32_t, std::string>> flows;  // client -> seq -> data
-    std::vector<std::uint64_t> order;
-    io::CaptureFrame f;
-    while (r->next(f) == io::ReadStatus::frame) {
-        net::PacketView v;
-        if (net::parse_frame(f.data, v, f.link) != net::ParseError::ok || v.l4 != net::L4Kind::tcp) continue;
-        if (v.key.dst_port.value() != port || v.payload_len == 0) continue;
-        const auto th = net::TcpHdr::read(f.data.subspan(v.l4_off));
-        const std::uint64_t id = v.key.src_port.value() | (std::uint64_t{v.key.src_ip.value()} << 16);
-        if (!flows.count(id)) order.push_back(id);
-        const auto p = v.payload(f.data);
-        flows[id][th.seq.value()] = std::string(reinterpret_cast<const char*>(p.data()), p.size());
-    }
-    std::vector<std::string> out;
-    for (auto id : order) {
-        std::string all;
-        for (auto& [seq, d] : flows[id]) all += d;  // seq order (no wrap in these short captures)
-        std::size_t end;
-        while ((end = all.find("\r\n\r\n")) != std::string::npos) {
-            out.push_back(all.substr(0, end + 4));
-            all.erase(0, end + 4);
-        }
-    }
-    return out;
-}
 
 std::string first_line(const std::string& r) { return r.substr(0, r.find("\r\n")); }
 
