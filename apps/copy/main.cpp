@@ -62,12 +62,6 @@ int main(int argc, char** argv) {
             }
         }
     }
-    if (!opt.offline()) {  // live copying: issue 6
-        std::printf("dpcopy: EAL up (%u lcores, %u ports)\n", eal->lcore_count(), eal->port_count());
-        std::fflush(stdout);
-        std::fprintf(stderr, "dpcopy: live copying is not implemented yet\n");
-        return 2;
-    }
     const int status = io::run_dataplane(std::move(cfg), err);
     if (status != 0) std::fprintf(stderr, "dpcopy: %s\n", err.c_str());
     if (log) std::fclose(log);

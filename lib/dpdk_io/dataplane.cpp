@@ -224,7 +224,11 @@ struct Worker {
     std::uint64_t advanced_at = 0;
 
     // worker 0 only
-    std::vector<std::pair<std::uint16_t, std::uint16_t>> rx_queues;  // (port, queue)
+    struct RxQueue {
+        std::uint16_t port = 0, queue = 0;
+        bool mirror = false;  // live mode, a separate --rx-port: every frame is a captured one
+    };
+    std::vector<RxQueue> rx_queues;
     HostStack* host = nullptr;
     const RxClassifier* classifier = nullptr;
     std::vector<rte_ring*> to_worker;  // [k] = ring toward worker k (k >= 1)
@@ -271,11 +275,33 @@ struct Worker {
         rte_pktmbuf_free(m);
     }
 
-    void handle_rx(rte_mbuf* m, std::uint64_t now) {
+    // Live mode: the mirror's frames (its own port, or classified `captured` on a shared
+    // port) go to the owner of their online conversation, both directions to the same
+    // worker. Until the next hop is known they are dropped (counted): a copy would leave
+    // with no destination MAC.
+    void handle_captured(rte_mbuf* m, const net::PacketView& v, bool parsed, std::uint64_t now) {
+        if (!hop->resolved.load(std::memory_order_relaxed)) {
+            ++ctr[IoCounter::drop_live_before_next_hop];
+            rte_pktmbuf_free(m);
+            return;
+        }
+        ++ctr[IoCounter::rx_captured];
+        m->packet_type = 0;
+        const std::uint32_t owner = parsed && v.l4 == net::L4Kind::tcp ? shard_of(v.key, count) : 0;
+        route(m, owner, now, /*captured=*/true);
+    }
+
+    void handle_rx(rte_mbuf* m, std::uint64_t now, bool mirror) {
         ++ctr[IoCounter::rx_frames];
         ctr[IoCounter::rx_bytes] += m->pkt_len;
         const net::ConstBytes f = mbuf_bytes(m, scratch);
         net::PacketView v;
+        if (mirror) {
+            // The engine counts what it cannot parse or does not copy, by reason.
+            const bool parsed = net::parse_frame(f, v, net::LinkType::ethernet, true) == net::ParseError::ok;
+            handle_captured(m, v, parsed, now);
+            return;
+        }
         const RxKind kind = classifier->classify(f, v);
         if (control && kind != RxKind::host && kind != RxKind::drop_parse && control->is_control(v)) {
             rec_now = now;
@@ -295,13 +321,9 @@ struct Worker {
                 route(m, owner, now, /*captured=*/false);
                 return;
             }
-            case RxKind::captured: {
-                ++ctr[IoCounter::rx_captured];
-                m->packet_type = 0;
-                const std::uint32_t owner = v.l4 == net::L4Kind::tcp ? shard_of(v.key, count) : 0;
-                route(m, owner, now, /*captured=*/true);
+            case RxKind::captured:
+                handle_captured(m, v, true, now);
                 return;
-            }
             case RxKind::drop_parse:
                 ++ctr[IoCounter::drop_rx_parse];
                 break;
@@ -355,9 +377,9 @@ struct Worker {
             }
         }
         if (host) {
-            for (const auto& [p, q] : rx_queues) {
-                const std::uint16_t r = rte_eth_rx_burst(p, q, b, kBurst);
-                for (std::uint16_t i = 0; i < r; ++i) handle_rx(b[i], now);
+            for (const RxQueue& q : rx_queues) {
+                const std::uint16_t r = rte_eth_rx_burst(q.port, q.queue, b, kBurst);
+                for (std::uint16_t i = 0; i < r; ++i) handle_rx(b[i], now, q.mirror);
             }
             host->poll(now, sink);
             if (control) control->poll(wall0 + now, sink);
@@ -581,7 +603,7 @@ private:
     bool inline_worker_ = false;
     bool launched_ = false;
     std::vector<std::uint16_t> ports_up_;
-    std::vector<std::pair<std::uint16_t, std::uint16_t>> rx_queues_;
+    std::vector<Worker::RxQueue> rx_queues_;
     std::unique_ptr<HostStack> host_;
     std::unique_ptr<ControlClient> control_;
     std::uint64_t control_wall0_ = 0;
@@ -663,7 +685,7 @@ bool Run::setup(std::string& err, int& status) {
         std::uint16_t nq = 0;
         if (!setup_port(tx, pool_, err, note, nq)) return false;
         ports_up_.push_back(tx.id);
-        for (std::uint16_t q = 0; q < nq; ++q) rx_queues_.emplace_back(tx.id, q);
+        for (std::uint16_t q = 0; q < nq; ++q) rx_queues_.push_back({tx.id, q, false});
         log("dpcopy: " + note);
         if (live && cfg_.rx_port != cfg_.tx_port) {
             PortSetup rx;
@@ -672,7 +694,7 @@ bool Run::setup(std::string& err, int& status) {
             rx.mtu = cfg_.engine.mtu;
             if (!setup_port(rx, pool_, err, note, nq)) return false;
             ports_up_.push_back(rx.id);
-            for (std::uint16_t q = 0; q < nq; ++q) rx_queues_.emplace_back(rx.id, q);
+            for (std::uint16_t q = 0; q < nq; ++q) rx_queues_.push_back({rx.id, q, true});
             log("dpcopy: " + note);
         }
     }
@@ -756,7 +778,8 @@ bool Run::setup(std::string& err, int& status) {
     }
     std::vector<TargetEndpoint> targets;
     for (const auto& t : cfg_.engine.transfers) targets.push_back({t.target_ip, t.target_port});
-    classifier_ = std::make_unique<RxClassifier>(targets, cfg_.clients, live);
+    // Frames on the TX port are mirrored ones only when the mirror shares that port.
+    classifier_ = std::make_unique<RxClassifier>(targets, cfg_.clients, live && cfg_.rx_port == cfg_.tx_port);
 
     // Workers and rings.
     for (std::uint32_t k = 0; k < nw; ++k) {
@@ -910,8 +933,15 @@ RunSnapshot Run::snapshot(bool final_read) {
 }
 
 void Run::service() {
-    if (inline_worker_) workers_[0]->poll_once();
-    else rte_pause();
+    if (inline_worker_) {
+        workers_[0]->poll_once();
+    } else if (!cfg_.capture) {
+        // Live mode: the main lcore only watches signals and prints status lines; it
+        // yields its CPU (often shared with a worker on small machines).
+        rte_delay_us_sleep(200);
+    } else {
+        rte_pause();
+    }
 }
 
 bool Run::all_idle() {

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# End-to-end: LIVE copying from a mirror port, in namespaces.
+#
+#   tests/e2e/live_copy.sh DPCOPY_BINARY DPINTERCEPT_BINARY
+#
+# Rig (all made here, all removed at exit):
+#   cli ── eth0 ── onl            "production": ab against the online nginx 198.18.0.2.
+#                  onl:eth0 is mirrored (tc clsact + u32 + mirred, ingress and egress)
+#                  onl:mir0 ── copy:rx0   onto dpcopy's RX port (net_af_packet0).
+#   copy:tx0, tgt:dp0, asst:dp0 on one bridge (namespace sw): dpcopy's TX port
+#                  (net_af_packet1, no kernel address, --ip 198.18.1.9), the target nginx
+#                  198.18.1.2, the assistant 198.18.1.7 (dpintercept owns its veth).
+# The target routes the fake clients 198.19.0.0/16 to dpcopy (local responses) or to
+# the assistant (responses through dpintercept, -s). For each load the target must
+# serve exactly the online server's requests: the same request lines, the same count
+# (times -n). dpcopy runs until SIGINT, as in production, and must exit 0.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+DPCOPY=$(realpath "$1"); DPINTERCEPT=$(realpath "$2")
+source "$here/lib/rig.sh"
+pass=0; fail=0
+ok()  { echo "PASS $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
+
+rig_init live
+for r in cli onl sw copy tgt asst; do rig_add_ns $r || exit 1; done
+rig_link cli eth0 onl eth0 && rig_link onl mir0 copy rx0 || exit 1
+rig_addr cli eth0 198.18.0.1/24; rig_addr onl eth0 198.18.0.2/24
+ip -n "$(rig_ns sw)" link add br0 type bridge && ip -n "$(rig_ns sw)" link set br0 up || exit 1
+rig_link copy tx0 sw pcopy && rig_link tgt dp0 sw ptgt && rig_link asst dp0 sw passt || exit 1
+for p in pcopy ptgt passt; do ip -n "$(rig_ns sw)" link set "$p" master br0; done
+rig_addr tgt dp0 198.18.1.2/24
+# The mirror: every frame in and out of the online server's port, copied onto mir0.
+rig_exec onl tc qdisc add dev eth0 clsact || exit 1
+for dir in ingress egress; do
+  rig_exec onl tc filter add dev eth0 "$dir" protocol all u32 match u32 0 0 \
+    action mirred egress mirror dev mir0 || exit 1
+done
+rig_exec copy nft -f - <<'NFT' || exit 1
+table inet dpce2e {
+  chain pre { type filter hook prerouting priority 0; ct state new counter; }
+  chain out { type filter hook output priority 0; ct state new counter; }
+}
+NFT
+rig_nginx onl 198.18.0.2 80 || exit 1
+ONL_LOG=$RIG_NGINX_LOG
+rig_nginx tgt 198.18.1.2 80 || exit 1
+TGT_LOG=$RIG_NGINX_LOG
+[ -n "${E2E_KEEP:-}" ] && trap 'mkdir -p "$E2E_KEEP"; cp -r "$RIG_TMP"/. "$E2E_KEEP"/; rig_cleanup' EXIT
+
+lines() { grep -E "^$2 " "$1" | sed -E 's/^[^"]*"([^"]*)".*/\1/' | sort; }
+count() { grep -c . <<<"$1"; }
+
+# start_copy NAME LCORES QPAIRS [dpcopy options]: dpcopy in the background until stop_copy.
+COPY_PID=""; COPY_OUT=""; run_no=0
+start_copy() {
+  local name=$1 lcores=$2 qp=$3 i; shift 3
+  run_no=$((run_no + 1))
+  COPY_OUT="$RIG_TMP/$name.out"; COPY_PREFIX="dpclive$$_$run_no"
+  rig_bg copy "$DPCOPY" --no-huge -m 768 --no-pci --lcores "$lcores" --file-prefix "$COPY_PREFIX" \
+    --log-level 'lib.*:warning' --vdev "net_af_packet0,iface=rx0,qpairs=$qp,framecnt=8192" \
+    --vdev "net_af_packet1,iface=tx0,qpairs=$qp,framecnt=4096" -- \
+    -x 80-198.18.1.2:80 -c 198.19.0.0/16 --ip 198.18.1.9/24 --rx-port 0 --tx-port 1 \
+    --stats-interval 1 --report "$RIG_TMP/$name.json" "$@" >"$COPY_OUT" 2>&1
+  COPY_PID=$RIG_LAST_PID
+  for i in $(seq 150); do
+    grep -q "; copying" "$COPY_OUT" && return 0
+    kill -0 "$COPY_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  bad "$name" "dpcopy did not start copying"; tail -5 "$COPY_OUT"; stop_copy; return 1
+}
+stop_copy() {  # SIGINT, as an operator would; returns dpcopy's exit status
+  local rc
+  kill -INT "$COPY_PID" 2>/dev/null
+  for _ in $(seq 300); do kill -0 "$COPY_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$COPY_PID" 2>/dev/null && { kill -9 "$COPY_PID"; echo "dpcopy did not stop" >>"$COPY_OUT"; }
+  wait "$COPY_PID"; rc=$?
+  rm -rf "/var/run/dpdk/$COPY_PREFIX"
+  return $rc
+}
+
+# load CASE MULT CMD...: clears both logs, runs the client, waits (at most 30 s) until
+# the target has served MULT times what the online server served, then compares.
+load() {
+  local case=$1 mult=$2 exp got i prev=-1 n; shift 2
+  : > "$ONL_LOG"; : > "$TGT_LOG"
+  rig_exec cli "$@" >"$RIG_TMP/client.log" 2>&1 || echo "$case: client exited $?" >&2
+  sleep 0.3
+  exp=$(lines "$ONL_LOG" '198\.18\.0\.1' | awk -v m="$mult" '{for (i = 0; i < m; i++) print}' | sort)
+  for i in $(seq 60); do
+    n=$(grep -cE '^198\.19\.' "$TGT_LOG")
+    [ "$n" -ge "$(count "$exp")" ] && [ "$n" = "$prev" ] && break
+    prev=$n; sleep 0.5
+  done
+  got=$(lines "$TGT_LOG" '198\.19\.[0-9.]+')
+  if [ "$(count "$exp")" -eq 0 ]; then bad "$case" "the online server served nothing"; return; fi
+  if [ "$exp" == "$got" ]; then ok "$case ($(count "$got") requests, online $(( $(count "$exp") / mult )) x$mult)"
+  else
+    bad "$case" "target served $(count "$got"), online server $(count "$exp") (x$mult)"
+    diff <(echo "$exp" | uniq -c) <(echo "$got" | uniq -c) | head -6
+    tail -3 "$COPY_OUT"
+  fi
+}
+
+# run_config NAME LCORES QPAIRS MULT [dpcopy options]: the three loads under one dpcopy run.
+# LIVE_ONLY=REGEX runs only the configurations whose name matches (debugging).
+run_config() {
+  local name=$1 lcores=$2 qp=$3 mult=$4; shift 4
+  [[ "$name" =~ ${LIVE_ONLY:-.} ]] || return 0
+  start_copy "$name" "$lcores" "$qp" -n "$mult" "$@" || return
+  load "$name: ab -k" "$mult" ab -q -k -n 200 -c 4 http://198.18.0.2/
+  load "$name: ab short connections" "$mult" ab -q -n 100 -c 2 http://198.18.0.2/short
+  load "$name: large responses" "$mult" ab -q -n 20 -c 2 http://198.18.0.2/large
+  [ -n "${LIVE_DEBUG:-}" ] && { rig_exec copy ip -s link show rx0; cat /proc/net/softnet_stat; } >>"$RIG_TMP/$name.debug"
+  if stop_copy; then ok "$name: dpcopy stopped by SIGINT, status 0"
+  else bad "$name" "dpcopy exited $? after SIGINT"; tail -5 "$COPY_OUT"; fi
+  grep -q "summary after" "$COPY_OUT" || bad "$name" "no summary"
+}
+
+# ---- local responses: the target routes the fake clients to dpcopy -------------------
+ip -n "$(rig_ns tgt)" route replace 198.19.0.0/16 via 198.18.1.9
+run_config "live 1 worker" '(0-1)@(0-1)' 1 1
+run_config "live 1 worker -n 2" '(0-1)@(0-1)' 1 2
+run_config "live 4 workers" '(0-4)@(0-1)' 4 1
+
+# ---- responses through dpintercept on the assistant ------------------------------------
+ip -n "$(rig_ns tgt)" route replace 198.19.0.0/16 via 198.18.1.7
+rig_bg asst "$DPINTERCEPT" --no-huge -m 512 --no-pci --lcores '0@(0-1)' --file-prefix "dpclivei$$" \
+  --log-level 'lib.*:warning' --vdev net_af_packet0,iface=dp0,framecnt=4096 -- \
+  --ip 198.18.1.7/24 -F 'tcp and src host 198.18.1.2' --stats-interval 0 >"$RIG_TMP/intercept.out" 2>&1
+ICE_PID=$RIG_LAST_PID
+sleep 2
+if kill -0 "$ICE_PID" 2>/dev/null; then
+  run_config "live intercept 1 worker" '(0-1)@(0-1)' 1 1 -s 198.18.1.7
+  run_config "live intercept 4 workers -n 2" '(0-4)@(0-1)' 4 2 -s 198.18.1.7
+else
+  bad dpintercept "exited at start"; tail -5 "$RIG_TMP/intercept.out"
+fi
+kill -INT "$ICE_PID" 2>/dev/null; for _ in $(seq 50); do kill -0 "$ICE_PID" 2>/dev/null || break; sleep 0.1; done
+rm -rf "/var/run/dpdk/dpclivei$$"
+
+# The copy namespace's kernel never saw the copied sessions (conntrack is active there:
+# a control flow on its loopback is tracked, so a zero can't be vacuous).
+rig_exec copy ping -c 1 -W 1 127.0.0.1 >/dev/null 2>&1
+control=$(rig_exec copy conntrack -L 2>/dev/null | grep -c 'src=127.0.0.1')
+copied=$(rig_exec copy conntrack -L 2>/dev/null | grep -cE '198\.1[89]\.')
+if [ "$control" -ge 1 ] && [ "$copied" -eq 0 ]; then ok "no conntrack entry in the copy namespace (control flow tracked)"
+else bad conntrack "control entries $control, entries for copied traffic $copied"; fi
+
+echo "e2e-live: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
