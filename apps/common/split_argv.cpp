@@ -1,5 +1,7 @@
 #include "apps/common/split_argv.hpp"
 
+#include <string_view>
+
 namespace dpcopy::cli {
 
 SplitArgs split_argv(const std::vector<std::string>& argv) {
@@ -24,6 +26,35 @@ SplitArgs split_argv(const std::vector<std::string>& argv) {
             if (s.eal[i] == "-h" || s.eal[i] == "--help") s.eal_help = true;
     }
     return s;
+}
+
+std::size_t default_af_packet_ring(std::vector<std::string>& eal, unsigned framecnt) {
+    const auto is_af_packet = [](std::string_view dev) {
+        return dev.rfind("net_af_packet", 0) == 0 || dev.rfind("eth_af_packet", 0) == 0;
+    };
+    const auto sets_framecnt = [](std::string_view dev) {
+        for (std::size_t c = dev.find(','); c != std::string_view::npos; c = dev.find(',', c + 1))
+            if (dev.substr(c + 1).rfind("framecnt=", 0) == 0) return true;
+        return false;
+    };
+    const std::string add = ",framecnt=" + std::to_string(framecnt);
+    std::size_t changed = 0;
+    for (std::size_t i = 1; i < eal.size(); ++i) {
+        std::string* dev = nullptr;
+        std::size_t at = 0;
+        if (eal[i] == "--vdev" && i + 1 < eal.size()) {
+            dev = &eal[++i];
+        } else if (eal[i].rfind("--vdev=", 0) == 0) {
+            dev = &eal[i];
+            at = 7;
+        }
+        if (!dev) continue;
+        const std::string_view d = std::string_view(*dev).substr(at);
+        if (!is_af_packet(d) || sets_framecnt(d)) continue;
+        dev->append(add);
+        ++changed;
+    }
+    return changed;
 }
 
 SplitArgs split_argv(int argc, const char* const* argv) {

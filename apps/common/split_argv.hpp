@@ -25,4 +25,12 @@ struct SplitArgs {
 SplitArgs split_argv(int argc, const char* const* argv);
 SplitArgs split_argv(const std::vector<std::string>& argv);
 
+// net_af_packet's default ring holds 512 frames: a burst of large responses on a
+// mirror overflows it while a worker is descheduled, and DPDK 22.11's driver does not
+// count that loss. Every `--vdev net_af_packet...` (or `--vdev=...`, alias eth_af_packet)
+// in `eal` that sets no framecnt gets `,framecnt=FRAMECNT` appended; an explicit
+// framecnt is left alone. Returns how many arguments were changed.
+inline constexpr unsigned kAfPacketFramecnt = 4096;  // 8 MiB per ring of 2 KiB frames
+std::size_t default_af_packet_ring(std::vector<std::string>& eal, unsigned framecnt);
+
 }  // namespace dpcopy::cli

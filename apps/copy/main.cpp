@@ -14,7 +14,8 @@
 
 int main(int argc, char** argv) {
     using namespace dpcopy;
-    const auto split = cli::split_argv(argc, argv);
+    auto split = cli::split_argv(argc, argv);
+    cli::default_af_packet_ring(split.eal, cli::kAfPacketFramecnt);  // see docs/deploy.md
     io::Eal::set_usage_text(cli::copy_usage());
     std::string err;
     if (split.eal_help) {  // `dpcopy --help`: EAL prints its options, then ours (hook), and exits

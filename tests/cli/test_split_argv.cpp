@@ -54,3 +54,18 @@ TEST_CASE("split_argv: argc/argv overload and an empty argv", "[cli][argv]") {
     CHECK(e.eal.size() == 1);
     CHECK(e.app.empty());
 }
+
+TEST_CASE("default_af_packet_ring: framecnt added only where an af_packet vdev sets none", "[cli][argv]") {
+    using dpcopy::cli::default_af_packet_ring;
+    V eal{"dpcopy", "--vdev", "net_af_packet0,iface=m0", "--vdev=net_af_packet1,iface=t0,framecnt=64",
+          "--vdev", "net_ring0", "--vdev=eth_af_packet2,iface=x", "-l", "0", "--vdev"};
+    CHECK(default_af_packet_ring(eal, 4096) == 2);
+    CHECK(eal == V{"dpcopy", "--vdev", "net_af_packet0,iface=m0,framecnt=4096",
+                   "--vdev=net_af_packet1,iface=t0,framecnt=64", "--vdev", "net_ring0",
+                   "--vdev=eth_af_packet2,iface=x,framecnt=4096", "-l", "0", "--vdev"});
+    CHECK(default_af_packet_ring(eal, 4096) == 0);  // idempotent
+    V plain{"dpcopy", "--vdev", "net_af_packet0", "-a", "net_af_packet0"};
+    CHECK(default_af_packet_ring(plain, 8) == 1);
+    CHECK(plain[2] == "net_af_packet0,framecnt=8");
+    CHECK(plain[4] == "net_af_packet0");  // not a --vdev argument
+}

@@ -58,8 +58,8 @@ start_copy() {
   run_no=$((run_no + 1))
   COPY_OUT="$RIG_TMP/$name.out"; COPY_PREFIX="dpclive$$_$run_no"
   rig_bg copy "$DPCOPY" --no-huge -m 768 --no-pci --lcores "$lcores" --file-prefix "$COPY_PREFIX" \
-    --log-level 'lib.*:warning' --vdev "net_af_packet0,iface=rx0,qpairs=$qp,framecnt=8192" \
-    --vdev "net_af_packet1,iface=tx0,qpairs=$qp,framecnt=4096" -- \
+    --log-level 'lib.*:warning' --vdev "net_af_packet0,iface=rx0,qpairs=$qp" \
+    --vdev "net_af_packet1,iface=tx0,qpairs=$qp" -- \
     -x 80-198.18.1.2:80 -c 198.19.0.0/16 --ip 198.18.1.9/24 --rx-port 0 --tx-port 1 \
     --stats-interval 1 --report "$RIG_TMP/$name.json" "$@" >"$COPY_OUT" 2>&1
   COPY_PID=$RIG_LAST_PID
@@ -127,7 +127,7 @@ run_config "live 4 workers" '(0-4)@(0-1)' 4 1
 # ---- responses through dpintercept on the assistant ------------------------------------
 ip -n "$(rig_ns tgt)" route replace 198.19.0.0/16 via 198.18.1.7
 rig_bg asst "$DPINTERCEPT" --no-huge -m 512 --no-pci --lcores '0@(0-1)' --file-prefix "dpclivei$$" \
-  --log-level 'lib.*:warning' --vdev net_af_packet0,iface=dp0,framecnt=4096 -- \
+  --log-level 'lib.*:warning' --vdev net_af_packet0,iface=dp0 -- \
   --ip 198.18.1.7/24 -F 'tcp and src host 198.18.1.2' --stats-interval 0 >"$RIG_TMP/intercept.out" 2>&1
 ICE_PID=$RIG_LAST_PID
 sleep 2
