@@ -11,6 +11,23 @@ namespace dpcopy::io {
 
 namespace ctl = control;
 
+ControlSnapshot control_snapshot(const ControlClientCounters& c) {
+    ControlSnapshot s;
+    s.subscribes_sent = c.subscribes_sent;
+    s.unsubscribes_sent = c.unsubscribes_sent;
+    s.subscribe_no_mac = c.subscribe_no_mac;
+    s.datagrams_rx = c.datagrams_rx;
+    s.accepted = c.rejects.accepted;
+    s.records = c.records;
+    s.datagrams_lost = c.seq_gaps;
+    s.intercept_restarts = c.intercept_restarts;
+    s.from_strangers = c.not_from_intercept;
+    s.wrong_type = c.wrong_type;
+    for (std::size_t i = 1; i < ctl::kRejectCount; ++i)
+        s.rejects.emplace_back(ctl::reject_name(static_cast<ctl::Reject>(i)), c.rejects.by_reason[i]);
+    return s;
+}
+
 control::Subscribe make_subscription(const std::vector<std::pair<net::Ipv4Addr, net::Ipv4Addr>>& clients,
                                      std::uint16_t port_lo, std::uint16_t port_hi,
                                      const std::vector<std::pair<net::Ipv4Addr, net::Port>>& targets) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lib/dpdk_io/control_codec.hpp"
+#include "lib/dpdk_io/run_stats.hpp"
 #include "lib/rewrite/parse.hpp"
 #include "lib/rewrite/types.hpp"
 #include "lib/session/engine.hpp"
@@ -46,6 +47,10 @@ struct ControlClientCounters {
     std::uint64_t intercept_restarts = 0;    // a new intercept epoch after the first
     control::RejectCounters rejects;
 };
+
+// The counters as the report and the summary show them (RunSnapshot::control):
+// dataplane.cpp sets `s.control = control_snapshot(control_->counters());`.
+ControlSnapshot control_snapshot(const ControlClientCounters& c);
 
 // Builds the ControlClientConfig's subscription: fake client address ranges x the
 // instance's port slice [port_lo, port_hi], and the targets. More than 64 address

@@ -38,6 +38,13 @@ std::vector<std::pair<std::string_view, std::uint64_t>> drops_by_reason(const Ru
 
 using session::Counter;
 
+std::string control_rejects_text(const ControlSnapshot& c) {
+    std::string r;
+    for (const auto& [name, v] : c.rejects)
+        if (v) r += (r.empty() ? " (" : ", ") + name + " " + std::to_string(v);
+    return r.empty() ? r : r + ")";
+}
+
 }  // namespace
 
 std::uint64_t total_drops(const RunSnapshot& s) noexcept {
@@ -74,6 +81,12 @@ std::string status_line(const RunSnapshot& cur, const RunSnapshot& prev) {
         }
         if (drops.size() > 3) s += ", ...";
         s += ")";
+    }
+    if (cur.control) {
+        const ControlSnapshot& k = *cur.control;
+        s += " | control records " + std::to_string(k.records) + " lost " + std::to_string(k.datagrams_lost) +
+             " restarts " + std::to_string(k.intercept_restarts) + " rejected " +
+             std::to_string(k.rejected() + k.from_strangers);
     }
     const std::uint64_t in_now = cur.io[IoCounter::rx_frames] + cur.io[IoCounter::fed_frames];
     const std::uint64_t in_prev = prev.io[IoCounter::rx_frames] + prev.io[IoCounter::fed_frames];
@@ -113,6 +126,14 @@ std::string summary_text(const RunSnapshot& s, std::string_view end) {
         for (std::size_t i = 0; i < drops.size(); ++i)
             t += (i ? ", " : " ") + std::string(drops[i].first) + " " + std::to_string(drops[i].second);
         t += "\n";
+    }
+    if (s.control) {
+        const ControlSnapshot& k = *s.control;
+        t += "  control: " + std::to_string(k.subscribes_sent) + " subscribes sent, " + std::to_string(k.datagrams_rx) +
+             " datagrams received (" + std::to_string(k.accepted) + " accepted), " + std::to_string(k.records) +
+             " records, " + std::to_string(k.datagrams_lost) + " datagrams lost, " +
+             std::to_string(k.intercept_restarts) + " intercept restarts, " + std::to_string(k.rejected()) +
+             " rejected" + control_rejects_text(k) + ", " + std::to_string(k.from_strangers) + " from strangers\n";
     }
     for (const PortStats& p : s.ports) {
         t += "  port " + std::to_string(p.port) + ": rx " + std::to_string(p.ipackets) + " tx " +
@@ -182,6 +203,20 @@ std::string report_json(const RunSnapshot& s, const ReportInfo& info) {
                  ", \"obytes\": " + std::to_string(p.obytes) + ", \"imissed\": " + std::to_string(p.imissed) +
                  ", \"ierrors\": " + std::to_string(p.ierrors) + ", \"oerrors\": " + std::to_string(p.oerrors) +
                  ", \"rx_nombuf\": " + std::to_string(p.rx_nombuf) + "}";
+    }
+    if (s.control) {
+        const ControlSnapshot& k = *s.control;
+        std::string c;
+        const std::pair<const char*, std::uint64_t> fields[] = {
+            {"subscribes_sent", k.subscribes_sent}, {"unsubscribes_sent", k.unsubscribes_sent},
+            {"subscribe_no_mac", k.subscribe_no_mac}, {"datagrams_rx", k.datagrams_rx}, {"accepted", k.accepted},
+            {"records", k.records}, {"datagrams_lost", k.datagrams_lost},
+            {"intercept_restarts", k.intercept_restarts}, {"from_strangers", k.from_strangers},
+            {"wrong_type", k.wrong_type}, {"rejected", k.rejected()}};
+        for (const auto& [name, v] : fields) c += (c.empty() ? "" : ", ") + json_quote(name) + ": " + std::to_string(v);
+        std::string r;
+        for (const auto& [name, v] : k.rejects) r += (r.empty() ? "" : ", ") + json_quote(name) + ": " + std::to_string(v);
+        kv("control", "{" + c + ", \"rejects\": {" + r + "}}");
     }
     kv("ports", "[" + ports + "]", true);
     return o + "}\n";

@@ -173,6 +173,23 @@ TEST_CASE("client: sequence gaps, an intercept restart, strangers and forgeries"
     client.on_datagram(to_copy.frames[0], parse(to_copy.frames[0]), kT0 + 203, engine);
     CHECK(client.counters().intercept_restarts == 1);
     CHECK(engine.frames.size() == 3);
+
+    // what --report and the summary show (RunSnapshot::control)
+    const io::ControlSnapshot s = io::control_snapshot(client.counters());
+    CHECK(s.subscribes_sent == 1);
+    CHECK(s.datagrams_rx == 5);
+    CHECK(s.accepted == 3);
+    CHECK(s.records == 3);
+    CHECK(s.datagrams_lost == 2);
+    CHECK(s.intercept_restarts == 1);
+    CHECK(s.from_strangers == 1);
+    CHECK(s.rejected() == 1);
+    REQUIRE(s.rejects.size() == ctl::kRejectCount - 1);  // every reason, named, even when 0
+    CHECK(s.rejects.front().first == "truncated");
+    const auto bad_mac =
+        std::find_if(s.rejects.begin(), s.rejects.end(), [](const auto& e) { return e.first == "bad_mac"; });
+    REQUIRE(bad_mac != s.rejects.end());
+    CHECK(bad_mac->second == 1);
 }
 
 TEST_CASE("client: heartbeats wait for the intercept's MAC; records for another instance", "[control]") {

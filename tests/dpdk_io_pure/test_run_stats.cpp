@@ -110,3 +110,49 @@ TEST_CASE("Published: a reader never sees a torn snapshot") {
     CHECK(p.b == ~p.a);
     CHECK(reads == 2000);
 }
+
+TEST_CASE("control section (-s): status line, summary, report") {
+    io::RunSnapshot s = sample();
+    const std::string without = io::report_json(s, io::ReportInfo{"0.1.0", "offline", "a.pcap", "input done", 0});
+    CHECK(without.find("\"control\"") == std::string::npos);  // absent without -s
+    CHECK(io::summary_text(s, "input done").find("control:") == std::string::npos);
+
+    io::ControlSnapshot c;
+    c.subscribes_sent = 7;
+    c.unsubscribes_sent = 1;
+    c.datagrams_rx = 45;
+    c.accepted = 38;
+    c.records = 300;
+    c.datagrams_lost = 4;
+    c.intercept_restarts = 1;
+    c.from_strangers = 2;
+    c.rejects = {{"truncated", 0}, {"bad_mac", 3}, {"replayed", 2}};
+    s.control = c;
+    CHECK(s.control->rejected() == 5);
+
+    io::RunSnapshot prev;
+    prev.elapsed_ns = 2'000'000'000ULL;
+    CHECK(io::status_line(s, prev).find(" | control records 300 lost 4 restarts 1 rejected 7 | in ") !=
+          std::string::npos);
+    CHECK(io::summary_text(s, "input done")
+              .find("  control: 7 subscribes sent, 45 datagrams received (38 accepted), 300 records, 4 datagrams "
+                    "lost, 1 intercept restarts, 5 rejected (bad_mac 3, replayed 2), 2 from strangers\n") !=
+          std::string::npos);
+    const std::string j = io::report_json(s, io::ReportInfo{"0.1.0", "offline", "a.pcap", "input done", 0});
+    CHECK(j.find("\"control\": {\"subscribes_sent\": 7, \"unsubscribes_sent\": 1, \"subscribe_no_mac\": 0, "
+                 "\"datagrams_rx\": 45, \"accepted\": 38, \"records\": 300, \"datagrams_lost\": 4, "
+                 "\"intercept_restarts\": 1, \"from_strangers\": 2, \"wrong_type\": 0, \"rejected\": 5, "
+                 "\"rejects\": {\"truncated\": 0, \"bad_mac\": 3, \"replayed\": 2}},\n") != std::string::npos);
+    CHECK(j.find("\"ports\": [") > j.find("\"control\""));
+    int depth = 0;
+    bool in_str = false;
+    for (std::size_t i = 0; i < j.size(); ++i) {
+        if (j[i] == '\\') { ++i; continue; }
+        if (j[i] == '"') in_str = !in_str;
+        if (in_str) continue;
+        if (j[i] == '{' || j[i] == '[') ++depth;
+        if (j[i] == '}' || j[i] == ']') --depth;
+        REQUIRE(depth >= 0);
+    }
+    CHECK(depth == 0);
+}
