@@ -1,0 +1,107 @@
+// Port setup for the data plane (dp_ports.hpp).
+#include "lib/dpdk_io/dp_ports.hpp"
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace dpcopy::io::dp {
+
+
+std::string port_name(std::uint16_t port) {
+    rte_eth_dev_info info{};
+    if (rte_eth_dev_info_get(port, &info) != 0 || !info.driver_name) return "port " + std::to_string(port);
+    return "port " + std::to_string(port) + " (" + info.driver_name + ")";
+}
+
+// Configures and starts a port from its capabilities. RX: every queue the port offers
+// (up to kMaxRxQueues: af_packet's qpairs fan frames out over all of them, net_pcap and
+// net_ring have one queue per file/ring), all polled by worker 0; TX: one per worker.
+bool setup_port(const PortSetup& ps, rte_mempool* pool, std::string& err, std::string& note, std::uint16_t& rxq_out) {
+    rte_eth_dev_info info{};
+    int rc = rte_eth_dev_info_get(ps.id, &info);
+    if (rc != 0) {
+        err = "port " + std::to_string(ps.id) + ": cannot read its capabilities: " + rte_strerror(-rc);
+        return false;
+    }
+    const std::uint16_t rxq = std::min<std::uint16_t>(ps.rxq, std::max<std::uint16_t>(info.max_rx_queues, 1));
+    rxq_out = rxq;
+    rte_eth_conf conf{};
+    conf.rxmode.mq_mode = rxq > 1 ? RTE_ETH_MQ_RX_RSS : RTE_ETH_MQ_RX_NONE;
+    if (rxq > 1) {
+        // symmetric Toeplitz key; hash only what the port can hash
+        static std::uint8_t key[52];
+        for (std::size_t i = 0; i < sizeof key; i += 2) key[i] = 0x6d, key[i + 1] = 0x5a;
+        conf.rx_adv_conf.rss_conf.rss_key = key;
+        conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<std::uint8_t>(std::min<std::size_t>(info.hash_key_size, 52));
+        conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
+        if (conf.rx_adv_conf.rss_conf.rss_hf == 0) conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+    }
+    // No checksum offload is asked for: the engine and the host stack emit frames with
+    // correct checksums (software), which works on every PMD. Multi-segment TX only when
+    // offered (large frames are chained otherwise; the PMD must accept chains).
+    conf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+    bool mtu_set = false;
+    if (ps.mtu > 1500 && info.max_mtu >= ps.mtu) {
+        conf.rxmode.mtu = ps.mtu;
+        mtu_set = true;
+    }
+    rc = rte_eth_dev_configure(ps.id, rxq, ps.txq, &conf);
+    if (rc != 0) {
+        err = port_name(ps.id) + ": configure failed (" + std::to_string(rxq) + " rx, " + std::to_string(ps.txq) +
+              " tx queues): " + rte_strerror(-rc);
+        return false;
+    }
+    std::uint16_t nrxd = kRxDesc, ntxd = kTxDesc;
+    rte_eth_dev_adjust_nb_rx_tx_desc(ps.id, &nrxd, &ntxd);
+    const int socket = rte_eth_dev_socket_id(ps.id);
+    const unsigned sock = socket < 0 ? static_cast<unsigned>(SOCKET_ID_ANY) : static_cast<unsigned>(socket);
+    for (std::uint16_t q = 0; q < rxq; ++q) {
+        rc = rte_eth_rx_queue_setup(ps.id, q, nrxd, sock, nullptr, pool);
+        if (rc != 0) {
+            err = port_name(ps.id) + ": rx queue setup failed: " + rte_strerror(-rc);
+            return false;
+        }
+    }
+    rte_eth_txconf txconf = info.default_txconf;
+    txconf.offloads = conf.txmode.offloads;
+    for (std::uint16_t q = 0; q < ps.txq; ++q) {
+        rc = rte_eth_tx_queue_setup(ps.id, q, ntxd, sock, &txconf);
+        if (rc != 0) {
+            err = port_name(ps.id) + ": tx queue setup failed: " + rte_strerror(-rc);
+            return false;
+        }
+    }
+    rc = rte_eth_dev_start(ps.id);
+    if (rc != 0) {
+        err = port_name(ps.id) + ": start failed: " + rte_strerror(-rc);
+        return false;
+    }
+    std::string promisc = "off";
+    if (ps.promiscuous) {
+        rc = rte_eth_promiscuous_enable(ps.id);
+        promisc = rc == 0 ? "on" : std::string("unavailable (") + rte_strerror(-rc) + ")";
+    }
+    rte_ether_addr mac{};
+    rte_eth_macaddr_get(ps.id, &mac);
+    char macs[RTE_ETHER_ADDR_FMT_SIZE];
+    rte_ether_format_addr(macs, sizeof macs, &mac);
+    char offl[64];
+    std::snprintf(offl, sizeof offl, "0x%llx", static_cast<unsigned long long>(info.tx_offload_capa));
+    note = port_name(ps.id) + ": mac " + macs + ", " + std::to_string(rxq) + " rx / " + std::to_string(ps.txq) +
+           " tx queues, " + std::to_string(nrxd) + "/" + std::to_string(ntxd) + " descriptors, tx offload capa " +
+           offl + " (checksums in software), mtu " + (mtu_set ? std::to_string(ps.mtu) : std::string("default")) +
+           ", promiscuous " + promisc;
+    return true;
+}
+
+void stop_port(std::uint16_t id) {
+    rte_eth_dev_stop(id);
+    rte_eth_dev_close(id);
+}
+
+
+}  // namespace dpcopy::io::dp

@@ -1,0 +1,31 @@
+// Port setup for the data plane (internal to lib/dpdk_io).
+#pragma once
+
+#include <rte_mempool.h>
+
+#include <cstdint>
+#include <string>
+
+namespace dpcopy::io::dp {
+
+constexpr std::uint16_t kMaxRxQueues = 8;
+constexpr std::uint16_t kRxDesc = 1024;
+constexpr std::uint16_t kTxDesc = 1024;
+
+struct PortSetup {
+    std::uint16_t id = 0;
+    std::uint16_t rxq = kMaxRxQueues;  // capped by the port
+    std::uint16_t txq = 1;
+    bool promiscuous = false;
+    std::uint32_t mtu = 1500;
+};
+
+std::string port_name(std::uint16_t port);  // "port 1 (net_af_packet)"
+
+// Configures and starts a port from its capabilities; `note` gets a one-line
+// description for the log, `rxq_out` the number of RX queues set up.
+bool setup_port(const PortSetup& ps, rte_mempool* pool, std::string& err, std::string& note, std::uint16_t& rxq_out);
+
+void stop_port(std::uint16_t id);
+
+}  // namespace dpcopy::io::dp

@@ -1,0 +1,73 @@
+// The data plane's worker loop and the /dpcopy/stats telemetry command (dp_worker.hpp).
+#include "lib/dpdk_io/dp_worker.hpp"
+
+#include <rte_telemetry.h>
+
+#include <string>
+
+#include "lib/dpdk_io/run_stats.hpp"
+
+namespace dpcopy::io::dp {
+
+Published<WorkerPub> g_worker_pub[kMaxWorkers];
+Published<IoCounters> g_feed_pub;
+std::atomic<std::uint32_t> g_workers{0};
+std::atomic<std::uint64_t> g_start_tsc{0};
+
+int worker_main(void* arg) {
+    auto* w = static_cast<Worker*>(arg);
+    while (w->phase.load(std::memory_order_relaxed) != kQuit) w->poll_once();
+    w->control_stop();
+    w->publish();
+    return 0;
+}
+
+
+// ------------------------------------------------------------------ telemetry
+static int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_data* d) {
+    RunSnapshot s;
+    const std::uint32_t n = g_workers.load(std::memory_order_acquire);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        WorkerPub p;
+        if (!g_worker_pub[i].read(p)) continue;
+        for (std::size_t k = 0; k < session::counter_count; ++k) s.session.v[k] += p.session.v[k];
+        for (std::size_t k = 0; k < net::parse_error_count; ++k) {
+            s.session.parse_captured[k] += p.session.parse_captured[k];
+            s.session.parse_target[k] += p.session.parse_target[k];
+        }
+        s.io += p.io;
+        s.active_sessions += p.active;
+    }
+    IoCounters feed;
+    if (g_feed_pub.read(feed)) s.io += feed;
+    rte_tel_data_start_dict(d);
+    const std::uint64_t hz = rte_get_tsc_hz();
+    const std::uint64_t t0 = g_start_tsc.load(std::memory_order_relaxed);
+    rte_tel_data_add_dict_u64(d, "elapsed_ms", hz && t0 ? (rte_rdtsc() - t0) * 1000 / hz : 0);
+    rte_tel_data_add_dict_u64(d, "workers", n);
+    rte_tel_data_add_dict_u64(d, "sessions_active", s.active_sessions);
+    rte_tel_data_add_dict_u64(d, "sessions_ended", s.session.ended());
+    rte_tel_data_add_dict_u64(d, "drops_total", total_drops(s));
+    std::string name;
+    s.session.for_each([&](std::string_view group, std::string_view cname, std::uint64_t v) {
+        name.assign(group == "session" ? "" : std::string(group) + "_");
+        name.append(cname);
+        rte_tel_data_add_dict_u64(d, name.c_str(), v);
+    });
+    for (std::size_t k = 0; k < io_counter_count; ++k) {
+        name.assign(io_counter_names[k]);
+        rte_tel_data_add_dict_u64(d, name.c_str(), s.io.v[k]);
+    }
+    return 0;
+}
+
+
+void register_telemetry() {
+    static std::atomic<bool> registered{false};
+    if (registered.exchange(true)) return;
+    rte_telemetry_register_cmd("/dpcopy/stats", telemetry_stats,
+                               "dpcopy counters summed over the workers: sessions, drops by reason, ports. "
+                               "No parameters.");
+}
+
+}  // namespace dpcopy::io::dp

@@ -1,0 +1,414 @@
+// The data plane's worker (internal to lib/dpdk_io: dataplane.cpp and dp_worker.cpp).
+//
+//   worker k:    its own Engine and TX queue k. Each loop: captured frames from the main
+//                lcore's ring, target/mirrored frames from worker 0's ring, engine timers,
+//                TX batch flushed when full or at a TSC deadline.
+//   worker 0:    also polls the RX queues (TX port; the mirror port in live mode), runs
+//                the host stack (ARP/ICMP) and the control client (-s), and routes frames
+//                to their owner: mirrored ones by the symmetric hash of their 4-tuple
+//                (shard_of), target ones and control records by owner_of(fake tuple).
+//
+// Nothing here locks, allocates from the heap, logs or makes a system call per packet.
+#pragma once
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "lib/dpdk_io/control_client.hpp"
+#include "lib/dpdk_io/host_stack.hpp"
+#include "lib/dpdk_io/io_counters.hpp"
+#include "lib/dpdk_io/published.hpp"
+#include "lib/dpdk_io/shard.hpp"
+#include "lib/session/engine.hpp"
+
+namespace dpcopy::io::dp {
+
+constexpr std::uint16_t kBurst = 32;
+constexpr unsigned kTxBufCap = 1024;        // frames a worker may hold for its TX queue
+constexpr unsigned kRingSize = 2048;        // hand-off rings (power of two)
+constexpr unsigned kPoolCache = 256;
+constexpr std::uint64_t kDrainNs = 100'000;     // TX batch drained at least every 100 us
+constexpr std::uint64_t kPublishNs = 1'000'000; // counters published every 1 ms
+constexpr std::size_t kMaxFrame = 65535 + 64;   // largest frame we copy into an mbuf chain
+constexpr unsigned kMaxWorkers = RTE_MAX_LCORE;
+
+enum Phase : int { kRun = 0, kFinish = 1, kQuit = 2 };
+
+// ------------------------------------------------------------------ clock
+struct Clock {
+    std::uint64_t tsc0 = 0;
+    double ns_per_cycle = 1.0;
+    void init() {
+        tsc0 = rte_rdtsc();
+        const std::uint64_t hz = rte_get_tsc_hz();
+        ns_per_cycle = hz ? 1e9 / static_cast<double>(hz) : 1.0;
+    }
+    std::uint64_t now() const noexcept {
+        return static_cast<std::uint64_t>(static_cast<double>(rte_rdtsc() - tsc0) * ns_per_cycle) + 1;
+    }
+};
+
+// ------------------------------------------------------------------ published state
+struct WorkerPub {
+    session::Counters session;
+    IoCounters io;
+    std::uint64_t active = 0;
+    std::uint64_t idle = 0;   // engine idle and nothing queued toward it
+};
+
+// Static storage (dp_worker.cpp) so the telemetry thread never reads freed memory.
+extern Published<WorkerPub> g_worker_pub[kMaxWorkers];
+extern Published<IoCounters> g_feed_pub;
+extern std::atomic<std::uint32_t> g_workers;
+extern std::atomic<std::uint64_t> g_start_tsc;
+
+inline net::MacAddr unpack_mac(std::uint64_t v) {
+    net::MacAddr m;
+    for (int i = 0; i < 6; ++i) m.b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * (5 - i)));
+    return m;
+}
+inline std::uint64_t pack_mac(const net::MacAddr& m) {
+    std::uint64_t v = 0;
+    for (auto b : m.b) v = (v << 8) | b;
+    return v;
+}
+
+// Next hop as learnt by worker 0's host stack.
+struct SharedHop {
+    std::atomic<std::uint64_t> mac{0};
+    std::atomic<std::uint32_t> gen{0};
+    std::atomic<bool> resolved{false};
+    std::atomic<std::uint32_t> unresolved_ip{0};
+    std::atomic<std::uint32_t> tries{0};
+};
+
+
+// ------------------------------------------------------------------ mbufs
+inline rte_mbuf* frame_to_mbuf(rte_mempool* pool, net::ConstBytes frame) noexcept {
+    rte_mbuf* head = rte_pktmbuf_alloc(pool);
+    if (!head) return nullptr;
+    std::size_t off = 0;
+    rte_mbuf* seg = head;
+    for (;;) {
+        const std::size_t room = rte_pktmbuf_tailroom(seg);
+        const std::size_t n = std::min(room, frame.size() - off);
+        std::memcpy(rte_pktmbuf_mtod(seg, std::uint8_t*), frame.data() + off, n);
+        seg->data_len = static_cast<std::uint16_t>(n);
+        if (seg != head) {
+            if (rte_pktmbuf_chain(head, seg) != 0) {
+                rte_pktmbuf_free(seg);
+                rte_pktmbuf_free(head);
+                return nullptr;
+            }
+        } else {
+            head->pkt_len = static_cast<std::uint32_t>(n);
+        }
+        off += n;
+        if (off >= frame.size()) break;
+        seg = rte_pktmbuf_alloc(pool);
+        if (!seg) {
+            rte_pktmbuf_free(head);
+            return nullptr;
+        }
+    }
+    return head;
+}
+
+// Contiguous view of an mbuf's frame (copied into `scratch` only when chained).
+inline net::ConstBytes mbuf_bytes(const rte_mbuf* m, std::vector<std::uint8_t>& scratch) noexcept {
+    const std::uint32_t len = std::min<std::uint32_t>(m->pkt_len, static_cast<std::uint32_t>(scratch.size()));
+    const void* p = rte_pktmbuf_read(m, 0, len, scratch.data());
+    if (!p) return {};
+    return net::ConstBytes(static_cast<const std::uint8_t*>(p), len);
+}
+
+
+// ------------------------------------------------------------------ TX
+class TxSink final : public session::FrameSink {
+public:
+    void init(std::uint16_t port, std::uint16_t queue, rte_mempool* pool, IoCounters* ctr) {
+        port_ = port;
+        queue_ = queue;
+        pool_ = pool;
+        ctr_ = ctr;
+    }
+    void emit(net::ConstBytes frame) override {
+        if (frame.size() > kMaxFrame) {
+            ++(*ctr_)[IoCounter::drop_too_big];
+            return;
+        }
+        if (n_ == kTxBufCap) flush();
+        if (n_ == kTxBufCap) {
+            ++(*ctr_)[IoCounter::drop_tx_full];
+            return;
+        }
+        rte_mbuf* m = frame_to_mbuf(pool_, frame);
+        if (!m) {
+            ++(*ctr_)[IoCounter::drop_no_mbuf];
+            return;
+        }
+        buf_[n_++] = m;
+        if (n_ >= kBurst) flush();
+    }
+    void flush() noexcept {
+        if (n_ == 0) return;
+        std::uint64_t bytes[kTxBufCap];
+        for (unsigned i = 0; i < n_; ++i) bytes[i] = buf_[i]->pkt_len;
+        const std::uint16_t sent = rte_eth_tx_burst(port_, queue_, buf_, static_cast<std::uint16_t>(n_));
+        for (unsigned i = 0; i < sent; ++i) (*ctr_)[IoCounter::tx_bytes] += bytes[i];
+        (*ctr_)[IoCounter::tx_frames] += sent;
+        if (sent) {
+            std::memmove(buf_, buf_ + sent, (n_ - sent) * sizeof(rte_mbuf*));
+            n_ -= sent;
+        }
+    }
+    unsigned pending() const noexcept { return n_; }
+    void discard() noexcept {
+        for (unsigned i = 0; i < n_; ++i) rte_pktmbuf_free(buf_[i]);
+        (*ctr_)[IoCounter::drop_tx_full] += n_;
+        n_ = 0;
+    }
+
+private:
+    std::uint16_t port_ = 0, queue_ = 0;
+    rte_mempool* pool_ = nullptr;
+    IoCounters* ctr_ = nullptr;
+    rte_mbuf* buf_[kTxBufCap] = {};
+    unsigned n_ = 0;
+};
+
+
+// ------------------------------------------------------------------ worker
+struct Worker {
+    std::uint32_t index = 0;
+    std::uint32_t count = 1;
+    const Clock* clock = nullptr;
+    std::unique_ptr<session::Engine> engine;
+    TxSink sink;
+    IoCounters ctr;
+    rte_ring* from_main = nullptr;   // captured frames (main -> this)
+    rte_ring* from_rx = nullptr;     // target/live frames (worker 0 -> this); null for worker 0
+    std::vector<std::uint8_t> scratch = std::vector<std::uint8_t>(kMaxFrame);
+    std::atomic<int> phase{kRun};
+    bool finished_input = false;
+    std::uint32_t hop_gen_seen = 0;
+    SharedHop* hop = nullptr;
+    std::uint64_t flush_at = 0;
+    std::uint64_t publish_at = 0;
+    std::uint64_t advanced_at = 0;
+
+    // worker 0 only
+    struct RxQueue {
+        std::uint16_t port = 0, queue = 0;
+        bool mirror = false;  // live mode, a separate --rx-port: every frame is a captured one
+    };
+    std::vector<RxQueue> rx_queues;
+    HostStack* host = nullptr;
+    const RxClassifier* classifier = nullptr;
+    std::vector<rte_ring*> to_worker;  // [k] = ring toward worker k (k >= 1)
+    std::uint32_t host_gen_published = 0;
+    IoCounters host_base;
+    // -s: the control protocol client (worker 0 only) and the records it rebuilds
+    ControlClient* control = nullptr;
+    rte_mempool* pool = nullptr;
+    std::uint64_t wall0 = 0;          // wall-clock ns at clock 0 (protocol timestamps)
+    std::uint64_t rec_now = 0;
+    struct RecordRouter final : session::FrameSink {
+        Worker* w = nullptr;
+        void emit(net::ConstBytes frame) override { w->route_record(frame); }
+    } records;
+
+    void route_record(net::ConstBytes frame) {
+        net::PacketView rv;
+        if (net::parse_frame(frame, rv) != net::ParseError::ok || rv.l4 != net::L4Kind::tcp) {
+            ++ctr[IoCounter::drop_rx_parse];
+            return;
+        }
+        rte_mbuf* m = frame_to_mbuf(pool, frame);
+        if (!m) {
+            ++ctr[IoCounter::drop_no_mbuf];
+            return;
+        }
+        ++ctr[IoCounter::rx_target];
+        route(m, session::owner_of(rv.key.reversed(), count), rec_now, /*captured=*/false);
+    }
+    void control_stop() {
+        if (control) control->stop(wall0 + clock->now(), sink);
+        sink.flush();
+    }
+
+    void deliver_target(rte_mbuf* m, std::uint64_t now) {
+        const net::ConstBytes f = mbuf_bytes(m, scratch);
+        engine->on_target(f, now);
+        rte_pktmbuf_free(m);
+    }
+    void deliver_captured(rte_mbuf* m, std::uint64_t now) {
+        const net::ConstBytes f = mbuf_bytes(m, scratch);
+        const auto link = m->packet_type == 1 ? net::LinkType::raw_ipv4 : net::LinkType::ethernet;
+        engine->on_captured(f, link, now);
+        rte_pktmbuf_free(m);
+    }
+
+    // Live mode: the mirror's frames (its own port, or classified `captured` on a shared
+    // port) go to the owner of their online conversation, both directions to the same
+    // worker. Until the next hop is known they are dropped (counted): a copy would leave
+    // with no destination MAC.
+    void handle_captured(rte_mbuf* m, const net::PacketView& v, bool parsed, std::uint64_t now) {
+        if (!hop->resolved.load(std::memory_order_relaxed)) {
+            ++ctr[IoCounter::drop_live_before_next_hop];
+            rte_pktmbuf_free(m);
+            return;
+        }
+        ++ctr[IoCounter::rx_captured];
+        m->packet_type = 0;
+        const std::uint32_t owner = parsed && v.l4 == net::L4Kind::tcp ? shard_of(v.key, count) : 0;
+        route(m, owner, now, /*captured=*/true);
+    }
+
+    void handle_rx(rte_mbuf* m, std::uint64_t now, bool mirror) {
+        ++ctr[IoCounter::rx_frames];
+        ctr[IoCounter::rx_bytes] += m->pkt_len;
+        const net::ConstBytes f = mbuf_bytes(m, scratch);
+        net::PacketView v;
+        if (mirror) {
+            // The engine counts what it cannot parse or does not copy, by reason.
+            const bool parsed = net::parse_frame(f, v, net::LinkType::ethernet, true) == net::ParseError::ok;
+            handle_captured(m, v, parsed, now);
+            return;
+        }
+        const RxKind kind = classifier->classify(f, v);
+        if (control && kind != RxKind::host && kind != RxKind::drop_parse && control->is_control(v)) {
+            rec_now = now;
+            control->on_datagram(f, v, wall0 + now, records);
+            rte_pktmbuf_free(m);
+            return;
+        }
+        switch (kind) {
+            case RxKind::host:
+                ++ctr[IoCounter::rx_host];
+                host->on_frame(f, v, now, sink);
+                rte_pktmbuf_free(m);
+                return;
+            case RxKind::target: {
+                ++ctr[IoCounter::rx_target];
+                const std::uint32_t owner = session::owner_of(v.key.reversed(), count);
+                route(m, owner, now, /*captured=*/false);
+                return;
+            }
+            case RxKind::captured:
+                handle_captured(m, v, true, now);
+                return;
+            case RxKind::drop_parse:
+                ++ctr[IoCounter::drop_rx_parse];
+                break;
+            case RxKind::drop_not_ours:
+                ++ctr[IoCounter::drop_rx_not_ours];
+                break;
+        }
+        rte_pktmbuf_free(m);
+    }
+
+    void route(rte_mbuf* m, std::uint32_t owner, std::uint64_t now, bool captured) {
+        if (owner == 0) {
+            if (captured) deliver_captured(m, now);
+            else deliver_target(m, now);
+            return;
+        }
+        // the receiving worker tells the two kinds apart by packet_type (2 = target)
+        if (!captured) m->packet_type = 2;
+        if (rte_ring_sp_enqueue(to_worker[owner], m) != 0) {
+            ++ctr[IoCounter::drop_handoff_full];
+            rte_pktmbuf_free(m);
+        }
+    }
+
+    void publish_hop() {
+        if (host->generation() == host_gen_published && hop->resolved.load(std::memory_order_relaxed) == host->resolved())
+            return;
+        host_gen_published = host->generation();
+        const auto first = host->config().next_hops.empty() ? std::nullopt : host->mac_of(host->config().next_hops[0]);
+        if (first) hop->mac.store(pack_mac(*first), std::memory_order_relaxed);
+        hop->resolved.store(host->resolved(), std::memory_order_relaxed);
+        hop->gen.fetch_add(1, std::memory_order_release);
+    }
+
+    void poll_once() {
+        const std::uint64_t now = clock->now();
+        const std::uint32_t g = hop->gen.load(std::memory_order_acquire);
+        if (g != hop_gen_seen) {
+            hop_gen_seen = g;
+            const std::uint64_t mac = hop->mac.load(std::memory_order_relaxed);
+            if (mac) engine->set_next_hop_mac(unpack_mac(mac));
+        }
+        rte_mbuf* b[kBurst];
+        unsigned n = rte_ring_sc_dequeue_burst(from_main, reinterpret_cast<void**>(b), kBurst, nullptr);
+        for (unsigned i = 0; i < n; ++i) deliver_captured(b[i], now);
+        if (from_rx) {
+            n = rte_ring_sc_dequeue_burst(from_rx, reinterpret_cast<void**>(b), kBurst, nullptr);
+            for (unsigned i = 0; i < n; ++i) {
+                if (b[i]->packet_type == 2) deliver_target(b[i], now);
+                else deliver_captured(b[i], now);
+            }
+        }
+        if (host) {
+            for (const RxQueue& q : rx_queues) {
+                const std::uint16_t r = rte_eth_rx_burst(q.port, q.queue, b, kBurst);
+                for (std::uint16_t i = 0; i < r; ++i) handle_rx(b[i], now, q.mirror);
+            }
+            host->poll(now, sink);
+            if (control) control->poll(wall0 + now, sink);
+            publish_hop();
+        }
+        if (!finished_input && phase.load(std::memory_order_acquire) >= kFinish && rte_ring_empty(from_main)) {
+            engine->finish_input(now);
+            finished_input = true;
+        }
+        if (now != advanced_at) {
+            engine->advance(now);
+            advanced_at = now;
+        }
+        if (sink.pending() >= kBurst || (sink.pending() && now >= flush_at)) {
+            sink.flush();
+            flush_at = now + kDrainNs;
+        } else if (!sink.pending()) {
+            flush_at = now + kDrainNs;
+        }
+        if (now >= publish_at) {
+            publish();
+            publish_at = now + kPublishNs;
+        }
+    }
+
+    bool queues_empty() const noexcept {
+        return rte_ring_empty(from_main) && (!from_rx || rte_ring_empty(from_rx)) && sink.pending() == 0;
+    }
+
+    void publish() noexcept {
+        WorkerPub p;
+        p.session = engine->counters();
+        p.io = ctr;
+        if (host) p.io += host->counters();
+        p.active = engine->active_sessions();
+        p.idle = (finished_input && engine->idle() && queues_empty()) ? 1 : 0;
+        g_worker_pub[index].publish(p);
+    }
+};
+
+
+int worker_main(void* arg);  // an lcore's loop until the phase is kQuit
+
+// /dpcopy/stats: counters summed over the published workers and the feeder.
+void register_telemetry();
+
+}  // namespace dpcopy::io::dp
