@@ -74,8 +74,8 @@ ice_record() {
 }
 
 # ice_copy_cmd ROLE IP OUT NAME PORT [dpcopy options...]: prints nothing; sets ICE_CMD (array)
-# (ICE_STATS=S in the environment: a status line every S seconds, for a post-mortem)
-# to the dpcopy command replaying NAME.pcap from ROLE with --ip IP through the intercept.
+# to the dpcopy command replaying NAME.pcap from ROLE with --ip IP through the intercept
+# (ICE_STATS=S in the environment: a status line every S seconds, for a post-mortem).
 ice_copy_cmd() {
   local role=$1 ip=$2 out=$3 name=$4 port=$5; shift 5
   ICE_RUN=$((ICE_RUN + 1))
