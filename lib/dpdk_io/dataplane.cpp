@@ -80,6 +80,7 @@ private:
     bool launched_ = false;
     std::vector<std::uint16_t> ports_up_;
     std::vector<Worker::RxQueue> rx_queues_;
+    bool rss_direct_ = false;  // live: the mirror's RSS queue k is read by worker k
     std::unique_ptr<HostStack> host_;
     std::unique_ptr<ControlClient> control_;
     std::uint64_t control_wall0_ = 0;
@@ -164,14 +165,28 @@ bool Run::setup(std::string& err, int& status) {
         for (std::uint16_t q = 0; q < nq; ++q) rx_queues_.push_back({tx.id, q, false});
         log("dpcopy: " + note);
         if (live && cfg_.rx_port != cfg_.tx_port) {
+            // The mirror: with several workers, one queue per worker when the port does
+            // RSS over TCP/IPv4 (symmetric key): each worker polls its own queue and owns
+            // what RSS put there. Otherwise worker 0 polls every queue and shards in
+            // software (shard_of). Either way both directions of a conversation meet.
             PortSetup rx;
             rx.id = cfg_.rx_port;
             rx.promiscuous = true;
             rx.mtu = cfg_.engine.mtu;
+            if (nw > 1) rx.rxq = static_cast<std::uint16_t>(nw);
+            rx.txq_as_rxq = true;
             if (!setup_port(rx, pool_, err, note, nq)) return false;
             ports_up_.push_back(rx.id);
-            for (std::uint16_t q = 0; q < nq; ++q) rx_queues_.push_back({rx.id, q, true});
             log("dpcopy: " + note);
+            rss_direct_ = nw > 1 && rx.rss_rx && nq == nw;
+            if (rss_direct_) {
+                log("dpcopy: " + port_name(rx.id) + ": RSS queue k -> worker k (" + std::to_string(nw) + " queues)");
+            } else {
+                for (std::uint16_t q = 0; q < nq; ++q) rx_queues_.push_back({rx.id, q, true});
+                if (nw > 1)
+                    log("dpcopy: " + port_name(rx.id) + ": no RSS over TCP/IPv4: worker 0 reads the mirror and "
+                        "shards it in software");
+            }
         }
     }
     rte_ether_addr our{};
@@ -299,6 +314,9 @@ bool Run::setup(std::string& err, int& status) {
     w0.host = host_.get();
     w0.classifier = classifier_.get();
     w0.rx_queues = rx_queues_;
+    if (rss_direct_)
+        for (std::uint32_t k = 0; k < nw; ++k)
+            workers_[k]->direct_rx = Worker::RxQueue{cfg_.rx_port, static_cast<std::uint16_t>(k), true};
     w0.control = control_.get();
     w0.pool = pool_;
     w0.wall0 = control_wall0_;

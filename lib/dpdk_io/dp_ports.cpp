@@ -5,10 +5,19 @@
 #include <rte_ethdev.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 
 namespace dpcopy::io::dp {
 
+const std::uint8_t* symmetric_rss_key() noexcept {
+    static const auto key = [] {
+        std::array<std::uint8_t, kRssKeyMax> k{};
+        for (std::size_t i = 0; i < k.size(); i += 2) k[i] = 0x6d, k[i + 1] = 0x5a;
+        return k;
+    }();
+    return key.data();
+}
 
 std::string port_name(std::uint16_t port) {
     rte_eth_dev_info info{};
@@ -16,10 +25,11 @@ std::string port_name(std::uint16_t port) {
     return "port " + std::to_string(port) + " (" + info.driver_name + ")";
 }
 
-// Configures and starts a port from its capabilities. RX: every queue the port offers
-// (up to kMaxRxQueues: af_packet's qpairs fan frames out over all of them, net_pcap and
-// net_ring have one queue per file/ring), all polled by worker 0; TX: one per worker.
-bool setup_port(const PortSetup& ps, rte_mempool* pool, std::string& err, std::string& note, std::uint16_t& rxq_out) {
+// Configures and starts a port from its capabilities. RX: the queues asked for, up to
+// what the port offers (af_packet's qpairs fan frames out over all of them, net_pcap and
+// net_ring have one queue per file/ring), RSS with the symmetric key when there are
+// several and the port hashes TCP/IPv4; TX: one per worker.
+bool setup_port(PortSetup& ps, rte_mempool* pool, std::string& err, std::string& note, std::uint16_t& rxq_out) {
     rte_eth_dev_info info{};
     int rc = rte_eth_dev_info_get(ps.id, &info);
     if (rc != 0) {
@@ -28,16 +38,19 @@ bool setup_port(const PortSetup& ps, rte_mempool* pool, std::string& err, std::s
     }
     const std::uint16_t rxq = std::min<std::uint16_t>(ps.rxq, std::max<std::uint16_t>(info.max_rx_queues, 1));
     rxq_out = rxq;
+    if (ps.txq_as_rxq) ps.txq = std::min<std::uint16_t>(rxq, std::max<std::uint16_t>(info.max_tx_queues, 1));
     rte_eth_conf conf{};
     conf.rxmode.mq_mode = rxq > 1 ? RTE_ETH_MQ_RX_RSS : RTE_ETH_MQ_RX_NONE;
+    ps.rss_rx = false;
     if (rxq > 1) {
-        // symmetric Toeplitz key; hash only what the port can hash
-        static std::uint8_t key[52];
-        for (std::size_t i = 0; i < sizeof key; i += 2) key[i] = 0x6d, key[i + 1] = 0x5a;
-        conf.rx_adv_conf.rss_conf.rss_key = key;
-        conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<std::uint8_t>(std::min<std::size_t>(info.hash_key_size, 52));
+        // symmetric Toeplitz key; hash only what the port can hash (a port that does not
+        // say its key size gets the common 40 bytes, never its own default key)
+        conf.rx_adv_conf.rss_conf.rss_key = const_cast<std::uint8_t*>(symmetric_rss_key());
+        conf.rx_adv_conf.rss_conf.rss_key_len =
+            info.hash_key_size ? std::min<std::uint8_t>(info.hash_key_size, kRssKeyMax) : std::uint8_t{40};
         conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
         if (conf.rx_adv_conf.rss_conf.rss_hf == 0) conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+        ps.rss_rx = (conf.rx_adv_conf.rss_conf.rss_hf & RTE_ETH_RSS_NONFRAG_IPV4_TCP) != 0;
     }
     // No checksum offload is asked for: the engine and the host stack emit frames with
     // correct checksums (software), which works on every PMD. Multi-segment TX only when
@@ -94,7 +107,7 @@ bool setup_port(const PortSetup& ps, rte_mempool* pool, std::string& err, std::s
     note = port_name(ps.id) + ": mac " + macs + ", " + std::to_string(rxq) + " rx / " + std::to_string(ps.txq) +
            " tx queues, " + std::to_string(nrxd) + "/" + std::to_string(ntxd) + " descriptors, tx offload capa " +
            offl + " (checksums in software), mtu " + (mtu_set ? std::to_string(ps.mtu) : std::string("default")) +
-           ", promiscuous " + promisc;
+           ", promiscuous " + promisc + (ps.rss_rx ? ", RSS (symmetric key)" : "");
     return true;
 }
 

@@ -208,11 +208,15 @@ struct Worker {
     std::uint64_t publish_at = 0;
     std::uint64_t advanced_at = 0;
 
-    // worker 0 only
     struct RxQueue {
         std::uint16_t port = 0, queue = 0;
         bool mirror = false;  // live mode, a separate --rx-port: every frame is a captured one
     };
+    // Live mode on an RSS port (symmetric key): this worker's own queue of the mirror;
+    // RSS already put both directions of each conversation there, so it owns them.
+    std::optional<RxQueue> direct_rx;
+
+    // worker 0 only
     std::vector<RxQueue> rx_queues;
     HostStack* host = nullptr;
     const RxClassifier* classifier = nullptr;
@@ -264,7 +268,7 @@ struct Worker {
     // port) go to the owner of their online conversation, both directions to the same
     // worker. Until the next hop is known they are dropped (counted): a copy would leave
     // with no destination MAC.
-    void handle_captured(rte_mbuf* m, const net::PacketView& v, bool parsed, std::uint64_t now) {
+    void handle_captured(rte_mbuf* m, const net::PacketView& v, bool parsed, bool direct, std::uint64_t now) {
         if (!hop->resolved.load(std::memory_order_relaxed)) {
             ++ctr[IoCounter::drop_live_before_next_hop];
             rte_pktmbuf_free(m);
@@ -272,21 +276,30 @@ struct Worker {
         }
         ++ctr[IoCounter::rx_captured];
         m->packet_type = 0;
-        const std::uint32_t owner = parsed && v.l4 == net::L4Kind::tcp ? shard_of(v.key, count) : 0;
+        std::uint32_t owner = index;
+        if (!direct) owner = parsed && v.l4 == net::L4Kind::tcp ? shard_of(v.key, count) : 0;
         route(m, owner, now, /*captured=*/true);
     }
 
-    void handle_rx(rte_mbuf* m, std::uint64_t now, bool mirror) {
+    void handle_mirror(rte_mbuf* m, bool direct, std::uint64_t now) {
         ++ctr[IoCounter::rx_frames];
         ctr[IoCounter::rx_bytes] += m->pkt_len;
         const net::ConstBytes f = mbuf_bytes(m, scratch);
         net::PacketView v;
+        // The engine counts what it cannot parse or does not copy, by reason.
+        const bool parsed = net::parse_frame(f, v, net::LinkType::ethernet, true) == net::ParseError::ok;
+        handle_captured(m, v, parsed, direct, now);
+    }
+
+    void handle_rx(rte_mbuf* m, std::uint64_t now, bool mirror) {
         if (mirror) {
-            // The engine counts what it cannot parse or does not copy, by reason.
-            const bool parsed = net::parse_frame(f, v, net::LinkType::ethernet, true) == net::ParseError::ok;
-            handle_captured(m, v, parsed, now);
+            handle_mirror(m, /*direct=*/false, now);
             return;
         }
+        ++ctr[IoCounter::rx_frames];
+        ctr[IoCounter::rx_bytes] += m->pkt_len;
+        const net::ConstBytes f = mbuf_bytes(m, scratch);
+        net::PacketView v;
         const RxKind kind = classifier->classify(f, v);
         if (control && kind != RxKind::host && kind != RxKind::drop_parse && control->is_control(v)) {
             rec_now = now;
@@ -307,7 +320,7 @@ struct Worker {
                 return;
             }
             case RxKind::captured:
-                handle_captured(m, v, true, now);
+                handle_captured(m, v, true, /*direct=*/false, now);
                 return;
             case RxKind::drop_parse:
                 ++ctr[IoCounter::drop_rx_parse];
@@ -320,7 +333,7 @@ struct Worker {
     }
 
     void route(rte_mbuf* m, std::uint32_t owner, std::uint64_t now, bool captured) {
-        if (owner == 0) {
+        if (owner == index) {
             if (captured) deliver_captured(m, now);
             else deliver_target(m, now);
             return;
@@ -360,6 +373,10 @@ struct Worker {
                 if (b[i]->packet_type == 2) deliver_target(b[i], now);
                 else deliver_captured(b[i], now);
             }
+        }
+        if (direct_rx) {
+            const std::uint16_t r = rte_eth_rx_burst(direct_rx->port, direct_rx->queue, b, kBurst);
+            for (std::uint16_t i = 0; i < r; ++i) handle_mirror(b[i], /*direct=*/true, now);
         }
         if (host) {
             for (const RxQueue& q : rx_queues) {

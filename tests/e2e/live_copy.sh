@@ -58,7 +58,7 @@ start_copy() {
   run_no=$((run_no + 1))
   COPY_OUT="$RIG_TMP/$name.out"; COPY_PREFIX="dpclive$$_$run_no"
   rig_bg copy "$DPCOPY" --no-huge -m 768 --no-pci --lcores "$lcores" --file-prefix "$COPY_PREFIX" \
-    --log-level 'lib.*:warning' --vdev "net_af_packet0,iface=rx0,qpairs=$qp" \
+    --log-level 'lib.*:warning' --vdev "${MIRROR_VDEV:-net_af_packet0,iface=rx0,qpairs=$qp}" \
     --vdev "net_af_packet1,iface=tx0,qpairs=$qp" -- \
     -x 80-198.18.1.2:80 -c 198.19.0.0/16 --ip 198.18.1.9/24 --rx-port 0 --tx-port 1 \
     --stats-interval 1 --report "$RIG_TMP/$name.json" "$@" >"$COPY_OUT" 2>&1
@@ -109,6 +109,7 @@ run_config() {
   local name=$1 lcores=$2 qp=$3 mult=$4; shift 4
   [[ "$name" =~ ${LIVE_ONLY:-.} ]] || return 0
   start_copy "$name" "$lcores" "$qp" -n "$mult" "$@" || return
+  if [ -n "${MIRROR_HOOK:-}" ]; then $MIRROR_HOOK || { bad "$name" "mirror hook failed"; stop_copy; return; }; fi
   load "$name: ab -k" "$mult" ab -q -k -n 200 -c 4 http://198.18.0.2/
   load "$name: ab short connections" "$mult" ab -q -n 100 -c 2 http://198.18.0.2/short
   load "$name: large responses" "$mult" ab -q -n 20 -c 2 http://198.18.0.2/large
@@ -123,6 +124,20 @@ ip -n "$(rig_ns tgt)" route replace 198.19.0.0/16 via 198.18.1.9
 run_config "live 1 worker" '(0-1)@(0-1)' 1 1
 run_config "live 1 worker -n 2" '(0-1)@(0-1)' 1 2
 run_config "live 4 workers" '(0-4)@(0-1)' 4 1
+# Multi-queue RSS: the mirror reaches a net_tap port (rx0's frames redirected onto its
+# tap, mtap0); the kernel's tun picks the queue by a symmetric flow hash, the port says
+# it does RSS, so worker k reads queue k itself (no software sharding).
+tap_mirror() {  # (a tap queues at most txqueuelen frames for its reader: give bursts room)
+  rig_exec copy ip link set mtap0 txqueuelen 20000 &&
+  rig_exec copy tc qdisc add dev rx0 clsact &&
+  rig_exec copy tc filter add dev rx0 ingress protocol all u32 match u32 0 0 action mirred egress redirect dev mtap0
+}
+MIRROR_VDEV="net_tap0,iface=mtap0" MIRROR_HOOK=tap_mirror run_config "live 2 workers RSS" '(0-2)@(0-1)' 2 1
+rig_exec copy tc qdisc del dev rx0 clsact 2>/dev/null
+if [[ "live 2 workers RSS" =~ ${LIVE_ONLY:-.} ]]; then
+  grep -q "RSS queue k -> worker k (2 queues)" "$RIG_TMP/live 2 workers RSS.out" &&
+    ok "live 2 workers RSS: each worker read its own queue" || bad "live 2 workers RSS" "not in RSS mode"
+fi
 
 # ---- responses through dpintercept on the assistant ------------------------------------
 ip -n "$(rig_ns tgt)" route replace 198.19.0.0/16 via 198.18.1.7

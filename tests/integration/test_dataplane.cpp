@@ -15,6 +15,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_thash.h>
 
 #include <atomic>
 #include <chrono>
@@ -33,6 +34,7 @@
 #include "lib/dpdk_io/capture.hpp"
 #include "tests/integration/ring_port.hpp"
 #include "lib/dpdk_io/dataplane.hpp"
+#include "lib/dpdk_io/dp_ports.hpp"
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/headers.hpp"
 #include "lib/rewrite/parse.hpp"
@@ -496,6 +498,29 @@ TEST_CASE("live: mirrored frames on their own port reach the scripted target, ev
     CHECK(json.find("\"rx_captured\": 170") != std::string::npos);
     CHECK(json.find("\"created\": 13") != std::string::npos);
     std::filesystem::remove(report);
+}
+
+// The key dpcopy programs for RSS must hash a TCP/IPv4 flow and its reverse alike, or
+// the two directions of a mirrored conversation would reach different workers.
+TEST_CASE("RSS: the symmetric key hashes every flow and its reverse alike (a random key does not)") {
+    const std::uint8_t* key = io::dp::symmetric_rss_key();
+    std::uint8_t other[io::dp::kRssKeyMax];
+    std::uint64_t x = 0x9e3779b97f4a7c15ULL;
+    auto next = [&x] {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        return static_cast<std::uint32_t>(x);
+    };
+    for (auto& b : other) b = static_cast<std::uint8_t>(next());
+    int symmetric = 0, other_symmetric = 0;
+    constexpr int kFlows = 10000;
+    for (int i = 0; i < kFlows; ++i) {
+        const std::uint32_t a = next(), b = next(), sp = next() & 0xffff, dp = next() & 0xffff;
+        std::uint32_t fwd[3] = {a, b, (sp << 16) | dp}, rev[3] = {b, a, (dp << 16) | sp};
+        symmetric += rte_softrss(fwd, 3, key) == rte_softrss(rev, 3, key);
+        other_symmetric += rte_softrss(fwd, 3, other) == rte_softrss(rev, 3, other);
+    }
+    CHECK(symmetric == kFlows);
+    CHECK(other_symmetric < kFlows / 100);
 }
 
 int main(int argc, char** argv) {
