@@ -139,6 +139,38 @@ if [[ "live 2 workers RSS" =~ ${LIVE_ONLY:-.} ]]; then
     ok "live 2 workers RSS: each worker read its own queue" || bad "live 2 workers RSS" "not in RSS mode"
 fi
 
+# ---- two instances on one mirror: -f 0 and -f 1, each sampling -r 50 -----------------
+# Both copy the same mirrored sessions to one target (instance 0 uses fake ports
+# 1024-33279, instance 1 33280-33791); -r hashes the original 4-tuple, so both must
+# choose the same sessions: the same set of distinct URLs, neither empty nor all.
+if [[ "two instances" =~ ${LIVE_ONLY:-.} ]]; then
+  start_copy "two instances f0" '(0-1)@(0-1)' 1 -f 0 -r 50 && P0=$COPY_PID O0=$COPY_OUT X0=$COPY_PREFIX &&
+  start_copy "two instances f1" '(0-1)@(0-1)' 1 -f 1 -r 50 && P1=$COPY_PID O1=$COPY_OUT X1=$COPY_PREFIX
+  if [ -n "${P1:-}" ]; then
+    : > "$ONL_LOG"; : > "$TGT_LOG"
+    rig_exec cli bash -c 'for i in $(seq 80); do curl -s -o /dev/null http://198.18.0.2/r$i; done'
+    prev=-1
+    for _ in $(seq 40); do n=$(grep -cE '^198\.19\.' "$TGT_LOG"); [ "$n" = "$prev" ] && [ "$n" -gt 0 ] && break; prev=$n; sleep 0.5; done
+    online=$(lines "$ONL_LOG" '198\.18\.0\.1' | sort -u)
+    f0=$(awk '$1 ~ /^198\.19\./ && $2 < 33280' "$TGT_LOG" | sed -E 's/^[^"]*"([^"]*)".*/\1/' | sort)
+    f1=$(awk '$1 ~ /^198\.19\./ && $2 >= 33280' "$TGT_LOG" | sed -E 's/^[^"]*"([^"]*)".*/\1/' | sort)
+    n0=$(count "$f0"); n1=$(count "$f1"); nonline=$(count "$online")
+    extra=$( { echo "$f0"; echo "$f1"; } | sort -u | comm -23 - <(echo "$online") | grep -c .)
+    if [ "$nonline" -eq 80 ] && [ "$f0" == "$f1" ] && [ "$n0" -gt 0 ] && [ "$n0" -lt 80 ] && [ "$extra" -eq 0 ] &&
+       [ "$(uniq -d <<<"$f0" | grep -c .)" -eq 0 ]; then
+      ok "two instances -f 0/-f 1 with -r 50 chose the same $n0 of $nonline live sessions"
+    else
+      bad "two instances" "online $nonline, -f 0 served $n0, -f 1 served $n1, not online $extra"
+    fi
+    for v in 0 1; do
+      eval "COPY_PID=\$P$v COPY_OUT=\$O$v COPY_PREFIX=\$X$v"
+      stop_copy || bad "two instances" "instance -f $v exited $?"
+    done
+  else
+    [ -n "${P0:-}" ] && { COPY_PID=$P0 COPY_OUT=$O0 COPY_PREFIX=$X0; stop_copy; }
+  fi
+fi
+
 # ---- responses through dpintercept on the assistant ------------------------------------
 ip -n "$(rig_ns tgt)" route replace 198.19.0.0/16 via 198.18.1.7
 rig_bg asst "$DPINTERCEPT" --no-huge -m 512 --no-pci --lcores '0@(0-1)' --file-prefix "dpclivei$$" \
