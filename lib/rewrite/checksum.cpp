@@ -1,21 +1,72 @@
 #include "lib/rewrite/checksum.hpp"
 
+#include <bit>
+#include <cstring>
+
 namespace dpcopy::net {
 
 std::uint32_t csum_add(ConstBytes data, std::uint32_t sum) noexcept {
-    std::uint64_t acc = sum;
-    const std::size_t n = data.size();
+    // RFC 1071 byte-order independence: sum the data as native-order words, 8 bytes at a
+    // time (32-bit halves into two 64-bit accumulators: no carry is lost for any span below
+    // 2^34 bytes), fold to 16 bits and swap the bytes back on a little-endian host.
     const std::uint8_t* p = data.data();
-    std::size_t i = 0;
-    for (; i + 1 < n; i += 2) acc += load_be16(p + i);
-    if (i < n) acc += static_cast<std::uint64_t>(p[i]) << 8;
-    // Fold the 64-bit accumulator into 32 bits (end-around carry keeps the one's-complement sum).
-    while (acc >> 32) acc = (acc & 0xffffffffULL) + (acc >> 32);
-    return static_cast<std::uint32_t>(acc);
+    std::size_t n = data.size();
+    std::uint64_t a = 0, b = 0;
+    while (n >= 32) {
+        std::uint64_t w[4];
+        std::memcpy(w, p, 32);
+        a += (w[0] & 0xffffffffULL) + (w[1] & 0xffffffffULL) + (w[2] & 0xffffffffULL) + (w[3] & 0xffffffffULL);
+        b += (w[0] >> 32) + (w[1] >> 32) + (w[2] >> 32) + (w[3] >> 32);
+        p += 32;
+        n -= 32;
+    }
+    while (n >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        a += w & 0xffffffffULL;
+        b += w >> 32;
+        p += 8;
+        n -= 8;
+    }
+    if (n >= 4) {
+        std::uint32_t w;
+        std::memcpy(&w, p, 4);
+        a += w;
+        p += 4;
+        n -= 4;
+    }
+    if (n >= 2) {
+        std::uint16_t w;
+        std::memcpy(&w, p, 2);
+        b += w;
+        p += 2;
+        n -= 2;
+    }
+    if (n) {  // odd length: the last byte is the high byte of a zero-padded big-endian word
+        if constexpr (std::endian::native == std::endian::little) {
+            a += p[0];
+        } else {
+            a += std::uint64_t{p[0]} << 8;
+        }
+    }
+    // fold to 16 bits without data-dependent branches (a, b < 2^62: a + b cannot overflow), so
+    // the result depends only on the data's sum, not on how it was split into loads
+    std::uint64_t acc = a + b;
+    acc = (acc & 0xffffffffULL) + (acc >> 32);  // < 2^33
+    acc = (acc & 0xffffULL) + (acc >> 16);      // < 2^17 + 2^16
+    acc = (acc & 0xffffULL) + (acc >> 16);      // <= 0xffff + 2
+    acc = (acc & 0xffffULL) + (acc >> 16);      // <= 0xffff
+    auto w = static_cast<std::uint16_t>(acc);
+    if constexpr (std::endian::native == std::endian::little) w = static_cast<std::uint16_t>((w << 8) | (w >> 8));
+    // add to the caller's accumulator, keeping the end-around carry
+    std::uint64_t r = std::uint64_t{sum} + w;
+    r = (r & 0xffffffffULL) + (r >> 32);
+    return static_cast<std::uint32_t>(r);
 }
 
 std::uint16_t csum_fold(std::uint32_t sum) noexcept {
-    while (sum >> 16) sum = (sum & 0xffffU) + (sum >> 16);
+    sum = (sum & 0xffffU) + (sum >> 16);  // <= 0x1fffe
+    sum = (sum & 0xffffU) + (sum >> 16);  // <= 0xffff
     return static_cast<std::uint16_t>(sum);
 }
 

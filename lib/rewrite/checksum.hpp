@@ -10,7 +10,7 @@
 namespace dpcopy::net {
 
 // One's-complement sum of the bytes (odd length padded with a zero byte), added to `sum`.
-// Unfolded 32-bit accumulator; spans up to 64 KiB.
+// 32-bit accumulator (fold with csum_fold); any span length.
 std::uint32_t csum_add(ConstBytes data, std::uint32_t sum = 0) noexcept;
 // Folds a 32-bit accumulator to 16 bits (no complement).
 std::uint16_t csum_fold(std::uint32_t sum) noexcept;

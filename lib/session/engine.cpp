@@ -223,7 +223,12 @@ public:
 
     void advance(Nanos now) override {
         now_ = now;
-        wheel_.advance(now, [&](std::uint32_t id) { on_timer(id, now); });
+        wheel_.advance(
+            now, [&](std::uint32_t id) { on_timer(id, now); },
+            [&](std::uint32_t id) {
+                const auto* p = reinterpret_cast<const char*>(&sessions_[id]);
+                for (std::size_t off = 0; off < kSessionPrefetchBytes; off += 64) __builtin_prefetch(p + off, 1);
+            });
     }
 
     void finish_input(Nanos now) override {
@@ -246,7 +251,7 @@ public:
     std::size_t active_sessions() const override { return active_; }
     std::size_t memory_bytes() const override {
         return sessions_.size() * sizeof(Session) + (by_orig_.slot_count() + by_xlat_.slot_count()) * 8 +
-               std::size_t{wheel_.capacity()} * 20 + pool_.memory_bytes() + tuples_.memory_bytes() +
+               std::size_t{wheel_.capacity()} * TimerWheel::bytes_per_id() + pool_.memory_bytes() + tuples_.memory_bytes() +
                free_.capacity() * 4 + closed_.size() * sizeof(ClosedEntry) + time_wait_.size() * sizeof(TimeWaitEntry);
     }
 

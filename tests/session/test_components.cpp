@@ -71,6 +71,88 @@ TEST_CASE("timer wheel: cancel, reschedule, big jumps and scheduling from the ca
     CHECK(w.size() == 0);
 }
 
+TEST_CASE("timer wheel: matches a reference model (random schedule/cancel/advance, callbacks touching other timers)") {
+    // A small wheel (64 slots of 1024 ns, sub-slots of 16 ns) so that turns, parked entries,
+    // sub-slots and big jumps all happen; advance() steps from 0 ns to more than a turn.
+    for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+        constexpr std::uint32_t n = 300;
+        TimerWheel w(n, 10, 6);
+        std::mt19937_64 rng(seed);
+        std::vector<std::uint64_t> model(n, 0);  // 0: not scheduled
+        std::uint64_t now = 5000;
+        std::uint64_t fired_total = 0;
+        auto pick_at = [&]() -> std::uint64_t {
+            switch (rng() % 5) {
+                case 0: return now > 3000 ? now - rng() % 3000 : 1;  // overdue
+                case 1: return now + rng() % 64;                       // this sub-slot or the next
+                case 2: return now + rng() % 2048;                     // this tick or the next
+                case 3: return now + rng() % 70000;                    // up to a turn and more
+                default: return now + rng() % 300000;                  // several turns
+            }
+        };
+        for (int step = 0; step < 40000; ++step) {
+            const auto id = static_cast<std::uint32_t>(rng() % n);
+            const unsigned op = static_cast<unsigned>(rng() % 10);
+            if (op < 4) {
+                const std::uint64_t at = pick_at();
+                w.schedule(id, at);
+                model[id] = at == 0 ? 1 : at;
+            } else if (op < 5) {
+                w.cancel(id);
+                model[id] = 0;
+            } else if (op < 6) {
+                const std::uint64_t at = pick_at();
+                w.schedule_if_earlier(id, at);
+                if (model[id] == 0 || at < model[id]) model[id] = at;
+            } else {
+                switch (rng() % 4) {
+                    case 0: now += rng() % 20; break;
+                    case 1: now += rng() % 400; break;
+                    case 2: now += rng() % 5000; break;
+                    default: now += rng() % 150000; break;
+                }
+                std::set<std::uint32_t> late;  // scheduled from a callback at or before now: this pass or the next
+                w.advance(now, [&](std::uint32_t f) {
+                    REQUIRE((model[f] != 0 && model[f] <= now));
+                    model[f] = 0;
+                    ++fired_total;
+                    const auto y = static_cast<std::uint32_t>(rng() % n);
+                    switch (rng() % 4) {
+                        case 0:
+                            w.cancel(y);
+                            model[y] = 0;
+                            late.erase(y);
+                            break;
+                        case 1: {
+                            const std::uint64_t at = pick_at();
+                            w.schedule(y, at);
+                            model[y] = at;
+                            if (at <= now) late.insert(y);
+                            else late.erase(y);
+                            break;
+                        }
+                        default: break;
+                    }
+                });
+                std::uint32_t missed = n;  // a due timer that did not fire (and was not set from a callback)
+                for (std::uint32_t i = 0; i < n && missed == n; ++i) {
+                    if (model[i] != 0 && model[i] <= now && late.count(i) == 0) missed = i;
+                }
+                REQUIRE(missed == n);
+            }
+            std::size_t live = 0;
+            std::uint32_t wrong = n;  // a timer whose deadline differs from the model's
+            for (std::uint32_t i = 0; i < n; ++i) {
+                if (w.when(i) != model[i] && wrong == n) wrong = i;
+                live += model[i] != 0;
+            }
+            REQUIRE(wrong == n);
+            REQUIRE(w.size() == live);
+        }
+        CHECK(fired_total > 1000);
+    }
+}
+
 TEST_CASE("flat index: insert, find, replace, erase under churn (backward shift keeps every key findable)") {
     const std::uint32_t n = 5000;
     FlatIndex idx(n);
