@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# tools/bench/tcpcopy_workloads.sh [DPCOPY_BINARY] — the workloads of
+# ../shared/reference/tcpcopy-measured.md on a namespace rig: wrk keep-alive and wrk
+# `Connection: close`, 50 connections, 10 s; offline replay (real time, 2x, -n 2, -n 5)
+# and live copy from a tc mirror (-n 1, 2, 5). Requests lost and rates, to put beside
+# tcpcopy's figures (docs/performance-live.md).
+#
+# Rig (network namespaces made here, all removed at exit; tests/e2e/lib/rig.sh):
+#   cli ── eth0 ── onl    wrk against the online nginx 198.18.0.2 (1 worker). onl:eth0 is
+#                         mirrored (tc clsact + u32 + mirred, ingress and egress) onto
+#                         onl:mir0 ── copy:rx0, dpcopy's RX port (net_af_packet0, live).
+#   copy:tx0 ── tgt:dp0   dpcopy's TX port (net_af_packet1; the only port offline) and the
+#                         target nginx 198.18.1.2 (1 worker), which routes the fake
+#                         clients 198.19.0.0/16 to dpcopy's --ip 198.18.1.9.
+# Offline: the capture is recorded with tcpdump on onl:eth0 during the wrk run (recorded
+# again if tcpdump dropped packets); expected = the complete requests it holds
+# (tests/e2e/lib/requests_in_pcap.py) x n. Live: expected = the requests the online
+# nginx logged x n; dpcopy runs before the load and gets SIGINT once the target's count
+# has been stable for 2 s (at most 60 s after the load). Lost = expected - requests the
+# target logged from the fake clients. DPCOPY_LCORES (default "-l 0": one inline worker,
+# so that nginx, wrk and the kernel keep the other CPU), DURATION (default 10).
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+DPCOPY=$(realpath "${1:-$root/build/apps/copy/dpcopy}")
+DURATION=${DURATION:-10}
+LCORES=${DPCOPY_LCORES:--l 0}
+ONLY=${ONLY:-.}   # regex over case names (debugging)
+BENCH_PACKAGES=(wrk nginx-light tcpdump ethtool iproute2)
+
+if [ "$(id -u)" -ne 0 ]; then echo "tcpcopy_workloads.sh: must run as root" >&2; exit 2; fi
+[ -x "$DPCOPY" ] || { echo "tcpcopy_workloads.sh: $DPCOPY not built" >&2; exit 2; }
+missing=()
+for p in "${BENCH_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null || exit 1
+fi
+source "$root/tests/e2e/lib/rig.sh"
+REQS="$root/tests/e2e/lib/requests_in_pcap.py"
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+# KEEP=DIR keeps the captures, dpcopy outputs and reports for a post-mortem.
+keep_and_clean() { [ -n "${KEEP:-}" ] && { mkdir -p "$KEEP"; cp -r "$RIG_TMP"/. "$KEEP"/; }; rig_cleanup; }
+
+rig_init tcw
+trap keep_and_clean EXIT
+for r in cli onl copy tgt; do rig_add_ns $r || exit 1; done
+rig_link cli eth0 onl eth0 && rig_link onl mir0 copy rx0 && rig_link copy tx0 tgt dp0 || exit 1
+rig_addr cli eth0 198.18.0.1/24
+rig_addr onl eth0 198.18.0.2/24
+rig_addr tgt dp0 198.18.1.2/24
+ip -n "$(rig_ns tgt)" route add 198.19.0.0/16 via 198.18.1.9
+rig_nginx onl 198.18.0.2 80 || exit 1
+ONL_LOG=$RIG_NGINX_LOG
+rig_nginx tgt 198.18.1.2 80 || exit 1
+TGT_LOG=$RIG_NGINX_LOG
+
+run_wrk() {  # WORKLOAD OUTFILE: the workload's wrk from the client namespace
+  case $1 in
+    keepalive) rig_exec cli wrk -t 2 -c 50 -d "${DURATION}s" http://198.18.0.2/ >"$2" 2>&1 ;;
+    close) rig_exec cli wrk -t 2 -c 50 -d "${DURATION}s" -H 'Connection: close' http://198.18.0.2/ >"$2" 2>&1 ;;
+    # throttled, as the reference's last live row: each connection waits DELAY ms
+    # between requests (wrk's delay() hook): 50 x 1000/10 = at most 5k req/s, 50 x 1000/20
+    # = at most 2.5k conn/s
+    keepalive_throttled) rig_exec cli wrk -t 2 -c 50 -d "${DURATION}s" -s "$RIG_TMP/delay10.lua" http://198.18.0.2/ >"$2" 2>&1 ;;
+    close_throttled) rig_exec cli wrk -t 2 -c 50 -d "${DURATION}s" -s "$RIG_TMP/delay20.lua" -H 'Connection: close' \
+                       http://198.18.0.2/ >"$2" 2>&1 ;;
+  esac
+}
+# Where mirrored frames are lost before dpcopy: mir0's TX (onl), rx0's RX and RX drops
+# (copy), and the kernel's per-CPU backlog drops (/proc/net/softnet_stat, whole machine).
+mirror_counters() {
+  local mtx rrx rdrop sn
+  mtx=$(ip -n "$(rig_ns onl)" -s -j link show mir0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["packets"])')
+  read -r rrx rdrop < <(ip -n "$(rig_ns copy)" -s -j link show rx0 | python3 -c 'import json,sys; s=json.load(sys.stdin)[0]["stats64"]["rx"]; print(s["packets"], s["dropped"])')
+  sn=$(awk '{s += strtonum("0x" $2)} END {print s}' /proc/net/softnet_stat)
+  echo "$mtx $rrx $rdrop $sn"
+}
+wrk_rate() { sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' "$1"; }
+served() { grep -cE '^198\.19\.' "$TGT_LOG"; }
+online() { grep -cE '^198\.18\.0\.1 ' "$ONL_LOG"; }
+# wait_stable: until the target's count has not moved for 2 s (at most 60 s)
+wait_stable() {
+  local prev=-1 n i
+  for i in $(seq 120); do
+    n=$(served); [ "$n" = "$prev" ] && [ $((i % 4)) -eq 0 ] && return 0
+    [ $((i % 4)) -eq 0 ] && prev=$n
+    sleep 0.5
+  done
+}
+result() {  # CASE EXPECTED SERVED SECONDS EXTRA
+  awk -v c="$1" -v e="$2" -v s="$3" -v t="$4" -v x="$5" -v l="$(load)" 'BEGIN {
+    lost = e - s; pct = e > 0 ? 100 * lost / e : 0
+    printf "%-34s expected %8d  served %8d  lost %7d (%5.2f %%)  %8.0f req/s served  %s  load %s\n", c, e, s, lost, pct, (t > 0 ? s / t : 0), x, l }'
+}
+
+echo 'function delay() return 10 end' > "$RIG_TMP/delay10.lua"
+echo 'function delay() return 20 end' > "$RIG_TMP/delay20.lua"
+echo "tcpcopy workloads on dpcopy, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, dpcopy $LCORES, load $(load)"
+
+# ---------------------------------------------------------------- offline
+run_no=0
+for w in keepalive close; do
+  [[ "offline $w" =~ $ONLY ]] || continue
+  cap="$RIG_TMP/$w.pcap"
+  for try in 1 2 3; do
+    : > "$ONL_LOG"
+    rig_tcpdump onl eth0 "$cap" "tcp port 80"
+    pid=$RIG_LAST_PID
+    run_wrk "$w" "$RIG_TMP/$w.rec.wrk"
+    rig_tcpdump_stop "$pid"
+    [ "$(rig_tcpdump_drops "$cap")" = 0 ] && break
+    echo "  record $w: tcpdump dropped $(rig_tcpdump_drops "$cap") packets (try $try)"
+  done
+  exp=$(python3 "$REQS" "$cap" 80 | wc -l)
+  conns=$(tcpdump -r "$cap" 'tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack == 0' 2>/dev/null | wc -l)
+  echo "== offline $w: capture of wrk at $(wrk_rate "$RIG_TMP/$w.rec.wrk") req/s: $exp complete requests, $conns connections, online nginx logged $(online); tcpdump drops $(rig_tcpdump_drops "$cap")"
+  for spec in "1 1" "2 1" "1 2" "1 5"; do
+    set -- $spec; speed=$1; n=$2
+    run_no=$((run_no + 1)); prefix="dpctcw$$_$run_no"
+    : > "$TGT_LOG"
+    # shellcheck disable=SC2086
+    timeout 900 ip netns exec "$(rig_ns copy)" "$DPCOPY" --no-huge -m 768 --no-pci $LCORES --file-prefix "$prefix" \
+      --log-level 'lib.*:warning' --vdev net_af_packet0,iface=tx0 -- \
+      -i "$cap" -x 80-198.18.1.2:80 -c 198.19.0.0/16 --ip 198.18.1.9/24 --speed "$speed" -n "$n" \
+      --stats-interval 0 --report "$RIG_TMP/off.$run_no.json" >"$RIG_TMP/off.$run_no.out" 2>&1
+    rc=$?
+    rm -rf "/var/run/dpdk/$prefix"
+    sleep 1
+    secs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["elapsed_s"])' "$RIG_TMP/off.$run_no.json" 2>/dev/null || echo 0)
+    drops=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["drops_total"])' "$RIG_TMP/off.$run_no.json" 2>/dev/null || echo '?')
+    result "offline $w --speed $speed -n $n" $((exp * n)) "$(served)" "$secs" "(run ${secs} s, exit $rc, dpcopy drops $drops)"
+  done
+done
+
+# ---------------------------------------------------------------- live
+rig_exec onl tc qdisc add dev eth0 clsact || exit 1
+for dir in ingress egress; do
+  rig_exec onl tc filter add dev eth0 "$dir" protocol all u32 match u32 0 0 \
+    action mirred egress mirror dev mir0 || exit 1
+done
+for w in keepalive close keepalive_throttled close_throttled; do
+  [[ "live $w" =~ $ONLY ]] || continue
+  : > "$ONL_LOG"
+  run_wrk "$w" "$RIG_TMP/$w.alone.wrk"
+  echo "== live $w: the online nginx alone (mirror on, no dpcopy): $(wrk_rate "$RIG_TMP/$w.alone.wrk") req/s"
+  for n in 1 2 5; do
+    run_no=$((run_no + 1)); prefix="dpctcw$$_$run_no"; out="$RIG_TMP/live.$run_no.out"
+    # shellcheck disable=SC2086
+    rig_bg copy "$DPCOPY" --no-huge -m 768 --no-pci $LCORES --file-prefix "$prefix" --log-level 'lib.*:warning' \
+      --vdev net_af_packet0,iface=rx0 --vdev net_af_packet1,iface=tx0 -- \
+      -x 80-198.18.1.2:80 -c 198.19.0.0/16 --ip 198.18.1.9/24 --rx-port 0 --tx-port 1 -n "$n" \
+      --stats-interval 0 --report "$RIG_TMP/live.$run_no.json" >"$out" 2>&1
+    pid=$RIG_LAST_PID
+    for i in $(seq 150); do grep -q "; copying" "$out" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if ! grep -q "; copying" "$out"; then echo "live $w -n $n: dpcopy did not start"; tail -3 "$out"; kill -INT "$pid"; continue; fi
+    : > "$ONL_LOG"; : > "$TGT_LOG"
+    read -r m0 r0 d0 s0 < <(mirror_counters)
+    run_wrk "$w" "$RIG_TMP/$w.live.$n.wrk"
+    wait_stable
+    kill -INT "$pid" 2>/dev/null
+    for i in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+    wait "$pid"; rc=$?
+    rm -rf "/var/run/dpdk/$prefix"
+    read -r m1 r1 d1 s1 < <(mirror_counters)
+    rxp=$(python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["ports"]; print(sum(x["ipackets"] for x in p if x["port"] == 0))' "$RIG_TMP/live.$run_no.json" 2>/dev/null || echo '?')
+    echo "    mirror path: mir0 sent $((m1 - m0)) frames, rx0 received $((r1 - r0)) (dropped $((d1 - d0))), softnet backlog drops $((s1 - s0)), dpcopy's RX port got $rxp"
+    on=$(online)
+    drops=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["drops_total"])' "$RIG_TMP/live.$run_no.json" 2>/dev/null || echo '?')
+    # rate: over the load's DURATION (the target is served while the load runs)
+    result "live $w -n $n" $((on * n)) "$(served)" "$DURATION" \
+      "(online $on at $(wrk_rate "$RIG_TMP/$w.live.$n.wrk") req/s beside dpcopy; exit $rc, dpcopy drops $drops)"
+  done
+done
