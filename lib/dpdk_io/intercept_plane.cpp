@@ -11,6 +11,7 @@
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_telemetry.h>
 
 #include <algorithm>
 #include <array>
@@ -20,6 +21,7 @@
 #include <ctime>
 
 #include "lib/dpdk_io/dataplane.hpp"
+#include "lib/dpdk_io/published.hpp"
 #include "lib/rewrite/parse.hpp"
 
 namespace dpcopy::io {
@@ -31,6 +33,58 @@ constexpr unsigned kPoolSize = 8191;
 
 std::atomic<int> g_isignals{0};
 extern "C" void on_isignal(int) { g_isignals.fetch_add(1, std::memory_order_relaxed); }
+
+// Every counter, named as in the report, for the report and the telemetry command.
+template <class F>
+void for_each_intercept_counter(const InterceptCounters& c, F&& f) {
+    const std::pair<const char*, std::uint64_t> ic[] = {
+        {"control_rx", c.control_rx}, {"control_not_allowed", c.control_not_allowed},
+        {"control_wrong_direction", c.control_wrong_direction}, {"subscribes", c.subscribes},
+        {"subscriptions_new", c.subscriptions_new}, {"subscriptions_expired", c.subscriptions_expired},
+        {"unsubscribes", c.unsubscribes}, {"subscriptions_full", c.subscriptions_full},
+        {"responses", c.responses}, {"no_subscriber", c.no_subscriber}, {"records", c.records},
+        {"payload_cut", c.payload_cut}, {"datagrams", c.datagrams}, {"flush_size", c.flush_size},
+        {"flush_time", c.flush_time}, {"flush_final", c.flush_final}, {"drop_build", c.drop_build}};
+    for (auto [k, v] : ic) f(k, v);
+}
+template <class F>
+void for_each_io_counter(const InterceptPlaneStats& s, F&& f) {
+    const std::pair<const char*, std::uint64_t> io[] = {
+        {"rx_frames", s.rx_frames}, {"tx_frames", s.tx_frames}, {"rx_host", s.rx_host},
+        {"filtered_out", s.filtered_out}, {"drop_rx_parse", s.drop_rx_parse}, {"drop_not_ours", s.drop_not_ours},
+        {"drop_too_big", s.drop_too_big}, {"drop_no_mbuf", s.drop_no_mbuf}, {"drop_tx_full", s.drop_tx_full}};
+    for (auto [k, v] : io) f(k, v);
+}
+
+// /dpintercept/stats: the plane publishes its counters every 100 ms (and at exit) through
+// a sequence lock; the telemetry thread reads the last snapshot, never the live counters.
+struct InterceptPub {
+    InterceptCounters core;
+    InterceptPlaneStats io;
+    std::uint64_t subscriptions = 0;
+    std::uint64_t elapsed_ns = 0;
+};
+Published<InterceptPub> g_ipub;
+std::atomic<bool> g_itel_registered{false};
+constexpr std::uint64_t kPublishNs = 100'000'000;
+
+int telemetry_intercept(const char* /*cmd*/, const char* /*params*/, rte_tel_data* d) {
+    InterceptPub p;
+    if (!g_ipub.read(p)) return -1;
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_u64(d, "elapsed_ms", p.elapsed_ns / 1'000'000);
+    rte_tel_data_add_dict_u64(d, "subscriptions", p.subscriptions);
+    for_each_intercept_counter(p.core, [&](const char* k, std::uint64_t v) { rte_tel_data_add_dict_u64(d, k, v); });
+    std::uint64_t rejected = 0;
+    for (std::size_t i = 1; i < control::kRejectCount; ++i) {
+        const std::string k = std::string("reject_") + control::reject_name(static_cast<control::Reject>(i));
+        rte_tel_data_add_dict_u64(d, k.c_str(), p.core.rejects.by_reason[i]);
+        rejected += p.core.rejects.by_reason[i];
+    }
+    rte_tel_data_add_dict_u64(d, "rejected", rejected);
+    for_each_io_counter(p.io, [&](const char* k, std::uint64_t v) { rte_tel_data_add_dict_u64(d, k, v); });
+    return 0;
+}
 
 std::uint64_t wall_ns() {
     timespec ts{};
@@ -111,6 +165,17 @@ struct InterceptPlane::Impl : session::FrameSink {
     std::array<std::uint8_t, 16384> lin{};  // multi-segment frames are linearised here
     // status line deltas
     std::uint64_t last_status = 0, last_rx = 0, last_tx = 0, last_records = 0;
+    std::uint64_t next_publish = 0;
+
+    void publish(std::uint64_t t) {
+        InterceptPub p;
+        p.core = core->counters();
+        p.io = st;
+        p.subscriptions = core->subscriptions();
+        p.elapsed_ns = t - start_ns;
+        g_ipub.publish(p);
+        next_publish = t + kPublishNs;
+    }
 
     std::uint64_t now() const noexcept {
         const std::uint64_t d = rte_rdtsc() - tsc0;
@@ -265,6 +330,11 @@ std::unique_ptr<InterceptPlane> InterceptPlane::start(InterceptPlaneConfig cfg, 
     hc.prefix = c.prefix;
     im->host = std::make_unique<HostStack>(hc);
     im->core = std::make_unique<InterceptCore>(c.core);
+    im->publish(im->wall0);
+    if (!g_itel_registered.exchange(true))
+        rte_telemetry_register_cmd("/dpintercept/stats", telemetry_intercept,
+                                   "dpintercept counters: subscriptions, responses, records, datagrams, control "
+                                   "rejects by reason, io. No parameters.");
     if (c.log) {
         std::fprintf(c.log, "dpintercept: %s/%u mac %s, control port %u, filter '%s' (%s), %s, payload %u bytes\n",
                      c.core.ip.to_string().c_str(), unsigned{c.prefix}, m.to_string().c_str(),
@@ -289,6 +359,7 @@ void InterceptPlane::poll_once() {
     im.core->poll(t, im);
     im.host->poll(t, im);
     if (im.ntx) im.flush_tx();
+    if (t >= im.next_publish) im.publish(t);
 }
 
 const InterceptCounters& InterceptPlane::counters() const noexcept { return impl_->core->counters(); }
@@ -339,33 +410,21 @@ std::string InterceptPlane::report_json(const std::string& end) const {
                     "\", \"elapsed_s\": " + std::to_string(static_cast<double>(im.now() - im.start_ns) / 1e9) +
                     ", \"filter\": \"" + filter_engine() + "\", \"subscriptions\": " +
                     std::to_string(im.core->subscriptions()) + ",\n \"intercept\": {";
-    const std::pair<const char*, std::uint64_t> ic[] = {
-        {"control_rx", c.control_rx}, {"control_not_allowed", c.control_not_allowed},
-        {"control_wrong_direction", c.control_wrong_direction}, {"subscribes", c.subscribes},
-        {"subscriptions_new", c.subscriptions_new}, {"subscriptions_expired", c.subscriptions_expired},
-        {"unsubscribes", c.unsubscribes}, {"subscriptions_full", c.subscriptions_full},
-        {"responses", c.responses}, {"no_subscriber", c.no_subscriber}, {"records", c.records},
-        {"payload_cut", c.payload_cut}, {"datagrams", c.datagrams}, {"flush_size", c.flush_size},
-        {"flush_time", c.flush_time}, {"flush_final", c.flush_final}, {"drop_build", c.drop_build}};
     bool first = true;
-    for (auto [k, v] : ic) {
+    for_each_intercept_counter(c, [&](const char* k, std::uint64_t v) {
         j += std::string(first ? "" : ", ") + "\"" + k + "\": " + std::to_string(v);
         first = false;
-    }
+    });
     j += "},\n \"control_rejects\": {";
     for (std::size_t i = 1; i < control::kRejectCount; ++i)
         j += std::string(i == 1 ? "" : ", ") + "\"" + control::reject_name(static_cast<control::Reject>(i)) +
              "\": " + std::to_string(c.rejects.by_reason[i]);
     j += "},\n \"io\": {";
-    const std::pair<const char*, std::uint64_t> io[] = {
-        {"rx_frames", s.rx_frames}, {"tx_frames", s.tx_frames}, {"rx_host", s.rx_host},
-        {"filtered_out", s.filtered_out}, {"drop_rx_parse", s.drop_rx_parse}, {"drop_not_ours", s.drop_not_ours},
-        {"drop_too_big", s.drop_too_big}, {"drop_no_mbuf", s.drop_no_mbuf}, {"drop_tx_full", s.drop_tx_full}};
     first = true;
-    for (auto [k, v] : io) {
+    for_each_io_counter(s, [&](const char* k, std::uint64_t v) {
         j += std::string(first ? "" : ", ") + "\"" + k + "\": " + std::to_string(v);
         first = false;
-    }
+    });
     j += "}}\n";
     return j;
 }
@@ -389,6 +448,7 @@ int InterceptPlane::run(std::string& err) {
     }
     im.core->flush_all(im.now(), im);
     if (im.ntx) im.flush_tx();
+    im.publish(im.now());
     if (im.cfg.log) {
         std::fprintf(im.cfg.log, "dpintercept: summary: %s\n", status_line().c_str() + 13);
         std::fflush(im.cfg.log);

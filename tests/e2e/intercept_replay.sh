@@ -100,7 +100,14 @@ n_both=$(( $(ice_http_expected keepalive | wc -l) + $(ice_http_expected short | 
 [ "$total" -eq "$n_both" ] && ok "two instances: the target served $total requests in all, none twice or lost" ||
   bad "two instances" "target served $total requests in all, expected $n_both"
 
-# ---- dpintercept's own counters, at SIGINT -------------------------------------
+# ---- dpintercept's own counters: telemetry while it runs, the report at SIGINT ----
+tel=$(ice_telemetry "$ICE1_PREFIX" /dpintercept/stats 2>&1)
+python3 - "$tel" <<'PY' && ok "dpintercept: /dpintercept/stats telemetry (records, datagrams, rejects by reason)" || bad "dpintercept telemetry" "$tel"
+import json, sys
+t = json.loads(sys.argv[1])["/dpintercept/stats"]
+ok = t["records"] > 0 and t["datagrams"] > 0 and t["subscriptions_new"] >= 8 and t["rejected"] == 0 and "reject_bad_mac" in t
+sys.exit(0 if ok else 1)
+PY
 ice_intercept_stop "$ICE1_PID" "$ICE1_PREFIX" INT
 python3 - "$RIG_TMP/intercept.json" <<'PY' && ok "dpintercept: report at SIGINT: two subscribers served, records batched, nothing rejected" || bad dpintercept "report: see above"
 import json, sys
