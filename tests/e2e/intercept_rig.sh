@@ -83,7 +83,7 @@ ice_copy_cmd() {
   ICE_CMD=(ip netns exec "$(rig_ns "$role")" "$DPCOPY" --no-huge -m 512 --no-pci -l 0
     --file-prefix "$ICE_COPY_PREFIX" --log-level 'lib.*:warning' --vdev net_af_packet0,iface=dp0 --
     -i "$RIG_TMP/$name.pcap" -x "$port-198.18.1.2:$port" -c 198.19.0.0/16 --ip "$ip/24"
-    -s 198.18.1.7 --stats-interval ${ICE_STATS:-0} --report "$RIG_TMP/$out.json" "$@")
+    -s 198.18.1.7 --stats-interval "${ICE_STATS:-0}" --report "$RIG_TMP/$out.json" "$@")
 }
 
 # ice_replay OUT NAME PORT [dpcopy options...]: replays NAME.pcap from copy (-f 0 unless
