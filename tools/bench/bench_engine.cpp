@@ -10,6 +10,13 @@
 // advance() (timers) is, once every 256 packets. The sink only counts.
 //
 // usage: bench_engine [--single] [sessions ...]   (default: 1000 100000 1000000)
+//        bench_engine --latency [MiB]                 (the machine's memory floor, see below)
+//
+// --latency measures what a random cache-line access costs on this machine, the floor under
+// the 1M-session figure: a pointer chase over a MiB-sized buffer (default 1024, 2 MiB-aligned,
+// MADV_HUGEPAGE, as the engine's tables) with 1, 4, 8, 16 and 32 independent chains: one chain
+// gives the latency of a dependent miss, many chains the best rate at which independent misses
+// complete (memory-level parallelism).
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -26,6 +33,7 @@
 #include "lib/session/engine.hpp"
 #include "lib/session/seg_pool.hpp"
 #include "lib/session/session.hpp"
+#include "lib/session/big_array.hpp"
 
 using namespace dpcopy;
 using namespace dpcopy::session;
@@ -201,9 +209,38 @@ Result run(std::uint32_t n, std::uint32_t rounds) {
     return res;
 }
 
+// Pointer chase: ns per access with `chains` independent chains over `mib` MiB.
+double chase(std::size_t mib, unsigned chains) {
+    const std::size_t lines = (mib << 20) / 64;
+    BigArray<std::uint64_t> a(lines * 8, NoInit{});
+    std::vector<std::uint32_t> perm(lines);
+    std::iota(perm.begin(), perm.end(), 0u);
+    std::mt19937_64 rng(1);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    for (std::size_t i = 0; i < lines; ++i) a[std::size_t{perm[i]} * 8] = std::uint64_t{perm[(i + 1) % lines]} * 8;
+    std::array<std::uint64_t, 32> p{};
+    for (unsigned c = 0; c < chains; ++c) p[c] = std::uint64_t{perm[c * (lines / chains)]} * 8;
+    const std::size_t steps = 4'000'000 / chains;
+    const double t0 = thread_ns();
+    for (std::size_t s = 0; s < steps; ++s)
+        for (unsigned c = 0; c < chains; ++c) p[c] = a[p[c]];
+    const double t1 = thread_ns();
+    std::uint64_t sink = 0;
+    for (unsigned c = 0; c < chains; ++c) sink += p[c];
+    if (sink == 1) std::printf(" ");  // keeps the loads
+    return (t1 - t0) / static_cast<double>(steps * chains);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc >= 2 && std::string(argv[1]) == "--latency") {
+        const std::size_t mib = argc >= 3 ? std::strtoul(argv[2], nullptr, 10) : 1024;
+        std::printf("random cache-line loads over %zu MiB (2 MiB-aligned, MADV_HUGEPAGE)\n", mib);
+        std::printf("%8s %18s\n", "chains", "ns per access");
+        for (unsigned c : {1u, 4u, 8u, 16u, 32u}) std::printf("%8u %18.1f\n", c, chase(mib, c));
+        return 0;
+    }
     std::vector<std::uint32_t> sizes;
     for (int i = 1; i < argc; ++i) {
         if (std::string(argv[i]) == "--single") {
