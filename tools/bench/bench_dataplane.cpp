@@ -156,9 +156,9 @@ struct Shared {
 class Peer {
 public:
     Peer(const Options& o, std::uint16_t mirror_port_unused, rte_mempool* pool, std::vector<rte_ring*> mirror_rx,
-         rte_ring* mirror_tx, std::vector<rte_ring*> target_rx, std::vector<rte_ring*> target_tx,
+         std::vector<rte_ring*> mirror_tx, std::vector<rte_ring*> target_rx, std::vector<rte_ring*> target_tx,
          std::uint16_t port_a, std::uint16_t port_b, Shared& sh)
-        : o_(o), pool_(pool), mirror_rx_(std::move(mirror_rx)), mirror_tx_(mirror_tx), target_rx_(std::move(target_rx)),
+        : o_(o), pool_(pool), mirror_rx_(std::move(mirror_rx)), mirror_tx_(std::move(mirror_tx)), target_rx_(std::move(target_rx)),
           target_tx_(std::move(target_tx)), port_a_(port_a), port_b_(port_b), sh_(sh) {
         (void)mirror_port_unused;
         payload_ = o.frame - 54;
@@ -399,10 +399,12 @@ private:
                 rte_pktmbuf_free(b[i]);
             }
         }
-        const unsigned n = rte_ring_sc_dequeue_burst(mirror_tx_, reinterpret_cast<void**>(b), kBurst, nullptr);
-        for (unsigned i = 0; i < n; ++i) {
-            ++other;
-            rte_pktmbuf_free(b[i]);
+        for (rte_ring* r : mirror_tx_) {
+            const unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(b), kBurst, nullptr);
+            for (unsigned i = 0; i < n; ++i) {
+                ++other;
+                rte_pktmbuf_free(b[i]);
+            }
         }
     }
 
@@ -519,7 +521,7 @@ private:
     const Options& o_;
     rte_mempool* pool_;
     std::vector<rte_ring*> mirror_rx_;
-    rte_ring* mirror_tx_;
+    std::vector<rte_ring*> mirror_tx_;
     std::vector<rte_ring*> target_rx_, target_tx_;
     std::uint16_t port_a_, port_b_;
     Shared& sh_;
@@ -649,8 +651,10 @@ int main(int argc, char** argv) {
         target_rx.push_back(ring("bd_trx" + std::to_string(q)));
         target_tx.push_back(ring("bd_ttx" + std::to_string(q)));
     }
-    rte_ring* mirror_tx = ring("bd_mtx");
-    const int pa = rte_eth_from_rings("bd_mirror", mirror_rx.data(), nw, &mirror_tx, 1, SOCKET_ID_ANY);
+    // the mirror port gets as many TX queues as RX queues (dpcopy may set it up so)
+    std::vector<rte_ring*> mirror_tx;
+    for (unsigned q = 0; q < nw; ++q) mirror_tx.push_back(ring("bd_mtx" + std::to_string(q)));
+    const int pa = rte_eth_from_rings("bd_mirror", mirror_rx.data(), nw, mirror_tx.data(), nw, SOCKET_ID_ANY);
     const int pb = rte_eth_from_rings("bd_target", target_rx.data(), nw, target_tx.data(), nw, SOCKET_ID_ANY);
     if (pa < 0 || pb < 0) {
         std::fprintf(stderr, "bench_dataplane: rte_eth_from_rings failed\n");

@@ -71,7 +71,7 @@ mirror_counters() {
   local mtx rrx rdrop sn
   mtx=$(ip -n "$(rig_ns onl)" -s -j link show mir0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["packets"])')
   read -r rrx rdrop < <(ip -n "$(rig_ns copy)" -s -j link show rx0 | python3 -c 'import json,sys; s=json.load(sys.stdin)[0]["stats64"]["rx"]; print(s["packets"], s["dropped"])')
-  sn=$(awk '{s += strtonum("0x" $2)} END {print s}' /proc/net/softnet_stat)
+  sn=$(python3 -c 'print(sum(int(l.split()[1], 16) for l in open("/proc/net/softnet_stat")))')
   echo "$mtx $rrx $rdrop $sn"
 }
 wrk_rate() { sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' "$1"; }
