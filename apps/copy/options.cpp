@@ -33,6 +33,7 @@ po::options_description copy_description() {
         ("full-sessions-only,O", flag(), "")
         ("session-timeout,t", po::value<S>(), "")
         ("time-wait", po::value<S>(), "")
+        ("idle-sleep", po::value<S>(), "")
         ("rx-port", po::value<S>(), "")
         ("tx-port", po::value<S>(), "")
         ("control-port", po::value<S>(), "")
@@ -100,6 +101,8 @@ EAL options: dpcopy --help
   -t, --session-timeout S        idle time before a session is ended with RST (1..86400, default 120)
       --time-wait S              seconds before a translated tuple is reused toward the same target
                                  (1..3600, default 60)
+      --idle-sleep US            a worker with nothing to do for 256 polls sleeps US microseconds,
+                                 leaving its CPU to others (0..1000, default 20; 0 = always poll)
       --rx-port N, --tx-port N   DPDK port ids (default 0 and 0)
       --control-port PORT        UDP port of the control ring (default 36524)
       --key-file FILE            shared secret that authenticates control datagrams
@@ -154,6 +157,7 @@ Parsed<CopyOptions> parse_copy_options(const std::vector<std::string>& args) {
     p.take_flag("full-sessions-only", o.full_sessions_only);
     p.take("session-timeout", uint_in<std::uint32_t>(1, 86400), o.session_timeout_s);
     p.take("time-wait", uint_in<std::uint32_t>(1, 3600), o.time_wait_s);
+    p.take("idle-sleep", uint_in<std::uint32_t>(0, 1000), o.idle_sleep_us);
     p.take("rx-port", uint_in<std::uint16_t>(0, 65534), o.rx_port);
     p.take("tx-port", uint_in<std::uint16_t>(0, 65534), o.tx_port);
     p.take("control-port", parse_port, o.control_port);

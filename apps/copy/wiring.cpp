@@ -48,6 +48,7 @@ io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
     c.key_file = opt.key_file;
     c.control_port = opt.control_port;
     c.stats_interval_s = opt.stats_interval_s;
+    c.idle_sleep_us = opt.idle_sleep_us;
     c.report_file = opt.report_file;
     c.version = DPCOPY_VERSION;
     // SIGINT: sessions get the close linger plus a margin to finish.

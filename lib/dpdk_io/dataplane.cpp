@@ -21,6 +21,8 @@
 #include <rte_pause.h>
 #include <rte_ring.h>
 
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -118,6 +120,7 @@ bool Run::setup(std::string& err, int& status) {
     unsigned lc;
     RTE_LCORE_FOREACH_WORKER(lc) { lcores.push_back(lc); }
     inline_worker_ = lcores.empty();
+    if (inline_worker_) prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);  // short idle sleeps (live)
     if (inline_worker_) lcores.push_back(rte_get_main_lcore());
     rte_eth_dev_info txinfo{};
     if (rte_eth_dev_info_get(cfg_.tx_port, &txinfo) != 0) {
@@ -289,6 +292,8 @@ bool Run::setup(std::string& err, int& status) {
             err = "session engine: " + e;
             return false;
         }
+        // The main lcore never sleeps while it feeds a capture (it runs worker 0 inline).
+        w->idle_sleep_us = (inline_worker_ && cfg_.capture) ? 0 : cfg_.idle_sleep_us;
         w->sink.init(cfg_.tx_port, static_cast<std::uint16_t>(k), pool_, &w->ctr);
         const std::string rn = "dpc_main_" + std::to_string(k);
         w->from_main = rte_ring_create(rn.c_str(), kRingSize, sock < 0 ? SOCKET_ID_ANY : sock,

@@ -3,6 +3,8 @@
 
 #include <rte_telemetry.h>
 
+#include <sys/prctl.h>
+
 #include <string>
 
 #include "lib/dpdk_io/run_stats.hpp"
@@ -15,6 +17,9 @@ std::atomic<std::uint32_t> g_workers{0};
 std::atomic<std::uint64_t> g_start_tsc{0};
 
 int worker_main(void* arg) {
+    // Sleeps when idle (--idle-sleep) should last what was asked, not the default 50 us
+    // of timer slack.
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
     auto* w = static_cast<Worker*>(arg);
     while (w->phase.load(std::memory_order_relaxed) != kQuit) w->poll_once();
     w->control_stop();

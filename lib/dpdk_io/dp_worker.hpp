@@ -38,6 +38,7 @@ constexpr std::uint16_t kBurst = 32;
 constexpr unsigned kTxBufCap = 1024;        // frames a worker may hold for its TX queue
 constexpr unsigned kRingSize = 2048;        // hand-off rings (power of two)
 constexpr unsigned kPoolCache = 256;
+constexpr std::uint32_t kIdlePolls = 256;       // empty polls before a worker may sleep
 constexpr std::uint64_t kDrainNs = 100'000;     // TX batch drained at least every 100 us
 constexpr std::uint64_t kPublishNs = 1'000'000; // counters published every 1 ms
 constexpr std::size_t kMaxFrame = 65535 + 64;   // largest frame we copy into an mbuf chain
@@ -207,6 +208,8 @@ struct Worker {
     std::uint64_t flush_at = 0;
     std::uint64_t publish_at = 0;
     std::uint64_t advanced_at = 0;
+    std::uint32_t idle_sleep_us = 0;  // see DataplaneConfig::idle_sleep_us
+    std::uint32_t idle_polls = 0;
 
     struct RxQueue {
         std::uint16_t port = 0, queue = 0;
@@ -366,9 +369,11 @@ struct Worker {
         }
         rte_mbuf* b[kBurst];
         unsigned n = rte_ring_sc_dequeue_burst(from_main, reinterpret_cast<void**>(b), kBurst, nullptr);
+        unsigned got = n;
         for (unsigned i = 0; i < n; ++i) deliver_captured(b[i], now);
         if (from_rx) {
             n = rte_ring_sc_dequeue_burst(from_rx, reinterpret_cast<void**>(b), kBurst, nullptr);
+            got += n;
             for (unsigned i = 0; i < n; ++i) {
                 if (b[i]->packet_type == 2) deliver_target(b[i], now);
                 else deliver_captured(b[i], now);
@@ -376,11 +381,13 @@ struct Worker {
         }
         if (direct_rx) {
             const std::uint16_t r = rte_eth_rx_burst(direct_rx->port, direct_rx->queue, b, kBurst);
+            got += r;
             for (std::uint16_t i = 0; i < r; ++i) handle_mirror(b[i], /*direct=*/true, now);
         }
         if (host) {
             for (const RxQueue& q : rx_queues) {
                 const std::uint16_t r = rte_eth_rx_burst(q.port, q.queue, b, kBurst);
+                got += r;
                 for (std::uint16_t i = 0; i < r; ++i) handle_rx(b[i], now, q.mirror);
             }
             host->poll(now, sink);
@@ -404,6 +411,13 @@ struct Worker {
         if (now >= publish_at) {
             publish();
             publish_at = now + kPublishNs;
+        }
+        // Idle: nothing received for kIdlePolls polls and nothing waiting to be sent.
+        // Not a per-packet system call: it only happens when there are no packets.
+        if (got != 0 || sink.pending() != 0) {
+            idle_polls = 0;
+        } else if (idle_sleep_us != 0 && ++idle_polls >= kIdlePolls) {
+            rte_delay_us_sleep(idle_sleep_us);
         }
     }
 

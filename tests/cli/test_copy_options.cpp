@@ -57,6 +57,7 @@ TEST_CASE("dpcopy: defaults", "[cli][copy]") {
     CHECK_FALSE(o.full_sessions_only);
     CHECK(o.session_timeout_s == 120);
     CHECK(o.time_wait_s == 60);
+    CHECK(o.idle_sleep_us == 20);
     CHECK(o.rx_port == 0);
     CHECK(o.tx_port == 0);
     CHECK(o.control_port.value() == 36524);
@@ -121,6 +122,8 @@ TEST_CASE("dpcopy: accepted values of every option", "[cli][copy]") {
         {with_x({"--session-timeout", "86400"}), [](auto& o) { return o.session_timeout_s == 86400; }, "-t max"},
         {with_x({"--time-wait", "1"}), [](auto& o) { return o.time_wait_s == 1; }, "--time-wait 1"},
         {with_x({"--time-wait", "3600"}), [](auto& o) { return o.time_wait_s == 3600; }, "--time-wait 3600"},
+        {with_x({"--idle-sleep", "0"}), [](auto& o) { return o.idle_sleep_us == 0; }, "--idle-sleep 0"},
+        {with_x({"--idle-sleep", "1000"}), [](auto& o) { return o.idle_sleep_us == 1000; }, "--idle-sleep 1000"},
         {with_x({"--rx-port", "1", "--tx-port", "2"}), [](auto& o) { return o.rx_port == 1 && o.tx_port == 2; }, "ports"},
         {with_x({"--control-port", "1"}), [](auto& o) { return o.control_port.value() == 1; }, "--control-port"},
         {with_x({"--key-file", key}), [&](auto& o) { return o.key_file == key; }, "--key-file"},
@@ -191,6 +194,7 @@ TEST_CASE("dpcopy: rejected values of every option, one line naming option and v
         {with_x({"-t", "86401"}), "for option --session-timeout"},
         {with_x({"--time-wait", "0"}), "for option --time-wait"},
         {with_x({"--time-wait", "3601"}), "for option --time-wait"},
+        {with_x({"--idle-sleep", "1001"}), "for option --idle-sleep"},
         {with_x({"--rx-port", "65535"}), "for option --rx-port"},
         {with_x({"--tx-port", "x"}), "for option --tx-port"},
         {with_x({"--control-port", "0"}), "for option --control-port"},

@@ -57,7 +57,8 @@ start_copy() {
   local name=$1 lcores=$2 qp=$3 i; shift 3
   run_no=$((run_no + 1))
   COPY_OUT="$RIG_TMP/$name.out"; COPY_PREFIX="dpclive$$_$run_no"
-  rig_bg copy "$DPCOPY" --no-huge -m 768 --no-pci --lcores "$lcores" --file-prefix "$COPY_PREFIX" \
+  local lc=(); [ "$lcores" != default ] && lc=(--lcores "$lcores")  # default: EAL's, every CPU
+  rig_bg copy "$DPCOPY" --no-huge -m 768 --no-pci "${lc[@]}" --file-prefix "$COPY_PREFIX" \
     --log-level 'lib.*:warning' --vdev "${MIRROR_VDEV:-net_af_packet0,iface=rx0,qpairs=$qp}" \
     --vdev "net_af_packet1,iface=tx0,qpairs=$qp" -- \
     -x 80-198.18.1.2:80 -c 198.19.0.0/16 --ip 198.18.1.9/24 --rx-port 0 --tx-port 1 \
@@ -121,8 +122,10 @@ run_config() {
 
 # ---- local responses: the target routes the fake clients to dpcopy -------------------
 ip -n "$(rig_ns tgt)" route replace 198.19.0.0/16 via 198.18.1.9
-run_config "live 1 worker" '(0-1)@(0-1)' 1 1
-run_config "live 1 worker -n 2" '(0-1)@(0-1)' 1 2
+# EAL's default lcores (one per CPU: the main lcore and 1 worker here), as in
+# `dpcopy --vdev net_af_packet0,iface=MIRROR --vdev net_af_packet1,iface=TESTNET -- ...`
+run_config "live 1 worker" default 1 1
+run_config "live 1 worker -n 2" default 1 2
 run_config "live 4 workers" '(0-4)@(0-1)' 4 1
 # Multi-queue RSS: the mirror reaches a net_tap port (rx0's frames redirected onto its
 # tap, mtap0); the kernel's tun picks the queue by a symmetric flow hash, the port says
