@@ -11,6 +11,8 @@ namespace dpcopy::io {
 
 namespace ctl = control;
 
+constexpr std::uint64_t kSameInterceptNs = 1'000'000'000;
+
 ControlSnapshot control_snapshot(const ControlClientCounters& c) {
     ControlSnapshot s;
     s.subscribes_sent = c.subscribes_sent;
@@ -21,6 +23,7 @@ ControlSnapshot control_snapshot(const ControlClientCounters& c) {
     s.records = c.records;
     s.datagrams_lost = c.seq_gaps;
     s.intercept_restarts = c.intercept_restarts;
+    s.resubscribed = c.resubscribed;
     s.from_strangers = c.not_from_intercept;
     s.wrong_type = c.wrong_type;
     for (std::size_t i = 1; i < ctl::kRejectCount; ++i)
@@ -117,6 +120,7 @@ void ControlClient::on_datagram(net::ConstBytes frame, const net::PacketView& v,
         ++ctr_.wrong_type;
         return;
     }
+    const std::uint64_t prev_epoch = peer->window.epoch();
     const auto w = peer->window.accept(d.h.epoch, d.h.seq);
     if (w.reject != ctl::Reject::none) {
         ctr_.rejects.add(w.reject);
@@ -124,7 +128,9 @@ void ControlClient::on_datagram(net::ConstBytes frame, const net::PacketView& v,
     }
     ctr_.rejects.add(ctl::Reject::none);
     if (w.new_epoch) {
-        if (peer->seen) ++ctr_.intercept_restarts;
+        // An intercept's epochs are its start time (ns), then +1 for each subscription it
+        // creates: a step under 1 s is the same intercept, a larger one a restart.
+        if (peer->seen) ++(d.h.epoch - prev_epoch < kSameInterceptNs ? ctr_.resubscribed : ctr_.intercept_restarts);
         peer->seen = true;
     }
     ctr_.seq_gaps += w.gap;

@@ -44,7 +44,9 @@ struct ControlClientCounters {
     std::uint64_t wrong_type = 0;            // not RECORDS, or for another instance
     std::uint64_t records = 0;               // records handed to the engine
     std::uint64_t seq_gaps = 0;              // RECORDS datagrams lost (sequence gaps)
-    std::uint64_t intercept_restarts = 0;    // a new intercept epoch after the first
+    std::uint64_t intercept_restarts = 0;    // a new intercept epoch after the first (its start time)
+    std::uint64_t resubscribed = 0;          // a new RECORDS stream of the same intercept: it had expired
+                                             // our subscription (epoch advanced by less than 1 s)
     control::RejectCounters rejects;
 };
 

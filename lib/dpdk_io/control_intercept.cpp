@@ -14,6 +14,7 @@ namespace ctl = control;
 
 InterceptCore::InterceptCore(InterceptConfig cfg) : cfg_(std::move(cfg)) {
     if (cfg_.key) key_ = &*cfg_.key;
+    next_epoch_ = cfg_.epoch;
 }
 
 std::size_t InterceptCore::subscriptions() const noexcept {
@@ -85,6 +86,7 @@ void InterceptCore::on_control(net::ConstBytes frame, const net::PacketView& v, 
         s->window.reset();
         s->window.accept(d.h.epoch, d.h.seq);
         s->seq = 0;
+        s->epoch = next_epoch_++;
         s->builder.begin(s->buf, key_ != nullptr);
         ++ctr_.subscriptions_new;
     }
@@ -138,7 +140,7 @@ void InterceptCore::flush(Sub& s, std::uint64_t now, session::FrameSink& out) {
     if (s.builder.empty()) return;
     ctl::Header h;
     h.instance = s.instance;
-    h.epoch = cfg_.epoch;
+    h.epoch = s.epoch;
     h.seq = ++s.seq;
     h.ts_ns = now;
     const std::size_t n = s.builder.finish(h, key_);

@@ -78,6 +78,7 @@ private:
         control::Subscribe sub;
         control::ReplayWindow window;
         std::uint64_t expires = 0;
+        std::uint64_t epoch = 0;             // the epoch of our RECORDS stream toward it
         std::uint64_t seq = 0;               // our RECORDS sequence toward it
         std::uint64_t first_record = 0;      // time of the oldest record in the batch
         control::RecordsBuilder builder;
@@ -91,6 +92,11 @@ private:
     const control::Key* key_ = nullptr;
     std::vector<std::unique_ptr<Sub>> subs_;
     InterceptCounters ctr_;
+    // Each new subscription is a new RECORDS stream with a new, larger epoch: the first is
+    // cfg_.epoch (our start time), the next ones +1, +2, ... so a subscriber whose
+    // subscription expired and was taken again starts a fresh replay window rather than
+    // seeing sequences from 1 under an epoch it already follows (all "replayed").
+    std::uint64_t next_epoch_ = 0;
     std::array<std::uint8_t, 2048> frame_{};
     std::array<std::uint8_t, control::kMaxDatagram> rec_{};
 };

@@ -132,7 +132,8 @@ std::string summary_text(const RunSnapshot& s, std::string_view end) {
         t += "  control: " + std::to_string(k.subscribes_sent) + " subscribes sent, " + std::to_string(k.datagrams_rx) +
              " datagrams received (" + std::to_string(k.accepted) + " accepted), " + std::to_string(k.records) +
              " records, " + std::to_string(k.datagrams_lost) + " datagrams lost, " +
-             std::to_string(k.intercept_restarts) + " intercept restarts, " + std::to_string(k.rejected()) +
+             std::to_string(k.intercept_restarts) + " intercept restarts, " + std::to_string(k.resubscribed) +
+             " resubscribed, " + std::to_string(k.rejected()) +
              " rejected" + control_rejects_text(k) + ", " + std::to_string(k.from_strangers) + " from strangers\n";
     }
     for (const PortStats& p : s.ports) {
@@ -211,7 +212,8 @@ std::string report_json(const RunSnapshot& s, const ReportInfo& info) {
             {"subscribes_sent", k.subscribes_sent}, {"unsubscribes_sent", k.unsubscribes_sent},
             {"subscribe_no_mac", k.subscribe_no_mac}, {"datagrams_rx", k.datagrams_rx}, {"accepted", k.accepted},
             {"records", k.records}, {"datagrams_lost", k.datagrams_lost},
-            {"intercept_restarts", k.intercept_restarts}, {"from_strangers", k.from_strangers},
+            {"intercept_restarts", k.intercept_restarts}, {"resubscribed", k.resubscribed},
+            {"from_strangers", k.from_strangers},
             {"wrong_type", k.wrong_type}, {"rejected", k.rejected()}};
         for (const auto& [name, v] : fields) c += (c.empty() ? "" : ", ") + json_quote(name) + ": " + std::to_string(v);
         std::string r;

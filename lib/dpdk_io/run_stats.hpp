@@ -32,6 +32,7 @@ struct ControlSnapshot {
     std::uint64_t records = 0;               // records handed to the engine
     std::uint64_t datagrams_lost = 0;        // sequence gaps
     std::uint64_t intercept_restarts = 0;    // a new intercept epoch after the first
+    std::uint64_t resubscribed = 0;          // the same intercept took us as a new subscription (ours expired)
     std::uint64_t from_strangers = 0;        // datagrams from a source that is not an -s intercept
     std::uint64_t wrong_type = 0;            // valid, but not RECORDS or for another instance
     std::vector<std::pair<std::string, std::uint64_t>> rejects;  // every reason, the protocol's order
@@ -65,7 +66,7 @@ std::string status_line(const RunSnapshot& cur, const RunSnapshot& prev);
 // The final summary: several lines, each ending with a newline. `end` says why the run
 // ended ("input done", "interrupted", ...). With a control section, one line
 // "  control: N subscribes sent, N datagrams received (N accepted), N records, N datagrams lost,
-//  N intercept restarts, N rejected (bad_mac 3, replayed 2), N from strangers".
+//  N intercept restarts, N resubscribed, N rejected (bad_mac 3, replayed 2), N from strangers".
 std::string summary_text(const RunSnapshot& s, std::string_view end);
 
 struct ReportInfo {

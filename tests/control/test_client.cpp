@@ -164,7 +164,7 @@ TEST_CASE("client: sequence gaps, an intercept restart, strangers and forgeries"
     CHECK(engine.frames.size() == 2);
 
     // the intercept restarts: a new epoch, sequences from 1 again
-    core = std::make_unique<io::InterceptCore>(intercept_config(true, kT0 + 100));
+    core = std::make_unique<io::InterceptCore>(intercept_config(true, kT0 + 2'000'000'000ULL));  // started 2 s later
     to_copy.frames.clear();
     core->on_control(to_ic.frames[0], parse(to_ic.frames[0]), kT0 + 200, to_copy);
     core->on_response(r, parse(r), kT0 + 201, to_copy);
@@ -190,6 +190,43 @@ TEST_CASE("client: sequence gaps, an intercept restart, strangers and forgeries"
         std::find_if(s.rejects.begin(), s.rejects.end(), [](const auto& e) { return e.first == "bad_mac"; });
     REQUIRE(bad_mac != s.rejects.end());
     CHECK(bad_mac->second == 1);
+}
+
+TEST_CASE("client: the intercept expires our subscription and takes the next heartbeat as a new one", "[control]") {
+    io::ControlClient client(client_config(true), resolver());
+    io::InterceptCore core(intercept_config(true));
+    Sink to_ic, to_copy, engine;
+    const Buf r = response(2000, 0);
+    auto exchange = [&](std::uint64_t t, int datagrams) {
+        for (int i = 0; i < datagrams; ++i) {
+            core.on_response(r, parse(r), t, to_copy);
+            core.flush_all(t + 1, to_copy);
+        }
+        for (const auto& f : to_copy.frames) client.on_datagram(f, parse(f), t + 2, engine);
+        to_copy.frames.clear();
+    };
+    client.poll(kT0, to_ic);
+    REQUIRE(to_ic.frames.size() == 1);
+    core.on_control(to_ic.frames[0], parse(to_ic.frames[0]), kT0, to_copy);
+    exchange(kT0 + 10, 100);  // RECORDS 1..100
+    REQUIRE(engine.frames.size() == 100);
+
+    // no heartbeat for 3 s (lost on the way): the intercept drops the subscription ...
+    core.poll(kT0 + 3'000'000'001ULL, to_copy);
+    REQUIRE(core.subscriptions() == 0);
+    CHECK(core.counters().subscriptions_expired == 1);
+    // ... and takes the next heartbeat as a new one, whose RECORDS start again from 1: under a
+    // new epoch, or dpcopy would refuse them all as replayed
+    client.poll(kT0 + 3'500'000'000ULL, to_ic);
+    REQUIRE(to_ic.frames.size() == 2);
+    core.on_control(to_ic.frames[1], parse(to_ic.frames[1]), kT0 + 3'500'000'000ULL, to_copy);
+    REQUIRE(core.subscriptions() == 1);
+    exchange(kT0 + 3'500'000'010ULL, 5);
+    CHECK(engine.frames.size() == 105);
+    CHECK(client.counters().rejects.rejected() == 0);
+    CHECK(client.counters().resubscribed == 1);
+    CHECK(client.counters().intercept_restarts == 0);
+    CHECK(client.counters().seq_gaps == 0);
 }
 
 TEST_CASE("client: heartbeats wait for the intercept's MAC; records for another instance", "[control]") {

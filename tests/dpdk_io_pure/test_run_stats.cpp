@@ -125,6 +125,7 @@ TEST_CASE("control section (-s): status line, summary, report") {
     c.records = 300;
     c.datagrams_lost = 4;
     c.intercept_restarts = 1;
+    c.resubscribed = 3;
     c.from_strangers = 2;
     c.rejects = {{"truncated", 0}, {"bad_mac", 3}, {"replayed", 2}};
     s.control = c;
@@ -136,12 +137,14 @@ TEST_CASE("control section (-s): status line, summary, report") {
           std::string::npos);
     CHECK(io::summary_text(s, "input done")
               .find("  control: 7 subscribes sent, 45 datagrams received (38 accepted), 300 records, 4 datagrams "
-                    "lost, 1 intercept restarts, 5 rejected (bad_mac 3, replayed 2), 2 from strangers\n") !=
+                    "lost, 1 intercept restarts, 3 resubscribed, 5 rejected (bad_mac 3, replayed 2), 2 from "
+                    "strangers\n") !=
           std::string::npos);
     const std::string j = io::report_json(s, io::ReportInfo{"0.1.0", "offline", "a.pcap", "input done", 0});
     CHECK(j.find("\"control\": {\"subscribes_sent\": 7, \"unsubscribes_sent\": 1, \"subscribe_no_mac\": 0, "
                  "\"datagrams_rx\": 45, \"accepted\": 38, \"records\": 300, \"datagrams_lost\": 4, "
-                 "\"intercept_restarts\": 1, \"from_strangers\": 2, \"wrong_type\": 0, \"rejected\": 5, "
+                 "\"intercept_restarts\": 1, \"resubscribed\": 3, \"from_strangers\": 2, \"wrong_type\": 0, "
+                 "\"rejected\": 5, "
                  "\"rejects\": {\"truncated\": 0, \"bad_mac\": 3, \"replayed\": 2}},\n") != std::string::npos);
     CHECK(j.find("\"ports\": [") > j.find("\"control\""));
     int depth = 0;

@@ -49,14 +49,16 @@ RIG_PIDS+=("$copy_pid")
 sleep 3
 rig_exec sw nft -f - <<'NFT' || bad "loss" "nft rule not loaded"
 table bridge dpcicf {
+  counter drops { }
   chain f {
     type filter hook forward priority 0;
-    ip saddr 198.18.1.7 ip daddr 198.18.1.9 udp dport 36524 numgen inc mod 3 == 0 counter drop
+    ip saddr 198.18.1.7 ip daddr 198.18.1.9 udp dport 36524 numgen inc mod 3 == 0 counter name "drops" drop
   }
 }
 NFT
 sleep 1
-dropped=$(rig_exec sw nft list table bridge dpcicf | sed -nE 's/.*counter packets ([0-9]+) .*/\1/p')
+rig_exec sw nft flush chain bridge dpcicf f  # the window ends: nothing is dropped after this
+dropped=$(rig_exec sw nft list counter bridge dpcicf drops | sed -nE 's/.*packets ([0-9]+) .*/\1/p')
 rig_exec sw nft delete table bridge dpcicf
 echo "the bridge dropped ${dropped:-?} RECORDS datagrams"
 

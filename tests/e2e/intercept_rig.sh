@@ -127,7 +127,8 @@ for l in open(sys.argv[1], errors="replace"):
         line = l
 if line is None:
     sys.exit(1)
-m = re.search(r"(\d+) records, (\d+) datagrams lost, (\d+) intercept restarts, (\d+) rejected(?: \(([^)]*)\))?, "
+m = re.search(r"(\d+) records, (\d+) datagrams lost, (\d+) intercept restarts, (?:\d+ resubscribed, )?"
+              r"(\d+) rejected(?: \(([^)]*)\))?, "
               r"(\d+) from strangers", line)
 if not m:
     sys.exit(1)
