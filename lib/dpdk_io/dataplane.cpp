@@ -397,9 +397,11 @@ RunSnapshot Run::snapshot(bool final_read) {
             p.io = w->ctr;
             if (w->host) p.io += w->host->counters();
             p.active = w->engine->active_sessions();
+            if (w->control) p.control = w->control->counters();
         } else if (!g_worker_pub[w->index].read(p)) {
             continue;
         }
+        if (w->control) s.control = control_snapshot(p.control);
         for (std::size_t k = 0; k < session::counter_count; ++k) s.session.v[k] += p.session.v[k];
         for (std::size_t k = 0; k < net::parse_error_count; ++k) {
             s.session.parse_captured[k] += p.session.parse_captured[k];
@@ -660,20 +662,6 @@ int Run::run(std::string& err) {
         launched_ = false;
     } else if (inline_worker_ && !workers_.empty()) {
         workers_[0]->control_stop();
-    }
-    if (control_) {
-        const auto& c = control_->counters();
-        std::string rej;
-        for (std::size_t i = 1; i < control::kRejectCount; ++i)
-            if (c.rejects.by_reason[i])
-                rej += std::string(rej.empty() ? " (" : ", ") + control::reject_name(static_cast<control::Reject>(i)) +
-                       " " + std::to_string(c.rejects.by_reason[i]);
-        if (!rej.empty()) rej += ")";
-        log("dpcopy: control: " + std::to_string(c.subscribes_sent) + " subscribes sent, " +
-            std::to_string(c.datagrams_rx) + " datagrams received, " + std::to_string(c.records) + " records, " +
-            std::to_string(c.seq_gaps) + " datagrams lost, " + std::to_string(c.intercept_restarts) +
-            " intercept restarts, " + std::to_string(c.rejects.rejected()) + " rejected" + rej + ", " +
-            std::to_string(c.not_from_intercept) + " from strangers");
     }
     if (status == 0 || status == 2) finish_output(end, status);
     return status;

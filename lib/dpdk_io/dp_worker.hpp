@@ -66,6 +66,7 @@ struct WorkerPub {
     IoCounters io;
     std::uint64_t active = 0;
     std::uint64_t idle = 0;   // engine idle and nothing queued toward it
+    ControlClientCounters control;  // worker 0 with -s
 };
 
 // Static storage (dp_worker.cpp) so the telemetry thread never reads freed memory.
@@ -431,6 +432,7 @@ struct Worker {
         p.io = ctr;
         if (host) p.io += host->counters();
         p.active = engine->active_sessions();
+        if (control) p.control = control->counters();
         p.idle = (finished_input && engine->idle() && queues_empty()) ? 1 : 0;
         g_worker_pub[index].publish(p);
     }
