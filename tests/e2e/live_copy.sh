@@ -26,6 +26,11 @@ rig_init live
 for r in cli onl sw copy tgt asst; do rig_add_ns $r || exit 1; done
 rig_link cli eth0 onl eth0 && rig_link onl mir0 copy rx0 || exit 1
 rig_addr cli eth0 198.18.0.1/24; rig_addr onl eth0 198.18.0.2/24
+# The "production" link keeps the kernel's defaults (TSO, GSO, GRO, checksum offload), as
+# an unprepared host has them: the mirror then carries super-segments and unfilled
+# checksums, which dpcopy must handle. (rig_link turned them off.)
+for r in cli onl; do rig_exec $r ethtool -K eth0 tso on gso on gro on tx on >/dev/null 2>&1; done
+rig_exec onl ethtool -K mir0 tso on gso on tx on >/dev/null 2>&1
 ip -n "$(rig_ns sw)" link add br0 type bridge && ip -n "$(rig_ns sw)" link set br0 up || exit 1
 rig_link copy tx0 sw pcopy && rig_link tgt dp0 sw ptgt && rig_link asst dp0 sw passt || exit 1
 for p in pcopy ptgt passt; do ip -n "$(rig_ns sw)" link set "$p" master br0; done
