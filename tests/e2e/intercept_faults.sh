@@ -4,8 +4,8 @@
 #
 #   tests/e2e/intercept_faults.sh DPCOPY_BINARY DPINTERCEPT_BINARY
 #
-# One replay at --speed 1 of a ~9 s capture (45 sessions, each with a 256 KiB response),
-# during which:
+# One replay at --speed 1 of a ~12 s capture (60 keep-alive sessions from
+# intercept_client.py, 0.2 s apart, three requests each with 0.3 s pauses), during which:
 #   1. the bridge drops every 3rd RECORDS datagram toward dpcopy for 1 s (nftables in the
 #      switch namespace, counted): dpcopy's "datagrams lost" must equal the drop count;
 #   2. dpintercept is killed (SIGKILL, by PID) and started again: dpcopy must count one
@@ -14,7 +14,9 @@
 #      strangers) go to dpcopy's and to the new dpintercept's control ports: each end
 #      must count exactly those, by reason, and keep running;
 # and the target must still serve exactly the requests of the capture (the engine's
-# retransmissions recover what was lost).
+# retransmissions recover what was lost). The pauses matter: a capture whose client sends
+# its next request and FIN right after a 256 KiB response loses a few sessions at --speed 1
+# even on the local path, without any fault (an engine matter, reported apart).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 DPCOPY=$(realpath "$1"); DPINTERCEPT=$(realpath "$2")
