@@ -1,5 +1,6 @@
 #include "apps/copy/options.hpp"
 
+#include "apps/common/shared_options.hpp"
 #include "dpcopy_version.hpp"
 
 #include <cmath>
@@ -33,33 +34,9 @@ po::options_description copy_description() {
         ("full-sessions-only,O", flag(), "")
         ("session-timeout,t", po::value<S>(), "")
         ("time-wait", po::value<S>(), "")
-        ("idle-sleep", po::value<S>(), "")
-        ("rx-port", po::value<S>(), "")
-        ("tx-port", po::value<S>(), "")
-        ("control-port", po::value<S>(), "")
-        ("key-file", po::value<S>(), "")
-        ("stats-interval", po::value<S>(), "")
-        ("log,l", po::value<S>(), "")
-        ("report", po::value<S>(), "");
+        ("idle-sleep", po::value<S>(), "");
+    add_shared_options(d);
     return d;
-}
-
-template <class T>
-auto uint_in(std::uint64_t min, std::uint64_t max) {
-    return [=](std::string_view s) -> Result<T> {
-        auto v = parse_uint(s, min, max);
-        if (!v) return fail<T>(v.error());
-        return static_cast<T>(*v);
-    };
-}
-
-auto file_check(Result<bool> (*check)(const std::string&)) {
-    return [=](std::string_view s) -> Result<std::string> {
-        std::string path(s);
-        auto ok = check(path);
-        if (!ok) return fail<std::string>(ok.error());
-        return path;
-    };
 }
 
 }  // namespace
@@ -158,13 +135,7 @@ Parsed<CopyOptions> parse_copy_options(const std::vector<std::string>& args) {
     p.take("session-timeout", uint_in<std::uint32_t>(1, 86400), o.session_timeout_s);
     p.take("time-wait", uint_in<std::uint32_t>(1, 3600), o.time_wait_s);
     p.take("idle-sleep", uint_in<std::uint32_t>(0, 1000), o.idle_sleep_us);
-    p.take("rx-port", uint_in<std::uint16_t>(0, 65534), o.rx_port);
-    p.take("tx-port", uint_in<std::uint16_t>(0, 65534), o.tx_port);
-    p.take("control-port", parse_port, o.control_port);
-    p.take("key-file", file_check(check_key_file), o.key_file);
-    p.take("stats-interval", uint_in<std::uint32_t>(0, 3600), o.stats_interval_s);
-    p.take("log", file_check(check_writable_path), o.log_file);
-    p.take("report", file_check(check_writable_path), o.report_file);
+    take_shared_options(p, o);
     if (p.failed()) return failed();
 
     // -c last: it needs the target addresses (and our own) to leave them out.

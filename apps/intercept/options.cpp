@@ -1,5 +1,6 @@
 #include "apps/intercept/options.hpp"
 
+#include "apps/common/shared_options.hpp"
 #include "dpcopy_version.hpp"
 
 #include <pcap/pcap.h>
@@ -20,34 +21,10 @@ po::options_description intercept_description() {
     d.add_options()
         ("filter,F", po::value<S>(), "")
         ("ip", po::value<S>(), "")
-        ("rx-port", po::value<S>(), "")
-        ("tx-port", po::value<S>(), "")
-        ("control-port", po::value<S>(), "")
-        ("key-file", po::value<S>(), "")
         ("payload-bytes", po::value<S>(), "")
-        ("allow", po::value<L>(), "")
-        ("stats-interval", po::value<S>(), "")
-        ("log,l", po::value<S>(), "")
-        ("report", po::value<S>(), "");
+        ("allow", po::value<L>(), "");
+    add_shared_options(d);
     return d;
-}
-
-template <class T>
-auto uint_in(std::uint64_t min, std::uint64_t max) {
-    return [=](std::string_view s) -> Result<T> {
-        auto v = parse_uint(s, min, max);
-        if (!v) return fail<T>(v.error());
-        return static_cast<T>(*v);
-    };
-}
-
-auto file_check(Result<bool> (*check)(const std::string&)) {
-    return [=](std::string_view s) -> Result<std::string> {
-        std::string path(s);
-        auto ok = check(path);
-        if (!ok) return fail<std::string>(ok.error());
-        return path;
-    };
 }
 
 // Compiles the filter for Ethernet frames, as the capture will see them.
@@ -123,15 +100,9 @@ Parsed<InterceptOptions> parse_intercept_options(const std::vector<std::string>&
                "dpintercept [EAL options] -- --ip 10.0.0.3/24 ...)");
     p.take("filter", check_filter, o.filter);
     p.take("ip", parse_ifaddr, o.ip);
-    p.take("rx-port", uint_in<std::uint16_t>(0, 65534), o.rx_port);
-    p.take("tx-port", uint_in<std::uint16_t>(0, 65534), o.tx_port);
-    p.take("control-port", parse_port, o.control_port);
-    p.take("key-file", file_check(check_key_file), o.key_file);
+    take_shared_options(p, o);
     p.take("payload-bytes", uint_in<std::uint32_t>(0, 1460), o.payload_bytes);
     p.take("allow", parse_cidr_list, o.allow);
-    p.take("stats-interval", uint_in<std::uint32_t>(0, 3600), o.stats_interval_s);
-    p.take("log", file_check(check_writable_path), o.log_file);
-    p.take("report", file_check(check_writable_path), o.report_file);
     if (p.failed()) return failed();
     if (!p.given("allow") && !o.key_file) o.allow = {Cidr{o.ip.network(), o.ip.prefix}};
     result.outcome = Outcome::run;

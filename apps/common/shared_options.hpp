@@ -1,0 +1,50 @@
+// What dpcopy's and dpintercept's option tables share: value parsers and the options
+// both apps have with the same names and ranges (ports, control ring, output).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "apps/common/option_parser.hpp"
+#include "apps/common/values.hpp"
+
+namespace dpcopy::cli {
+
+// An unsigned integer in [min, max], as T.
+template <class T>
+auto uint_in(std::uint64_t min, std::uint64_t max) {
+    return [=](std::string_view s) -> Result<T> {
+        auto v = parse_uint(s, min, max);
+        if (!v) return fail<T>(v.error());
+        return static_cast<T>(*v);
+    };
+}
+
+// A path that `check` accepts.
+inline auto file_check(Result<bool> (*check)(const std::string&)) {
+    return [=](std::string_view s) -> Result<std::string> {
+        std::string path(s);
+        auto ok = check(path);
+        if (!ok) return fail<std::string>(ok.error());
+        return path;
+    };
+}
+
+// --rx-port, --tx-port, --control-port, --key-file, --stats-interval, -l/--log, --report
+void add_shared_options(po::options_description& d);
+
+// Reads the shared options into an options struct with the members rx_port, tx_port,
+// control_port, key_file, stats_interval_s, log_file and report_file.
+template <class Options>
+void take_shared_options(OptionParser& p, Options& o) {
+    p.take("rx-port", uint_in<std::uint16_t>(0, 65534), o.rx_port);
+    p.take("tx-port", uint_in<std::uint16_t>(0, 65534), o.tx_port);
+    p.take("control-port", parse_port, o.control_port);
+    p.take("key-file", file_check(check_key_file), o.key_file);
+    p.take("stats-interval", uint_in<std::uint32_t>(0, 3600), o.stats_interval_s);
+    p.take("log", file_check(check_writable_path), o.log_file);
+    p.take("report", file_check(check_writable_path), o.report_file);
+}
+
+}  // namespace dpcopy::cli
