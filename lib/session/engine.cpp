@@ -185,10 +185,10 @@ public:
             }
             // pass 2: prefetch the sessions (and their timer entries), and the pieces the
             // burst's data will be queued in
-            pool_.prefetch_alloc(static_cast<std::uint32_t>(n));
+            // (in packet order: each packet's session lines, then the piece it will fill)
             for (std::size_t i = 0; i < n; ++i) {
-                if (!valid[i]) continue;
-                prefetch_session(by_orig_.peek(hashes[i]));
+                if (valid[i]) prefetch_session(by_orig_.peek(hashes[i]));
+                pool_.prefetch_next(static_cast<std::uint32_t>(i));
             }
             for (std::size_t i = 0; i < n; ++i) on_captured(frames[base + i], link, now);
         }

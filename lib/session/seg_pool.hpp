@@ -73,6 +73,14 @@ public:
             __builtin_prefetch(data(id), 1);
         }
     }
+    // Prefetches (for writing) the descriptor and first data line of the piece the k-th next
+    // alloc() will hand out (k = 0: the next one).
+    void prefetch_next(std::uint32_t k) const noexcept {
+        if (k >= top_) return;
+        const std::uint32_t id = stack_[top_ - 1 - k];
+        __builtin_prefetch(&desc_[id], 1);
+        __builtin_prefetch(data(id), 1);
+    }
     void prefetch(std::uint32_t id) const noexcept {
         if (id != kNone) __builtin_prefetch(&desc_[id], 1);
     }

@@ -2,8 +2,12 @@
 // conversation and the target's answers by hand and checks every frame the engine emits.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
+#include <numeric>
+#include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -1020,4 +1024,135 @@ TEST_CASE("engine: data captured before an expired gap but not yet sent is repla
     CHECK(o[1].h.flags == tf::syn);
     CHECK(o[1].h.seq == Seq(cv.cisn + 250));
     CHECK(r.c(Counter::reconnect_capture_gap) == 1);
+}
+
+TEST_CASE("engine: the burst entry points behave exactly as one call per frame (frames, counters)") {
+    // Two engines get the same frames: one frame per call, and bursts of random sizes (1..70,
+    // so bursts longer than the engine's 32 are split too). The traffic mixes handshakes,
+    // requests (two of one session in a burst, duplicates), responses, resets, strays and
+    // garbage; what each engine emits must be byte-identical, and so must its counters.
+    std::mt19937_64 rng(0xb0b5);
+    EngineConfig c = base_config();
+    c.multiply = 2;  // replica chains too
+    Rig a(c), b(c);
+    constexpr std::uint32_t n = 120;
+    std::vector<Conv> cv(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        cv[i].c2s.src_port = net::Port(static_cast<std::uint16_t>(20000 + i));
+        cv[i].c2s.src_ip = net::Ipv4Addr::from_octets(10, 0, static_cast<std::uint8_t>(i % 3), 1);
+    }
+    auto feed = [&](std::vector<Frame> frames, bool captured) {
+        for (const Frame& f : frames) {
+            if (captured) a.cap(f);
+            else a.tgt(f);
+        }
+        std::vector<net::ConstBytes> spans;
+        for (const Frame& f : frames) spans.emplace_back(f.data(), f.size());
+        for (std::size_t i = 0; i < spans.size();) {
+            const std::size_t m = std::min<std::size_t>(1 + rng() % 70, spans.size() - i);
+            const std::span<const net::ConstBytes> burst(spans.data() + i, m);
+            if (captured) b.e->on_captured_burst(burst, net::LinkType::ethernet, b.now);
+            else b.e->on_target_burst(burst, b.now);
+            i += m;
+        }
+        REQUIRE(a.sink.frames.size() == b.sink.frames.size());
+        for (std::size_t i = 0; i < a.sink.frames.size(); ++i) REQUIRE(a.sink.frames[i] == b.sink.frames[i]);
+        REQUIRE(a.e->counters().v == b.e->counters().v);
+        REQUIRE(a.e->counters().parse_captured == b.e->counters().parse_captured);
+        REQUIRE(a.e->counters().parse_target == b.e->counters().parse_target);
+        b.sink.take();
+        return a.sink.take();
+    };
+    auto step = [&](Nanos d) {
+        a.step(d);
+        b.step(d);
+        REQUIRE(a.sink.frames == b.sink.frames);
+        a.sink.take();
+        b.sink.take();
+    };
+    auto garbage = [&]() {
+        Frame g(20 + rng() % 60);
+        for (auto& x : g) x = static_cast<std::uint8_t>(rng());
+        return g;
+    };
+    // handshakes (learn each conversation's translated tuples from the engine's SYNs)
+    std::vector<Frame> fs;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        fs.push_back(cv[i].csyn(mss_option(1460)));
+        if (i % 17 == 0) fs.push_back(garbage());
+    }
+    std::vector<std::vector<net::FlowKey>> xlats(n);  // conversation -> translated tuples (replicas)
+    REQUIRE(feed(fs, true).size() == 2 * n);
+    // The engine's SYNs came in order: conversation i's two replicas are SYNs 2i and 2i+1.
+    {
+        std::vector<net::FlowKey> syn_keys;
+        Rig probe(c);
+        for (std::uint32_t i = 0; i < n; ++i) {
+            probe.cap(cv[i].csyn(mss_option(1460)));
+            for (const Seg& s : probe.out()) syn_keys.push_back(s.key);
+        }
+        REQUIRE(syn_keys.size() == 2 * n);
+        for (std::uint32_t i = 0; i < n; ++i) xlats[i] = {syn_keys[2 * i], syn_keys[2 * i + 1]};
+    }
+    fs.clear();
+    for (std::uint32_t i = 0; i < n; ++i) fs.push_back(cv[i].ssynack());
+    fs.push_back(cv[0].sdata(0, 0, 10));  // a server frame of no known base yet is fine too
+    feed(fs, true);
+    fs.clear();
+    for (std::uint32_t i = 0; i < n; ++i) {
+        if (i % 11 == 5) continue;  // these stay half-open
+        for (const net::FlowKey& x : xlats[i]) {
+            Conv t = cv[i];
+            t.xlat = x;
+            fs.push_back(t.tsynack(t.cisn + 1, mss_option(1460)));
+        }
+    }
+    fs.push_back(garbage());
+    feed(fs, false);
+    // request/response rounds in random order
+    std::vector<std::uint32_t> order(n);
+    std::iota(order.begin(), order.end(), 0u);
+    for (std::uint32_t r = 0; r < 6; ++r) {
+        std::shuffle(order.begin(), order.end(), rng);
+        fs.clear();
+        for (std::uint32_t i : order) {
+            fs.push_back(cv[i].cdata(r * 40, r * 30, bytes(40, static_cast<std::uint8_t>(r))));
+            if (rng() % 9 == 0) fs.push_back(fs.back());  // a duplicate
+            if (rng() % 13 == 0) fs.push_back(garbage());
+        }
+        feed(fs, true);
+        step(1 * kMs);
+        fs.clear();
+        std::shuffle(order.begin(), order.end(), rng);
+        for (std::uint32_t i : order) {
+            if (i % 11 == 5) continue;
+            for (const net::FlowKey& x : xlats[i]) {
+                Conv t = cv[i];
+                t.xlat = x;
+                if (r == 3 && i % 7 == 0) {
+                    fs.push_back(t.tack(r * 30, t.cisn + 1 + r * 40, 65535, 0, tf::rst));  // the target resets
+                } else {
+                    fs.push_back(t.tack(r * 30, t.cisn + 1 + (r + 1) * 40, 65535, 30));
+                }
+            }
+            if (rng() % 10 == 0) {  // a stray for a tuple of no session
+                Conv t = cv[i];
+                t.xlat = xlats[i][0];
+                t.xlat.src_port = net::Port(static_cast<std::uint16_t>(t.xlat.src_port.value() + 40000));
+                fs.push_back(t.tack(0, 1, 65535, 5));
+            }
+        }
+        feed(fs, false);
+        fs.clear();
+        for (std::uint32_t i : order) fs.push_back(cv[i].sdata(r * 30, (r + 1) * 40, 30));  // the online responses
+        feed(fs, true);
+        step(300 * kMs);
+    }
+    fs.clear();
+    for (std::uint32_t i = 0; i < n; i += 4) fs.push_back(cv[i].cfin(6 * 40, 6 * 30));
+    feed(fs, true);
+    step(2 * kSec);
+    CHECK(a.c(Counter::data_segments_sent) > 4 * n);
+    CHECK(a.c(Counter::reconnects) > 0);
+    CHECK(a.c(Counter::target_unknown_rst_sent) > 0);
 }
