@@ -1,5 +1,7 @@
 #include "apps/common/split_argv.hpp"
 
+#include <filesystem>
+#include <fstream>
 #include <string_view>
 
 namespace dpcopy::cli {
@@ -55,6 +57,30 @@ std::size_t default_af_packet_ring(std::vector<std::string>& eal, unsigned frame
         ++changed;
     }
     return changed;
+}
+
+bool default_no_huge(std::vector<std::string>& eal, bool free_hugepages, unsigned megabytes) {
+    if (free_hugepages) return false;
+    for (std::size_t i = 1; i < eal.size(); ++i) {
+        const std::string_view a = eal[i];
+        for (std::string_view opt : {"--no-huge", "-m", "--socket-mem", "--huge-dir", "--in-memory"}) {
+            if (a == opt || (a.size() > opt.size() && a.substr(0, opt.size()) == opt &&
+                             (a[opt.size()] == '=' || (opt == "-m" && a[2] >= '0' && a[2] <= '9'))))
+                return false;
+        }
+    }
+    eal.insert(eal.end(), {"--no-huge", "-m", std::to_string(megabytes)});
+    return true;
+}
+
+bool system_has_free_hugepages() {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/sys/kernel/mm/hugepages", ec)) {
+        std::ifstream in(e.path() / "free_hugepages");
+        unsigned long n = 0;
+        if (in >> n && n > 0) return true;
+    }
+    return false;
 }
 
 SplitArgs split_argv(int argc, const char* const* argv) {

@@ -30,6 +30,16 @@ SplitArgs split_argv(const std::vector<std::string>& argv);
 // count that loss. Every `--vdev net_af_packet...` (or `--vdev=...`, alias eth_af_packet)
 // in `eal` that sets no framecnt gets `,framecnt=FRAMECNT` appended; an explicit
 // framecnt is left alone. Returns how many arguments were changed.
+// Without hugepages EAL does not start unless told --no-huge. When the machine has no
+// free hugepage at all and `eal` says nothing about memory (--no-huge, -m,
+// --socket-mem, --huge-dir, --in-memory), appends `--no-huge -m MEGABYTES` and returns
+// true: virtual devices (af_packet, pcap, ring, tap) work so; a NIC needs hugepages
+// (tools/setup-hugepages.sh).
+bool default_no_huge(std::vector<std::string>& eal, bool free_hugepages, unsigned megabytes);
+// Whether any hugepage size has a free page (/sys/kernel/mm/hugepages/*/free_hugepages).
+bool system_has_free_hugepages();
+inline constexpr unsigned kNoHugeMegabytes = 1024;
+
 inline constexpr unsigned kAfPacketFramecnt = 4096;  // 8 MiB per ring of 2 KiB frames
 std::size_t default_af_packet_ring(std::vector<std::string>& eal, unsigned framecnt);
 

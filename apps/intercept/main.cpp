@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
     using namespace dpcopy;
     auto split = cli::split_argv(argc, argv);
     cli::default_af_packet_ring(split.eal, cli::kAfPacketFramecnt);  // see docs/deploy.md
+    if (!split.eal_help && cli::default_no_huge(split.eal, cli::system_has_free_hugepages(), cli::kNoHugeMegabytes))
+        std::fprintf(stderr, "%s: no free hugepages: EAL runs with --no-huge -m %u (fine for virtual devices; "
+                     "a NIC needs tools/setup-hugepages.sh)\n", "dpintercept", cli::kNoHugeMegabytes);
     io::Eal::set_usage_text(cli::intercept_usage());
     std::string err;
     if (split.eal_help) {  // `dpintercept --help`: EAL prints its options, then ours (hook), and exits

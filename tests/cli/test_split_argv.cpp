@@ -55,6 +55,27 @@ TEST_CASE("split_argv: argc/argv overload and an empty argv", "[cli][argv]") {
     CHECK(e.app.empty());
 }
 
+TEST_CASE("default_no_huge: only without free hugepages and without a memory option", "[cli][argv]") {
+    using dpcopy::cli::default_no_huge;
+    V eal{"dpcopy", "--vdev", "net_af_packet0,iface=m0"};
+    V with_pages = eal;
+    CHECK_FALSE(default_no_huge(with_pages, true, 1024));
+    CHECK(with_pages == eal);
+    CHECK(default_no_huge(eal, false, 1024));
+    CHECK(eal == V{"dpcopy", "--vdev", "net_af_packet0,iface=m0", "--no-huge", "-m", "1024"});
+    CHECK_FALSE(default_no_huge(eal, false, 1024));  // now it says --no-huge
+    for (V given : {V{"dpcopy", "-m", "512"}, V{"dpcopy", "-m512"}, V{"dpcopy", "--socket-mem=512"},
+                    V{"dpcopy", "--socket-mem", "512"}, V{"dpcopy", "--huge-dir", "/mnt/h"}, V{"dpcopy", "--in-memory"},
+                    V{"dpcopy", "--no-huge"}}) {
+        const V before = given;
+        CHECK_FALSE(default_no_huge(given, false, 1024));
+        CHECK(given == before);
+    }
+    V other{"dpcopy", "--master-lcore", "0", "-n", "4"};  // -n (memory channels) is not -m
+    CHECK(default_no_huge(other, false, 64));
+    CHECK(other.back() == "64");
+}
+
 TEST_CASE("default_af_packet_ring: framecnt added only where an af_packet vdev sets none", "[cli][argv]") {
     using dpcopy::cli::default_af_packet_ring;
     V eal{"dpcopy", "--vdev", "net_af_packet0,iface=m0", "--vdev=net_af_packet1,iface=t0,framecnt=64",
