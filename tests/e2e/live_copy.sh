@@ -62,8 +62,10 @@ start_copy() {
   local name=$1 lcores=$2 qp=$3 i; shift 3
   run_no=$((run_no + 1))
   COPY_OUT="$RIG_TMP/$name.out"; COPY_PREFIX="dpclive$$_$run_no"
-  local lc=(); [ "$lcores" != default ] && lc=(--lcores "$lcores")  # default: EAL's, every CPU
-  rig_bg copy "$DPCOPY" --no-huge -m 768 --no-pci "${lc[@]}" --file-prefix "$COPY_PREFIX" \
+  # default: the acceptance command line: EAL's lcores (every CPU), no memory or PCI
+  # options (dpcopy adds --no-huge -m 1024 when the machine has no hugepages)
+  local eal=(--no-huge -m 768 --no-pci --lcores "$lcores"); [ "$lcores" = default ] && eal=()
+  rig_bg copy "$DPCOPY" "${eal[@]}" --file-prefix "$COPY_PREFIX" \
     --log-level 'lib.*:warning' --vdev "${MIRROR_VDEV:-net_af_packet0,iface=rx0,qpairs=$qp}" \
     --vdev "net_af_packet1,iface=tx0,qpairs=$qp" -- \
     -x 80-198.18.1.2:80 -c 198.19.0.0/16 --ip 198.18.1.9/24 --rx-port 0 --tx-port 1 \
