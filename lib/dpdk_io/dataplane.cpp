@@ -329,6 +329,7 @@ bool Run::setup(std::string& err, int& status) {
     w0.to_worker.resize(nw, nullptr);
     for (std::uint32_t k = 1; k < nw; ++k) w0.to_worker[k] = workers_[k]->from_rx;
     for (auto& w : workers_) w->publish();
+    g_control_on.store(control_ != nullptr, std::memory_order_relaxed);
     g_workers.store(nw, std::memory_order_release);
 
     register_telemetry();

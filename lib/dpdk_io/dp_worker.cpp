@@ -15,6 +15,7 @@ Published<WorkerPub> g_worker_pub[kMaxWorkers];
 Published<IoCounters> g_feed_pub;
 std::atomic<std::uint32_t> g_workers{0};
 std::atomic<std::uint64_t> g_start_tsc{0};
+std::atomic<bool> g_control_on{false};
 
 int worker_main(void* arg) {
     // Sleeps when idle (--idle-sleep) should last what was asked, not the default 50 us
@@ -35,6 +36,7 @@ static int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_
     for (std::uint32_t i = 0; i < n; ++i) {
         WorkerPub p;
         if (!g_worker_pub[i].read(p)) continue;
+        if (i == 0 && g_control_on.load(std::memory_order_relaxed)) s.control = control_snapshot(p.control);
         for (std::size_t k = 0; k < session::counter_count; ++k) s.session.v[k] += p.session.v[k];
         for (std::size_t k = 0; k < net::parse_error_count; ++k) {
             s.session.parse_captured[k] += p.session.parse_captured[k];
@@ -62,6 +64,22 @@ static int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_
     for (std::size_t k = 0; k < io_counter_count; ++k) {
         name.assign(io_counter_names[k]);
         rte_tel_data_add_dict_u64(d, name.c_str(), s.io.v[k]);
+    }
+    if (s.control) {  // -s: the control ring, as in the summary's control line
+        const ControlSnapshot& c = *s.control;
+        for (const auto& [key, v] :
+             {std::pair{"control_subscribes_sent", c.subscribes_sent}, std::pair{"control_datagrams_rx", c.datagrams_rx},
+              std::pair{"control_accepted", c.accepted}, std::pair{"control_records", c.records},
+              std::pair{"control_datagrams_lost", c.datagrams_lost},
+              std::pair{"control_intercept_restarts", c.intercept_restarts},
+              std::pair{"control_resubscribed", c.resubscribed}, std::pair{"control_rejected", c.rejected()},
+              std::pair{"control_from_strangers", c.from_strangers}})
+            rte_tel_data_add_dict_u64(d, key, v);
+        for (const auto& [reason, v] : c.rejects) {
+            name.assign("control_reject_");
+            name.append(reason);
+            rte_tel_data_add_dict_u64(d, name.c_str(), v);
+        }
     }
     return 0;
 }

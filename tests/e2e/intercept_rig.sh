@@ -142,14 +142,4 @@ PY
 
 # ice_telemetry PREFIX COMMAND: the JSON answer of a DPDK app's telemetry socket
 # (/var/run/dpdk/PREFIX/dpdk_telemetry.v2; a Unix socket: no namespace needed).
-ice_telemetry() {
-  python3 - "/var/run/dpdk/$1/dpdk_telemetry.v2" "$2" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.settimeout(5)
-s.connect(sys.argv[1])
-info = json.loads(s.recv(4096))
-s.send(sys.argv[2].encode())
-print(json.dumps(json.loads(s.recv(info.get("max_output_len", 16384)))))
-PY
-}
+ice_telemetry() { rig_telemetry "$@"; }

@@ -121,6 +121,18 @@ run_config() {
   load "$name: ab -k" "$mult" ab -q -k -n 200 -c 4 http://198.18.0.2/
   load "$name: ab short connections" "$mult" ab -q -n 100 -c 2 http://198.18.0.2/short
   load "$name: large responses" "$mult" ab -q -n 20 -c 2 http://198.18.0.2/large
+  # /dpcopy/stats while it runs: mirrored frames taken; with -s, records through the ring
+  local tel; tel=$(rig_telemetry "$COPY_PREFIX" /dpcopy/stats 2>&1)
+  if python3 - "$tel" "$*" <<'PY'; then ok "$name: /dpcopy/stats telemetry"; else bad "$name" "telemetry: $tel"; fi
+import json, sys
+st = json.loads(sys.argv[1])["/dpcopy/stats"]
+ok = st["rx_captured"] > 0 and st["sessions_ended"] > 0
+if "-s " in sys.argv[2] + " ":
+    ok = ok and st["control_records"] > 0 and st["control_rejected"] == 0
+else:
+    ok = ok and "control_records" not in st
+sys.exit(0 if ok else 1)
+PY
   [ -n "${LIVE_DEBUG:-}" ] && { rig_exec copy ip -s link show rx0; cat /proc/net/softnet_stat; } >>"$RIG_TMP/$name.debug"
   if stop_copy; then ok "$name: dpcopy stopped by SIGINT, status 0"
   else bad "$name" "dpcopy exited $? after SIGINT"; tail -5 "$COPY_OUT"; fi
