@@ -88,7 +88,7 @@ tp() {
   else echo "BEST $name none"; fi
 }
 
-echo "dataplane benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), load $(load)"
+echo "dataplane benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, build $build (scripts at $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')), load $(load)"
 echo "== 1 worker (main lcore inline on CPU 0, peer on CPU 1)"
 for frame in 64 512; do
   for s in 1000 100000 1000000; do
