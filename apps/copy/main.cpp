@@ -16,9 +16,6 @@ int main(int argc, char** argv) {
     using namespace dpcopy;
     auto split = cli::split_argv(argc, argv);
     cli::default_af_packet_ring(split.eal, cli::kAfPacketFramecnt);  // see docs/deploy.md
-    if (!split.eal_help && cli::default_no_huge(split.eal, cli::system_has_free_hugepages(), cli::kNoHugeMegabytes))
-        std::fprintf(stderr, "%s: no free hugepages: EAL runs with --no-huge -m %u (fine for virtual devices; "
-                     "a NIC needs tools/setup-hugepages.sh)\n", "dpcopy", cli::kNoHugeMegabytes);
     io::Eal::set_usage_text(cli::copy_usage());
     std::string err;
     if (split.eal_help) {  // `dpcopy --help`: EAL prints its options, then ours (hook), and exits
@@ -50,6 +47,9 @@ int main(int argc, char** argv) {
         cfg.log = log;
     }
 
+    if (cli::default_no_huge(split.eal, cli::system_has_free_hugepages(), cli::kNoHugeMegabytes))
+        std::fprintf(stderr, "%s: no free hugepages: EAL runs with --no-huge -m %u (fine for virtual devices; "
+                     "a NIC needs tools/setup-hugepages.sh)\n", "dpcopy", cli::kNoHugeMegabytes);
     auto eal = io::Eal::init(split.eal, err);
     if (!eal) {
         std::fprintf(stderr, "dpcopy: %s\n", err.c_str());

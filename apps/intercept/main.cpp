@@ -14,9 +14,6 @@ int main(int argc, char** argv) {
     using namespace dpcopy;
     auto split = cli::split_argv(argc, argv);
     cli::default_af_packet_ring(split.eal, cli::kAfPacketFramecnt);  // see docs/deploy.md
-    if (!split.eal_help && cli::default_no_huge(split.eal, cli::system_has_free_hugepages(), cli::kNoHugeMegabytes))
-        std::fprintf(stderr, "%s: no free hugepages: EAL runs with --no-huge -m %u (fine for virtual devices; "
-                     "a NIC needs tools/setup-hugepages.sh)\n", "dpintercept", cli::kNoHugeMegabytes);
     io::Eal::set_usage_text(cli::intercept_usage());
     std::string err;
     if (split.eal_help) {  // `dpintercept --help`: EAL prints its options, then ours (hook), and exits
@@ -28,6 +25,9 @@ int main(int argc, char** argv) {
     if (auto status = cli::finish_before_eal(parsed)) return *status;
     const auto& opt = parsed.options;
 
+    if (cli::default_no_huge(split.eal, cli::system_has_free_hugepages(), cli::kNoHugeMegabytes))
+        std::fprintf(stderr, "%s: no free hugepages: EAL runs with --no-huge -m %u (fine for virtual devices; "
+                     "a NIC needs tools/setup-hugepages.sh)\n", "dpintercept", cli::kNoHugeMegabytes);
     auto eal = io::Eal::init(split.eal, err);
     if (!eal) {
         std::fprintf(stderr, "dpintercept: %s\n", err.c_str());
