@@ -257,16 +257,61 @@ struct Worker {
         sink.flush();
     }
 
+    // Frames for this worker's engine are batched, so the engine sees bursts
+    // (Engine::on_captured_burst / on_target_burst prefetch a burst's sessions and
+    // overlap the cache misses). poll_once flushes both batches before it returns;
+    // a chained mbuf (a frame over one segment) flushes them and goes alone.
+    struct Batch {
+        rte_mbuf* m[kBurst];
+        net::ConstBytes f[kBurst];
+        unsigned n = 0;
+        net::LinkType link = net::LinkType::ethernet;
+    };
+    Batch cap_batch, tgt_batch;
+
+    void flush_captured() {
+        if (cap_batch.n == 0) return;
+        engine->on_captured_burst(std::span<const net::ConstBytes>(cap_batch.f, cap_batch.n), cap_batch.link, batch_now);
+        for (unsigned i = 0; i < cap_batch.n; ++i) rte_pktmbuf_free(cap_batch.m[i]);
+        cap_batch.n = 0;
+    }
+    void flush_target() {
+        if (tgt_batch.n == 0) return;
+        engine->on_target_burst(std::span<const net::ConstBytes>(tgt_batch.f, tgt_batch.n), batch_now);
+        for (unsigned i = 0; i < tgt_batch.n; ++i) rte_pktmbuf_free(tgt_batch.m[i]);
+        tgt_batch.n = 0;
+    }
+    void flush_batches() {
+        flush_captured();
+        flush_target();
+    }
+    std::uint64_t batch_now = 0;  // the poll's time: every frame of a batch arrived in it
+
     void deliver_target(rte_mbuf* m, std::uint64_t now) {
-        const net::ConstBytes f = mbuf_bytes(m, scratch);
-        engine->on_target(f, now);
-        rte_pktmbuf_free(m);
+        batch_now = now;
+        if (m->nb_segs > 1) {
+            flush_batches();
+            engine->on_target(mbuf_bytes(m, scratch), now);
+            rte_pktmbuf_free(m);
+            return;
+        }
+        if (tgt_batch.n == kBurst) flush_target();
+        tgt_batch.m[tgt_batch.n] = m;
+        tgt_batch.f[tgt_batch.n++] = net::ConstBytes(rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len);
     }
     void deliver_captured(rte_mbuf* m, std::uint64_t now) {
-        const net::ConstBytes f = mbuf_bytes(m, scratch);
+        batch_now = now;
         const auto link = m->packet_type == 1 ? net::LinkType::raw_ipv4 : net::LinkType::ethernet;
-        engine->on_captured(f, link, now);
-        rte_pktmbuf_free(m);
+        if (m->nb_segs > 1) {
+            flush_batches();
+            engine->on_captured(mbuf_bytes(m, scratch), link, now);
+            rte_pktmbuf_free(m);
+            return;
+        }
+        if (cap_batch.n == kBurst || (cap_batch.n && cap_batch.link != link)) flush_captured();
+        cap_batch.link = link;
+        cap_batch.m[cap_batch.n] = m;
+        cap_batch.f[cap_batch.n++] = net::ConstBytes(rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len);
     }
 
     // Live mode: the mirror's frames (its own port, or classified `captured` on a shared
@@ -396,6 +441,7 @@ struct Worker {
             if (control) control->poll(wall0 + now, sink);
             publish_hop();
         }
+        flush_batches();
         if (!finished_input && phase.load(std::memory_order_acquire) >= kFinish && rte_ring_empty(from_main)) {
             engine->finish_input(now);
             finished_input = true;
