@@ -2,6 +2,8 @@
 
 #include "dpcopy_version.hpp"
 
+#include <algorithm>
+
 namespace dpcopy::cli {
 
 io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
@@ -27,11 +29,14 @@ io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
     e.full_sessions_only = opt.full_sessions_only;
     e.session_timeout = std::uint64_t{opt.session_timeout_s} * session::kSec;
     e.time_wait = std::uint64_t{opt.time_wait_s} * session::kSec;
-    if (opt.offline()) {
-        // A replayed session may hold many requests while the engine paces them by the
-        // target's answers (--speed 0 hands the whole file over as fast as it can).
-        e.max_queued_per_session = e.max_queued_segments / 4;
-    }
+    // A session may hold many requests while the engine paces them by the target's
+    // answers: offline, --speed 0 hands the whole file over as fast as it can; live, a
+    // keep-alive client of the online server runs ahead of a slower target.
+    e.max_queued_per_session = e.max_queued_segments / 4;
+    // Every original session becomes -n sessions: the table grows with -n (up to 1M
+    // per worker, 256 bytes each).
+    e.max_sessions = static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(std::uint64_t{e.max_sessions} * std::min<std::uint32_t>(opt.multiply, 16), 1u << 20));
     c.capture_path = opt.pcap_file.value_or("");
     c.speed = opt.speed;
     c.loop = opt.loop;

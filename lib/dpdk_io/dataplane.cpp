@@ -142,7 +142,7 @@ bool Run::setup(std::string& err, int& status) {
         std::max<std::uint32_t>(RTE_MBUF_DEFAULT_BUF_SIZE, RTE_PKTMBUF_HEADROOM + ((frame_room + 63) / 64) * 64));
     const unsigned nports = (!live || cfg_.rx_port == cfg_.tx_port) ? 1 : 2;
     std::uint64_t need = std::uint64_t{nports} * (kMaxRxQueues * kRxDesc + kTxDesc) + std::uint64_t{nw} * (kTxDesc + kTxBufCap) +
-                         std::uint64_t{nw} * 2 * kRingSize + std::uint64_t{rte_lcore_count()} * kPoolCache * 2 + 4096;
+                         std::uint64_t{nw} * (kRingSize + kHandoffRingSize) + std::uint64_t{rte_lcore_count()} * kPoolCache * 2 + 4096;
     std::uint64_t n = 8191;
     while (n < need) n = n * 2 + 1;
     const int sock = rte_eth_dev_socket_id(cfg_.tx_port);
@@ -305,7 +305,7 @@ bool Run::setup(std::string& err, int& status) {
         rings_.push_back(w->from_main);
         if (k > 0) {
             const std::string rr = "dpc_rx_" + std::to_string(k);
-            w->from_rx = rte_ring_create(rr.c_str(), kRingSize, sock < 0 ? SOCKET_ID_ANY : sock,
+            w->from_rx = rte_ring_create(rr.c_str(), kHandoffRingSize, sock < 0 ? SOCKET_ID_ANY : sock,
                                          RING_F_SP_ENQ | RING_F_SC_DEQ);
             if (!w->from_rx) {
                 err = "cannot create ring " + rr + ": " + rte_strerror(rte_errno);

@@ -36,7 +36,9 @@ namespace dpcopy::io::dp {
 
 constexpr std::uint16_t kBurst = 32;
 constexpr unsigned kTxBufCap = 1024;        // frames a worker may hold for its TX queue
-constexpr unsigned kRingSize = 2048;        // hand-off rings (power of two)
+constexpr unsigned kRingSize = 2048;        // main lcore -> worker (the feeder waits when full)
+constexpr unsigned kHandoffRingSize = 8192; // worker 0 -> worker k: live frames cannot wait, so
+                                            // a descheduled worker gets ~ms of room
 constexpr unsigned kPoolCache = 256;
 constexpr std::uint32_t kIdlePolls = 256;       // empty polls before a worker may sleep
 constexpr std::uint64_t kDrainNs = 100'000;     // TX batch drained at least every 100 us
