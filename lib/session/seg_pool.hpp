@@ -64,17 +64,9 @@ public:
         stack_[top_++] = id;
         --used_;
     }
-    // Prefetches (for writing) the descriptors and first data lines of the next `k` pieces
-    // alloc() will hand out: the burst paths call it so these misses overlap.
-    void prefetch_alloc(std::uint32_t k) const noexcept {
-        for (std::uint32_t i = 0; i < k && i < top_; ++i) {
-            const std::uint32_t id = stack_[top_ - 1 - i];
-            __builtin_prefetch(&desc_[id], 1);
-            __builtin_prefetch(data(id), 1);
-        }
-    }
     // Prefetches (for writing) the descriptor and first data line of the piece the k-th next
-    // alloc() will hand out (k = 0: the next one).
+    // alloc() will hand out (k = 0: the next one): the captured burst path calls it so these
+    // misses overlap.
     void prefetch_next(std::uint32_t k) const noexcept {
         if (k >= top_) return;
         const std::uint32_t id = stack_[top_ - 1 - k];
