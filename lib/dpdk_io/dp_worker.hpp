@@ -261,8 +261,9 @@ struct Worker {
 
     // Frames for this worker's engine are batched, so the engine sees bursts
     // (Engine::on_captured_burst / on_target_burst prefetch a burst's sessions and
-    // overlap the cache misses). poll_once flushes both batches before it returns;
-    // a chained mbuf (a frame over one segment) flushes them and goes alone.
+    // overlap the cache misses). A frame of the other kind closes a batch, so the order
+    // of arrival is kept; poll_once flushes before it returns; a chained mbuf (a frame
+    // over one segment) flushes them and goes alone.
     struct Batch {
         rte_mbuf* m[kBurst];
         net::ConstBytes f[kBurst];
@@ -297,6 +298,7 @@ struct Worker {
             rte_pktmbuf_free(m);
             return;
         }
+        flush_captured();  // the engine sees frames in arrival order, kinds included
         if (tgt_batch.n == kBurst) flush_target();
         tgt_batch.m[tgt_batch.n] = m;
         tgt_batch.f[tgt_batch.n++] = net::ConstBytes(rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len);
@@ -310,6 +312,7 @@ struct Worker {
             rte_pktmbuf_free(m);
             return;
         }
+        flush_target();
         if (cap_batch.n == kBurst || (cap_batch.n && cap_batch.link != link)) flush_captured();
         cap_batch.link = link;
         cap_batch.m[cap_batch.n] = m;
