@@ -1,6 +1,6 @@
 // dpintercept benchmark: records/s per core and records per datagram.
 //
-// Two measurements (figures and how to run them: docs/performance-intercept.md):
+// Two measurements (figures and how to run them: docs/PERFORMANCE.md):
 //
 //  core   InterceptCore on plain memory: for each captured response, parse_frame +
 //         on_response (subscription match, record copy into the subscriber's batch; a

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tools/bench/dataplane.sh [BUILD_DIR] — the data-plane benchmark of issue #6, side by side
-# in one run (figures in docs/performance-live.md):
+# in one run (figures in docs/PERFORMANCE.md):
 #   1. bench_dataplane: dpcopy's live data path (io::run_dataplane) on net_ring ports with a
 #      simulated mirror + target peer, 1 worker: 64- and 512-byte frames x 1k, 100k, 1M
 #      sessions; packets/s per worker CPU second (the peer's cost is printed apart);

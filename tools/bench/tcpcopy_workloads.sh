@@ -3,7 +3,7 @@
 # ../shared/reference/tcpcopy-measured.md on a namespace rig: wrk keep-alive and wrk
 # `Connection: close`, 50 connections, 10 s; offline replay (real time, 2x, -n 2, -n 5)
 # and live copy from a tc mirror (-n 1, 2, 5). Requests lost and rates, to put beside
-# tcpcopy's figures (docs/performance-live.md).
+# tcpcopy's figures (docs/PERFORMANCE.md).
 #
 # Rig (network namespaces made here, all removed at exit; tests/e2e/lib/rig.sh):
 #   cli ── eth0 ── onl    wrk against the online nginx 198.18.0.2 (1 worker). onl:eth0 is

@@ -2,7 +2,7 @@
 # tools/bench/vs_tcpreplay.sh [DPCOPY_BINARY] — the same capture replayed against the same
 # nginx target by dpcopy (offline, --speed 0: as fast as the target answers) and by
 # `tcpreplay --topspeed` (stateless, kernel), side by side (issue #6; figures in
-# docs/performance-live.md).
+# docs/PERFORMANCE.md).
 #
 # Rig (network namespaces made here, all removed at exit; tests/e2e/lib/rig.sh):
 #   cli ── eth0 ── onl     ab against the "online" nginx 198.18.0.2, captured on onl:eth0
