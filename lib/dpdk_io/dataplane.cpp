@@ -520,11 +520,14 @@ bool Run::feed_some(std::uint64_t now, int& status, std::string& err) {
             pending_due_ = pacer_->due(f.ts_ns, now);
         }
         if (pending_due_ > now) return true;  // not due yet
-        // --speed 0: do not overfill the owner's session table
-        if (pacer_->as_fast_as_possible()) {
+        // Do not make the owner drop what a wait would save (offline, lagging costs
+        // nothing): its queue of captured segments nearly full (any --speed: a target
+        // slower than the capture), or its session table (--speed 0).
+        {
             WorkerPub p;
             if (g_worker_pub[pending_worker_].read(p) &&
-                p.active >= std::uint64_t{cfg_.engine.max_sessions} * 9 / 10) {
+                (p.queued >= std::uint64_t{cfg_.engine.max_queued_segments} * 9 / 10 ||
+                 (pacer_->as_fast_as_possible() && p.active >= std::uint64_t{cfg_.engine.max_sessions} * 9 / 10))) {
                 if (!waiting_) ++feed_ctr_[IoCounter::feed_waits];
                 waiting_ = true;
                 return true;

@@ -68,6 +68,7 @@ struct WorkerPub {
     IoCounters io;
     std::uint64_t active = 0;
     std::uint64_t idle = 0;   // engine idle and nothing queued toward it
+    std::uint64_t queued = 0; // captured segments the engine holds
     ControlClientCounters control;  // worker 0 with -s
 };
 
@@ -485,6 +486,7 @@ struct Worker {
         if (host) p.io += host->counters();
         p.active = engine->active_sessions();
         if (control) p.control = control->counters();
+        p.queued = engine->queued_segments();
         p.idle = (finished_input && engine->idle() && queues_empty()) ? 1 : 0;
         g_worker_pub[index].publish(p);
     }

@@ -249,6 +249,7 @@ public:
     void set_observer(ExchangeObserver* obs) override { observer_ = obs; }
     const Counters& counters() const override { return ctr_; }
     std::size_t active_sessions() const override { return active_; }
+    std::size_t queued_segments() const override { return pool_.in_use(); }
     std::size_t memory_bytes() const override {
         return sessions_.size() * sizeof(Session) + (by_orig_.slot_count() + by_xlat_.slot_count()) * 8 +
                std::size_t{wheel_.capacity()} * TimerWheel::bytes_per_id() + pool_.memory_bytes() + tuples_.memory_bytes() +

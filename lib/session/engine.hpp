@@ -137,6 +137,9 @@ public:
     virtual void on_target_burst(std::span<const ConstBytes> frames, Nanos now) {
         for (ConstBytes f : frames) on_target(f, now);
     }
+    // Captured segments queued now (of max_queued_segments): the offline feeder waits
+    // when a worker's queue is nearly full instead of making it drop.
+    virtual std::size_t queued_segments() const { return 0; }
     // Bytes allocated up front by this engine (tables, pools), for sizing and the benchmark.
     virtual std::size_t memory_bytes() const { return 0; }
 };
