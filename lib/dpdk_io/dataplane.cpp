@@ -524,10 +524,13 @@ bool Run::feed_some(std::uint64_t now, int& status, std::string& err) {
         // nothing): its queue of captured segments nearly full (any --speed: a target
         // slower than the capture), or its session table (--speed 0).
         {
+            // (the frames still in the hand-off ring will be queued too)
+            const Worker& w = *workers_[pending_worker_];
+            const std::uint64_t queued = w.queued_now.load(std::memory_order_relaxed) + rte_ring_count(w.from_main);
             WorkerPub p;
-            if (g_worker_pub[pending_worker_].read(p) &&
-                (p.queued >= std::uint64_t{cfg_.engine.max_queued_segments} * 9 / 10 ||
-                 (pacer_->as_fast_as_possible() && p.active >= std::uint64_t{cfg_.engine.max_sessions} * 9 / 10))) {
+            if (queued >= std::uint64_t{cfg_.engine.max_queued_segments} * 9 / 10 ||
+                (pacer_->as_fast_as_possible() && g_worker_pub[pending_worker_].read(p) &&
+                 p.active >= std::uint64_t{cfg_.engine.max_sessions} * 9 / 10)) {
                 if (!waiting_) ++feed_ctr_[IoCounter::feed_waits];
                 waiting_ = true;
                 return true;

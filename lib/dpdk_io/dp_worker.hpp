@@ -68,7 +68,6 @@ struct WorkerPub {
     IoCounters io;
     std::uint64_t active = 0;
     std::uint64_t idle = 0;   // engine idle and nothing queued toward it
-    std::uint64_t queued = 0; // captured segments the engine holds
     ControlClientCounters control;  // worker 0 with -s
 };
 
@@ -214,6 +213,9 @@ struct Worker {
     std::uint64_t publish_at = 0;
     std::uint64_t advanced_at = 0;
     std::uint32_t idle_sleep_us = 0;  // see DataplaneConfig::idle_sleep_us
+    // Captured segments the engine holds, stored after every poll (one relaxed store)
+    // for the offline feeder, which must not wait for the 1 ms publication.
+    alignas(64) std::atomic<std::uint64_t> queued_now{0};
     std::uint32_t idle_polls = 0;
 
     struct RxQueue {
@@ -448,6 +450,7 @@ struct Worker {
             publish_hop();
         }
         flush_batches();
+        queued_now.store(engine->queued_segments(), std::memory_order_relaxed);
         if (!finished_input && phase.load(std::memory_order_acquire) >= kFinish && rte_ring_empty(from_main)) {
             engine->finish_input(now);
             finished_input = true;
@@ -486,7 +489,6 @@ struct Worker {
         if (host) p.io += host->counters();
         p.active = engine->active_sessions();
         if (control) p.control = control->counters();
-        p.queued = engine->queued_segments();
         p.idle = (finished_input && engine->idle() && queues_empty()) ? 1 : 0;
         g_worker_pub[index].publish(p);
     }

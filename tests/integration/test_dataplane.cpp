@@ -401,6 +401,29 @@ TEST_CASE("replay at --speed 1 with -n 2 and --loop 2: four times the requests")
     CHECK(line_counts(target.requests()) == line_counts(expected, 4));
 }
 
+TEST_CASE("replay with a tiny segment queue: the feeder waits instead of making the worker drop") {
+    RingPort port(worker_lcores());
+    Target target(port, port.mac());
+    target.start();
+    const std::string report = "/tmp/" + g_prefix + "-queue.json";
+    auto cfg = replay_config(port.port, kSample, 0.0);
+    cfg.engine.max_queued_segments = 24;  // the sample's 13 sessions queue more than that at once
+    cfg.engine.max_queued_per_session = 24;
+    cfg.report_file = report;
+    std::string err;
+    const int status = io::run_dataplane(std::move(cfg), err);
+    target.stop();
+    INFO(err);
+    REQUIRE(status == 0);
+    const auto expected = requests_in_capture(kSample, 80);
+    CHECK(line_counts(target.requests()) == line_counts(expected));
+    const std::string json = slurp(report);
+    INFO(json);
+    CHECK(json.find("\"drop_queue_full_worker\": 0") != std::string::npos);
+    CHECK(json.find("\"feed_waits\": 0,") == std::string::npos);  // it did wait
+    std::filesystem::remove(report);
+}
+
 TEST_CASE("ARP: without an answer from the next hop the run fails after the retries, status 1") {
     RingPort port(worker_lcores());
     Target target(port, port.mac());
