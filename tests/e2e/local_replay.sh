@@ -108,9 +108,9 @@ record short "tcp port 80" -- ab -q -n 100 -c 2 http://198.18.0.2/short
 record large "tcp port 80" -- ab -q -n 20 -c 2 http://198.18.0.2/large
 record curl "tcp port 80" -- curl -s -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
   http://198.18.0.2/c1 http://198.18.0.2/c2 http://198.18.0.2/large http://198.18.0.2/c4
-# EB-6: curl's keep-alive small / large / small, FIN right after the last response, 20
+# EB-6: curl's keep-alive small / large / small, FIN right after the last response, 45
 # connections overlapping (the FIN must wait for the target's whole response).
-record curlkl "tcp port 80" -- bash -c 'for i in $(seq 20); do curl -s -o /dev/null -o /dev/null -o /dev/null \
+record curlkl "tcp port 80" -- bash -c 'for i in $(seq 45); do curl -s -o /dev/null -o /dev/null -o /dev/null \
   http://198.18.0.2/f$i-a http://198.18.0.2/large http://198.18.0.2/f$i-b & sleep 0.1; done; wait'
 record redis "tcp port 6379" -- redis-benchmark -h 198.18.0.2 -n 300 -c 3 -t set,get,incr,lpush -q
 record close "tcp port 80" -- wrk -t 1 -c 8 -d 2s -H 'Connection: close' http://198.18.0.2/w
