@@ -460,6 +460,16 @@ TEST_CASE("sim: EB-6 keep-alive small, large, small, FIN: the FIN waits for the 
         REQUIRE_SIM_OK(out);
         CHECK(out.counters[session::Counter::end_closed] == c.scripts.size());
     }
+    SECTION("a worker descheduled for longer than the close quiet time (300 ms of every 301 ms)") {
+        const CurlCapture c = curl_capture(24, 1 * kMsec);
+        SimConfig sim = curl_sim(c, 65);
+        sim.dut_stall_period = 301 * kMsec;
+        sim.dut_stall_time = 300 * kMsec;
+        sim.dut_rx_burst = 32;
+        const auto out = run_engine(c.cap, default_engine_config(), sim);
+        REQUIRE_SIM_OK(out);
+        CHECK(out.counters[session::Counter::end_closed] == c.scripts.size());
+    }
     SECTION("control: a fast target and a worker that always runs") {
         const CurlCapture c = curl_capture(12, 1 * kMsec);
         const auto out = run_engine(c.cap, default_engine_config(), curl_sim(c, 64));
