@@ -108,6 +108,7 @@ public:
 
     // ---------------------------------------------------------------- Engine API
     void on_captured(ConstBytes frame, net::LinkType link, Nanos now) override {
+        observe(now);
         ++ctr_[Counter::captured_frames];
         net::PacketView v;
         const net::ParseError pe = net::parse_frame(frame, v, link);
@@ -140,6 +141,7 @@ public:
     }
 
     void on_target(ConstBytes frame, Nanos now) override {
+        observe(now);
         ++ctr_[Counter::target_frames];
         net::PacketView v;
         const net::ParseError pe = net::parse_frame(frame, v, net::LinkType::ethernet);
@@ -222,6 +224,7 @@ public:
     }
 
     void advance(Nanos now) override {
+        observe(now);
         now_ = now;
         wheel_.advance(
             now, [&](std::uint32_t id) { on_timer(id, now); },
@@ -232,6 +235,7 @@ public:
     }
 
     void finish_input(Nanos now) override {
+        observe(now);
         for (std::uint32_t id = 0; id < static_cast<std::uint32_t>(sessions_.size()); ++id) {
             Session& s = sessions_[id];
             if (s.state == State::free) continue;
@@ -275,9 +279,31 @@ private:
         return static_cast<std::uint32_t>(now / kMs) + s.ts_off;
     }
     Nanos rto_ns(const Session& s) const noexcept { return Rto::timeout_ns(s.rto_us, s.backoff); }
+    bool answered(const Session& s) const noexcept { return s.tgt_bytes > s.ex_tgt0 || !(s.flags & sflag::exchange); }
     Nanos quiet(const Session& s) const noexcept {
-        return quiet_time(std::uint64_t{s.cap_rtt_us} * 1000, std::uint64_t{s.srtt_us} * 1000,
-                          s.tgt_bytes > s.ex_tgt0 || !(s.flags & sflag::exchange), quiet_);
+        return quiet_time(std::uint64_t{s.cap_rtt_us} * 1000, std::uint64_t{s.srtt_us} * 1000, answered(s), quiet_);
+    }
+    // Before the client's FIN/RST: an early close makes the target abort the response it is
+    // writing, a late one costs nothing, so the floor is much longer than for a request.
+    Nanos close_quiet(const Session& s) const noexcept {
+        return std::max(quiet(s), answered(s) ? cfg_.close_quiet : cfg_.close_quiet_no_response);
+    }
+    // Quiet time is measured on the observed clock `watch_` (see observe()); quiet_ref is a
+    // watch_ value. Returns the engine-clock deadline at which `quiet` will have elapsed if the
+    // engine keeps running.
+    Nanos quiet_deadline(const Session& s, Nanos quiet_ns, Nanos now) const noexcept {
+        const Nanos end = s.quiet_ref + quiet_ns;
+        return end > watch_ ? now + (end - watch_) : now;
+    }
+    // The observed clock: time passes for quiet-time purposes only while the engine is called.
+    // A gap longer than stall_gap between two calls (the worker was descheduled or busy
+    // elsewhere) counts as stall_gap: frames the target sent meanwhile may still be waiting
+    // in the receive queues, so its silence during the gap is unknown (EB-6).
+    void observe(Nanos now) noexcept {
+        if (now > last_call_) {
+            watch_ += std::min<Nanos>(now - last_call_, cfg_.stall_gap);
+            last_call_ = now;
+        }
     }
     std::uint32_t online_rel_end(const Session& s) const noexcept {
         if (!(s.flags & sflag::base_known)) return 0;
@@ -481,7 +507,7 @@ private:
         s.backoff = 0;
         s.dupacks = 0;
         s.state = State::syn_sent;
-        s.quiet_ref = now;
+        s.quiet_ref = watch_;
         send_syn(s, now);
     }
 
@@ -509,7 +535,7 @@ private:
             s.xlat.dst_port = xfer.target_port;
             bind_tuple(s, *t);
             s.last_activity = now;
-            s.quiet_ref = now;
+            s.quiet_ref = watch_;
             s.ip_id = static_cast<std::uint16_t>(net::mix64(orig.src_port.value() + (std::uint64_t{r} << 16)));
             s.prev_rep = last;
             if (last != kNone) {
@@ -837,9 +863,13 @@ private:
                     fin_placed = fin;
                 }
             } else if (fin) {
-                // all data present: the FIN goes on the piece ending at `end`, or alone after it
+                // all data present: the FIN goes on the piece ending at `end`, or alone after it.
+                // Alone when its ack differs: a FIN sent after the last response acknowledges
+                // that response, and that ack is what paces it (EB-6: merged into the last
+                // request's piece, it took that request's need and went out right after it).
                 if (prev != kNone && pool_[prev].data_end() == end && !pool_[prev].fin() &&
-                    (pool_[prev].next == kNone || pool_[pool_[prev].next].seq > end)) {
+                    (pool_[prev].next == kNone || pool_[pool_[prev].next].seq > end) &&
+                    (!has_ack || ((pool_[prev].flags & Piece::kAck) && pool_[prev].ack == ack))) {
                     pool_[prev].flags |= Piece::kFin;
                     fin_placed = true;
                     if (pool_[prev].seq <= s.cap_nxt) first_new = prev;
@@ -956,7 +986,7 @@ private:
                     in.target_bytes = s.tgt_bytes;
                     in.all_acked = s.snd_una == s.snd_max;
                     in.no_wait = cfg_.no_wait;
-                    in.now = now;
+                    in.now = watch_;
                     in.quiet_since = s.quiet_ref;
                     in.quiet = quiet(s);
                     const Pace d = pace(in);
@@ -965,7 +995,7 @@ private:
                             s.flags |= sflag::held;
                             ++ctr_[Counter::requests_held];
                         }
-                        if (in.all_acked) s.wait_at = s.quiet_ref + in.quiet;
+                        if (in.all_acked) s.wait_at = quiet_deadline(s, in.quiet, now);
                         break;
                     }
                     if (d == Pace::release_bytes) ++ctr_[Counter::requests_released_bytes];
@@ -1038,9 +1068,9 @@ private:
         if (s.snd_una != s.snd_max) return false;
         const std::uint32_t need = fin_pending ? need_of(s, pool_[id]) : online_rel_end(s);
         if (!cfg_.no_wait && need > s.tgt_bytes && need > s.released) {
-            const Nanos q = quiet(s);
-            if (now < s.quiet_ref + q) {
-                s.wait_at = s.quiet_ref + q;
+            const Nanos q = close_quiet(s);
+            if (watch_ < s.quiet_ref + q) {
+                s.wait_at = quiet_deadline(s, q, now);
                 return false;
             }
         }
@@ -1179,7 +1209,7 @@ private:
         s.backoff = 0;
         s.rto_at = 0;
         s.state = State::established;
-        s.quiet_ref = now;
+        s.quiet_ref = watch_;
         s.last_activity = now;
         drop_acked(s);
         if (!pump(s, now) && s.state == State::established) send_ack(s, now);
@@ -1212,7 +1242,7 @@ private:
                 }
                 s.backoff = 0;
                 s.dupacks = 0;
-                s.quiet_ref = now;
+                s.quiet_ref = watch_;
                 s.last_activity = now;
                 s.flags &= ~sflag::win_blocked;
                 s.rto_at = s.snd_una == s.snd_max ? 0 : now + rto_ns(s);
@@ -1238,7 +1268,7 @@ private:
                 s.rcv_nxt = end;
                 s.tgt_bytes += add;
                 s.last_tgt_data = now;
-                s.quiet_ref = now;
+                s.quiet_ref = watch_;
                 s.last_activity = now;
             } else if (end <= s.rcv_nxt) {
                 ++ctr_[Counter::target_duplicate_data];
@@ -1500,6 +1530,8 @@ private:
     std::vector<std::uint8_t> scratch_;
     std::size_t active_ = 0;
     Nanos now_ = 0;
+    Nanos watch_ = 0;      // observed clock (observe())
+    Nanos last_call_ = 0;  // engine clock of the latest call
     std::uint16_t max_payload_ = 1460;
     std::uint16_t fabricated_mss_ = 1460;
 };
@@ -1533,6 +1565,10 @@ std::unique_ptr<Engine> Engine::create(const EngineConfig& cfg, FrameSink& sink,
     }
     if (cfg.max_queued_segments == 0 || cfg.max_queued_segments >= 0x7fffffffu || cfg.max_queued_per_session == 0) {
         err = "segment queue bounds must be positive";
+        return nullptr;
+    }
+    if (cfg.stall_gap == 0) {
+        err = "stall gap must be positive";
         return nullptr;
     }
     if (cfg.session_timeout == 0) {

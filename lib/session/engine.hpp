@@ -104,6 +104,16 @@ struct EngineConfig {
     Nanos quiet_min = 2 * kMs;              // request pacing: floor of the quiet time
     Nanos quiet_max = 1 * kSec;             //   ceiling of the quiet time
     Nanos quiet_no_response = 50 * kMs;     //   floor while the target has not answered the request at all
+    // The client's FIN (or RST, or the close after finish_input) while the target has sent fewer
+    // response bytes than the online server had: an early FIN makes a server abort the response
+    // it is still writing (nginx: "client prematurely closed connection") and drop pipelined
+    // requests, so the close waits for a longer quiet time than a request does.
+    Nanos close_quiet = 200 * kMs;          //   floor once the target answered the last request
+    Nanos close_quiet_no_response = 1 * kSec;  // floor while it has not answered it at all
+    // Quiet time is counted only while the engine is being called: a gap between two calls
+    // (on_captured/on_target/advance/finish_input) counts as at most this much, since frames
+    // from the target may be waiting unread in the receive queues (worker descheduled or busy).
+    Nanos stall_gap = 1 * kMs;
     std::uint64_t max_tuples = std::uint64_t{1} << 22;  // translated tuples tracked per worker (4 bytes each)
 };
 

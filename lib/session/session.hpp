@@ -88,7 +88,7 @@ struct Session {
     std::uint64_t rto_at = 0;      // retransmission / persist timer (0: off)
     std::uint64_t wait_at = 0;     // pacing quiet / close linger (0: off)
     std::uint64_t gap_at = 0;      // capture gap deadline (0: off)
-    std::uint64_t quiet_ref = 0;   // last progress from the target
+    std::uint64_t quiet_ref = 0;   // last progress from the target (observed clock, engine.cpp observe())
     std::uint64_t cap_mark = 0;    // capture time of the online SYN-ACK
     // exchange record in progress
     std::uint64_t ex_start = 0;    // capture time of the request's first segment

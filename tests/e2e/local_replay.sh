@@ -108,11 +108,15 @@ record short "tcp port 80" -- ab -q -n 100 -c 2 http://198.18.0.2/short
 record large "tcp port 80" -- ab -q -n 20 -c 2 http://198.18.0.2/large
 record curl "tcp port 80" -- curl -s -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
   http://198.18.0.2/c1 http://198.18.0.2/c2 http://198.18.0.2/large http://198.18.0.2/c4
+# EB-6: curl's keep-alive small / large / small, FIN right after the last response, 45
+# connections overlapping (the FIN must wait for the target's whole response).
+record curlkl "tcp port 80" -- bash -c 'for i in $(seq 45); do curl -s -o /dev/null -o /dev/null -o /dev/null \
+  http://198.18.0.2/f$i-a http://198.18.0.2/large http://198.18.0.2/f$i-b & sleep 0.1; done; wait'
 record redis "tcp port 6379" -- redis-benchmark -h 198.18.0.2 -n 300 -c 3 -t set,get,incr,lpush -q
 record close "tcp port 80" -- wrk -t 1 -c 8 -d 2s -H 'Connection: close' http://198.18.0.2/w
 
 # ---- replays -------------------------------------------------------------------
-for name in keepalive short large curl close; do
+for name in keepalive short large curl curlkl close; do
   if replay "$name" 80 --speed 0; then check_http "$name --speed 0" "$name"; else bad "$name" "dpcopy exited $?"; tail -5 "$RIG_TMP/$name.out"; fi
 done
 
@@ -122,6 +126,7 @@ if replay redis 6379 --speed 0; then
 else bad redis "dpcopy exited $?"; fi
 
 if replay keepalive 80 --speed 1; then check_http "keepalive --speed 1" keepalive; else bad "keepalive --speed 1" "dpcopy exited $?"; fi
+if replay curlkl 80 --speed 1; then check_http "curlkl --speed 1" curlkl; else bad "curlkl --speed 1" "dpcopy exited $?"; fi
 if replay short 80 --speed 0 -n 3; then check_http "short -n 3" short 3; else bad "short -n 3" "dpcopy exited $?"; fi
 
 # -r 50: the same subset, twice

@@ -333,6 +333,57 @@ TEST_CASE("engine: a shorter target response releases the next request after a q
     CHECK(r.c(Counter::requests_released_quiet) == 1);
 }
 
+namespace {
+bool has_fin(const std::vector<Seg>& o) {
+    return std::any_of(o.begin(), o.end(), [](const Seg& g) { return (g.h.flags & tf::fin) != 0; });
+}
+}  // namespace
+
+TEST_CASE("engine: a FIN captured behind a held request keeps its own ack and waits for that request's response (EB-6)") {
+    Rig r(base_config());
+    Conv cv;
+    open(r, cv);
+    r.cap(cv.cdata(0, 0, bytes(10, 1)));
+    REQUIRE(r.out().size() == 1);
+    r.cap(cv.sdata(0, 10, 1000));             // online response 1
+    r.cap(cv.cdata(10, 1000, bytes(10, 2)));  // request 2, after response 1
+    r.cap(cv.sdata(1000, 20, 300));           // online response 2
+    r.cap(cv.cfin(20, 1300));                 // the client's FIN, after response 2
+    CHECK(r.out().empty());                   // request 2 (and the FIN behind it) held
+    r.tgt(cv.tack(0, cv.cisn + 11, 65535, 1000));  // the target's response 1: request 2 goes
+    auto o = r.out();
+    REQUIRE(std::any_of(o.begin(), o.end(), [](const Seg& g) { return g.payload == bytes(10, 2); }));
+    CHECK_FALSE(has_fin(o));
+    r.tgt(cv.tack(1000, cv.cisn + 21));  // request 2 acknowledged, its response not sent yet
+    CHECK_FALSE(has_fin(r.out()));       // was: the FIN, with request 2's ack as its need
+    for (int i = 0; i < 20; ++i) r.step(1 * kMs);
+    CHECK_FALSE(has_fin(r.out()));       // a close waits longer than a request (close_quiet)
+    r.tgt(cv.tack(1000, cv.cisn + 21, 65535, 300));  // response 2
+    o = r.out();
+    REQUIRE(has_fin(o));
+    CHECK(o.back().h.seq == Seq(cv.cisn + 21));
+}
+
+TEST_CASE("engine: a gap in the engine's own calls does not count as the target's quiet time (EB-6)") {
+    Rig r(base_config());
+    Conv cv;
+    open(r, cv);
+    r.cap(cv.cdata(0, 0, bytes(10, 1)));
+    REQUIRE(r.out().size() == 1);
+    r.cap(cv.sdata(0, 10, 5000));
+    r.cap(cv.cdata(10, 5000, bytes(10, 2)));
+    r.tgt(cv.tack(0, cv.cisn + 11, 65535, 40));  // 40 of the 5000 bytes, then nothing seen
+    CHECK(r.out().size() == 1);                   // our ACK; request 2 held
+    r.step(100 * kMs);  // the worker was not running: the target's frames may wait unread
+    CHECK(r.out().empty());
+    CHECK(r.c(Counter::requests_released_quiet) == 0);
+    for (int i = 0; i < 5; ++i) r.step(1 * kMs);  // running again: the quiet time completes
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload == bytes(10, 2));
+    CHECK(r.c(Counter::requests_released_quiet) == 1);
+}
+
 TEST_CASE("engine: -W sends every request without waiting") {
     EngineConfig c = base_config();
     c.no_wait = true;

@@ -216,12 +216,22 @@ SimResult Harness::run(Dut& dut) {
     bool finished_input = false;
     Nanos now = 0, next_tick = 0;
     std::uint64_t stuck = 0;
+    // Worker emulation (SimConfig::dut_*): off unless configured.
+    const bool polled = cfg_.dut_rx_burst != 0 || (cfg_.dut_stall_period != 0 && cfg_.dut_stall_time != 0);
+    auto stalled = [&](Nanos at) {
+        return cfg_.dut_stall_period != 0 && at % cfg_.dut_stall_period < cfg_.dut_stall_time;
+    };
+    auto stall_end = [&](Nanos at) { return at - at % cfg_.dut_stall_period + cfg_.dut_stall_time; };
+    Nanos next_poll = 0;
     for (;;) {
+        // while the DUT is stalled, what is for it waits until the stall ends
+        const Nanos dut_from = polled && stalled(now) ? stall_end(now) : 0;
         Nanos t = next_tick;
-        if (next < frames.size()) t = std::min(t, cap_time(next));
+        if (next < frames.size()) t = std::min(t, std::max(cap_time(next), dut_from));
         if (!queue_.empty()) t = std::min(t, queue_.begin()->first.first);
         t = std::min(t, model_.next_timer());
-        if (!finished_input && next == frames.size()) t = now;
+        if (polled && !dut_inbox_.empty()) t = std::min(t, std::max({next_poll, now, dut_from}));
+        if (!finished_input && next == frames.size()) t = std::max(now, dut_from);
         if (t > bound) break;
         if (t <= now) {
             if (++stuck > 100000) {
@@ -234,13 +244,14 @@ SimResult Harness::run(Dut& dut) {
             stuck = 0;
         }
         now = std::max(now, t);
-        while (next < frames.size() && cap_time(next) <= now) {
+        const bool dut_off = polled && stalled(now);
+        while (!dut_off && next < frames.size() && cap_time(next) <= now) {
             if (trace_) trace_frame(frames[next].bytes, true, now, "CAP");
             dut.on_captured(frames[next].bytes, now);
             ++next;
             flush(now);
         }
-        if (!finished_input && next == frames.size()) {
+        if (!dut_off && !finished_input && next == frames.size()) {
             dut.finish_input(now);
             finished_input = true;
             flush(now);
@@ -249,15 +260,30 @@ SimResult Harness::run(Dut& dut) {
             auto node = queue_.extract(queue_.begin());
             if (trace_) trace_frame(node.mapped().second, node.mapped().first, now);
             if (node.mapped().first) model_.on_frame(node.mapped().second, now);
+            else if (polled) dut_inbox_.push_back(std::move(node.mapped().second));
             else dut.on_target(node.mapped().second, now);
             flush(now);
         }
         model_.advance(now);
         flush(now);
-        dut.advance(now);
-        flush(now);
+        if (!polled) {
+            dut.advance(now);
+            flush(now);
+        } else if (!dut_off && now >= next_poll) {
+            // one poll of the worker: a burst of its receive queue, then its timers
+            const std::size_t n = cfg_.dut_rx_burst ? std::min<std::size_t>(cfg_.dut_rx_burst, dut_inbox_.size()) : dut_inbox_.size();
+            for (std::size_t i = 0; i < n; ++i) {
+                auto f = std::move(dut_inbox_.front());
+                dut_inbox_.pop_front();
+                dut.on_target(f, now);
+                flush(now);
+            }
+            dut.advance(now);
+            flush(now);
+            next_poll = dut_inbox_.empty() ? now : now + cfg_.dut_poll_time;
+        }
         if (now >= next_tick) next_tick = (now / cfg_.tick + 1) * cfg_.tick;
-        if (finished_input && queue_.empty() && dut.idle() && model_.live_connections() == 0) {
+        if (finished_input && queue_.empty() && dut_inbox_.empty() && dut.idle() && model_.live_connections() == 0) {
             res.finished = true;
             break;
         }

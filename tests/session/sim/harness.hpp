@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <set>
@@ -61,6 +62,14 @@ struct SimConfig {
     std::uint32_t multiply = 1;            // replicas per session the DUT makes
     bool sampled = false;                  // percent < 100: a session may be skipped entirely
     std::function<std::string(std::uint32_t sid)> label;  // extra text for a failing session (e.g. its seed)
+    // A DUT worker that does not always run (descheduled on a busy CPU, as dpdk_io's poll loop
+    // can be): in every dut_stall_period it gets no call at all for the first dut_stall_time;
+    // frames for it wait in its receive queue meanwhile. When it runs it polls like dpdk_io's
+    // worker: at most dut_rx_burst queued target frames per poll, then advance(), one poll per
+    // dut_poll_time while frames wait. All 0: frames are delivered as they arrive (default).
+    Nanos dut_stall_period = 0, dut_stall_time = 0;
+    std::uint32_t dut_rx_burst = 0;
+    Nanos dut_poll_time = 20 * kUs;
 };
 
 struct SessionOutcome {
@@ -111,6 +120,7 @@ private:
     Rng rng_;
     ModelTarget model_;
     std::vector<std::vector<std::uint8_t>> from_dut_, from_model_;
+    std::deque<std::vector<std::uint8_t>> dut_inbox_;  // target frames waiting for the DUT's next poll
     // (time, order) -> (to_model, frame)
     std::map<std::pair<Nanos, std::uint64_t>, std::pair<bool, std::vector<std::uint8_t>>> queue_;
     std::uint64_t order_ = 0;

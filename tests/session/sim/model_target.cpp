@@ -213,7 +213,7 @@ void ModelTarget::output(Conn& c, Nanos now) {
         64, std::min<std::uint32_t>(c.my_mss, c.peer_mss) - (c.ts_ok ? 12u : 0u));
     bool sent = false;
     for (;;) {
-        const std::uint64_t edge = c.snd_una + c.peer_wnd;
+        const std::uint64_t edge = c.snd_una + (p_.cwnd_bytes ? std::min<std::uint64_t>(c.peer_wnd, p_.cwnd_bytes) : c.peer_wnd);
         if (c.snd_nxt < c.sbuf.size()) {
             if (c.snd_nxt >= edge) break;
             const std::uint64_t n = std::min<std::uint64_t>({c.sbuf.size() - c.snd_nxt, edge - c.snd_nxt, eff_mss});
@@ -412,6 +412,17 @@ void ModelTarget::segment(Conn& c, const net::TcpHdr& th, const net::TcpOptions&
                     c.ooo.erase(it);
                 }
                 if (fin && whole && static_cast<std::uint64_t>(end_rel) == c.rcv_nxt) {
+                    if (p_.strict_close && !r.fault_injected && !c.app_closed) {
+                        // What a real client's FIN after the last response never finds: a response
+                        // still owed (pending, or not yet acknowledged), or a request not yet read.
+                        const std::uint64_t unacked = c.sbuf.size() > c.snd_una ? c.sbuf.size() - c.snd_una : 0;
+                        const bool unread = c.app_off < static_cast<std::uint64_t>(seg_rel);
+                        if (unacked || !c.responses.empty() || unread)
+                            fail("model: " + tuple_str(c.key) + " client FIN while responses were owed (" +
+                                 std::to_string(unacked) + " response bytes unacknowledged, " +
+                                 std::to_string(c.responses.size()) + " responses pending" + (unread ? ", requests unread" : "") +
+                                 "): a server like nginx aborts the response it is writing and drops pipelined requests");
+                    }
                     c.rcv_nxt += 1;
                     r.got_fin = true;
                     immediate = true;

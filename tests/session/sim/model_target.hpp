@@ -55,6 +55,12 @@ struct ModelParams {
     std::uint32_t max_retries = 12;
     Nanos time_wait = 60 * kSecond;
     bool check_mss = true;                        // a segment larger than our advertised MSS is a failure
+    // A client FIN that arrives while a response is still owed (pending, or not acknowledged by
+    // the FIN's ack) or a request is unread is a failure: nginx then aborts the response it is
+    // writing and drops pipelined requests. Only valid when our responses are the online ones'
+    // size (a captured client sends its FIN after the last response).
+    bool strict_close = false;
+    std::uint32_t cwnd_bytes = 0;                 // > 0: a fixed congestion window (ack-clocked sending), bytes
 };
 
 enum class ConnEnd : std::uint8_t { open, fin, rst_in, rst_out, aborted, syn_timeout };
