@@ -42,6 +42,7 @@ namespace {
 
 using namespace dp;
 
+constexpr std::uint64_t kSignalDebounceNs = 250'000'000;  // signals this close count as one
 constexpr std::uint64_t kPassWaitNs = 10'000'000'000ULL;  // --loop: wait for a pass's sessions
 
 // ------------------------------------------------------------------ signals
@@ -581,19 +582,27 @@ int Run::run(std::string& err) {
     const std::uint64_t resolve_deadline =
         clock_.now() + std::uint64_t{cfg_.arp_max_tries} * 1'000'000'000ULL + 1;
     int signals_seen = 0;
+    std::uint64_t first_signal_at = 0;
     status = 0;
 
     while (stage != Stage::done) {
         const std::uint64_t now = clock_.now();
         const int sig = g_signals.load(std::memory_order_relaxed);
         if (sig != signals_seen) {
+            // One interrupt may arrive twice (`timeout` signals the process and its
+            // group; so does a supervisor): signals within kSignalDebounceNs of the first
+            // count as one. A later one means "stop now".
+            const bool first = signals_seen == 0;
+            const bool again = !first && now - first_signal_at >= kSignalDebounceNs;
+            if (first) first_signal_at = now;
             signals_seen = sig;
-            if (sig >= 2 || stage == Stage::resolve) {
-                end = sig >= 2 ? "interrupted twice: stopped at once" : "interrupted";
+            if (!first && !again) {
+                // the same interrupt, delivered twice: nothing to do
+            } else if (again || stage == Stage::resolve) {
+                end = again ? "interrupted twice: stopped at once" : "interrupted";
                 stage = Stage::done;
                 break;
-            }
-            if (stage != Stage::finish) {
+            } else if (stage != Stage::finish) {
                 log("dpcopy: interrupted: letting sessions finish (at most " +
                     std::to_string(cfg_.drain_bound_ns / 1'000'000'000ULL) + " s; interrupt again to stop now)");
                 end = "interrupted";
