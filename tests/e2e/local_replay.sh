@@ -141,11 +141,8 @@ else bad "-r 50" "runs served '$sub1' and '$sub2' of $total"; fi
 # The copy namespace's kernel never saw the copied sessions. Conntrack is made
 # active there from the start (an nftables ct rule; see the top of the rig) and
 # proven to work with a control flow on its loopback, so a zero can't be vacuous.
-rig_exec copy ping -c 1 -W 1 127.0.0.1 >/dev/null 2>&1
-control=$(rig_exec copy conntrack -L 2>/dev/null | grep -c 'src=127.0.0.1')
-copied=$(rig_exec copy conntrack -L 2>/dev/null | grep -cE '198\.1[89]\.')
-if [ "$control" -ge 1 ] && [ "$copied" -eq 0 ]; then ok "no conntrack entry for copied sessions (control flow tracked)"
-else bad conntrack "control entries $control, entries for copied traffic $copied"; fi
+if ct=$(rig_conntrack_untouched copy); then ok "no conntrack entry for copied sessions (control flow tracked)"
+else bad conntrack "$ct"; fi
 
 echo "e2e-local: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -168,3 +168,16 @@ s.send(sys.argv[2].encode())
 print(json.dumps(json.loads(s.recv(info.get("max_output_len", 16384)))))
 PY
 }
+
+# rig_conntrack_untouched ROLE: succeeds when ROLE's kernel tracked none of the copied
+# traffic (198.18/15) while conntrack is shown to work there: a ping on its loopback (the
+# control flow) must be tracked, so a zero can't be vacuous. The rig makes conntrack
+# active with an nftables ct rule. Prints "control N copied N".
+rig_conntrack_untouched() {
+  rig_exec "$1" ping -c 1 -W 1 127.0.0.1 >/dev/null 2>&1
+  local control copied
+  control=$(rig_exec "$1" conntrack -L 2>/dev/null | grep -c 'src=127.0.0.1')
+  copied=$(rig_exec "$1" conntrack -L 2>/dev/null | grep -cE '198\.1[89]\.')
+  echo "control $control copied $copied"
+  [ "$control" -ge 1 ] && [ "$copied" -eq 0 ]
+}
