@@ -171,8 +171,14 @@ if [[ "two instances" =~ ${LIVE_ONLY:-.} ]]; then
   if [ -n "${P1:-}" ]; then
     : > "$ONL_LOG"; : > "$TGT_LOG"
     rig_exec cli bash -c 'for i in $(seq 80); do curl -s -o /dev/null http://198.18.0.2/r$i; done'
-    prev=-1
-    for _ in $(seq 40); do n=$(grep -cE '^198\.19\.' "$TGT_LOG"); [ "$n" = "$prev" ] && [ "$n" -gt 0 ] && break; prev=$n; sleep 0.5; done
+    # done when neither instance has a session left (a retransmitted SYN takes 1 s)
+    active() { rig_telemetry "$1" /dpcopy/stats 2>/dev/null |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["/dpcopy/stats"]["sessions_active"])' 2>/dev/null || echo x; }
+    for _ in $(seq 60); do
+      [ "$(active "$X0")" = 0 ] && [ "$(active "$X1")" = 0 ] && break
+      sleep 0.5
+    done
+    sleep 0.5  # nginx logs after the response
     online=$(lines "$ONL_LOG" '198\.18\.0\.1' | sort -u)
     f0=$(awk '$1 ~ /^198\.19\./ && $2 < 33280' "$TGT_LOG" | sed -E 's/^[^"]*"([^"]*)".*/\1/' | sort)
     f1=$(awk '$1 ~ /^198\.19\./ && $2 >= 33280' "$TGT_LOG" | sed -E 's/^[^"]*"([^"]*)".*/\1/' | sort)
