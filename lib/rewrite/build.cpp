@@ -79,6 +79,49 @@ std::size_t build_tcp(Bytes out, const L2Spec& l2, const Ipv4Spec& ip, const Tcp
     return size;
 }
 
+std::size_t build_tcp_headers(Bytes out, const L2Spec& l2, const Ipv4Spec& ip, const TcpSpec& tcp,
+                              std::span<const ConstBytes> parts) noexcept {
+    if (!l2_ok(l2)) return 0;
+    const std::size_t opt_len = tcp.options.wire_size();
+    if (opt_len > 40) return 0;
+    std::size_t payload = 0;
+    for (ConstBytes p : parts) payload += p.size();
+    const std::size_t hdr_len = TcpHdr::min_size + opt_len;
+    const std::size_t l4_len = hdr_len + payload;
+    const std::size_t total = Ipv4Hdr::min_size + l4_len;
+    if (total > 0xffff) return 0;
+    const std::size_t size = l2_size(l2) + Ipv4Hdr::min_size + hdr_len;
+    if (out.size() < size) return 0;
+
+    const std::size_t l3 = write_l2(out, l2, ethertype::ipv4);
+    write_ipv4(out, l3, ip, ipproto::tcp, total);
+    const std::size_t l4 = l3 + Ipv4Hdr::min_size;
+    TcpHdr h;
+    h.src_port = tcp.src_port;
+    h.dst_port = tcp.dst_port;
+    h.seq = tcp.seq;
+    h.ack = tcp.ack;
+    h.data_off = static_cast<std::uint8_t>(hdr_len / 4);
+    h.flags = tcp.flags;
+    h.window = tcp.window;
+    h.write(out.subspan(l4, TcpHdr::min_size));
+    if (opt_len > 0) tcp.options.write(out.subspan(l4 + TcpHdr::min_size, opt_len));
+    // pseudo-header + TCP header (checksum field still zero: h.write leaves it 0) + parts;
+    // hdr_len is a multiple of 4, so the first part starts at an even position
+    std::uint32_t s = pseudo_header_sum(ip.src, ip.dst, ipproto::tcp, static_cast<std::uint16_t>(l4_len));
+    s = csum_add(ConstBytes(out).subspan(l4, hdr_len), s);
+    std::size_t pos = 0;
+    for (ConstBytes p : parts) {
+        if (p.empty()) continue;
+        std::uint16_t ps = csum_fold(csum_add(p));
+        if (pos & 1u) ps = static_cast<std::uint16_t>((ps << 8) | (ps >> 8));  // RFC 1071 byte-order independence
+        s += ps;
+        pos += p.size();
+    }
+    store_be16(out, l4 + 16, static_cast<std::uint16_t>(~csum_fold(s)));
+    return size;
+}
+
 std::size_t build_udp(Bytes out, const L2Spec& l2, const Ipv4Spec& ip, Port src_port, Port dst_port,
                       ConstBytes payload) noexcept {
     if (!l2_ok(l2)) return 0;

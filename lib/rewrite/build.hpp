@@ -44,6 +44,13 @@ struct TcpSpec {
 // Size of the frame build_tcp would write (for sizing buffers).
 std::size_t tcp_frame_size(const L2Spec& l2, const TcpSpec& tcp) noexcept;
 std::size_t build_tcp(Bytes out, const L2Spec& l2, const Ipv4Spec& ip, const TcpSpec& tcp) noexcept;
+// Headers only, for a payload kept elsewhere in `parts` (in order; `tcp.payload` is ignored):
+// writes Ethernet + IPv4 + TCP (with options) into `out`, with the IP total length and the
+// TCP checksum covering the parts as if they followed the headers. Returns the header length
+// (the frame is these bytes followed by the parts), 0 as build_tcp. Parts may have any
+// length (odd ones included): the checksum handles the byte position of each.
+std::size_t build_tcp_headers(Bytes out, const L2Spec& l2, const Ipv4Spec& ip, const TcpSpec& tcp,
+                              std::span<const ConstBytes> parts) noexcept;
 std::size_t build_udp(Bytes out, const L2Spec& l2, const Ipv4Spec& ip, Port src_port, Port dst_port,
                       ConstBytes payload) noexcept;
 std::size_t build_arp(Bytes out, const L2Spec& l2, const ArpPkt& arp) noexcept;
