@@ -67,6 +67,8 @@ inline std::uint32_t seq_dist(Seq to, Seq from) noexcept {  // to - from, clampe
     return d > 0 ? static_cast<std::uint32_t>(d) : 0u;
 }
 
+static_assert(BlockPool::kBlockBytes == kPayloadBlockBytes);
+
 class EngineImpl final : public Engine {
 public:
     EngineImpl(const EngineConfig& cfg, FrameSink& sink)
@@ -77,10 +79,11 @@ public:
           by_xlat_(cfg.max_sessions),
           wheel_(cfg.max_sessions),
           pool_(cfg.max_queued_segments),
+          blocks_(cfg.max_queued_segments),
+          segmented_(sink.segmented()),
           closed_(std::bit_ceil(std::max<std::uint32_t>(cfg.max_sessions, 64)), ClosedEntry{}),
           time_wait_(std::bit_ceil(std::max<std::uint32_t>(cfg.max_sessions, 256)), TimeWaitEntry{}),
-          tx_(16384 + 256),
-          scratch_(16384) {
+          tx_(16384 + 256) {
         free_.reserve(cfg.max_sessions);
         for (std::uint32_t i = cfg.max_sessions; i > 0; --i) free_.push_back(i - 1);
         l2_.src = cfg.local_mac;
@@ -191,6 +194,7 @@ public:
             for (std::size_t i = 0; i < n; ++i) {
                 if (valid[i]) prefetch_session(by_orig_.peek(hashes[i]));
                 pool_.prefetch_next(static_cast<std::uint32_t>(i));
+                blocks_.prefetch_next(static_cast<std::uint32_t>(i));
             }
             for (std::size_t i = 0; i < n; ++i) on_captured(frames[base + i], link, now);
         }
@@ -254,9 +258,10 @@ public:
     const Counters& counters() const override { return ctr_; }
     std::size_t active_sessions() const override { return active_; }
     std::size_t queued_segments() const override { return pool_.in_use(); }
+    std::size_t payload_blocks() const override { return blocks_.in_use(); }
     std::size_t memory_bytes() const override {
         return sessions_.size() * sizeof(Session) + (by_orig_.slot_count() + by_xlat_.slot_count()) * 8 +
-               std::size_t{wheel_.capacity()} * TimerWheel::bytes_per_id() + pool_.memory_bytes() + tuples_.memory_bytes() +
+               std::size_t{wheel_.capacity()} * TimerWheel::bytes_per_id() + pool_.memory_bytes() + blocks_.memory_bytes() + tuples_.memory_bytes() +
                free_.capacity() * 4 + closed_.size() * sizeof(ClosedEntry) + time_wait_.size() * sizeof(TimeWaitEntry);
     }
 
@@ -317,7 +322,38 @@ private:
         return r;
     }
 
-    void emit(Session& s, std::uint8_t flags, Seq seq, ConstBytes payload, Nanos now, bool syn = false) {
+    // A data segment from queued payload: headers built over the slices (no payload copy
+    // in the engine); a segmented sink gets the headers and the slices, any other sink the
+    // frame assembled in tx_.
+    void emit_data(Session& s, Seq seq, std::span<const PayloadSlice> slices, Nanos now) {
+        net::TcpSpec t = tcp_spec(s, tf::ack | tf::psh, seq, {}, now, false);
+        std::array<ConstBytes, kMaxSlices> parts{};
+        std::size_t bytes = 0;
+        for (std::size_t i = 0; i < slices.size(); ++i) {
+            parts[i] = slices[i].bytes;
+            bytes += slices[i].bytes.size();
+        }
+        net::Ipv4Spec ip;
+        ip.src = s.xlat.src_ip;
+        ip.dst = s.xlat.dst_ip;
+        ip.id = s.ip_id++;
+        const std::size_t h = net::build_tcp_headers(net::Bytes(tx_.data(), tx_.size()), l2_, ip, t,
+                                                     std::span<const ConstBytes>(parts.data(), slices.size()));
+        if (h == 0 || h + bytes > tx_.size()) return;
+        ++ctr_[Counter::emitted_frames];
+        ctr_[Counter::emitted_bytes] += h + bytes;
+        if (segmented_) {
+            sink_.emit_segment(ConstBytes(tx_.data(), h), slices);
+            return;
+        }
+        std::size_t at = h;
+        for (const PayloadSlice& sl : slices) {
+            std::memcpy(tx_.data() + at, sl.bytes.data(), sl.bytes.size());
+            at += sl.bytes.size();
+        }
+        sink_.emit(ConstBytes(tx_.data(), at));
+    }
+    net::TcpSpec tcp_spec(Session& s, std::uint8_t flags, Seq seq, ConstBytes payload, Nanos now, bool syn) {
         net::TcpSpec t;
         t.src_port = s.xlat.src_port;
         t.dst_port = s.xlat.dst_port;
@@ -333,6 +369,10 @@ private:
         } else if ((s.flags & sflag::ts_on) && !(flags & tf::rst)) {
             t.options.ts = net::TcpTimestamp{tsval(s, now), s.ts_recent};
         }
+        return t;
+    }
+    void emit(Session& s, std::uint8_t flags, Seq seq, ConstBytes payload, Nanos now, bool syn = false) {
+        const net::TcpSpec t = tcp_spec(s, flags, seq, payload, now, syn);
         net::Ipv4Spec ip;
         ip.src = s.xlat.src_ip;
         ip.dst = s.xlat.dst_ip;
@@ -438,6 +478,8 @@ private:
         s.q_head = pool_[id].next;
         if (s.q_head == kNone) s.q_tail = kNone;
         if (s.q_send == id) s.q_send = kNone;
+        const std::uint32_t b = pool_[id].block;
+        if (b != kNone && blocks_.unref(b) && segmented_) sink_.payload_released(b, blocks_.gen(b));
         pool_.free(id);
         --s.q_count;
     }
@@ -616,11 +658,15 @@ private:
             }
         }
         const ConstBytes payload = v.payload(frame);
+        // the frame's payload is stored once, in blocks shared by every replica's pieces
+        stash_begin(payload);
         for (std::uint32_t id = head; id != kNone;) {
             const std::uint32_t nx = sessions_[id].next_rep;
             client_segment(id, th, payload, now);
             id = nx;
         }
+        stash_.len = 0;
+        stash_.base = nullptr;
     }
 
     void open_from_syn(Session& s, const net::TcpHdr& th, const net::TcpOptions& o, Nanos now) {
@@ -754,15 +800,49 @@ private:
     // Inserts [seq, seq+len) of `payload` (already trimmed to what is missing) after `prev`
     // (kNone: at the head). Returns the last piece inserted and sets `first`, or returns
     // kNone when there was no room (nothing inserted).
+    // The captured frame being queued: its payload is copied into blocks at most once (block
+    // k holds payload bytes [k * kBlockBytes, (k + 1) * kBlockBytes)), when a first piece of
+    // any replica needs it; the other replicas' pieces reference the same block.
+    static constexpr std::size_t kStashBlocks = 65536 / BlockPool::kBlockBytes + 1;
+    struct Stash {
+        const std::uint8_t* base = nullptr;
+        std::size_t len = 0;
+        std::array<std::uint32_t, kStashBlocks> blocks{};
+    };
+    void stash_begin(ConstBytes payload) noexcept {
+        stash_.base = payload.data();
+        stash_.len = std::min(payload.size(), kStashBlocks * std::size_t{BlockPool::kBlockBytes});
+        const std::size_t n = (stash_.len + BlockPool::kBlockBytes - 1) / BlockPool::kBlockBytes;
+        for (std::size_t i = 0; i < n; ++i) stash_.blocks[i] = kNone;
+    }
+
+    // Inserts [seq, seq+len) of `payload` (already trimmed to what is missing) after `prev`
+    // (kNone: at the head). Returns the last piece inserted and sets `first`, or returns
+    // kNone when there was no room (nothing inserted). Pieces are cut at the frame's block
+    // boundaries, so each lies in one block.
     std::uint32_t insert_run(Session& s, std::uint32_t prev, Seq seq, ConstBytes payload, Seq ack, bool has_ack,
                              bool fin, Nanos now, std::uint32_t& first, bool boundary = false) {
+        constexpr std::size_t B = BlockPool::kBlockBytes;
         const std::size_t len = payload.size();
-        const std::size_t pieces = len == 0 ? 1 : (len + PiecePool::kPieceBytes - 1) / PiecePool::kPieceBytes;
+        // where the bytes come from: the stashed frame (shared blocks) or, for bytes outside
+        // it, private blocks
+        const bool shared = len > 0 && stash_.base != nullptr && payload.data() >= stash_.base &&
+                            payload.data() + len <= stash_.base + stash_.len;
+        const std::uint8_t* base = shared ? stash_.base : payload.data();
+        const std::size_t src_len = shared ? stash_.len : len;
+        const std::size_t fo = shared ? static_cast<std::size_t>(payload.data() - stash_.base) : 0;
+        const std::size_t pieces = len == 0 ? 1 : (fo + len - 1) / B - fo / B + 1;
+        std::size_t new_blocks = 0;
+        if (len > 0) {
+            for (std::size_t bi = fo / B; bi <= (fo + len - 1) / B; ++bi) {
+                if (!shared || stash_.blocks[bi] == kNone) ++new_blocks;
+            }
+        }
         if (s.q_count + pieces > cfg_.max_queued_per_session) {
             ++ctr_[Counter::drop_queue_full_session];
             return kNone;
         }
-        if (pool_.available() < pieces) {
+        if (pool_.available() < pieces || blocks_.available() < new_blocks) {
             ++ctr_[Counter::drop_queue_full_worker];
             return kNone;
         }
@@ -772,7 +852,21 @@ private:
             const std::uint32_t pid = pool_.alloc();
             if (i == 0) first = pid;
             Piece& p = pool_[pid];
-            const std::size_t n = std::min<std::size_t>(len - off, PiecePool::kPieceBytes);
+            std::size_t n = 0;
+            if (len > 0) {
+                const std::size_t at = fo + off;  // position in `base`
+                const std::size_t bi = at / B;
+                n = std::min(len - off, (bi + 1) * B - at);
+                std::uint32_t b = shared ? stash_.blocks[bi] : kNone;
+                if (b == kNone) {
+                    const std::size_t b0 = bi * B;
+                    b = blocks_.alloc(ConstBytes(base + b0, std::min(src_len, b0 + B) - b0));
+                    if (shared) stash_.blocks[bi] = b;
+                }
+                blocks_.ref(b);
+                p.block = b;
+                p.boff = static_cast<std::uint16_t>(at - bi * B);
+            }
             p.seq = seq + static_cast<std::uint32_t>(off);
             p.ack = ack;
             p.len = static_cast<std::uint16_t>(n);
@@ -780,7 +874,6 @@ private:
                                                 ((boundary && i == 0) ? Piece::kBoundary : 0));
             p.cap_time = now;
             p.srv_time = s.online_last;
-            if (n) std::memcpy(pool_.data(pid), payload.data() + off, n);
             off += n;
             if (after == kNone) {
                 p.next = s.q_head;
@@ -1018,23 +1111,29 @@ private:
                 break;
             }
             // gather up to `limit` bytes over contiguous pieces of the same request
-            std::size_t n = 0;
+            std::size_t n = 0, parts = 0;
             Seq pos = s.snd_nxt;
-            for (std::uint32_t q = id; q != kNone && static_cast<std::int64_t>(n) < limit;) {
+            for (std::uint32_t q = id; q != kNone && static_cast<std::int64_t>(n) < limit && parts < kMaxSlices;) {
                 const Piece& d = pool_[q];
                 if (d.seq > pos) break;
                 if (q != id && pos >= s.snd_max && d.seq == pos && need_of(s, d) > s.released) break;
                 const std::uint32_t off = seq_dist(pos, d.seq);
                 if (off >= d.len) break;
                 const std::size_t take = std::min<std::size_t>(d.len - off, static_cast<std::size_t>(limit) - n);
-                std::memcpy(scratch_.data() + n, pool_.data(q) + off, take);
+                PayloadSlice& sl = slices_[parts++];
+                sl.block = d.block;
+                sl.gen = blocks_.gen(d.block);
+                sl.block_data = blocks_.data(d.block);
+                sl.block_len = blocks_.len(d.block);
+                sl.offset = static_cast<std::uint16_t>(d.boff + off);
+                sl.bytes = ConstBytes(sl.block_data + sl.offset, take);
                 n += take;
                 pos += static_cast<std::uint32_t>(take);
                 if (off + take < d.len || d.fin()) break;
                 q = d.next;
             }
             if (n == 0) break;
-            emit(s, tf::ack | tf::psh, s.snd_nxt, ConstBytes(scratch_.data(), n), now);
+            emit_data(s, s.snd_nxt, std::span<const PayloadSlice>(slices_.data(), parts), now);
             if (first_tx) {
                 ++ctr_[Counter::data_segments_sent];
                 ctr_[Counter::data_bytes_sent] += n;
@@ -1521,13 +1620,17 @@ private:
     FlatIndex by_xlat_;
     TimerWheel wheel_;
     PiecePool pool_;
+    BlockPool blocks_;
+    bool segmented_ = false;
+    Stash stash_;
+    static constexpr std::size_t kMaxSlices = 64;
+    std::array<PayloadSlice, kMaxSlices> slices_{};
     BigArray<ClosedEntry> closed_;
     BigArray<TimeWaitEntry> time_wait_;
     TupleAllocator tuples_;
     net::L2Spec l2_;
     QuietPolicy quiet_;
     std::vector<std::uint8_t> tx_;
-    std::vector<std::uint8_t> scratch_;
     std::size_t active_ = 0;
     Nanos now_ = 0;
     Nanos watch_ = 0;      // observed clock (observe())

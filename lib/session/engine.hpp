@@ -40,12 +40,43 @@ using Nanos = std::uint64_t;  // monotonic time in nanoseconds, supplied by the 
 inline constexpr Nanos kMs = 1'000'000;
 inline constexpr Nanos kSec = 1'000'000'000;
 
+// Part of a data segment's payload, held in one of the engine's payload blocks. A block
+// is filled once with captured payload and shared by every replica (-n) that sends from
+// it; (block, gen) names that content for as long as the engine references it, i.e. until
+// FrameSink::payload_released(block, gen). `bytes` = block_data + offset, `bytes.size()`.
+inline constexpr std::uint32_t kPayloadBlockBytes = 2048;  // block_len is at most this
+struct PayloadSlice {
+    ConstBytes bytes;
+    const std::uint8_t* block_data = nullptr;  // the whole block: block_len valid bytes
+    std::uint32_t block = 0;
+    std::uint32_t gen = 0;
+    std::uint16_t block_len = 0;
+    std::uint16_t offset = 0;
+};
+
 // Receives every frame the engine originates (complete Ethernet frames, checksums set).
 // The span is valid only during the call.
 class FrameSink {
 public:
     virtual ~FrameSink() = default;
     virtual void emit(ConstBytes frame) = 0;
+
+    // Zero-copy amplification. A sink whose segmented() returns true (asked once, when the
+    // engine is created) receives data segments as their headers (Ethernet to TCP options;
+    // lengths and checksums already cover the payload) plus the payload's slices in order,
+    // through emit_segment() instead of emit(): it may reference a block's bytes from many
+    // frames (one copy per block, e.g. an mbuf chained after each replica's header mbuf)
+    // until payload_released() says the engine let go of that block. Spans are valid only
+    // during the call; the frame is the headers followed by the slices' bytes.
+    virtual bool segmented() const { return false; }
+    virtual void emit_segment(ConstBytes headers, std::span<const PayloadSlice> payload) {
+        (void)headers;
+        (void)payload;
+    }
+    virtual void payload_released(std::uint32_t block, std::uint32_t gen) {
+        (void)block;
+        (void)gen;
+    }
 };
 
 // One request/response exchange, for an optional observer (latency comparison,
@@ -152,6 +183,9 @@ public:
     virtual std::size_t queued_segments() const { return 0; }
     // Bytes allocated up front by this engine (tables, pools), for sizing and the benchmark.
     virtual std::size_t memory_bytes() const { return 0; }
+    // Payload blocks in use (of max_queued_segments): one per 2 KiB of captured payload
+    // queued, shared by the replicas.
+    virtual std::size_t payload_blocks() const { return 0; }
 };
 
 // Which worker owns a translated tuple (fake client ip/port -> target ip/port). Every

@@ -1,6 +1,11 @@
-// Pool of queued captured client data: fixed-size pieces (descriptor + up to kPieceBytes
-// of payload), allocated up front per worker and handed out from a free list. A captured
-// segment larger than a piece (GRO/TSO) is stored as several consecutive pieces.
+// Queued captured client data, per worker, allocated up front:
+//  - PiecePool: piece descriptors (one per queued run of a session's stream), handed out
+//    from a free list; each references up to kPieceBytes of payload in one block;
+//  - BlockPool: the payload bytes, in refcounted blocks of kBlockBytes. A captured segment's
+//    payload is stored once, in the blocks of its frame, and every replica's pieces (-n)
+//    reference them: amplification copies no payload in the engine, and (block, generation)
+//    lets the adapter share one copy among the replicas' frames (FrameSink::emit_segment).
+// A captured segment larger than a block (GRO/TSO) spans several consecutive pieces.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +29,8 @@ struct Piece {
     std::uint16_t len = 0;   // payload bytes (may be 0 for a bare FIN)
     std::uint8_t flags = 0;
     std::uint8_t pad_ = 0;
+    std::uint32_t block = 0xffffffffu;  // payload block (none for a bare FIN)
+    std::uint16_t boff = 0;             // first byte's offset in the block
     std::uint64_t cap_time = 0;  // capture time of the segment
     std::uint64_t srv_time = 0;  // capture time of the online server's last data before it
     net::Seq data_end() const noexcept { return seq + len; }
@@ -36,11 +43,9 @@ public:
     static constexpr std::uint32_t kNone = 0xffffffffu;
     static constexpr std::uint32_t kPieceBytes = 2048;
 
-    explicit PiecePool(std::uint32_t count = 0)
-        : desc_(count, NoInit{}), data_(std::size_t{count} * kPieceBytes, NoInit{}), stack_(count, NoInit{}), count_(count) {
+    explicit PiecePool(std::uint32_t count = 0) : desc_(count, NoInit{}), stack_(count, NoInit{}), count_(count) {
         // free pieces on a LIFO stack of ids (so the next ones to be handed out are known and
-        // can be prefetched); the data area is left untouched (pages are only mapped when
-        // first used)
+        // can be prefetched)
         for (std::uint32_t i = 0; i < count; ++i) {
             new (&desc_[i]) Piece{};
             stack_[i] = count - 1 - i;
@@ -64,31 +69,85 @@ public:
         stack_[top_++] = id;
         --used_;
     }
-    // Prefetches (for writing) the descriptor and first data line of the piece the k-th next
-    // alloc() will hand out (k = 0: the next one): the captured burst path calls it so these
-    // misses overlap.
+    // Prefetches (for writing) the descriptor of the piece the k-th next alloc() will hand
+    // out (k = 0: the next one): the captured burst path calls it so these misses overlap.
     void prefetch_next(std::uint32_t k) const noexcept {
         if (k >= top_) return;
-        const std::uint32_t id = stack_[top_ - 1 - k];
-        __builtin_prefetch(&desc_[id], 1);
-        __builtin_prefetch(data(id), 1);
+        __builtin_prefetch(&desc_[stack_[top_ - 1 - k]], 1);
     }
     void prefetch(std::uint32_t id) const noexcept {
         if (id != kNone) __builtin_prefetch(&desc_[id], 1);
     }
     Piece& operator[](std::uint32_t id) noexcept { return desc_[id]; }
     const Piece& operator[](std::uint32_t id) const noexcept { return desc_[id]; }
-    std::uint8_t* data(std::uint32_t id) noexcept { return data_.data() + std::size_t{id} * kPieceBytes; }
-    const std::uint8_t* data(std::uint32_t id) const noexcept { return data_.data() + std::size_t{id} * kPieceBytes; }
-    std::size_t memory_bytes() const noexcept { return std::size_t{count_} * (sizeof(Piece) + kPieceBytes + 4); }
+    std::size_t memory_bytes() const noexcept { return std::size_t{count_} * (sizeof(Piece) + 4); }
 
 private:
     BigArray<Piece> desc_;
-    BigArray<std::uint8_t> data_;
     BigArray<std::uint32_t> stack_;
     std::uint32_t count_;
     std::uint32_t top_ = 0;
     std::uint32_t used_ = 0;
+};
+
+// Refcounted payload blocks. A block is filled once, when allocated, and never changed
+// while referenced; its generation grows at every allocation, so (id, gen) names one content.
+class BlockPool {
+public:
+    static constexpr std::uint32_t kNone = 0xffffffffu;
+    static constexpr std::uint32_t kBlockBytes = PiecePool::kPieceBytes;
+
+    explicit BlockPool(std::uint32_t count = 0)
+        : data_(std::size_t{count} * kBlockBytes, NoInit{}), meta_(count, NoInit{}), stack_(count, NoInit{}), count_(count) {
+        for (std::uint32_t i = 0; i < count; ++i) {
+            new (&meta_[i]) Meta{};
+            stack_[i] = count - 1 - i;
+        }
+        top_ = count;
+    }
+    std::uint32_t capacity() const noexcept { return count_; }
+    std::uint32_t in_use() const noexcept { return count_ - top_; }
+    std::uint32_t available() const noexcept { return top_; }
+
+    // A block holding a copy of `bytes` (at most kBlockBytes), with no reference yet.
+    std::uint32_t alloc(net::ConstBytes bytes) noexcept {
+        if (top_ == 0) return kNone;
+        const std::uint32_t id = stack_[--top_];
+        Meta& m = meta_[id];
+        m.refs = 0;
+        ++m.gen;
+        m.len = static_cast<std::uint16_t>(bytes.size());
+        if (!bytes.empty()) std::memcpy(data(id), bytes.data(), bytes.size());
+        return id;
+    }
+    void ref(std::uint32_t id) noexcept { ++meta_[id].refs; }
+    // Drops a reference; true when it was the last one (the block is free again).
+    bool unref(std::uint32_t id) noexcept {
+        if (--meta_[id].refs != 0) return false;
+        stack_[top_++] = id;
+        return true;
+    }
+    std::uint32_t refs(std::uint32_t id) const noexcept { return meta_[id].refs; }
+    std::uint32_t gen(std::uint32_t id) const noexcept { return meta_[id].gen; }
+    std::uint16_t len(std::uint32_t id) const noexcept { return meta_[id].len; }
+    void prefetch_next(std::uint32_t k) const noexcept {
+        if (k < top_) __builtin_prefetch(data(stack_[top_ - 1 - k]), 1);
+    }
+    std::uint8_t* data(std::uint32_t id) noexcept { return data_.data() + std::size_t{id} * kBlockBytes; }
+    const std::uint8_t* data(std::uint32_t id) const noexcept { return data_.data() + std::size_t{id} * kBlockBytes; }
+    std::size_t memory_bytes() const noexcept { return std::size_t{count_} * (kBlockBytes + sizeof(Meta) + 4); }
+
+private:
+    struct Meta {
+        std::uint32_t refs = 0;
+        std::uint32_t gen = 0;
+        std::uint16_t len = 0;
+    };
+    BigArray<std::uint8_t> data_;  // pages are only mapped when first used
+    BigArray<Meta> meta_;
+    BigArray<std::uint32_t> stack_;
+    std::uint32_t count_;
+    std::uint32_t top_ = 0;
 };
 
 }  // namespace dpcopy::session

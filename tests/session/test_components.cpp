@@ -199,9 +199,34 @@ TEST_CASE("piece pool: bounded, reuses freed pieces, counts") {
     CHECK(p.available() == 0);
     p.free(b);
     CHECK(p.alloc() == b);
-    std::memset(p.data(a), 0xab, PiecePool::kPieceBytes);
-    CHECK(p.data(a)[PiecePool::kPieceBytes - 1] == 0xab);
     CHECK(sizeof(Session) <= 256);
+}
+
+TEST_CASE("block pool: refcounted, bounded, a new generation at every allocation") {
+    BlockPool p(2);
+    const std::uint8_t x[3] = {1, 2, 3};
+    const auto a = p.alloc(net::ConstBytes(x, 3));
+    REQUIRE(a != BlockPool::kNone);
+    CHECK(p.len(a) == 3);
+    CHECK(p.data(a)[2] == 3);
+    const auto g = p.gen(a);
+    p.ref(a);
+    p.ref(a);
+    const auto b = p.alloc({});
+    REQUIRE(b != BlockPool::kNone);
+    p.ref(b);
+    CHECK(p.alloc({}) == BlockPool::kNone);
+    CHECK(p.available() == 0);
+    CHECK_FALSE(p.unref(a));  // one reference left
+    CHECK(p.in_use() == 2);
+    CHECK(p.unref(a));
+    CHECK(p.in_use() == 1);
+    std::vector<std::uint8_t> full(BlockPool::kBlockBytes, 0xab);
+    const auto c = p.alloc(full);
+    CHECK(c == a);
+    CHECK(p.gen(c) == g + 1);
+    CHECK(p.len(c) == BlockPool::kBlockBytes);
+    CHECK(p.data(c)[BlockPool::kBlockBytes - 1] == 0xab);
 }
 
 TEST_CASE("sampling: -r 30 picks about 30% and the same sessions every time") {
