@@ -76,6 +76,7 @@ private:
     DataplaneConfig cfg_;
     Clock clock_;
     rte_mempool* pool_ = nullptr;
+    ZeroCopyPools zc_;  // -n > 1 on a multi-segment TX port (dp_worker.hpp)
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<rte_ring*> rings_;
     std::vector<unsigned> worker_lcores_;  // lcore of worker k (main lcore when inline)
@@ -193,6 +194,31 @@ bool Run::setup(std::string& err, int& status) {
             }
         }
     }
+    // Zero-copy amplification: replicas' data frames are header mbufs chained to payload
+    // mbufs shared by the replicas, when there are replicas and the TX port takes chains.
+    if (cfg_.engine.multiply > 1) {
+        rte_eth_dev_info ti{};
+        const bool chains = rte_eth_dev_info_get(cfg_.tx_port, &ti) == 0 && (ti.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+        if (!chains) {
+            log("dpcopy: " + port_name(cfg_.tx_port) + " does not take multi-segment frames: each replica's frame is a full copy");
+        } else {
+            // payload mbufs held: blocks sent and not yet acknowledged by every replica's
+            // target (bounded by the windows in flight); indirect mbufs: frames in flight
+            const unsigned np = 8191 * nw, ni = 2 * (kTxDesc + kTxBufCap) * nw + 8191;
+            const auto room = static_cast<std::uint16_t>(RTE_PKTMBUF_HEADROOM + session::kPayloadBlockBytes);
+            zc_.payload_pool = rte_pktmbuf_pool_create("dpcopy_payload", np, kPoolCache, 0, room, sock < 0 ? SOCKET_ID_ANY : sock);
+            zc_.indirect_pool = rte_pktmbuf_pool_create("dpcopy_indirect", ni, kPoolCache, 0, 0, sock < 0 ? SOCKET_ID_ANY : sock);
+            zc_.blocks = cfg_.engine.max_queued_segments;
+            if (!zc_.payload_pool || !zc_.indirect_pool) {
+                err = "cannot create the zero-copy pools (" + std::to_string(np) + " payload and " + std::to_string(ni) +
+                      " indirect mbufs): " + rte_strerror(rte_errno) + " (more memory: EAL -m)";
+                return false;
+            }
+            log("dpcopy: -n " + std::to_string(cfg_.engine.multiply) +
+                ": replicas share each payload (header mbufs chained to payload clones)");
+        }
+    }
+
     rte_ether_addr our{};
     rte_eth_macaddr_get(cfg_.tx_port, &our);
     net::MacAddr mac;
@@ -288,6 +314,7 @@ bool Run::setup(std::string& err, int& status) {
         ec.worker_count = nw;
         ec.local_mac = mac;
         std::string e;
+        w->sink.init(cfg_.tx_port, static_cast<std::uint16_t>(k), pool_, &w->ctr, zc_.payload_pool ? &zc_ : nullptr);
         w->engine = session::Engine::create(ec, w->sink, e);
         if (!w->engine) {
             err = "session engine: " + e;
@@ -295,7 +322,6 @@ bool Run::setup(std::string& err, int& status) {
         }
         // The main lcore never sleeps while it feeds a capture (it runs worker 0 inline).
         w->idle_sleep_us = (inline_worker_ && cfg_.capture) ? 0 : cfg_.idle_sleep_us;
-        w->sink.init(cfg_.tx_port, static_cast<std::uint16_t>(k), pool_, &w->ctr);
         const std::string rn = "dpc_main_" + std::to_string(k);
         w->from_main = rte_ring_create(rn.c_str(), kRingSize, sock < 0 ? SOCKET_ID_ANY : sock,
                                        RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -371,6 +397,7 @@ void Run::teardown() {
     }
     for (auto& w : workers_) {
         w->sink.discard();
+        w->sink.release_all();
     }
     for (rte_ring* r : rings_) {
         void* m;
@@ -386,6 +413,9 @@ void Run::teardown() {
         rte_mempool_free(pool_);
         pool_ = nullptr;
     }
+    if (zc_.payload_pool) rte_mempool_free(zc_.payload_pool);
+    if (zc_.indirect_pool) rte_mempool_free(zc_.indirect_pool);
+    zc_ = ZeroCopyPools{};
 }
 
 RunSnapshot Run::snapshot(bool final_read) {

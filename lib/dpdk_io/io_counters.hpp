@@ -28,6 +28,9 @@ namespace dpcopy::io {
     X(drop_tx_full, "frames dropped: the TX queue stayed full")                                        \
     X(drop_no_mbuf, "frames dropped: the mbuf pool was empty")                                         \
     X(drop_too_big, "frames dropped: larger than the largest frame the port takes")                    \
+    X(tx_chained, "data frames sent as a header mbuf chained to shared payload mbufs (-n zero-copy)")  \
+    X(tx_payload_blocks, "payload blocks copied into an mbuf for chaining (once per block, any -n)")     \
+    X(tx_chain_fallback, "data frames copied whole: no payload or indirect mbuf was free for a chain")  \
     /* host duties on the TX port */                                                                   \
     X(arp_requests_sent, "ARP requests sent to resolve the next hop")                                  \
     X(arp_replies_sent, "ARP replies sent for --ip and fake client addresses")                         \

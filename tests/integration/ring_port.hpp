@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,7 @@ struct RingPort {
     rte_ring* rx = nullptr;               // the test enqueues, dpcopy receives
     std::vector<rte_ring*> tx;            // dpcopy transmits, the test dequeues
     rte_mempool* pool = nullptr;          // the test's own mbufs
+    mutable std::atomic<std::uint64_t> chained{0};  // multi-segment frames dpcopy transmitted
     std::uint16_t port = 0;
 
     explicit RingPort(unsigned tx_queues) {
@@ -59,6 +61,7 @@ struct RingPort {
             void* p;
             while (rte_ring_dequeue(r, &p) == 0) {
                 auto* m = static_cast<rte_mbuf*>(p);
+                if (m->nb_segs > 1) chained.fetch_add(1, std::memory_order_relaxed);
                 Frame f(m->pkt_len);
                 const void* d = rte_pktmbuf_read(m, 0, m->pkt_len, f.data());
                 if (d != f.data()) std::memcpy(f.data(), d, m->pkt_len);
