@@ -89,7 +89,16 @@ expect 0 "Usage: dpintercept \[EAL options\]" -- "$dpintercept" "${P[@]}" -h
 if [ "$(id -u)" -eq 0 ] && ns="clicodes$$" && ip netns add "$ns" 2>/dev/null; then
   EAL=(--no-huge -m 256 --no-pci -l 0 --vdev net_null0 "${P[@]}")
   # live copying (no -i) runs until SIGINT (here still waiting for its next hop's ARP reply)
-  out=$(timeout --preserve-status -s INT 3 ip netns exec "$ns" "$dpcopy" "${EAL[@]}" -- -x 80-10.0.0.2:80 --ip 10.0.0.3/24 2>&1); rc=$?
+  # SIGINT once it says it is copying (EAL's start takes seconds on a loaded machine)
+  ip netns exec "$ns" "$dpcopy" "${EAL[@]}" -- -x 80-10.0.0.2:80 --ip 10.0.0.3/24 >"$tmp/live.out" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do
+    grep -q "dpcopy: live copying from port 0" "$tmp/live.out" && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -INT "$pid" 2>/dev/null
+  wait "$pid"; rc=$?; out=$(cat "$tmp/live.out")
   if [ $rc -ne 0 ] || ! grep -q "dpcopy: live copying from port 0" <<<"$out" || ! grep -q "summary after .* (interrupted)" <<<"$out"; then
     echo "FAIL: valid live dpcopy run stopped by SIGINT: status $rc"; echo "$out" | tail -5; fail=1
   else
@@ -105,7 +114,16 @@ if [ "$(id -u)" -eq 0 ] && ns="clicodes$$" && ip netns add "$ns" 2>/dev/null; th
   fi
   rm -rf "$rundir"
   # A valid dpintercept runs until SIGINT, then exits 0.
-  out=$(timeout --preserve-status -s INT 3 ip netns exec "$ns" "$dpintercept" "${EAL[@]}" -- --ip 10.0.0.3/24 2>&1); rc=$?
+  ip netns exec "$ns" "$dpintercept" "${EAL[@]}" -- --ip 10.0.0.3/24 >"$tmp/icpt.out" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do
+    grep -q "dpintercept: .*control port" "$tmp/icpt.out" && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  sleep 0.5
+  kill -INT "$pid" 2>/dev/null
+  wait "$pid"; rc=$?; out=$(cat "$tmp/icpt.out")
   if [ $rc -ne 0 ] || ! grep -q "dpintercept: port" <<<"$out"; then
     echo "FAIL: valid dpintercept run stopped by SIGINT: status $rc"; echo "$out" | tail -5; fail=1
   else

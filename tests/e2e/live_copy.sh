@@ -71,7 +71,7 @@ start_copy() {
     -x 80-198.18.1.2:80 -c 198.19.0.0/16 --ip 198.18.1.9/24 --rx-port 0 --tx-port 1 \
     --stats-interval 1 --report "$RIG_TMP/$name.json" "$@" >"$COPY_OUT" 2>&1
   COPY_PID=$RIG_LAST_PID
-  for i in $(seq 150); do
+  for i in $(seq 600); do
     grep -q "; copying" "$COPY_OUT" && return 0
     kill -0 "$COPY_PID" 2>/dev/null || break
     sleep 0.1
