@@ -1,5 +1,5 @@
 # The three-server rig of the remote response path, shared by tests/e2e/intercept_*.sh.
-# Source it after lib/rig.sh; do not run it.
+# Source it after lib/rig.sh and lib/replay_checks.sh (captures and counts); do not run it.
 #
 #   cli ── eth0 ── onl        "production": real clients against nginx/redis (198.18.0.2), captured
 #   sw: bridge br0 with the ports pcopy, pcopy2, ptgt, passt (one L2 segment)
@@ -8,10 +8,10 @@
 #     tgt   dp0  198.18.1.2: nginx :80 and redis :6379; routes the fake clients 198.19.0.0/16
 #                to the assistant 198.18.1.7
 #     asst  dp0  dpintercept --ip 198.18.1.7 (no kernel address)
+# conntrack is armed in copy, copy2 and asst (rig_conntrack_arm) for rig_conntrack_untouched.
 # Every name carries the rig's unique prefix; rig_cleanup removes it all.
 # shellcheck shell=bash
 
-ICE_REQS="$(dirname "${BASH_SOURCE[0]}")/lib/requests_in_pcap.py"
 ICE_FILTER='tcp and src host 198.18.1.2'
 
 ice_rig() {  # ice_rig NAME
@@ -27,10 +27,11 @@ ice_rig() {  # ice_rig NAME
   done
   rig_addr tgt dp0 198.18.1.2/24
   ip -n "$(rig_ns tgt)" route add 198.19.0.0/16 via 198.18.1.7 || return 1
+  for r in copy copy2 asst; do rig_conntrack_arm $r || return 1; done
   rig_nginx onl 198.18.0.2 80 || return 1
   rig_redis onl 198.18.0.2 6379 >"$RIG_TMP/redis-onl.log" 2>&1 || return 1
   rig_nginx tgt 198.18.1.2 80 || return 1
-  ICE_TGT_LOG=$RIG_NGINX_LOG
+  E2E_TGT_LOG=$RIG_NGINX_LOG
   rig_redis tgt 198.18.1.2 6379 >"$RIG_TMP/redis-tgt.log" 2>&1 || return 1
   ICE_RUN=0
 }
@@ -57,22 +58,6 @@ ice_intercept_stop() {
   rm -rf "/var/run/dpdk/$2"
 }
 
-# ice_record NAME FILTER -- CMD...: runs CMD in cli while capturing on onl's side; a
-# capture tcpdump dropped packets from is recorded again (at most 3 tries).
-ice_record() {
-  local name=$1 filter=$2 try drops cap; shift 3
-  for try in 1 2 3; do
-    rig_tcpdump onl eth0 "$RIG_TMP/$name.pcap" "$filter"
-    cap=$RIG_LAST_PID
-    rig_exec cli "$@" >"$RIG_TMP/$name.client.log" 2>&1 || echo "record $name: client exited $?" >&2
-    rig_tcpdump_stop "$cap"
-    drops=$(rig_tcpdump_drops "$RIG_TMP/$name.pcap")
-    [ "$drops" = 0 ] && return 0
-    echo "record $name: tcpdump dropped $drops packets (try $try)" >&2
-  done
-  return 1
-}
-
 # ice_copy_cmd ROLE IP OUT NAME PORT [dpcopy options...]: prints nothing; sets ICE_CMD (array)
 # to the dpcopy command replaying NAME.pcap from ROLE with --ip IP through the intercept
 # (ICE_STATS=S in the environment: a status line every S seconds, for a post-mortem).
@@ -90,29 +75,13 @@ ice_copy_cmd() {
 # given); output OUT.out, report OUT.json. Returns dpcopy's status.
 ice_replay() {
   local out=$1; shift
-  : > "$ICE_TGT_LOG"
-  rig_exec tgt redis-cli -h 198.18.1.2 CONFIG RESETSTAT >/dev/null
+  e2e_reset_target
   ice_copy_cmd copy 198.18.1.9 "$out" "$@"
   timeout 300 "${ICE_CMD[@]}" >"$RIG_TMP/$out.out" 2>&1
   local rc=$?
   rm -rf "/var/run/dpdk/$ICE_COPY_PREFIX"
   sleep 0.5  # nginx writes its log line after the response
   return $rc
-}
-
-ice_http_expected() { python3 "$ICE_REQS" "$RIG_TMP/$1.pcap" 80 | sort; }
-# ice_http_got [PORT_LO PORT_HI]: request lines the target served to fake clients (from those ports)
-ice_http_got() {
-  grep -E '^198\.19\.' "$ICE_TGT_LOG" |
-    awk -v lo="${1:-0}" -v hi="${2:-65535}" '$2 >= lo && $2 <= hi' | sed -E 's/^[^"]*"([^"]*)".*/\1/' | sort
-}
-ice_redis_expected() {
-  python3 "$ICE_REQS" "$RIG_TMP/$1.pcap" 6379 --proto redis | grep -vE '^(CONFIG|INFO)$' | tr 'A-Z' 'a-z' |
-    sort | uniq -c | awk '{print $2"="$1}'
-}
-ice_redis_got() {
-  rig_exec tgt redis-cli -h 198.18.1.2 INFO commandstats | tr -d '\r' |
-    sed -nE 's/^cmdstat_([a-z|]+):calls=([0-9]+).*/\1=\2/p' | grep -vE '^(config|info)' | sort
 }
 
 # ice_control FILE: dpcopy's control counters as "key=value" lines, from the last
