@@ -13,8 +13,10 @@
 # with -n 2, and -r 50 must choose the same sessions twice; the kernels of the copy and
 # assistant namespaces must track none of it (conntrack). Then two dpcopy instances (-f 0,
 # -f 1) share the one dpintercept, each must get exactly its own capture's requests (told
-# apart by the fake client ports of its -f slice). Faults (loss, an intercept restart,
-# hostile datagrams): intercept_faults.sh.
+# apart by the fake client ports of its -f slice); and one dpcopy uses two intercepts
+# (-s A,B: two assistants, each getting half of the fake clients), each of which must carry
+# records, with dpintercept's status line checked against its report. Faults (loss, an
+# intercept restart, hostile datagrams): intercept_faults.sh.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 DPCOPY=$(realpath "$1"); DPINTERCEPT=$(realpath "$2")
@@ -118,9 +120,84 @@ sys.exit(0 if ok else 1)
 PY
 grep -q "dpintercept: summary:" "$RIG_TMP/intercept.out" && ok "dpintercept printed its summary" || bad dpintercept "no summary line"
 
+# ---- one dpcopy, two intercepts: -s 198.18.1.7,198.18.1.8 -----------------------
+# The -c pool is two addresses; the allocator takes them in turn (address-major), so the
+# sessions are split between them. The target routes 198.19.255.0/24 to the second
+# assistant (asst2, 198.18.1.8) and the rest of 198.19/16 to the first (asst, 198.18.1.7),
+# and each dpintercept's -F keeps only its own fake client: a session can only complete
+# if the records of the intercept its responses are routed to reach dpcopy. Both run
+# with --stats-interval 1, whose status lines are checked against their reports.
+ip -n "$(rig_ns tgt)" route add 198.19.255.0/24 via 198.18.1.8
+ICE_FILTER="$ICE_FILTER and dst host 198.19.254.1" ICE_ISTATS=1 ICE_WAIT=0 \
+  ice_intercept multi-a --report "$RIG_TMP/multi-a.json"
+pa=$ICE_PID xa=$ICE_PREFIX
+ICE_ASST=asst2 ICE_IP=198.18.1.8 ICE_FILTER="$ICE_FILTER and dst host 198.19.255.1" ICE_ISTATS=1 ICE_WAIT=0 \
+  ice_intercept multi-b --report "$RIG_TMP/multi-b.json"
+pb=$ICE_PID xb=$ICE_PREFIX
+sleep 2
+if ice_intercept_alive "$pa" multi-a && ice_intercept_alive "$pb" multi-b; then
+  if ICE_CLIENTS=198.19.254.1,198.19.255.1 ICE_INTERCEPTS=198.18.1.7,198.18.1.8 ice_replay multi short 80 --speed 0; then
+    e2e_check_http "two intercepts: short" short multi
+    na=$(e2e_http_got 0 65535 '198\.19\.254\.1' | grep -c .); nb=$(e2e_http_got 0 65535 '198\.19\.255\.1' | grep -c .)
+    n_exp=$(e2e_http_expected short | grep -c .)
+    if [ "$na" -gt 0 ] && [ "$nb" -gt 0 ] && [ $((na + nb)) -eq "$n_exp" ]; then
+      ok "two intercepts: $na requests through 198.18.1.7, $nb through 198.18.1.8, $n_exp in all"
+    else bad "two intercepts" "served $na through 198.18.1.7 and $nb through 198.18.1.8, capture holds $n_exp"; fi
+  else bad "two intercepts" "dpcopy exited $?"; tail -5 "$RIG_TMP/multi.out"; fi
+  sleep 1.5  # a status line after dpcopy's UNSUBSCRIBE
+else bad "two intercepts" "a dpintercept exited at start"; fi
+ice_intercept_stop "$pa" "$xa" INT
+ice_intercept_stop "$pb" "$xb" INT
+ip -n "$(rig_ns tgt)" route del 198.19.255.0/24 via 198.18.1.8
+# Each intercept created exactly one subscription (dpcopy subscribes to every -s) and
+# ended it (UNSUBSCRIBE), carried records, rejected nothing; dpcopy received exactly the
+# records the two sent, none lost.
+python3 - "$RIG_TMP/multi-a.json" "$RIG_TMP/multi-b.json" "$RIG_TMP/multi.json" <<'PY' &&
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+c = json.load(open(sys.argv[3]))["control"]
+for name, r in (("198.18.1.7", a), ("198.18.1.8", b)):
+    i = r["intercept"]
+    print(name, {k: i[k] for k in ("subscriptions_new", "unsubscribes", "responses", "no_subscriber", "records", "datagrams")})
+print("dpcopy", {k: c[k] for k in ("subscribes_sent", "datagrams_rx", "accepted", "records", "datagrams_lost", "rejected")})
+ok = all(r["intercept"]["subscriptions_new"] == 1 and r["intercept"]["unsubscribes"] == 1 and
+         r["intercept"]["records"] > 0 and sum(r["control_rejects"].values()) == 0 for r in (a, b))
+ok = ok and a["intercept"]["records"] + b["intercept"]["records"] == c["records"]
+ok = ok and a["intercept"]["datagrams"] + b["intercept"]["datagrams"] == c["accepted"] == c["datagrams_rx"]
+ok = ok and c["datagrams_lost"] == 0 and c["rejected"] == 0
+sys.exit(0 if ok else 1)
+PY
+  ok "two intercepts: one subscription each, records through both, dpcopy got every record they sent" ||
+  bad "two intercepts" "reports: see above"
+
+# dpintercept's periodic status line (--stats-interval 1): every line has the documented
+# format, the times increase, and the last one (after dpcopy's UNSUBSCRIBE) shows no
+# subscription and the records and datagrams of the final report.
+for k in a b; do
+  python3 - "$RIG_TMP/multi-$k.out" "$RIG_TMP/multi-$k.json" <<'PY' && ok "dpintercept status line (multi-$k): $(grep -c '^dpintercept: [0-9.]*s ' "$RIG_TMP/multi-$k.out") lines, the last one as the report" || bad "dpintercept status line (multi-$k)" "see above"
+import json, re, sys
+fmt = re.compile(r"dpintercept: (\d+\.\d)s subscriptions (\d+) \| responses (\d+) \(no subscriber (\d+), "
+                 r"filtered out (\d+)\) \| records (\d+) in (\d+) datagrams \| control (\d+) \(rejected (\d+)[^)]*\) "
+                 r"\| rx (\d+) tx (\d+) drops (\d+)")
+lines = [l.rstrip("\n") for l in open(sys.argv[1], errors="replace") if re.match(r"dpintercept: \d+\.\ds ", l)]
+parsed = [fmt.fullmatch(l) for l in lines]
+r = json.load(open(sys.argv[2]))["intercept"]
+bad = [l for l, m in zip(lines, parsed) if not m]
+if len(lines) < 3 or bad:
+    print(f"{len(lines)} status lines; not in the format: {bad[:2]}"); sys.exit(1)
+times = [float(m[1]) for m in parsed]
+last = parsed[-1]
+print("last:", lines[-1])
+ok = all(t1 > t0 for t0, t1 in zip(times, times[1:]))
+ok = ok and int(last[2]) == 0 and int(last[6]) == r["records"] and int(last[7]) == r["datagrams"]
+ok = ok and int(last[9]) == 0
+sys.exit(0 if ok else 1)
+PY
+done
+
 # ---- the kernels of the copy and assistant namespaces never saw the copied sessions --
 # (conntrack armed in each by the rig, a control flow on its loopback tracked)
-for r in copy copy2 asst; do
+for r in copy copy2 asst asst2; do
   if ct=$(rig_conntrack_untouched $r); then ok "$r: no conntrack entry for the copied sessions ($ct)"
   else bad "conntrack in $r" "$ct"; fi
 done
