@@ -48,8 +48,18 @@ timeout 300 "${ICE_CMD[@]}" >"$RIG_TMP/faults.out" 2>&1 &
 copy_pid=$!; copy_prefix=$ICE_COPY_PREFIX
 RIG_PIDS+=("$copy_pid")
 
+# The faults start 1 s into the replay: dpcopy says "replaying" once the next hop and the
+# intercept answered ARP. (Its EAL start takes 1 s on an idle machine but over 5 s on a
+# loaded one: a fixed delay from its launch let the loss window and the restart pass
+# before any record flowed.)
+for _ in $(seq 600); do
+  grep -q "; replaying" "$RIG_TMP/faults.out" 2>/dev/null && break
+  kill -0 "$copy_pid" 2>/dev/null || break
+  sleep 0.1
+done
+grep -q "; replaying" "$RIG_TMP/faults.out" || bad "replay" "dpcopy did not start replaying within 60 s"
 # 1. loss: every 3rd RECORDS datagram toward dpcopy, for 1 s
-sleep 3
+sleep 1
 rig_exec sw nft -f - <<'NFT' || bad "loss" "nft rule not loaded"
 table bridge dpcicf {
   counter drops { }
