@@ -9,7 +9,8 @@
 # pools). When that much is already reserved and mounted, nothing changes.
 # Tests and CI do not need this: they run DPDK with --no-huge.
 set -uo pipefail
-source "$(dirname "$0")/lib/common.sh"
+# lib/common.sh sits next to it: tools/lib/ in the tree, <prefix>/lib/dpcopy/lib/ installed
+source "$(dirname "$0")/lib/common.sh" || { echo "setup-hugepages.sh: cannot read $(dirname "$0")/lib/common.sh" >&2; exit 2; }
 size=1G; pagesize=2M; dir=/dev/hugepages; dry=0; show=0
 while [ $# -gt 0 ]; do
   case "$1" in

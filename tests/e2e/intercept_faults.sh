@@ -21,6 +21,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 DPCOPY=$(realpath "$1"); DPINTERCEPT=$(realpath "$2")
 source "$here/lib/rig.sh"
+source "$here/lib/replay_checks.sh"
 source "$here/intercept_rig.sh"
 WIRE="$here/intercept_wire.py"
 CLIENT="$here/intercept_client.py"
@@ -36,19 +37,29 @@ head -c 32 /dev/urandom > "$KEY"
 ICE_OPTS=(--key-file "$KEY" --allow 198.18.1.9/32,198.18.1.10/32)
 
 # 60 keep-alive sessions 0.2 s apart; session i asks /fI-a, /fI-b, /fI-c, 0.3 s apart.
-ice_record faults "tcp port 80" -- python3 "$CLIENT" 198.18.0.2 60 0.2 0.3 || bad "record faults" "tcpdump kept dropping"
+e2e_record faults "tcp port 80" -- python3 "$CLIENT" 198.18.0.2 60 0.2 0.3 || bad "record faults" "tcpdump kept dropping"
 
 ice_intercept intercept1 "${ICE_OPTS[@]}" || { bad dpintercept "exited at start"; finish; }
 ice1=$ICE_PID pre1=$ICE_PREFIX
 
-: > "$ICE_TGT_LOG"
+: > "$E2E_TGT_LOG"
 ice_copy_cmd copy 198.18.1.9 faults faults 80 --speed 1 --key-file "$KEY"
 timeout 300 "${ICE_CMD[@]}" >"$RIG_TMP/faults.out" 2>&1 &
 copy_pid=$!; copy_prefix=$ICE_COPY_PREFIX
 RIG_PIDS+=("$copy_pid")
 
+# The faults start 1 s into the replay: dpcopy says "replaying" once the next hop and the
+# intercept answered ARP. (Its EAL start takes 1 s on an idle machine but over 5 s on a
+# loaded one: a fixed delay from its launch let the loss window and the restart pass
+# before any record flowed.)
+for _ in $(seq 600); do
+  grep -q "; replaying" "$RIG_TMP/faults.out" 2>/dev/null && break
+  kill -0 "$copy_pid" 2>/dev/null || break
+  sleep 0.1
+done
+grep -q "; replaying" "$RIG_TMP/faults.out" || bad "replay" "dpcopy did not start replaying within 60 s"
 # 1. loss: every 3rd RECORDS datagram toward dpcopy, for 1 s
-sleep 3
+sleep 1
 rig_exec sw nft -f - <<'NFT' || bad "loss" "nft rule not loaded"
 table bridge dpcicf {
   counter drops { }
@@ -90,7 +101,7 @@ sleep 0.5
 ice_intercept_stop "$ice2" "$pre2" INT
 
 # ---- assertions ----------------------------------------------------------------
-exp=$(ice_http_expected faults); got=$(ice_http_got)
+exp=$(e2e_http_expected faults); got=$(e2e_http_got)
 n_exp=$(printf '%s' "$exp" | grep -c .); n_got=$(printf '%s' "$got" | grep -c .)
 if [ "$rc" = 0 ] && [ "$n_exp" -gt 0 ] && [ "$exp" == "$got" ]; then
   ok "every session completed exactly ($n_got of $n_exp requests) despite loss, a restart and hostile datagrams"

@@ -41,12 +41,7 @@ for dir in ingress egress; do
   rig_exec onl tc filter add dev eth0 "$dir" protocol all u32 match u32 0 0 \
     action mirred egress mirror dev mir0 || exit 1
 done
-rig_exec copy nft -f - <<'NFT' || exit 1
-table inet dpce2e {
-  chain pre { type filter hook prerouting priority 0; ct state new counter; }
-  chain out { type filter hook output priority 0; ct state new counter; }
-}
-NFT
+rig_conntrack_arm copy || exit 1
 rig_nginx onl 198.18.0.2 80 || exit 1
 ONL_LOG=$RIG_NGINX_LOG
 rig_nginx tgt 198.18.1.2 80 || exit 1

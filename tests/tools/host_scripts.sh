@@ -2,9 +2,14 @@
 # Tests of the bare-metal helper scripts that change nothing on the host:
 # bind-nic.sh refuses the default-route interface (checked inside a namespace this
 # test makes, whose default route goes through a veth), setup-hugepages.sh validates
-# its arguments and is idempotent in --dry-run. Prints "host-scripts: N passed, N failed".
+# its arguments and is idempotent in --dry-run; `meson install --destdir` puts what the
+# systemd unit (config/dpcopy.service) runs at the paths it names.
+# Prints "host-scripts: N passed, N failed".
+#
+#   tests/tools/host_scripts.sh [BUILD_DIR [apps|no-apps]]   (meson test passes both)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-}; apps=${2:-no-apps}
 source "$root/tests/e2e/lib/rig.sh"
 pass=0; fail=0
 expect() {  # expect NAME WANT_STATUS PATTERN CMD...
@@ -32,5 +37,38 @@ expect "setup-hugepages with nothing wanted does nothing" 0 "nothing to do|would
   "$root/tools/setup-hugepages.sh" --size 0M --dry-run
 expect "setup-hugepages --show" 0 "hugepages of 2M: [0-9]+ reserved" "$root/tools/setup-hugepages.sh" --show
 expect "systemd unit names dpcopy and the config" 0 "ExecStart=.*dpcopy" cat "$root/config/dpcopy.service"
+expect "setup-hugepages without its lib/common.sh says so" 2 "cannot read .*/lib/common.sh" \
+  bash -c "cp '$root/tools/setup-hugepages.sh' '$RIG_TMP/' && '$RIG_TMP/setup-hugepages.sh' --show"
+
+# ---- the unit's paths are what `meson install` produces ----------------------------
+# The unit is written for the default prefix, /usr/local: install into a DESTDIR and
+# run what ExecStartPre names, as systemd would (plus --dry-run), and find ExecStart's
+# binary and the Documentation= file.
+unit="$root/config/dpcopy.service"
+unit_value() { sed -nE "s/^$1=//p" "$unit" | head -1; }
+pre=$(unit_value ExecStartPre); start_bin=$(unit_value ExecStart | awk '{print $1}')
+doc=$(unit_value Documentation | sed 's|^file://||')
+prefix=""
+[ -n "$build" ] && prefix=$(meson introspect "$build" --buildoptions 2>/dev/null |
+  python3 -c 'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))' 2>/dev/null)
+if [ -z "$build" ]; then echo "SKIP install checks: no build directory given"
+elif [ "$prefix" != /usr/local ]; then echo "SKIP install checks: $build has prefix '$prefix'; the unit names /usr/local"
+else
+  dest="$RIG_TMP/destdir"
+  if meson install -C "$build" --no-rebuild --destdir "$dest" >"$RIG_TMP/install.log" 2>&1; then
+    echo "PASS meson install --destdir"; pass=$((pass + 1))
+  else echo "FAIL meson install --destdir: $(tail -5 "$RIG_TMP/install.log")"; fail=$((fail + 1)); fi
+  # ExecStartPre=/usr/local/lib/dpcopy/setup-hugepages.sh --size 1G: the installed copy runs
+  # and finds its lib/common.sh (it exits 2 without it, see above)
+  read -r -a pre_cmd <<<"$pre"
+  expect "unit's ExecStartPre (${pre_cmd[0]}) is installed and runs (--dry-run)" 0 "would run: dpdk-hugepages.py|nothing to do" \
+    "$dest${pre_cmd[0]}" "${pre_cmd[@]:1}" --dry-run
+  expect "installed setup-hugepages.sh --help" 0 "setup-hugepages.sh" "$dest${pre_cmd[0]}" --help
+  if [ "$apps" = apps ]; then
+    expect "unit's ExecStart binary ($start_bin) is installed" 0 "^dpcopy [0-9]" "$dest$start_bin" --version
+    expect "dpintercept is installed next to it" 0 "^dpintercept [0-9]" "$dest$(dirname "$start_bin")/dpintercept" --version
+  fi
+  expect "unit's Documentation= ($doc) is installed" 0 "^# Deploying dpcopy" head -1 "$dest$doc"
+fi
 echo "host-scripts: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

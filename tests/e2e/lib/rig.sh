@@ -169,10 +169,22 @@ print(json.dumps(json.loads(s.recv(info.get("max_output_len", 16384)))))
 PY
 }
 
+# rig_conntrack_arm ROLE: makes conntrack active in ROLE's namespace (an nftables ct rule
+# in prerouting and output; a namespace tracks nothing until a rule asks for it), for
+# rig_conntrack_untouched. Removed with the namespace.
+rig_conntrack_arm() {
+  rig_exec "$1" nft -f - <<'NFT'
+table inet dpce2e {
+  chain pre { type filter hook prerouting priority 0; ct state new counter; }
+  chain out { type filter hook output priority 0; ct state new counter; }
+}
+NFT
+}
+
 # rig_conntrack_untouched ROLE: succeeds when ROLE's kernel tracked none of the copied
 # traffic (198.18/15) while conntrack is shown to work there: a ping on its loopback (the
 # control flow) must be tracked, so a zero can't be vacuous. The rig makes conntrack
-# active with an nftables ct rule. Prints "control N copied N".
+# active with rig_conntrack_arm. Prints "control N copied N".
 rig_conntrack_untouched() {
   rig_exec "$1" ping -c 1 -W 1 127.0.0.1 >/dev/null 2>&1
   local control copied
