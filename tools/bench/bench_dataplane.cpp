@@ -352,9 +352,14 @@ private:
             set_tcp(o, k.reversed(), ack, seq + plen);
             std::uint32_t s = 0, round = 0;
             if (plen >= 8) {
-                std::memcpy(&s, d + tcp + doff, 4);
-                std::memcpy(&round, d + tcp + doff + 4, 4);
-                std::memcpy(o + 54, d + tcp + doff, 8);
+                // the payload may be in a chained segment (zero-copy amplification)
+                std::uint8_t id[8];
+                const auto* p = static_cast<const std::uint8_t*>(rte_pktmbuf_read(m, tcp + doff, 8, id));
+                if (p) {
+                    std::memcpy(&s, p, 4);
+                    std::memcpy(&round, p + 4, 4);
+                    std::memcpy(o + 54, p, 8);
+                }
             }
             target_send(r, k.reversed());
             ++resp_sent;
