@@ -327,10 +327,9 @@ private:
     // frame assembled in tx_.
     void emit_data(Session& s, Seq seq, std::span<const PayloadSlice> slices, Nanos now) {
         net::TcpSpec t = tcp_spec(s, tf::ack | tf::psh, seq, {}, now, false);
-        std::array<ConstBytes, kMaxSlices> parts{};
         std::size_t bytes = 0;
         for (std::size_t i = 0; i < slices.size(); ++i) {
-            parts[i] = slices[i].bytes;
+            parts_[i] = slices[i].bytes;
             bytes += slices[i].bytes.size();
         }
         net::Ipv4Spec ip;
@@ -338,7 +337,7 @@ private:
         ip.dst = s.xlat.dst_ip;
         ip.id = s.ip_id++;
         const std::size_t h = net::build_tcp_headers(net::Bytes(tx_.data(), tx_.size()), l2_, ip, t,
-                                                     std::span<const ConstBytes>(parts.data(), slices.size()));
+                                                     std::span<const ConstBytes>(parts_.data(), slices.size()));
         if (h == 0 || h + bytes > tx_.size()) return;
         ++ctr_[Counter::emitted_frames];
         ctr_[Counter::emitted_bytes] += h + bytes;
@@ -1625,6 +1624,7 @@ private:
     Stash stash_;
     static constexpr std::size_t kMaxSlices = 64;
     std::array<PayloadSlice, kMaxSlices> slices_{};
+    std::array<ConstBytes, kMaxSlices> parts_{};  // slices_' bytes, for build_tcp_headers
     BigArray<ClosedEntry> closed_;
     BigArray<TimeWaitEntry> time_wait_;
     TupleAllocator tuples_;
