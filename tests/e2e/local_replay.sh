@@ -56,7 +56,7 @@ replay() {
 }
 
 # ---- captures from real clients (lib/replay_checks.sh: e2e_capture) ---------------
-for name in keepalive short large curl curlkl redis close; do
+for name in keepalive short large curl curlkl redis close upload; do
   e2e_capture "$name" || bad "record $name" "tcpdump kept dropping packets"
 done
 
@@ -70,6 +70,16 @@ if replay redis 6379 --speed 0; then e2e_check_redis redis redis redis; else bad
 if replay keepalive 80 --speed 1; then e2e_check_http "keepalive --speed 1" keepalive keepalive; else bad "keepalive --speed 1" "dpcopy exited $?"; fi
 if replay curlkl 80 --speed 1; then e2e_check_http "curlkl --speed 1" curlkl curlkl; else bad "curlkl --speed 1" "dpcopy exited $?"; fi
 if replay short 80 --speed 0 -n 3; then e2e_check_http "short -n 3" short short 3; else bad "short -n 3" "dpcopy exited $?"; fi
+# zero-copy amplification over net_af_packet: the bodies' segments go out as header mbufs
+# chained to one shared copy of each payload block
+if replay upload 80 --speed 0 -n 3; then
+  e2e_check_http "upload -n 3" upload upload 3
+  ctr() { sed -nE "s/.*\"$1\": ([0-9]+).*/\1/p" "$RIG_TMP/upload.json" | head -1; }
+  chained=$(ctr tx_chained); blocks=$(ctr tx_payload_blocks); fallback=$(ctr tx_chain_fallback)
+  if [ "${chained:-0}" -gt 0 ] && [ "${blocks:-0}" -gt 0 ] && [ $((blocks * 2)) -le "$chained" ] && [ "$fallback" = 0 ]; then
+    ok "upload -n 3: $chained chained frames from $blocks payload blocks copied once"
+  else bad "upload -n 3" "tx_chained=$chained tx_payload_blocks=$blocks tx_chain_fallback=$fallback"; fi
+else bad "upload -n 3" "dpcopy exited $?"; tail -5 "$RIG_TMP/upload.out"; fi
 
 # -r 50: the same subset, twice
 sub1=""; sub2=""

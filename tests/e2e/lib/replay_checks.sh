@@ -31,7 +31,7 @@ e2e_record() {
 
 # e2e_capture NAME: records the replay suites' capture NAME from its real client (the same
 # captures for every response path): keepalive (ab -k), short (ab, one request per
-# connection), large (256 KiB responses), curl (one keep-alive connection, four requests),
+# connection), large (256 KiB responses), upload (6,000-byte POST bodies), curl (one keep-alive connection, four requests),
 # curlkl (45 overlapping curl keep-alive connections: small, large, small, then FIN right
 # after the last response), redis (redis-benchmark), close (wrk, Connection: close).
 e2e_capture() {
@@ -46,6 +46,10 @@ e2e_capture() {
       -o /dev/null http://198.18.0.2/f$i-a http://198.18.0.2/large http://198.18.0.2/f$i-b & sleep 0.1; done; wait' ;;
     redis) e2e_record redis "tcp port 6379" -- redis-benchmark -h 198.18.0.2 -n 300 -c 3 -t set,get,incr,lpush -q ;;
     close) e2e_record close "tcp port 80" -- wrk -t 1 -c 8 -d 2s -H 'Connection: close' http://198.18.0.2/w ;;
+    # 6,000-byte POST bodies (several segments each): what -n chains without copying
+    upload) head -c 6000 /dev/urandom >"$RIG_TMP/upload.body"
+      e2e_record upload "tcp port 80" -- ab -q -k -n 60 -c 3 -p "$RIG_TMP/upload.body" -T application/octet-stream \
+        http://198.18.0.2/upload ;;
     *) echo "e2e_capture: no capture named '$1'" >&2; return 2 ;;
   esac
 }
