@@ -110,7 +110,17 @@ public:
     }
 
     // ---------------------------------------------------------------- Engine API
+    // Entry points: the work, then the deferred block releases (flush_unrefs).
     void on_captured(ConstBytes frame, net::LinkType link, Nanos now) override {
+        captured_one(frame, link, now);
+        flush_unrefs();
+    }
+    void on_target(ConstBytes frame, Nanos now) override {
+        target_one(frame, now);
+        flush_unrefs();
+    }
+
+    void captured_one(ConstBytes frame, net::LinkType link, Nanos now) {
         observe(now);
         ++ctr_[Counter::captured_frames];
         net::PacketView v;
@@ -143,7 +153,7 @@ public:
         ++ctr_[Counter::drop_captured_no_transfer];
     }
 
-    void on_target(ConstBytes frame, Nanos now) override {
+    void target_one(ConstBytes frame, Nanos now) {
         observe(now);
         ++ctr_[Counter::target_frames];
         net::PacketView v;
@@ -196,7 +206,8 @@ public:
                 pool_.prefetch_next(static_cast<std::uint32_t>(i));
                 blocks_.prefetch_next(static_cast<std::uint32_t>(i));
             }
-            for (std::size_t i = 0; i < n; ++i) on_captured(frames[base + i], link, now);
+            for (std::size_t i = 0; i < n; ++i) captured_one(frames[base + i], link, now);
+            flush_unrefs();
         }
     }
 
@@ -223,7 +234,8 @@ public:
             for (std::size_t i = 0; i < n; ++i) {
                 if (ids[i] != kNone) pool_.prefetch(sessions_[ids[i]].q_head);
             }
-            for (std::size_t i = 0; i < n; ++i) on_target(frames[base + i], now);
+            for (std::size_t i = 0; i < n; ++i) target_one(frames[base + i], now);
+            flush_unrefs();
         }
     }
 
@@ -236,6 +248,7 @@ public:
                 const auto* p = reinterpret_cast<const char*>(&sessions_[id]);
                 for (std::size_t off = 0; off < kSessionPrefetchBytes; off += 64) __builtin_prefetch(p + off, 1);
             });
+        flush_unrefs();
     }
 
     void finish_input(Nanos now) override {
@@ -250,6 +263,7 @@ public:
             }
             kick(id, now);
         }
+        flush_unrefs();
     }
 
     bool idle() const override { return active_ == 0; }
@@ -478,9 +492,25 @@ private:
         if (s.q_head == kNone) s.q_tail = kNone;
         if (s.q_send == id) s.q_send = kNone;
         const std::uint32_t b = pool_[id].block;
-        if (b != kNone && blocks_.unref(b) && segmented_) sink_.payload_released(b, blocks_.gen(b));
+        if (b != kNone) defer_unref(b);
         pool_.free(id);
         --s.q_count;
+    }
+    // A freed piece's block reference is dropped at the end of the entry point (or burst),
+    // with its meta record prefetched meanwhile: at 1M sessions that line is a cache miss
+    // that would otherwise stall right behind the piece's own. Until then the block keeps
+    // its reference, so it cannot be handed out again.
+    void defer_unref(std::uint32_t b) noexcept {
+        if (n_unref_ == unref_.size()) flush_unrefs();
+        blocks_.prefetch_meta(b);
+        unref_[n_unref_++] = b;
+    }
+    void flush_unrefs() {
+        for (std::size_t i = 0; i < n_unref_; ++i) {
+            const std::uint32_t b = unref_[i];
+            if (blocks_.unref(b) && segmented_) sink_.payload_released(b, blocks_.gen(b));
+        }
+        n_unref_ = 0;
     }
     void end(Session& s, Counter outcome, Nanos now) {
         const std::uint32_t id = id_of(s);
@@ -1120,12 +1150,15 @@ private:
                 if (off >= d.len) break;
                 const std::size_t take = std::min<std::size_t>(d.len - off, static_cast<std::size_t>(limit) - n);
                 PayloadSlice& sl = slices_[parts++];
-                sl.block = d.block;
-                sl.gen = blocks_.gen(d.block);
-                sl.block_data = blocks_.data(d.block);
-                sl.block_len = blocks_.len(d.block);
+                const std::uint8_t* bd = blocks_.data(d.block);
                 sl.offset = static_cast<std::uint16_t>(d.boff + off);
-                sl.bytes = ConstBytes(sl.block_data + sl.offset, take);
+                sl.bytes = ConstBytes(bd + sl.offset, take);
+                if (segmented_) {  // the block's meta record only for a zero-copy sink
+                    sl.block = d.block;
+                    sl.gen = blocks_.gen(d.block);
+                    sl.block_data = bd;
+                    sl.block_len = blocks_.len(d.block);
+                }
                 n += take;
                 pos += static_cast<std::uint32_t>(take);
                 if (off + take < d.len || d.fin()) break;
@@ -1625,6 +1658,8 @@ private:
     static constexpr std::size_t kMaxSlices = 64;
     std::array<PayloadSlice, kMaxSlices> slices_{};
     std::array<ConstBytes, kMaxSlices> parts_{};  // slices_' bytes, for build_tcp_headers
+    std::array<std::uint32_t, 64> unref_{};        // blocks to release (defer_unref)
+    std::size_t n_unref_ = 0;
     BigArray<ClosedEntry> closed_;
     BigArray<TimeWaitEntry> time_wait_;
     TupleAllocator tuples_;

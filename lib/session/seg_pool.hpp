@@ -130,9 +130,14 @@ public:
     std::uint32_t refs(std::uint32_t id) const noexcept { return meta_[id].refs; }
     std::uint32_t gen(std::uint32_t id) const noexcept { return meta_[id].gen; }
     std::uint16_t len(std::uint32_t id) const noexcept { return meta_[id].len; }
+    // The block the k-th next alloc() hands out: its first data line and its meta record.
     void prefetch_next(std::uint32_t k) const noexcept {
-        if (k < top_) __builtin_prefetch(data(stack_[top_ - 1 - k]), 1);
+        if (k >= top_) return;
+        const std::uint32_t id = stack_[top_ - 1 - k];
+        __builtin_prefetch(data(id), 1);
+        __builtin_prefetch(&meta_[id], 1);
     }
+    void prefetch_meta(std::uint32_t id) const noexcept { __builtin_prefetch(&meta_[id], 1); }
     std::uint8_t* data(std::uint32_t id) noexcept { return data_.data() + std::size_t{id} * kBlockBytes; }
     const std::uint8_t* data(std::uint32_t id) const noexcept { return data_.data() + std::size_t{id} * kBlockBytes; }
     std::size_t memory_bytes() const noexcept { return std::size_t{count_} * (kBlockBytes + sizeof(Meta) + 4); }
