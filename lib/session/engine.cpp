@@ -81,6 +81,7 @@ public:
           pool_(cfg.max_queued_segments),
           blocks_(cfg.max_queued_segments),
           segmented_(sink.segmented()),
+          share_blocks_(cfg.multiply > 1 || segmented_),
           closed_(std::bit_ceil(std::max<std::uint32_t>(cfg.max_sessions, 64)), ClosedEntry{}),
           time_wait_(std::bit_ceil(std::max<std::uint32_t>(cfg.max_sessions, 256)), TimeWaitEntry{}),
           tx_(16384 + 256) {
@@ -204,7 +205,7 @@ public:
             for (std::size_t i = 0; i < n; ++i) {
                 if (valid[i]) prefetch_session(by_orig_.peek(hashes[i]));
                 pool_.prefetch_next(static_cast<std::uint32_t>(i));
-                blocks_.prefetch_next(static_cast<std::uint32_t>(i));
+                blocks_.prefetch_next(static_cast<std::uint32_t>(i), share_blocks_);
             }
             for (std::size_t i = 0; i < n; ++i) captured_one(frames[base + i], link, now);
             flush_unrefs();
@@ -492,7 +493,10 @@ private:
         if (s.q_head == kNone) s.q_tail = kNone;
         if (s.q_send == id) s.q_send = kNone;
         const std::uint32_t b = pool_[id].block;
-        if (b != kNone) defer_unref(b);
+        if (b != kNone) {
+            if (pool_[id].flags & Piece::kOwnBlock) blocks_.free_private(b);
+            else defer_unref(b);
+        }
         pool_.free(id);
         --s.q_count;
     }
@@ -688,7 +692,8 @@ private:
         }
         const ConstBytes payload = v.payload(frame);
         // the frame's payload is stored once, in blocks shared by every replica's pieces
-        stash_begin(payload);
+        // (with one replica and a flat sink nothing is shared: private blocks, no meta)
+        if (share_blocks_) stash_begin(payload);
         for (std::uint32_t id = head; id != kNone;) {
             const std::uint32_t nx = sessions_[id].next_rep;
             client_segment(id, th, payload, now);
@@ -887,19 +892,25 @@ private:
                 const std::size_t bi = at / B;
                 n = std::min(len - off, (bi + 1) * B - at);
                 std::uint32_t b = shared ? stash_.blocks[bi] : kNone;
-                if (b == kNone) {
-                    const std::size_t b0 = bi * B;
-                    b = blocks_.alloc(ConstBytes(base + b0, std::min(src_len, b0 + B) - b0));
-                    if (shared) stash_.blocks[bi] = b;
+                const std::size_t b0 = bi * B;
+                const ConstBytes content(base + b0, std::min(src_len, b0 + B) - b0);
+                if (!share_blocks_) {
+                    b = blocks_.alloc_private(content);
+                    p.flags = Piece::kOwnBlock;  // (the other flags are or-ed in below)
+                } else {
+                    if (b == kNone) {
+                        b = blocks_.alloc(content);
+                        if (shared) stash_.blocks[bi] = b;
+                    }
+                    blocks_.ref(b);
                 }
-                blocks_.ref(b);
                 p.block = b;
                 p.boff = static_cast<std::uint16_t>(at - bi * B);
             }
             p.seq = seq + static_cast<std::uint32_t>(off);
             p.ack = ack;
             p.len = static_cast<std::uint16_t>(n);
-            p.flags = static_cast<std::uint8_t>((has_ack ? Piece::kAck : 0) | ((fin && i + 1 == pieces) ? Piece::kFin : 0) |
+            p.flags = static_cast<std::uint8_t>(p.flags | (has_ack ? Piece::kAck : 0) | ((fin && i + 1 == pieces) ? Piece::kFin : 0) |
                                                 ((boundary && i == 0) ? Piece::kBoundary : 0));
             p.cap_time = now;
             p.srv_time = s.online_last;
@@ -1654,6 +1665,7 @@ private:
     PiecePool pool_;
     BlockPool blocks_;
     bool segmented_ = false;
+    bool share_blocks_ = false;  // -n > 1 or a zero-copy sink: refcounted blocks, else private ones
     Stash stash_;
     static constexpr std::size_t kMaxSlices = 64;
     std::array<PayloadSlice, kMaxSlices> slices_{};

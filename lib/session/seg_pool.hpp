@@ -23,6 +23,7 @@ struct Piece {
     static constexpr std::uint8_t kAck = 0x02;  // `ack` is valid
     static constexpr std::uint8_t kBoundary = 0x04;  // proven request start: the online server had
                                                      // answered every byte before it (see client_segment)
+    static constexpr std::uint8_t kOwnBlock = 0x08;  // `block` is this piece's alone (BlockPool::alloc_private)
     std::uint32_t next = 0xffffffffu;
     net::Seq seq;            // first byte
     net::Seq ack;            // captured ack field (online server data acknowledged)
@@ -120,6 +121,15 @@ public:
         if (!bytes.empty()) std::memcpy(data(id), bytes.data(), bytes.size());
         return id;
     }
+    // A block for one owner (no replicas to share it with): no meta record is kept (its
+    // generation and length are not maintained), so neither alloc nor free touches one.
+    std::uint32_t alloc_private(net::ConstBytes bytes) noexcept {
+        if (top_ == 0) return kNone;
+        const std::uint32_t id = stack_[--top_];
+        if (!bytes.empty()) std::memcpy(data(id), bytes.data(), bytes.size());
+        return id;
+    }
+    void free_private(std::uint32_t id) noexcept { stack_[top_++] = id; }
     void ref(std::uint32_t id) noexcept { ++meta_[id].refs; }
     // Drops a reference; true when it was the last one (the block is free again).
     bool unref(std::uint32_t id) noexcept {
@@ -131,11 +141,11 @@ public:
     std::uint32_t gen(std::uint32_t id) const noexcept { return meta_[id].gen; }
     std::uint16_t len(std::uint32_t id) const noexcept { return meta_[id].len; }
     // The block the k-th next alloc() hands out: its first data line and its meta record.
-    void prefetch_next(std::uint32_t k) const noexcept {
+    void prefetch_next(std::uint32_t k, bool with_meta = true) const noexcept {
         if (k >= top_) return;
         const std::uint32_t id = stack_[top_ - 1 - k];
         __builtin_prefetch(data(id), 1);
-        __builtin_prefetch(&meta_[id], 1);
+        if (with_meta) __builtin_prefetch(&meta_[id], 1);
     }
     void prefetch_meta(std::uint32_t id) const noexcept { __builtin_prefetch(&meta_[id], 1); }
     std::uint8_t* data(std::uint32_t id) noexcept { return data_.data() + std::size_t{id} * kBlockBytes; }
