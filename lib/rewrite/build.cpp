@@ -51,32 +51,11 @@ std::size_t tcp_frame_size(const L2Spec& l2, const TcpSpec& tcp) noexcept {
 }
 
 std::size_t build_tcp(Bytes out, const L2Spec& l2, const Ipv4Spec& ip, const TcpSpec& tcp) noexcept {
-    if (!l2_ok(l2)) return 0;
-    const std::size_t opt_len = tcp.options.wire_size();
-    if (opt_len > 40) return 0;
-    const std::size_t l4_len = TcpHdr::min_size + opt_len + tcp.payload.size();
-    const std::size_t total = Ipv4Hdr::min_size + l4_len;
-    if (total > 0xffff) return 0;
-    const std::size_t size = l2_size(l2) + total;
-    if (out.size() < size) return 0;
-
-    const std::size_t l3 = write_l2(out, l2, ethertype::ipv4);
-    write_ipv4(out, l3, ip, ipproto::tcp, total);
-    const std::size_t l4 = l3 + Ipv4Hdr::min_size;
-    TcpHdr h;
-    h.src_port = tcp.src_port;
-    h.dst_port = tcp.dst_port;
-    h.seq = tcp.seq;
-    h.ack = tcp.ack;
-    h.data_off = static_cast<std::uint8_t>((TcpHdr::min_size + opt_len) / 4);
-    h.flags = tcp.flags;
-    h.window = tcp.window;
-    h.write(out.subspan(l4, TcpHdr::min_size));
-    if (opt_len > 0) tcp.options.write(out.subspan(l4 + TcpHdr::min_size, opt_len));
-    if (!tcp.payload.empty())
-        std::memcpy(out.data() + l4 + TcpHdr::min_size + opt_len, tcp.payload.data(), tcp.payload.size());
-    store_be16(out, l4 + 16, l4_checksum(ip.src, ip.dst, ipproto::tcp, ConstBytes(out).subspan(l4, l4_len)));
-    return size;
+    const std::array<ConstBytes, 1> parts{tcp.payload};
+    const std::size_t h = build_tcp_headers(out, l2, ip, tcp, parts);
+    if (h == 0 || out.size() < h + tcp.payload.size()) return 0;
+    if (!tcp.payload.empty()) std::memcpy(out.data() + h, tcp.payload.data(), tcp.payload.size());
+    return h + tcp.payload.size();
 }
 
 std::size_t build_tcp_headers(Bytes out, const L2Spec& l2, const Ipv4Spec& ip, const TcpSpec& tcp,

@@ -88,17 +88,23 @@ expect 0 "Usage: dpintercept \[EAL options\]" -- "$dpintercept" "${P[@]}" -h
 # private network namespace), so the directory check above can fail.
 if [ "$(id -u)" -eq 0 ] && ns="clicodes$$" && ip netns add "$ns" 2>/dev/null; then
   EAL=(--no-huge -m 256 --no-pci -l 0 --vdev net_null0 "${P[@]}")
+  # sigint_when_ready OUT PATTERN CMD...: runs CMD in the namespace, sends SIGINT once OUT
+  # holds PATTERN (EAL's start takes seconds on a loaded machine; at most 60 s), sets rc, out
+  sigint_when_ready() {
+    local file=$1 pattern=$2 pid; shift 2
+    ip netns exec "$ns" "$@" >"$file" 2>&1 &
+    pid=$!
+    for _ in $(seq 600); do
+      grep -q "$pattern" "$file" && break
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    sleep 0.5
+    kill -INT "$pid" 2>/dev/null
+    wait "$pid"; rc=$?; out=$(cat "$file")
+  }
   # live copying (no -i) runs until SIGINT (here still waiting for its next hop's ARP reply)
-  # SIGINT once it says it is copying (EAL's start takes seconds on a loaded machine)
-  ip netns exec "$ns" "$dpcopy" "${EAL[@]}" -- -x 80-10.0.0.2:80 --ip 10.0.0.3/24 >"$tmp/live.out" 2>&1 &
-  pid=$!
-  for _ in $(seq 600); do
-    grep -q "dpcopy: live copying from port 0" "$tmp/live.out" && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -INT "$pid" 2>/dev/null
-  wait "$pid"; rc=$?; out=$(cat "$tmp/live.out")
+  sigint_when_ready "$tmp/live.out" "dpcopy: live copying from port 0" "$dpcopy" "${EAL[@]}" -- -x 80-10.0.0.2:80 --ip 10.0.0.3/24
   if [ $rc -ne 0 ] || ! grep -q "dpcopy: live copying from port 0" <<<"$out" || ! grep -q "summary after .* (interrupted)" <<<"$out"; then
     echo "FAIL: valid live dpcopy run stopped by SIGINT: status $rc"; echo "$out" | tail -5; fail=1
   else
@@ -114,16 +120,7 @@ if [ "$(id -u)" -eq 0 ] && ns="clicodes$$" && ip netns add "$ns" 2>/dev/null; th
   fi
   rm -rf "$rundir"
   # A valid dpintercept runs until SIGINT, then exits 0.
-  ip netns exec "$ns" "$dpintercept" "${EAL[@]}" -- --ip 10.0.0.3/24 >"$tmp/icpt.out" 2>&1 &
-  pid=$!
-  for _ in $(seq 600); do
-    grep -q "dpintercept: .*control port" "$tmp/icpt.out" && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  sleep 0.5
-  kill -INT "$pid" 2>/dev/null
-  wait "$pid"; rc=$?; out=$(cat "$tmp/icpt.out")
+  sigint_when_ready "$tmp/icpt.out" "dpintercept: .*control port" "$dpintercept" "${EAL[@]}" -- --ip 10.0.0.3/24
   if [ $rc -ne 0 ] || ! grep -q "dpintercept: port" <<<"$out"; then
     echo "FAIL: valid dpintercept run stopped by SIGINT: status $rc"; echo "$out" | tail -5; fail=1
   else
