@@ -1,5 +1,7 @@
 #include "lib/rewrite/headers.hpp"
 
+#include "lib/rewrite/checksum.hpp"
+
 #include <algorithm>
 
 namespace dpcopy::net {
@@ -208,6 +210,32 @@ std::size_t TcpOptions::write(Bytes out) const noexcept {
     }
     while (i < n) p[i++] = tcpopt::eol;  // pad after the last option
     return n;
+}
+
+namespace {
+constexpr std::uint32_t word(std::uint8_t hi, std::uint8_t lo) noexcept { return (std::uint32_t{hi} << 8) | lo; }
+constexpr std::uint32_t halves(std::uint32_t v) noexcept { return (v >> 16) + (v & 0xffffU); }
+}  // namespace
+
+std::uint32_t TcpOptions::word_sum() const noexcept {
+    // the same groups as write(), each 4-byte aligned, so every word boundary matches
+    std::uint32_t s = 0;
+    if (mss) s += word(tcpopt::mss, 4) + *mss;
+    if (ts) {
+        s += sack_permitted ? word(tcpopt::sack_permitted, 2) : word(tcpopt::nop, tcpopt::nop);
+        s += word(tcpopt::timestamp, 10) + halves(ts->val) + halves(ts->ecr);
+    } else if (sack_permitted) {
+        s += word(tcpopt::nop, tcpopt::nop) + word(tcpopt::sack_permitted, 2);
+    }
+    if (wscale) s += word(tcpopt::nop, tcpopt::wscale) + word(3, *wscale);
+    if (sack_count > 0) {
+        const std::size_t blocks = std::min<std::uint8_t>(sack_count, 4);
+        s += word(tcpopt::nop, tcpopt::nop) + word(tcpopt::sack, static_cast<std::uint8_t>(2 + 8 * blocks));
+        for (std::size_t k = 0; k < blocks; ++k) s += halves(sack[k].left.value()) + halves(sack[k].right.value());
+    }
+    // unknown options start 4-byte aligned; the EOL padding adds nothing
+    if (unknown_len > 0) s = csum_add(ConstBytes(unknown.data(), unknown_len), s);
+    return s;
 }
 
 TcpHdr TcpHdr::read(ConstBytes b) noexcept {

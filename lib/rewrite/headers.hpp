@@ -145,6 +145,10 @@ struct TcpOptions {
     // verbatim and the end is padded with EOL (0) bytes. read() keeps the last of duplicate
     // known options and stops at EOL (bytes after it are padding, not validated).
     std::size_t write(Bytes out) const noexcept;
+    // One's-complement sum (unfolded, as csum_add returns it) of the 16-bit words write()
+    // would produce, computed from the values (no bytes are read back): a frame builder adds
+    // it to the TCP checksum without loading what it just stored.
+    std::uint32_t word_sum() const noexcept;
 };
 
 struct TcpHdr {

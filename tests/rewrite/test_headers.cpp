@@ -3,6 +3,7 @@
 #include <array>
 #include <vector>
 
+#include "lib/rewrite/checksum.hpp"
 #include "lib/rewrite/headers.hpp"
 
 using namespace dpcopy::net;
@@ -231,6 +232,8 @@ TEST_CASE("TcpOptions write/read round-trip over all combinations", "[headers][t
                 continue;
             }
             REQUIRE(o.write(out) == n);
+            // the sum a frame builder adds to the TCP checksum equals the sum of the written bytes
+            CHECK(csum_fold(o.word_sum()) == csum_fold(csum_add(ConstBytes(out).first(n))));
             CHECK(o.write(Bytes(out).first(n - 1)) == 0);  // too small
             auto r = TcpOptions::read(ConstBytes(out).first(n));
             REQUIRE(r);
