@@ -89,8 +89,12 @@ void Ipv4Hdr::write(Bytes b) const noexcept {
     if (ihl > 5) std::copy_n(options.begin(), header_len() - min_size, b.data() + min_size);
 }
 
-std::optional<TcpOptions> TcpOptions::read(ConstBytes opts) noexcept {
-    TcpOptions o;
+namespace {
+
+// Walks an option area: validates it as read() documents and calls visit(kind, p, len) for
+// every option other than NOP (EOL ends the walk). `visit` returns false to reject the area.
+template <class Visit>
+bool walk_tcp_options(ConstBytes opts, Visit&& visit) noexcept {
     std::size_t i = 0;
     const std::size_t n = opts.size();
     while (i < n) {
@@ -100,29 +104,36 @@ std::optional<TcpOptions> TcpOptions::read(ConstBytes opts) noexcept {
             ++i;
             continue;
         }
-        if (i + 1 >= n) return std::nullopt;
+        if (i + 1 >= n) return false;
         const std::uint8_t len = opts[i + 1];
-        if (len < 2 || len > n - i) return std::nullopt;
-        const std::uint8_t* p = opts.data() + i;
+        if (len < 2 || len > n - i) return false;
         switch (kind) {
-            case tcpopt::mss:
-                if (len != 4) return std::nullopt;
-                o.mss = load_be16(p + 2);
+            case tcpopt::mss: if (len != 4) return false; break;
+            case tcpopt::wscale: if (len != 3) return false; break;
+            case tcpopt::sack_permitted: if (len != 2) return false; break;
+            case tcpopt::timestamp: if (len != 10) return false; break;
+            case tcpopt::sack:
+                if (len < 10 || (len - 2) % 8 != 0 || (len - 2) / 8 > 4) return false;
                 break;
-            case tcpopt::wscale:
-                if (len != 3) return std::nullopt;
-                o.wscale = p[2];
-                break;
-            case tcpopt::sack_permitted:
-                if (len != 2) return std::nullopt;
-                o.sack_permitted = true;
-                break;
-            case tcpopt::timestamp:
-                if (len != 10) return std::nullopt;
-                o.ts = TcpTimestamp{load_be32(p + 2), load_be32(p + 6)};
-                break;
+            default: break;
+        }
+        if (!visit(kind, opts.data() + i, len)) return false;
+        i += len;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::optional<TcpOptions> TcpOptions::read(ConstBytes opts) noexcept {
+    TcpOptions o;
+    const bool ok = walk_tcp_options(opts, [&o](std::uint8_t kind, const std::uint8_t* p, std::uint8_t len) {
+        switch (kind) {
+            case tcpopt::mss: o.mss = load_be16(p + 2); break;
+            case tcpopt::wscale: o.wscale = p[2]; break;
+            case tcpopt::sack_permitted: o.sack_permitted = true; break;
+            case tcpopt::timestamp: o.ts = TcpTimestamp{load_be32(p + 2), load_be32(p + 6)}; break;
             case tcpopt::sack: {
-                if (len < 10 || (len - 2) % 8 != 0 || (len - 2) / 8 > 4) return std::nullopt;
                 const auto blocks = static_cast<std::uint8_t>((len - 2) / 8);
                 for (std::uint8_t k = 0; k < blocks; ++k)
                     o.sack[k] = SackBlock{Seq(load_be32(p + 2 + 8 * k)), Seq(load_be32(p + 6 + 8 * k))};
@@ -130,15 +141,46 @@ std::optional<TcpOptions> TcpOptions::read(ConstBytes opts) noexcept {
                 break;
             }
             default:
-                if (std::size_t{o.unknown_len} + len > o.unknown.size()) return std::nullopt;
+                if (std::size_t{o.unknown_len} + len > o.unknown.size()) return false;
                 std::copy_n(p, len, o.unknown.begin() + o.unknown_len);
                 o.unknown_len = static_cast<std::uint8_t>(o.unknown_len + len);
                 ++o.unknown_count;
                 break;
         }
-        i += len;
-    }
+        return true;
+    });
+    if (!ok) return std::nullopt;
     return o;
+}
+
+namespace {
+constexpr bool known_option(std::uint8_t kind) noexcept {
+    return kind == tcpopt::mss || kind == tcpopt::wscale || kind == tcpopt::sack_permitted ||
+           kind == tcpopt::timestamp || kind == tcpopt::sack;
+}
+constexpr std::size_t kUnknownRoom = std::tuple_size_v<decltype(TcpOptions::unknown)>;
+}  // namespace
+
+bool TcpOptions::valid(ConstBytes opts) noexcept {
+    std::size_t unknown = 0;  // read() keeps unknown options in a fixed array
+    return walk_tcp_options(opts, [&unknown](std::uint8_t kind, const std::uint8_t*, std::uint8_t len) {
+        if (known_option(kind)) return true;
+        unknown += len;
+        return unknown <= kUnknownRoom;
+    });
+}
+
+std::optional<TcpTimestamp> TcpOptions::read_timestamp(ConstBytes opts) noexcept {
+    std::optional<TcpTimestamp> ts;
+    std::size_t unknown = 0;
+    const bool ok = walk_tcp_options(opts, [&ts, &unknown](std::uint8_t kind, const std::uint8_t* p, std::uint8_t len) {
+        if (kind == tcpopt::timestamp) ts = TcpTimestamp{load_be32(p + 2), load_be32(p + 6)};
+        if (known_option(kind)) return true;
+        unknown += len;
+        return unknown <= kUnknownRoom;
+    });
+    if (!ok) return std::nullopt;
+    return ts;
 }
 
 std::size_t TcpOptions::wire_size() const noexcept {

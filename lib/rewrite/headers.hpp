@@ -136,6 +136,12 @@ struct TcpOptions {
 
     // Parses an option area. nullopt when malformed (bad length, runs past the end).
     static std::optional<TcpOptions> read(ConstBytes opts) noexcept;
+    // Whether read() would accept the area, without building the struct (for parsers that
+    // only validate).
+    static bool valid(ConstBytes opts) noexcept;
+    // The timestamp option as read() would give it (the last one); nullopt when there is
+    // none or the area is malformed.
+    static std::optional<TcpTimestamp> read_timestamp(ConstBytes opts) noexcept;
     // Encoded size, padded to a multiple of 4 (may exceed 40: caller checks).
     std::size_t wire_size() const noexcept;
     // Writes wire_size() bytes in a canonical order (MSS, SACK-perm/NOPs, TS, WS, SACK, unknown),

@@ -83,7 +83,7 @@ ParseError parse_ipv4(ConstBytes frame, std::size_t off, PacketView& out, bool r
             if (seg < TcpHdr::min_size) return ParseError::truncated_tcp;
             const std::size_t doff = std::size_t{static_cast<std::uint8_t>(frame[l4 + 12] >> 4)} * 4;
             if (doff < TcpHdr::min_size || doff > seg) return ParseError::bad_data_offset;
-            if (!TcpOptions::read(frame.subspan(l4 + TcpHdr::min_size, doff - TcpHdr::min_size)))
+            if (!TcpOptions::valid(frame.subspan(l4 + TcpHdr::min_size, doff - TcpHdr::min_size)))
                 return ParseError::bad_tcp_options;
             out.l4 = L4Kind::tcp;
             out.payload_off = static_cast<std::uint16_t>(l4 + doff);

@@ -1284,12 +1284,15 @@ private:
     // ---------------------------------------------------------------- target frames
     void target_segment(std::uint32_t id, ConstBytes frame, const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
         Session& s = sessions_[id];
-        std::optional<net::TcpOptions> opts;
-        if (th.has(tf::syn) || (s.flags & sflag::ts_on)) opts = net::TcpOptions::read(v.tcp_options(frame));
         if (s.state == State::syn_sent) {
+            std::optional<net::TcpOptions> opts;
+            if (th.has(tf::syn)) opts = net::TcpOptions::read(v.tcp_options(frame));
             syn_sent_segment(s, th, opts, now);
         } else if (s.state == State::established || s.state == State::fin_sent) {
-            connected_segment(s, th, opts, v.payload_len, now);
+            // only the timestamp matters once connected (no full option parse per ACK)
+            std::optional<net::TcpTimestamp> ts;
+            if (s.flags & sflag::ts_on) ts = net::TcpOptions::read_timestamp(v.tcp_options(frame));
+            connected_segment(s, th, ts, v.payload_len, now);
         } else {
             ++ctr_[Counter::drop_target_unknown];
             return;
@@ -1357,8 +1360,8 @@ private:
         if (!pump(s, now) && s.state == State::established) send_ack(s, now);
     }
 
-    void connected_segment(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts,
-                           std::uint16_t len, Nanos now) {
+    void connected_segment(Session& s, const net::TcpHdr& th, std::optional<net::TcpTimestamp> ts, std::uint16_t len,
+                           Nanos now) {
         if (th.has(tf::rst)) {
             const std::int32_t off = th.seq - s.rcv_nxt;
             if (off < 0 || off > (1 << 24)) return;  // not in window: ignore
@@ -1399,9 +1402,7 @@ private:
                 s.tgt_wnd = wnd;
             }
         }
-        if (opts && opts->ts && (s.flags & sflag::ts_on) && static_cast<std::int32_t>(opts->ts->val - s.ts_recent) >= 0) {
-            s.ts_recent = opts->ts->val;
-        }
+        if (ts && (s.flags & sflag::ts_on) && static_cast<std::int32_t>(ts->val - s.ts_recent) >= 0) s.ts_recent = ts->val;
         if (len > 0) {
             need_ack = true;
             const Seq end = th.seq + len;

@@ -258,3 +258,53 @@ TEST_CASE("TcpOptions write/read round-trip over all combinations", "[headers][t
     }
     CHECK(tested > 100);
 }
+
+TEST_CASE("TcpOptions valid and read_timestamp agree with read on random areas", "[headers][tcpopt]") {
+    // areas built from known and unknown kinds with right and wrong lengths, NOP, EOL and
+    // truncation: valid() must accept exactly what read() accepts, read_timestamp() must
+    // give read()'s timestamp
+    std::uint64_t rng = 0x2545f4914f6cdd1dULL;
+    auto next = [&rng](std::uint32_t bound) {
+        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+        return static_cast<std::uint32_t>(rng % bound);
+    };
+    const std::uint8_t kinds[] = {0, 1, 2, 3, 4, 5, 8, 30, 254};
+    int accepted = 0, with_ts = 0;
+    for (int iter = 0; iter < 20000; ++iter) {
+        std::vector<std::uint8_t> a;
+        const std::size_t target = next(41);
+        while (a.size() < target) {
+            const std::uint8_t kind = kinds[next(sizeof kinds)];
+            a.push_back(kind);
+            if (kind <= 1) continue;
+            std::uint8_t len = 2;
+            switch (kind) {
+                case 2: len = 4; break;
+                case 3: len = 3; break;
+                case 4: len = 2; break;
+                case 5: len = static_cast<std::uint8_t>(2 + 8 * (1 + next(4))); break;
+                case 8: len = 10; break;
+                default: len = static_cast<std::uint8_t>(2 + next(8)); break;
+            }
+            if (next(8) == 0) len = static_cast<std::uint8_t>(next(12));  // a wrong length
+            a.push_back(len);
+            for (std::uint8_t i = 2; i < len; ++i) a.push_back(static_cast<std::uint8_t>(next(256)));
+        }
+        if (a.size() > target && next(2)) a.resize(target);  // truncated last option
+        const auto full = TcpOptions::read(a);
+        INFO("iteration " << iter << ", " << a.size() << " bytes");
+        REQUIRE(TcpOptions::valid(a) == full.has_value());
+        const auto ts = TcpOptions::read_timestamp(a);
+        REQUIRE(ts.has_value() == (full && full->ts.has_value()));
+        if (ts) {
+            CHECK(ts->val == full->ts->val);
+            CHECK(ts->ecr == full->ts->ecr);
+            ++with_ts;
+        }
+        accepted += full.has_value();
+    }
+    // the generator reaches both outcomes often
+    CHECK(accepted > 2000);
+    CHECK(accepted < 18000);
+    CHECK(with_ts > 500);
+}
