@@ -442,13 +442,13 @@ struct Worker {
     void flush_captured() {
         if (cap_batch.n == 0) return;
         engine->on_captured_burst(std::span<const net::ConstBytes>(cap_batch.f, cap_batch.n), cap_batch.link, batch_now);
-        for (unsigned i = 0; i < cap_batch.n; ++i) rte_pktmbuf_free(cap_batch.m[i]);
+        rte_pktmbuf_free_bulk(cap_batch.m, cap_batch.n);
         cap_batch.n = 0;
     }
     void flush_target() {
         if (tgt_batch.n == 0) return;
         engine->on_target_burst(std::span<const net::ConstBytes>(tgt_batch.f, tgt_batch.n), batch_now);
-        for (unsigned i = 0; i < tgt_batch.n; ++i) rte_pktmbuf_free(tgt_batch.m[i]);
+        rte_pktmbuf_free_bulk(tgt_batch.m, tgt_batch.n);
         tgt_batch.n = 0;
     }
     void flush_batches() {
