@@ -54,7 +54,10 @@ static int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_
     rte_tel_data_add_dict_u64(d, "workers", n);
     rte_tel_data_add_dict_u64(d, "sessions_active", s.active_sessions);
     rte_tel_data_add_dict_u64(d, "sessions_ended", s.session.ended());
-    rte_tel_data_add_dict_u64(d, "drops_total", total_drops(s));
+    const DropTotals totals = drop_totals(s);
+    rte_tel_data_add_dict_u64(d, "drops_total", totals.lost + totals.filtered);
+    rte_tel_data_add_dict_u64(d, "lost_total", totals.lost);
+    rte_tel_data_add_dict_u64(d, "filtered_total", totals.filtered);
     std::string name;
     s.session.for_each([&](std::string_view group, std::string_view cname, std::uint64_t v) {
         name.assign(group == "session" ? "" : std::string(group) + "_");

@@ -25,15 +25,36 @@ double rate(std::uint64_t n, std::uint64_t ns) noexcept {
 }
 
 // Nonzero drop counters, largest first.
-std::vector<std::pair<std::string_view, std::uint64_t>> drops_by_reason(const RunSnapshot& s) {
-    std::vector<std::pair<std::string_view, std::uint64_t>> d;
+constexpr std::string_view kFiltered[] = {
+    "drop_captured_not_tcp",     "drop_captured_no_transfer", "drop_captured_not_sampled",
+    "drop_captured_no_session",  "drop_captured_mid_stream",  "drop_captured_duplicate_syn",
+    "drop_captured_duplicate",   "drop_captured_after_close", "drop_server_frame_early",
+    "drop_target_parse",         "drop_target_not_tcp",       "drop_target_unknown",
+    "drop_target_bad_ack",       "drop_rx_parse",             "drop_rx_not_ours",
+};
+
+using Reasons = std::vector<std::pair<std::string_view, std::uint64_t>>;
+
+// Nonzero drop counters of one class, largest first.
+Reasons drops_by_reason(const RunSnapshot& s, DropClass cls) {
+    Reasons d;
+    auto add = [&](std::string_view name, std::uint64_t v) {
+        if (v && is_drop_name(name) && drop_class(name) == cls) d.emplace_back(name, v);
+    };
     s.session.for_each([&](std::string_view group, std::string_view name, std::uint64_t v) {
-        if (group == "session" && v && is_drop_name(name)) d.emplace_back(name, v);
+        if (group == "session") add(name, v);
     });
-    for (std::size_t i = 0; i < io_counter_count; ++i)
-        if (s.io.v[i] && is_drop_name(io_counter_names[i])) d.emplace_back(io_counter_names[i], s.io.v[i]);
+    for (std::size_t i = 0; i < io_counter_count; ++i) add(io_counter_names[i], s.io.v[i]);
     std::stable_sort(d.begin(), d.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
     return d;
+}
+
+std::string reasons_text(const Reasons& d, std::size_t most) {
+    std::string r;
+    for (std::size_t i = 0; i < d.size() && i < most; ++i)
+        r += (i ? ", " : "") + std::string(d[i].first) + " " + std::to_string(d[i].second);
+    if (d.size() > most) r += ", ...";
+    return r;
 }
 
 using session::Counter;
@@ -47,13 +68,33 @@ std::string control_rejects_text(const ControlSnapshot& c) {
 
 }  // namespace
 
+std::span<const std::string_view> filtered_drop_counters() noexcept { return kFiltered; }
+
+DropClass drop_class(std::string_view counter) noexcept {
+    if (counter == "drop_resync_bytes") return DropClass::bytes;
+    for (std::string_view f : kFiltered)
+        if (counter == f) return DropClass::filtered;
+    return DropClass::lost;
+}
+
+DropTotals drop_totals(const RunSnapshot& s) noexcept {
+    DropTotals t;
+    auto add = [&t](std::string_view name, std::uint64_t v) {
+        if (!is_drop_name(name)) return;
+        switch (drop_class(name)) {
+            case DropClass::lost: t.lost += v; break;
+            case DropClass::filtered: t.filtered += v; break;
+            case DropClass::bytes: break;
+        }
+    };
+    for (std::size_t i = 0; i < session::counter_count; ++i) add(session::counter_names[i], s.session.v[i]);
+    for (std::size_t i = 0; i < io_counter_count; ++i) add(io_counter_names[i], s.io.v[i]);
+    return t;
+}
+
 std::uint64_t total_drops(const RunSnapshot& s) noexcept {
-    std::uint64_t n = 0;
-    for (std::size_t i = 0; i < session::counter_count; ++i)
-        if (is_drop_name(session::counter_names[i])) n += s.session.v[i];
-    for (std::size_t i = 0; i < io_counter_count; ++i)
-        if (is_drop_name(io_counter_names[i])) n += s.io.v[i];
-    return n;
+    const DropTotals t = drop_totals(s);
+    return t.lost + t.filtered;
 }
 
 std::string status_line(const RunSnapshot& cur, const RunSnapshot& prev) {
@@ -69,19 +110,13 @@ std::string status_line(const RunSnapshot& cur, const RunSnapshot& prev) {
     s += " | responses " + std::to_string(c[Counter::target_frames]);
     s += " | rtx " + std::to_string(c[Counter::retransmits_rto] + c[Counter::retransmits_fast] +
                                     c[Counter::syn_retransmits]);
-    const auto drops = drops_by_reason(cur);
-    std::uint64_t total = 0;
-    for (const auto& d : drops) total += d.second;
-    s += " | drops " + std::to_string(total);
-    if (!drops.empty()) {
-        s += " (";
-        for (std::size_t i = 0; i < drops.size() && i < 3; ++i) {
-            if (i) s += ", ";
-            s += std::string(drops[i].first) + " " + std::to_string(drops[i].second);
-        }
-        if (drops.size() > 3) s += ", ...";
-        s += ")";
-    }
+    const DropTotals totals = drop_totals(cur);
+    const Reasons lost = drops_by_reason(cur, DropClass::lost);
+    const Reasons filtered = drops_by_reason(cur, DropClass::filtered);
+    s += " | lost " + std::to_string(totals.lost);
+    if (!lost.empty()) s += " (" + reasons_text(lost, 3) + ")";
+    s += " | filtered " + std::to_string(totals.filtered);
+    if (!filtered.empty()) s += " (" + reasons_text(filtered, 3) + ")";
     if (cur.control) {
         const ControlSnapshot& k = *cur.control;
         s += " | control records " + std::to_string(k.records) + " lost " + std::to_string(k.datagrams_lost) +
@@ -118,15 +153,13 @@ std::string summary_text(const RunSnapshot& s, std::string_view end) {
     t += "  frames: " + std::to_string(s.io[IoCounter::fed_frames]) + " from the capture, " +
          std::to_string(s.io[IoCounter::rx_frames]) + " received, " + std::to_string(s.io[IoCounter::tx_frames]) +
          " sent (" + std::to_string(s.io[IoCounter::tx_bytes]) + " bytes)\n";
-    const auto drops = drops_by_reason(s);
-    if (drops.empty()) {
-        t += "  drops: none\n";
-    } else {
-        t += "  drops:";
-        for (std::size_t i = 0; i < drops.size(); ++i)
-            t += (i ? ", " : " ") + std::string(drops[i].first) + " " + std::to_string(drops[i].second);
-        t += "\n";
-    }
+    const Reasons lost = drops_by_reason(s, DropClass::lost);
+    const Reasons filtered = drops_by_reason(s, DropClass::filtered);
+    const std::uint64_t resync_bytes = c[Counter::drop_resync_bytes];
+    t += "  lost: " + (lost.empty() ? std::string("none") : reasons_text(lost, lost.size()));
+    if (resync_bytes) t += " (" + std::to_string(resync_bytes) + " captured bytes skipped by resync)";
+    t += "\n";
+    t += "  filtered: " + (filtered.empty() ? std::string("none") : reasons_text(filtered, filtered.size())) + "\n";
     if (s.control) {
         const ControlSnapshot& k = *s.control;
         t += "  control: " + std::to_string(k.subscribes_sent) + " subscribes sent, " + std::to_string(k.datagrams_rx) +
@@ -183,7 +216,10 @@ std::string report_json(const RunSnapshot& s, const ReportInfo& info) {
     kv("sessions", "{\"active\": " + std::to_string(s.active_sessions) +
                        ", \"created\": " + std::to_string(s.session[session::Counter::sessions_created]) +
                        ", \"ended\": " + std::to_string(s.session.ended()) + "}");
-    kv("drops_total", std::to_string(total_drops(s)));
+    const DropTotals totals = drop_totals(s);
+    kv("drops_total", std::to_string(totals.lost + totals.filtered));
+    kv("lost_total", std::to_string(totals.lost));
+    kv("filtered_total", std::to_string(totals.filtered));
     std::string sess, pc, pt;
     s.session.for_each([&](std::string_view group, std::string_view name, std::uint64_t v) {
         std::string& dst = group == "session" ? sess : group == "parse_captured" ? pc : pt;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <string_view>
@@ -53,13 +54,34 @@ struct RunSnapshot {
     std::optional<ControlSnapshot> control;  // with -s only
 };
 
-// Sum of a snapshot's drop counters (session and io counters whose names start with
-// "drop_", plus sessions not created for lack of room).
+// Drop counters (session and io counters whose names start with "drop_" or "create_") fall
+// in two classes, so a reader can tell a loss from what dpcopy is meant to leave out:
+// - lost: something the copy should have carried did not (a captured client frame queued
+//   nowhere, a session not created, a frame that never left): session queue or pool full,
+//   resync skips, table or tuples exhausted, hand-off/TX/mbuf shortages, unreadable
+//   captured frames. Any drop counter not listed as filtered is lost (a new reason is
+//   never hidden).
+// - filtered: frames that are not part of a copy by design: not TCP, no -x transfer, not
+//   chosen by -r, refused by -O, the capture's own duplicates and retransmissions, stray
+//   ACK/FIN/RST of sessions already ended, target frames of ended sessions or beyond what we
+//   sent, frames for other hosts.
+// drop_resync_bytes counts bytes, not frames: in neither total (shown with the lost ones).
+enum class DropClass { lost, filtered, bytes };
+DropClass drop_class(std::string_view counter) noexcept;
+// The names classified as filtered (for tests and documentation).
+std::span<const std::string_view> filtered_drop_counters() noexcept;
+struct DropTotals {
+    std::uint64_t lost = 0;
+    std::uint64_t filtered = 0;
+};
+DropTotals drop_totals(const RunSnapshot& s) noexcept;
+// lost + filtered (frames and sessions).
 std::uint64_t total_drops(const RunSnapshot& s) noexcept;
 
 // One line, no newline:
-// "dpcopy: 3.0s sessions 12 active +4 new 2 ended | sent 350 (data 40) | target 320 | rtx 1 |
-//  drops 3 (drop_target_unknown 2, drop_rx_not_ours 1) | in 120/s out 116/s"
+// "dpcopy: 3.0s sessions 12 active +4 new 2 ended | requests 40 sent (4000 B) | responses 320 |
+//  rtx 1 | lost 0 | filtered 3 (drop_target_unknown 2, drop_rx_not_ours 1) | in 120/s out 116/s"
+// (at most three reasons of each class, largest first).
 // With a control section: "... | control records 300 lost 0 restarts 0 rejected 2" before " | in".
 std::string status_line(const RunSnapshot& cur, const RunSnapshot& prev);
 

@@ -40,8 +40,48 @@ TEST_CASE("status line") {
     prev.io[IoCounter::tx_frames] = 190;
     CHECK(io::status_line(sample(), prev) ==
           "dpcopy: 3.0s sessions 12 active +6 new 4 ended | requests 40 sent (4000 B) | responses 320 | rtx 1 | "
-          "drops 3 (drop_target_unknown 2, drop_rx_not_ours 1) | in 120/s out 100/s");
+          "lost 0 | filtered 3 (drop_target_unknown 2, drop_rx_not_ours 1) | in 120/s out 100/s");
     CHECK(io::total_drops(sample()) == 3);
+    // losses are told apart from what is filtered by design, at most three reasons each
+    io::RunSnapshot s = sample();
+    s.session[Counter::drop_queue_full_worker] = 7;
+    s.session[Counter::create_table_full] = 1;
+    s.session[Counter::drop_resync_segments] = 2;
+    s.session[Counter::drop_resync_bytes] = 900;  // bytes: in no total
+    s.io[IoCounter::drop_handoff_full] = 1;
+    const std::string line = io::status_line(s, prev);
+    CHECK(line.find(" | lost 11 (drop_queue_full_worker 7, drop_resync_segments 2, create_table_full 1, ...) | "
+                    "filtered 3 (drop_target_unknown 2, drop_rx_not_ours 1) | ") != std::string::npos);
+    const io::DropTotals t = io::drop_totals(s);
+    CHECK(t.lost == 11);
+    CHECK(t.filtered == 3);
+    CHECK(io::total_drops(s) == 14);
+}
+
+TEST_CASE("drop classes") {
+    // every drop counter is in a class; what is filtered names real drop counters only
+    std::size_t filtered = 0, lost = 0;
+    auto classify = [&](std::string_view name) {
+        if (!name.starts_with("drop_") && !name.starts_with("create_")) return;
+        switch (io::drop_class(name)) {
+            case io::DropClass::filtered: ++filtered; break;
+            case io::DropClass::lost: ++lost; break;
+            case io::DropClass::bytes: CHECK(name == "drop_resync_bytes"); break;
+        }
+    };
+    for (std::size_t i = 0; i < session::counter_count; ++i) classify(session::counter_names[i]);
+    for (std::size_t i = 0; i < io::io_counter_count; ++i) classify(io::io_counter_names[i]);
+    CHECK(filtered == io::filtered_drop_counters().size());  // no misspelt name in the list
+    CHECK(lost >= 10);
+    // what a user must see as loss, and what -r, -x and the capture's own duplicates leave out
+    for (std::string_view n : {"drop_queue_full_session", "drop_queue_full_worker", "drop_resync_segments",
+                               "create_table_full", "create_no_tuple", "drop_captured_parse", "drop_handoff_full",
+                               "drop_live_before_next_hop", "drop_tx_full", "drop_no_mbuf", "drop_too_big"})
+        CHECK(io::drop_class(n) == io::DropClass::lost);
+    for (std::string_view n : {"drop_captured_not_sampled", "drop_captured_no_transfer", "drop_captured_duplicate",
+                               "drop_target_unknown", "drop_rx_not_ours"})
+        CHECK(io::drop_class(n) == io::DropClass::filtered);
+    CHECK(io::drop_class("drop_some_future_reason") == io::DropClass::lost);  // never hidden
 }
 
 TEST_CASE("summary") {
@@ -49,10 +89,16 @@ TEST_CASE("summary") {
     CHECK(t.starts_with("dpcopy: summary after 3.000 s (input done), 2 workers\n"));
     CHECK(t.find("  sessions: 16 created, 0 handshakes, 4 ended, 12 still active\n") != std::string::npos);
     CHECK(t.find("  outcomes: end_closed 4\n") != std::string::npos);
-    CHECK(t.find("  drops: drop_target_unknown 2, drop_rx_not_ours 1\n") != std::string::npos);
+    CHECK(t.find("  lost: none\n") != std::string::npos);
+    CHECK(t.find("  filtered: drop_target_unknown 2, drop_rx_not_ours 1\n") != std::string::npos);
+    io::RunSnapshot l = sample();
+    l.session[Counter::drop_queue_full_session] = 4;
+    l.session[Counter::drop_resync_bytes] = 1200;
+    CHECK(io::summary_text(l, "input done").find("  lost: drop_queue_full_session 4 (1200 captured bytes skipped by resync)\n") !=
+          std::string::npos);
     CHECK(t.find("  port 0: rx 10 tx 20") != std::string::npos);
     io::RunSnapshot empty;
-    CHECK(io::summary_text(empty, "interrupted").find("  drops: none\n") != std::string::npos);
+    CHECK(io::summary_text(empty, "interrupted").find("  lost: none\n  filtered: none\n") != std::string::npos);
 }
 
 TEST_CASE("report JSON") {
@@ -64,6 +110,8 @@ TEST_CASE("report JSON") {
     CHECK(j.find("\"truncated_tcp\": 5") != std::string::npos);
     CHECK(j.find("\"ports\": [{\"port\": 0, \"ipackets\": 10, \"opackets\": 20") != std::string::npos);
     CHECK(j.find("\"drops_total\": 3,") != std::string::npos);
+    CHECK(j.find("\"lost_total\": 0,") != std::string::npos);
+    CHECK(j.find("\"filtered_total\": 3,") != std::string::npos);
     CHECK(j.back() == '\n');
     CHECK(io::json_quote("a\tb\x01") == "\"a\\tb\\u0001\"");
     // balanced braces and brackets (a cheap well-formedness check)
