@@ -36,7 +36,7 @@
 //     that waits still burns CPU, so a starved run understates dpcopy.
 //   - the peer's own CPU time and rate are printed apart (its cost is not in the figure).
 // Then it raises SIGINT, lets run_dataplane drain for 0.2 s and return, and checks the
-// engine's report: rounds completed, requests answered and drops.
+// engine's report: rounds completed, requests answered, and drops (lost and filtered).
 #include <pthread.h>
 #include <unistd.h>
 #include <sched.h>
@@ -741,9 +741,9 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(peer.rounds_done), static_cast<unsigned long long>(peer.rsts),
                 static_cast<unsigned long long>(peer.fins), static_cast<unsigned long long>(peer.arps),
                 static_cast<unsigned long long>(peer.other));
-    std::printf("  dpcopy report: sessions %s created, drops_total %s, requests sent %s\n",
-                json_number(doc, "created").c_str(), json_number(doc, "drops_total").c_str(),
-                json_number(doc, "data_segments_sent").c_str());
+    std::printf("  dpcopy report: sessions %s created, lost_total %s, filtered_total %s, requests sent %s\n",
+                json_number(doc, "created").c_str(), json_number(doc, "lost_total").c_str(),
+                json_number(doc, "filtered_total").c_str(), json_number(doc, "data_segments_sent").c_str());
     if (!peer.measured || sh.failed.load()) {
         std::printf("  FAILED: %s\n", peer.why.empty() ? "no measurement" : peer.why.c_str());
         rte_eal_cleanup();
@@ -780,10 +780,10 @@ int main(int argc, char** argv) {
                 pcpu * 1e9 / (rx + tx));
     std::printf("RESULT sessions=%u n=%u frame=%u workers=%u rx_pps_per_worker_cpu=%.0f rx_pps_wall=%.0f "
                 "tx_pps_wall=%.0f ns_per_rx_frame=%.1f ns_per_round=%.1f rounds_per_s=%.0f worker_cpu_pct=%.0f "
-                "starved_pct=%.1f drops=%s load=\"%s\"\n",
+                "starved_pct=%.1f lost=%s filtered=%s load=\"%s\"\n",
                 o.sessions, o.multiply, o.frame, nw, rx / wcpu, rx / wall, tx / wall, wcpu * 1e9 / rx,
-                wcpu * 1e9 / rounds, rounds / wall, 100.0 * wcpu / wall, starved, json_number(doc, "drops_total").c_str(),
-                load);
+                wcpu * 1e9 / rounds, rounds / wall, 100.0 * wcpu / wall, starved, json_number(doc, "lost_total").c_str(),
+                json_number(doc, "filtered_total").c_str(), load);
     rte_eal_cleanup();
     return rc == 0 ? 0 : 1;
 }

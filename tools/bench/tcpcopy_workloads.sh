@@ -27,18 +27,9 @@ LCORES=${DPCOPY_LCORES:--l 0}
 ONLY=${ONLY:-.}   # regex over case names (debugging)
 BENCH_PACKAGES=(wrk nginx-light tcpdump ethtool iproute2)
 
-if [ "$(id -u)" -ne 0 ]; then echo "tcpcopy_workloads.sh: must run as root" >&2; exit 2; fi
-[ -x "$DPCOPY" ] || { echo "tcpcopy_workloads.sh: $DPCOPY not built" >&2; exit 2; }
-missing=()
-for p in "${BENCH_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null || exit 1
-fi
-source "$root/tests/e2e/lib/rig.sh"
-REQS="$root/tests/e2e/lib/requests_in_pcap.py"
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-# KEEP=DIR keeps the captures, dpcopy outputs and reports for a post-mortem.
-keep_and_clean() { [ -n "${KEEP:-}" ] && { mkdir -p "$KEEP"; cp -r "$RIG_TMP"/. "$KEEP"/; }; rig_cleanup; }
+# shellcheck source=lib.sh
+source "$root/tools/bench/lib.sh"
+bench_preflight tcpcopy_workloads.sh "$DPCOPY" "${BENCH_PACKAGES[@]}"
 
 rig_init tcw
 trap keep_and_clean EXIT
@@ -126,8 +117,8 @@ for w in keepalive close; do
     rm -rf "/var/run/dpdk/$prefix"
     sleep 1
     secs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["elapsed_s"])' "$RIG_TMP/off.$run_no.json" 2>/dev/null || echo 0)
-    drops=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["drops_total"])' "$RIG_TMP/off.$run_no.json" 2>/dev/null || echo '?')
-    result "offline $w --speed $speed -n $n" $((exp * n)) "$(served)" "$secs" "(run ${secs} s, exit $rc, dpcopy drops $drops)"
+    drops=$(python3 -c 'import json,sys; r = json.load(open(sys.argv[1])); print(r["lost_total"], "lost", r["filtered_total"], "filtered")' "$RIG_TMP/off.$run_no.json" 2>/dev/null || echo '?')
+    result "offline $w --speed $speed -n $n" $((exp * n)) "$(served)" "$secs" "(run ${secs} s, exit $rc, dpcopy drops: $drops)"
   done
 done
 
@@ -165,9 +156,9 @@ for w in keepalive close keepalive_throttled close_throttled; do
     rxp=$(python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["ports"]; print(sum(x["ipackets"] for x in p if x["port"] == 0))' "$RIG_TMP/live.$run_no.json" 2>/dev/null || echo '?')
     echo "    mirror path: mir0 sent $((m1 - m0)) frames, rx0 received $((r1 - r0)) (dropped $((d1 - d0))), softnet backlog drops $((s1 - s0)), dpcopy's RX port got $rxp"
     on=$(online)
-    drops=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["drops_total"])' "$RIG_TMP/live.$run_no.json" 2>/dev/null || echo '?')
+    drops=$(python3 -c 'import json,sys; r = json.load(open(sys.argv[1])); print(r["lost_total"], "lost", r["filtered_total"], "filtered")' "$RIG_TMP/live.$run_no.json" 2>/dev/null || echo '?')
     # rate: over the load's DURATION (the target is served while the load runs)
     result "live $w -n $n" $((on * n)) "$(served)" "$DURATION" \
-      "(online $on at $(wrk_rate "$RIG_TMP/$w.live.$n.wrk") req/s beside dpcopy; exit $rc, dpcopy drops $drops)"
+      "(online $on at $(wrk_rate "$RIG_TMP/$w.live.$n.wrk") req/s beside dpcopy; exit $rc, dpcopy drops: $drops)"
   done
 done

@@ -27,18 +27,9 @@ KA_N=${KA_N:-100000}
 # Packages only this benchmark needs (not in tools/lib/common.sh's list).
 BENCH_PACKAGES=(tcpreplay apache2-utils nginx-light tcpdump ethtool iproute2)
 
-if [ "$(id -u)" -ne 0 ]; then echo "vs_tcpreplay.sh: must run as root" >&2; exit 2; fi
-[ -x "$DPCOPY" ] || { echo "vs_tcpreplay.sh: $DPCOPY not built" >&2; exit 2; }
-missing=()
-for p in "${BENCH_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null || exit 1
-fi
-source "$root/tests/e2e/lib/rig.sh"
-REQS="$root/tests/e2e/lib/requests_in_pcap.py"
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-# KEEP=DIR keeps the captures, dpcopy outputs and reports for a post-mortem.
-keep_and_clean() { [ -n "${KEEP:-}" ] && { mkdir -p "$KEEP"; cp -r "$RIG_TMP"/. "$KEEP"/; }; rig_cleanup; }
+# shellcheck source=lib.sh
+source "$root/tools/bench/lib.sh"
+bench_preflight vs_tcpreplay.sh "$DPCOPY" "${BENCH_PACKAGES[@]}"
 
 rig_init vstr
 trap keep_and_clean EXIT
@@ -94,7 +85,7 @@ except Exception as e:
 t = r["elapsed_s"]; io = r["io"]
 print(f"dpcopy    {t:7.2f} s  {r['sessions']['created']/t:9.0f} sessions/s  {io['file_frames']/t:9.0f} captured pkts/s  "
       f"{io['tx_frames']/t:9.0f} sent pkts/s  target: {served} requests, {opens} connections  "
-      f"(drops {r['drops_total']}, exit {rc}) load {load}")
+      f"(lost {r['lost_total']}, filtered {r['filtered_total']}, exit {rc}) load {load}")
 PY
 }
 
