@@ -24,7 +24,7 @@ double rate(std::uint64_t n, std::uint64_t ns) noexcept {
     return ns == 0 ? 0.0 : static_cast<double>(n) * 1e9 / static_cast<double>(ns);
 }
 
-// Nonzero drop counters, largest first.
+// Drop counters of frames that are not part of a copy by design (run_stats.hpp, DropClass).
 constexpr std::string_view kFiltered[] = {
     "drop_captured_not_tcp",     "drop_captured_no_transfer", "drop_captured_not_sampled",
     "drop_captured_no_session",  "drop_captured_mid_stream",  "drop_captured_duplicate_syn",

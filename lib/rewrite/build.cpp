@@ -41,8 +41,9 @@ void write_ipv4(Bytes out, std::size_t off, const Ipv4Spec& ip, std::uint8_t pro
     h.proto = proto;
     h.src = ip.src;
     h.dst = ip.dst;
-    const std::uint32_t s = ((std::uint32_t{0x45} << 8) | h.tos) + h.total_len + h.id + h.frag +
-                            ((std::uint32_t{h.ttl} << 8) | h.proto) + halves(h.src.value()) + halves(h.dst.value());
+    const std::uint32_t s = ((std::uint32_t{h.version} << 12) | (std::uint32_t{h.ihl} << 8) | h.tos) + h.total_len +
+                            h.id + h.frag + ((std::uint32_t{h.ttl} << 8) | h.proto) + halves(h.src.value()) +
+                            halves(h.dst.value());
     h.checksum = static_cast<std::uint16_t>(~csum_fold(s));
     h.write(out.subspan(off, Ipv4Hdr::min_size));
 }
