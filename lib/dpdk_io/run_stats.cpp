@@ -92,11 +92,6 @@ DropTotals drop_totals(const RunSnapshot& s) noexcept {
     return t;
 }
 
-std::uint64_t total_drops(const RunSnapshot& s) noexcept {
-    const DropTotals t = drop_totals(s);
-    return t.lost + t.filtered;
-}
-
 std::string status_line(const RunSnapshot& cur, const RunSnapshot& prev) {
     const auto& c = cur.session;
     const auto& p = prev.session;

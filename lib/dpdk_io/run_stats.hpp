@@ -74,9 +74,8 @@ struct DropTotals {
     std::uint64_t lost = 0;
     std::uint64_t filtered = 0;
 };
+// Both classes summed over the snapshot; drops_total = lost + filtered.
 DropTotals drop_totals(const RunSnapshot& s) noexcept;
-// lost + filtered (frames and sessions).
-std::uint64_t total_drops(const RunSnapshot& s) noexcept;
 
 // One line, no newline:
 // "dpcopy: 3.0s sessions 12 active +4 new 2 ended | requests 40 sent (4000 B) | responses 320 |

@@ -154,30 +154,32 @@ std::optional<TcpOptions> TcpOptions::read(ConstBytes opts) noexcept {
 }
 
 namespace {
-constexpr bool known_option(std::uint8_t kind) noexcept {
-    return kind == tcpopt::mss || kind == tcpopt::wscale || kind == tcpopt::sack_permitted ||
-           kind == tcpopt::timestamp || kind == tcpopt::sack;
-}
-constexpr std::size_t kUnknownRoom = std::tuple_size_v<decltype(TcpOptions::unknown)>;
+// What read() can hold: known options any number of times, unknown ones up to its array.
+struct OptionRoom {
+    std::size_t unknown = 0;
+    bool take(std::uint8_t kind, std::uint8_t len) noexcept {
+        if (kind == tcpopt::mss || kind == tcpopt::wscale || kind == tcpopt::sack_permitted ||
+            kind == tcpopt::timestamp || kind == tcpopt::sack)
+            return true;
+        unknown += len;
+        return unknown <= std::tuple_size_v<decltype(TcpOptions::unknown)>;
+    }
+};
 }  // namespace
 
 bool TcpOptions::valid(ConstBytes opts) noexcept {
-    std::size_t unknown = 0;  // read() keeps unknown options in a fixed array
-    return walk_tcp_options(opts, [&unknown](std::uint8_t kind, const std::uint8_t*, std::uint8_t len) {
-        if (known_option(kind)) return true;
-        unknown += len;
-        return unknown <= kUnknownRoom;
+    OptionRoom room;
+    return walk_tcp_options(opts, [&room](std::uint8_t kind, const std::uint8_t*, std::uint8_t len) {
+        return room.take(kind, len);
     });
 }
 
 std::optional<TcpTimestamp> TcpOptions::read_timestamp(ConstBytes opts) noexcept {
     std::optional<TcpTimestamp> ts;
-    std::size_t unknown = 0;
-    const bool ok = walk_tcp_options(opts, [&ts, &unknown](std::uint8_t kind, const std::uint8_t* p, std::uint8_t len) {
+    OptionRoom room;
+    const bool ok = walk_tcp_options(opts, [&ts, &room](std::uint8_t kind, const std::uint8_t* p, std::uint8_t len) {
         if (kind == tcpopt::timestamp) ts = TcpTimestamp{load_be32(p + 2), load_be32(p + 6)};
-        if (known_option(kind)) return true;
-        unknown += len;
-        return unknown <= kUnknownRoom;
+        return room.take(kind, len);
     });
     if (!ok) return std::nullopt;
     return ts;

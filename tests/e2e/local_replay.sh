@@ -55,6 +55,9 @@ replay() {
   return $rc
 }
 
+# report_ctr NAME COUNTER: a counter of NAME.json, dpcopy's --report of that replay
+report_ctr() { sed -nE "s/.*\"$2\": ([0-9]+).*/\1/p" "$RIG_TMP/$1.json" | head -1; }
+
 # ---- captures from real clients (lib/replay_checks.sh: e2e_capture) ---------------
 for name in keepalive short large curl curlkl redis close upload; do
   e2e_capture "$name" || bad "record $name" "tcpdump kept dropping packets"
@@ -74,8 +77,8 @@ if replay short 80 --speed 0 -n 3; then e2e_check_http "short -n 3" short short 
 # chained to one shared copy of each payload block
 if replay upload 80 --speed 0 -n 3; then
   e2e_check_http "upload -n 3" upload upload 3
-  ctr() { sed -nE "s/.*\"$1\": ([0-9]+).*/\1/p" "$RIG_TMP/upload.json" | head -1; }
-  chained=$(ctr tx_chained); blocks=$(ctr tx_payload_blocks); fallback=$(ctr tx_chain_fallback)
+  chained=$(report_ctr upload tx_chained); blocks=$(report_ctr upload tx_payload_blocks)
+  fallback=$(report_ctr upload tx_chain_fallback)
   if [ "${chained:-0}" -gt 0 ] && [ "${blocks:-0}" -gt 0 ] && [ $((blocks * 2)) -le "$chained" ] && [ "$fallback" = 0 ]; then
     ok "upload -n 3: $chained chained frames from $blocks payload blocks copied once"
   else bad "upload -n 3" "tx_chained=$chained tx_payload_blocks=$blocks tx_chain_fallback=$fallback"; fi
@@ -87,8 +90,8 @@ if replay short 80 --speed 0 -r 50; then sub1=$(e2e_http_got); else bad "-r 50" 
 if replay short 80 --speed 0 -r 50; then sub2=$(e2e_http_got); else bad "-r 50" "dpcopy exited $?"; fi
 e2e_check_same_subset "-r 50" short "$sub1" "$sub2"
 # what -r leaves out is filtered by design, not lost: the report tells them apart
-rctr() { sed -nE "s/.*\"$1\": ([0-9]+).*/\1/p" "$RIG_TMP/short.json" | head -1; }
-lost=$(rctr lost_total); filtered=$(rctr filtered_total); unsampled=$(rctr drop_captured_not_sampled)
+lost=$(report_ctr short lost_total); filtered=$(report_ctr short filtered_total)
+unsampled=$(report_ctr short drop_captured_not_sampled)
 if [ "$lost" = 0 ] && [ "${unsampled:-0}" -gt 0 ] && [ "${filtered:-0}" -ge "$unsampled" ]; then
   ok "-r 50: lost_total 0, filtered_total $filtered ($unsampled frames of sessions not chosen)"
 else bad "-r 50 report" "lost_total=$lost filtered_total=$filtered drop_captured_not_sampled=$unsampled"; fi
