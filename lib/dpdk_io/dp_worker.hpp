@@ -506,10 +506,13 @@ struct Worker {
     void handle_mirror(rte_mbuf* m, bool direct, std::uint64_t now) {
         ++ctr[IoCounter::rx_frames];
         ctr[IoCounter::rx_bytes] += m->pkt_len;
-        const net::ConstBytes f = mbuf_bytes(m, scratch);
         net::PacketView v;
-        // The engine counts what it cannot parse or does not copy, by reason.
-        const bool parsed = net::parse_frame(f, v, net::LinkType::ethernet, true) == net::ParseError::ok;
+        bool parsed = false;
+        // Parsed here only to pick the owner (one worker, or RSS: it is this one); the engine
+        // parses it again and counts what it cannot parse or does not copy, by reason.
+        if (!direct && count > 1) {
+            parsed = net::parse_frame(mbuf_bytes(m, scratch), v, net::LinkType::ethernet, true) == net::ParseError::ok;
+        }
         handle_captured(m, v, parsed, direct, now);
     }
 

@@ -175,6 +175,32 @@ struct TcpHdr {
     static TcpHdr read(ConstBytes b) noexcept;  // the fixed 20 bytes
     void write(Bytes b) const noexcept;          // the fixed 20 bytes
 };
+// (inline: every frame of the data path reads one and every frame it sends writes one)
+inline TcpHdr TcpHdr::read(ConstBytes b) noexcept {
+    TcpHdr h;
+    h.src_port = Port(load_be16(b, 0));
+    h.dst_port = Port(load_be16(b, 2));
+    h.seq = Seq(load_be32(b, 4));
+    h.ack = Seq(load_be32(b, 8));
+    h.data_off = static_cast<std::uint8_t>(b[12] >> 4);
+    h.flags = b[13];
+    h.window = load_be16(b, 14);
+    h.checksum = load_be16(b, 16);
+    h.urgent = load_be16(b, 18);
+    return h;
+}
+
+inline void TcpHdr::write(Bytes b) const noexcept {
+    store_be16(b, 0, src_port.value());
+    store_be16(b, 2, dst_port.value());
+    store_be32(b, 4, seq.value());
+    store_be32(b, 8, ack.value());
+    b[12] = static_cast<std::uint8_t>(data_off << 4);
+    b[13] = flags;
+    store_be16(b, 14, window);
+    store_be16(b, 16, checksum);
+    store_be16(b, 18, urgent);
+}
 
 struct UdpHdr {
     static constexpr std::size_t size = 8;

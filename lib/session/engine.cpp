@@ -36,30 +36,6 @@ namespace {
 constexpr std::uint32_t kNone = 0xffffffffu;
 constexpr std::size_t kSessionPrefetchBytes = sizeof(Session);
 
-// Flow key of an Ethernet(+VLAN)/IPv4/TCP frame without full validation: a prefetch hint
-// for the burst paths only (the frame is parsed for real when it is processed).
-bool peek_key(ConstBytes f, net::LinkType link, net::FlowKey& k) noexcept {
-    std::size_t off = 0;
-    if (link == net::LinkType::ethernet) {
-        if (f.size() < 14) return false;
-        std::uint16_t et = net::load_be16(f.data() + 12);
-        off = 14;
-        for (int tags = 0; tags < 2 && (et == 0x8100 || et == 0x88a8 || et == 0x9100); ++tags) {
-            if (f.size() < off + 4) return false;
-            et = net::load_be16(f.data() + off + 2);
-            off += 4;
-        }
-        if (et != 0x0800) return false;
-    }
-    if (f.size() < off + 20 || (f[off] >> 4) != 4 || f[off + 9] != 6) return false;
-    const std::size_t ihl = std::size_t{f[off] & 0x0fu} * 4;
-    if (ihl < 20 || f.size() < off + ihl + 4) return false;
-    k.src_ip = net::Ipv4Addr(net::load_be32(f.data() + off + 12));
-    k.dst_ip = net::Ipv4Addr(net::load_be32(f.data() + off + 16));
-    k.src_port = net::Port(net::load_be16(f.data() + off + ihl));
-    k.dst_port = net::Port(net::load_be16(f.data() + off + ihl + 2));
-    return true;
-}
 namespace tf = net::tcpflag;
 
 inline std::uint32_t seq_dist(Seq to, Seq from) noexcept {  // to - from, clamped at 0
@@ -121,16 +97,37 @@ public:
         flush_unrefs();
     }
 
+    // A frame's parse and flow hash, computed once: by the burst paths for the whole burst
+    // (the hash also prefetches the index), or by the single-frame entry points.
+    struct Parsed {
+        net::PacketView v;
+        net::ParseError pe = net::ParseError::ok;
+        bool hashed = false;     // h is valid
+        bool to_server = false;  // h hashes v.key (else v.key.reversed())
+        std::uint64_t h = 0;
+    };
+
     void captured_one(ConstBytes frame, net::LinkType link, Nanos now) {
+        Parsed p;
+        p.pe = net::parse_frame(frame, p.v, link);
+        captured_parsed(frame, p, now);
+    }
+
+    // The hash of `k` (to_server) or of its reverse, reusing the burst's when it is that one.
+    static std::uint64_t hash_of(const Parsed& p, bool to_server) noexcept {
+        if (p.hashed && p.to_server == to_server) return p.h;
+        return net::hash_flow(to_server ? p.v.key : p.v.key.reversed());
+    }
+
+    void captured_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
         observe(now);
         ++ctr_[Counter::captured_frames];
-        net::PacketView v;
-        const net::ParseError pe = net::parse_frame(frame, v, link);
-        if (pe != net::ParseError::ok) {
+        if (p.pe != net::ParseError::ok) {
             ++ctr_[Counter::drop_captured_parse];
-            ++ctr_.parse_captured[static_cast<std::size_t>(pe)];
+            ++ctr_.parse_captured[static_cast<std::size_t>(p.pe)];
             return;
         }
+        const net::PacketView& v = p.v;
         if (v.l4 != net::L4Kind::tcp) {
             ++ctr_[Counter::drop_captured_not_tcp];
             return;
@@ -140,14 +137,14 @@ public:
             const TransferMap& t = cfg_.transfers[i];
             if (k.dst_port == t.online_port && (!t.online_ip || *t.online_ip == k.dst_ip)) {
                 ++ctr_[Counter::captured_client_frames];
-                client_frame(frame, v, t, now);
+                client_frame(frame, v, hash_of(p, true), t, now);
                 return;
             }
         }
         for (const TransferMap& t : cfg_.transfers) {
             if (k.src_port == t.online_port && (!t.online_ip || *t.online_ip == k.src_ip)) {
                 ++ctr_[Counter::captured_server_frames];
-                server_frame(frame, v, now);
+                server_frame(frame, v, hash_of(p, false), now);
                 return;
             }
         }
@@ -155,21 +152,26 @@ public:
     }
 
     void target_one(ConstBytes frame, Nanos now) {
+        Parsed p;
+        p.pe = net::parse_frame(frame, p.v, net::LinkType::ethernet);
+        target_parsed(frame, p, now);
+    }
+
+    void target_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
         observe(now);
         ++ctr_[Counter::target_frames];
-        net::PacketView v;
-        const net::ParseError pe = net::parse_frame(frame, v, net::LinkType::ethernet);
-        if (pe != net::ParseError::ok) {
+        if (p.pe != net::ParseError::ok) {
             ++ctr_[Counter::drop_target_parse];
-            ++ctr_.parse_target[static_cast<std::size_t>(pe)];
+            ++ctr_.parse_target[static_cast<std::size_t>(p.pe)];
             return;
         }
+        const net::PacketView& v = p.v;
         if (v.l4 != net::L4Kind::tcp) {
             ++ctr_[Counter::drop_target_not_tcp];
             return;
         }
         const net::FlowKey xk = v.key.reversed();  // fake client -> target
-        const std::uint64_t h = net::hash_flow(xk);
+        const std::uint64_t h = hash_of(p, false);
         const std::uint32_t id = by_xlat_.find(h, [&](std::uint32_t i) { return sessions_[i].xlat == xk; });
         const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
         if (id == kNone) {
@@ -182,60 +184,59 @@ public:
         target_segment(id, frame, v, th, now);
     }
 
+    // Bursts: pass 1 parses every frame once and hashes its flow (prefetching the index
+    // slot), pass 2 prefetches the sessions and what they will touch, pass 3 processes.
+    static constexpr std::size_t kBurst = 32;
+
     void on_captured_burst(std::span<const ConstBytes> frames, net::LinkType link, Nanos now) override {
-        constexpr std::size_t kBurst = 32;
-        std::array<std::uint64_t, kBurst> hashes{};
-        std::array<bool, kBurst> valid{};
+        std::array<Parsed, kBurst> parsed;
         for (std::size_t base = 0; base < frames.size(); base += kBurst) {
             const std::size_t n = std::min(kBurst, frames.size() - base);
-            // pass 1: flow hashes, prefetch the index slots
             for (std::size_t i = 0; i < n; ++i) {
-                valid[i] = false;
-                net::FlowKey k;
-                if (!peek_key(frames[base + i], link, k)) continue;
-                const bool to_server = std::any_of(cfg_.transfers.begin(), cfg_.transfers.end(),
-                                                   [&](const TransferMap& t) { return k.dst_port == t.online_port; });
-                hashes[i] = net::hash_flow(to_server ? k : k.reversed());
-                valid[i] = true;
-                by_orig_.prefetch(hashes[i]);
+                Parsed& p = parsed[i];
+                p.pe = net::parse_frame(frames[base + i], p.v, link);
+                p.hashed = p.pe == net::ParseError::ok && p.v.l4 == net::L4Kind::tcp;
+                if (!p.hashed) continue;
+                const net::FlowKey& k = p.v.key;
+                p.to_server = std::any_of(cfg_.transfers.begin(), cfg_.transfers.end(),
+                                          [&](const TransferMap& t) { return k.dst_port == t.online_port; });
+                p.h = net::hash_flow(p.to_server ? k : k.reversed());
+                by_orig_.prefetch(p.h);
             }
-            // pass 2: prefetch the sessions (and their timer entries), and the pieces the
-            // burst's data will be queued in
             // (in packet order: each packet's session lines, then the piece it will fill)
             for (std::size_t i = 0; i < n; ++i) {
-                if (valid[i]) prefetch_session(by_orig_.peek(hashes[i]));
+                if (parsed[i].hashed) prefetch_session(by_orig_.peek(parsed[i].h));
                 pool_.prefetch_next(static_cast<std::uint32_t>(i));
                 blocks_.prefetch_next(static_cast<std::uint32_t>(i), share_blocks_);
             }
-            for (std::size_t i = 0; i < n; ++i) captured_one(frames[base + i], link, now);
+            for (std::size_t i = 0; i < n; ++i) captured_parsed(frames[base + i], parsed[i], now);
             flush_unrefs();
         }
     }
 
     void on_target_burst(std::span<const ConstBytes> frames, Nanos now) override {
-        constexpr std::size_t kBurst = 32;
-        std::array<std::uint64_t, kBurst> hashes{};
-        std::array<bool, kBurst> valid{};
+        std::array<Parsed, kBurst> parsed;
         for (std::size_t base = 0; base < frames.size(); base += kBurst) {
             const std::size_t n = std::min(kBurst, frames.size() - base);
             for (std::size_t i = 0; i < n; ++i) {
-                valid[i] = false;
-                net::FlowKey k;
-                if (!peek_key(frames[base + i], net::LinkType::ethernet, k)) continue;
-                hashes[i] = net::hash_flow(k.reversed());
-                valid[i] = true;
-                by_xlat_.prefetch(hashes[i]);
+                Parsed& p = parsed[i];
+                p.pe = net::parse_frame(frames[base + i], p.v, net::LinkType::ethernet);
+                p.hashed = p.pe == net::ParseError::ok && p.v.l4 == net::L4Kind::tcp;
+                if (!p.hashed) continue;
+                p.to_server = false;
+                p.h = net::hash_flow(p.v.key.reversed());
+                by_xlat_.prefetch(p.h);
             }
             std::array<std::uint32_t, kBurst> ids{};
             for (std::size_t i = 0; i < n; ++i) {
-                ids[i] = valid[i] ? by_xlat_.peek(hashes[i]) : kNone;
+                ids[i] = parsed[i].hashed ? by_xlat_.peek(parsed[i].h) : kNone;
                 prefetch_session(ids[i]);
             }
-            // pass 3: the queued pieces an ACK will free (the session lines are on their way)
+            // the queued pieces an ACK will free (the session lines are on their way)
             for (std::size_t i = 0; i < n; ++i) {
                 if (ids[i] != kNone) pool_.prefetch(sessions_[ids[i]].q_head);
             }
-            for (std::size_t i = 0; i < n; ++i) target_one(frames[base + i], now);
+            for (std::size_t i = 0; i < n; ++i) target_parsed(frames[base + i], parsed[i], now);
             flush_unrefs();
         }
     }
@@ -639,10 +640,9 @@ private:
     }
 
     // ---------------------------------------------------------------- captured frames
-    void client_frame(ConstBytes frame, const net::PacketView& v, const TransferMap& xfer, Nanos now) {
+    void client_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, const TransferMap& xfer, Nanos now) {
         const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
         const net::FlowKey& orig = v.key;
-        const std::uint64_t h = net::hash_flow(orig);
         std::uint32_t head = by_orig_.find(h, [&](std::uint32_t i) { return sessions_[i].orig == orig; });
         const bool syn = th.has(tf::syn) && !th.has(tf::ack);
         if (head != kNone && syn) {
@@ -753,10 +753,9 @@ private:
         if (s.q_head != kNone) extend_contig(s, s.q_head);
     }
 
-    void server_frame(ConstBytes frame, const net::PacketView& v, Nanos now) {
+    void server_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, Nanos now) {
         const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
         const net::FlowKey orig = v.key.reversed();
-        const std::uint64_t h = net::hash_flow(orig);
         const std::uint32_t head = by_orig_.find(h, [&](std::uint32_t i) { return sessions_[i].orig == orig; });
         if (head == kNone) {
             if (!sampled(orig, cfg_.percent, cfg_.sample_seed)) {
