@@ -119,19 +119,34 @@ public:
         return net::hash_flow(to_server ? p.v.key : p.v.key.reversed());
     }
 
-    void captured_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
+    // Counts a frame of one direction in (`frames`) and, when it is not a parsed TCP segment,
+    // its drop; true when it goes on.
+    struct Intake {
+        Counter frames, parse, not_tcp;
+        std::array<std::uint64_t, net::parse_error_count> Counters::*by_reason;
+    };
+    static constexpr Intake kCapturedIntake{Counter::captured_frames, Counter::drop_captured_parse,
+                                            Counter::drop_captured_not_tcp, &Counters::parse_captured};
+    static constexpr Intake kTargetIntake{Counter::target_frames, Counter::drop_target_parse,
+                                          Counter::drop_target_not_tcp, &Counters::parse_target};
+    bool take(const Parsed& p, const Intake& in, Nanos now) noexcept {
         observe(now);
-        ++ctr_[Counter::captured_frames];
+        ++ctr_[in.frames];
         if (p.pe != net::ParseError::ok) {
-            ++ctr_[Counter::drop_captured_parse];
-            ++ctr_.parse_captured[static_cast<std::size_t>(p.pe)];
-            return;
+            ++ctr_[in.parse];
+            ++(ctr_.*in.by_reason)[static_cast<std::size_t>(p.pe)];
+            return false;
         }
+        if (p.v.l4 != net::L4Kind::tcp) {
+            ++ctr_[in.not_tcp];
+            return false;
+        }
+        return true;
+    }
+
+    void captured_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
+        if (!take(p, kCapturedIntake, now)) return;
         const net::PacketView& v = p.v;
-        if (v.l4 != net::L4Kind::tcp) {
-            ++ctr_[Counter::drop_captured_not_tcp];
-            return;
-        }
         const net::FlowKey& k = v.key;
         for (std::size_t i = 0; i < cfg_.transfers.size(); ++i) {
             const TransferMap& t = cfg_.transfers[i];
@@ -158,18 +173,8 @@ public:
     }
 
     void target_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
-        observe(now);
-        ++ctr_[Counter::target_frames];
-        if (p.pe != net::ParseError::ok) {
-            ++ctr_[Counter::drop_target_parse];
-            ++ctr_.parse_target[static_cast<std::size_t>(p.pe)];
-            return;
-        }
+        if (!take(p, kTargetIntake, now)) return;
         const net::PacketView& v = p.v;
-        if (v.l4 != net::L4Kind::tcp) {
-            ++ctr_[Counter::drop_target_not_tcp];
-            return;
-        }
         const net::FlowKey xk = v.key.reversed();  // fake client -> target
         const std::uint64_t h = hash_of(p, false);
         const std::uint32_t id = by_xlat_.find(h, [&](std::uint32_t i) { return sessions_[i].xlat == xk; });
@@ -188,19 +193,27 @@ public:
     // slot), pass 2 prefetches the sessions and what they will touch, pass 3 processes.
     static constexpr std::size_t kBurst = 32;
 
+    // Pass 1 for one frame: parse it and hash its flow as the table it belongs to is keyed:
+    // a captured frame toward an online port by its own key, any other (captured from the
+    // server, or from the target, whose tuple is the translated one reversed) reversed.
+    bool parse_and_hash(ConstBytes f, net::LinkType link, Parsed& p) const noexcept {
+        p.pe = net::parse_frame(f, p.v, link);
+        p.hashed = p.pe == net::ParseError::ok && p.v.l4 == net::L4Kind::tcp;
+        if (!p.hashed) return false;
+        const net::FlowKey& k = p.v.key;
+        p.to_server = std::any_of(cfg_.transfers.begin(), cfg_.transfers.end(),
+                                  [&](const TransferMap& t) { return k.dst_port == t.online_port; });
+        p.h = net::hash_flow(p.to_server ? k : k.reversed());
+        return true;
+    }
+
     void on_captured_burst(std::span<const ConstBytes> frames, net::LinkType link, Nanos now) override {
         std::array<Parsed, kBurst> parsed;
         for (std::size_t base = 0; base < frames.size(); base += kBurst) {
             const std::size_t n = std::min(kBurst, frames.size() - base);
             for (std::size_t i = 0; i < n; ++i) {
                 Parsed& p = parsed[i];
-                p.pe = net::parse_frame(frames[base + i], p.v, link);
-                p.hashed = p.pe == net::ParseError::ok && p.v.l4 == net::L4Kind::tcp;
-                if (!p.hashed) continue;
-                const net::FlowKey& k = p.v.key;
-                p.to_server = std::any_of(cfg_.transfers.begin(), cfg_.transfers.end(),
-                                          [&](const TransferMap& t) { return k.dst_port == t.online_port; });
-                p.h = net::hash_flow(p.to_server ? k : k.reversed());
+                if (!parse_and_hash(frames[base + i], link, p)) continue;
                 by_orig_.prefetch(p.h);
             }
             // (in packet order: each packet's session lines, then the piece it will fill)
@@ -220,11 +233,7 @@ public:
             const std::size_t n = std::min(kBurst, frames.size() - base);
             for (std::size_t i = 0; i < n; ++i) {
                 Parsed& p = parsed[i];
-                p.pe = net::parse_frame(frames[base + i], p.v, net::LinkType::ethernet);
-                p.hashed = p.pe == net::ParseError::ok && p.v.l4 == net::L4Kind::tcp;
-                if (!p.hashed) continue;
-                p.to_server = false;
-                p.h = net::hash_flow(p.v.key.reversed());
+                if (!parse_and_hash(frames[base + i], net::LinkType::ethernet, p)) continue;
                 by_xlat_.prefetch(p.h);
             }
             std::array<std::uint32_t, kBurst> ids{};
