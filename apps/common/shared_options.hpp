@@ -34,6 +34,24 @@ inline auto file_check(Result<bool> (*check)(const std::string&)) {
 // --rx-port, --tx-port, --control-port, --key-file, --stats-interval, -l/--log, --report
 void add_shared_options(po::options_description& d);
 
+// The help lines both usages print, each ending in a newline:
+// --rx-port, --tx-port, --control-port and --key-file,
+inline constexpr const char* kPortsHelp =
+    "      --rx-port N, --tx-port N   DPDK port ids (default 0 and 0)\n"
+    "      --control-port PORT        UDP port of the control ring (default 36524)\n"
+    "      --key-file FILE            shared secret that authenticates control datagrams\n";
+// --stats-interval, -l/--log, --report and OptionParser's --config, --version, -h/--help,
+inline constexpr const char* kOutputHelp =
+    "      --stats-interval S         a status line every S seconds (0..3600, default 1; 0 = none)\n"
+    "  -l, --log FILE                 log file (default stderr)\n"
+    "      --report FILE              JSON summary written at exit\n"
+    "      --config FILE              INI file with the same keys as the long options (the command line wins)\n"
+    "      --version                  print the version and exit\n"
+    "  -h, --help                     print this help and exit\n";
+// and the last line, on the exit statuses (finish_before_eal, Parsed::exit_status).
+inline constexpr const char* kExitStatusHelp =
+    "Exit status: 0 success, --help, --version; 1 runtime failure; 2 bad command line or not implemented yet.\n";
+
 // Reads the shared options into an options struct with the members rx_port, tx_port,
 // control_port, key_file, stats_interval_s, log_file and report_file.
 template <class Options>

@@ -1,7 +1,7 @@
 #include "apps/copy/options.hpp"
 
+#include "apps/common/app_options.hpp"
 #include "apps/common/shared_options.hpp"
-#include "dpcopy_version.hpp"
 
 #include <cmath>
 
@@ -42,18 +42,15 @@ po::options_description copy_description() {
 }  // namespace
 
 std::string copy_version() {
-    return std::string("dpcopy ") + DPCOPY_VERSION + "\n";
+    return version_text(kProg);
 }
 
 std::vector<std::string> copy_config_keys() {
-    std::vector<std::string> keys;
-    const auto d = copy_description();
-    for (const auto& o : d.options()) keys.push_back(o->long_name());
-    return keys;
+    return long_names(copy_description());
 }
 
 std::string copy_usage() {
-    return R"(Usage: dpcopy [EAL options] -- [dpcopy options]
+    return std::string(R"(Usage: dpcopy [EAL options] -- [dpcopy options]
 Copies live (or captured) TCP traffic onto a target server.
 EAL options: dpcopy --help
 
@@ -80,37 +77,15 @@ EAL options: dpcopy --help
                                  (1..3600, default 60)
       --idle-sleep US            a worker with nothing to do for 256 polls sleeps US microseconds,
                                  leaving its CPU to others (0..1000, default 20; 0 = always poll)
-      --rx-port N, --tx-port N   DPDK port ids (default 0 and 0)
-      --control-port PORT        UDP port of the control ring (default 36524)
-      --key-file FILE            shared secret that authenticates control datagrams
-      --stats-interval S         a status line every S seconds (0..3600, default 1; 0 = none)
-  -l, --log FILE                 log file (default stderr)
-      --report FILE              JSON summary written at exit
-      --config FILE              INI file with the same keys as the long options (the command line wins)
-      --version                  print the version and exit
-  -h, --help                     print this help and exit
-
+)") + kPortsHelp + kOutputHelp + R"(
 Example: dpcopy -l 1-2 -- -x 80-10.0.0.2:8080 -c 10.9.0.x -n 2
-Exit status: 0 success, --help, --version; 1 runtime failure; 2 bad command line or not implemented yet.
-)";
+)" + kExitStatusHelp;
 }
 
-Parsed<CopyOptions> parse_copy_options(const std::vector<std::string>& args) {
-    Parsed<CopyOptions> result;
-    OptionParser p(kProg, copy_description());
-    result.outcome = p.parse(args);
-    if (result.outcome == Outcome::help) { result.text = copy_usage(); return result; }
-    if (result.outcome == Outcome::version) { result.text = copy_version(); return result; }
-    auto failed = [&] {
-        result.outcome = Outcome::error;
-        result.text = p.error();
-        return result;
-    };
-    if (result.outcome == Outcome::error) return failed();
+namespace {
 
-    CopyOptions& o = result.options;
-    if (!p.config_file().empty()) o.config_file = p.config_file();
-
+// The values, once the command line and --config parsed; failures are recorded in p.
+void read_copy_options(OptionParser& p, CopyOptions& o) {
     if (!p.given("transfer"))
         p.fail("dpcopy: missing required option -x/--transfer MAP (dpcopy's options go after '--': "
                "dpcopy [EAL options] -- -x 80-10.0.0.2:80 ...)");
@@ -136,7 +111,7 @@ Parsed<CopyOptions> parse_copy_options(const std::vector<std::string>& args) {
     p.take("time-wait", uint_in<std::uint32_t>(1, 3600), o.time_wait_s);
     p.take("idle-sleep", uint_in<std::uint32_t>(0, 1000), o.idle_sleep_us);
     take_shared_options(p, o);
-    if (p.failed()) return failed();
+    if (p.failed()) return;
 
     // -c last: it needs the target addresses (and our own) to leave them out.
     if (p.given("clients")) {
@@ -171,9 +146,12 @@ Parsed<CopyOptions> parse_copy_options(const std::vector<std::string>& args) {
         for (const auto& m : o.transfer)
             if (m.target_ip == o.ip->ip)
                 p.fail_value("ip", "is also the target address of -x " + m.to_string());
-    if (p.failed()) return failed();
-    result.outcome = Outcome::run;
-    return result;
+}
+
+}  // namespace
+
+Parsed<CopyOptions> parse_copy_options(const std::vector<std::string>& args) {
+    return parse_app_options<CopyOptions>(kProg, copy_description(), copy_usage, args, read_copy_options);
 }
 
 }  // namespace dpcopy::cli

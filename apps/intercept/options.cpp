@@ -1,7 +1,7 @@
 #include "apps/intercept/options.hpp"
 
+#include "apps/common/app_options.hpp"
 #include "apps/common/shared_options.hpp"
-#include "dpcopy_version.hpp"
 
 #include <pcap/pcap.h>
 
@@ -45,56 +45,33 @@ Result<std::string> check_filter(std::string_view text) {
 }  // namespace
 
 std::string intercept_version() {
-    return std::string("dpintercept ") + DPCOPY_VERSION + "\n";
+    return version_text(kProg);
 }
 
 std::vector<std::string> intercept_config_keys() {
-    std::vector<std::string> keys;
-    const auto d = intercept_description();
-    for (const auto& o : d.options()) keys.push_back(o->long_name());
-    return keys;
+    return long_names(intercept_description());
 }
 
 std::string intercept_usage() {
-    return R"(Usage: dpintercept [EAL options] -- [dpintercept options]
+    return std::string(R"(Usage: dpintercept [EAL options] -- [dpintercept options]
 Captures the target's responses and returns their headers to dpcopy.
 EAL options: dpintercept --help
 
   -F, --filter EXPR              pcap-syntax filter selecting the target's responses (default "tcp")
       --ip IP/PREFIX             its own address (required)
-      --rx-port N, --tx-port N   DPDK port ids (default 0 and 0)
-      --control-port PORT        UDP port of the control ring (default 36524)
-      --key-file FILE            shared secret that authenticates control datagrams
-      --payload-bytes N          also return the first N payload bytes of each response (0..1460, default 0)
+)") + kPortsHelp +
+           R"(      --payload-bytes N          also return the first N payload bytes of each response (0..1460, default 0)
       --allow CIDR[,CIDR...]     networks allowed to subscribe (default: the subnet of --ip;
                                  with --key-file and no --allow: any source)
-      --stats-interval S         a status line every S seconds (0..3600, default 1; 0 = none)
-  -l, --log FILE                 log file (default stderr)
-      --report FILE              JSON summary written at exit
-      --config FILE              INI file with the same keys as the long options (the command line wins)
-      --version                  print the version and exit
-  -h, --help                     print this help and exit
-
+)" + kOutputHelp + R"(
 Example: dpintercept -l 1 -- --ip 10.0.0.3/24 -F 'tcp and src port 8080'
-Exit status: 0 success, --help, --version; 1 runtime failure; 2 bad command line or not implemented yet.
-)";
+)" + kExitStatusHelp;
 }
 
-Parsed<InterceptOptions> parse_intercept_options(const std::vector<std::string>& args) {
-    Parsed<InterceptOptions> result;
-    OptionParser p(kProg, intercept_description());
-    result.outcome = p.parse(args);
-    if (result.outcome == Outcome::help) { result.text = intercept_usage(); return result; }
-    if (result.outcome == Outcome::version) { result.text = intercept_version(); return result; }
-    auto failed = [&] {
-        result.outcome = Outcome::error;
-        result.text = p.error();
-        return result;
-    };
-    if (result.outcome == Outcome::error) return failed();
+namespace {
 
-    InterceptOptions& o = result.options;
-    if (!p.config_file().empty()) o.config_file = p.config_file();
+// The values, once the command line and --config parsed; failures are recorded in p.
+void read_intercept_options(OptionParser& p, InterceptOptions& o) {
     if (!p.given("ip"))
         p.fail("dpintercept: missing required option --ip IP/PREFIX (dpintercept's options go after '--': "
                "dpintercept [EAL options] -- --ip 10.0.0.3/24 ...)");
@@ -103,10 +80,15 @@ Parsed<InterceptOptions> parse_intercept_options(const std::vector<std::string>&
     take_shared_options(p, o);
     p.take("payload-bytes", uint_in<std::uint32_t>(0, 1460), o.payload_bytes);
     p.take("allow", parse_cidr_list, o.allow);
-    if (p.failed()) return failed();
+    if (p.failed()) return;
     if (!p.given("allow") && !o.key_file) o.allow = {Cidr{o.ip.network(), o.ip.prefix}};
-    result.outcome = Outcome::run;
-    return result;
+}
+
+}  // namespace
+
+Parsed<InterceptOptions> parse_intercept_options(const std::vector<std::string>& args) {
+    return parse_app_options<InterceptOptions>(kProg, intercept_description(), intercept_usage, args,
+                                               read_intercept_options);
 }
 
 }  // namespace dpcopy::cli

@@ -1,37 +1,14 @@
 #include "apps/copy/options.hpp"
 
-#include "dpcopy_version.hpp"
+#include "option_tests.hpp"
 #include "temp_files.hpp"
 
-#include <catch2/catch.hpp>
-
-#include <functional>
-
 using namespace dpcopy::cli;
-using dpcopy::net::Ipv4Addr;
-using V = std::vector<std::string>;
-using cli_test::temp;
+using namespace cli_test;
 
 namespace {
 
-Ipv4Addr ip(const char* s) { return *Ipv4Addr::parse(s); }
-
-V with_x(V extra) {
-    V args{"-x", "80-10.0.0.2:80"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return args;
-}
-
-struct Accept {
-    V args;
-    std::function<bool(const CopyOptions&)> check;
-    const char* what;
-};
-
-struct Reject {
-    V args;
-    std::string contains;  // substring of the one error line
-};
+V with_x(const V& extra) { return concat({"-x", "80-10.0.0.2:80"}, extra); }
 
 }  // namespace
 
@@ -58,14 +35,7 @@ TEST_CASE("dpcopy: defaults", "[cli][copy]") {
     CHECK(o.session_timeout_s == 120);
     CHECK(o.time_wait_s == 60);
     CHECK(o.idle_sleep_us == 20);
-    CHECK(o.rx_port == 0);
-    CHECK(o.tx_port == 0);
-    CHECK(o.control_port.value() == 36524);
-    CHECK_FALSE(o.key_file.has_value());
-    CHECK(o.stats_interval_s == 1);
-    CHECK_FALSE(o.log_file.has_value());
-    CHECK_FALSE(o.report_file.has_value());
-    CHECK_FALSE(o.config_file.has_value());
+    check_shared_defaults(o);
 }
 
 TEST_CASE("dpcopy: accepted values of every option", "[cli][copy]") {
@@ -73,7 +43,7 @@ TEST_CASE("dpcopy: accepted values of every option", "[cli][copy]") {
     const std::string pcapng = temp().path("in.pcapng");
     const std::string key = temp().path("key");
     const std::string log = temp().path("out.log");
-    const std::vector<Accept> table = {
+    const std::vector<Accept<CopyOptions>> table = {
         {{"-x", "80-10.0.0.2:80"}, [](auto& o) { return o.transfer[0].target_port.value() == 80; }, "-x short"},
         {{"--transfer", "192.168.1.1:80-10.0.0.2:8080,443-10.0.0.3:443"},
          [](auto& o) { return o.transfer.size() == 2 && o.transfer[0].online_ip == ip("192.168.1.1"); }, "--transfer list"},
@@ -133,13 +103,7 @@ TEST_CASE("dpcopy: accepted values of every option", "[cli][copy]") {
         {with_x({"--log", log, "--report", temp().path("r.json")}),
          [&](auto& o) { return o.log_file == log && o.report_file == temp().path("r.json"); }, "--report"},
     };
-    for (const auto& a : table) {
-        INFO(a.what);
-        const auto r = parse_copy_options(a.args);
-        INFO(r.text);
-        REQUIRE(r.outcome == Outcome::run);
-        CHECK(a.check(r.options));
-    }
+    check_accepted(parse_copy_options, table);
 }
 
 TEST_CASE("dpcopy: rejected values of every option, one line naming option and value", "[cli][copy]") {
@@ -207,41 +171,15 @@ TEST_CASE("dpcopy: rejected values of every option, one line naming option and v
         {with_x({"--mtu", "1500", "--mtu", "1400"}), "cannot be specified more than once"},
         {with_x({"--config", temp().path("missing.conf")}), "for option --config: no such file"},
     };
-    for (const auto& rj : table) {
-        std::string joined;
-        for (const auto& a : rj.args) joined += a + " ";
-        INFO("args: " << joined);
-        const auto r = parse_copy_options(rj.args);
-        INFO(r.text);
-        REQUIRE(r.outcome == Outcome::error);
-        CHECK(r.exit_status() == 2);
-        CHECK(r.text.rfind("dpcopy: ", 0) == 0);
-        CHECK(r.text.find('\n') == std::string::npos);
-        CHECK_THAT(r.text, Catch::Contains(rj.contains));
-    }
+    check_rejected(parse_copy_options, "dpcopy", table);
 }
 
 TEST_CASE("dpcopy: --help and --version", "[cli][copy]") {
-    for (const V& args : {V{"--help"}, V{"-h"}, V{"-x", "bad", "--help"}, V{"--bogus", "-h"}}) {
-        const auto r = parse_copy_options(args);
-        CHECK(r.outcome == Outcome::help);
-        CHECK(r.exit_status() == 0);
-        CHECK_THAT(r.text, Catch::Contains("EAL options: dpcopy --help"));
-    }
-    const auto v = parse_copy_options({"--version"});
-    CHECK(v.outcome == Outcome::version);
-    CHECK(v.exit_status() == 0);
-    CHECK_THAT(v.text, Catch::StartsWith("dpcopy "));
-    CHECK_THAT(v.text, Catch::Contains(DPCOPY_VERSION));
-    // The help text documents every option.
-    const auto help = copy_usage();
-    for (const auto& key : copy_config_keys()) {
-        INFO(key);
-        CHECK_THAT(help, Catch::Contains("--" + key + " "));
-    }
-    for (const char* s : {"-x,", "-i,", "-c,", "-s,", "-n,", "-f,", "-r,", "-a,", "-M,", "-W,", "-O,", "-t,", "-l,",
-                          "-h,", "--config", "--version"})
-        CHECK_THAT(help, Catch::Contains(s));
+    check_help_and_version(parse_copy_options, "dpcopy",
+                           {V{"--help"}, V{"-h"}, V{"-x", "bad", "--help"}, V{"--bogus", "-h"}}, copy_usage(),
+                           copy_config_keys(),
+                           {"-x,", "-i,", "-c,", "-s,", "-n,", "-f,", "-r,", "-a,", "-M,", "-W,", "-O,", "-t,", "-l,",
+                            "-h,", "--config", "--version"});
 }
 
 TEST_CASE("dpcopy: config file values, precedence and errors", "[cli][copy][config]") {
@@ -314,9 +252,6 @@ TEST_CASE("dpcopy: config file values, precedence and errors", "[cli][copy][conf
 }
 
 TEST_CASE("dpcopy: the example config file is valid", "[cli][copy][config]") {
-    const std::string example = std::string(DPCOPY_SOURCE_ROOT) + "/config/dpcopy.conf.example";
-    const auto r = parse_copy_options({"--config", example});
-    INFO(r.text);
-    REQUIRE(r.outcome == Outcome::run);
+    const auto r = parse_example_config(parse_copy_options, "dpcopy");
     CHECK_FALSE(r.options.transfer.empty());
 }

@@ -1,26 +1,14 @@
 #include "apps/intercept/options.hpp"
 
-#include "dpcopy_version.hpp"
+#include "option_tests.hpp"
 #include "temp_files.hpp"
 
-#include <catch2/catch.hpp>
-
-#include <functional>
-
 using namespace dpcopy::cli;
-using dpcopy::net::Ipv4Addr;
-using V = std::vector<std::string>;
-using cli_test::temp;
+using namespace cli_test;
 
 namespace {
 
-Ipv4Addr ip(const char* s) { return *Ipv4Addr::parse(s); }
-
-V with_ip(V extra) {
-    V args{"--ip", "10.0.0.3/24"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return args;
-}
+V with_ip(const V& extra) { return concat({"--ip", "10.0.0.3/24"}, extra); }
 
 }  // namespace
 
@@ -32,27 +20,15 @@ TEST_CASE("dpintercept: defaults", "[cli][intercept]") {
     CHECK(o.filter == "tcp");
     CHECK(o.ip.ip == ip("10.0.0.3"));
     CHECK(o.ip.prefix == 24);
-    CHECK(o.rx_port == 0);
-    CHECK(o.tx_port == 0);
-    CHECK(o.control_port.value() == 36524);
-    CHECK_FALSE(o.key_file.has_value());
     CHECK(o.payload_bytes == 0);
     REQUIRE(o.allow.size() == 1);  // the subnet of --ip
     CHECK(o.allow[0] == Cidr{ip("10.0.0.0"), 24});
-    CHECK(o.stats_interval_s == 1);
-    CHECK_FALSE(o.log_file.has_value());
-    CHECK_FALSE(o.report_file.has_value());
-    CHECK_FALSE(o.config_file.has_value());
+    check_shared_defaults(o);
 }
 
 TEST_CASE("dpintercept: accepted values of every option", "[cli][intercept]") {
     const std::string key = temp().path("key");
-    struct Accept {
-        V args;
-        std::function<bool(const InterceptOptions&)> check;
-        const char* what;
-    };
-    const std::vector<Accept> table = {
+    const std::vector<Accept<InterceptOptions>> table = {
         {with_ip({"-F", "tcp and src port 8080"}), [](auto& o) { return o.filter == "tcp and src port 8080"; }, "-F"},
         {with_ip({"--filter", "tcp and src host 10.0.0.2 and (src port 80 or src port 443)"}),
          [](auto& o) { return o.filter.find("443") != std::string::npos; }, "--filter"},
@@ -73,17 +49,10 @@ TEST_CASE("dpintercept: accepted values of every option", "[cli][intercept]") {
         {with_ip({"-l", temp().path("i.log"), "--report", temp().path("i.json")}),
          [](auto& o) { return o.log_file && o.report_file; }, "-l --report"},
     };
-    for (const auto& a : table) {
-        INFO(a.what);
-        const auto r = parse_intercept_options(a.args);
-        INFO(r.text);
-        REQUIRE(r.outcome == Outcome::run);
-        CHECK(a.check(r.options));
-    }
+    check_accepted(parse_intercept_options, table);
 }
 
 TEST_CASE("dpintercept: rejected values of every option", "[cli][intercept]") {
-    struct Reject { V args; std::string contains; };
     const std::vector<Reject> table = {
         {{}, "missing required option --ip"},
         {{"-F", "tcp"}, "missing required option --ip"},
@@ -114,37 +83,12 @@ TEST_CASE("dpintercept: rejected values of every option", "[cli][intercept]") {
         {with_ip({"extra"}), "unexpected argument 'extra'"},
         {with_ip({"--ip", "10.0.0.4/24"}), "more than once"},
     };
-    for (const auto& rj : table) {
-        std::string joined;
-        for (const auto& a : rj.args) joined += a.substr(0, 40) + " ";
-        INFO("args: " << joined);
-        const auto r = parse_intercept_options(rj.args);
-        INFO(r.text);
-        REQUIRE(r.outcome == Outcome::error);
-        CHECK(r.exit_status() == 2);
-        CHECK(r.text.rfind("dpintercept: ", 0) == 0);
-        CHECK(r.text.find('\n') == std::string::npos);
-        CHECK_THAT(r.text, Catch::Contains(rj.contains));
-    }
+    check_rejected(parse_intercept_options, "dpintercept", table, 40);  // -F 4097 characters
 }
 
 TEST_CASE("dpintercept: --help and --version", "[cli][intercept]") {
-    for (const V& args : {V{"--help"}, V{"-h"}, V{"--ip", "bad", "-h"}}) {
-        const auto r = parse_intercept_options(args);
-        CHECK(r.outcome == Outcome::help);
-        CHECK(r.exit_status() == 0);
-        CHECK_THAT(r.text, Catch::Contains("EAL options: dpintercept --help"));
-    }
-    const auto v = parse_intercept_options({"--version"});
-    CHECK(v.outcome == Outcome::version);
-    CHECK_THAT(v.text, Catch::StartsWith("dpintercept "));
-    CHECK_THAT(v.text, Catch::Contains(DPCOPY_VERSION));
-    const auto help = intercept_usage();
-    for (const auto& key : intercept_config_keys()) {
-        INFO(key);
-        CHECK_THAT(help, Catch::Contains("--" + key + " "));
-    }
-    for (const char* s : {"-F,", "-l,", "-h,", "--config", "--version"}) CHECK_THAT(help, Catch::Contains(s));
+    check_help_and_version(parse_intercept_options, "dpintercept", {V{"--help"}, V{"-h"}, V{"--ip", "bad", "-h"}},
+                           intercept_usage(), intercept_config_keys(), {"-F,", "-l,", "-h,", "--config", "--version"});
 }
 
 TEST_CASE("dpintercept: config file and precedence", "[cli][intercept][config]") {
@@ -176,8 +120,5 @@ TEST_CASE("dpintercept: config file and precedence", "[cli][intercept][config]")
 }
 
 TEST_CASE("dpintercept: the example config file is valid", "[cli][intercept][config]") {
-    const std::string example = std::string(DPCOPY_SOURCE_ROOT) + "/config/dpintercept.conf.example";
-    const auto r = parse_intercept_options({"--config", example});
-    INFO(r.text);
-    REQUIRE(r.outcome == Outcome::run);
+    parse_example_config(parse_intercept_options, "dpintercept");
 }
