@@ -12,50 +12,18 @@
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/headers.hpp"
 #include "lib/rewrite/parse.hpp"
+#include "tests/control/control_fixture.hpp"
 
 using namespace dpcopy;
-using net::Ipv4Addr;
-using net::MacAddr;
-using net::Port;
-namespace ctl = dpcopy::io::control;
+using namespace dpcopy::testing;
 
 namespace {
 
-using Buf = std::vector<std::uint8_t>;
-constexpr std::uint64_t kT0 = 1'700'000'000'000'000'000ULL;
-const MacAddr kIcMac{{0x02, 0, 0, 0, 0, 0x03}};
-const MacAddr kCopyMac{{0x02, 0, 0, 0, 0, 0x01}};
-const MacAddr kTargetMac{{0x02, 0, 0, 0, 0, 0x02}};
-const Ipv4Addr kIcIp = Ipv4Addr::from_octets(198, 18, 0, 3);
-const Ipv4Addr kCopyIp = Ipv4Addr::from_octets(198, 18, 0, 1);
-const Ipv4Addr kTarget = Ipv4Addr::from_octets(198, 18, 0, 2);
 const ctl::Key kKey = ctl::Key::from_secret(ctl::ConstBytes(reinterpret_cast<const std::uint8_t*>("k3y"), 3));
 
-struct Sink : session::FrameSink {
-    std::vector<Buf> frames;
-    void emit(net::ConstBytes f) override { frames.emplace_back(f.begin(), f.end()); }
-};
-
-net::PacketView parse(const Buf& f) {
-    net::PacketView v;
-    REQUIRE(net::parse_frame(f, v) == net::ParseError::ok);
-    return v;
-}
-
 Buf response(std::uint16_t client_port, std::size_t payload_len) {
-    Buf payload(payload_len, 0x77);
-    net::TcpSpec t;
-    t.src_port = Port(80);
-    t.dst_port = Port(client_port);
-    t.seq = net::Seq(100);
-    t.ack = net::Seq(200);
-    t.options.ts = net::TcpTimestamp{5, 6};
-    t.payload = payload;
-    Buf f(4096);
-    f.resize(net::build_tcp(f, net::L2Spec{kTargetMac, kIcMac, 0, {}},
-                            net::Ipv4Spec{kTarget, Ipv4Addr::from_octets(10, 9, 0, 9)}, t));
-    REQUIRE(!f.empty());
-    return f;
+    return target_segment(kIcMac, Ipv4Addr::from_octets(10, 9, 0, 9), 80, client_port, net::Seq(100), net::Seq(200),
+                          net::TcpTimestamp{5, 6}, Buf(payload_len, 0x77));
 }
 
 io::ControlClientConfig client_config(bool key, std::uint16_t instance = 0) {

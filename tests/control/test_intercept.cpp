@@ -10,30 +10,15 @@
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/headers.hpp"
 #include "lib/rewrite/parse.hpp"
+#include "tests/control/control_fixture.hpp"
 
 using namespace dpcopy;
-using net::Ipv4Addr;
-using net::MacAddr;
-using net::Port;
-namespace ctl = dpcopy::io::control;
+using namespace dpcopy::testing;
 
 namespace {
 
-using Buf = std::vector<std::uint8_t>;
-constexpr std::uint64_t kT0 = 1'700'000'000'000'000'000ULL;
-const MacAddr kIcMac{{0x02, 0, 0, 0, 0, 0x03}};
-const MacAddr kCopyMac{{0x02, 0, 0, 0, 0, 0x01}};
-const MacAddr kTargetMac{{0x02, 0, 0, 0, 0, 0x02}};
-const Ipv4Addr kIcIp = Ipv4Addr::from_octets(198, 18, 0, 3);
-const Ipv4Addr kCopyIp = Ipv4Addr::from_octets(198, 18, 0, 1);
 const Ipv4Addr kOutsider = Ipv4Addr::from_octets(198, 19, 0, 1);
-const Ipv4Addr kTarget = Ipv4Addr::from_octets(198, 18, 0, 2);
 const ctl::Key kKey = ctl::Key::from_secret(ctl::ConstBytes(reinterpret_cast<const std::uint8_t*>("s3cret"), 6));
-
-struct Sink : session::FrameSink {
-    std::vector<Buf> frames;
-    void emit(net::ConstBytes f) override { frames.emplace_back(f.begin(), f.end()); }
-};
 
 io::InterceptConfig config(bool with_key = false, std::uint32_t payload = 0) {
     io::InterceptConfig c;
@@ -85,24 +70,8 @@ Buf subscribe_frame(std::uint16_t instance, std::uint64_t seq, std::uint64_t ts,
 Buf response(std::uint16_t client_port, std::size_t payload_len, Ipv4Addr client = Ipv4Addr::from_octets(10, 9, 0, 7)) {
     Buf payload(payload_len);
     for (std::size_t i = 0; i < payload_len; ++i) payload[i] = static_cast<std::uint8_t>(i * 7 + 1);
-    net::TcpSpec t;
-    t.src_port = Port(80);
-    t.dst_port = Port(client_port);
-    t.seq = net::Seq(1000);
-    t.ack = net::Seq(2000);
-    t.options.ts = net::TcpTimestamp{111, 222};
-    t.payload = payload;
-    Buf f(4096);
-    const std::size_t n = net::build_tcp(f, net::L2Spec{kTargetMac, kIcMac, 0, {}}, net::Ipv4Spec{kTarget, client}, t);
-    REQUIRE(n > 0);
-    f.resize(n);
-    return f;
-}
-
-net::PacketView parse(const Buf& f) {
-    net::PacketView v;
-    REQUIRE(net::parse_frame(f, v) == net::ParseError::ok);
-    return v;
+    return target_segment(kIcMac, client, 80, client_port, net::Seq(1000), net::Seq(2000), net::TcpTimestamp{111, 222},
+                          payload);
 }
 
 // Decodes an emitted RECORDS frame, checking its L2/L3/L4 addressing.

@@ -6,16 +6,11 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
-#include <rte_eal.h>
-#include <rte_eth_ring.h>
-#include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
 #include <chrono>
 #include <cstring>
-#include <ctime>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -23,68 +18,23 @@
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/headers.hpp"
 #include "lib/rewrite/parse.hpp"
+#include "tests/control/control_fixture.hpp"
+#include "tests/integration/dp_fixture.hpp"
 
 using namespace dpcopy;
-using net::Ipv4Addr;
-using net::MacAddr;
-using net::Port;
-namespace ctl = dpcopy::io::control;
-using Frame = std::vector<std::uint8_t>;
+using namespace dpcopy::testing;
 
 namespace {
 
-std::string g_prefix;
-const MacAddr kCopyMac{{0x02, 0, 0, 0, 0, 0x01}};
-const MacAddr kTargetMac{{0x02, 0, 0, 0, 0, 0x02}};
-const Ipv4Addr kIcIp = Ipv4Addr::from_octets(198, 18, 0, 3);
-const Ipv4Addr kCopyIp = Ipv4Addr::from_octets(198, 18, 0, 1);
-const Ipv4Addr kTarget = Ipv4Addr::from_octets(198, 18, 0, 2);
 const Ipv4Addr kClient = Ipv4Addr::from_octets(10, 9, 0, 7);
 
-std::uint64_t wall_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+// RingPort::send, checked: the frame gets an mbuf and is enqueued.
+void enqueue(const RingPort& rp, const Frame& f) {
+    rte_mbuf* m = rte_pktmbuf_alloc(rp.pool);
+    REQUIRE(m);
+    std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(f.size())), f.data(), f.size());
+    REQUIRE(rte_ring_enqueue(rp.rx, m) == 0);
 }
-
-struct RingPort {
-    rte_ring* rx = nullptr;
-    rte_ring* tx = nullptr;
-    rte_mempool* pool = nullptr;
-    std::uint16_t port = 0;
-    RingPort() {
-        static int n = 0;
-        const std::string s = std::to_string(n++);
-        rx = rte_ring_create(("ic_rx" + s).c_str(), 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        tx = rte_ring_create(("ic_tx" + s).c_str(), 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        pool = rte_pktmbuf_pool_create(("ic_pool" + s).c_str(), 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-        REQUIRE(rx);
-        REQUIRE(tx);
-        REQUIRE(pool);
-        const int id = rte_eth_from_rings(("ic_ring" + s).c_str(), &rx, 1, &tx, 1, SOCKET_ID_ANY);
-        REQUIRE(id >= 0);
-        port = static_cast<std::uint16_t>(id);
-    }
-    void send(const Frame& f) const {
-        rte_mbuf* m = rte_pktmbuf_alloc(pool);
-        REQUIRE(m);
-        std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(f.size())), f.data(), f.size());
-        REQUIRE(rte_ring_enqueue(rx, m) == 0);
-    }
-    std::vector<Frame> receive() const {
-        std::vector<Frame> out;
-        void* p;
-        while (rte_ring_dequeue(tx, &p) == 0) {
-            auto* m = static_cast<rte_mbuf*>(p);
-            Frame f(m->pkt_len);
-            const void* d = rte_pktmbuf_read(m, 0, m->pkt_len, f.data());
-            if (d != f.data()) std::memcpy(f.data(), d, m->pkt_len);
-            out.push_back(std::move(f));
-            rte_pktmbuf_free(m);
-        }
-        return out;
-    }
-};
 
 Frame udp_to_intercept(MacAddr ic_mac, Ipv4Addr src, net::ConstBytes payload) {
     Frame f(2048);
@@ -113,18 +63,8 @@ Frame subscribe(MacAddr ic_mac, std::uint64_t seq, const ctl::Key* key) {
 }
 
 Frame response(MacAddr ic_mac, std::uint16_t sport, std::uint16_t dport, std::size_t payload_len) {
-    Frame payload(payload_len, 0x61);
-    net::TcpSpec t;
-    t.src_port = Port(sport);
-    t.dst_port = Port(dport);
-    t.seq = net::Seq(5000);
-    t.ack = net::Seq(6000);
-    t.options.ts = net::TcpTimestamp{1, 2};
-    t.payload = payload;
-    Frame f(4096);
-    f.resize(net::build_tcp(f, net::L2Spec{kTargetMac, ic_mac, 0, {}}, net::Ipv4Spec{kTarget, kClient}, t));
-    REQUIRE(!f.empty());
-    return f;
+    return target_segment(ic_mac, kClient, sport, dport, net::Seq(5000), net::Seq(6000), net::TcpTimestamp{1, 2},
+                          Frame(payload_len, 0x61));
 }
 
 // Polls until `pred` holds for the frames collected so far (at most 3 s).
@@ -141,7 +81,8 @@ std::vector<Frame> poll_until(io::InterceptPlane& plane, const RingPort& rp, std
 }  // namespace
 
 TEST_CASE("dpintercept plane: ARP, ICMP, SUBSCRIBE, -F with rte_bpf, RECORDS bytes, bad datagrams", "[control]") {
-    RingPort rp;
+    RingPort rp(1);
+    REQUIRE(rp.tx[0]);
     const ctl::Key key = ctl::Key::from_secret(ctl::ConstBytes(reinterpret_cast<const std::uint8_t*>("k"), 1));
     io::InterceptPlaneConfig cfg;
     cfg.core.ip = kIcIp;
@@ -161,7 +102,7 @@ TEST_CASE("dpintercept plane: ARP, ICMP, SUBSCRIBE, -F with rte_bpf, RECORDS byt
     // ARP "who has 198.18.0.3" -> answered with the port's MAC
     Frame arp(128);
     arp.resize(net::build_arp_request(arp, kCopyMac, kCopyIp, kIcIp));
-    rp.send(arp);
+    enqueue(rp, arp);
     auto out = poll_until(*plane, rp, 1);
     REQUIRE(out.size() == 1);
     net::PacketView av;
@@ -171,10 +112,10 @@ TEST_CASE("dpintercept plane: ARP, ICMP, SUBSCRIBE, -F with rte_bpf, RECORDS byt
     CHECK(net::EthHdr::read(out[0]).dst == kCopyMac);
     CHECK(plane->stats().rx_host == 1);
 
-    rp.send(subscribe(ic_mac, 1, &key));
-    rp.send(response(ic_mac, 80, 1100, 100));  // matches: the record carries 8 payload bytes
-    rp.send(response(ic_mac, 81, 1101, 0));    // -F drops it
-    rp.send(response(ic_mac, 80, 40000, 0));   // no subscription owns port 40000
+    enqueue(rp, subscribe(ic_mac, 1, &key));
+    enqueue(rp, response(ic_mac, 80, 1100, 100));  // matches: the record carries 8 payload bytes
+    enqueue(rp, response(ic_mac, 81, 1101, 0));    // -F drops it
+    enqueue(rp, response(ic_mac, 80, 40000, 0));   // no subscription owns port 40000
     out = poll_until(*plane, rp, 1);
     REQUIRE(out.size() == 1);
     CHECK(plane->counters().subscriptions_new == 1);
@@ -200,9 +141,9 @@ TEST_CASE("dpintercept plane: ARP, ICMP, SUBSCRIBE, -F with rte_bpf, RECORDS byt
     CHECK(rv.ip_total_len == 52 + 100);
 
     // garbage, a replayed SUBSCRIBE, an unauthenticated one: counted, nothing sent
-    rp.send(udp_to_intercept(ic_mac, kCopyIp, Frame(64, 0xee)));
-    rp.send(subscribe(ic_mac, 1, &key));
-    rp.send(subscribe(ic_mac, 2, nullptr));
+    enqueue(rp, udp_to_intercept(ic_mac, kCopyIp, Frame(64, 0xee)));
+    enqueue(rp, subscribe(ic_mac, 1, &key));
+    enqueue(rp, subscribe(ic_mac, 2, nullptr));
     out = poll_until(*plane, rp, 1);  // nothing is expected: returns after 3 s
     CHECK(out.empty());
     const auto& r = plane->counters().rejects;
@@ -217,26 +158,4 @@ TEST_CASE("dpintercept plane: ARP, ICMP, SUBSCRIBE, -F with rte_bpf, RECORDS byt
     rte_eth_dev_stop(rp.port);
 }
 
-int main(int argc, char** argv) {
-    std::vector<char*> eal, catch_args;
-    int i = 0;
-    for (; i < argc && std::string(argv[i]) != "--"; ++i) eal.push_back(argv[i]);
-    catch_args.push_back(argv[0]);
-    for (++i; i < argc; ++i) catch_args.push_back(argv[i]);
-    for (std::size_t k = 0; k + 1 < eal.size(); ++k)
-        if (std::string(eal[k]) == "--file-prefix") g_prefix = eal[k + 1];
-    if (g_prefix.empty()) {
-        std::fprintf(stderr, "test_intercept_plane: give EAL a --file-prefix\n");
-        return 2;
-    }
-    if (rte_eal_init(static_cast<int>(eal.size()), eal.data()) < 0) {
-        std::fprintf(stderr, "test_intercept_plane: EAL did not start; skipped\n");
-        std::filesystem::remove_all("/var/run/dpdk/" + g_prefix);
-        return 77;
-    }
-    const int rc = Catch::Session().run(static_cast<int>(catch_args.size()), catch_args.data());
-    rte_eal_cleanup();
-    std::error_code ec;
-    std::filesystem::remove_all("/var/run/dpdk/" + g_prefix, ec);
-    return rc;
-}
+int main(int argc, char** argv) { return eal_main(argc, argv, "test_intercept_plane"); }
