@@ -9,6 +9,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "lib/rewrite/build.hpp"
@@ -76,21 +77,10 @@ std::vector<Seg> parse_all(const std::vector<Frame>& fs) {
 
 Frame tcp(net::FlowKey k, std::uint32_t seq, std::uint32_t ack, std::uint8_t flags, std::vector<std::uint8_t> payload = {},
           net::TcpOptions o = {}, std::uint16_t win = 65535) {
-    net::L2Spec l2;
-    l2.src = net::MacAddr{{2, 0, 0, 0, 0, 1}};
-    l2.dst = net::MacAddr{{2, 0, 0, 0, 0, 2}};
-    net::Ipv4Spec ip;
-    ip.src = k.src_ip;
-    ip.dst = k.dst_ip;
-    net::TcpSpec t;
-    t.src_port = k.src_port;
-    t.dst_port = k.dst_port;
-    t.seq = Seq(seq);
-    t.ack = Seq(ack);
-    t.flags = flags;
-    t.window = win;
-    t.options = o;
-    t.payload = net::ConstBytes(payload.data(), payload.size());
+    const net::L2Spec l2{.src = net::MacAddr{{2, 0, 0, 0, 0, 1}}, .dst = net::MacAddr{{2, 0, 0, 0, 0, 2}}};
+    const net::Ipv4Spec ip{.src = k.src_ip, .dst = k.dst_ip};
+    const net::TcpSpec t{.src_port = k.src_port, .dst_port = k.dst_port, .seq = Seq(seq), .ack = Seq(ack), .flags = flags,
+                         .window = win, .options = o, .payload = net::ConstBytes(payload.data(), payload.size())};
     Frame f(net::tcp_frame_size(l2, t) + 64);
     const std::size_t n = net::build_tcp(net::Bytes(f.data(), f.size()), l2, ip, t);
     REQUIRE(n > 0);
@@ -161,7 +151,26 @@ struct Rig {
     }
     std::vector<Seg> out() { return parse_all(sink.take()); }
     std::uint64_t c(Counter k) const { return e->counters()[k]; }
+    // a captured frame that the engine sends at once, as one frame
+    void cap_sent(const Frame& f) {
+        cap(f);
+        REQUIRE(out().size() == 1);
+    }
+    // the target accepts the engine's SYN `syn` of conversation cv: what the engine sends then
+    std::vector<Seg> accept(Conv& cv, const Seg& syn, std::uint32_t ack_abs, net::TcpOptions o = {}) {
+        cv.xlat = syn.key;
+        tgt(cv.tsynack(ack_abs, o));
+        return out();
+    }
 };
+
+// base_config() with one field changed
+template <class M>
+EngineConfig config_with(M EngineConfig::*field, std::type_identity_t<M> value) {
+    EngineConfig c = base_config();
+    c.*field = value;
+    return c;
+}
 
 // Opens a session: captured SYN, engine SYN, target SYN-ACK, engine ACK. Returns the engine's SYN.
 net::TcpOptions mss_option(std::uint16_t mss) {
@@ -186,6 +195,46 @@ Seg open(Rig& r, Conv& cv, net::TcpOptions syn_opts = {}, net::TcpOptions synack
     CHECK(a[0].h.ack == Seq(cv.tisn + 1));
     CHECK(a[0].h.seq == Seq(cv.cisn + 1));
     return o[0];
+}
+
+// A rig with one conversation whose session is open (see open()); syn is the engine's SYN.
+struct OpenRig : Rig {
+    Conv cv;
+    Seg syn;
+    explicit OpenRig(const EngineConfig& c = base_config()) : Rig(c), syn(open(*this, cv)) {}
+    // request 1 (req1 bytes, sent at once), its online response (resp bytes), then request 2
+    // (req2 bytes, acking that response: held until the target has answered as much)
+    void two_requests(std::uint32_t req1, std::uint32_t resp, std::uint32_t req2) {
+        cap_sent(cv.cdata(0, 0, bytes(req1, 1)));
+        cap(cv.sdata(0, req1, resp));
+        cap(cv.cdata(req1, resp, bytes(req2, 2)));
+    }
+    // two_requests(10, 5000, 10), but the target answers request 1 with 40 bytes only
+    void hold_after_short_response() {
+        two_requests(10, 5000, 10);
+        tgt(cv.tack(0, cv.cisn + 11, 65535, 40));
+        CHECK(out().size() == 1);  // our ACK; request 2 stays held
+    }
+    // o: the engine's RST of the session's connection, then its SYN of a new one at cisn + rel_seq
+    void check_reset_reopened(const std::vector<Seg>& o, std::uint32_t rel_seq) {
+        REQUIRE(o.size() == 2);
+        CHECK((o[0].h.flags & tf::rst) != 0);
+        CHECK(o[0].key == syn.key);
+        CHECK(o[1].h.flags == tf::syn);
+        CHECK(o[1].h.seq == Seq(cv.cisn + rel_seq));
+    }
+    // request 2 of hold_after_short_response() released by the target's quiet time
+    void check_released_quiet() {
+        auto o = out();
+        REQUIRE(o.size() == 1);
+        CHECK(o[0].payload == bytes(10, 2));
+        CHECK(c(Counter::requests_released_quiet) == 1);
+    }
+};
+
+std::vector<std::uint8_t> concat(std::vector<std::uint8_t> a, const std::vector<std::uint8_t>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
 }
 
 }  // namespace
@@ -315,22 +364,12 @@ TEST_CASE("engine: a full session (SYN options, ack/timestamp rewriting, pacing 
 }
 
 TEST_CASE("engine: a shorter target response releases the next request after a quiet time") {
-    Rig r(base_config());
-    Conv cv;
-    open(r, cv);
-    r.cap(cv.cdata(0, 0, bytes(10, 1)));
-    REQUIRE(r.out().size() == 1);
-    r.cap(cv.sdata(0, 10, 5000));
-    r.cap(cv.cdata(10, 5000, bytes(10, 2)));
-    r.tgt(cv.tack(0, cv.cisn + 11, 65535, 40));  // the target answers only 40 bytes
-    CHECK(r.out().size() == 1);                   // our ACK; the request stays held
+    OpenRig r;
+    r.hold_after_short_response();
     r.step(1 * kMs);
     CHECK(r.out().empty());
     r.step(10 * kMs);  // quiet for longer than the quiet time (floor 2 ms, timer tick ~1 ms)
-    auto o = r.out();
-    REQUIRE(o.size() == 1);
-    CHECK(o[0].payload == bytes(10, 2));
-    CHECK(r.c(Counter::requests_released_quiet) == 1);
+    r.check_released_quiet();
 }
 
 namespace {
@@ -340,13 +379,9 @@ bool has_fin(const std::vector<Seg>& o) {
 }  // namespace
 
 TEST_CASE("engine: a FIN captured behind a held request keeps its own ack and waits for that request's response (EB-6)") {
-    Rig r(base_config());
-    Conv cv;
-    open(r, cv);
-    r.cap(cv.cdata(0, 0, bytes(10, 1)));
-    REQUIRE(r.out().size() == 1);
-    r.cap(cv.sdata(0, 10, 1000));             // online response 1
-    r.cap(cv.cdata(10, 1000, bytes(10, 2)));  // request 2, after response 1
+    OpenRig r;
+    Conv& cv = r.cv;
+    r.two_requests(10, 1000, 10);             // request 1, online response 1, request 2
     r.cap(cv.sdata(1000, 20, 300));           // online response 2
     r.cap(cv.cfin(20, 1300));                 // the client's FIN, after response 2
     CHECK(r.out().empty());                   // request 2 (and the FIN behind it) held
@@ -365,40 +400,26 @@ TEST_CASE("engine: a FIN captured behind a held request keeps its own ack and wa
 }
 
 TEST_CASE("engine: a gap in the engine's own calls does not count as the target's quiet time (EB-6)") {
-    Rig r(base_config());
-    Conv cv;
-    open(r, cv);
-    r.cap(cv.cdata(0, 0, bytes(10, 1)));
-    REQUIRE(r.out().size() == 1);
-    r.cap(cv.sdata(0, 10, 5000));
-    r.cap(cv.cdata(10, 5000, bytes(10, 2)));
-    r.tgt(cv.tack(0, cv.cisn + 11, 65535, 40));  // 40 of the 5000 bytes, then nothing seen
-    CHECK(r.out().size() == 1);                   // our ACK; request 2 held
+    OpenRig r;
+    r.hold_after_short_response();  // 40 of the 5000 bytes, then nothing seen
     r.step(100 * kMs);  // the worker was not running: the target's frames may wait unread
     CHECK(r.out().empty());
     CHECK(r.c(Counter::requests_released_quiet) == 0);
     for (int i = 0; i < 5; ++i) r.step(1 * kMs);  // running again: the quiet time completes
-    auto o = r.out();
-    REQUIRE(o.size() == 1);
-    CHECK(o[0].payload == bytes(10, 2));
-    CHECK(r.c(Counter::requests_released_quiet) == 1);
+    r.check_released_quiet();
 }
 
 TEST_CASE("engine: -W sends every request without waiting") {
-    EngineConfig c = base_config();
-    c.no_wait = true;
-    Rig r(c);
-    Conv cv;
-    open(r, cv);
+    OpenRig r(config_with(&EngineConfig::no_wait, true));
+    Conv& cv = r.cv;
     r.cap(cv.cdata(0, 0, bytes(10, 1)));
     r.cap(cv.cdata(10, 5000, bytes(10, 2)));
     CHECK(r.out().size() == 2);
 }
 
 TEST_CASE("engine: server-first protocol: the first request waits for the target's greeting") {
-    Rig r(base_config());
-    Conv cv;
-    open(r, cv);
+    OpenRig r;
+    Conv& cv = r.cv;
     r.cap(cv.sdata(0, 0, 60));            // online greeting
     r.cap(cv.cdata(0, 60, bytes(20, 1)));  // the client's first request acks it
     CHECK(r.out().empty());
@@ -423,9 +444,7 @@ TEST_CASE("engine: mid-stream session gets a fabricated handshake (seq - 1, MSS 
     CHECK_FALSE(o[0].o.ts);
     CHECK_FALSE(o[0].o.sack_permitted);
     CHECK(r.c(Counter::sessions_mid_stream) == 1);
-    cv.xlat = o[0].key;
-    r.tgt(cv.tsynack(cv.cisn + 501));
-    o = r.out();
+    o = r.accept(cv, o[0], cv.cisn + 501);
     REQUIRE(o.size() == 1);
     CHECK(o[0].payload == bytes(30, 4));
     CHECK(o[0].h.seq == Seq(cv.cisn + 501));
@@ -439,11 +458,8 @@ TEST_CASE("engine: mid-stream session gets a fabricated handshake (seq - 1, MSS 
 }
 
 TEST_CASE("engine: capture duplicates are sent once, GRO segments are split at the MTU") {
-    EngineConfig c = base_config();
-    c.mtu = 1500;
-    Rig r(c);
-    Conv cv;
-    open(r, cv);
+    OpenRig r(config_with(&EngineConfig::mtu, 1500));
+    Conv& cv = r.cv;
     const auto big = bytes(5000, 5);
     r.cap(cv.cdata(0, 0, big));
     auto o = r.out();
@@ -473,11 +489,9 @@ TEST_CASE("engine: capture duplicates are sent once, GRO segments are split at t
 }
 
 TEST_CASE("engine: RTO retransmission with backoff, fast retransmit on three duplicate ACKs") {
-    Rig r(base_config());
-    Conv cv;
-    open(r, cv);
-    r.cap(cv.cdata(0, 0, bytes(100, 1)));
-    REQUIRE(r.out().size() == 1);
+    OpenRig r;
+    Conv& cv = r.cv;
+    r.cap_sent(cv.cdata(0, 0, bytes(100, 1)));
     r.step(900 * kMs);  // initial RTO (no data RTT sample yet beyond the handshake's 0 ms -> floor 200 ms)
     auto o = r.out();
     REQUIRE(o.size() == 1);
@@ -542,13 +556,9 @@ TEST_CASE("engine: the target's receive window is respected; zero window gets pr
 }
 
 TEST_CASE("engine: the target's RST with captured data left: reconnect at the next request boundary") {
-    Rig r(base_config());
-    Conv cv;
-    const Seg syn = open(r, cv);
-    r.cap(cv.cdata(0, 0, bytes(100, 1)));
-    REQUIRE(r.out().size() == 1);
-    r.cap(cv.sdata(0, 100, 300));
-    r.cap(cv.cdata(100, 300, bytes(60, 2)));  // request 2, held
+    OpenRig r;
+    Conv& cv = r.cv;
+    r.two_requests(100, 300, 60);             // request 2, held
     r.cap(cv.cdata(160, 300, bytes(40, 3)));  // its continuation
     r.tgt(cv.tack(0, cv.cisn + 101));
     r.out();
@@ -557,26 +567,18 @@ TEST_CASE("engine: the target's RST with captured data left: reconnect at the ne
     REQUIRE(o.size() == 1);  // a fabricated SYN from a new tuple, right before request 2
     CHECK(o[0].h.flags == tf::syn);
     CHECK(o[0].h.seq == Seq(cv.cisn + 100));
-    CHECK(o[0].key != syn.key);
+    CHECK(o[0].key != r.syn.key);
     CHECK(r.c(Counter::reconnect_target_rst) == 1);
     CHECK(r.c(Counter::reconnects) == 1);
-    cv.xlat = o[0].key;
-    r.tgt(cv.tsynack(cv.cisn + 101));
-    o = r.out();
+    o = r.accept(cv, o[0], cv.cisn + 101);
     REQUIRE(o.size() == 1);  // request 2 in one segment: 100 bytes
-    std::vector<std::uint8_t> want = bytes(60, 2);
-    auto b3 = bytes(40, 3);
-    want.insert(want.end(), b3.begin(), b3.end());
-    CHECK(o[0].payload == want);
+    CHECK(o[0].payload == concat(bytes(60, 2), bytes(40, 3)));
     CHECK(o[0].h.ack == Seq(cv.tisn + 1));
 }
 
 TEST_CASE("engine: a capture gap is waited for, then the session resets and reopens at the next boundary") {
-    EngineConfig c = base_config();
-    c.capture_gap_timeout = 300 * kMs;
-    Rig r(c);
-    Conv cv;
-    const Seg syn = open(r, cv);
+    OpenRig r(config_with(&EngineConfig::capture_gap_timeout, 300 * kMs));
+    Conv& cv = r.cv;
     r.cap(cv.cdata(0, 0, bytes(100, 1)));      // A
     // B (100..200) lost by the mirror
     r.cap(cv.cdata(200, 0, bytes(100, 3)));    // C: same request as A and B
@@ -591,24 +593,17 @@ TEST_CASE("engine: a capture gap is waited for, then the session resets and reop
     CHECK(r.out().empty());
     r.step(250 * kMs);
     o = r.out();
-    REQUIRE(o.size() == 2);
-    CHECK((o[0].h.flags & tf::rst) != 0);  // the broken connection is reset
-    CHECK(o[0].key == syn.key);
-    CHECK(o[1].h.flags == tf::syn);        // and reopened right before D
-    CHECK(o[1].h.seq == Seq(cv.cisn + 300));
+    r.check_reset_reopened(o, 300);  // the broken connection is reset and reopened right before D
     CHECK(r.c(Counter::reconnect_capture_gap) == 1);
     CHECK(r.c(Counter::drop_resync_segments) == 1);  // C could not be sent
-    cv.xlat = o[1].key;
-    r.tgt(cv.tsynack(cv.cisn + 301));
-    o = r.out();
+    o = r.accept(cv, o[1], cv.cisn + 301);
     REQUIRE(o.size() == 1);
     CHECK(o[0].payload == bytes(50, 4));
 }
 
 TEST_CASE("engine: a late segment fills the gap before the bound") {
-    Rig r(base_config());
-    Conv cv;
-    open(r, cv);
+    OpenRig r;
+    Conv& cv = r.cv;
     r.cap(cv.cdata(0, 0, bytes(100, 1)));
     r.cap(cv.cdata(200, 0, bytes(100, 3)));
     CHECK(r.out().size() == 1);
@@ -621,9 +616,7 @@ TEST_CASE("engine: a late segment fills the gap before the bound") {
 }
 
 TEST_CASE("engine: SYN retransmitted with backoff, then the session is given up") {
-    EngineConfig c = base_config();
-    c.syn_retries = 3;
-    Rig r(c);
+    Rig r(config_with(&EngineConfig::syn_retries, 3));
     Conv cv;
     r.cap(cv.csyn());
     REQUIRE(r.out().size() == 1);
@@ -642,11 +635,7 @@ TEST_CASE("engine: SYN retransmitted with backoff, then the session is given up"
 }
 
 TEST_CASE("engine: an idle session is reset after the session timeout") {
-    EngineConfig c = base_config();
-    c.session_timeout = 10 * kSec;
-    Rig r(c);
-    Conv cv;
-    open(r, cv);
+    OpenRig r(config_with(&EngineConfig::session_timeout, 10 * kSec));
     r.step(9 * kSec);
     CHECK(r.out().empty());
     r.step(2 * kSec);
@@ -658,9 +647,8 @@ TEST_CASE("engine: an idle session is reset after the session timeout") {
 }
 
 TEST_CASE("engine: the client's RST is replayed once its data is acknowledged") {
-    Rig r(base_config());
-    Conv cv;
-    open(r, cv);
+    OpenRig r;
+    Conv& cv = r.cv;
     r.cap(cv.cdata(0, 0, bytes(100, 1)));
     r.cap(cv.crst(100));
     auto o = r.out();
@@ -723,9 +711,7 @@ TEST_CASE("engine: -n fans a captured frame out to replicas with distinct tuples
 }
 
 TEST_CASE("engine: queued segments are bounded per session and per worker, drops counted") {
-    EngineConfig c = base_config();
-    c.max_queued_per_session = 4;
-    Rig r(c);
+    Rig r(config_with(&EngineConfig::max_queued_per_session, 4));
     Conv cv;
     r.cap(cv.csyn());  // no SYN-ACK: everything queues
     r.out();
@@ -845,11 +831,9 @@ TEST_CASE("engine: frames of no session are counted, never crash; target strays 
 }
 
 TEST_CASE("engine: EB-3 a retransmitted target FIN after our final ACK is re-acknowledged (TIME_WAIT), not reset") {
-    Rig r(base_config());
-    Conv cv;
-    open(r, cv);
-    r.cap(cv.cdata(0, 0, bytes(100, 1)));
-    REQUIRE(r.out().size() == 1);
+    OpenRig r;
+    Conv& cv = r.cv;
+    r.cap_sent(cv.cdata(0, 0, bytes(100, 1)));
     r.cap(cv.cfin(100, 0));
     r.tgt(cv.tack(0, cv.cisn + 101));
     auto o = r.out();
@@ -899,11 +883,8 @@ TEST_CASE("engine: EB-3 a retransmitted target FIN after our final ACK is re-ack
 }
 
 TEST_CASE("engine: EB-1 after a capture hole, a request proven by the online server's ack is the restart point") {
-    EngineConfig c = base_config();
-    c.capture_gap_timeout = 300 * kMs;
-    Rig r(c);
-    Conv cv;
-    const Seg syn = open(r, cv);
+    OpenRig r(config_with(&EngineConfig::capture_gap_timeout, 300 * kMs));
+    Conv& cv = r.cv;
     r.cap(cv.cdata(0, 0, bytes(100, 1)));      // request A
     r.cap(cv.sdata(0, 100, 80));               // its response
     // request B (100..200) lost by the mirror entirely; the server answers it: its data acks 200
@@ -916,35 +897,22 @@ TEST_CASE("engine: EB-1 after a capture hole, a request proven by the online ser
     r.out();
     r.step(350 * kMs);
     o = r.out();
-    REQUIRE(o.size() == 2);
-    CHECK((o[0].h.flags & tf::rst) != 0);
-    CHECK(o[0].key == syn.key);
-    CHECK(o[1].h.flags == tf::syn);
-    CHECK(o[1].h.seq == Seq(cv.cisn + 200));  // right before C, nothing of C dropped
+    r.check_reset_reopened(o, 200);  // right before C, nothing of C dropped
     CHECK(r.c(Counter::drop_resync_segments) == 0);
-    cv.xlat = o[1].key;
-    r.tgt(cv.tsynack(cv.cisn + 201));
-    o = r.out();
+    o = r.accept(cv, o[1], cv.cisn + 201);
     REQUIRE(o.size() == 1);
-    std::vector<std::uint8_t> want = bytes(60, 3);
-    auto b4 = bytes(40, 4);
-    want.insert(want.end(), b4.begin(), b4.end());
-    CHECK(o[0].payload == want);
+    CHECK(o[0].payload == concat(bytes(60, 3), bytes(40, 4)));
 }
 
 TEST_CASE("engine: after a capture hole, a segment whose ack merely advanced is not trusted as a request start") {
-    EngineConfig c = base_config();
-    c.capture_gap_timeout = 300 * kMs;
-    Rig r(c);
-    Conv cv;
-    open(r, cv);
+    OpenRig r(config_with(&EngineConfig::capture_gap_timeout, 300 * kMs));
+    Conv& cv = r.cv;
     r.cap(cv.cdata(0, 0, bytes(100, 1)));      // request A
     r.cap(cv.sdata(0, 100, 80));               // its response (acks 100)
     // 100..200 lost: it may be the head of the next segment's request
     r.cap(cv.cdata(200, 80, bytes(60, 3)));    // ack advanced over the response, but not proven
     r.cap(cv.sdata(80, 260, 20));
-    r.cap(cv.cdata(260, 100, bytes(40, 4)));   // contiguous, ack advanced: the next boundary
-    REQUIRE(r.out().size() == 1);
+    r.cap_sent(cv.cdata(260, 100, bytes(40, 4)));   // contiguous, ack advanced: the next boundary
     r.tgt(cv.tack(0, cv.cisn + 101, 65535, 80));
     r.out();
     r.step(350 * kMs);
@@ -956,13 +924,10 @@ TEST_CASE("engine: after a capture hole, a segment whose ack merely advanced is 
 }
 
 TEST_CASE("engine: EB-5 a reordered old ACK does not reopen the target's window") {
-    Rig r(base_config());
-    Conv cv;
-    open(r, cv);
-    r.cap(cv.cdata(0, 0, bytes(1000, 1)));
-    REQUIRE(r.out().size() == 1);
-    r.cap(cv.cdata(1000, 0, bytes(1000, 2)));
-    REQUIRE(r.out().size() == 1);
+    OpenRig r;
+    Conv& cv = r.cv;
+    r.cap_sent(cv.cdata(0, 0, bytes(1000, 1)));
+    r.cap_sent(cv.cdata(1000, 0, bytes(1000, 2)));
     r.tgt(cv.tack(0, cv.cisn + 1001, 1000));  // old ACK, window 1000 (delivered late, see below)
     r.tgt(cv.tack(0, cv.cisn + 2001, 0));     // everything acked, window closed
     r.out();
@@ -977,13 +942,9 @@ TEST_CASE("engine: EB-5 a reordered old ACK does not reopen the target's window"
 }
 
 TEST_CASE("engine: EB-4 the target's RST after the client's RST was captured: queued requests are still replayed") {
-    Rig r(base_config());
-    Conv cv;
-    const Seg syn = open(r, cv);
-    r.cap(cv.cdata(0, 0, bytes(100, 1)));      // request 1, sent
-    REQUIRE(r.out().size() == 1);
-    r.cap(cv.sdata(0, 100, 300));
-    r.cap(cv.cdata(100, 300, bytes(60, 2)));   // request 2, held
+    OpenRig r;
+    Conv& cv = r.cv;
+    r.two_requests(100, 300, 60);              // request 1, sent; request 2, held
     r.cap(cv.sdata(300, 160, 50));
     r.cap(cv.cdata(160, 350, bytes(40, 3)));   // request 3, queued
     r.cap(cv.crst(200));                       // the client's RST: queued behind the data
@@ -992,11 +953,9 @@ TEST_CASE("engine: EB-4 the target's RST after the client's RST was captured: qu
     auto o = r.out();
     REQUIRE(o.size() == 1);  // reconnect right before request 2 (request 1 was at risk)
     CHECK(o[0].h.flags == tf::syn);
-    CHECK(o[0].key != syn.key);
+    CHECK(o[0].key != r.syn.key);
     CHECK(o[0].h.seq == Seq(cv.cisn + 100));
-    cv.xlat = o[0].key;
-    r.tgt(cv.tsynack(cv.cisn + 101));
-    o = r.out();
+    o = r.accept(cv, o[0], cv.cisn + 101);
     REQUIRE(o.size() == 1);
     CHECK(o[0].payload == bytes(60, 2));       // the new connection needs nothing: request 2 goes
     r.tgt(cv.tack(0, cv.cisn + 161, 65535, 50));
@@ -1029,15 +988,10 @@ TEST_CASE("engine: EB-2/seed 609 a mid-stream session restarts at an earlier seg
     CHECK(o[1].h.seq == Seq(cv.cisn));         // the connection now starts at the head
     CHECK(o[1].key != first_tuple);
     CHECK(r.c(Counter::mid_stream_rebased) == 1);
-    cv.xlat = o[1].key;
-    r.tgt(cv.tsynack(cv.cisn + 1, mss_option(1460)));
-    o = r.out();
+    o = r.accept(cv, o[1], cv.cisn + 1, mss_option(1460));
     std::vector<std::uint8_t> got;
-    for (const Seg& sg : o) got.insert(got.end(), sg.payload.begin(), sg.payload.end());
-    std::vector<std::uint8_t> want = bytes(1000, 1);
-    auto b2 = bytes(100, 2);
-    want.insert(want.end(), b2.begin(), b2.end());
-    CHECK(got == want);
+    for (const Seg& sg : o) got = concat(std::move(got), sg.payload);
+    CHECK(got == concat(bytes(1000, 1), bytes(100, 2)));
     REQUIRE(!o.empty());
     CHECK(o[0].h.seq == Seq(cv.cisn + 1));
     // once connected, a late earlier segment is a duplicate, not a restart
@@ -1046,13 +1000,9 @@ TEST_CASE("engine: EB-2/seed 609 a mid-stream session restarts at an earlier seg
 }
 
 TEST_CASE("engine: data captured before an expired gap but not yet sent is replayed before the reset") {
-    EngineConfig c = base_config();
-    c.capture_gap_timeout = 300 * kMs;
-    Rig r(c);
-    Conv cv;
-    const Seg syn = open(r, cv);
-    r.cap(cv.cdata(0, 0, bytes(100, 1)));      // request A, sent
-    REQUIRE(r.out().size() == 1);
+    OpenRig r(config_with(&EngineConfig::capture_gap_timeout, 300 * kMs));
+    Conv& cv = r.cv;
+    r.cap_sent(cv.cdata(0, 0, bytes(100, 1)));      // request A, sent
     r.tgt(cv.tack(0, cv.cisn + 101, 0, 80));   // A acked with its response, window closed
     r.out();
     r.cap(cv.sdata(0, 100, 80));
@@ -1067,7 +1017,7 @@ TEST_CASE("engine: data captured before an expired gap but not yet sent is repla
     auto o = r.out();
     REQUIRE(o.size() == 1);
     CHECK(o[0].payload == bytes(50, 2));       // B goes on the old connection
-    CHECK(o[0].key == syn.key);
+    CHECK(o[0].key == r.syn.key);
     r.tgt(cv.tack(80, cv.cisn + 151, 65535, 20));
     o = r.out();
     REQUIRE(o.size() == 2);                    // then the reset and the reopening before D

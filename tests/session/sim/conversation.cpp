@@ -172,43 +172,34 @@ Nanos SessionGen::burst(bool client, Nanos t, std::uint32_t len, Nanos rtt, bool
 }
 
 void SessionGen::frame_of(const Seg& s, std::vector<std::uint8_t>& bytes) {
-    std::vector<std::uint8_t> server_payload;
-    net::L2Spec l2;
-    net::Ipv4Spec ip;
-    net::TcpSpec tcp;
+    const bool c = s.from_client;  // sender: the client, else the server
     const net::MacAddr cmac = mac_of(0x0a000000u | (sc_.client_ip.value() & 0xffffff));
     const net::MacAddr smac = mac_of(0x5e000001u);
-    if (s.from_client) {
-        l2.src = cmac; l2.dst = smac;
-        ip.src = sc_.client_ip; ip.dst = sc_.server_ip; ip.id = ip_id_c_++;
-        tcp.src_port = sc_.client_port; tcp.dst_port = sc_.server_port;
-        tcp.seq = net::Seq(c_isn_ + s.seq_off);
-        tcp.ack = net::Seq(s_isn_ + s.ack_off);
-        tcp.window = 502;
-        net::TcpTimestamp ts;
-        ts.val = c_ts0_ + static_cast<std::uint32_t>(s.t / kMsec);
-        ts.ecr = (s.flags & net::tcpflag::syn) ? 0 : s_ts0_ + static_cast<std::uint32_t>(s.t / kMsec);
-        tcp.options.ts = ts;
-        if (s.len) tcp.payload = net::ConstBytes(cstream_.data() + s.data_off, s.len);
-    } else {
-        l2.src = smac; l2.dst = cmac;
-        ip.src = sc_.server_ip; ip.dst = sc_.client_ip; ip.id = ip_id_s_++;
-        tcp.src_port = sc_.server_port; tcp.dst_port = sc_.client_port;
-        tcp.seq = net::Seq(s_isn_ + s.seq_off);
-        tcp.ack = net::Seq(c_isn_ + s.ack_off);
-        tcp.window = 509;
-        net::TcpTimestamp ts;
-        ts.val = s_ts0_ + static_cast<std::uint32_t>(s.t / kMsec);
-        ts.ecr = c_ts0_ + static_cast<std::uint32_t>(s.t / kMsec);
-        tcp.options.ts = ts;
-        if (s.len) {
-            server_payload.resize(s.len);
-            for (std::uint32_t j = 0; j < s.len; ++j)
-                server_payload[j] = static_cast<std::uint8_t>('a' + (s.data_off + j) % 26);
-            tcp.payload = server_payload;
-        }
-    }
+    const net::L2Spec l2{.src = c ? cmac : smac, .dst = c ? smac : cmac};
+    const net::Ipv4Spec ip{.src = c ? sc_.client_ip : sc_.server_ip,
+                           .dst = c ? sc_.server_ip : sc_.client_ip,
+                           .id = c ? ip_id_c_++ : ip_id_s_++};
+    net::TcpSpec tcp;
+    tcp.src_port = c ? sc_.client_port : sc_.server_port;
+    tcp.dst_port = c ? sc_.server_port : sc_.client_port;
+    tcp.seq = net::Seq((c ? c_isn_ : s_isn_) + s.seq_off);
+    tcp.ack = net::Seq((c ? s_isn_ : c_isn_) + s.ack_off);
     tcp.flags = s.flags;
+    tcp.window = c ? 502 : 509;
+    const std::uint32_t ms = static_cast<std::uint32_t>(s.t / kMsec);
+    net::TcpTimestamp ts;
+    ts.val = (c ? c_ts0_ : s_ts0_) + ms;
+    ts.ecr = (c && (s.flags & net::tcpflag::syn)) ? 0 : (c ? s_ts0_ : c_ts0_) + ms;  // the client's SYN echoes nothing
+    tcp.options.ts = ts;
+    std::vector<std::uint8_t> server_payload;
+    if (s.len && c) {
+        tcp.payload = net::ConstBytes(cstream_.data() + s.data_off, s.len);
+    } else if (s.len) {
+        server_payload.resize(s.len);
+        for (std::uint32_t j = 0; j < s.len; ++j)
+            server_payload[j] = static_cast<std::uint8_t>('a' + (s.data_off + j) % 26);
+        tcp.payload = server_payload;
+    }
     if (s.flags & net::tcpflag::syn) {
         tcp.window = s.from_client ? 64240 : 65160;
         tcp.options.mss = static_cast<std::uint16_t>(s.from_client ? sc_.client_mss : sc_.server_mss);

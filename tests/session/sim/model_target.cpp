@@ -123,13 +123,8 @@ std::uint32_t ModelTarget::rcv_wnd(const Conn& c) const {
 
 void ModelTarget::send(Conn& c, std::uint8_t flags, std::uint32_t seq, std::uint32_t len, Nanos now) {
     ConnRecord& r = records_[c.rec];
-    net::L2Spec l2;
-    l2.src = p_.mac;
-    l2.dst = p_.peer_mac;
-    net::Ipv4Spec ip;
-    ip.src = p_.ip;
-    ip.dst = c.key.src_ip;
-    ip.id = ip_id_++;
+    const net::L2Spec l2{.src = p_.mac, .dst = p_.peer_mac};
+    const net::Ipv4Spec ip{.src = p_.ip, .dst = c.key.src_ip, .id = ip_id_++};
     net::TcpSpec t;
     t.src_port = p_.port;
     t.dst_port = c.key.src_port;
@@ -170,13 +165,8 @@ void ModelTarget::send(Conn& c, std::uint8_t flags, std::uint32_t seq, std::uint
 }
 
 void ModelTarget::send_rst(const net::FlowKey& to_client, std::uint32_t seq, std::uint32_t ack, bool with_ack) {
-    net::L2Spec l2;
-    l2.src = p_.mac;
-    l2.dst = p_.peer_mac;
-    net::Ipv4Spec ip;
-    ip.src = p_.ip;
-    ip.dst = to_client.src_ip;
-    ip.id = ip_id_++;
+    const net::L2Spec l2{.src = p_.mac, .dst = p_.peer_mac};
+    const net::Ipv4Spec ip{.src = p_.ip, .dst = to_client.src_ip, .id = ip_id_++};
     net::TcpSpec t;
     t.src_port = p_.port;
     t.dst_port = to_client.src_port;

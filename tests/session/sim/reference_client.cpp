@@ -65,19 +65,15 @@ void RefClient::open(std::size_t session, std::uint64_t from, Nanos now) {
 }
 
 void RefClient::send(Conn& c, std::uint8_t flags, std::uint64_t off, std::uint32_t len, Nanos now) {
-    net::L2Spec l2;
-    l2.src = p_.mac;
-    l2.dst = p_.target_mac;
-    net::Ipv4Spec ip;
-    ip.src = c.ip;
-    ip.dst = p_.target_ip;
+    const net::L2Spec l2{.src = p_.mac, .dst = p_.target_mac};
+    const net::Ipv4Spec ip{.src = c.ip, .dst = p_.target_ip};
+    // Sequence: SYN at iss, byte k of the stream at iss + 1 + k, FIN after the last byte.
     net::TcpSpec t;
     t.src_port = c.port;
     t.dst_port = p_.target_port;
+    t.seq = net::Seq(c.iss + (flags & net::tcpflag::syn ? 0u : 1u + static_cast<std::uint32_t>(off)));
     t.flags = flags;
     t.window = 65535;
-    // Sequence: SYN at iss, byte k of the stream at iss + 1 + k, FIN after the last byte.
-    t.seq = net::Seq(c.iss + (flags & net::tcpflag::syn ? 0u : 1u + static_cast<std::uint32_t>(off)));
     if (flags & net::tcpflag::ack) t.ack = net::Seq(c.irs + 1 + static_cast<std::uint32_t>(c.rcv_nxt));
     t.options.ts = net::TcpTimestamp{static_cast<std::uint32_t>(now / kMsec) + 1, c.ts_recent};
     if (flags & net::tcpflag::syn) {

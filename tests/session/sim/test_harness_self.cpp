@@ -184,47 +184,31 @@ TEST_CASE("negative self-checks: the harness detects defects", "[sim][self][nega
     const Capture cap = generate(scripts);
     SimConfig cfg;
     cfg.bound_after_capture = 20 * kSecond;
-    SECTION("a corrupted byte") {
-        RefClientParams rp;
-        rp.corrupt_offset = 777;
-        const SimResult r = run_ref(cap, cfg, rp);
-        REQUIRE_FALSE(r.ok());
-        CHECK(r.report().find("differs at offset 777") != std::string::npos);
-    }
-    SECTION("a missing request") {
-        RefClientParams rp;
-        rp.skip_request = true;
-        const SimResult r = run_ref(cap, cfg, rp);
-        REQUIRE_FALSE(r.ok());
-        CHECK(r.report().find("sid=1") != std::string::npos);
-    }
-    SECTION("a connection never closed") {
-        RefClientParams rp;
-        rp.skip_fin = true;
-        const SimResult r = run_ref(cap, cfg, rp);
-        REQUIRE_FALSE(r.ok());
-        CHECK(r.report().find("half-open") != std::string::npos);
-    }
-    SECTION("a bad TCP checksum") {
-        RefClientParams rp;
-        rp.bad_checksum = true;
-        const SimResult r = run_ref(cap, cfg, rp);
-        REQUIRE_FALSE(r.ok());
-        CHECK(r.report().find("bad TCP checksum") != std::string::npos);
-    }
-    SECTION("segments over the MTU") {
-        RefClientParams rp;
-        rp.oversize = true;
-        const SimResult r = run_ref(cap, cfg, rp);
-        REQUIRE_FALSE(r.ok());
-        CHECK(r.report().find("exceeds the MTU") != std::string::npos);
-    }
-    SECTION("two replicas expected, one made") {
-        SimConfig c2 = cfg;
-        c2.multiply = 2;
-        const SimResult r = run_ref(cap, c2);
-        REQUIRE_FALSE(r.ok());
-        CHECK(r.report().find("expected 2") != std::string::npos);
+    // a defect of the client (or an expectation it does not meet), and what the report must say
+    struct Defect {
+        const char* name;
+        std::uint32_t multiply;  // replicas the harness expects
+        void (*make)(RefClientParams&);
+        const char* reported;
+    };
+    const Defect defects[] = {
+        {"a corrupted byte", 1, [](RefClientParams& rp) { rp.corrupt_offset = 777; }, "differs at offset 777"},
+        {"a missing request", 1, [](RefClientParams& rp) { rp.skip_request = true; }, "sid=1"},
+        {"a connection never closed", 1, [](RefClientParams& rp) { rp.skip_fin = true; }, "half-open"},
+        {"a bad TCP checksum", 1, [](RefClientParams& rp) { rp.bad_checksum = true; }, "bad TCP checksum"},
+        {"segments over the MTU", 1, [](RefClientParams& rp) { rp.oversize = true; }, "exceeds the MTU"},
+        {"two replicas expected, one made", 2, [](RefClientParams&) {}, "expected 2"},
+    };
+    for (const Defect& d : defects) {
+        SECTION(d.name) {
+            SimConfig c2 = cfg;
+            c2.multiply = d.multiply;
+            RefClientParams rp;
+            d.make(rp);
+            const SimResult r = run_ref(cap, c2, rp);
+            REQUIRE_FALSE(r.ok());
+            CHECK(r.report().find(d.reported) != std::string::npos);
+        }
     }
     SECTION("the same replicas pass when made") {
         SimConfig c2 = cfg;

@@ -85,24 +85,46 @@ SessionScript session_of(Rng& r, std::uint32_t n, std::uint32_t req_max, std::ui
     return s;
 }
 
+SimConfig seeded(std::uint64_t seed) {
+    SimConfig sim;
+    sim.seed = seed;
+    return sim;
+}
+
+// `count` sessions of session_of(r, n, req_max, resp_max, ...): session i starts at i * spacing,
+// from host i + 1 and port port0 + i; tweak(s, i), if given, adjusts each one.
+std::vector<SessionScript> sessions_of(Rng& r, std::uint32_t count, std::uint32_t n, std::uint32_t req_max,
+                                       std::uint32_t resp_max, Nanos spacing, std::uint16_t port0,
+                                       const std::function<void(SessionScript&, std::uint32_t)>& tweak = {}) {
+    std::vector<SessionScript> scripts;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        scripts.push_back(session_of(r, n, req_max, resp_max, i * spacing, i + 1, static_cast<std::uint16_t>(port0 + i)));
+        if (tweak) tweak(scripts.back(), i);
+    }
+    return scripts;
+}
+
 #define REQUIRE_SIM_OK(out)                     \
     do {                                        \
         INFO((out).res.report());               \
         REQUIRE((out).res.ok());                \
     } while (0)
 
+// run_engine(), requiring a run without failures
+RunOut run_ok(const Capture& cap, const session::EngineConfig& ecfg, const SimConfig& sim, bool segmented = false) {
+    RunOut out = run_engine(cap, ecfg, sim, segmented);
+    REQUIRE_SIM_OK(out);
+    return out;
+}
+
 }  // namespace
 
 TEST_CASE("sim: keep-alive HTTP, many requests per connection", "[sim][engine]") {
     Rng r(11);
-    std::vector<SessionScript> scripts;
-    for (std::uint32_t i = 0; i < 4; ++i) scripts.push_back(session_of(r, 40, 900, 20000, i * 3 * kMsec, i + 1, static_cast<std::uint16_t>(50000 + i)));
-    const Capture cap = generate(scripts);
-    SimConfig sim;
-    sim.seed = 11;
+    const auto scripts = sessions_of(r, 4, 40, 900, 20000, 3 * kMsec, 50000);
+    SimConfig sim = seeded(11);
     sim.model.response_size = varied_response;
-    const auto out = run_engine(cap, default_engine_config(), sim);
-    REQUIRE_SIM_OK(out);
+    const auto out = run_ok(generate(scripts), default_engine_config(), sim);
     // The observer gets one record per exchange, with the captured sizes.
     std::size_t total = 0;
     for (const auto& s : scripts) total += s.exchanges.size();
@@ -135,12 +157,9 @@ TEST_CASE("sim: short connections, quick client port reuse", "[sim][engine]") {
         s.exchanges[0].rtt = 200 * kUs;
         scripts.push_back(s);
     }
-    const Capture cap = generate(scripts);
-    SimConfig sim;
-    sim.seed = 12;
+    SimConfig sim = seeded(12);
     sim.model.resp_delay_max = 20 * kMsec;  // the target is slower than the online server
-    const auto out = run_engine(cap, default_engine_config(2), sim);
-    REQUIRE_SIM_OK(out);
+    const auto out = run_ok(generate(scripts), default_engine_config(2), sim);
     CHECK(out.res.chosen.size() == scripts.size());
 }
 
@@ -149,82 +168,51 @@ TEST_CASE("sim: large uploads and downloads, window-limited", "[sim][engine]") {
     auto up = simple_session(3, 1'000'000, 100, 0, 1, 50001);
     auto down = simple_session(3, 200, 1'000'000, 0, 2, 50002);
     const Capture cap = generate({up, down});
-    SimConfig sim;
-    sim.seed = 13;
+    SimConfig sim = seeded(13);
     sim.model.rcvbuf_min = 8 * 1024;
     sim.model.rcvbuf_max = 24 * 1024;
     sim.model.wscale_max = 2;
     sim.model.response_size = [](std::uint32_t sid, std::uint32_t, std::uint32_t, Rng&) -> std::uint32_t {
         return sid == 2 ? 1'200'000u : 100u;
     };
-    const auto out = run_engine(cap, default_engine_config(), sim);
-    REQUIRE_SIM_OK(out);
+    run_ok(cap, default_engine_config(), sim);
 }
 
 TEST_CASE("sim: pipelined requests", "[sim][engine]") {
     Rng r(14);
-    std::vector<SessionScript> scripts;
-    for (std::uint32_t i = 0; i < 3; ++i) {
-        auto s = session_of(r, 12, 2000, 4000, i * kMsec, i + 1, static_cast<std::uint16_t>(50010 + i));
-        s.pipeline = 2 + i;
-        scripts.push_back(s);
-    }
-    const Capture cap = generate(scripts);
-    SimConfig sim;
-    sim.seed = 14;
+    const auto scripts = sessions_of(r, 3, 12, 2000, 4000, kMsec, 50010, [](SessionScript& s, std::uint32_t i) { s.pipeline = 2 + i; });
+    SimConfig sim = seeded(14);
     sim.model.response_size = varied_response;
-    const auto out = run_engine(cap, default_engine_config(), sim);
-    REQUIRE_SIM_OK(out);
+    run_ok(generate(scripts), default_engine_config(), sim);
 }
 
 TEST_CASE("sim: server-first protocol (greeting before the first request)", "[sim][engine]") {
     Rng r(15);
-    std::vector<SessionScript> scripts;
-    for (std::uint32_t i = 0; i < 4; ++i) {
-        auto s = session_of(r, 5, 300, 500, i * kMsec, i + 1, static_cast<std::uint16_t>(50020 + i));
-        s.greeting_bytes = 78;
-        scripts.push_back(s);
-    }
-    const Capture cap = generate(scripts);
+    const Capture cap = generate(sessions_of(r, 4, 5, 300, 500, kMsec, 50020, [](SessionScript& s, std::uint32_t) { s.greeting_bytes = 78; }));
     for (std::uint32_t greeting : {78u, 20u, 300u}) {
-        SimConfig sim;
-        sim.seed = 15 + greeting;
+        SimConfig sim = seeded(15 + greeting);
         sim.model.greeting_bytes = greeting;  // the target's greeting: same, shorter, longer
-        const auto out = run_engine(cap, default_engine_config(), sim);
         INFO("target greeting " << greeting);
-        REQUIRE_SIM_OK(out);
+        run_ok(cap, default_engine_config(), sim);
     }
 }
 
 TEST_CASE("sim: mid-stream sessions (no handshake captured)", "[sim][engine]") {
     Rng r(16);
-    std::vector<SessionScript> scripts;
-    for (std::uint32_t i = 0; i < 5; ++i) {
-        auto s = session_of(r, 6, 800, 3000, i * kMsec, i + 1, static_cast<std::uint16_t>(50030 + i));
-        s.mid_stream_from = 1 + i % 3;
-        scripts.push_back(s);
-    }
-    const Capture cap = generate(scripts);
-    SimConfig sim;
-    sim.seed = 16;
-    const auto out = run_engine(cap, default_engine_config(), sim);
-    REQUIRE_SIM_OK(out);
+    const auto scripts = sessions_of(r, 5, 6, 800, 3000, kMsec, 50030, [](SessionScript& s, std::uint32_t i) { s.mid_stream_from = 1 + i % 3; });
+    const auto out = run_ok(generate(scripts), default_engine_config(), seeded(16));
     CHECK(out.counters[session::Counter::sessions_mid_stream] == scripts.size());
 }
 
 TEST_CASE("sim: the target resets or closes mid-session", "[sim][engine]") {
     Rng r(17);
-    std::vector<SessionScript> scripts;
-    for (std::uint32_t i = 0; i < 6; ++i) scripts.push_back(session_of(r, 15, 700, 2000, i * kMsec, i + 1, static_cast<std::uint16_t>(50040 + i)));
-    const Capture cap = generate(scripts);
+    const Capture cap = generate(sessions_of(r, 6, 15, 700, 2000, kMsec, 50040));
     for (std::uint64_t seed = 1; seed <= 4; ++seed) {
-        SimConfig sim;
-        sim.seed = 170 + seed;
+        SimConfig sim = seeded(170 + seed);
         sim.model.rst_after_request = seed % 2 ? 0.15 : 0.0;
         sim.model.fin_after_request = seed % 2 ? 0.0 : 0.15;
-        const auto out = run_engine(cap, default_engine_config(), sim);
         INFO("seed " << sim.seed);
-        REQUIRE_SIM_OK(out);
+        const auto out = run_ok(cap, default_engine_config(), sim);
         const auto& c = out.counters;
         CHECK(c[session::Counter::reconnect_target_rst] + c[session::Counter::reconnect_target_fin] > 0);
     }
@@ -232,51 +220,35 @@ TEST_CASE("sim: the target resets or closes mid-session", "[sim][engine]") {
 
 TEST_CASE("sim: zero window at the target", "[sim][engine]") {
     Rng r(18);
-    std::vector<SessionScript> scripts;
-    for (std::uint32_t i = 0; i < 3; ++i) scripts.push_back(session_of(r, 10, 6000, 1000, i * kMsec, i + 1, static_cast<std::uint16_t>(50050 + i)));
-    const Capture cap = generate(scripts);
-    SimConfig sim;
-    sim.seed = 18;
+    SimConfig sim = seeded(18);
     sim.model.rcvbuf_min = sim.model.rcvbuf_max = 4096;
     sim.model.wscale_max = 0;
     sim.model.zero_window = 0.5;
     sim.model.zero_window_time = 700 * kMsec;
-    const auto out = run_engine(cap, default_engine_config(), sim);
-    REQUIRE_SIM_OK(out);
+    const auto out = run_ok(generate(sessions_of(r, 3, 10, 6000, 1000, kMsec, 50050)), default_engine_config(), sim);
     CHECK(out.counters[session::Counter::window_blocked] > 0);
 }
 
 TEST_CASE("sim: SYN and SYN-ACK loss", "[sim][engine]") {
     Rng r(19);
-    std::vector<SessionScript> scripts;
-    for (std::uint32_t i = 0; i < 4; ++i) scripts.push_back(session_of(r, 3, 500, 500, i * kMsec, i + 1, static_cast<std::uint16_t>(50060 + i)));
-    const Capture cap = generate(scripts);
-    SimConfig sim;
-    sim.seed = 19;
+    const auto scripts = sessions_of(r, 4, 3, 500, 500, kMsec, 50060);
+    SimConfig sim = seeded(19);
     sim.to_target.drop_first_syns = 2;
     sim.to_engine.drop_first_syns = 1;
-    const auto out = run_engine(cap, default_engine_config(), sim);
-    REQUIRE_SIM_OK(out);
+    const auto out = run_ok(generate(scripts), default_engine_config(), sim);
     CHECK(out.counters[session::Counter::syn_retransmits] >= 2 * scripts.size());
 }
 
 // Found EB-1 (tests/session/sim/ENGINE_BUGS.md), fixed in 620f1ec.
 TEST_CASE("sim: capture loss, duplicates, retransmissions and late segments", "[sim][engine]") {
     Rng r(20);
-    std::vector<SessionScript> scripts;
-    for (std::uint32_t i = 0; i < 8; ++i) {
-        auto s = session_of(r, 12, 4000, 2000, i * kMsec, i + 1, static_cast<std::uint16_t>(50070 + i));
+    const Capture cap = generate(sessions_of(r, 8, 12, 4000, 2000, kMsec, 50070, [](SessionScript& s, std::uint32_t i) {
         s.dup = 0.1;
         s.retrans = 0.05;
         s.late = 0.05;
         s.loss = i < 3 ? 0.05 : 0.0;
-        scripts.push_back(s);
-    }
-    const Capture cap = generate(scripts);
-    SimConfig sim;
-    sim.seed = 20;
-    const auto out = run_engine(cap, default_engine_config(), sim);
-    REQUIRE_SIM_OK(out);
+    }));
+    const auto out = run_ok(cap, default_engine_config(), seeded(20));
     std::size_t gaps = 0;
     for (const auto& s : cap.sessions) gaps += s.has_gap;
     if (gaps) CHECK(out.counters[session::Counter::capture_gaps] > 0);
@@ -285,23 +257,15 @@ TEST_CASE("sim: capture loss, duplicates, retransmissions and late segments", "[
 
 TEST_CASE("sim: GRO-sized captured segments are split to the MTU", "[sim][engine]") {
     Rng r(21);
-    std::vector<SessionScript> scripts;
-    for (std::uint32_t i = 0; i < 3; ++i) {
-        auto s = session_of(r, 4, 80'000, 1000, i * kMsec, i + 1, static_cast<std::uint16_t>(50080 + i));
-        s.gro_bytes = 20'000 + 4000 * i;
-        scripts.push_back(s);
-    }
-    const Capture cap = generate(scripts);
+    const Capture cap = generate(sessions_of(r, 3, 4, 80'000, 1000, kMsec, 50080, [](SessionScript& s, std::uint32_t i) { s.gro_bytes = 20'000 + 4000 * i; }));
     for (std::uint32_t mtu : {1500u, 9000u, 576u}) {
         auto ecfg = default_engine_config();
         ecfg.mtu = mtu;
-        SimConfig sim;
-        sim.seed = 21 + mtu;
+        SimConfig sim = seeded(21 + mtu);
         sim.model.mss_min = 536;
         sim.model.mss_max = static_cast<std::uint16_t>(std::min<std::uint32_t>(mtu - 40, 65000));
-        const auto out = run_engine(cap, ecfg, sim);
         INFO("mtu " << mtu);
-        REQUIRE_SIM_OK(out);
+        run_ok(cap, ecfg, sim);
     }
 }
 
@@ -320,12 +284,10 @@ TEST_CASE("sim: multiply 1000 over 10 fake addresses, no tuple collision", "[sim
     ecfg.multiply = 1000;
     ecfg.max_sessions = 8192;
     ecfg.max_queued_segments = 1u << 16;
-    SimConfig sim;
-    sim.seed = 22;
+    SimConfig sim = seeded(22);
     sim.model.resp_delay_max = 0;
     sim.model.response_size = [](std::uint32_t, std::uint32_t, std::uint32_t, Rng&) { return 100u; };
-    const auto out = run_engine(cap, ecfg, sim);
-    REQUIRE_SIM_OK(out);
+    const auto out = run_ok(cap, ecfg, sim);
     CHECK(out.res.model_connections >= 6000);
     std::set<std::uint32_t> addrs;
     (void)addrs;
@@ -350,16 +312,13 @@ TEST_CASE("sim: -n 4 through a zero-copy sink: every replica's stream exact, pay
     const Capture cap = generate(scripts);
     auto ecfg = default_engine_config(4);
     ecfg.multiply = 4;
-    SimConfig sim;
-    sim.seed = 31;
+    SimConfig sim = seeded(31);
     sim.model.rcvbuf_min = 4096;
     sim.model.rcvbuf_max = 30000;
     sim.model.mss_min = 536;
     sim.to_target = FaultPlan{0.02, 0.02, 0.0};
-    const auto flat = run_engine(cap, ecfg, sim, false);
-    REQUIRE_SIM_OK(flat);
-    const auto zc = run_engine(cap, ecfg, sim, true);
-    REQUIRE_SIM_OK(zc);
+    const auto flat = run_ok(cap, ecfg, sim, false);
+    const auto zc = run_ok(cap, ecfg, sim, true);
     // the same run through both sinks: same frames, counted the same
     CHECK(zc.counters[session::Counter::emitted_frames] == flat.counters[session::Counter::emitted_frames]);
     CHECK(zc.counters[session::Counter::emitted_bytes] == flat.counters[session::Counter::emitted_bytes]);
@@ -377,8 +336,7 @@ TEST_CASE("engine blocks: a captured segment is stored once for all replicas", "
     for (std::uint32_t n : {1u, 7u}) {
         auto ecfg = default_engine_config(4);
         ecfg.multiply = n;
-        SimConfig sim;
-        sim.seed = 32;
+        SimConfig sim = seeded(32);
         sim.model.resp_delay_min = 50 * kMsec;  // requests stay queued a while
         sim.model.resp_delay_max = 50 * kMsec;
         Harness h(cap, sim);
@@ -412,12 +370,8 @@ TEST_CASE("sim: -r 30 chooses the same sessions in every run and instance", "[si
         auto ecfg = default_engine_config();
         ecfg.percent = 30;
         ecfg.instance = run == 2 ? 5 : 0;  // another instance (-f) chooses the same sessions
-        SimConfig sim;
-        sim.seed = 23 + run;
-        const auto out = run_engine(cap, ecfg, sim);
         INFO("run " << run);
-        REQUIRE_SIM_OK(out);
-        chosen.push_back(out.res.chosen);
+        chosen.push_back(run_ok(cap, ecfg, seeded(23 + run)).res.chosen);
     }
     CHECK(chosen[0] == chosen[1]);
     CHECK(chosen[0] == chosen[2]);
@@ -429,9 +383,7 @@ TEST_CASE("sim: negative self-check through the engine: a corrupted expectation 
     Rng r(24);
     Capture cap = generate({session_of(r, 5, 800, 800, 0, 1, 50100)});
     cap.sessions[0].stream[100] ^= 0x20;  // what the engine sends cannot match this
-    SimConfig sim;
-    sim.seed = 24;
-    const auto out = run_engine(cap, default_engine_config(), sim);
+    const auto out = run_engine(cap, default_engine_config(), seeded(24));
     REQUIRE_FALSE(out.res.ok());
     CHECK(out.res.report().find("differs at offset 100") != std::string::npos);
 }
@@ -498,8 +450,7 @@ CurlCapture curl_capture(std::uint32_t sessions, Nanos spacing) {
     return c;
 }
 SimConfig curl_sim(const CurlCapture& c, std::uint64_t seed) {
-    SimConfig sim;
-    sim.seed = seed;
+    SimConfig sim = seeded(seed);
     sim.model.strict_close = true;
     sim.model.cwnd_bytes = 10 * 1460;  // ack-clocked like a real sender: silent while our ACKs wait
     const auto scripts = c.scripts;
@@ -509,55 +460,50 @@ SimConfig curl_sim(const CurlCapture& c, std::uint64_t seed) {
     return sim;
 }
 
+// EB-6 runs: the capture (sessions, spacing), the harness seed, and what the target and the
+// DUT worker do differently from curl_sim()
+struct CurlRun {
+    const char* name;
+    std::uint32_t sessions;
+    Nanos spacing;
+    std::uint64_t seed;
+    void (*adjust)(SimConfig&);
+};
+void slow_target(SimConfig& sim, Nanos min, Nanos max) {
+    sim.model.resp_delay_min = min;
+    sim.model.resp_delay_max = max;
+}
+void stalled_worker(SimConfig& sim, Nanos period, Nanos time) {
+    sim.dut_stall_period = period;
+    sim.dut_stall_time = time;
+    sim.dut_rx_burst = 32;
+}
+const CurlRun kCurlRuns[] = {
+    {"a worker that is descheduled while the downloads run (frames queue up unread)", 12, 1 * kMsec, 61,
+     [](SimConfig& sim) { stalled_worker(sim, 10 * kMsec, 6 * kMsec); }},
+    {"a slow target: every response starts 60..150 ms after its request", 8, 20 * kMsec, 62,
+     [](SimConfig& sim) { slow_target(sim, 60 * kMsec, 150 * kMsec); }},
+    {"a slow target and a descheduled worker", 12, 5 * kMsec, 63,
+     [](SimConfig& sim) {
+         slow_target(sim, 10 * kMsec, 120 * kMsec);
+         stalled_worker(sim, 7 * kMsec, 4 * kMsec);
+     }},
+    {"a worker descheduled for longer than the close quiet time (300 ms of every 301 ms)", 24, 1 * kMsec, 65,
+     [](SimConfig& sim) { stalled_worker(sim, 301 * kMsec, 300 * kMsec); }},
+    {"control: a fast target and a worker that always runs", 12, 1 * kMsec, 64, [](SimConfig&) {}},
+};
+
 }  // namespace
 
 TEST_CASE("sim: EB-6 keep-alive small, large, small, FIN: the FIN waits for the whole response", "[sim][engine][eb6]") {
-    SECTION("a worker that is descheduled while the downloads run (frames queue up unread)") {
-        const CurlCapture c = curl_capture(12, 1 * kMsec);
-        SimConfig sim = curl_sim(c, 61);
-        sim.dut_stall_period = 10 * kMsec;
-        sim.dut_stall_time = 6 * kMsec;
-        sim.dut_rx_burst = 32;
-        const auto out = run_engine(c.cap, default_engine_config(), sim);
-        REQUIRE_SIM_OK(out);
-        CHECK(out.counters[session::Counter::end_closed] == c.scripts.size());
-    }
-    SECTION("a slow target: every response starts 60..150 ms after its request") {
-        const CurlCapture c = curl_capture(8, 20 * kMsec);
-        SimConfig sim = curl_sim(c, 62);
-        sim.model.resp_delay_min = 60 * kMsec;
-        sim.model.resp_delay_max = 150 * kMsec;
-        const auto out = run_engine(c.cap, default_engine_config(), sim);
-        REQUIRE_SIM_OK(out);
-        CHECK(out.counters[session::Counter::end_closed] == c.scripts.size());
-    }
-    SECTION("a slow target and a descheduled worker") {
-        const CurlCapture c = curl_capture(12, 5 * kMsec);
-        SimConfig sim = curl_sim(c, 63);
-        sim.model.resp_delay_min = 10 * kMsec;
-        sim.model.resp_delay_max = 120 * kMsec;
-        sim.dut_stall_period = 7 * kMsec;
-        sim.dut_stall_time = 4 * kMsec;
-        sim.dut_rx_burst = 32;
-        const auto out = run_engine(c.cap, default_engine_config(), sim);
-        REQUIRE_SIM_OK(out);
-        CHECK(out.counters[session::Counter::end_closed] == c.scripts.size());
-    }
-    SECTION("a worker descheduled for longer than the close quiet time (300 ms of every 301 ms)") {
-        const CurlCapture c = curl_capture(24, 1 * kMsec);
-        SimConfig sim = curl_sim(c, 65);
-        sim.dut_stall_period = 301 * kMsec;
-        sim.dut_stall_time = 300 * kMsec;
-        sim.dut_rx_burst = 32;
-        const auto out = run_engine(c.cap, default_engine_config(), sim);
-        REQUIRE_SIM_OK(out);
-        CHECK(out.counters[session::Counter::end_closed] == c.scripts.size());
-    }
-    SECTION("control: a fast target and a worker that always runs") {
-        const CurlCapture c = curl_capture(12, 1 * kMsec);
-        const auto out = run_engine(c.cap, default_engine_config(), curl_sim(c, 64));
-        REQUIRE_SIM_OK(out);
-        CHECK(out.counters[session::Counter::end_closed] == c.scripts.size());
+    for (const CurlRun& run : kCurlRuns) {
+        SECTION(run.name) {
+            const CurlCapture c = curl_capture(run.sessions, run.spacing);
+            SimConfig sim = curl_sim(c, run.seed);
+            run.adjust(sim);
+            const auto out = run_ok(c.cap, default_engine_config(), sim);
+            CHECK(out.counters[session::Counter::end_closed] == c.scripts.size());
+        }
     }
 }
 
@@ -579,8 +525,7 @@ TEST_CASE("sim: property: 10,000 seeded conversations with faults", "[sim][engin
         }
         if (scripts.empty()) continue;
         const Capture cap = generate(scripts, 1);
-        SimConfig sim;
-        sim.seed = batch_seed;
+        SimConfig sim = seeded(batch_seed);
         sim.label = [&seeds](std::uint32_t sid) {
             return "conversation seed " + std::to_string(seeds[sid - 1]) + ", rerun with SIM_SEED=" + std::to_string(seeds[sid - 1]);
         };
