@@ -434,6 +434,7 @@ struct Worker {
     struct Batch {
         rte_mbuf* m[kBurst];
         net::ConstBytes f[kBurst];
+        net::PacketView v[kBurst];  // target frames: the classifier's parse (l3 none: not parsed)
         unsigned n = 0;
         net::LinkType link = net::LinkType::ethernet;
     };
@@ -447,7 +448,8 @@ struct Worker {
     }
     void flush_target() {
         if (tgt_batch.n == 0) return;
-        engine->on_target_burst(std::span<const net::ConstBytes>(tgt_batch.f, tgt_batch.n), batch_now);
+        engine->on_target_burst(std::span<const net::ConstBytes>(tgt_batch.f, tgt_batch.n),
+                                std::span<const net::PacketView>(tgt_batch.v, tgt_batch.n), batch_now);
         rte_pktmbuf_free_bulk(tgt_batch.m, tgt_batch.n);
         tgt_batch.n = 0;
     }
@@ -457,7 +459,7 @@ struct Worker {
     }
     std::uint64_t batch_now = 0;  // the poll's time: every frame of a batch arrived in it
 
-    void deliver_target(rte_mbuf* m, std::uint64_t now) {
+    void deliver_target(rte_mbuf* m, std::uint64_t now, const net::PacketView* v = nullptr) {
         batch_now = now;
         if (m->nb_segs > 1) {
             flush_batches();
@@ -468,6 +470,7 @@ struct Worker {
         flush_captured();  // the engine sees frames in arrival order, kinds included
         if (tgt_batch.n == kBurst) flush_target();
         tgt_batch.m[tgt_batch.n] = m;
+        tgt_batch.v[tgt_batch.n] = v ? *v : net::PacketView{};
         tgt_batch.f[tgt_batch.n++] = net::ConstBytes(rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len);
     }
     void deliver_captured(rte_mbuf* m, std::uint64_t now) {
@@ -541,7 +544,7 @@ struct Worker {
             case RxKind::target: {
                 ++ctr[IoCounter::rx_target];
                 const std::uint32_t owner = session::owner_of(v.key.reversed(), count);
-                route(m, owner, now, /*captured=*/false);
+                route(m, owner, now, /*captured=*/false, &v);
                 return;
             }
             case RxKind::captured:
@@ -557,10 +560,11 @@ struct Worker {
         rte_pktmbuf_free(m);
     }
 
-    void route(rte_mbuf* m, std::uint32_t owner, std::uint64_t now, bool captured) {
+    // `v`: the frame's parse, if done (handed to this worker's engine; another worker parses again)
+    void route(rte_mbuf* m, std::uint32_t owner, std::uint64_t now, bool captured, const net::PacketView* v = nullptr) {
         if (owner == index) {
             if (captured) deliver_captured(m, now);
-            else deliver_target(m, now);
+            else deliver_target(m, now, v);
             return;
         }
         // the receiving worker tells the two kinds apart by packet_type (2 = target)

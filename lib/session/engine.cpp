@@ -196,8 +196,14 @@ public:
     // Pass 1 for one frame: parse it and hash its flow as the table it belongs to is keyed:
     // a captured frame toward an online port by its own key, any other (captured from the
     // server, or from the target, whose tuple is the translated one reversed) reversed.
-    bool parse_and_hash(ConstBytes f, net::LinkType link, Parsed& p) const noexcept {
-        p.pe = net::parse_frame(f, p.v, link);
+    // `given`: the caller's parse of f (used when its l3 is set).
+    bool parse_and_hash(ConstBytes f, net::LinkType link, Parsed& p, const net::PacketView* given = nullptr) const noexcept {
+        if (given && given->l3 != net::L3Kind::none) {
+            p.v = *given;
+            p.pe = net::ParseError::ok;
+        } else {
+            p.pe = net::parse_frame(f, p.v, link);
+        }
         p.hashed = p.pe == net::ParseError::ok && p.v.l4 == net::L4Kind::tcp;
         if (!p.hashed) return false;
         const net::FlowKey& k = p.v.key;
@@ -228,12 +234,16 @@ public:
     }
 
     void on_target_burst(std::span<const ConstBytes> frames, Nanos now) override {
+        on_target_burst(frames, {}, now);
+    }
+    void on_target_burst(std::span<const ConstBytes> frames, std::span<const net::PacketView> views, Nanos now) override {
         std::array<Parsed, kBurst> parsed;
         for (std::size_t base = 0; base < frames.size(); base += kBurst) {
             const std::size_t n = std::min(kBurst, frames.size() - base);
             for (std::size_t i = 0; i < n; ++i) {
                 Parsed& p = parsed[i];
-                if (!parse_and_hash(frames[base + i], net::LinkType::ethernet, p)) continue;
+                const net::PacketView* given = views.empty() ? nullptr : &views[base + i];
+                if (!parse_and_hash(frames[base + i], net::LinkType::ethernet, p, given)) continue;
                 by_xlat_.prefetch(p.h);
             }
             std::array<std::uint32_t, kBurst> ids{};

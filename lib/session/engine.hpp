@@ -176,6 +176,14 @@ public:
         for (ConstBytes f : frames) on_captured(f, link, now);
     }
     virtual void on_target_burst(std::span<const ConstBytes> frames, Nanos now) {
+        on_target_burst(frames, {}, now);
+    }
+    // The same, for a caller that has already parsed the frames (an adapter that classified
+    // them): views[i], when `views` is not empty, is net::parse_frame's result for frames[i]
+    // (any accept_other_l4), or a default PacketView (l3 == none) for a frame it did not
+    // parse, which the engine parses itself. A parse is not done twice.
+    virtual void on_target_burst(std::span<const ConstBytes> frames, std::span<const net::PacketView> views, Nanos now) {
+        (void)views;
         for (ConstBytes f : frames) on_target(f, now);
     }
     // Captured segments queued now (of max_queued_segments): the offline feeder waits
