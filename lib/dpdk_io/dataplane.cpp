@@ -435,11 +435,7 @@ RunSnapshot Run::snapshot(bool final_read) {
             continue;
         }
         if (w->control) s.control = control_snapshot(p.control);
-        for (std::size_t k = 0; k < session::counter_count; ++k) s.session.v[k] += p.session.v[k];
-        for (std::size_t k = 0; k < net::parse_error_count; ++k) {
-            s.session.parse_captured[k] += p.session.parse_captured[k];
-            s.session.parse_target[k] += p.session.parse_target[k];
-        }
+        s.session += p.session;
         s.io += p.io;
         s.active_sessions += p.active;
     }

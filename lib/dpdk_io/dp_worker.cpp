@@ -37,11 +37,7 @@ static int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_
         WorkerPub p;
         if (!g_worker_pub[i].read(p)) continue;
         if (i == 0 && g_control_on.load(std::memory_order_relaxed)) s.control = control_snapshot(p.control);
-        for (std::size_t k = 0; k < session::counter_count; ++k) s.session.v[k] += p.session.v[k];
-        for (std::size_t k = 0; k < net::parse_error_count; ++k) {
-            s.session.parse_captured[k] += p.session.parse_captured[k];
-            s.session.parse_target[k] += p.session.parse_target[k];
-        }
+        s.session += p.session;
         s.io += p.io;
         s.active_sessions += p.active;
     }

@@ -122,6 +122,16 @@ struct Counters {
     std::uint64_t operator[](Counter c) const noexcept { return v[static_cast<std::size_t>(c)]; }
     std::uint64_t get(Counter c) const noexcept { return v[static_cast<std::size_t>(c)]; }
 
+    // Adds another engine's counters (the sum over workers).
+    Counters& operator+=(const Counters& o) noexcept {
+        for (std::size_t k = 0; k < v.size(); ++k) v[k] += o.v[k];
+        for (std::size_t k = 0; k < parse_captured.size(); ++k) {
+            parse_captured[k] += o.parse_captured[k];
+            parse_target[k] += o.parse_target[k];
+        }
+        return *this;
+    }
+
     // Sessions that have ended (sum of the outcome counters).
     std::uint64_t ended() const noexcept {
         std::uint64_t n = 0;

@@ -576,13 +576,19 @@ private:
         s.snd_nxt = s.snd_una;
         s.q_send = kNone;
     }
-    void reconnect(Session& s, const Piece& p, Nanos now) {
+    // A new translated tuple for a session that opens a new connection to the target; without
+    // one the session ends (end_no_tuple) and this returns false.
+    bool rebind(Session& s, Nanos now) {
         const auto t = tuples_.allocate(s.orig.src_ip, now);
         if (!t) {
             end(s, Counter::end_no_tuple, now);
-            return;
+            return false;
         }
         bind_tuple(s, *t);
+        return true;
+    }
+    void reconnect(Session& s, const Piece& p, Nanos now) {
+        if (!rebind(s, now)) return;
         ++ctr_[Counter::reconnects];
         s.isn = p.seq - 1;
         if (p.flags & Piece::kAck) {
@@ -755,12 +761,7 @@ private:
     void rebase_mid_stream(Session& s, Seq first_seq, Nanos now) {
         send_rst(s, now);  // clears the target's half-open connection, if our SYN reached it
         release_tuple(s, now);
-        const auto t = tuples_.allocate(s.orig.src_ip, now);
-        if (!t) {
-            end(s, Counter::end_no_tuple, now);
-            return;
-        }
-        bind_tuple(s, *t);
+        if (!rebind(s, now)) return;
         ++ctr_[Counter::mid_stream_rebased];
         s.isn = first_seq - 1;
         s.cap_nxt = first_seq;
