@@ -299,3 +299,25 @@ TEST_CASE("RTO: RFC 6298 computation, floor, backoff and ceiling") {
     CHECK(Rto::timeout_ns(r2, 3) == 8 * Rto::kMinUs * 1000ULL);
     CHECK(Rto::timeout_ns(r2, 30) == Rto::kMaxUs * 1000ULL);
 }
+
+TEST_CASE("counters: += adds every counter and every parse reason of another engine") {
+    Counters a, b;
+    for (std::size_t k = 0; k < a.v.size(); ++k) {
+        a.v[k] = k;
+        b.v[k] = 1000 + 3 * k;
+    }
+    for (std::size_t k = 0; k < a.parse_captured.size(); ++k) {
+        a.parse_captured[k] = k;
+        b.parse_captured[k] = 7 * k + 1;
+        a.parse_target[k] = 2 * k;
+        b.parse_target[k] = 5 * k + 2;
+    }
+    const Counters before = a;
+    a += b;
+    for (std::size_t k = 0; k < a.v.size(); ++k) CHECK(a.v[k] == before.v[k] + b.v[k]);
+    for (std::size_t k = 0; k < a.parse_captured.size(); ++k) {
+        CHECK(a.parse_captured[k] == before.parse_captured[k] + b.parse_captured[k]);
+        CHECK(a.parse_target[k] == before.parse_target[k] + b.parse_target[k]);
+    }
+    CHECK(a.ended() == before.ended() + b.ended());
+}
