@@ -9,10 +9,12 @@
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/headers.hpp"
 #include "lib/rewrite/parse.hpp"
+#include "tests/common/arp.hpp"
 
 using namespace dpcopy;
 using net::Ipv4Addr;
 using net::MacAddr;
+using testing::arp_reply;
 
 namespace {
 
@@ -41,21 +43,6 @@ io::HostConfig config() {
 std::vector<std::uint8_t> arp_request(MacAddr from_mac, Ipv4Addr from_ip, Ipv4Addr who) {
     std::vector<std::uint8_t> f(64);
     f.resize(net::build_arp_request(f, from_mac, from_ip, who));
-    return f;
-}
-
-std::vector<std::uint8_t> arp_reply(MacAddr from_mac, Ipv4Addr from_ip, MacAddr to_mac, Ipv4Addr to_ip) {
-    net::L2Spec l2;
-    l2.src = from_mac;
-    l2.dst = to_mac;
-    net::ArpPkt a;
-    a.op = net::ArpPkt::op_reply;
-    a.sha = from_mac;
-    a.spa = from_ip;
-    a.tha = to_mac;
-    a.tpa = to_ip;
-    std::vector<std::uint8_t> f(64);
-    f.resize(net::build_arp(f, l2, a));
     return f;
 }
 

@@ -30,6 +30,7 @@
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/headers.hpp"
 #include "lib/rewrite/parse.hpp"
+#include "tests/common/arp.hpp"
 #include "tests/integration/ring_port.hpp"
 
 namespace dpcopy::testing {
@@ -73,18 +74,6 @@ inline constexpr std::uint16_t kTargetPort = 8080;
 #ifdef DPCOPY_SOURCE_ROOT
 inline const std::string kSample = std::string(DPCOPY_SOURCE_ROOT) + "/config/samples/http.pcap";
 #endif
-
-inline Frame arp_reply(MacAddr from_mac, net::Ipv4Addr from_ip, MacAddr to_mac, net::Ipv4Addr to_ip) {
-    net::ArpPkt a;
-    a.op = net::ArpPkt::op_reply;
-    a.sha = from_mac;
-    a.spa = from_ip;
-    a.tha = to_mac;
-    a.tpa = to_ip;
-    Frame f(64);
-    f.resize(net::build_arp(f, net::L2Spec{from_mac, to_mac, 0, {}}, a));
-    return f;
-}
 
 // A TCP segment of the flow `k` from MAC `src` to `dst` (MSS 1460 on a SYN); empty if it
 // does not fit 2,048 bytes.
