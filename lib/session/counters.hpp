@@ -36,6 +36,9 @@ namespace dpcopy::session {
     X(drop_queue_full_worker, "captured segment dropped: worker segment pool exhausted")            \
     X(drop_resync_segments, "captured segments skipped while waiting for a request boundary")       \
     X(drop_resync_bytes, "captured bytes skipped while waiting for a request boundary")             \
+    X(capture_hole_bytes, "client bytes missing from the capture (a hole given up on), never sent")       \
+    X(requests_lost_capture_hole, "requests lost to capture holes: the one with the hole, and those skipped to a safe restart") \
+    X(requests_lost_resync, "requests cut when the target closed or reset the connection inside them (not replayed)")  \
     X(drop_server_frame_early, "captured server frame before the session's base was known")         \
     /* target drops */                                                                              \
     X(drop_target_parse, "target frame rejected by the parser (see parse_target.*)")               \
@@ -66,7 +69,9 @@ namespace dpcopy::session {
     X(window_blocked, "sends deferred by the target's receive window")                              \
     X(requests_held, "requests held by pacing")                                                     \
     X(requests_released_bytes, "held requests released: the target sent the online response size")  \
-    X(requests_released_quiet, "held requests released: the target went quiet")                    \
+    X(requests_released_quiet, "held requests released: the target answered less than online, then went quiet (guess)") \
+    X(requests_released_unanswered, "held requests released: the target sent nothing for unanswered_limit (guess)") \
+    X(close_unanswered, "client close replayed though the target sent nothing for the last request (guess)") \
     X(capture_gaps, "gaps detected in the captured client stream")                                  \
     X(capture_gaps_filled, "gaps later filled by a late captured segment")                          \
     X(reconnect_capture_gap, "reconnects after an unfilled capture gap")                            \

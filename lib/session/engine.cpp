@@ -69,7 +69,6 @@ public:
         l2_.vlans = cfg.vlans;
         quiet_.min_ns = cfg.quiet_min;
         quiet_.max_ns = std::max(cfg.quiet_max, cfg.quiet_min);
-        quiet_.no_response_ns = cfg.quiet_no_response;
         max_payload_ = static_cast<std::uint16_t>(cfg.mtu - 40);
         fabricated_mss_ = static_cast<std::uint16_t>(std::min<std::uint32_t>(1460, cfg.mtu - 40));
     }
@@ -319,14 +318,16 @@ private:
         return static_cast<std::uint32_t>(now / kMs) + s.ts_off;
     }
     Nanos rto_ns(const Session& s) const noexcept { return Rto::timeout_ns(s.rto_us, s.backoff); }
-    bool answered(const Session& s) const noexcept { return s.tgt_bytes > s.ex_tgt0 || !(s.flags & sflag::exchange); }
+    // Target response bytes since the latest request was released (since the connection
+    // opened, before the first): the target's answer to what it was last sent.
+    std::uint32_t target_answer(const Session& s) const noexcept { return s.tgt_bytes - s.ex_tgt0; }
     Nanos quiet(const Session& s) const noexcept {
-        return quiet_time(std::uint64_t{s.cap_rtt_us} * 1000, std::uint64_t{s.srtt_us} * 1000, answered(s), quiet_);
+        return quiet_time(std::uint64_t{s.cap_rtt_us} * 1000, std::uint64_t{s.srtt_us} * 1000, quiet_);
     }
     // Before the client's FIN/RST: an early close makes the target abort the response it is
-    // writing, a late one costs nothing, so the floor is much longer than for a request.
+    // writing, a late one costs nothing, so the floor is longer than for a request.
     Nanos close_quiet(const Session& s) const noexcept {
-        return std::max(quiet(s), answered(s) ? cfg_.close_quiet : cfg_.close_quiet_no_response);
+        return target_answer(s) == 0 ? cfg_.unanswered_limit : std::max(quiet(s), cfg_.close_quiet);
     }
     // Quiet time is measured on the observed clock `watch_` (see observe()); quiet_ref is a
     // watch_ value. Returns the engine-clock deadline at which `quiet` will have elapsed if the
@@ -560,10 +561,21 @@ private:
         --active_;
         ++ctr_[outcome];
     }
+    // The connection is about to end inside a request: bytes of it are unacknowledged, or its
+    // first bytes went out and the rest is still queued. resync() does not replay it.
+    bool request_cut(Session& s) {
+        if (!connected(s)) return false;
+        if (s.snd_una != s.snd_max) return true;
+        const std::uint32_t id = locate(s);
+        if (id == kNone || s.ex_req_bytes == 0) return false;
+        const Piece& p = pool_[id];
+        return p.len > 0 && p.seq <= s.snd_nxt && (s.flags & sflag::exchange) && need_of(s, p) <= s.released;
+    }
     // Drops the connection to the target; the session waits for the next request boundary.
     void detach(Session& s, Counter why, bool rst, Nanos now) {
         if (rst && connected(s)) send_rst(s, now);
         ++ctr_[why];
+        if (request_cut(s)) ++ctr_[Counter::requests_lost_resync];
         finish_exchange(s);
         release_tuple(s, now);
         s.state = State::detached;
@@ -598,6 +610,7 @@ private:
         }
         s.released = 0;
         s.tgt_bytes = 0;
+        s.ex_tgt0 = 0;
         s.flags &= ~(sflag::syn_ws | sflag::syn_ts | sflag::exchange | sflag::resync_jumped | sflag::mid_open);
         s.flags |= sflag::fabricated;
         s.syn_mss = fabricated_mss_;
@@ -1133,25 +1146,27 @@ private:
                 const std::uint32_t need = need_of(s, p);
                 if (!(s.flags & sflag::exchange) || need > s.released) {  // a request starts here
                     PaceInput in;
-                    in.need = need;
-                    in.released = s.released;
-                    in.target_bytes = s.tgt_bytes;
+                    in.online_answer = (need > s.released ? need - s.released : 0u);
+                    in.target_answer = target_answer(s);
                     in.all_acked = s.snd_una == s.snd_max;
                     in.no_wait = cfg_.no_wait;
                     in.now = watch_;
                     in.quiet_since = s.quiet_ref;
                     in.quiet = quiet(s);
+                    in.unanswered_limit = cfg_.unanswered_limit;
                     const Pace d = pace(in);
                     if (d == Pace::hold) {
                         if (!(s.flags & sflag::held)) {
                             s.flags |= sflag::held;
                             ++ctr_[Counter::requests_held];
                         }
-                        if (in.all_acked) s.wait_at = quiet_deadline(s, in.quiet, now);
+                        const Nanos wait = in.target_answer == 0 ? in.unanswered_limit : in.quiet;
+                        if (in.all_acked) s.wait_at = quiet_deadline(s, wait, now);
                         break;
                     }
                     if (d == Pace::release_bytes) ++ctr_[Counter::requests_released_bytes];
                     if (d == Pace::release_quiet) ++ctr_[Counter::requests_released_quiet];
+                    if (d == Pace::release_unanswered) ++ctr_[Counter::requests_released_unanswered];
                     s.flags &= ~sflag::held;
                     s.wait_at = 0;
                     start_exchange(s, p, need, now);
@@ -1228,12 +1243,13 @@ private:
         }
         if (s.snd_una != s.snd_max) return false;
         const std::uint32_t need = fin_pending ? need_of(s, pool_[id]) : online_rel_end(s);
-        if (!cfg_.no_wait && need > s.tgt_bytes && need > s.released) {
+        if (!cfg_.no_wait && target_answer(s) < (need > s.released ? need - s.released : 0u)) {
             const Nanos q = close_quiet(s);
             if (watch_ < s.quiet_ref + q) {
                 s.wait_at = quiet_deadline(s, q, now);
                 return false;
             }
+            if (target_answer(s) == 0) ++ctr_[Counter::close_unanswered];
         }
         s.wait_at = 0;
         finish_exchange(s);
@@ -1265,6 +1281,9 @@ private:
                 // give up on the hole. The first piece after the connection's last data cannot
                 // be proven to start a request (the hole may be its head); after that, a piece
                 // whose ack advanced over the previous captured piece is a boundary.
+                // the request holding the hole is lost (its head, if sent, was reset with the connection)
+                ctr_[Counter::capture_hole_bytes] += seq_dist(p.seq, s.snd_nxt);
+                ++ctr_[Counter::requests_lost_capture_hole];
                 s.snd_nxt = p.seq;
                 if (!(s.flags & sflag::resync_jumped)) s.released = std::max(s.released, need_of(s, p));
                 s.flags |= sflag::resync_jumped;
@@ -1351,6 +1370,7 @@ private:
         s.flags &= ~sflag::mid_open;
         s.rcv_nxt = th.seq + 1;
         s.tgt_bytes = 0;
+        s.ex_tgt0 = 0;
         s.snd_una = s.isn + 1;
         s.tgt_wscale = 0;
         std::uint16_t mss = 536;

@@ -134,13 +134,15 @@ struct EngineConfig {
     std::uint32_t max_retransmits = 10;     // data retransmission timeouts before giving up (RST)
     Nanos quiet_min = 2 * kMs;              // request pacing: floor of the quiet time
     Nanos quiet_max = 1 * kSec;             //   ceiling of the quiet time
-    Nanos quiet_no_response = 50 * kMs;     //   floor while the target has not answered the request at all
+    // A request whose predecessor the online server answered waits until the target has answered
+    // it too (at least one byte): for as long as this without any progress from the target, then
+    // it goes as a counted guess (requests_released_unanswered). The close waits the same way.
+    Nanos unanswered_limit = 10 * kSec;
     // The client's FIN (or RST, or the close after finish_input) while the target has sent fewer
     // response bytes than the online server had: an early FIN makes a server abort the response
     // it is still writing (nginx: "client prematurely closed connection") and drop pipelined
     // requests, so the close waits for a longer quiet time than a request does.
-    Nanos close_quiet = 200 * kMs;          //   floor once the target answered the last request
-    Nanos close_quiet_no_response = 1 * kSec;  // floor while it has not answered it at all
+    Nanos close_quiet = 200 * kMs;          //   floor once the target answered the last request in part
     // Quiet time is counted only while the engine is being called: a gap between two calls
     // (on_captured/on_target/advance/finish_input) counts as at most this much, since frames
     // from the target may be waiting unread in the receive queues (worker descheduled or busy).

@@ -19,44 +19,51 @@ inline bool sampled(const net::FlowKey& original, double percent, std::uint64_t 
 }
 
 // Request pacing. A captured client segment that starts a request carries, in its ack, how
-// many response bytes the online client had received (`need`, relative to the start of the
-// online server's stream). It goes to the target when the target has sent at least as much
-// (`target_bytes`), or when everything sent has been acknowledged and the target has been
-// quiet for `quiet` since its last progress (`quiet_since`).
-enum class Pace : std::uint8_t { send, release_bytes, release_quiet, hold };
+// many response bytes the online client had received. What the online server sent between
+// the previous request and this one (`online_answer`) is what this request waited for; the
+// target must have answered the previous request before this one goes:
+//  - the online server answered nothing (pipelined requests, fire-and-forget): send;
+//  - the target has sent at least as many bytes since the previous request: release_bytes;
+//  - the target has sent some bytes, fewer than online (its answer is shorter, or still
+//    coming), and everything sent is acknowledged: release after `quiet` without progress
+//    (a guess: release_quiet);
+//  - the target has sent nothing at all: hold, however long it takes (a 1-byte answer such as
+//    PostgreSQL's reply to SSLRequest must be seen before the StartupMessage goes), until
+//    `unanswered_limit` without progress: then the target is taken as not answering this
+//    request (a guess: release_unanswered).
+enum class Pace : std::uint8_t { send, release_bytes, release_quiet, release_unanswered, hold };
 
 struct PaceInput {
-    std::uint32_t need = 0;          // online response bytes the request waited for
-    std::uint32_t released = 0;      // highest `need` already released on this connection
-    std::uint32_t target_bytes = 0;  // response bytes received from the target so far
-    bool all_acked = false;          // the target acknowledged everything we sent
-    bool no_wait = false;            // -W
+    std::uint32_t online_answer = 0;  // online response bytes between the previous request and this one
+    std::uint32_t target_answer = 0;  // target response bytes since the previous request was released
+    bool all_acked = false;           // the target acknowledged everything we sent
+    bool no_wait = false;             // -W
     std::uint64_t now = 0;
-    std::uint64_t quiet_since = 0;   // last progress from the target
-    std::uint64_t quiet = 0;         // quiet time
+    std::uint64_t quiet_since = 0;    // last progress from the target
+    std::uint64_t quiet = 0;          // quiet time (quiet_time())
+    std::uint64_t unanswered_limit = 0;  // how long a target that sent nothing is waited for
 };
 
 inline Pace pace(const PaceInput& in) noexcept {
-    if (in.no_wait || in.need <= in.released) return Pace::send;
-    if (in.target_bytes >= in.need) return Pace::release_bytes;
-    if (in.all_acked && in.now >= in.quiet_since + in.quiet) return Pace::release_quiet;
-    return Pace::hold;
+    if (in.no_wait || in.online_answer == 0) return Pace::send;
+    if (in.target_answer >= in.online_answer) return Pace::release_bytes;
+    if (!in.all_acked) return Pace::hold;
+    if (in.target_answer == 0) {
+        return in.now >= in.quiet_since + in.unanswered_limit ? Pace::release_unanswered : Pace::hold;
+    }
+    return in.now >= in.quiet_since + in.quiet ? Pace::release_quiet : Pace::hold;
 }
 
 struct QuietPolicy {
-    std::uint64_t min_ns = 2'000'000;           // floor
-    std::uint64_t max_ns = 1'000'000'000;       // ceiling
-    std::uint64_t no_response_ns = 50'000'000;  // floor while the target sent nothing for this request
+    std::uint64_t min_ns = 2'000'000;       // floor
+    std::uint64_t max_ns = 1'000'000'000;   // ceiling
 };
 
-// Quiet time: twice the larger of the captured RTT and the target's smoothed RTT, clamped;
-// longer when the target has not answered the current request at all.
-inline std::uint64_t quiet_time(std::uint64_t captured_rtt_ns, std::uint64_t target_srtt_ns, bool target_answered,
+// Quiet time after a partial answer: twice the larger of the captured RTT and the target's
+// smoothed RTT, clamped.
+inline std::uint64_t quiet_time(std::uint64_t captured_rtt_ns, std::uint64_t target_srtt_ns,
                                 const QuietPolicy& p = {}) noexcept {
-    std::uint64_t q = 2 * std::max(captured_rtt_ns, target_srtt_ns);
-    q = std::clamp(q, p.min_ns, p.max_ns);
-    if (!target_answered) q = std::max(q, std::min(p.no_response_ns, p.max_ns));
-    return q;
+    return std::clamp(2 * std::max(captured_rtt_ns, target_srtt_ns), p.min_ns, p.max_ns);
 }
 
 }  // namespace dpcopy::session

@@ -248,19 +248,21 @@ TEST_CASE("sampling: -r 30 picks about 30% and the same sessions every time") {
     }
 }
 
-TEST_CASE("pacing: a request waits for the online response size, or for the target to go quiet") {
+TEST_CASE("pacing: a request waits for the target's answer: its size, or some of it and quiet") {
     PaceInput in;
-    in.need = 1000;
-    in.released = 200;
-    in.target_bytes = 999;
+    in.online_answer = 800;  // the online server sent 800 bytes between the two requests
+    in.target_answer = 799;
     in.all_acked = true;
     in.now = 100 * kMs;
     in.quiet_since = 99 * kMs;
     in.quiet = 5 * kMs;
+    in.unanswered_limit = 10 * kSec;
     CHECK(pace(in) == Pace::hold);
-    in.target_bytes = 1000;
+    in.target_answer = 800;
     CHECK(pace(in) == Pace::release_bytes);
-    in.target_bytes = 10;
+    in.target_answer = 5000;  // a longer answer than online's
+    CHECK(pace(in) == Pace::release_bytes);
+    in.target_answer = 10;    // a shorter one: released once the target is quiet
     in.now = 104 * kMs;
     CHECK(pace(in) == Pace::release_quiet);
     in.all_acked = false;  // our request is not even acknowledged: keep waiting
@@ -268,17 +270,38 @@ TEST_CASE("pacing: a request waits for the online response size, or for the targ
     in.no_wait = true;
     CHECK(pace(in) == Pace::send);
     in.no_wait = false;
-    in.need = 200;  // a continuation of a released request
+    in.online_answer = 0;  // the online server answered nothing: a pipelined request
     CHECK(pace(in) == Pace::send);
 }
 
-TEST_CASE("quiet time: derived from the RTTs, clamped, longer when the target never answered") {
+TEST_CASE("pacing: a target that has sent nothing is waited for, however small the online answer") {
+    PaceInput in;
+    in.online_answer = 1;  // PostgreSQL's 'N' to SSLRequest
+    in.target_answer = 0;
+    in.all_acked = true;
+    in.quiet_since = 1 * kSec;
+    in.quiet = 2 * kMs;
+    in.unanswered_limit = 10 * kSec;
+    for (std::uint64_t t : {1 * kSec, 1 * kSec + 50 * kMs, 2 * kSec, 10 * kSec, 11 * kSec - 1}) {
+        in.now = t;
+        CHECK(pace(in) == Pace::hold);  // never by the quiet time
+    }
+    in.now = 11 * kSec;
+    CHECK(pace(in) == Pace::release_unanswered);  // the limit: a counted guess
+    in.all_acked = false;
+    CHECK(pace(in) == Pace::hold);
+    in.all_acked = true;
+    in.target_answer = 1;
+    in.now = 1 * kSec;
+    CHECK(pace(in) == Pace::release_bytes);
+}
+
+TEST_CASE("quiet time: derived from the RTTs, clamped") {
     QuietPolicy p;
-    CHECK(quiet_time(0, 0, true, p) == p.min_ns);
-    CHECK(quiet_time(10 * kMs, 3 * kMs, true, p) == 20 * kMs);
-    CHECK(quiet_time(3 * kMs, 10 * kMs, true, p) == 20 * kMs);
-    CHECK(quiet_time(10 * kSec, 0, true, p) == p.max_ns);
-    CHECK(quiet_time(1 * kMs, 0, false, p) == p.no_response_ns);
+    CHECK(quiet_time(0, 0, p) == p.min_ns);
+    CHECK(quiet_time(10 * kMs, 3 * kMs, p) == 20 * kMs);
+    CHECK(quiet_time(3 * kMs, 10 * kMs, p) == 20 * kMs);
+    CHECK(quiet_time(10 * kSec, 0, p) == p.max_ns);
 }
 
 TEST_CASE("RTO: RFC 6298 computation, floor, backoff and ceiling") {

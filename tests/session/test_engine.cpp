@@ -149,6 +149,10 @@ struct Rig {
         now += d;
         e->advance(now);
     }
+    // time passes with the worker running (advance every millisecond): quiet time counts
+    void run_for(Nanos d) {
+        for (Nanos t = 0; t < d; t += kMs) step(kMs);
+    }
     std::vector<Seg> out() { return parse_all(sink.take()); }
     std::uint64_t c(Counter k) const { return e->counters()[k]; }
     // a captured frame that the engine sends at once, as one frame
@@ -428,6 +432,105 @@ TEST_CASE("engine: server-first protocol: the first request waits for the target
     REQUIRE(o.size() == 1);
     CHECK(o[0].payload == bytes(20, 1));
     CHECK(o[0].h.ack == Seq(cv.tisn + 61));
+}
+
+TEST_CASE("engine: server-first protocol: a greeting the target is slow to send is waited for, not guessed") {
+    OpenRig r;
+    Conv& cv = r.cv;
+    r.cap(cv.sdata(0, 0, 60));             // online greeting (MySQL, SMTP, FTP, SSH)
+    r.cap(cv.cdata(0, 60, bytes(20, 1)));  // the client's first request acks it
+    r.run_for(3 * kSec);  // far beyond any quiet time
+    CHECK(r.out().empty());
+    CHECK(r.c(Counter::requests_released_quiet) == 0);
+    r.tgt(cv.tack(0, cv.cisn + 1, 65535, 52));  // a shorter greeting (another version string)
+    CHECK(r.out().size() == 1);                 // our ACK only
+    r.step(1 * kMs);
+    CHECK(r.out().empty());
+    for (int i = 0; i < 5; ++i) r.step(1 * kMs);  // some answer, then quiet: released
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload == bytes(20, 1));
+    CHECK(r.c(Counter::requests_released_quiet) == 1);
+}
+
+TEST_CASE("engine: client-first negotiation: a 1-byte answer is waited for however late (PostgreSQL SSLRequest)") {
+    OpenRig r;
+    Conv& cv = r.cv;
+    r.two_requests(8, 1, 40);  // SSLRequest, the online server's 'N', StartupMessage
+    r.tgt(cv.tack(0, cv.cisn + 9));  // SSLRequest acknowledged
+    r.run_for(8 * kSec);             // no answer for 8 s
+    CHECK(r.out().empty());
+    CHECK(r.c(Counter::requests_held) == 1);
+    r.tgt(cv.tack(0, cv.cisn + 9, 65535, 1));  // 'N'
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload == bytes(40, 2));
+    CHECK(o[0].h.ack == Seq(cv.tisn + 2));
+    CHECK(r.c(Counter::requests_released_bytes) == 1);
+    CHECK(r.c(Counter::requests_released_unanswered) == 0);
+}
+
+TEST_CASE("engine: a target that never answers is waited for up to unanswered_limit, then counted") {
+    OpenRig r(config_with(&EngineConfig::unanswered_limit, 3 * kSec));
+    r.two_requests(8, 1, 40);
+    r.tgt(r.cv.tack(0, r.cv.cisn + 9));  // request 1 acknowledged, never answered
+    r.run_for(2900 * kMs);
+    CHECK(r.out().empty());
+    r.run_for(200 * kMs);
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload == bytes(40, 2));
+    CHECK(r.c(Counter::requests_released_unanswered) == 1);
+}
+
+TEST_CASE("engine: a longer earlier answer does not release a later request before its own answer") {
+    OpenRig r;
+    Conv& cv = r.cv;
+    r.two_requests(10, 100, 10);                    // request 1, online answer 100, request 2
+    r.tgt(cv.tack(0, cv.cisn + 11, 65535, 5000));   // the target answers request 1 with 5000 bytes
+    auto o = r.out();
+    REQUIRE(std::any_of(o.begin(), o.end(), [](const Seg& g) { return g.payload == bytes(10, 2); }));
+    r.cap(cv.sdata(100, 20, 100));                  // online answer 2
+    r.cap(cv.cdata(20, 200, bytes(10, 3)));         // request 3: needs 200 in all, target sent 5000
+    CHECK(r.out().empty());                         // ... but nothing for request 2 yet: held
+    r.tgt(cv.tack(5000, cv.cisn + 21, 65535, 100)); // answer 2
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload == bytes(10, 3));
+}
+
+TEST_CASE("engine: empty online answers and pipelined requests go at once") {
+    OpenRig r;
+    Conv& cv = r.cv;
+    r.cap_sent(cv.cdata(0, 0, bytes(10, 1)));
+    r.cap_sent(cv.cdata(10, 0, bytes(10, 2)));  // the online server answered nothing in between
+    r.cap_sent(cv.cdata(20, 0, bytes(10, 3)));
+    CHECK(r.c(Counter::requests_held) == 0);
+}
+
+TEST_CASE("engine: a half-close waits for the target's answer to the last request, however late") {
+    OpenRig r;
+    Conv& cv = r.cv;
+    r.cap_sent(cv.cdata(0, 0, bytes(10, 1)));
+    r.cap(cv.cfin(10, 0));                     // the client half-closes right after its request
+    r.cap(cv.sdata(0, 11, 300));               // the online server answers after the FIN
+    r.tgt(cv.tack(0, cv.cisn + 11));           // request 1 acknowledged
+    auto o = r.out();
+    REQUIRE(o.size() == 1);                    // the FIN was captured before the answer: it goes
+    CHECK(has_fin(o));
+
+    OpenRig r2;
+    Conv& c2 = r2.cv;
+    r2.cap_sent(c2.cdata(0, 0, bytes(10, 1)));
+    r2.cap(c2.sdata(0, 10, 300));
+    r2.cap(c2.cfin(10, 300));                  // the close acks the online answer
+    r2.tgt(c2.tack(0, c2.cisn + 11));
+    r2.run_for(5 * kSec);
+    CHECK_FALSE(has_fin(r2.out()));            // 5 s: the target has not answered yet
+    r2.tgt(c2.tack(0, c2.cisn + 11, 65535, 300));
+    o = r2.out();
+    REQUIRE(has_fin(o));
+    CHECK(r2.c(Counter::close_unanswered) == 0);
 }
 
 TEST_CASE("engine: mid-stream session gets a fabricated handshake (seq - 1, MSS only)") {

@@ -349,6 +349,12 @@ void ModelTarget::segment(Conn& c, const net::TcpHdr& th, const net::TcpOptions&
 
     // Data and FIN.
     const bool fin = th.has(net::tcpflag::fin);
+    if (!len && !fin && seg_rel < static_cast<std::int64_t>(c.rcv_nxt) && c.st != St::syn_rcvd) {
+        // An unacceptable segment (a zero-window probe or keep-alive at rcv_nxt - 1) is answered
+        // with an ACK carrying the current window (RFC 9293 3.10.7.4; Linux tcp_send_dupack).
+        ack_now(c, now);
+        return;
+    }
     if (len || fin) {
         const std::int64_t end_rel = seg_rel + len;
         const bool receiving = c.st == St::established || c.st == St::fin_wait1 || c.st == St::fin_wait2;
