@@ -673,10 +673,28 @@ TEST_CASE("engine: the target's RST with captured data left: reconnect at the ne
     CHECK(o[0].key != r.syn.key);
     CHECK(r.c(Counter::reconnect_target_rst) == 1);
     CHECK(r.c(Counter::reconnects) == 1);
+    CHECK(r.c(Counter::requests_lost_resync) == 0);  // request 1 was acknowledged, request 2 not begun
     o = r.accept(cv, o[0], cv.cisn + 101);
     REQUIRE(o.size() == 1);  // request 2 in one segment: 100 bytes
     CHECK(o[0].payload == concat(bytes(60, 2), bytes(40, 3)));
     CHECK(o[0].h.ack == Seq(cv.tisn + 1));
+}
+
+TEST_CASE("engine: the target's RST inside a request: that request is counted lost, the next one replayed") {
+    OpenRig r;
+    Conv& cv = r.cv;
+    r.two_requests(100, 300, 60);              // request 1 sent, request 2 held
+    r.tgt(cv.tack(0, cv.cisn + 51));           // half of request 1 acknowledged
+    r.out();
+    r.tgt(cv.tack(0, cv.cisn + 51, 65535, 0, tf::rst));
+    auto o = r.out();
+    REQUIRE(o.size() == 1);                    // a new connection right before request 2
+    CHECK(o[0].h.seq == Seq(cv.cisn + 100));
+    CHECK(r.c(Counter::requests_lost_resync) == 1);
+    CHECK(r.c(Counter::drop_resync_segments) == 1);
+    o = r.accept(cv, o[0], cv.cisn + 101);
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload == bytes(60, 2));
 }
 
 TEST_CASE("engine: a capture gap is waited for, then the session resets and reopens at the next boundary") {
@@ -699,6 +717,9 @@ TEST_CASE("engine: a capture gap is waited for, then the session resets and reop
     r.check_reset_reopened(o, 300);  // the broken connection is reset and reopened right before D
     CHECK(r.c(Counter::reconnect_capture_gap) == 1);
     CHECK(r.c(Counter::drop_resync_segments) == 1);  // C could not be sent
+    CHECK(r.c(Counter::capture_hole_bytes) == 100);   // B
+    CHECK(r.c(Counter::requests_lost_capture_hole) == 1);  // A+B+C, one request
+    CHECK(r.c(Counter::requests_lost_resync) == 0);
     o = r.accept(cv, o[1], cv.cisn + 301);
     REQUIRE(o.size() == 1);
     CHECK(o[0].payload == bytes(50, 4));
