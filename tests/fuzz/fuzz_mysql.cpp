@@ -1,0 +1,11 @@
+// libFuzzer entry point for lib/proto/mysql_auth's parsers (parse_greeting, parse_login,
+// classify_login_reply, parse_auth_switch) and the rewrites they feed; the checks are in
+// mysql_harness.hpp. Built and run by tests/fuzz/run_mysql.sh (clang, -fsanitize=fuzzer).
+#include <cstdlib>
+
+#include "tests/fuzz/mysql_harness.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    if (!dpcopy_fuzz::fuzz_one(data, size)) std::abort();
+    return 0;
+}
