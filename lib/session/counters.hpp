@@ -69,8 +69,8 @@ namespace dpcopy::session {
     X(window_blocked, "sends deferred by the target's receive window")                              \
     X(requests_held, "requests held by pacing")                                                     \
     X(requests_released_bytes, "held requests released: the target sent the online response size")  \
-    X(requests_released_quiet, "held requests released: the target answered less than online, then went quiet (guess)") \
-    X(requests_released_unanswered, "held requests released: the target sent nothing for unanswered_limit (guess)") \
+    X(requests_released_quiet, "requests released: the target answered less than online, then went quiet (guess)") \
+    X(requests_released_unanswered, "requests released: the target sent nothing for unanswered_limit (guess)") \
     X(close_unanswered, "client close replayed though the target sent nothing for the last request (guess)") \
     X(capture_gaps, "gaps detected in the captured client stream")                                  \
     X(capture_gaps_filled, "gaps later filled by a late captured segment")                          \

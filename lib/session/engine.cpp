@@ -961,11 +961,17 @@ private:
         return after;
     }
 
+    // Data that lies before the client's FIN already queued (captured out of order): it fills a
+    // hole in front of the FIN and is queued like any late segment.
+    bool before_captured_fin(const Session& s, Seq seq, std::size_t len) const noexcept {
+        if (len == 0 || s.q_tail == kNone || !pool_[s.q_tail].fin()) return false;
+        return seq + static_cast<std::uint32_t>(len) <= pool_[s.q_tail].data_end();
+    }
     // Queues a captured client segment: duplicates and retransmissions of what is already
     // queued or acknowledged are cut away, holes are kept in order (capture reordering).
     void enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool has_ack, bool fin, Nanos now, bool boundary = false) {
         const Seq seq0 = seq;
-        if (s.flags & sflag::cap_fin) {
+        if ((s.flags & sflag::cap_fin) && !before_captured_fin(s, seq, payload.size())) {
             ++ctr_[payload.empty() && fin ? Counter::drop_captured_duplicate : Counter::drop_captured_after_close];
             return;
         }
@@ -1120,6 +1126,9 @@ private:
                     return true;
                 }
                 if ((s.flags & sflag::gap_expired) && s.snd_una == s.snd_max && s.snd_nxt == s.cap_nxt) {
+                    const std::uint32_t after = locate(s);  // the first piece past the hole
+                    const std::uint32_t need = after != kNone ? need_of(s, pool_[after]) : online_rel_end(s);
+                    if (answer_pending(s, need, now)) return false;
                     detach(s, Counter::reconnect_capture_gap, true, now);
                     resync(s, now);
                     return true;
@@ -1164,7 +1173,8 @@ private:
                         if (in.all_acked) s.wait_at = quiet_deadline(s, wait, now);
                         break;
                     }
-                    if (d == Pace::release_bytes) ++ctr_[Counter::requests_released_bytes];
+                    // a held request released by the target's answer; every guess, held or not
+                    if (d == Pace::release_bytes && (s.flags & sflag::held)) ++ctr_[Counter::requests_released_bytes];
                     if (d == Pace::release_quiet) ++ctr_[Counter::requests_released_quiet];
                     if (d == Pace::release_unanswered) ++ctr_[Counter::requests_released_unanswered];
                     s.flags &= ~sflag::held;
@@ -1229,6 +1239,22 @@ private:
         return sent;
     }
 
+    // Before the connection goes (the client's FIN or RST, or a reset at a capture hole): the
+    // target's answer to the last request should be in, as far as the online server's answer
+    // (up to `need`) says; closing or resetting early makes the target abort it (nginx 499).
+    // True while it is worth waiting (wait_at set).
+    bool answer_pending(Session& s, std::uint32_t need, Nanos now) {
+        const std::uint32_t online = need > s.released ? need - s.released : 0u;
+        if (cfg_.no_wait || target_answer(s) >= online) return false;
+        const Nanos q = close_quiet(s);
+        if (watch_ < s.quiet_ref + q) {
+            s.wait_at = quiet_deadline(s, q, now);
+            return true;
+        }
+        if (target_answer(s) == 0) ++ctr_[Counter::close_unanswered];
+        return false;
+    }
+
     // Replays the client's FIN/RST (or closes after finish_input) once all data is acknowledged.
     bool try_close(Session& s, Nanos now) {
         if (s.snd_nxt != s.snd_max) return false;
@@ -1243,14 +1269,7 @@ private:
         }
         if (s.snd_una != s.snd_max) return false;
         const std::uint32_t need = fin_pending ? need_of(s, pool_[id]) : online_rel_end(s);
-        if (!cfg_.no_wait && target_answer(s) < (need > s.released ? need - s.released : 0u)) {
-            const Nanos q = close_quiet(s);
-            if (watch_ < s.quiet_ref + q) {
-                s.wait_at = quiet_deadline(s, q, now);
-                return false;
-            }
-            if (target_answer(s) == 0) ++ctr_[Counter::close_unanswered];
-        }
+        if (answer_pending(s, need, now)) return false;
         s.wait_at = 0;
         finish_exchange(s);
         if ((s.flags & sflag::cap_rst) && !fin_pending) {

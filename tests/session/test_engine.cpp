@@ -1019,13 +1019,56 @@ TEST_CASE("engine: EB-1 after a capture hole, a request proven by the online ser
     REQUIRE(o.size() == 1);  // only A
     r.tgt(cv.tack(0, cv.cisn + 101, 65535, 80));
     r.out();
-    r.step(350 * kMs);
+    r.run_for(350 * kMs);  // the gap expires; C's ack also covers B's answer, which the target
+                           // cannot send: the reset waits for the close quiet time after A's answer
     o = r.out();
     r.check_reset_reopened(o, 200);  // right before C, nothing of C dropped
     CHECK(r.c(Counter::drop_resync_segments) == 0);
     o = r.accept(cv, o[1], cv.cisn + 201);
     REQUIRE(o.size() == 1);
     CHECK(o[0].payload == concat(bytes(60, 3), bytes(40, 4)));
+}
+
+TEST_CASE("engine: the reset at a capture hole waits for the target's answer to the request before it") {
+    OpenRig r(config_with(&EngineConfig::capture_gap_timeout, 300 * kMs));
+    Conv& cv = r.cv;
+    r.cap(cv.cdata(0, 0, bytes(100, 1)));      // request A (a POST the target takes long to answer)
+    r.cap(cv.sdata(0, 100, 80));               // its online answer
+    r.cap(cv.sdata(80, 200, 50));              // the answer to B, which the mirror lost
+    r.cap(cv.cdata(200, 130, bytes(60, 3)));   // C, a proven boundary
+    REQUIRE(r.out().size() == 1);              // A
+    r.tgt(cv.tack(0, cv.cisn + 101));          // A acknowledged, not answered yet
+    r.run_for(2 * kSec);                       // the gap expired long ago
+    auto o = r.out();
+    CHECK(o.empty());                          // no RST while A's answer is awaited
+    CHECK(r.c(Counter::reconnect_capture_gap) == 0);
+    r.tgt(cv.tack(0, cv.cisn + 101, 65535, 80));  // A's answer
+    r.out();
+    r.run_for(300 * kMs);                      // then the reset and the reconnect before C
+    o = r.out();
+    r.check_reset_reopened(o, 200);
+    CHECK(r.c(Counter::reconnect_capture_gap) == 1);
+    CHECK(r.c(Counter::capture_hole_bytes) == 100);
+}
+
+TEST_CASE("engine: data captured after the client's FIN but before it in sequence is replayed, then the FIN") {
+    OpenRig r;
+    Conv& cv = r.cv;
+    r.cap_sent(cv.cdata(0, 0, bytes(10, 1)));
+    r.cap(cv.cfin(20, 0));                     // the FIN overtook the last request in the mirror
+    r.cap(cv.cdata(10, 0, bytes(10, 2)));      // the last request, late
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload == bytes(10, 2));
+    CHECK(r.c(Counter::drop_captured_after_close) == 0);
+    r.tgt(cv.tack(0, cv.cisn + 21));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(has_fin(o));
+    CHECK(o[0].h.seq == Seq(cv.cisn + 21));
+    r.cap(cv.cdata(20, 0, bytes(5, 3)));       // data beyond the FIN is still refused
+    CHECK(r.out().empty());
+    CHECK(r.c(Counter::drop_captured_after_close) == 1);
 }
 
 TEST_CASE("engine: after a capture hole, a segment whose ack merely advanced is not trusted as a request start") {
