@@ -39,6 +39,7 @@ namespace dpcopy::session {
     X(capture_hole_bytes, "client bytes missing from the capture (a hole given up on), never sent")       \
     X(requests_lost_capture_hole, "requests lost to capture holes: the one with the hole, and those skipped to a safe restart") \
     X(requests_lost_resync, "requests cut when the target closed or reset the connection inside them (not replayed)")  \
+    X(resync_restart_unseen_answer, "restarts after a hole at a segment acking online data the capture lacks (guess)") \
     X(drop_server_frame_early, "captured server frame before the session's base was known")         \
     /* target drops */                                                                              \
     X(drop_target_parse, "target frame rejected by the parser (see parse_target.*)")               \

@@ -856,9 +856,16 @@ private:
         // A segment starting exactly where the online server's latest response data said it
         // had received everything, and acknowledging that response, starts a request: even
         // after a capture hole right before it, it is a safe restart point.
-        const bool boundary = !payload.empty() && th.has(tf::ack) && (s.flags & sflag::srv_data_seen) &&
-                              th.seq == s.srv_data_ack && th.ack > s.srv_data_seq;
-        enqueue(s, th.seq, payload, th.ack, th.has(tf::ack), th.has(tf::fin), now, boundary);
+        const bool proven = !payload.empty() && th.has(tf::ack) && (s.flags & sflag::srv_data_seen) &&
+                            th.seq == s.srv_data_ack && th.ack > s.srv_data_seq;
+        // A segment acknowledging online server data the capture never showed: the server
+        // answered something we missed (a request lost with its answer). Right after a hole it
+        // is taken as the next request's start (a guess, counted: resync_restart_unseen_answer).
+        const bool unseen_answer = !payload.empty() && th.has(tf::ack) && (s.flags & sflag::base_known) &&
+                                   th.ack > s.online_end;
+        const std::uint8_t start = static_cast<std::uint8_t>((proven ? Piece::kBoundary : 0) |
+                                                             (unseen_answer ? Piece::kUnseenAnswer : 0));
+        enqueue(s, th.seq, payload, th.ack, th.has(tf::ack), th.has(tf::fin), now, start);
         kick(id, now);
     }
 
@@ -887,7 +894,7 @@ private:
     // kNone when there was no room (nothing inserted). Pieces are cut at the frame's block
     // boundaries, so each lies in one block.
     std::uint32_t insert_run(Session& s, std::uint32_t prev, Seq seq, ConstBytes payload, Seq ack, bool has_ack,
-                             bool fin, Nanos now, std::uint32_t& first, bool boundary = false) {
+                             bool fin, Nanos now, std::uint32_t& first, std::uint8_t start = 0) {
         constexpr std::size_t B = BlockPool::kBlockBytes;
         const std::size_t len = payload.size();
         // where the bytes come from: the stashed frame (shared blocks) or, for bytes outside
@@ -943,7 +950,7 @@ private:
             p.ack = ack;
             p.len = static_cast<std::uint16_t>(n);
             p.flags = static_cast<std::uint8_t>(p.flags | (has_ack ? Piece::kAck : 0) | ((fin && i + 1 == pieces) ? Piece::kFin : 0) |
-                                                ((boundary && i == 0) ? Piece::kBoundary : 0));
+                                                (i == 0 ? start : 0));
             p.cap_time = now;
             p.srv_time = s.online_last;
             off += n;
@@ -969,7 +976,8 @@ private:
     }
     // Queues a captured client segment: duplicates and retransmissions of what is already
     // queued or acknowledged are cut away, holes are kept in order (capture reordering).
-    void enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool has_ack, bool fin, Nanos now, bool boundary = false) {
+    // `start`: Piece flags of the segment's first byte (kBoundary, kUnseenAnswer).
+    void enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool has_ack, bool fin, Nanos now, std::uint8_t start = 0) {
         const Seq seq0 = seq;
         if ((s.flags & sflag::cap_fin) && !before_captured_fin(s, seq, payload.size())) {
             ++ctr_[payload.empty() && fin ? Counter::drop_captured_duplicate : Counter::drop_captured_after_close];
@@ -1008,7 +1016,7 @@ private:
                 std::uint32_t first = kNone;
                 const std::uint32_t last = insert_run(s, prev, c, payload.subspan(static_cast<std::size_t>(c - seq),
                                                                                   static_cast<std::size_t>(stop - c)),
-                                                      ack, has_ack, false, now, first, boundary && c == seq0);
+                                                      ack, has_ack, false, now, first, c == seq0 ? start : std::uint8_t{0});
                 if (last == kNone) {
                     dropped = true;
                     break;
@@ -1028,7 +1036,7 @@ private:
             if (c < end) {
                 std::uint32_t first = kNone;
                 const std::uint32_t last = insert_run(s, prev, c, payload.subspan(static_cast<std::size_t>(c - seq)), ack,
-                                                      has_ack, fin, now, first, boundary && c == seq0);
+                                                      has_ack, fin, now, first, c == seq0 ? start : std::uint8_t{0});
                 if (last != kNone) {
                     if (first_new == kNone) first_new = first;
                     fin_placed = fin;
@@ -1314,7 +1322,8 @@ private:
                 // right after a hole only a proven request start (the online server had answered
                 // every byte before it) is a restart point: the hole may hold its head
                 const Piece& b = pool_[s.q_head];
-                if ((b.flags & Piece::kBoundary) && b.len > 0) {
+                if ((b.flags & (Piece::kBoundary | Piece::kUnseenAnswer)) && b.len > 0) {
+                    if (!(b.flags & Piece::kBoundary)) ++ctr_[Counter::resync_restart_unseen_answer];
                     reconnect(s, b, now);
                     return;
                 }

@@ -23,6 +23,7 @@ struct Piece {
     static constexpr std::uint8_t kAck = 0x02;  // `ack` is valid
     static constexpr std::uint8_t kBoundary = 0x04;  // proven request start: the online server had
                                                      // answered every byte before it (see client_segment)
+    static constexpr std::uint8_t kUnseenAnswer = 0x10;  // acks online server data the capture lacks
     static constexpr std::uint8_t kOwnBlock = 0x08;  // `block` is this piece's alone (BlockPool::alloc_private)
     std::uint32_t next = 0xffffffffu;
     net::Seq seq;            // first byte

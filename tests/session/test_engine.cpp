@@ -1071,6 +1071,26 @@ TEST_CASE("engine: data captured after the client's FIN but before it in sequenc
     CHECK(r.c(Counter::drop_captured_after_close) == 1);
 }
 
+TEST_CASE("engine: a request lost with its answer: the next request, acking the unseen answer, is the restart point") {
+    OpenRig r(config_with(&EngineConfig::capture_gap_timeout, 300 * kMs));
+    Conv& cv = r.cv;
+    r.cap(cv.cdata(0, 0, bytes(100, 1)));      // request A
+    r.cap(cv.sdata(0, 100, 80));               // its response
+    // request B (100..200) and its 50-byte answer both lost by the mirror
+    r.cap(cv.cdata(200, 130, bytes(60, 3)));   // request C acks the unseen answer
+    r.tgt(cv.tack(0, cv.cisn + 101, 65535, 80));
+    r.out();
+    r.run_for(350 * kMs);                      // the gap bound (A's answer came long before)
+    auto o = r.out();
+    r.check_reset_reopened(o, 200);            // C is replayed, not skipped
+    CHECK(r.c(Counter::drop_resync_segments) == 0);
+    CHECK(r.c(Counter::resync_restart_unseen_answer) == 1);
+    CHECK(r.c(Counter::requests_lost_capture_hole) == 1);
+    o = r.accept(cv, o[1], cv.cisn + 201);
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].payload == bytes(60, 3));
+}
+
 TEST_CASE("engine: after a capture hole, a segment whose ack merely advanced is not trusted as a request start") {
     OpenRig r(config_with(&EngineConfig::capture_gap_timeout, 300 * kMs));
     Conv& cv = r.cv;
