@@ -102,24 +102,24 @@ struct SharedHop {
 
 
 // ------------------------------------------------------------------ mbufs
+// `frame` copied into a chain of mbufs from `pool` (one when it fits a data room): the
+// feeder's captured frames, control records, the engine's frames. Every segment's pkt_len
+// is its own data_len before rte_pktmbuf_chain adds it to the head's, so the head's
+// pkt_len is the whole frame. nullptr when the pool runs out.
 inline rte_mbuf* frame_to_mbuf(rte_mempool* pool, net::ConstBytes frame) noexcept {
     rte_mbuf* head = rte_pktmbuf_alloc(pool);
     if (!head) return nullptr;
     std::size_t off = 0;
     rte_mbuf* seg = head;
     for (;;) {
-        const std::size_t room = rte_pktmbuf_tailroom(seg);
-        const std::size_t n = std::min(room, frame.size() - off);
+        const std::size_t n = std::min<std::size_t>(rte_pktmbuf_tailroom(seg), frame.size() - off);
         std::memcpy(rte_pktmbuf_mtod(seg, std::uint8_t*), frame.data() + off, n);
         seg->data_len = static_cast<std::uint16_t>(n);
-        if (seg != head) {
-            if (rte_pktmbuf_chain(head, seg) != 0) {
-                rte_pktmbuf_free(seg);
-                rte_pktmbuf_free(head);
-                return nullptr;
-            }
-        } else {
-            head->pkt_len = static_cast<std::uint32_t>(n);
+        seg->pkt_len = static_cast<std::uint32_t>(n);
+        if (seg != head && rte_pktmbuf_chain(head, seg) != 0) {
+            rte_pktmbuf_free(seg);
+            rte_pktmbuf_free(head);
+            return nullptr;
         }
         off += n;
         if (off >= frame.size()) break;

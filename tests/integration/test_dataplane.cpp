@@ -154,9 +154,11 @@ TEST_CASE("replay at --speed 1 with -n 2 and --loop 2: four times the requests")
     CHECK(line_counts(fx.target.requests()) == line_counts(expected, 4));
 }
 
-// A capture of keep-alive sessions whose requests are 3,500 bytes (3 captured segments each),
-// written with libpcap: what zero-copy amplification chains.
-std::string write_large_request_capture(const std::string& path, std::uint32_t sessions, std::uint32_t requests) {
+// A capture of keep-alive sessions whose requests are `request_bytes` long (3,500: 3
+// captured segments each, what zero-copy amplification chains), cut into segments of at
+// most `segment_bytes` of payload (over 1,460: GRO/TSO super-segments), written with libpcap.
+std::string write_large_request_capture(const std::string& path, std::uint32_t sessions, std::uint32_t requests,
+                                        std::size_t request_bytes = 3500, std::size_t segment_bytes = 1448) {
     pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
     REQUIRE(dead);
     pcap_dumper_t* d = pcap_dump_open(dead, path.c_str());
@@ -164,7 +166,7 @@ std::string write_large_request_capture(const std::string& path, std::uint32_t s
     std::uint64_t t_us = 1'000'000;
     auto put = [&](net::FlowKey k, std::uint32_t seq, std::uint32_t ack, std::uint8_t flags, const std::string& payload) {
         const Frame f = tcp_segment(MacAddr{{2, 0, 0, 0, 0, 0x11}}, MacAddr{{2, 0, 0, 0, 0, 0x22}}, k, net::Seq(seq),
-                                    net::Seq(ack), flags, payload);
+                                    net::Seq(ack), flags, payload, 65535);
         REQUIRE(!f.empty());
         pcap_pkthdr h{};
         t_us += 200;
@@ -185,10 +187,10 @@ std::string write_large_request_capture(const std::string& path, std::uint32_t s
         put(c2s, cs, ss, tf::ack, {});
         for (std::uint32_t r = 0; r < requests; ++r) {
             std::string req = "GET /large/" + std::to_string(s) + "/" + std::to_string(r) + " HTTP/1.1\r\nX-Pad: ";
-            while (req.size() < 3500 - 4) req += static_cast<char>('a' + (req.size() * 7 + s + r) % 26);
+            while (req.size() < request_bytes - 4) req += static_cast<char>('a' + (req.size() * 7 + s + r) % 26);
             req += "\r\n\r\n";
-            for (std::size_t off = 0; off < req.size(); off += 1448) {
-                const std::string seg = req.substr(off, 1448);
+            for (std::size_t off = 0; off < req.size(); off += segment_bytes) {
+                const std::string seg = req.substr(off, segment_bytes);
                 put(c2s, cs, ss, tf::ack | tf::psh, seg);
                 cs += static_cast<std::uint32_t>(seg.size());
             }
@@ -251,6 +253,32 @@ TEST_CASE("zero-copy -n 3 on the sample: small payloads are copied whole (no cha
     INFO(json);
     CHECK(json.find("\"tx_chained\": 0,") != std::string::npos);  // the sample's requests are < 256 bytes
     CHECK(fx.port.chained.load() == 0);
+}
+
+// GRO/TSO super-segments and jumbo captures: frames over one mbuf's data room are copied
+// into a chain whose head holds the whole length, so the engine parses them whole.
+TEST_CASE("replay: captured GRO frames of 2108 and 3000 bytes reach the target whole") {
+    // 7,946-byte requests cut at 2,946 bytes of payload: frames of 3,000, 3,000 and 2,108 bytes
+    const std::string cap = write_large_request_capture("/tmp/" + g_prefix + "-gro.pcap", 3, 2, 7946, 2946);
+    Replay<> fx(cap);
+    fx.report_to("gro");
+    fx.run_ok();
+    const auto expected = requests_in_capture(cap, 80);
+    REQUIRE(expected.size() == 6);
+    std::map<std::string, int> full_expected, full_got;
+    for (auto& r : expected) ++full_expected[r];
+    for (auto& r : fx.target.requests()) ++full_got[r];
+    CHECK(full_got == full_expected);
+    const std::string json = fx.report_json();
+    INFO(json);
+    CHECK(json.find("\"drop_captured_parse\": 0,") != std::string::npos);
+    const auto pc = json.find("\"parse_captured\": {");
+    REQUIRE(pc != std::string::npos);
+    const std::string parse_captured = json.substr(pc, json.find('}', pc) - pc);
+    CHECK(parse_captured.find("\"bad_total_length\": 0,") != std::string::npos);
+    CHECK(json.find("\"lost_total\": 0,") != std::string::npos);
+    CHECK(json.find("\"data_bytes_sent\": " + std::to_string(6 * 7946) + ",") != std::string::npos);
+    std::filesystem::remove(cap);
 }
 
 TEST_CASE("replay with a tiny segment queue: the feeder waits instead of making the worker drop") {
