@@ -72,6 +72,9 @@ private:
     void stats_tick(std::uint64_t now);
     void finish_output(const std::string& end, int status);
     bool feed_some(std::uint64_t now, int& status, std::string& err);  // false: input done
+    void count_reader_records() noexcept;
+    enum class PassEnd { next_pass, wait, done };
+    PassEnd end_of_pass(std::uint64_t now, int& status, std::string& err);
 
     DataplaneConfig cfg_;
     Clock clock_;
@@ -497,6 +500,43 @@ void Run::stats_tick(std::uint64_t now) {
     prev_ = std::move(cur);
 }
 
+// The reader's counts (every pass): records read, records cut by the snap length, and the
+// records it skipped, by reason (counted drops: the report's lost and filtered).
+void Run::count_reader_records() noexcept {
+    const CaptureStats& st = cfg_.capture->stats();
+    feed_ctr_[IoCounter::file_frames] = st.frames;
+    feed_ctr_[IoCounter::file_truncated] = st.truncated;
+    feed_ctr_[IoCounter::drop_file_not_ipv4] = st.not_ipv4;
+    feed_ctr_[IoCounter::drop_file_bad_link_header] = st.bad_link_header;
+}
+
+// The end of a pass over the capture: --loop starts the next one once this pass's sessions
+// have ended (at most kPassWaitNs), or its frames would look like duplicates. `done` when
+// every pass was fed, or when the file cannot be read again (status 2).
+Run::PassEnd Run::end_of_pass(std::uint64_t now, int& status, std::string& err) {
+    ++passes_done_;
+    ++feed_ctr_[IoCounter::file_passes];
+    if (passes_done_ >= cfg_.loop) return PassEnd::done;
+    if (!pass_wait_until_) pass_wait_until_ = now + kPassWaitNs;
+    if (now < pass_wait_until_ && !all_inactive()) {
+        --passes_done_;
+        --feed_ctr_[IoCounter::file_passes];
+        if (!waiting_) ++feed_ctr_[IoCounter::feed_waits];
+        waiting_ = true;
+        at_pass_end_ = true;
+        return PassEnd::wait;
+    }
+    pass_wait_until_ = 0;
+    at_pass_end_ = false;
+    if (!cfg_.capture->rewind()) {
+        status = 2;
+        err = "capture " + cfg_.capture_path + ": " + cfg_.capture->err();
+        return PassEnd::done;
+    }
+    pacer_->new_pass();
+    return PassEnd::next_pass;
+}
+
 // Reads, paces and hands out captured frames. Returns false when the input is done.
 bool Run::feed_some(std::uint64_t now, int& status, std::string& err) {
     const auto nw = static_cast<std::uint32_t>(workers_.size());
@@ -504,38 +544,18 @@ bool Run::feed_some(std::uint64_t now, int& status, std::string& err) {
         if (!pending_) {
             CaptureFrame f;
             const ReadStatus rs = at_pass_end_ ? ReadStatus::end : cfg_.capture->next(f);
+            count_reader_records();
             if (rs == ReadStatus::error) {
                 status = 2;
                 err = "capture " + cfg_.capture_path + ": " + cfg_.capture->err();
                 return false;
             }
             if (rs == ReadStatus::end) {
-                ++passes_done_;
-                ++feed_ctr_[IoCounter::file_passes];
-                if (passes_done_ >= cfg_.loop) return false;
-                // The next pass has the same original 4-tuples: let this pass's sessions
-                // end first (at most kPassWaitNs), or its frames would look like duplicates.
-                if (!pass_wait_until_) pass_wait_until_ = now + kPassWaitNs;
-                if (now < pass_wait_until_ && !all_inactive()) {
-                    --passes_done_;
-                    --feed_ctr_[IoCounter::file_passes];
-                    if (!waiting_) ++feed_ctr_[IoCounter::feed_waits];
-                    waiting_ = true;
-                    at_pass_end_ = true;
-                    return true;
-                }
-                pass_wait_until_ = 0;
-                at_pass_end_ = false;
-                if (!cfg_.capture->rewind()) {
-                    status = 2;
-                    err = "capture " + cfg_.capture_path + ": " + cfg_.capture->err();
-                    return false;
-                }
-                pacer_->new_pass();
+                const PassEnd e = end_of_pass(now, status, err);
+                if (e == PassEnd::done) return false;
+                if (e == PassEnd::wait) return true;
                 continue;
             }
-            ++feed_ctr_[IoCounter::file_frames];
-            if (f.truncated) ++feed_ctr_[IoCounter::file_truncated];
             rte_mbuf* m = frame_to_mbuf(pool_, f.data);
             if (!m) {
                 ++feed_ctr_[IoCounter::drop_no_mbuf];

@@ -31,6 +31,7 @@ constexpr std::string_view kFiltered[] = {
     "drop_captured_duplicate",   "drop_captured_after_close", "drop_server_frame_early",
     "drop_target_parse",         "drop_target_not_tcp",       "drop_target_unknown",
     "drop_target_bad_ack",       "drop_rx_parse",             "drop_rx_not_ours",
+    "drop_file_not_ipv4",
 };
 
 using Reasons = std::vector<std::pair<std::string_view, std::uint64_t>>;

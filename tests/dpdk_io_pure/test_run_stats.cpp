@@ -82,6 +82,9 @@ TEST_CASE("drop classes") {
                                "drop_target_unknown", "drop_rx_not_ours"})
         CHECK(io::drop_class(n) == io::DropClass::filtered);
     CHECK(io::drop_class("drop_some_future_reason") == io::DropClass::lost);  // never hidden
+    // the capture reader's skips
+    CHECK(io::drop_class("drop_file_bad_link_header") == io::DropClass::lost);
+    CHECK(io::drop_class("drop_file_not_ipv4") == io::DropClass::filtered);
 }
 
 TEST_CASE("summary") {

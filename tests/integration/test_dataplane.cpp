@@ -281,6 +281,60 @@ TEST_CASE("replay: captured GRO frames of 2108 and 3000 bytes reach the target w
     std::filesystem::remove(cap);
 }
 
+// A Linux cooked capture (SLL) whose records the reader skips: the adapter counts them
+// under their reasons, a short link header as lost and another protocol as filtered.
+TEST_CASE("replay: records the capture reader skips are counted by reason in the report and summary") {
+    const std::string cap = "/tmp/" + g_prefix + "-skips.pcap";
+    {
+        pcap_t* dead = pcap_open_dead(DLT_LINUX_SLL, 65535);
+        REQUIRE(dead);
+        pcap_dumper_t* d = pcap_dump_open(dead, cap.c_str());
+        REQUIRE(d);
+        Frame udp(128);  // an IPv4 UDP datagram (the engine filters it: not TCP)
+        udp.resize(net::build_udp(udp, net::L2Spec{}, net::Ipv4Spec{Ipv4Addr::from_octets(10, 1, 0, 5), Ipv4Addr::from_octets(10, 2, 0, 9)},
+                                  net::Port(5353), net::Port(53), net::ConstBytes()));
+        REQUIRE(udp.size() == 14 + 28);
+        Frame sll_v4(16, 0), sll_v6(16, 0);
+        sll_v4[14] = 0x08;
+        sll_v6[14] = 0x86;
+        sll_v6[15] = 0xdd;
+        Frame v4 = sll_v4, v6 = sll_v6;
+        v4.insert(v4.end(), udp.begin() + 14, udp.end());
+        v6.resize(16 + 40, 0x60);
+        const Frame short_header(sll_v4.begin(), sll_v4.begin() + 10);
+        std::uint32_t t = 1;
+        for (const Frame* f : std::initializer_list<const Frame*>{&short_header, &v4, &v6}) {
+            pcap_pkthdr h{};
+            h.ts.tv_sec = t++;
+            h.caplen = h.len = static_cast<bpf_u_int32>(f->size());
+            pcap_dump(reinterpret_cast<u_char*>(d), &h, f->data());
+        }
+        pcap_dump_close(d);
+        pcap_close(dead);
+    }
+    Replay<> fx(cap);
+    const std::string log_path = "/tmp/" + g_prefix + "-skips.log";
+    std::FILE* log_file = std::fopen(log_path.c_str(), "w");
+    REQUIRE(log_file);
+    fx.cfg.log = log_file;
+    fx.report_to("skips");
+    fx.run_ok();
+    std::fclose(log_file);
+    const std::string json = fx.report_json(), log = slurp(log_path);
+    INFO(json);
+    INFO(log);
+    CHECK(json.find("\"file_frames\": 3,") != std::string::npos);
+    CHECK(json.find("\"fed_frames\": 1,") != std::string::npos);
+    CHECK(json.find("\"drop_file_not_ipv4\": 1,") != std::string::npos);
+    CHECK(json.find("\"drop_file_bad_link_header\": 1,") != std::string::npos);
+    CHECK(json.find("\"lost_total\": 1,") != std::string::npos);
+    CHECK(json.find("\"filtered_total\": 2,") != std::string::npos);  // and the UDP datagram
+    CHECK(log.find("  lost: drop_file_bad_link_header 1\n") != std::string::npos);
+    CHECK(log.find("  filtered: drop_captured_not_tcp 1, drop_file_not_ipv4 1\n") != std::string::npos);
+    std::filesystem::remove(cap);
+    std::filesystem::remove(log_path);
+}
+
 TEST_CASE("replay with a tiny segment queue: the feeder waits instead of making the worker drop") {
     Replay<> fx(kSample);
     fx.cfg.engine.max_queued_segments = 24;  // the sample's 13 sessions queue more than that at once
