@@ -313,6 +313,7 @@ bool Run::setup(std::string& err, int& status) {
         w->count = nw;
         w->clock = &clock_;
         w->hop = &hop_;
+        w->transfers = cfg_.engine.transfers;
         session::EngineConfig ec = cfg_.engine;
         ec.worker_index = k;
         ec.worker_count = nw;

@@ -31,6 +31,7 @@
 #include "lib/dpdk_io/host_stack.hpp"
 #include "lib/dpdk_io/io_counters.hpp"
 #include "lib/dpdk_io/published.hpp"
+#include "lib/dpdk_io/run_stats.hpp"
 #include "lib/dpdk_io/shard.hpp"
 #include "lib/session/engine.hpp"
 
@@ -363,6 +364,7 @@ struct Worker {
     std::uint32_t index = 0;
     std::uint32_t count = 1;
     const Clock* clock = nullptr;
+    std::span<const session::TransferMap> transfers;  // -x (live: drops before the next hop is known)
     std::unique_ptr<session::Engine> engine;
     TxSink sink;
     IoCounters ctr;
@@ -495,8 +497,7 @@ struct Worker {
     // with no destination MAC.
     void handle_captured(rte_mbuf* m, const net::PacketView& v, bool parsed, bool direct, std::uint64_t now) {
         if (!hop->resolved.load(std::memory_order_relaxed)) {
-            ++ctr[IoCounter::drop_live_before_next_hop];
-            rte_pktmbuf_free(m);
+            drop_before_next_hop(m);
             return;
         }
         ++ctr[IoCounter::rx_captured];
@@ -504,6 +505,17 @@ struct Worker {
         std::uint32_t owner = index;
         if (!direct) owner = parsed && v.l4 == net::L4Kind::tcp ? shard_of(v.key, count) : 0;
         route(m, owner, now, /*captured=*/true);
+    }
+
+    // Lost when the frame is TCP of a -x service, or unreadable for a reason that may hide
+    // one (as the engine would count it); filtered otherwise. Parsed only until the next hop
+    // is known.
+    void drop_before_next_hop(rte_mbuf* m) {
+        net::PacketView v;
+        const net::ParseError e = net::parse_frame(mbuf_bytes(m, scratch), v, net::LinkType::ethernet, true);
+        const bool service = e == net::ParseError::ok ? of_transfer_service(v, transfers) : !captured_parse_filtered(e);
+        ++ctr[service ? IoCounter::drop_live_before_next_hop : IoCounter::drop_live_before_next_hop_other];
+        rte_pktmbuf_free(m);
     }
 
     void handle_mirror(rte_mbuf* m, bool direct, std::uint64_t now) {

@@ -396,7 +396,17 @@ TEST_CASE("live: mirrored frames on their own port reach the scripted target, ev
     }
     REQUIRE(frames.size() == 170);
     const auto expected = requests_in_capture(kSample, 80);
-    mirror.send(frames[0]);  // before the next hop is known: dropped, counted
+    // Before the next hop is known: dropped, counted; lost when of the -x service (the SYN
+    // to port 80), filtered otherwise (IPv6, UDP). IPv6 later reaches the engine: filtered.
+    Frame ipv6(14 + 40, 0x60);
+    ipv6[12] = 0x86;
+    ipv6[13] = 0xdd;
+    Frame udp(128);
+    udp.resize(net::build_udp(udp, net::L2Spec{}, net::Ipv4Spec{Ipv4Addr::from_octets(10, 1, 0, 5), Ipv4Addr::from_octets(10, 2, 0, 9)},
+                              net::Port(5353), net::Port(53), net::ConstBytes()));
+    mirror.send(frames[0]);
+    mirror.send(ipv6);
+    mirror.send(udp);
     std::atomic<bool> done{false};
     std::thread feeder([&] {
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -404,6 +414,7 @@ TEST_CASE("live: mirrored frames on their own port reach the scripted target, ev
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the ARP reply is learnt
         for (const Frame& f : frames) mirror.send(f);
+        mirror.send(ipv6);
         while (target.requests().size() < expected.size() && std::chrono::steady_clock::now() < deadline)
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the closes through
@@ -424,8 +435,18 @@ TEST_CASE("live: mirrored frames on their own port reach the scripted target, ev
     INFO(json);
     CHECK(json.find("\"mode\": \"live\"") != std::string::npos);
     CHECK(json.find("\"end\": \"interrupted\"") != std::string::npos);
-    CHECK(json.find("\"drop_live_before_next_hop\": 1") != std::string::npos);
-    CHECK(json.find("\"rx_captured\": 170") != std::string::npos);
+    CHECK(json.find("\"drop_live_before_next_hop\": 1,") != std::string::npos);
+    CHECK(json.find("\"drop_live_before_next_hop_other\": 2,") != std::string::npos);
+    CHECK(json.find("\"rx_captured\": 171") != std::string::npos);
+    const auto lost = json.find("\"lost\": {"), filtered = json.find("\"filtered\": {");
+    REQUIRE(lost != std::string::npos);
+    REQUIRE(filtered != std::string::npos);
+    const std::string lost_reasons = json.substr(lost, json.find('}', lost) - lost);
+    const std::string filtered_reasons = json.substr(filtered, json.find('}', filtered) - filtered);
+    CHECK(lost_reasons.find("\"drop_live_before_next_hop\": 1") != std::string::npos);
+    CHECK(lost_reasons.find("drop_captured_parse") == std::string::npos);
+    CHECK(filtered_reasons.find("\"parse_captured_not_ipv4\": 1") != std::string::npos);
+    CHECK(filtered_reasons.find("\"drop_live_before_next_hop_other\": 2") != std::string::npos);
     CHECK(json.find("\"created\": 13") != std::string::npos);
 }
 
