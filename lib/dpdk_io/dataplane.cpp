@@ -362,6 +362,7 @@ bool Run::setup(std::string& err, int& status) {
     for (std::uint32_t k = 1; k < nw; ++k) w0.to_worker[k] = workers_[k]->from_rx;
     for (auto& w : workers_) w->publish();
     g_control_on.store(control_ != nullptr, std::memory_order_relaxed);
+    g_mirror_port.store(live ? int{cfg_.rx_port} : -1, std::memory_order_relaxed);
     g_workers.store(nw, std::memory_order_release);
 
     register_telemetry();
@@ -411,6 +412,7 @@ void Run::teardown() {
     }
     rings_.clear();
     g_workers.store(0, std::memory_order_release);
+    g_mirror_port.store(-1, std::memory_order_relaxed);
     for (std::uint16_t p : ports_up_) stop_port(p);
     ports_up_.clear();
     workers_.clear();
@@ -457,6 +459,7 @@ RunSnapshot Run::snapshot(bool final_read) {
         ps.ierrors = st.ierrors;
         ps.oerrors = st.oerrors;
         ps.rx_nombuf = st.rx_nombuf;
+        ps.mirror = !cfg_.capture && id == cfg_.rx_port;  // live: its own drops are lost
         s.ports.push_back(ps);
     }
     return s;

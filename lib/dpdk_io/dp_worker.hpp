@@ -80,6 +80,7 @@ extern Published<IoCounters> g_feed_pub;
 extern std::atomic<std::uint32_t> g_workers;
 extern std::atomic<std::uint64_t> g_start_tsc;
 extern std::atomic<bool> g_control_on;  // -s: worker 0 publishes the control client's counters
+extern std::atomic<int> g_mirror_port;  // live mode: the mirror's port id (its drops are lost); -1 offline
 
 inline net::MacAddr unpack_mac(std::uint64_t v) {
     net::MacAddr m;

@@ -64,8 +64,8 @@ std::uint64_t captured_parse(const RunSnapshot& s, net::ParseError e) noexcept {
 }
 
 // Every drop of the snapshot with its class, in a fixed order: the engine's counters (with
-// the filtered parse reasons taken out of drop_captured_parse and listed on their own), then
-// the adapter's.
+// the filtered parse reasons taken out of drop_captured_parse and listed on their own), the
+// adapter's, then what the mirror ports dropped themselves.
 struct Drop {
     std::string_view name;
     std::uint64_t value;
@@ -84,6 +84,10 @@ std::vector<Drop> classified_drops(const RunSnapshot& s) {
     for (const FilteredParse& f : kFilteredCapturedParse) add(f.name, captured_parse(s, f.reason));
     for (std::size_t i = 0; i < io_counter_count; ++i)
         if (is_drop_name(io_counter_names[i])) add(io_counter_names[i], s.io.v[i]);
+    const MirrorPortDrops p = mirror_port_drops(s);
+    add("port_rx_missed", p.missed);
+    add("port_rx_nombuf", p.nombuf);
+    add("port_rx_errors", p.errors);
     return d;
 }
 
@@ -133,6 +137,17 @@ bool captured_parse_filtered(net::ParseError e) noexcept {
     for (const FilteredParse& f : kFilteredCapturedParse)
         if (f.reason == e) return true;
     return false;
+}
+
+MirrorPortDrops mirror_port_drops(const RunSnapshot& s) noexcept {
+    MirrorPortDrops d;
+    for (const PortStats& p : s.ports) {
+        if (!p.mirror) continue;
+        d.missed += p.imissed;
+        d.nombuf += p.rx_nombuf;
+        d.errors += p.ierrors;
+    }
+    return d;
 }
 
 DropTotals drop_totals(const RunSnapshot& s) {
@@ -220,7 +235,7 @@ std::string summary_text(const RunSnapshot& s, std::string_view end) {
              " rejected" + control_rejects_text(k) + ", " + std::to_string(k.from_strangers) + " from strangers\n";
     }
     for (const PortStats& p : s.ports) {
-        t += "  port " + std::to_string(p.port) + ": rx " + std::to_string(p.ipackets) + " tx " +
+        t += "  port " + std::to_string(p.port) + (p.mirror ? " (mirror)" : "") + ": rx " + std::to_string(p.ipackets) + " tx " +
              std::to_string(p.opackets) + " missed " + std::to_string(p.imissed) + " rx_nombuf " +
              std::to_string(p.rx_nombuf) + " errors " + std::to_string(p.ierrors) + "/" + std::to_string(p.oerrors) +
              "\n";
@@ -263,7 +278,8 @@ std::string ports_json(const std::vector<PortStats>& ports) {
     std::string o;
     for (const PortStats& p : ports) {
         if (!o.empty()) o += ", ";
-        o += "{\"port\": " + std::to_string(p.port) + ", \"ipackets\": " + std::to_string(p.ipackets) + ", \"opackets\": " + std::to_string(p.opackets) +
+        o += "{\"port\": " + std::to_string(p.port) + ", \"mirror\": " + (p.mirror ? "true" : "false") +
+             ", \"ipackets\": " + std::to_string(p.ipackets) + ", \"opackets\": " + std::to_string(p.opackets) +
              ", \"ibytes\": " + std::to_string(p.ibytes) + ", \"obytes\": " + std::to_string(p.obytes) +
              ", \"imissed\": " + std::to_string(p.imissed) + ", \"ierrors\": " + std::to_string(p.ierrors) +
              ", \"oerrors\": " + std::to_string(p.oerrors) + ", \"rx_nombuf\": " + std::to_string(p.rx_nombuf) + "}";

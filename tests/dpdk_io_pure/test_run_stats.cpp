@@ -86,6 +86,9 @@ TEST_CASE("drop classes") {
     CHECK(io::drop_class("drop_file_bad_link_header") == io::DropClass::lost);
     CHECK(io::drop_class("drop_file_not_ipv4") == io::DropClass::filtered);
     CHECK(io::drop_class("drop_live_before_next_hop_other") == io::DropClass::filtered);
+    // the mirror port's own drops
+    for (std::string_view n : {"port_rx_missed", "port_rx_nombuf", "port_rx_errors"})
+        CHECK(io::drop_class(n) == io::DropClass::lost);
     // captured frames the parser rejected for what they are: filtered, under a name made of
     // a real parse reason
     REQUIRE(io::filtered_captured_parse_names().size() >= 2);
@@ -143,6 +146,37 @@ TEST_CASE("captured frames the parser rejected: other protocols are filtered, th
     CHECK(io::summary_text(s, "input done").find("  lost: none\n") != std::string::npos);
 }
 
+// Live mode: what the mirror port dropped before dpcopy saw it is lost; the TX port's
+// counters (and any port offline) stay in the port lines only.
+TEST_CASE("live: the mirror port's own drops are lost, by the port") {
+    io::RunSnapshot s = sample();  // port 0: the TX port
+    s.ports[0].imissed = 100;
+    s.ports[0].rx_nombuf = 100;
+    CHECK(io::drop_totals(s).lost == 0);
+    io::PortStats mirror{1, 5000, 0, 0, 0, 5, 1, 0, 2, true};
+    s.ports.push_back(mirror);
+    const io::MirrorPortDrops d = io::mirror_port_drops(s);
+    CHECK(d.missed == 5);
+    CHECK(d.nombuf == 2);
+    CHECK(d.errors == 1);
+    CHECK(io::drop_totals(s).lost == 8);
+    CHECK(io::drop_totals(s).filtered == 3);
+    io::RunSnapshot prev;
+    prev.elapsed_ns = 2'000'000'000ULL;
+    CHECK(io::status_line(s, prev).find(" | lost 8 (port_rx_missed 5, port_rx_nombuf 2, port_rx_errors 1) | ") !=
+          std::string::npos);
+    const std::string sum = io::summary_text(s, "interrupted");
+    CHECK(sum.find("  lost: port_rx_missed 5, port_rx_nombuf 2, port_rx_errors 1\n") != std::string::npos);
+    CHECK(sum.find("  port 0: rx 10 tx 20 missed 100 rx_nombuf 100 errors 0/0\n") != std::string::npos);
+    CHECK(sum.find("  port 1 (mirror): rx 5000 tx 0 missed 5 rx_nombuf 2 errors 1/0\n") != std::string::npos);
+    const std::string j = io::report_json(s, io::ReportInfo{"0.1.0", "live", "port 1", "interrupted", 0});
+    CHECK(j.find("\"lost_total\": 8,") != std::string::npos);
+    CHECK(j.find("\"lost\": {\"port_rx_missed\": 5, \"port_rx_nombuf\": 2, \"port_rx_errors\": 1},") !=
+          std::string::npos);
+    CHECK(j.find("{\"port\": 1, \"mirror\": true, \"ipackets\": 5000,") != std::string::npos);
+    CHECK(j.find("{\"port\": 0, \"mirror\": false, ") != std::string::npos);
+}
+
 TEST_CASE("summary") {
     const std::string t = io::summary_text(sample(), "input done");
     CHECK(t.starts_with("dpcopy: summary after 3.000 s (input done), 2 workers\n"));
@@ -167,7 +201,7 @@ TEST_CASE("report JSON") {
     CHECK(j.find("\"sessions\": {\"active\": 12, \"created\": 16, \"ended\": 4},") != std::string::npos);
     CHECK(j.find("\"drop_target_unknown\": 2") != std::string::npos);
     CHECK(j.find("\"truncated_tcp\": 5") != std::string::npos);
-    CHECK(j.find("\"ports\": [{\"port\": 0, \"ipackets\": 10, \"opackets\": 20") != std::string::npos);
+    CHECK(j.find("\"ports\": [{\"port\": 0, \"mirror\": false, \"ipackets\": 10, \"opackets\": 20") != std::string::npos);
     CHECK(j.find("\"lost\": {},") != std::string::npos);
     CHECK(j.find("\"filtered\": {\"drop_target_unknown\": 2, \"drop_rx_not_ours\": 1},") != std::string::npos);
     CHECK(j.find("\"drops_total\": 3,") != std::string::npos);
