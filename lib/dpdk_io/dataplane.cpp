@@ -72,6 +72,9 @@ private:
     void stats_tick(std::uint64_t now);
     void finish_output(const std::string& end, int status);
     bool feed_some(std::uint64_t now, int& status, std::string& err);  // false: input done
+    void count_reader_records() noexcept;
+    enum class PassEnd { next_pass, wait, done };
+    PassEnd end_of_pass(std::uint64_t now, int& status, std::string& err);
 
     DataplaneConfig cfg_;
     Clock clock_;
@@ -310,6 +313,7 @@ bool Run::setup(std::string& err, int& status) {
         w->count = nw;
         w->clock = &clock_;
         w->hop = &hop_;
+        w->transfers = cfg_.engine.transfers;
         session::EngineConfig ec = cfg_.engine;
         ec.worker_index = k;
         ec.worker_count = nw;
@@ -358,6 +362,7 @@ bool Run::setup(std::string& err, int& status) {
     for (std::uint32_t k = 1; k < nw; ++k) w0.to_worker[k] = workers_[k]->from_rx;
     for (auto& w : workers_) w->publish();
     g_control_on.store(control_ != nullptr, std::memory_order_relaxed);
+    g_mirror_port.store(live ? int{cfg_.rx_port} : -1, std::memory_order_relaxed);
     g_workers.store(nw, std::memory_order_release);
 
     register_telemetry();
@@ -407,6 +412,7 @@ void Run::teardown() {
     }
     rings_.clear();
     g_workers.store(0, std::memory_order_release);
+    g_mirror_port.store(-1, std::memory_order_relaxed);
     for (std::uint16_t p : ports_up_) stop_port(p);
     ports_up_.clear();
     workers_.clear();
@@ -453,6 +459,7 @@ RunSnapshot Run::snapshot(bool final_read) {
         ps.ierrors = st.ierrors;
         ps.oerrors = st.oerrors;
         ps.rx_nombuf = st.rx_nombuf;
+        ps.mirror = !cfg_.capture && id == cfg_.rx_port;  // live: its own drops are lost
         s.ports.push_back(ps);
     }
     return s;
@@ -497,6 +504,43 @@ void Run::stats_tick(std::uint64_t now) {
     prev_ = std::move(cur);
 }
 
+// The reader's counts (every pass): records read, records cut by the snap length, and the
+// records it skipped, by reason (counted drops: the report's lost and filtered).
+void Run::count_reader_records() noexcept {
+    const CaptureStats& st = cfg_.capture->stats();
+    feed_ctr_[IoCounter::file_frames] = st.frames;
+    feed_ctr_[IoCounter::file_truncated] = st.truncated;
+    feed_ctr_[IoCounter::drop_file_not_ipv4] = st.not_ipv4;
+    feed_ctr_[IoCounter::drop_file_bad_link_header] = st.bad_link_header;
+}
+
+// The end of a pass over the capture: --loop starts the next one once this pass's sessions
+// have ended (at most kPassWaitNs), or its frames would look like duplicates. `done` when
+// every pass was fed, or when the file cannot be read again (status 2).
+Run::PassEnd Run::end_of_pass(std::uint64_t now, int& status, std::string& err) {
+    ++passes_done_;
+    ++feed_ctr_[IoCounter::file_passes];
+    if (passes_done_ >= cfg_.loop) return PassEnd::done;
+    if (!pass_wait_until_) pass_wait_until_ = now + kPassWaitNs;
+    if (now < pass_wait_until_ && !all_inactive()) {
+        --passes_done_;
+        --feed_ctr_[IoCounter::file_passes];
+        if (!waiting_) ++feed_ctr_[IoCounter::feed_waits];
+        waiting_ = true;
+        at_pass_end_ = true;
+        return PassEnd::wait;
+    }
+    pass_wait_until_ = 0;
+    at_pass_end_ = false;
+    if (!cfg_.capture->rewind()) {
+        status = 2;
+        err = "capture " + cfg_.capture_path + ": " + cfg_.capture->err();
+        return PassEnd::done;
+    }
+    pacer_->new_pass();
+    return PassEnd::next_pass;
+}
+
 // Reads, paces and hands out captured frames. Returns false when the input is done.
 bool Run::feed_some(std::uint64_t now, int& status, std::string& err) {
     const auto nw = static_cast<std::uint32_t>(workers_.size());
@@ -504,38 +548,18 @@ bool Run::feed_some(std::uint64_t now, int& status, std::string& err) {
         if (!pending_) {
             CaptureFrame f;
             const ReadStatus rs = at_pass_end_ ? ReadStatus::end : cfg_.capture->next(f);
+            count_reader_records();
             if (rs == ReadStatus::error) {
                 status = 2;
                 err = "capture " + cfg_.capture_path + ": " + cfg_.capture->err();
                 return false;
             }
             if (rs == ReadStatus::end) {
-                ++passes_done_;
-                ++feed_ctr_[IoCounter::file_passes];
-                if (passes_done_ >= cfg_.loop) return false;
-                // The next pass has the same original 4-tuples: let this pass's sessions
-                // end first (at most kPassWaitNs), or its frames would look like duplicates.
-                if (!pass_wait_until_) pass_wait_until_ = now + kPassWaitNs;
-                if (now < pass_wait_until_ && !all_inactive()) {
-                    --passes_done_;
-                    --feed_ctr_[IoCounter::file_passes];
-                    if (!waiting_) ++feed_ctr_[IoCounter::feed_waits];
-                    waiting_ = true;
-                    at_pass_end_ = true;
-                    return true;
-                }
-                pass_wait_until_ = 0;
-                at_pass_end_ = false;
-                if (!cfg_.capture->rewind()) {
-                    status = 2;
-                    err = "capture " + cfg_.capture_path + ": " + cfg_.capture->err();
-                    return false;
-                }
-                pacer_->new_pass();
+                const PassEnd e = end_of_pass(now, status, err);
+                if (e == PassEnd::done) return false;
+                if (e == PassEnd::wait) return true;
                 continue;
             }
-            ++feed_ctr_[IoCounter::file_frames];
-            if (f.truncated) ++feed_ctr_[IoCounter::file_truncated];
             rte_mbuf* m = frame_to_mbuf(pool_, f.data);
             if (!m) {
                 ++feed_ctr_[IoCounter::drop_no_mbuf];

@@ -16,6 +16,7 @@ Published<IoCounters> g_feed_pub;
 std::atomic<std::uint32_t> g_workers{0};
 std::atomic<std::uint64_t> g_start_tsc{0};
 std::atomic<bool> g_control_on{false};
+std::atomic<int> g_mirror_port{-1};
 
 int worker_main(void* arg) {
     // Sleeps when idle (--idle-sleep) should last what was asked, not the default 50 us
@@ -43,6 +44,17 @@ static int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_
     }
     IoCounters feed;
     if (g_feed_pub.read(feed)) s.io += feed;
+    const int mirror = g_mirror_port.load(std::memory_order_relaxed);
+    rte_eth_stats st{};
+    if (mirror >= 0 && rte_eth_stats_get(static_cast<std::uint16_t>(mirror), &st) == 0) {
+        PortStats ps;
+        ps.port = static_cast<std::uint16_t>(mirror);
+        ps.imissed = st.imissed;
+        ps.ierrors = st.ierrors;
+        ps.rx_nombuf = st.rx_nombuf;
+        ps.mirror = true;
+        s.ports.push_back(ps);
+    }
     rte_tel_data_start_dict(d);
     const std::uint64_t hz = rte_get_tsc_hz();
     const std::uint64_t t0 = g_start_tsc.load(std::memory_order_relaxed);
@@ -54,6 +66,10 @@ static int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_
     rte_tel_data_add_dict_u64(d, "drops_total", totals.lost + totals.filtered);
     rte_tel_data_add_dict_u64(d, "lost_total", totals.lost);
     rte_tel_data_add_dict_u64(d, "filtered_total", totals.filtered);
+    const MirrorPortDrops port = mirror_port_drops(s);  // live: the mirror port's own drops (lost)
+    rte_tel_data_add_dict_u64(d, "port_rx_missed", port.missed);
+    rte_tel_data_add_dict_u64(d, "port_rx_nombuf", port.nombuf);
+    rte_tel_data_add_dict_u64(d, "port_rx_errors", port.errors);
     std::string name;
     s.session.for_each([&](std::string_view group, std::string_view cname, std::uint64_t v) {
         name.assign(group == "session" ? "" : std::string(group) + "_");

@@ -31,6 +31,7 @@
 #include "lib/dpdk_io/host_stack.hpp"
 #include "lib/dpdk_io/io_counters.hpp"
 #include "lib/dpdk_io/published.hpp"
+#include "lib/dpdk_io/run_stats.hpp"
 #include "lib/dpdk_io/shard.hpp"
 #include "lib/session/engine.hpp"
 
@@ -79,6 +80,7 @@ extern Published<IoCounters> g_feed_pub;
 extern std::atomic<std::uint32_t> g_workers;
 extern std::atomic<std::uint64_t> g_start_tsc;
 extern std::atomic<bool> g_control_on;  // -s: worker 0 publishes the control client's counters
+extern std::atomic<int> g_mirror_port;  // live mode: the mirror's port id (its drops are lost); -1 offline
 
 inline net::MacAddr unpack_mac(std::uint64_t v) {
     net::MacAddr m;
@@ -102,24 +104,24 @@ struct SharedHop {
 
 
 // ------------------------------------------------------------------ mbufs
+// `frame` copied into a chain of mbufs from `pool` (one when it fits a data room): the
+// feeder's captured frames, control records, the engine's frames. Every segment's pkt_len
+// is its own data_len before rte_pktmbuf_chain adds it to the head's, so the head's
+// pkt_len is the whole frame. nullptr when the pool runs out.
 inline rte_mbuf* frame_to_mbuf(rte_mempool* pool, net::ConstBytes frame) noexcept {
     rte_mbuf* head = rte_pktmbuf_alloc(pool);
     if (!head) return nullptr;
     std::size_t off = 0;
     rte_mbuf* seg = head;
     for (;;) {
-        const std::size_t room = rte_pktmbuf_tailroom(seg);
-        const std::size_t n = std::min(room, frame.size() - off);
+        const std::size_t n = std::min<std::size_t>(rte_pktmbuf_tailroom(seg), frame.size() - off);
         std::memcpy(rte_pktmbuf_mtod(seg, std::uint8_t*), frame.data() + off, n);
         seg->data_len = static_cast<std::uint16_t>(n);
-        if (seg != head) {
-            if (rte_pktmbuf_chain(head, seg) != 0) {
-                rte_pktmbuf_free(seg);
-                rte_pktmbuf_free(head);
-                return nullptr;
-            }
-        } else {
-            head->pkt_len = static_cast<std::uint32_t>(n);
+        seg->pkt_len = static_cast<std::uint32_t>(n);
+        if (seg != head && rte_pktmbuf_chain(head, seg) != 0) {
+            rte_pktmbuf_free(seg);
+            rte_pktmbuf_free(head);
+            return nullptr;
         }
         off += n;
         if (off >= frame.size()) break;
@@ -363,6 +365,7 @@ struct Worker {
     std::uint32_t index = 0;
     std::uint32_t count = 1;
     const Clock* clock = nullptr;
+    std::span<const session::TransferMap> transfers;  // -x (live: drops before the next hop is known)
     std::unique_ptr<session::Engine> engine;
     TxSink sink;
     IoCounters ctr;
@@ -495,8 +498,7 @@ struct Worker {
     // with no destination MAC.
     void handle_captured(rte_mbuf* m, const net::PacketView& v, bool parsed, bool direct, std::uint64_t now) {
         if (!hop->resolved.load(std::memory_order_relaxed)) {
-            ++ctr[IoCounter::drop_live_before_next_hop];
-            rte_pktmbuf_free(m);
+            drop_before_next_hop(m);
             return;
         }
         ++ctr[IoCounter::rx_captured];
@@ -504,6 +506,17 @@ struct Worker {
         std::uint32_t owner = index;
         if (!direct) owner = parsed && v.l4 == net::L4Kind::tcp ? shard_of(v.key, count) : 0;
         route(m, owner, now, /*captured=*/true);
+    }
+
+    // Lost when the frame is TCP of a -x service, or unreadable for a reason that may hide
+    // one (as the engine would count it); filtered otherwise. Parsed only until the next hop
+    // is known.
+    void drop_before_next_hop(rte_mbuf* m) {
+        net::PacketView v;
+        const net::ParseError e = net::parse_frame(mbuf_bytes(m, scratch), v, net::LinkType::ethernet, true);
+        const bool service = e == net::ParseError::ok ? of_transfer_service(v, transfers) : !captured_parse_filtered(e);
+        ++ctr[service ? IoCounter::drop_live_before_next_hop : IoCounter::drop_live_before_next_hop_other];
+        rte_pktmbuf_free(m);
     }
 
     void handle_mirror(rte_mbuf* m, bool direct, std::uint64_t now) {

@@ -130,6 +130,16 @@ std::uint32_t HostStack::tries(net::Ipv4Addr ip) const noexcept {
     return 0;
 }
 
+bool of_transfer_service(const net::PacketView& v, std::span<const session::TransferMap> transfers) noexcept {
+    if (v.l4 != net::L4Kind::tcp) return false;
+    const net::FlowKey& k = v.key;
+    for (const session::TransferMap& t : transfers) {
+        if (k.dst_port == t.online_port && (!t.online_ip || *t.online_ip == k.dst_ip)) return true;
+        if (k.src_port == t.online_port && (!t.online_ip || *t.online_ip == k.src_ip)) return true;
+    }
+    return false;
+}
+
 RxClassifier::RxClassifier(std::vector<TargetEndpoint> targets, AddressSet clients, bool live)
     : targets_(std::move(targets)), clients_(std::move(clients)), live_(live) {}
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "lib/dpdk_io/io_counters.hpp"
@@ -96,6 +97,12 @@ struct TargetEndpoint {
     net::Ipv4Addr ip;
     net::Port port;
 };
+
+// Live mode: whether a frame parsed as TCP belongs to a -x service, to or from a
+// transfer's online port (and address, when the transfer names one): the engine's rule for
+// client and server frames. What is dropped before the next hop is known is lost when it
+// does, filtered otherwise.
+bool of_transfer_service(const net::PacketView& v, std::span<const session::TransferMap> transfers) noexcept;
 
 class RxClassifier {
 public:

@@ -21,7 +21,8 @@ namespace dpcopy::io {
     X(drop_rx_parse, "received frames the parser rejected")                                            \
     X(drop_rx_not_ours, "received frames for another host or of another protocol")                     \
     X(drop_handoff_full, "frames dropped: the hand-off ring to the owner worker was full")             \
-    X(drop_live_before_next_hop, "mirrored frames dropped before the next hop's MAC was known (live)")  \
+    X(drop_live_before_next_hop, "mirrored frames of a -x service dropped before the next hop's MAC was known (live)") \
+    X(drop_live_before_next_hop_other, "other mirrored frames (not TCP, no -x service) dropped before the next hop's MAC was known") \
     /* transmit side */                                                                                \
     X(tx_frames, "frames transmitted")                                                                 \
     X(tx_bytes, "bytes transmitted")                                                                   \
@@ -39,9 +40,10 @@ namespace dpcopy::io {
     X(icmp_echo_replies, "ICMP echo replies sent for --ip")                                            \
     X(icmp_ignored, "ICMP frames not an echo request for --ip")                                        \
     /* offline source */                                                                               \
-    X(file_frames, "records read from the capture file (every pass)")                                  \
+    X(file_frames, "records read from the capture file (every pass), skipped ones included")          \
     X(file_truncated, "records cut by the capture's snap length")                                      \
-    X(file_skipped, "records skipped by the reader (not IPv4 or bad link header)")                     \
+    X(drop_file_not_ipv4, "records skipped by the reader: another protocol (cooked/loopback capture)")  \
+    X(drop_file_bad_link_header, "records skipped by the reader: too short for their link header")      \
     X(file_passes, "passes over the capture file completed (--loop)")                                  \
     X(fed_frames, "captured frames handed to the workers")                                             \
     X(feed_waits, "times the feeder waited for room in a worker (ring or session table)")

@@ -1,7 +1,9 @@
 #include "lib/dpdk_io/run_stats.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
+#include <iterator>
 #include <utility>
 
 namespace dpcopy::io {
@@ -31,20 +33,71 @@ constexpr std::string_view kFiltered[] = {
     "drop_captured_duplicate",   "drop_captured_after_close", "drop_server_frame_early",
     "drop_target_parse",         "drop_target_not_tcp",       "drop_target_unknown",
     "drop_target_bad_ack",       "drop_rx_parse",             "drop_rx_not_ours",
+    "drop_file_not_ipv4",        "drop_live_before_next_hop_other",
 };
+
+// Parse reasons of captured frames that are not TCP by what they are (another network
+// protocol, ARP, UDP, ICMP, an IPv4 protocol the parser does not read): filtered like
+// drop_captured_not_tcp, under these names. The rest of drop_captured_parse (cut or
+// malformed Ethernet, IPv4 or TCP headers, fragments) may hide a frame the copy needed: lost.
+struct FilteredParse {
+    net::ParseError reason;
+    std::string_view name;
+};
+constexpr FilteredParse kFilteredCapturedParse[] = {
+    {net::ParseError::not_ipv4, "parse_captured_not_ipv4"},
+    {net::ParseError::truncated_arp, "parse_captured_truncated_arp"},
+    {net::ParseError::bad_arp, "parse_captured_bad_arp"},
+    {net::ParseError::truncated_udp, "parse_captured_truncated_udp"},
+    {net::ParseError::bad_udp_length, "parse_captured_bad_udp_length"},
+    {net::ParseError::truncated_icmp, "parse_captured_truncated_icmp"},
+    {net::ParseError::unsupported_l4, "parse_captured_unsupported_l4"},
+};
+constexpr auto kFilteredParseNames = [] {
+    std::array<std::string_view, std::size(kFilteredCapturedParse)> names{};
+    for (std::size_t i = 0; i < names.size(); ++i) names[i] = kFilteredCapturedParse[i].name;
+    return names;
+}();
+
+std::uint64_t captured_parse(const RunSnapshot& s, net::ParseError e) noexcept {
+    return s.session.parse_captured[static_cast<std::size_t>(e)];
+}
+
+// Every drop of the snapshot with its class, in a fixed order: the engine's counters (with
+// the filtered parse reasons taken out of drop_captured_parse and listed on their own), the
+// adapter's, then what the mirror ports dropped themselves.
+struct Drop {
+    std::string_view name;
+    std::uint64_t value;
+    DropClass cls;
+};
+std::vector<Drop> classified_drops(const RunSnapshot& s) {
+    std::vector<Drop> d;
+    auto add = [&d](std::string_view name, std::uint64_t v) { d.push_back(Drop{name, v, drop_class(name)}); };
+    std::uint64_t parse_filtered = 0;
+    for (const FilteredParse& f : kFilteredCapturedParse) parse_filtered += captured_parse(s, f.reason);
+    for (std::size_t i = 0; i < session::counter_count; ++i) {
+        const std::string_view name = session::counter_names[i];
+        if (!is_drop_name(name)) continue;
+        add(name, name == "drop_captured_parse" ? delta(s.session.v[i], parse_filtered) : s.session.v[i]);
+    }
+    for (const FilteredParse& f : kFilteredCapturedParse) add(f.name, captured_parse(s, f.reason));
+    for (std::size_t i = 0; i < io_counter_count; ++i)
+        if (is_drop_name(io_counter_names[i])) add(io_counter_names[i], s.io.v[i]);
+    const MirrorPortDrops p = mirror_port_drops(s);
+    add("port_rx_missed", p.missed);
+    add("port_rx_nombuf", p.nombuf);
+    add("port_rx_errors", p.errors);
+    return d;
+}
 
 using Reasons = std::vector<std::pair<std::string_view, std::uint64_t>>;
 
-// Nonzero drop counters of one class, largest first.
+// Nonzero drops of one class, largest first.
 Reasons drops_by_reason(const RunSnapshot& s, DropClass cls) {
     Reasons d;
-    auto add = [&](std::string_view name, std::uint64_t v) {
-        if (v && is_drop_name(name) && drop_class(name) == cls) d.emplace_back(name, v);
-    };
-    s.session.for_each([&](std::string_view group, std::string_view name, std::uint64_t v) {
-        if (group == "session") add(name, v);
-    });
-    for (std::size_t i = 0; i < io_counter_count; ++i) add(io_counter_names[i], s.io.v[i]);
+    for (const Drop& x : classified_drops(s))
+        if (x.value && x.cls == cls) d.emplace_back(x.name, x.value);
     std::stable_sort(d.begin(), d.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
     return d;
 }
@@ -69,26 +122,43 @@ std::string control_rejects_text(const ControlSnapshot& c) {
 }  // namespace
 
 std::span<const std::string_view> filtered_drop_counters() noexcept { return kFiltered; }
+std::span<const std::string_view> filtered_captured_parse_names() noexcept { return kFilteredParseNames; }
 
 DropClass drop_class(std::string_view counter) noexcept {
     if (counter == "drop_resync_bytes") return DropClass::bytes;
     for (std::string_view f : kFiltered)
         if (counter == f) return DropClass::filtered;
+    for (std::string_view f : kFilteredParseNames)
+        if (counter == f) return DropClass::filtered;
     return DropClass::lost;
 }
 
-DropTotals drop_totals(const RunSnapshot& s) noexcept {
+bool captured_parse_filtered(net::ParseError e) noexcept {
+    for (const FilteredParse& f : kFilteredCapturedParse)
+        if (f.reason == e) return true;
+    return false;
+}
+
+MirrorPortDrops mirror_port_drops(const RunSnapshot& s) noexcept {
+    MirrorPortDrops d;
+    for (const PortStats& p : s.ports) {
+        if (!p.mirror) continue;
+        d.missed += p.imissed;
+        d.nombuf += p.rx_nombuf;
+        d.errors += p.ierrors;
+    }
+    return d;
+}
+
+DropTotals drop_totals(const RunSnapshot& s) {
     DropTotals t;
-    auto add = [&t](std::string_view name, std::uint64_t v) {
-        if (!is_drop_name(name)) return;
-        switch (drop_class(name)) {
-            case DropClass::lost: t.lost += v; break;
-            case DropClass::filtered: t.filtered += v; break;
+    for (const Drop& x : classified_drops(s)) {
+        switch (x.cls) {
+            case DropClass::lost: t.lost += x.value; break;
+            case DropClass::filtered: t.filtered += x.value; break;
             case DropClass::bytes: break;
         }
-    };
-    for (std::size_t i = 0; i < session::counter_count; ++i) add(session::counter_names[i], s.session.v[i]);
-    for (std::size_t i = 0; i < io_counter_count; ++i) add(io_counter_names[i], s.io.v[i]);
+    }
     return t;
 }
 
@@ -165,7 +235,7 @@ std::string summary_text(const RunSnapshot& s, std::string_view end) {
              " rejected" + control_rejects_text(k) + ", " + std::to_string(k.from_strangers) + " from strangers\n";
     }
     for (const PortStats& p : s.ports) {
-        t += "  port " + std::to_string(p.port) + ": rx " + std::to_string(p.ipackets) + " tx " +
+        t += "  port " + std::to_string(p.port) + (p.mirror ? " (mirror)" : "") + ": rx " + std::to_string(p.ipackets) + " tx " +
              std::to_string(p.opackets) + " missed " + std::to_string(p.imissed) + " rx_nombuf " +
              std::to_string(p.rx_nombuf) + " errors " + std::to_string(p.ierrors) + "/" + std::to_string(p.oerrors) +
              "\n";
@@ -195,6 +265,29 @@ std::string json_quote(std::string_view text) {
     }
     return o + "\"";
 }
+
+namespace {
+
+std::string reasons_json(const Reasons& d) {
+    std::string o;
+    for (const auto& [name, v] : d) o += (o.empty() ? "" : ", ") + json_quote(name) + ": " + std::to_string(v);
+    return "{" + o + "}";
+}
+
+std::string ports_json(const std::vector<PortStats>& ports) {
+    std::string o;
+    for (const PortStats& p : ports) {
+        if (!o.empty()) o += ", ";
+        o += "{\"port\": " + std::to_string(p.port) + ", \"mirror\": " + (p.mirror ? "true" : "false") +
+             ", \"ipackets\": " + std::to_string(p.ipackets) + ", \"opackets\": " + std::to_string(p.opackets) +
+             ", \"ibytes\": " + std::to_string(p.ibytes) + ", \"obytes\": " + std::to_string(p.obytes) +
+             ", \"imissed\": " + std::to_string(p.imissed) + ", \"ierrors\": " + std::to_string(p.ierrors) +
+             ", \"oerrors\": " + std::to_string(p.oerrors) + ", \"rx_nombuf\": " + std::to_string(p.rx_nombuf) + "}";
+    }
+    return "[" + o + "]";
+}
+
+}  // namespace
 
 std::string report_json(const RunSnapshot& s, const ReportInfo& info) {
     std::string o = "{\n";
@@ -227,15 +320,9 @@ std::string report_json(const RunSnapshot& s, const ReportInfo& info) {
     for (std::size_t i = 0; i < io_counter_count; ++i)
         io += (i ? ", " : "") + json_quote(io_counter_names[i]) + ": " + std::to_string(s.io.v[i]);
     kv("io", "{" + io + "}");
-    std::string ports;
-    for (const PortStats& p : s.ports) {
-        if (!ports.empty()) ports += ", ";
-        ports += "{\"port\": " + std::to_string(p.port) + ", \"ipackets\": " + std::to_string(p.ipackets) +
-                 ", \"opackets\": " + std::to_string(p.opackets) + ", \"ibytes\": " + std::to_string(p.ibytes) +
-                 ", \"obytes\": " + std::to_string(p.obytes) + ", \"imissed\": " + std::to_string(p.imissed) +
-                 ", \"ierrors\": " + std::to_string(p.ierrors) + ", \"oerrors\": " + std::to_string(p.oerrors) +
-                 ", \"rx_nombuf\": " + std::to_string(p.rx_nombuf) + "}";
-    }
+    // after the counters, so a reader taking a name's first occurrence gets the counter
+    kv("lost", reasons_json(drops_by_reason(s, DropClass::lost)));
+    kv("filtered", reasons_json(drops_by_reason(s, DropClass::filtered)));
     if (s.control) {
         const ControlSnapshot& k = *s.control;
         std::string c;
@@ -251,7 +338,7 @@ std::string report_json(const RunSnapshot& s, const ReportInfo& info) {
         for (const auto& [name, v] : k.rejects) r += (r.empty() ? "" : ", ") + json_quote(name) + ": " + std::to_string(v);
         kv("control", "{" + c + ", \"rejects\": {" + r + "}}");
     }
-    kv("ports", "[" + ports + "]", true);
+    kv("ports", ports_json(s.ports), true);
     return o + "}\n";
 }
 

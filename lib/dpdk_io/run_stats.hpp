@@ -20,6 +20,7 @@ struct PortStats {
     std::uint16_t port = 0;
     std::uint64_t ipackets = 0, opackets = 0, ibytes = 0, obytes = 0;
     std::uint64_t imissed = 0, ierrors = 0, oerrors = 0, rx_nombuf = 0;
+    bool mirror = false;  // live mode: the port dpcopy copies from (what it drops is lost)
 };
 
 // dpcopy's side of the control protocol (-s): filled from ControlClientCounters by
@@ -54,28 +55,46 @@ struct RunSnapshot {
     std::optional<ControlSnapshot> control;  // with -s only
 };
 
-// Drop counters (session and io counters whose names start with "drop_" or "create_") fall
-// in two classes, so a reader can tell a loss from what dpcopy is meant to leave out:
+// Drops (session and io counters whose names start with "drop_" or "create_", the parse
+// reasons below, the mirror port's own drops) fall in two classes, so a reader can tell a
+// loss from what dpcopy is meant to leave out:
 // - lost: something the copy should have carried did not (a captured client frame queued
 //   nowhere, a session not created, a frame that never left): session queue or pool full,
 //   resync skips, table or tuples exhausted, hand-off/TX/mbuf shortages, unreadable
-//   captured frames. Any drop counter not listed as filtered is lost (a new reason is
-//   never hidden).
-// - filtered: frames that are not part of a copy by design: not TCP, no -x transfer, not
+//   captured frames, mirrored frames of a -x service before the next hop was known, and in
+//   live mode what the mirror port itself dropped (port_rx_missed, port_rx_nombuf,
+//   port_rx_errors). Any drop counter not listed as filtered is lost (a new reason is never
+//   hidden).
+// - filtered: frames that are not part of a copy by design: not TCP (including the
+//   captured frames the parser rejected for being another protocol, ARP, UDP or ICMP:
+//   parse_captured_not_ipv4, ... taken out of drop_captured_parse), no -x transfer, not
 //   chosen by -r, refused by -O, the capture's own duplicates and retransmissions, stray
 //   ACK/FIN/RST of sessions already ended, target frames of ended sessions or beyond what we
-//   sent, frames for other hosts.
+//   sent, frames for other hosts, mirrored frames of no -x service before the next hop was
+//   known, capture records of another protocol.
 // drop_resync_bytes counts bytes, not frames: in neither total (shown with the lost ones).
 enum class DropClass { lost, filtered, bytes };
 DropClass drop_class(std::string_view counter) noexcept;
-// The names classified as filtered (for tests and documentation).
+// The counter names classified as filtered, and the filtered parse reasons of captured
+// frames under their names (parse_captured_<reason>), for tests and documentation.
 std::span<const std::string_view> filtered_drop_counters() noexcept;
+std::span<const std::string_view> filtered_captured_parse_names() noexcept;
+// True when the parser rejected a captured frame for what it is (another protocol, ARP,
+// UDP, ICMP), not for a cut or malformed header that may hide a TCP frame: filtered.
+bool captured_parse_filtered(net::ParseError e) noexcept;
+// What the mirror ports (PortStats::mirror) dropped before dpcopy saw it, summed: the
+// NIC's missed frames (imissed: its RX queues were full), frames without an mbuf
+// (rx_nombuf) and bad frames (ierrors).
+struct MirrorPortDrops {
+    std::uint64_t missed = 0, nombuf = 0, errors = 0;
+};
+MirrorPortDrops mirror_port_drops(const RunSnapshot& s) noexcept;
 struct DropTotals {
     std::uint64_t lost = 0;
     std::uint64_t filtered = 0;
 };
 // Both classes summed over the snapshot; drops_total = lost + filtered.
-DropTotals drop_totals(const RunSnapshot& s) noexcept;
+DropTotals drop_totals(const RunSnapshot& s);
 
 // One line, no newline:
 // "dpcopy: 3.0s sessions 12 active +4 new 2 ended | requests 40 sent (4000 B) | responses 320 |

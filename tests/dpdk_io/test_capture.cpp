@@ -200,6 +200,37 @@ TEST_CASE("capture: truncated records, other protocols and short link headers ar
     CHECK(r2->stats().bad_link_header == 1);
 }
 
+// The adapter publishes these counts as io counters (file_frames, drop_file_not_ipv4,
+// drop_file_bad_link_header): they hold every record the reader skipped, every pass.
+TEST_CASE("capture: every skipped record is counted under its reason, over every pass", "[capture]") {
+    TempDir dir;
+    const std::string path = dir.file("skips.pcap");
+    std::vector<std::uint8_t> sll_v4(16, 0), sll_v6(16, 0);
+    sll_v4[14] = 0x08;
+    sll_v6[14] = 0x86;
+    sll_v6[15] = 0xdd;
+    // a short link header (10 of SLL's 16 bytes), an IPv4 SYN, an IPv6 record
+    write_pcap(path, DLT_LINUX_SLL, {{std::vector<std::uint8_t>(sll_v4.begin(), sll_v4.begin() + 10), 0, 1},
+                                     {concat(sll_v4, ipv4_syn()), 0, 2},
+                                     {concat(sll_v6, std::vector<std::uint8_t>(40, 0x60)), 0, 3}});
+    std::string err;
+    auto r = io::CaptureReader::open(path, err);
+    REQUIRE(r);
+    for (std::uint64_t pass = 1; pass <= 2; ++pass) {
+        CAPTURE(pass);
+        io::CaptureFrame fr;
+        REQUIRE(r->next(fr) == io::ReadStatus::frame);
+        CHECK(fr.ts_ns == 2);
+        expect_tcp_syn(fr);
+        CHECK(r->next(fr) == io::ReadStatus::end);
+        CHECK(r->stats().frames == 3 * pass);
+        CHECK(r->stats().bad_link_header == pass);
+        CHECK(r->stats().not_ipv4 == pass);
+        CHECK(r->stats().truncated == 0);
+        REQUIRE(r->rewind());
+    }
+}
+
 TEST_CASE("capture: missing, unsupported and corrupt files give one-line errors", "[capture]") {
     TempDir dir;
     std::string err;

@@ -224,6 +224,29 @@ TEST_CASE("RxClassifier sorts received frames") {
     CHECK(off.classify(v6, v) == io::RxKind::drop_not_ours);
 }
 
+TEST_CASE("live: a mirrored frame belongs to a -x service when it is TCP to or from an online ip:port") {
+    const Ipv4Addr web = Ipv4Addr::from_octets(10, 0, 0, 1), client = Ipv4Addr::from_octets(10, 5, 0, 7);
+    const std::vector<session::TransferMap> transfers = {
+        {std::nullopt, net::Port(80), kTargetIp, net::Port(8080)},  // -x 80-...: any online address
+        {web, net::Port(6379), kTargetIp, net::Port(6379)},         // -x 10.0.0.1:6379-...
+    };
+    auto view = [](net::L4Kind l4, Ipv4Addr src, std::uint16_t sp, Ipv4Addr dst, std::uint16_t dp) {
+        net::PacketView v;
+        v.l4 = l4;
+        v.key = net::FlowKey{src, dst, net::Port(sp), net::Port(dp)};
+        return v;
+    };
+    using net::L4Kind;
+    CHECK(io::of_transfer_service(view(L4Kind::tcp, client, 40000, web, 80), transfers));     // client -> service
+    CHECK(io::of_transfer_service(view(L4Kind::tcp, web, 80, client, 40000), transfers));     // service -> client
+    CHECK(io::of_transfer_service(view(L4Kind::tcp, client, 40000, web, 6379), transfers));
+    CHECK(io::of_transfer_service(view(L4Kind::tcp, web, 6379, client, 40000), transfers));
+    CHECK_FALSE(io::of_transfer_service(view(L4Kind::tcp, client, 40000, client, 6379), transfers));  // another address
+    CHECK_FALSE(io::of_transfer_service(view(L4Kind::tcp, client, 40000, web, 443), transfers));      // another service
+    CHECK_FALSE(io::of_transfer_service(view(L4Kind::udp, client, 40000, web, 80), transfers));       // not TCP
+    CHECK_FALSE(io::of_transfer_service(view(L4Kind::tcp, client, 40000, web, 80), {}));              // no -x
+}
+
 TEST_CASE("sharding is symmetric and spreads flows") {
     std::array<int, 4> buckets{};
     for (std::uint32_t i = 0; i < 4000; ++i) {

@@ -82,6 +82,99 @@ TEST_CASE("drop classes") {
                                "drop_target_unknown", "drop_rx_not_ours"})
         CHECK(io::drop_class(n) == io::DropClass::filtered);
     CHECK(io::drop_class("drop_some_future_reason") == io::DropClass::lost);  // never hidden
+    // the capture reader's skips; mirrored frames before the next hop is known, by service
+    CHECK(io::drop_class("drop_file_bad_link_header") == io::DropClass::lost);
+    CHECK(io::drop_class("drop_file_not_ipv4") == io::DropClass::filtered);
+    CHECK(io::drop_class("drop_live_before_next_hop_other") == io::DropClass::filtered);
+    // the mirror port's own drops
+    for (std::string_view n : {"port_rx_missed", "port_rx_nombuf", "port_rx_errors"})
+        CHECK(io::drop_class(n) == io::DropClass::lost);
+    // captured frames the parser rejected for what they are: filtered, under a name made of
+    // a real parse reason
+    REQUIRE(io::filtered_captured_parse_names().size() >= 2);
+    for (std::string_view n : io::filtered_captured_parse_names()) {
+        CAPTURE(n);
+        CHECK(io::drop_class(n) == io::DropClass::filtered);
+        REQUIRE(n.starts_with("parse_captured_"));
+        bool reason = false;
+        for (std::size_t e = 1; e < net::parse_error_count; ++e) {
+            if (n.substr(15) != net::to_string(static_cast<net::ParseError>(e))) continue;
+            reason = true;
+            CHECK(io::captured_parse_filtered(static_cast<net::ParseError>(e)));
+        }
+        CHECK(reason);
+    }
+    CHECK(io::captured_parse_filtered(net::ParseError::not_ipv4));
+    CHECK(io::captured_parse_filtered(net::ParseError::unsupported_l4));
+    for (auto e : {net::ParseError::truncated_ip, net::ParseError::bad_total_length, net::ParseError::truncated_tcp,
+                   net::ParseError::ip_fragment, net::ParseError::truncated_l2})
+        CHECK_FALSE(io::captured_parse_filtered(e));
+}
+
+// IPv6 and other protocols on the mirror reach the engine, which counts them under
+// drop_captured_parse with their reason: that part is filtered, the rest lost.
+TEST_CASE("captured frames the parser rejected: other protocols are filtered, the rest lost") {
+    io::RunSnapshot s = sample();  // filtered 3 already: drop_target_unknown 2, drop_rx_not_ours 1
+    auto& pc = s.session.parse_captured;
+    pc[static_cast<std::size_t>(net::ParseError::not_ipv4)] = 6;
+    pc[static_cast<std::size_t>(net::ParseError::unsupported_l4)] = 1;
+    pc[static_cast<std::size_t>(net::ParseError::truncated_tcp)] = 3;
+    s.session[Counter::drop_captured_parse] = 10;
+    const io::DropTotals t = io::drop_totals(s);
+    CHECK(t.lost == 3);
+    CHECK(t.filtered == 3 + 7);
+    io::RunSnapshot prev;
+    prev.elapsed_ns = 2'000'000'000ULL;
+    CHECK(io::status_line(s, prev).find(" | lost 3 (drop_captured_parse 3) | filtered 10 (parse_captured_not_ipv4 6, "
+                                        "drop_target_unknown 2, parse_captured_unsupported_l4 1, ...) | ") !=
+          std::string::npos);
+    const std::string sum = io::summary_text(s, "input done");
+    CHECK(sum.find("  lost: drop_captured_parse 3\n") != std::string::npos);
+    CHECK(sum.find("  filtered: parse_captured_not_ipv4 6, drop_target_unknown 2, parse_captured_unsupported_l4 1, "
+                   "drop_rx_not_ours 1\n") != std::string::npos);
+    const std::string j = io::report_json(s, io::ReportInfo{"0.1.0", "live", "port 1", "interrupted", 0});
+    CHECK(j.find("\"lost_total\": 3,") != std::string::npos);
+    CHECK(j.find("\"filtered_total\": 10,") != std::string::npos);
+    CHECK(j.find("\"lost\": {\"drop_captured_parse\": 3},") != std::string::npos);
+    CHECK(j.find("\"filtered\": {\"parse_captured_not_ipv4\": 6, \"drop_target_unknown\": 2, "
+                 "\"parse_captured_unsupported_l4\": 1, \"drop_rx_not_ours\": 1},") != std::string::npos);
+    CHECK(j.find("\"drop_captured_parse\": 10,") != std::string::npos);  // the engine's counter, whole
+    // only other protocols: nothing lost
+    pc[static_cast<std::size_t>(net::ParseError::truncated_tcp)] = 0;
+    s.session[Counter::drop_captured_parse] = 7;
+    CHECK(io::drop_totals(s).lost == 0);
+    CHECK(io::summary_text(s, "input done").find("  lost: none\n") != std::string::npos);
+}
+
+// Live mode: what the mirror port dropped before dpcopy saw it is lost; the TX port's
+// counters (and any port offline) stay in the port lines only.
+TEST_CASE("live: the mirror port's own drops are lost, by the port") {
+    io::RunSnapshot s = sample();  // port 0: the TX port
+    s.ports[0].imissed = 100;
+    s.ports[0].rx_nombuf = 100;
+    CHECK(io::drop_totals(s).lost == 0);
+    io::PortStats mirror{1, 5000, 0, 0, 0, 5, 1, 0, 2, true};
+    s.ports.push_back(mirror);
+    const io::MirrorPortDrops d = io::mirror_port_drops(s);
+    CHECK(d.missed == 5);
+    CHECK(d.nombuf == 2);
+    CHECK(d.errors == 1);
+    CHECK(io::drop_totals(s).lost == 8);
+    CHECK(io::drop_totals(s).filtered == 3);
+    io::RunSnapshot prev;
+    prev.elapsed_ns = 2'000'000'000ULL;
+    CHECK(io::status_line(s, prev).find(" | lost 8 (port_rx_missed 5, port_rx_nombuf 2, port_rx_errors 1) | ") !=
+          std::string::npos);
+    const std::string sum = io::summary_text(s, "interrupted");
+    CHECK(sum.find("  lost: port_rx_missed 5, port_rx_nombuf 2, port_rx_errors 1\n") != std::string::npos);
+    CHECK(sum.find("  port 0: rx 10 tx 20 missed 100 rx_nombuf 100 errors 0/0\n") != std::string::npos);
+    CHECK(sum.find("  port 1 (mirror): rx 5000 tx 0 missed 5 rx_nombuf 2 errors 1/0\n") != std::string::npos);
+    const std::string j = io::report_json(s, io::ReportInfo{"0.1.0", "live", "port 1", "interrupted", 0});
+    CHECK(j.find("\"lost_total\": 8,") != std::string::npos);
+    CHECK(j.find("\"lost\": {\"port_rx_missed\": 5, \"port_rx_nombuf\": 2, \"port_rx_errors\": 1},") !=
+          std::string::npos);
+    CHECK(j.find("{\"port\": 1, \"mirror\": true, \"ipackets\": 5000,") != std::string::npos);
+    CHECK(j.find("{\"port\": 0, \"mirror\": false, ") != std::string::npos);
 }
 
 TEST_CASE("summary") {
@@ -108,7 +201,9 @@ TEST_CASE("report JSON") {
     CHECK(j.find("\"sessions\": {\"active\": 12, \"created\": 16, \"ended\": 4},") != std::string::npos);
     CHECK(j.find("\"drop_target_unknown\": 2") != std::string::npos);
     CHECK(j.find("\"truncated_tcp\": 5") != std::string::npos);
-    CHECK(j.find("\"ports\": [{\"port\": 0, \"ipackets\": 10, \"opackets\": 20") != std::string::npos);
+    CHECK(j.find("\"ports\": [{\"port\": 0, \"mirror\": false, \"ipackets\": 10, \"opackets\": 20") != std::string::npos);
+    CHECK(j.find("\"lost\": {},") != std::string::npos);
+    CHECK(j.find("\"filtered\": {\"drop_target_unknown\": 2, \"drop_rx_not_ours\": 1},") != std::string::npos);
     CHECK(j.find("\"drops_total\": 3,") != std::string::npos);
     CHECK(j.find("\"lost_total\": 0,") != std::string::npos);
     CHECK(j.find("\"filtered_total\": 3,") != std::string::npos);

@@ -76,9 +76,9 @@ inline const std::string kSample = std::string(DPCOPY_SOURCE_ROOT) + "/config/sa
 #endif
 
 // A TCP segment of the flow `k` from MAC `src` to `dst` (MSS 1460 on a SYN); empty if it
-// does not fit 2,048 bytes.
+// does not fit `room` bytes.
 inline Frame tcp_segment(MacAddr src, MacAddr dst, const net::FlowKey& k, net::Seq seq, net::Seq ack,
-                         std::uint8_t flags, const std::string& payload) {
+                         std::uint8_t flags, const std::string& payload, std::size_t room = 2048) {
     net::TcpSpec t;
     t.src_port = k.src_port;
     t.dst_port = k.dst_port;
@@ -87,7 +87,7 @@ inline Frame tcp_segment(MacAddr src, MacAddr dst, const net::FlowKey& k, net::S
     t.flags = flags;
     if (flags & net::tcpflag::syn) t.options.mss = 1460;
     t.payload = net::ConstBytes(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size());
-    Frame f(2048);
+    Frame f(room);
     f.resize(net::build_tcp(f, net::L2Spec{src, dst, 0, {}}, net::Ipv4Spec{k.src_ip, k.dst_ip}, t));
     return f;
 }

@@ -275,6 +275,8 @@ def scenario_telemetry(r, src):
         check(stats["arp_resolved"] == 1 and stats["captured_frames"] == 1 and "drop_captured_not_tcp" in stats,
               "/dpcopy/stats: host and session counters")
         check(stats["lost_total"] == 0 and stats["filtered_total"] == 1, "/dpcopy/stats: lost 0, filtered 1")
+        check(stats.get("port_rx_missed") == 0 and stats.get("port_rx_nombuf") == 0 and stats.get("port_rx_errors") == 0,
+              "/dpcopy/stats: the mirror port's drops (offline: none)")
         check(all(set(k) <= set("abcdefghijklmnopqrstuvwxyz0123456789_") for k in stats), "names are [a-z0-9_]")
         s.send(b"/help,/dpcopy/stats")
         helptext = json.loads(s.recv(16384).decode())

@@ -154,9 +154,11 @@ TEST_CASE("replay at --speed 1 with -n 2 and --loop 2: four times the requests")
     CHECK(line_counts(fx.target.requests()) == line_counts(expected, 4));
 }
 
-// A capture of keep-alive sessions whose requests are 3,500 bytes (3 captured segments each),
-// written with libpcap: what zero-copy amplification chains.
-std::string write_large_request_capture(const std::string& path, std::uint32_t sessions, std::uint32_t requests) {
+// A capture of keep-alive sessions whose requests are `request_bytes` long (3,500: 3
+// captured segments each, what zero-copy amplification chains), cut into segments of at
+// most `segment_bytes` of payload (over 1,460: GRO/TSO super-segments), written with libpcap.
+std::string write_large_request_capture(const std::string& path, std::uint32_t sessions, std::uint32_t requests,
+                                        std::size_t request_bytes = 3500, std::size_t segment_bytes = 1448) {
     pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
     REQUIRE(dead);
     pcap_dumper_t* d = pcap_dump_open(dead, path.c_str());
@@ -164,7 +166,7 @@ std::string write_large_request_capture(const std::string& path, std::uint32_t s
     std::uint64_t t_us = 1'000'000;
     auto put = [&](net::FlowKey k, std::uint32_t seq, std::uint32_t ack, std::uint8_t flags, const std::string& payload) {
         const Frame f = tcp_segment(MacAddr{{2, 0, 0, 0, 0, 0x11}}, MacAddr{{2, 0, 0, 0, 0, 0x22}}, k, net::Seq(seq),
-                                    net::Seq(ack), flags, payload);
+                                    net::Seq(ack), flags, payload, 65535);
         REQUIRE(!f.empty());
         pcap_pkthdr h{};
         t_us += 200;
@@ -185,10 +187,10 @@ std::string write_large_request_capture(const std::string& path, std::uint32_t s
         put(c2s, cs, ss, tf::ack, {});
         for (std::uint32_t r = 0; r < requests; ++r) {
             std::string req = "GET /large/" + std::to_string(s) + "/" + std::to_string(r) + " HTTP/1.1\r\nX-Pad: ";
-            while (req.size() < 3500 - 4) req += static_cast<char>('a' + (req.size() * 7 + s + r) % 26);
+            while (req.size() < request_bytes - 4) req += static_cast<char>('a' + (req.size() * 7 + s + r) % 26);
             req += "\r\n\r\n";
-            for (std::size_t off = 0; off < req.size(); off += 1448) {
-                const std::string seg = req.substr(off, 1448);
+            for (std::size_t off = 0; off < req.size(); off += segment_bytes) {
+                const std::string seg = req.substr(off, segment_bytes);
                 put(c2s, cs, ss, tf::ack | tf::psh, seg);
                 cs += static_cast<std::uint32_t>(seg.size());
             }
@@ -253,6 +255,86 @@ TEST_CASE("zero-copy -n 3 on the sample: small payloads are copied whole (no cha
     CHECK(fx.port.chained.load() == 0);
 }
 
+// GRO/TSO super-segments and jumbo captures: frames over one mbuf's data room are copied
+// into a chain whose head holds the whole length, so the engine parses them whole.
+TEST_CASE("replay: captured GRO frames of 2108 and 3000 bytes reach the target whole") {
+    // 7,946-byte requests cut at 2,946 bytes of payload: frames of 3,000, 3,000 and 2,108 bytes
+    const std::string cap = write_large_request_capture("/tmp/" + g_prefix + "-gro.pcap", 3, 2, 7946, 2946);
+    Replay<> fx(cap);
+    fx.report_to("gro");
+    fx.run_ok();
+    const auto expected = requests_in_capture(cap, 80);
+    REQUIRE(expected.size() == 6);
+    std::map<std::string, int> full_expected, full_got;
+    for (auto& r : expected) ++full_expected[r];
+    for (auto& r : fx.target.requests()) ++full_got[r];
+    CHECK(full_got == full_expected);
+    const std::string json = fx.report_json();
+    INFO(json);
+    CHECK(json.find("\"drop_captured_parse\": 0,") != std::string::npos);
+    const auto pc = json.find("\"parse_captured\": {");
+    REQUIRE(pc != std::string::npos);
+    const std::string parse_captured = json.substr(pc, json.find('}', pc) - pc);
+    CHECK(parse_captured.find("\"bad_total_length\": 0,") != std::string::npos);
+    CHECK(json.find("\"lost_total\": 0,") != std::string::npos);
+    CHECK(json.find("\"data_bytes_sent\": " + std::to_string(6 * 7946) + ",") != std::string::npos);
+    std::filesystem::remove(cap);
+}
+
+// A Linux cooked capture (SLL) whose records the reader skips: the adapter counts them
+// under their reasons, a short link header as lost and another protocol as filtered.
+TEST_CASE("replay: records the capture reader skips are counted by reason in the report and summary") {
+    const std::string cap = "/tmp/" + g_prefix + "-skips.pcap";
+    {
+        pcap_t* dead = pcap_open_dead(DLT_LINUX_SLL, 65535);
+        REQUIRE(dead);
+        pcap_dumper_t* d = pcap_dump_open(dead, cap.c_str());
+        REQUIRE(d);
+        Frame udp(128);  // an IPv4 UDP datagram (the engine filters it: not TCP)
+        udp.resize(net::build_udp(udp, net::L2Spec{}, net::Ipv4Spec{Ipv4Addr::from_octets(10, 1, 0, 5), Ipv4Addr::from_octets(10, 2, 0, 9)},
+                                  net::Port(5353), net::Port(53), net::ConstBytes()));
+        REQUIRE(udp.size() == 14 + 28);
+        Frame sll_v4(16, 0), sll_v6(16, 0);
+        sll_v4[14] = 0x08;
+        sll_v6[14] = 0x86;
+        sll_v6[15] = 0xdd;
+        Frame v4 = sll_v4, v6 = sll_v6;
+        v4.insert(v4.end(), udp.begin() + 14, udp.end());
+        v6.resize(16 + 40, 0x60);
+        const Frame short_header(sll_v4.begin(), sll_v4.begin() + 10);
+        std::uint32_t t = 1;
+        for (const Frame* f : std::initializer_list<const Frame*>{&short_header, &v4, &v6}) {
+            pcap_pkthdr h{};
+            h.ts.tv_sec = t++;
+            h.caplen = h.len = static_cast<bpf_u_int32>(f->size());
+            pcap_dump(reinterpret_cast<u_char*>(d), &h, f->data());
+        }
+        pcap_dump_close(d);
+        pcap_close(dead);
+    }
+    Replay<> fx(cap);
+    const std::string log_path = "/tmp/" + g_prefix + "-skips.log";
+    std::FILE* log_file = std::fopen(log_path.c_str(), "w");
+    REQUIRE(log_file);
+    fx.cfg.log = log_file;
+    fx.report_to("skips");
+    fx.run_ok();
+    std::fclose(log_file);
+    const std::string json = fx.report_json(), log = slurp(log_path);
+    INFO(json);
+    INFO(log);
+    CHECK(json.find("\"file_frames\": 3,") != std::string::npos);
+    CHECK(json.find("\"fed_frames\": 1,") != std::string::npos);
+    CHECK(json.find("\"drop_file_not_ipv4\": 1,") != std::string::npos);
+    CHECK(json.find("\"drop_file_bad_link_header\": 1,") != std::string::npos);
+    CHECK(json.find("\"lost_total\": 1,") != std::string::npos);
+    CHECK(json.find("\"filtered_total\": 2,") != std::string::npos);  // and the UDP datagram
+    CHECK(log.find("  lost: drop_file_bad_link_header 1\n") != std::string::npos);
+    CHECK(log.find("  filtered: drop_captured_not_tcp 1, drop_file_not_ipv4 1\n") != std::string::npos);
+    std::filesystem::remove(cap);
+    std::filesystem::remove(log_path);
+}
+
 TEST_CASE("replay with a tiny segment queue: the feeder waits instead of making the worker drop") {
     Replay<> fx(kSample);
     fx.cfg.engine.max_queued_segments = 24;  // the sample's 13 sessions queue more than that at once
@@ -314,7 +396,17 @@ TEST_CASE("live: mirrored frames on their own port reach the scripted target, ev
     }
     REQUIRE(frames.size() == 170);
     const auto expected = requests_in_capture(kSample, 80);
-    mirror.send(frames[0]);  // before the next hop is known: dropped, counted
+    // Before the next hop is known: dropped, counted; lost when of the -x service (the SYN
+    // to port 80), filtered otherwise (IPv6, UDP). IPv6 later reaches the engine: filtered.
+    Frame ipv6(14 + 40, 0x60);
+    ipv6[12] = 0x86;
+    ipv6[13] = 0xdd;
+    Frame udp(128);
+    udp.resize(net::build_udp(udp, net::L2Spec{}, net::Ipv4Spec{Ipv4Addr::from_octets(10, 1, 0, 5), Ipv4Addr::from_octets(10, 2, 0, 9)},
+                              net::Port(5353), net::Port(53), net::ConstBytes()));
+    mirror.send(frames[0]);
+    mirror.send(ipv6);
+    mirror.send(udp);
     std::atomic<bool> done{false};
     std::thread feeder([&] {
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -322,6 +414,7 @@ TEST_CASE("live: mirrored frames on their own port reach the scripted target, ev
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the ARP reply is learnt
         for (const Frame& f : frames) mirror.send(f);
+        mirror.send(ipv6);
         while (target.requests().size() < expected.size() && std::chrono::steady_clock::now() < deadline)
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the closes through
@@ -342,8 +435,20 @@ TEST_CASE("live: mirrored frames on their own port reach the scripted target, ev
     INFO(json);
     CHECK(json.find("\"mode\": \"live\"") != std::string::npos);
     CHECK(json.find("\"end\": \"interrupted\"") != std::string::npos);
-    CHECK(json.find("\"drop_live_before_next_hop\": 1") != std::string::npos);
-    CHECK(json.find("\"rx_captured\": 170") != std::string::npos);
+    CHECK(json.find("\"drop_live_before_next_hop\": 1,") != std::string::npos);
+    CHECK(json.find("\"drop_live_before_next_hop_other\": 2,") != std::string::npos);
+    CHECK(json.find("\"rx_captured\": 171") != std::string::npos);
+    const auto lost = json.find("\"lost\": {"), filtered = json.find("\"filtered\": {");
+    REQUIRE(lost != std::string::npos);
+    REQUIRE(filtered != std::string::npos);
+    const std::string lost_reasons = json.substr(lost, json.find('}', lost) - lost);
+    const std::string filtered_reasons = json.substr(filtered, json.find('}', filtered) - filtered);
+    CHECK(lost_reasons.find("\"drop_live_before_next_hop\": 1") != std::string::npos);
+    CHECK(lost_reasons.find("drop_captured_parse") == std::string::npos);
+    CHECK(filtered_reasons.find("\"parse_captured_not_ipv4\": 1") != std::string::npos);
+    CHECK(filtered_reasons.find("\"drop_live_before_next_hop_other\": 2") != std::string::npos);
+    CHECK(json.find("{\"port\": " + std::to_string(mirror.port) + ", \"mirror\": true,") != std::string::npos);
+    CHECK(json.find("{\"port\": " + std::to_string(fx.port.port) + ", \"mirror\": false,") != std::string::npos);
     CHECK(json.find("\"created\": 13") != std::string::npos);
 }
 
