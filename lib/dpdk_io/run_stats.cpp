@@ -195,6 +195,38 @@ std::string status_line(const RunSnapshot& cur, const RunSnapshot& prev) {
     return s;
 }
 
+namespace {
+// "name N, name N" for the nonzero counters among `names`.
+std::string nonzero_text(const session::Counters& c, std::initializer_list<Counter> names) {
+    std::string r;
+    for (Counter k : names) {
+        if (!c[k]) continue;
+        r += (r.empty() ? "" : ", ") + std::string(session::to_string(k)) + " " + std::to_string(c[k]);
+    }
+    return r;
+}
+
+// The summary's lines on requests rather than frames: requests lost to capture holes and to
+// the target's resets, the pacing's guesses, sessions picked up without their start.
+std::string request_loss_lines(const session::Counters& c) {
+    std::string t;
+    const std::uint64_t holes = c[Counter::requests_lost_capture_hole], cut = c[Counter::requests_lost_resync];
+    if (holes || cut) {
+        t += "  requests lost: " + std::to_string(holes + cut) + " (" + std::to_string(holes) + " to capture holes, " +
+             std::to_string(c[Counter::capture_hole_bytes]) + " client bytes never captured; " + std::to_string(cut) +
+             " cut by the target's close or reset)\n";
+    }
+    const std::string guesses = nonzero_text(c, {Counter::requests_released_quiet, Counter::requests_released_unanswered,
+                                                 Counter::close_unanswered, Counter::resync_restart_unseen_answer});
+    if (!guesses.empty()) t += "  guesses: " + guesses + "\n";
+    if (c[Counter::sessions_mid_stream]) {
+        t += "  mid-stream: " + std::to_string(c[Counter::sessions_mid_stream]) +
+             " sessions without their start (opened before the capture began, or the mirror lost it)\n";
+    }
+    return t;
+}
+}  // namespace
+
 std::string summary_text(const RunSnapshot& s, std::string_view end) {
     const auto& c = s.session;
     std::string t = "dpcopy: summary after " + fmt("%.3f", static_cast<double>(s.elapsed_ns) / 1e9) + " s (" +
@@ -225,6 +257,7 @@ std::string summary_text(const RunSnapshot& s, std::string_view end) {
     if (resync_bytes) t += " (" + std::to_string(resync_bytes) + " captured bytes skipped by resync)";
     t += "\n";
     t += "  filtered: " + (filtered.empty() ? std::string("none") : reasons_text(filtered, filtered.size())) + "\n";
+    t += request_loss_lines(c);
     if (s.control) {
         const ControlSnapshot& k = *s.control;
         t += "  control: " + std::to_string(k.subscribes_sent) + " subscribes sent, " + std::to_string(k.datagrams_rx) +

@@ -177,6 +177,25 @@ TEST_CASE("live: the mirror port's own drops are lost, by the port") {
     CHECK(j.find("{\"port\": 0, \"mirror\": false, ") != std::string::npos);
 }
 
+TEST_CASE("summary: requests lost, the pacing's guesses and mid-stream sessions, each on its line") {
+    io::RunSnapshot s = sample();
+    const std::string none = io::summary_text(s, "input done");
+    CHECK(none.find("requests lost") == std::string::npos);
+    CHECK(none.find("guesses") == std::string::npos);
+    CHECK(none.find("mid-stream") == std::string::npos);
+    s.session[Counter::requests_lost_capture_hole] = 2;
+    s.session[Counter::capture_hole_bytes] = 396;
+    s.session[Counter::requests_lost_resync] = 1;
+    s.session[Counter::requests_released_quiet] = 7;
+    s.session[Counter::resync_restart_unseen_answer] = 1;
+    s.session[Counter::sessions_mid_stream] = 3;
+    const std::string t = io::summary_text(s, "input done");
+    CHECK(t.find("  requests lost: 3 (2 to capture holes, 396 client bytes never captured; 1 cut by the target's "
+                 "close or reset)\n") != std::string::npos);
+    CHECK(t.find("  guesses: requests_released_quiet 7, resync_restart_unseen_answer 1\n") != std::string::npos);
+    CHECK(t.find("  mid-stream: 3 sessions without their start") != std::string::npos);
+}
+
 TEST_CASE("summary") {
     const std::string t = io::summary_text(sample(), "input done");
     CHECK(t.starts_with("dpcopy: summary after 3.000 s (input done), 2 workers\n"));
