@@ -1,13 +1,26 @@
 #!/usr/bin/env python3
 """Lists the application requests a capture holds, one per line, in capture order.
 
-    requests_in_pcap.py FILE PORT [--proto http|redis]
+    requests_in_pcap.py FILE PORT [--proto http|redis|pgsql|mysql]
 
 Reassembles every client -> server:PORT TCP stream (by sequence number, so
 retransmissions and duplicates count once) and prints, for HTTP, each request
 line ("GET /path HTTP/1.1") and, for redis, each command name in upper case
 (as `INFO commandstats` counts them). Used by the e2e tests and the demo to know
 exactly what the target must receive. Standard library only.
+
+For the databases it prints each statement the server is asked to execute, one a
+line, with backslash, newline, carriage return, tab and NUL written as \\, \n, \r,
+\t and \0 (escape_statement):
+- pgsql (PostgreSQL frontend protocol 3): the text of each simple-query 'Q' message,
+  and for the extended protocol the text of the statement (from its Parse) of each
+  Execute, as log_statement=all logs them. The untyped opening messages (SSLRequest,
+  GSSENCRequest, StartupMessage, CancelRequest) and the typed non-statement messages
+  (password, Sync, Describe, Bind, Close, Terminate, ...) are skipped.
+- mysql (MySQL/MariaDB client/server protocol): the text of each COM_QUERY, i.e. each
+  client packet with sequence id 0 (a command; the login's packets have ids >= 1,
+  since the server speaks first) whose first byte is 0x03. A stream that switches to
+  TLS (SSLRequest) is not readable and yields nothing.
 """
 import struct
 import sys
@@ -136,15 +149,105 @@ def redis_commands(stream):
     return out
 
 
+def escape_statement(text):
+    """One statement on one line: backslash, NL, CR, tab and NUL escaped."""
+    return (text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+            .replace("\t", "\\t").replace("\0", "\\0"))
+
+
+def _cstr(buf, i):
+    """The NUL-terminated string at buf[i:] and the offset after its NUL."""
+    end = buf.find(b"\0", i)
+    if end < 0:
+        end = len(buf)
+    return buf[i:end].decode("utf-8", "replace"), end + 1
+
+
+PG_SSL_REQUEST, PG_GSSENC_REQUEST, PG_CANCEL_REQUEST = 80877103, 80877104, 80877102
+
+
+def pgsql_statements(stream):
+    out, i = [], 0
+    # Untyped opening: SSLRequest/GSSENCRequest (8 bytes each, any number, answered by one
+    # byte), then the StartupMessage; a CancelRequest connection carries no statement.
+    while True:
+        if i + 8 > len(stream):
+            return out
+        length, code = struct.unpack("!II", stream[i:i + 8])
+        if code in (PG_SSL_REQUEST, PG_GSSENC_REQUEST) and length == 8:
+            i += 8
+            continue
+        if code == PG_CANCEL_REQUEST or length < 8:
+            return out
+        i += length  # StartupMessage
+        break
+    statements, portals = {}, {}  # prepared statement name -> text, portal -> text
+    while i + 5 <= len(stream):
+        kind = stream[i:i + 1]
+        length = struct.unpack("!I", stream[i + 1:i + 5])[0]
+        if length < 4 or i + 1 + length > len(stream):
+            break
+        body = stream[i + 5:i + 1 + length]
+        i += 1 + length
+        if kind == b"Q":
+            out.append(_cstr(body, 0)[0])
+        elif kind == b"P":
+            name, j = _cstr(body, 0)
+            statements[name] = _cstr(body, j)[0]
+        elif kind == b"B":
+            portal, j = _cstr(body, 0)
+            portals[portal] = statements.get(_cstr(body, j)[0])
+        elif kind == b"E":
+            text = portals.get(_cstr(body, 0)[0])
+            if text is not None:
+                out.append(text)
+    return out
+
+
+MYSQL_COM_QUERY = 0x03
+MYSQL_CLIENT_SSL = 0x800
+
+
+def mysql_queries(stream):
+    out, i, first, pending = [], 0, True, None
+    while i + 4 <= len(stream):
+        length = int.from_bytes(stream[i:i + 3], "little")
+        seq = stream[i + 3]
+        if i + 4 + length > len(stream):
+            break
+        payload = stream[i + 4:i + 4 + length]
+        i += 4 + length
+        if first:  # the handshake response; its short form asks for TLS
+            first = False
+            if length == 32 and int.from_bytes(payload[:4], "little") & MYSQL_CLIENT_SSL:
+                return out
+        if pending is not None:  # continuation of a payload of 2^24-1 bytes or more
+            pending[1] += payload
+            if length == 0xFFFFFF:
+                continue
+            seq, payload, pending = pending[0], bytes(pending[1]), None
+        elif length == 0xFFFFFF:
+            pending = [seq, bytearray(payload)]
+            continue
+        if seq == 0 and payload[:1] == bytes([MYSQL_COM_QUERY]):
+            out.append(payload[1:].decode("utf-8", "replace"))
+    return out
+
+
 def main(argv):
     if len(argv) < 3:
         raise SystemExit(__doc__)
     path, port = argv[1], int(argv[2])
     proto = argv[4] if len(argv) > 4 and argv[3] == "--proto" else "http"
-    parse = http_requests if proto == "http" else redis_commands
+    parsers = {"http": http_requests, "redis": redis_commands,
+               "pgsql": pgsql_statements, "mysql": mysql_queries}
+    if proto not in parsers:
+        raise SystemExit(f"unknown --proto {proto} (http, redis, pgsql, mysql)")
+    parse = parsers[proto]
+    escape = escape_statement if proto in ("pgsql", "mysql") else (lambda r: r)
     for s in streams(path, port):
         for r in parse(s):
-            print(r)
+            print(escape(r))
 
 
 if __name__ == "__main__":
