@@ -91,6 +91,9 @@ rig_wait_port() {
 
 # rig_nginx ROLE IP PORT: nginx with an access log we can count; sets RIG_NGINX_LOG.
 # Paths: / -> small page, /large -> 256 KiB, anything else -> 200 "ok".
+# RIG_NGINX_EXTRA (optional, default none): more directives for the server block, placed
+# before the catch-all location (e.g. "location = /file { }" for a file put in
+# $RIG_TMP/nginx-ROLE-PORT/www).
 rig_nginx() {
   local role=$1 ip=$2 port=$3 dir="$RIG_TMP/nginx-$1-$3"
   mkdir -p "$dir/www" "$dir/tmp"
@@ -114,7 +117,8 @@ http {
     listen $ip:$port reuseport backlog=4096;
     root $dir/www;
     location = / { try_files /index.html =404; }
-    location = /large { }
+    location = /large { }${RIG_NGINX_EXTRA:+
+    $RIG_NGINX_EXTRA}
     location / { return 200 "ok\n"; }
   }
 }
