@@ -43,6 +43,13 @@ bool OptionParser::given(const char* name) const {
     return it != vm_.end() && !it->second.defaulted() && !it->second.empty();
 }
 
+std::vector<std::string> OptionParser::list(const char* name) const {
+    const auto it = vm_.find(name);
+    if (it == vm_.end() || it->second.empty()) return {};
+    if (const auto* v = boost::any_cast<std::vector<std::string>>(&it->second.value())) return *v;
+    return {str(name)};
+}
+
 std::string OptionParser::str(const char* name) const {
     const auto it = vm_.find(name);
     if (it == vm_.end() || it->second.empty()) return {};

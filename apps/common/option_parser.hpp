@@ -55,6 +55,8 @@ public:
     bool given(const char* name) const;
     // The value (lists joined with ','); empty when not given.
     std::string str(const char* name) const;
+    // The values of a repeatable option one by one (not joined: a value may hold ',').
+    std::vector<std::string> list(const char* name) const;
     // Config file in use, or empty.
     const std::string& config_file() const noexcept { return config_file_; }
     const po::options_description& settable() const noexcept { return settable_; }

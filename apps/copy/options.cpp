@@ -34,7 +34,8 @@ po::options_description copy_description() {
         ("full-sessions-only,O", flag(), "")
         ("session-timeout,t", po::value<S>(), "")
         ("time-wait", po::value<S>(), "")
-        ("idle-sleep", po::value<S>(), "");
+        ("idle-sleep", po::value<S>(), "")
+        ("mysql-user", po::value<L>(), "");
     add_shared_options(d);
     return d;
 }
@@ -77,6 +78,8 @@ EAL options: dpcopy --help
                                  (1..3600, default 60)
       --idle-sleep US            a worker with nothing to do for 256 polls sleeps US microseconds,
                                  leaving its CPU to others (0..1000, default 20; 0 = always poll)
+      --mysql-user NAME:PASSWORD MySQL/MariaDB account whose replayed logins are rewritten for the
+                                 target's scramble (repeatable; best in --config: never printed)
 )") + kPortsHelp + kOutputHelp + R"(
 Example: dpcopy -l 1-2 -- -x 80-10.0.0.2:8080 -c 10.9.0.x -n 2
 )" + kExitStatusHelp;
@@ -112,6 +115,12 @@ void read_copy_options(OptionParser& p, CopyOptions& o) {
     p.take("idle-sleep", uint_in<std::uint32_t>(0, 1000), o.idle_sleep_us);
     take_shared_options(p, o);
     if (p.failed()) return;
+    if (p.given("mysql-user")) {
+        const std::vector<std::string> accounts = p.list("mysql-user");
+        proto::mysql::UsersParse users = proto::mysql::parse_mysql_users(accounts);
+        if (!users.ok) return p.fail("dpcopy: " + users.error);
+        o.mysql_users = std::move(users.users);
+    }
 
     // -c last: it needs the target addresses (and our own) to leave them out.
     if (p.given("clients")) {

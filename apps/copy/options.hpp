@@ -5,6 +5,7 @@
 #include "apps/common/client_pool.hpp"
 #include "apps/common/option_parser.hpp"
 #include "apps/common/values.hpp"
+#include "lib/proto/mysql_auth.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -42,6 +43,7 @@ struct CopyOptions {
     std::optional<std::string> log_file;         // -l: nullopt = stderr
     std::optional<std::string> report_file;      // --report
     std::optional<std::string> config_file;      // --config, as given
+    std::vector<proto::mysql::MysqlUser> mysql_users;  // --mysql-user NAME:PASSWORD (repeatable; wiped)
 
     bool offline() const noexcept { return pcap_file.has_value(); }
 };

@@ -26,6 +26,7 @@ io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
     e.percent = static_cast<double>(opt.percent_x100) / 100.0;
     e.mtu = opt.mtu;
     e.no_wait = opt.no_wait;
+    e.mysql_users = opt.mysql_users;
     e.full_sessions_only = opt.full_sessions_only;
     e.session_timeout = std::uint64_t{opt.session_timeout_s} * session::kSec;
     e.time_wait = std::uint64_t{opt.time_wait_s} * session::kSec;

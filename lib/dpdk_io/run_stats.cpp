@@ -219,6 +219,12 @@ std::string request_loss_lines(const session::Counters& c) {
     const std::string guesses = nonzero_text(c, {Counter::requests_released_quiet, Counter::requests_released_unanswered,
                                                  Counter::close_unanswered, Counter::resync_restart_unseen_answer});
     if (!guesses.empty()) t += "  guesses: " + guesses + "\n";
+    if (c[Counter::mysql_greetings]) {
+        t += "  mysql logins: " + std::to_string(c[Counter::mysql_greetings]) + " greetings; " +
+             nonzero_text(c, {Counter::mysql_logins_rewritten, Counter::mysql_logins_kept, Counter::mysql_logins_not_rewritten,
+                              Counter::mysql_logins_ok, Counter::mysql_logins_failed, Counter::mysql_logins_auth_switch}) +
+             "\n";
+    }
     if (c[Counter::sessions_mid_stream]) {
         t += "  mid-stream: " + std::to_string(c[Counter::sessions_mid_stream]) +
              " sessions without their start (opened before the capture began, or the mirror lost it)\n";

@@ -82,6 +82,14 @@ namespace dpcopy::session {
     X(rst_sent, "RSTs sent")                                                                        \
     X(fin_sent, "FINs sent")                                                                        \
     X(exchanges, "exchange records produced")                                                       \
+    /* MySQL/MariaDB logins (lib/session/mysql_login.hpp) */                                        \
+    X(mysql_greetings, "target connections that greeted like MySQL/MariaDB")                        \
+    X(mysql_logins_rewritten, "logins rewritten for the target's scramble (--mysql-user)")          \
+    X(mysql_logins_kept, "logins sent as captured (no --mysql-user account, TLS, or unreadable)")   \
+    X(mysql_logins_not_rewritten, "logins of a --mysql-user account that could not be rewritten (length, plugin)") \
+    X(mysql_logins_ok, "logins the target accepted")                                                \
+    X(mysql_logins_failed, "logins the target refused (ERR, or caching_sha2 full auth needed)")     \
+    X(mysql_logins_auth_switch, "logins the target answered with an auth switch (not replayed)")    \
     /* outcomes: every ended session counts in exactly one */                                       \
     X(end_closed, "ended: FIN exchange completed (captured close)")                                 \
     X(end_client_rst, "ended: captured client RST replayed")                                        \

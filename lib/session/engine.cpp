@@ -17,6 +17,7 @@
 #include "lib/session/big_array.hpp"
 #include "lib/session/engine.hpp"
 #include "lib/session/flat_index.hpp"
+#include "lib/session/mysql_login.hpp"
 #include "lib/session/policy.hpp"
 #include "lib/session/rto.hpp"
 #include "lib/session/seg_pool.hpp"
@@ -44,6 +45,8 @@ inline std::uint32_t seq_dist(Seq to, Seq from) noexcept {  // to - from, clampe
 }
 
 static_assert(BlockPool::kBlockBytes == kPayloadBlockBytes);
+// Target response bytes of a connection within which a MySQL greeting and login answer are looked for.
+constexpr std::uint32_t kLoginWindow = 4096;
 
 class EngineImpl final : public Engine {
 public:
@@ -60,7 +63,8 @@ public:
           share_blocks_(cfg.multiply > 1 || segmented_),
           closed_(std::bit_ceil(std::max<std::uint32_t>(cfg.max_sessions, 64)), ClosedEntry{}),
           time_wait_(std::bit_ceil(std::max<std::uint32_t>(cfg.max_sessions, 256)), TimeWaitEntry{}),
-          tx_(16384 + 256) {
+          tx_(16384 + 256),
+          logins_(cfg_.mysql_users, cfg.max_sessions) {
         free_.reserve(cfg.max_sessions);
         for (std::uint32_t i = cfg.max_sessions; i > 0; --i) free_.push_back(i - 1);
         l2_.src = cfg.local_mac;
@@ -1191,6 +1195,9 @@ private:
                     s.released = std::max(s.released, need);
                 }
             }
+            if (first_tx && p.seq == s.snd_nxt && s.snd_nxt == s.isn + 1 && logins_.login_next(id_of(s))) {
+                rewrite_login(s, id);
+            }
             const std::int64_t room = std::int64_t{s.tgt_wnd} - static_cast<std::int64_t>(s.snd_nxt - s.snd_una);
             std::int64_t limit = std::min<std::int64_t>(s.snd_mss, room);
             if (!first_tx) limit = std::min<std::int64_t>(limit, s.snd_max - s.snd_nxt);
@@ -1261,6 +1268,44 @@ private:
         }
         if (target_answer(s) == 0) ++ctr_[Counter::close_unanswered];
         return false;
+    }
+
+    // The session's MySQL login is about to go (its first client bytes, after the target's
+    // greeting): the auth response is rewritten for the target's scramble in this session's
+    // own copy of the bytes: the pieces that change get new blocks, other replicas keep theirs.
+    void rewrite_login(Session& s, std::uint32_t first) {
+        std::size_t n = 0;
+        for (std::uint32_t q = first; q != kNone; q = pool_[q].next) {
+            const Piece& d = pool_[q];
+            if (d.len == 0 || d.seq != s.snd_nxt + static_cast<std::uint32_t>(n) || n + d.len > login_.size()) break;
+            std::memcpy(login_.data() + n, blocks_.data(d.block) + d.boff, d.len);
+            n += d.len;
+        }
+        if (!logins_.rewrite(id_of(s), net::Bytes(login_.data(), n), ctr_)) return;
+        std::size_t off = 0;
+        for (std::uint32_t q = first; off < n; q = pool_[q].next) {
+            Piece& d = pool_[q];
+            const ConstBytes now_bytes(login_.data() + off, d.len);
+            if (std::memcmp(now_bytes.data(), blocks_.data(d.block) + d.boff, d.len) != 0 && !replace_bytes(d, now_bytes)) {
+                ++ctr_[Counter::mysql_logins_not_rewritten];  // no block free: sent as captured
+            }
+            off += d.len;
+        }
+    }
+    // A piece's payload replaced by `bytes` (same length) in a block of its own.
+    bool replace_bytes(Piece& d, ConstBytes bytes) {
+        if (blocks_.available() == 0) return false;
+        if (d.flags & Piece::kOwnBlock) {
+            blocks_.free_private(d.block);
+            d.block = blocks_.alloc_private(bytes);
+        } else {
+            const std::uint32_t old = d.block;
+            d.block = blocks_.alloc(bytes);
+            blocks_.ref(d.block);
+            defer_unref(old);
+        }
+        d.boff = 0;
+        return true;
     }
 
     // Replays the client's FIN/RST (or closes after finish_input) once all data is acknowledged.
@@ -1358,6 +1403,11 @@ private:
             // only the timestamp matters once connected (no full option parse per ACK)
             std::optional<net::TcpTimestamp> ts;
             if (s.flags & sflag::ts_on) ts = net::TcpOptions::read_timestamp(v.tcp_options(frame));
+            // a connection's first answers (a MySQL greeting, the answer to its login) are
+            // looked at before they move the session on
+            if (v.payload_len > 0 && th.seq == s.rcv_nxt && s.tgt_bytes < kLoginWindow) {
+                logins_.on_target_data(id, v.payload(frame), ctr_);
+            }
             connected_segment(s, th, ts, v.payload_len, now);
         } else {
             ++ctr_[Counter::drop_target_unknown];
@@ -1395,6 +1445,7 @@ private:
         }
         // SYN-ACK
         ++ctr_[Counter::handshakes];
+        logins_.reset(id_of(s));
         s.flags &= ~sflag::mid_open;
         s.rcv_nxt = th.seq + 1;
         s.tgt_bytes = 0;
@@ -1746,6 +1797,8 @@ private:
     net::L2Spec l2_;
     QuietPolicy quiet_;
     std::vector<std::uint8_t> tx_;
+    MysqlLogins logins_;
+    std::array<std::uint8_t, 8192> login_{};  // a session's login, rewritten before it goes
     std::size_t active_ = 0;
     Nanos now_ = 0;
     Nanos watch_ = 0;      // observed clock (observe())

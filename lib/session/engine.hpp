@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/proto/mysql_auth.hpp"
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/bytes.hpp"
 #include "lib/rewrite/parse.hpp"
@@ -148,6 +149,10 @@ struct EngineConfig {
     // from the target may be waiting unread in the receive queues (worker descheduled or busy).
     Nanos stall_gap = 1 * kMs;
     std::uint64_t max_tuples = std::uint64_t{1} << 22;  // translated tuples tracked per worker (4 bytes each)
+    // --mysql-user: MySQL/MariaDB accounts whose captured logins are rewritten for the target's
+    // scramble (lib/session/mysql_login.hpp). Without them logins go as captured (fine for
+    // passwordless accounts); the target's answer to every login is counted either way.
+    std::vector<proto::mysql::MysqlUser> mysql_users;
 };
 
 class Engine {

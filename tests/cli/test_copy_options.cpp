@@ -94,6 +94,14 @@ TEST_CASE("dpcopy: accepted values of every option", "[cli][copy]") {
         {with_x({"--time-wait", "3600"}), [](auto& o) { return o.time_wait_s == 3600; }, "--time-wait 3600"},
         {with_x({"--idle-sleep", "0"}), [](auto& o) { return o.idle_sleep_us == 0; }, "--idle-sleep 0"},
         {with_x({"--idle-sleep", "1000"}), [](auto& o) { return o.idle_sleep_us == 1000; }, "--idle-sleep 1000"},
+        {with_x({"--mysql-user", "app:pa,ss:x", "--mysql-user", "ro:"}),
+         [](auto& o) {
+             return o.mysql_users.size() == 2 && o.mysql_users[0].name == "app" &&
+                    std::string(o.mysql_users[0].password.bytes().begin(), o.mysql_users[0].password.bytes().end()) ==
+                        "pa,ss:x" &&
+                    o.mysql_users[1].password.empty();
+         },
+         "--mysql-user twice, a password with ',' and ':', a passwordless account"},
         {with_x({"--rx-port", "1", "--tx-port", "2"}), [](auto& o) { return o.rx_port == 1 && o.tx_port == 2; }, "ports"},
         {with_x({"--control-port", "1"}), [](auto& o) { return o.control_port.value() == 1; }, "--control-port"},
         {with_x({"--key-file", key}), [&](auto& o) { return o.key_file == key; }, "--key-file"},
@@ -159,6 +167,9 @@ TEST_CASE("dpcopy: rejected values of every option, one line naming option and v
         {with_x({"--time-wait", "0"}), "for option --time-wait"},
         {with_x({"--time-wait", "3601"}), "for option --time-wait"},
         {with_x({"--idle-sleep", "1001"}), "for option --idle-sleep"},
+        {with_x({"--mysql-user", "app:x", "--mysql-user", "app:y"}), "--mysql-user"},
+        {with_x({"--mysql-user", ":secret"}), "--mysql-user"},
+        {with_x({"--mysql-user", "nocolon"}), "--mysql-user"},
         {with_x({"--rx-port", "65535"}), "for option --rx-port"},
         {with_x({"--tx-port", "x"}), "for option --tx-port"},
         {with_x({"--control-port", "0"}), "for option --control-port"},

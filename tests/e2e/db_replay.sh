@@ -92,6 +92,11 @@ e2e_record mysql "tcp port 3306" -- mysqlslap --no-defaults -h 198.18.0.2 -P 330
   --create-schema=slapdb --no-drop --concurrency=4 --iterations=2 --number-of-queries=100 --delimiter=';' \
   --query="SELECT v FROM t WHERE id = 1;SELECT v FROM t WHERE id = 2;SELECT COUNT(*) FROM t;SELECT v FROM t WHERE id = 3" ||
   bad "record mysql" "tcpdump kept dropping packets"
+# the same with a password: every connection's login carries a scramble-bound auth response
+e2e_record mysql-pw "tcp port 3306" -- mysqlslap --no-defaults -h 198.18.0.2 -P 3306 -u "$DB_MY_PW_USER" \
+  --password="$DB_MY_PW" --skip-ssl --create-schema=slapdb --no-drop --concurrency=4 --iterations=2 \
+  --number-of-queries=100 --delimiter=';' --query="SELECT v FROM t WHERE id = 1;SELECT COUNT(*) FROM t" ||
+  bad "record mysql-pw" "tcpdump kept dropping packets"
 
 # The captures are what the cases say: the prefer capture opens every connection with an
 # SSLRequest, the disable capture never does.
@@ -200,6 +205,26 @@ for name in pg-prefer pg-disable mysql; do
   run_case "$name target +40ms ($DELAY_HOW) --speed 1" "$name" delay --speed 1
 done
 run_case "pg-prefer stalling postmaster --speed 1" pg-prefer stall --speed 1
+# Logins with a password: rewritten for the target's scramble with --mysql-user (the
+# password holds ',' and ':'), every statement executed; without it every login is refused
+# (counted as mysql_logins_failed) and nothing runs.
+run_case "mysql-pw --mysql-user --speed 0" mysql-pw plain --speed 0 --mysql-user "$DB_MY_PW_USER:$DB_MY_PW"
+run_case "mysql-pw --mysql-user busy host --speed 1" mysql-pw busy --speed 1 --mysql-user "$DB_MY_PW_USER:$DB_MY_PW"
+logins=$(syns mysql-pw 3306)
+for c in rewritten ok; do
+  v=$(report_ctr "$RIG_TMP/mysql-pw.$run_no.json" "mysql_logins_$c")
+  if [ "${v:-0}" -eq "$logins" ]; then ok "mysql-pw: mysql_logins_$c $v of $logins logins"
+  else bad "mysql-pw mysql_logins_$c" "${v:-absent}, $logins logins in the capture"; fi
+done
+db_my_reset tgt
+replay mysql-pw 3306 dp0 --speed 0
+db_my_settle tgt || true
+failed=$(report_ctr "$RIG_TMP/mysql-pw.$run_no.json" mysql_logins_failed)
+okn=$(report_ctr "$RIG_TMP/mysql-pw.$run_no.json" mysql_logins_ok)
+ran=$(db_my_got tgt | grep -c .)
+if [ "${failed:-0}" -ge "$logins" ] && [ "${okn:-1}" = 0 ] && [ "$ran" = 0 ]; then
+  ok "mysql-pw without --mysql-user: $failed logins refused and counted, no statement ran"
+else bad "mysql-pw without --mysql-user" "mysql_logins_failed=${failed:-absent} mysql_logins_ok=${okn:-absent} statements=$ran ($logins logins)"; fi
 run_case "pg-prepared --speed 0" pg-prepared plain --speed 0
 
 echo "db replay suite took $((SECONDS - started)) s"

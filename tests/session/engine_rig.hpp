@@ -54,7 +54,7 @@ struct Seg {
     bool has(std::uint8_t f) const { return h.has(f); }
 };
 
-Seg parse(const Frame& f) {
+inline Seg parse(const Frame& f) {
     net::PacketView v;
     REQUIRE(net::parse_frame(net::ConstBytes(f.data(), f.size()), v) == net::ParseError::ok);
     REQUIRE(v.l4 == net::L4Kind::tcp);
@@ -71,13 +71,13 @@ Seg parse(const Frame& f) {
     return s;
 }
 
-std::vector<Seg> parse_all(const std::vector<Frame>& fs) {
+inline std::vector<Seg> parse_all(const std::vector<Frame>& fs) {
     std::vector<Seg> v;
     for (auto& f : fs) v.push_back(parse(f));
     return v;
 }
 
-Frame tcp(net::FlowKey k, std::uint32_t seq, std::uint32_t ack, std::uint8_t flags, std::vector<std::uint8_t> payload = {},
+inline Frame tcp(net::FlowKey k, std::uint32_t seq, std::uint32_t ack, std::uint8_t flags, std::vector<std::uint8_t> payload = {},
           net::TcpOptions o = {}, std::uint16_t win = 65535) {
     const net::L2Spec l2{.src = net::MacAddr{{2, 0, 0, 0, 0, 1}}, .dst = net::MacAddr{{2, 0, 0, 0, 0, 2}}};
     const net::Ipv4Spec ip{.src = k.src_ip, .dst = k.dst_ip};
@@ -90,13 +90,13 @@ Frame tcp(net::FlowKey k, std::uint32_t seq, std::uint32_t ack, std::uint8_t fla
     return f;
 }
 
-std::vector<std::uint8_t> bytes(std::size_t n, std::uint8_t seed) {
+inline std::vector<std::uint8_t> bytes(std::size_t n, std::uint8_t seed) {
     std::vector<std::uint8_t> v(n);
     for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::uint8_t>(seed + i * 7);
     return v;
 }
 
-EngineConfig base_config() {
+inline EngineConfig base_config() {
     EngineConfig c;
     c.transfers.push_back(TransferMap{std::nullopt, kOnlinePort, kTarget, kTargetPort});
     c.clients = {kFake};
@@ -179,13 +179,13 @@ EngineConfig config_with(M EngineConfig::*field, std::type_identity_t<M> value) 
 }
 
 // Opens a session: captured SYN, engine SYN, target SYN-ACK, engine ACK. Returns the engine's SYN.
-net::TcpOptions mss_option(std::uint16_t mss) {
+inline net::TcpOptions mss_option(std::uint16_t mss) {
     net::TcpOptions o;
     o.mss = mss;
     return o;
 }
 
-Seg open(Rig& r, Conv& cv, net::TcpOptions syn_opts = {}, net::TcpOptions synack_opts = mss_option(1460)) {
+inline Seg open(Rig& r, Conv& cv, net::TcpOptions syn_opts = {}, net::TcpOptions synack_opts = mss_option(1460)) {
     r.cap(cv.csyn(syn_opts));
     auto o = r.out();
     REQUIRE(o.size() == 1);
@@ -238,7 +238,7 @@ struct OpenRig : Rig {
     }
 };
 
-std::vector<std::uint8_t> concat(std::vector<std::uint8_t> a, const std::vector<std::uint8_t>& b) {
+inline std::vector<std::uint8_t> concat(std::vector<std::uint8_t> a, const std::vector<std::uint8_t>& b) {
     a.insert(a.end(), b.begin(), b.end());
     return a;
 }

@@ -143,6 +143,10 @@ PY
 
 DB_MY_USER=slap
 DB_MY_HOSTS=198.18.0.0/255.254.0.0   # 198.18.0.0/15: real and fake clients
+# an account with a password (mysql_native_password, MariaDB's default): a replayed login
+# only works when dpcopy rewrites it for the target's scramble (--mysql-user)
+DB_MY_PW_USER=slappw
+DB_MY_PW='sl@p,pw:1'
 DB_MY_TEMPLATE=""
 
 # db_my ROLE IP: mariadbd (as mysql, not a daemon) with its own datadir in
@@ -171,6 +175,8 @@ db_my() {
   rig_wait_port "$role" "$ip" 3306 || return 1
   db_my_sql "$role" "CREATE USER '$DB_MY_USER'@'$DB_MY_HOSTS';
     CREATE DATABASE slapdb; GRANT ALL ON slapdb.* TO '$DB_MY_USER'@'$DB_MY_HOSTS';
+    CREATE USER '$DB_MY_PW_USER'@'$DB_MY_HOSTS' IDENTIFIED BY '$DB_MY_PW';
+    GRANT ALL ON slapdb.* TO '$DB_MY_PW_USER'@'$DB_MY_HOSTS';
     CREATE TABLE slapdb.t (id INT PRIMARY KEY, v VARCHAR(32)) ENGINE=InnoDB;
     INSERT INTO slapdb.t VALUES (1, 'one'), (2, 'two'), (3, 'three');" || return 1
 }
