@@ -46,6 +46,8 @@ import random
 import struct
 import sys
 
+from requests_in_pcap import http_request_spans as http_requests  # one HTTP request parser
+
 SYN, FIN, RST = 0x02, 0x01, 0x04
 
 
@@ -183,23 +185,6 @@ def reassemble(conn):
         buf += seg[pos - rel:]
         pos = rel + len(seg)
     return bytes(buf)
-
-
-def http_requests(stream):
-    """[(start, head_end, end, request line)] of the HTTP requests in stream (offsets)."""
-    out, i = [], 0
-    while i < len(stream):
-        end = stream.find(b"\r\n\r\n", i)
-        if end < 0:
-            break
-        lines = stream[i:end].decode("latin-1").split("\r\n")
-        length = 0
-        for h in lines[1:]:
-            if h.lower().startswith("content-length:"):
-                length = int(h.split(":", 1)[1])
-        out.append((i, end + 4, end + 4 + length, lines[0]))
-        i = end + 4 + length
-    return out
 
 
 def covered(ranges, lo, hi):

@@ -106,21 +106,25 @@ def streams(path, port):
         yield bytes(buf)
 
 
-def http_requests(stream):
+def http_request_spans(stream):
+    """[(start, head_end, end, request line)] of the HTTP requests in stream (offsets)."""
     out, i = [], 0
     while i < len(stream):
         end = stream.find(b"\r\n\r\n", i)
         if end < 0:
             break
-        head = stream[i:end].decode("latin-1")
-        lines = head.split("\r\n")
-        out.append(lines[0])
+        lines = stream[i:end].decode("latin-1").split("\r\n")
         length = 0
         for h in lines[1:]:
             if h.lower().startswith("content-length:"):
                 length = int(h.split(":", 1)[1])
+        out.append((i, end + 4, end + 4 + length, lines[0]))
         i = end + 4 + length
     return out
+
+
+def http_requests(stream):
+    return [line for _, _, _, line in http_request_spans(stream)]
 
 
 def redis_commands(stream):
