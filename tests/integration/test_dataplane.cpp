@@ -230,15 +230,21 @@ TEST_CASE("zero-copy -n 3: replicas' frames are header mbufs chained to one shar
     };
     // 3 captured segments per request, each stored in one block: copied into an mbuf once,
     // whatever the replicas; each replica sends a request in 3 data segments (however the
-    // captured ones arrived: 1448-byte pieces, a 1460-byte MSS), each a chain (more if the
-    // loaded machine made some retransmit)
+    // captured ones arrived: 1448-byte pieces, a 1460-byte MSS), each a chain. A loaded
+    // machine may make some session retransmit (every retransmitted segment is a chain too,
+    // and the target's late duplicate ACKs may meet an ended session: filtered, not lost).
     const long segments = kSessions * kRequests * 3;
+    const long retransmissions = counter("retransmits_rto") + counter("retransmits_fast");
+    REQUIRE(retransmissions >= 0);
     CHECK(counter("tx_payload_blocks") == segments);
-    CHECK(counter("tx_chained") >= segments * kReplicas);
-    CHECK(counter("tx_chained") < segments * kReplicas * 2);
+    if (retransmissions == 0)
+        CHECK(counter("tx_chained") == segments * kReplicas);
+    else
+        CHECK(counter("tx_chained") > segments * kReplicas);
+    CHECK(counter("tx_chained") <= segments * kReplicas * (1 + retransmissions));
     CHECK(counter("tx_chain_fallback") == 0);
     CHECK(fx.port.chained.load() == static_cast<std::uint64_t>(counter("tx_chained")));
-    CHECK(counter("drops_total") == 0);
+    CHECK(counter("lost_total") == 0);
     std::filesystem::remove(cap);
 }
 
