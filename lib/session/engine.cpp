@@ -323,15 +323,23 @@ private:
     }
     Nanos rto_ns(const Session& s) const noexcept { return Rto::timeout_ns(s.rto_us, s.backoff); }
     // Target response bytes since the latest request was released (since the connection
-    // opened, before the first): the target's answer to what it was last sent.
-    std::uint32_t target_answer(const Session& s) const noexcept { return s.tgt_bytes - s.ex_tgt0; }
+    // opened, before the first).
+    std::uint32_t target_bytes_since_release(const Session& s) const noexcept { return s.tgt_bytes - s.ex_tgt0; }
+    // The target's answer to what it was last sent: its bytes since the latest request went,
+    // less what it still owed of the answer before (a request released after a quiet time,
+    // while a long answer paused: the rest of that answer is not this request's; closing on
+    // it would make the target abort the answer it is still writing and drop the request).
+    std::uint32_t target_answer(const Session& s) const noexcept {
+        const std::uint32_t since = target_bytes_since_release(s);
+        return since > s.answer_owed ? since - s.answer_owed : 0u;
+    }
     Nanos quiet(const Session& s) const noexcept {
         return quiet_time(std::uint64_t{s.cap_rtt_us} * 1000, std::uint64_t{s.srtt_us} * 1000, quiet_);
     }
     // Before the client's FIN/RST: an early close makes the target abort the response it is
     // writing, a late one costs nothing, so the floor is longer than for a request.
     Nanos close_quiet(const Session& s) const noexcept {
-        return target_answer(s) == 0 ? cfg_.unanswered_limit : std::max(quiet(s), cfg_.close_quiet);
+        return target_bytes_since_release(s) == 0 ? cfg_.unanswered_limit : std::max(quiet(s), cfg_.close_quiet);
     }
     // Quiet time is measured on the observed clock `watch_` (see observe()); quiet_ref is a
     // watch_ value. Returns the engine-clock deadline at which `quiet` will have elapsed if the
@@ -477,7 +485,7 @@ private:
         r.request_bytes = s.ex_req_bytes;
         r.online_response_bytes = online_bytes;
         r.online_response_time = online_time;
-        r.target_response_bytes = s.tgt_bytes - s.ex_tgt0;
+        r.target_response_bytes = target_answer(s);
         r.target_response_time = s.last_tgt_data > s.ex_sent ? s.last_tgt_data - s.ex_sent : 0;
         observer_->on_exchange(r);
     }
@@ -615,6 +623,7 @@ private:
         s.released = 0;
         s.tgt_bytes = 0;
         s.ex_tgt0 = 0;
+        s.answer_owed = 0;
         s.flags &= ~(sflag::syn_ws | sflag::syn_ts | sflag::exchange | sflag::resync_jumped | sflag::mid_open);
         s.flags |= sflag::fabricated;
         s.syn_mss = fabricated_mss_;
@@ -1169,6 +1178,7 @@ private:
                     PaceInput in;
                     in.online_answer = (need > s.released ? need - s.released : 0u);
                     in.target_answer = target_answer(s);
+                    in.target_silent = target_bytes_since_release(s) == 0;
                     in.all_acked = s.snd_una == s.snd_max;
                     in.no_wait = cfg_.no_wait;
                     in.now = watch_;
@@ -1181,7 +1191,7 @@ private:
                             s.flags |= sflag::held;
                             ++ctr_[Counter::requests_held];
                         }
-                        const Nanos wait = in.target_answer == 0 ? in.unanswered_limit : in.quiet;
+                        const Nanos wait = in.target_silent ? in.unanswered_limit : in.quiet;
                         if (in.all_acked) s.wait_at = quiet_deadline(s, wait, now);
                         break;
                     }
@@ -1191,7 +1201,13 @@ private:
                     if (d == Pace::release_unanswered) ++ctr_[Counter::requests_released_unanswered];
                     s.flags &= ~sflag::held;
                     s.wait_at = 0;
+                    // a guess: the rest of the previous answer may still come (counted from the
+                    // bytes since the previous release, so owed bytes never pile up)
+                    const std::uint32_t since = target_bytes_since_release(s);
+                    const std::uint32_t owed =
+                        d == Pace::release_quiet && in.online_answer > since ? in.online_answer - since : 0u;
                     start_exchange(s, p, need, now);
+                    s.answer_owed = owed;
                     s.released = std::max(s.released, need);
                 }
             }
@@ -1266,7 +1282,7 @@ private:
             s.wait_at = quiet_deadline(s, q, now);
             return true;
         }
-        if (target_answer(s) == 0) ++ctr_[Counter::close_unanswered];
+        if (target_bytes_since_release(s) == 0) ++ctr_[Counter::close_unanswered];
         return false;
     }
 
@@ -1450,6 +1466,7 @@ private:
         s.rcv_nxt = th.seq + 1;
         s.tgt_bytes = 0;
         s.ex_tgt0 = 0;
+        s.answer_owed = 0;
         s.snd_una = s.isn + 1;
         s.tgt_wscale = 0;
         std::uint16_t mss = 536;

@@ -36,6 +36,8 @@ enum class Pace : std::uint8_t { send, release_bytes, release_quiet, release_una
 struct PaceInput {
     std::uint32_t online_answer = 0;  // online response bytes between the previous request and this one
     std::uint32_t target_answer = 0;  // target response bytes since the previous request was released
+                                      // (less the rest of an earlier answer still owed)
+    bool target_silent = false;       // the target sent no byte at all since the previous release
     bool all_acked = false;           // the target acknowledged everything we sent
     bool no_wait = false;             // -W
     std::uint64_t now = 0;
@@ -48,7 +50,7 @@ inline Pace pace(const PaceInput& in) noexcept {
     if (in.no_wait || in.online_answer == 0) return Pace::send;
     if (in.target_answer >= in.online_answer) return Pace::release_bytes;
     if (!in.all_acked) return Pace::hold;
-    if (in.target_answer == 0) {
+    if (in.target_silent) {
         return in.now >= in.quiet_since + in.unanswered_limit ? Pace::release_unanswered : Pace::hold;
     }
     return in.now >= in.quiet_since + in.quiet ? Pace::release_quiet : Pace::hold;

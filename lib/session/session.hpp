@@ -96,6 +96,10 @@ struct Session {
     std::uint64_t last_tgt_data = 0;
     std::uint64_t online_last = 0; // capture time of the online server's last data
     std::uint32_t ex_req_bytes = 0, ex_R = 0, ex_tgt0 = 0;
+    // The online answer bytes still missing from the target when the latest request went as a
+    // guess (released after a quiet time): the target's next bytes complete that answer before
+    // they count as an answer to the latest request (engine.cpp target_answer()).
+    std::uint32_t answer_owed = 0;
 };
 
 static_assert(sizeof(Session) <= 256, "per-session state must stay within 256 bytes");

@@ -278,6 +278,7 @@ TEST_CASE("pacing: a target that has sent nothing is waited for, however small t
     PaceInput in;
     in.online_answer = 1;  // PostgreSQL's 'N' to SSLRequest
     in.target_answer = 0;
+    in.target_silent = true;
     in.all_acked = true;
     in.quiet_since = 1 * kSec;
     in.quiet = 2 * kMs;
@@ -292,8 +293,24 @@ TEST_CASE("pacing: a target that has sent nothing is waited for, however small t
     CHECK(pace(in) == Pace::hold);
     in.all_acked = true;
     in.target_answer = 1;
+    in.target_silent = false;
     in.now = 1 * kSec;
     CHECK(pace(in) == Pace::release_bytes);
+}
+
+TEST_CASE("pacing: bytes that only complete an earlier answer are progress, not this request's answer") {
+    PaceInput in;
+    in.online_answer = 300;
+    in.target_answer = 0;      // the target sent bytes, all of them the rest of the previous answer
+    in.target_silent = false;
+    in.all_acked = true;
+    in.quiet_since = 1 * kSec;
+    in.quiet = 5 * kMs;
+    in.unanswered_limit = 10 * kSec;
+    in.now = 1 * kSec + 4 * kMs;
+    CHECK(pace(in) == Pace::hold);
+    in.now = 1 * kSec + 5 * kMs;  // the quiet time, not the unanswered limit
+    CHECK(pace(in) == Pace::release_quiet);
 }
 
 TEST_CASE("quiet time: derived from the RTTs, clamped") {

@@ -162,6 +162,31 @@ TEST_CASE("engine: a FIN captured behind a held request keeps its own ack and wa
     CHECK(o.back().h.seq == Seq(cv.cisn + 21));
 }
 
+TEST_CASE("engine: the close after a request released in a pause of a long answer waits for that request's own answer") {
+    OpenRig r;
+    Conv& cv = r.cv;
+    r.two_requests(10, 1000, 10);                  // request 1, online response 1 (1,000 bytes), request 2
+    r.cap(cv.sdata(1000, 20, 300));                // online response 2
+    r.cap(cv.cfin(20, 1300));                      // the client's FIN, after response 2
+    r.tgt(cv.tack(0, cv.cisn + 11, 65535, 400));   // the target's response 1 starts, then pauses
+    CHECK_FALSE(has_fin(r.out()));
+    r.run_for(20 * kMs);                           // quiet: request 2 goes as a guess
+    auto o = r.out();
+    REQUIRE(std::any_of(o.begin(), o.end(), [](const Seg& g) { return g.payload == bytes(10, 2); }));
+    CHECK(r.c(Counter::requests_released_quiet) == 1);
+    CHECK_FALSE(has_fin(o));
+    r.tgt(cv.tack(400, cv.cisn + 21));             // request 2 acknowledged
+    r.tgt(cv.tack(400, cv.cisn + 21, 65535, 600)); // the rest of response 1 (was: taken as response 2: FIN)
+    CHECK_FALSE(has_fin(r.out()));
+    r.run_for(5 * kMs);
+    CHECK_FALSE(has_fin(r.out()));
+    r.tgt(cv.tack(1000, cv.cisn + 21, 65535, 300)); // response 2
+    o = r.out();
+    REQUIRE(has_fin(o));
+    CHECK(o.back().h.seq == Seq(cv.cisn + 21));
+    CHECK(r.c(Counter::close_unanswered) == 0);
+}
+
 TEST_CASE("engine: a gap in the engine's own calls does not count as the target's quiet time (EB-6)") {
     OpenRig r;
     r.hold_after_short_response();  // 40 of the 5000 bytes, then nothing seen
