@@ -62,6 +62,7 @@ private:
         std::fflush(cfg_.log);
     }
     bool setup(std::string& err, int& status);
+    net::EgressGuard egress_guard() const;
     void teardown();
     RunSnapshot snapshot(bool final_read);
     void service();                       // one step of the control loop
@@ -114,6 +115,15 @@ private:
         return true;
     }
 };
+
+// What may leave the TX port (lib/rewrite/egress_guard.hpp): TCP toward the -x targets
+// only, UDP toward the intercepts' control ports only, host duties.
+net::EgressGuard Run::egress_guard() const {
+    std::vector<net::Endpoint> tcp, udp;
+    for (const auto& t : cfg_.engine.transfers) tcp.push_back({t.target_ip, t.target_port});
+    for (const auto& ic : cfg_.intercepts) udp.push_back({ic.ip, ic.port});
+    return net::EgressGuard(std::move(tcp), std::move(udp));
+}
 
 bool Run::setup(std::string& err, int& status) {
     status = 1;
@@ -319,7 +329,8 @@ bool Run::setup(std::string& err, int& status) {
         ec.worker_count = nw;
         ec.local_mac = mac;
         std::string e;
-        w->sink.init(cfg_.tx_port, static_cast<std::uint16_t>(k), pool_, &w->ctr, zc_.payload_pool ? &zc_ : nullptr);
+        w->sink.init(cfg_.tx_port, static_cast<std::uint16_t>(k), pool_, &w->ctr, egress_guard(),
+                     zc_.payload_pool ? &zc_ : nullptr);
         w->engine = session::Engine::create(ec, w->sink, e);
         if (!w->engine) {
             err = "session engine: " + e;

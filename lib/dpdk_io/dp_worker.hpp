@@ -33,6 +33,7 @@
 #include "lib/dpdk_io/published.hpp"
 #include "lib/dpdk_io/run_stats.hpp"
 #include "lib/dpdk_io/shard.hpp"
+#include "lib/rewrite/egress_guard.hpp"
 #include "lib/session/engine.hpp"
 
 namespace dpcopy::io::dp {
@@ -174,8 +175,10 @@ constexpr std::size_t kInlinePayload = 256;
 
 class TxSink final : public session::FrameSink {
 public:
-    void init(std::uint16_t port, std::uint16_t queue, rte_mempool* pool, IoCounters* ctr,
+    // `guard`: what may leave (lib/rewrite/egress_guard.hpp); every frame passes it.
+    void init(std::uint16_t port, std::uint16_t queue, rte_mempool* pool, IoCounters* ctr, net::EgressGuard guard,
               const ZeroCopyPools* zc = nullptr) {
+        guard_ = std::move(guard);
         port_ = port;
         queue_ = queue;
         pool_ = pool;
@@ -188,6 +191,7 @@ public:
     ~TxSink() override { release_all(); }
 
     void emit(net::ConstBytes frame) override {
+        if (!guard_allows(frame)) return;
         if (frame.size() > kMaxFrame) {
             ++(*ctr_)[IoCounter::drop_too_big];
             return;
@@ -204,6 +208,7 @@ public:
     bool segmented() const override { return zc_.payload_pool != nullptr; }
 
     void emit_segment(net::ConstBytes headers, std::span<const session::PayloadSlice> payload) override {
+        if (!guard_allows(headers)) return;
         std::size_t bytes = 0;
         for (const auto& sl : payload) bytes += sl.bytes.size();
         if (headers.size() + bytes > kMaxFrame) {
@@ -276,11 +281,22 @@ public:
     }
 
 private:
+    net::EgressGuard guard_;
     struct CacheEntry {
         rte_mbuf* m = nullptr;  // direct mbuf holding the block's bytes (one reference is ours)
         std::uint32_t gen = 0;
     };
 
+    bool guard_allows(net::ConstBytes headers) {
+        switch (guard_.check(headers)) {
+            case net::EgressVerdict::allowed: return true;
+            case net::EgressVerdict::not_target: ++(*ctr_)[IoCounter::drop_egress_not_target]; break;
+            case net::EgressVerdict::not_control_peer: ++(*ctr_)[IoCounter::drop_egress_not_control_peer]; break;
+            case net::EgressVerdict::no_next_hop: ++(*ctr_)[IoCounter::drop_egress_no_next_hop]; break;
+            case net::EgressVerdict::unknown_kind: ++(*ctr_)[IoCounter::drop_egress_unknown_kind]; break;
+        }
+        return false;
+    }
     bool room() {
         if (n_ == kTxBufCap) flush();
         if (n_ == kTxBufCap) {

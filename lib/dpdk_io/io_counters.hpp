@@ -29,6 +29,10 @@ namespace dpcopy::io {
     X(drop_tx_full, "frames dropped: the TX queue stayed full")                                        \
     X(drop_no_mbuf, "frames dropped: the mbuf pool was empty")                                         \
     X(drop_too_big, "frames dropped: larger than the largest frame the port takes")                    \
+    X(drop_egress_not_target, "frames refused by the production guard: TCP toward no -x target")    \
+    X(drop_egress_not_control_peer, "frames refused by the production guard: UDP toward no intercept's control port") \
+    X(drop_egress_no_next_hop, "frames refused by the production guard: next hop's MAC not known yet") \
+    X(drop_egress_unknown_kind, "frames refused by the production guard: not TCP/UDP/ARP/ICMP echo reply") \
     X(tx_chained, "data frames sent as a header mbuf chained to shared payload mbufs (-n zero-copy)")  \
     X(tx_payload_blocks, "payload blocks copied into an mbuf for chaining (once per block, any -n)")     \
     X(tx_chain_fallback, "data frames copied whole: no payload or indirect mbuf was free for a chain")  \

@@ -3,6 +3,8 @@
 // over 2 KiB reaches its owner worker whole. Part of test_dataplane (its EAL main).
 #include <catch2/catch.hpp>
 
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
@@ -109,5 +111,71 @@ TEST_CASE("mbufs: a 2500-byte control record reaches its owner worker whole") {
     rte_pktmbuf_free(m);
     rte_ring_free(to_worker1);
     CHECK(rte_mempool_full(pool) == 1);
+    rte_mempool_free(pool);
+}
+
+// The production guard on the TX path (lib/rewrite/egress_guard.hpp in TxSink): a frame
+// toward anything but a -x target never reaches the port, whoever built it; each refusal
+// is counted by kind.
+TEST_CASE("mbufs: the TX sink sends TCP only toward a -x target and nothing before the next hop is known") {
+    rte_mempool* pool = test_pool("mb_guard");
+    rte_ring* rx = rte_ring_create("mb_guard_rx", 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring* tx = rte_ring_create("mb_guard_tx", 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    REQUIRE(rx);
+    REQUIRE(tx);
+    const int id = rte_eth_from_rings("mb_guard_port", &rx, 1, &tx, 1, SOCKET_ID_ANY);
+    REQUIRE(id >= 0);
+    const auto port = static_cast<std::uint16_t>(id);
+    rte_eth_conf conf{};
+    REQUIRE(rte_eth_dev_configure(port, 1, 1, &conf) == 0);
+    REQUIRE(rte_eth_rx_queue_setup(port, 0, 64, SOCKET_ID_ANY, nullptr, pool) == 0);
+    REQUIRE(rte_eth_tx_queue_setup(port, 0, 64, SOCKET_ID_ANY, nullptr) == 0);
+    REQUIRE(rte_eth_dev_start(port) == 0);
+
+    const net::Ipv4Addr target = net::Ipv4Addr::from_octets(198, 18, 1, 2);
+    io::IoCounters ctr{};
+    io::dp::TxSink sink;
+    sink.init(port, 0, pool, &ctr, net::EgressGuard({{target, net::Port(80)}}, {}));
+    const net::MacAddr ours{{2, 0, 0, 0, 0, 1}}, hop{{2, 0, 0, 0, 0, 2}};
+    auto tcp_to = [&](net::Ipv4Addr dst, net::MacAddr dst_mac, std::uint16_t dport) {
+        net::TcpSpec t;
+        t.src_port = net::Port(40000);
+        t.dst_port = net::Port(dport);
+        t.flags = net::tcpflag::rst;
+        Frame f(128);
+        f.resize(net::build_tcp(f, net::L2Spec{ours, dst_mac, 0, {}},
+                                net::Ipv4Spec{net::Ipv4Addr::from_octets(198, 19, 0, 1), dst}, t));
+        REQUIRE(!f.empty());
+        return f;
+    };
+    const Frame to_target = tcp_to(target, hop, 80);
+    sink.emit(to_target);
+    sink.emit(tcp_to(net::Ipv4Addr::from_octets(10, 1, 1, 1), hop, 80));  // production
+    sink.emit(tcp_to(net::Ipv4Addr::from_octets(8, 8, 8, 8), hop, 22));
+    sink.emit(tcp_to(target, hop, 22));                                     // the target, another port
+    sink.emit(tcp_to(target, net::MacAddr{}, 80));                          // next hop unknown
+    Frame arp(64);
+    arp.resize(net::build_arp_request(arp, ours, net::Ipv4Addr::from_octets(198, 18, 1, 9), target));
+    sink.emit(arp);
+    sink.flush();
+
+    std::vector<Frame> sent;
+    void* p;
+    while (rte_ring_dequeue(tx, &p) == 0) {
+        auto* m = static_cast<rte_mbuf*>(p);
+        sent.emplace_back(rte_pktmbuf_mtod(m, std::uint8_t*), rte_pktmbuf_mtod(m, std::uint8_t*) + m->pkt_len);
+        rte_pktmbuf_free(m);
+    }
+    REQUIRE(sent.size() == 2);
+    CHECK(sent[0] == to_target);
+    CHECK(sent[1] == arp);
+    CHECK(ctr[io::IoCounter::drop_egress_not_target] == 3);
+    CHECK(ctr[io::IoCounter::drop_egress_no_next_hop] == 1);
+    CHECK(ctr[io::IoCounter::tx_frames] == 2);
+
+    rte_eth_dev_stop(port);
+    rte_eth_dev_close(port);
+    rte_ring_free(rx);
+    rte_ring_free(tx);
     rte_mempool_free(pool);
 }
