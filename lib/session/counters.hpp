@@ -46,6 +46,7 @@ namespace dpcopy::session {
     X(drop_target_not_tcp, "target frame is not TCP")                                               \
     X(drop_target_unknown, "target frame of no live session")                                       \
     X(target_unknown_rst_sent, "RST sent for a target frame of no live session")                    \
+    X(target_unknown_rst_limited, "RST not sent for a target frame of no live session: over the rate limit") \
     X(drop_target_bad_ack, "target ACK beyond what we sent")                                        \
     X(target_out_of_order, "target data out of order (duplicate ACK sent)")                         \
     X(target_duplicate_data, "target data already received (retransmission)")                      \

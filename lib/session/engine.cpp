@@ -186,7 +186,7 @@ public:
             ++ctr_[Counter::drop_target_unknown];
             if (th.has(tf::rst)) return;
             if (time_wait_ack(xk, h, v, th, now)) return;
-            if (tuples_.owns(xk.src_ip, xk.src_port)) reset_unknown(v, th);
+            if (tuples_.owns(xk.src_ip, xk.src_port) && is_target(xk.dst_ip, xk.dst_port)) reset_unknown(v, th, now);
             return;
         }
         target_segment(id, frame, v, th, now);
@@ -449,9 +449,35 @@ private:
         }
         s.rto_at = now + Rto::timeout_ns(s.rto_us, s.syn_retries);
     }
-    void reset_unknown(const net::PacketView& v, const net::TcpHdr& th) {
+    bool is_target(Ipv4Addr ip, Port port) const noexcept {
+        for (const TransferMap& t : cfg_.transfers)
+            if (t.target_ip == ip && t.target_port == port) return true;
+        return false;
+    }
+    // RSTs for target frames of no live session: at most kUnknownRstBurst in a row, refilled
+    // at kUnknownRstPerSec (an RST storm from the target, or forged frames, is not answered
+    // one for one).
+    static constexpr std::uint32_t kUnknownRstBurst = 64;
+    static constexpr std::uint32_t kUnknownRstPerSec = 1000;
+    bool take_unknown_rst_token(Nanos now) noexcept {
+        const Nanos step = kSec / kUnknownRstPerSec;
+        if (now > rst_refill_at_) {
+            const Nanos earned = (now - rst_refill_at_) / step;
+            rst_tokens_ = static_cast<std::uint32_t>(std::min<Nanos>(kUnknownRstBurst, rst_tokens_ + earned));
+            rst_refill_at_ += earned * step;
+            if (rst_tokens_ == kUnknownRstBurst) rst_refill_at_ = now;
+        }
+        if (rst_tokens_ == 0) return false;
+        --rst_tokens_;
+        return true;
+    }
+    void reset_unknown(const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
         // RFC 793 reset generation for a segment of no live session (e.g. the target still
         // holds a connection we already ended): it frees the target's state.
+        if (!take_unknown_rst_token(now)) {
+            ++ctr_[Counter::target_unknown_rst_limited];
+            return;
+        }
         net::TcpSpec t;
         t.src_port = v.key.dst_port;
         t.dst_port = v.key.src_port;
@@ -1818,6 +1844,8 @@ private:
     std::array<std::uint8_t, 8192> login_{};  // a session's login, rewritten before it goes
     std::size_t active_ = 0;
     Nanos now_ = 0;
+    std::uint32_t rst_tokens_ = kUnknownRstBurst;  // take_unknown_rst_token()
+    Nanos rst_refill_at_ = 0;
     Nanos watch_ = 0;      // observed clock (observe())
     Nanos last_call_ = 0;  // engine clock of the latest call
     std::uint16_t max_payload_ = 1460;

@@ -1213,3 +1213,37 @@ TEST_CASE("engine: partly overlapping captured segments are sent from the right 
         }
     }
 }
+
+TEST_CASE("engine: RSTs for target frames of no session go only to a -x target and are rate-limited") {
+    Rig r(base_config());
+    Conv cv;
+    cv.xlat = net::FlowKey{kFake, kTarget, net::Port(2001), kTargetPort};  // a fake client tuple (-f 0), no session
+    // a storm of 1,000 stray segments from the target within 1 ms: the burst is answered, the rest counted
+    std::size_t rsts = 0;
+    for (int i = 0; i < 1000; ++i) {
+        r.tgt(cv.tack(static_cast<std::uint32_t>(i) * 10, 1, 65535, 10));
+        for (const Seg& g : r.out()) {
+            CHECK((g.h.flags & tf::rst) != 0);
+            CHECK(g.key == cv.xlat);
+            ++rsts;
+        }
+    }
+    CHECK(rsts == r.c(Counter::target_unknown_rst_sent));
+    CHECK(rsts >= 32);
+    CHECK(rsts <= 100);
+    CHECK(r.c(Counter::target_unknown_rst_sent) + r.c(Counter::target_unknown_rst_limited) == 1000);
+    // the bucket refills with time: one second later, answered again
+    r.step(1 * kSec);
+    r.tgt(cv.tack(20000, 1, 65535, 10));
+    CHECK(r.out().size() == 1);
+    // a frame for a fake client from an address that is no -x target (a forged record, say):
+    // never answered, whatever the budget
+    Conv other = cv;
+    other.xlat = net::FlowKey{kFake, net::Ipv4Addr::from_octets(8, 8, 8, 8), net::Port(2001), net::Port(22)};
+    const auto before = r.c(Counter::target_unknown_rst_sent);
+    r.step(1 * kSec);
+    r.tgt(other.tack(0, 1, 65535, 10));
+    CHECK(r.out().empty());
+    CHECK(r.c(Counter::target_unknown_rst_sent) == before);
+    CHECK(r.c(Counter::drop_target_unknown) == 1002);
+}
