@@ -4,7 +4,7 @@
 #
 #   tests/e2e/intercept_faults.sh DPCOPY_BINARY DPINTERCEPT_BINARY
 #
-# One replay at --speed 1 of a ~12 s capture (60 keep-alive sessions from
+# One replay at --speed 0.5 of a ~12 s capture (60 keep-alive sessions from
 # intercept_client.py, 0.2 s apart, three requests each with 0.3 s pauses), during which:
 #   1. the bridge drops every 3rd RECORDS datagram toward dpcopy for 1 s (nftables in the
 #      switch namespace, counted): dpcopy's "datagrams lost" must equal the drop count;
@@ -49,7 +49,9 @@ ice_intercept intercept1 "${ICE_OPTS[@]}" || { bad dpintercept "exited at start"
 ice1=$ICE_PID pre1=$ICE_PREFIX
 
 : > "$E2E_TGT_LOG"
-ice_copy_cmd copy 198.18.1.9 faults faults 80 --speed 1 --key-file "$KEY"
+# --speed 0.5: the replay lasts ~25 s, so dpcopy still runs when the hostile datagrams
+# go out after the loss window and the restart on a loaded machine
+ice_copy_cmd copy 198.18.1.9 faults faults 80 --speed 0.5 --key-file "$KEY"
 timeout 300 "${ICE_CMD[@]}" >"$RIG_TMP/faults.out" 2>&1 &
 copy_pid=$!; copy_prefix=$ICE_COPY_PREFIX
 RIG_PIDS+=("$copy_pid")
@@ -89,6 +91,7 @@ ice_intercept intercept2 "${ICE_OPTS[@]}" --report "$RIG_TMP/intercept2.json" ||
 ice2=$ICE_PID pre2=$ICE_PREFIX   # (ice_intercept waited 2 s: dpcopy has re-subscribed)
 
 # 3. hostile datagrams, toward both ends at once
+echo "$(date +%T.%N | cut -c1-12) hostile datagrams; dpcopy $(kill -0 "$copy_pid" 2>/dev/null && echo running || echo ended)"
 rig_exec sw python3 "$WIRE" --iface pcopy --src 198.18.1.7:36524 --dst 198.18.1.9:36524 --type records \
   --key-file "$KEY" --stranger 198.18.1.66 >"$RIG_TMP/wire-copy.json" 2>&1 &
 w1=$!
