@@ -43,6 +43,7 @@ void for_each_intercept_counter(const InterceptCounters& c, F&& f) {
         {"control_wrong_direction", c.control_wrong_direction}, {"subscribes", c.subscribes},
         {"subscriptions_new", c.subscriptions_new}, {"subscriptions_expired", c.subscriptions_expired},
         {"unsubscribes", c.unsubscribes}, {"subscriptions_full", c.subscriptions_full},
+        {"subscriptions_source_full", c.subscriptions_source_full},
         {"responses", c.responses}, {"no_subscriber", c.no_subscriber}, {"records", c.records},
         {"payload_cut", c.payload_cut}, {"datagrams", c.datagrams}, {"flush_size", c.flush_size},
         {"flush_time", c.flush_time}, {"flush_final", c.flush_final}, {"drop_build", c.drop_build}};
