@@ -26,6 +26,8 @@ ControlSnapshot control_snapshot(const ControlClientCounters& c) {
     s.resubscribed = c.resubscribed;
     s.from_strangers = c.not_from_intercept;
     s.wrong_type = c.wrong_type;
+    s.records_not_target = c.records_not_target;
+    s.records_not_client = c.records_not_client;
     for (std::size_t i = 1; i < ctl::kRejectCount; ++i)
         s.rejects.emplace_back(ctl::reject_name(static_cast<ctl::Reject>(i)), c.rejects.by_reason[i]);
     return s;
@@ -53,9 +55,26 @@ control::Subscribe make_subscription(const std::vector<std::pair<net::Ipv4Addr, 
     return s;
 }
 
+namespace {
+RecordFilter filter_of(const ctl::Subscribe& s) {
+    RecordFilter f;
+    for (std::size_t i = 0; i < s.n_targets; ++i) f.targets.push_back({s.targets[i].ip, s.targets[i].port});
+    f.any_target = s.n_targets == 0;
+    f.port_lo = 0xffff;
+    f.port_hi = 0;
+    for (std::size_t i = 0; i < s.n_clients; ++i) {
+        f.clients.emplace_back(s.clients[i].first_ip, s.clients[i].last_ip);
+        f.port_lo = std::min(f.port_lo, s.clients[i].first_port);
+        f.port_hi = std::max(f.port_hi, s.clients[i].last_port);
+    }
+    return f;
+}
+}  // namespace
+
 ControlClient::ControlClient(ControlClientConfig cfg, Resolver resolve)
     : cfg_(std::move(cfg)), resolve_(std::move(resolve)) {
     if (cfg_.key) key_ = &*cfg_.key;
+    filter_ = cfg_.filter ? *cfg_.filter : filter_of(cfg_.sub);
     for (const auto& ep : cfg_.intercepts) peers_.push_back(Peer{ep, {}, false});
 }
 
@@ -72,8 +91,11 @@ bool ControlClient::send(Peer& p, ctl::Type type, std::uint64_t now, session::Fr
     h.epoch = cfg_.epoch;
     h.seq = ++seq_;
     h.ts_ns = now;
-    const std::size_t n = type == ctl::Type::subscribe ? ctl::encode_subscribe(dgram_, h, cfg_.sub, key_)
-                                                       : ctl::encode_unsubscribe(dgram_, h, key_);
+    const ctl::Endpoint reply{cfg_.ip.value(), cfg_.control_port.value()};
+    ctl::Subscribe& sub = cfg_.sub;
+    sub.reply = reply;
+    const std::size_t n = type == ctl::Type::subscribe ? ctl::encode_subscribe(dgram_, h, sub, key_)
+                                                       : ctl::encode_unsubscribe(dgram_, h, reply, key_);
     if (n == 0) return false;
     const std::size_t len = net::build_udp(out_, net::L2Spec{cfg_.mac, *mac, 0, {}}, net::Ipv4Spec{cfg_.ip, p.ep.ip},
                                            cfg_.control_port, p.ep.port, net::ConstBytes(dgram_.data(), n));
@@ -85,10 +107,11 @@ bool ControlClient::send(Peer& p, ctl::Type type, std::uint64_t now, session::Fr
 }
 
 void ControlClient::poll(std::uint64_t now, session::FrameSink& out) {
+    const std::uint64_t period = std::uint64_t{cfg_.sub.heartbeat_ms} * 1'000'000ULL;
     for (auto& p : peers_) {
-        if (now < p.next_due) continue;
-        p.next_due = now + (send(p, ctl::Type::subscribe, now, out) ? std::uint64_t{cfg_.sub.heartbeat_ms} * 1'000'000ULL
-                                                                     : 0);
+        // (a next_due more than one period ahead: the wall clock stepped back; send now)
+        if (now < p.next_due && p.next_due - now <= period) continue;
+        p.next_due = now + (send(p, ctl::Type::subscribe, now, out) ? period : 0);
     }
 }
 
@@ -120,6 +143,12 @@ void ControlClient::on_datagram(net::ConstBytes frame, const net::PacketView& v,
         ++ctr_.wrong_type;
         return;
     }
+    // bound to us (our epoch, our address): a datagram for another dpcopy, even one with our
+    // -f and a newer intercept epoch, is refused before it can move our replay window
+    if (d.to != ctl::Subscriber{cfg_.epoch, {cfg_.ip.value(), cfg_.control_port.value()}}) {
+        ctr_.rejects.add(ctl::Reject::not_for_us);
+        return;
+    }
     const std::uint64_t prev_epoch = peer->window.epoch();
     const auto w = peer->window.accept(d.h.epoch, d.h.seq);
     if (w.reject != ctl::Reject::none) {
@@ -134,6 +163,10 @@ void ControlClient::on_datagram(net::ConstBytes frame, const net::PacketView& v,
         peer->seen = true;
     }
     ctr_.seq_gaps += w.gap;
+    deliver(d, frame, records);
+}
+
+void ControlClient::deliver(const ctl::Datagram& d, net::ConstBytes frame, session::FrameSink& records) {
     // rebuilt frames: Ethernet (intercept -> us), then the record, zeros up to the IP total length
     const net::EthHdr eth = net::EthHdr::read(frame);
     net::EthHdr e{cfg_.mac, eth.src, 0x0800};
@@ -141,6 +174,17 @@ void ControlClient::on_datagram(net::ConstBytes frame, const net::PacketView& v,
     auto it = d.record_iter();
     ctl::RecordView rv;
     while (it.next(rv)) {
+        const std::uint8_t* ip = rv.bytes.data();
+        const std::uint8_t* tcp = ip + rv.ip_header_len;
+        const auto ld32 = [](const std::uint8_t* p) {
+            return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
+        };
+        const auto ld16 = [](const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); };
+        const RecordVerdict verdict = filter_.check(ld32(ip + 12), ld16(tcp), ld32(ip + 16), ld16(tcp + 2));
+        if (verdict != RecordVerdict::ok) {
+            ++(verdict == RecordVerdict::not_target ? ctr_.records_not_target : ctr_.records_not_client);
+            continue;
+        }
         std::memcpy(frame_.data() + net::EthHdr::size, rv.bytes.data(), rv.bytes.size());
         std::memset(frame_.data() + net::EthHdr::size + rv.bytes.size(), 0, rv.ip_total_len - rv.bytes.size());
         ++ctr_.records;

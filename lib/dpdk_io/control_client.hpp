@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lib/dpdk_io/control_codec.hpp"
+#include "lib/dpdk_io/record_filter.hpp"
 #include "lib/dpdk_io/run_stats.hpp"
 #include "lib/rewrite/parse.hpp"
 #include "lib/rewrite/types.hpp"
@@ -34,6 +35,9 @@ struct ControlClientConfig {
     control::Subscribe sub;                  // what we own; heartbeat_ms / expire_after inside
     std::uint64_t max_skew_ns = control::kDefaultMaxSkewNs;
     std::uint64_t epoch = 0;                 // our start time (ns since the Unix epoch)
+    // Records the engine may see (-x targets, -c pool x port slice). nullopt: derived from
+    // `sub` (its client ranges and targets; no targets in it: any source).
+    std::optional<RecordFilter> filter;
 };
 
 struct ControlClientCounters {
@@ -43,6 +47,8 @@ struct ControlClientCounters {
     std::uint64_t not_from_intercept = 0;    // a datagram to our control port from another source
     std::uint64_t wrong_type = 0;            // not RECORDS, or for another instance
     std::uint64_t records = 0;               // records handed to the engine
+    std::uint64_t records_not_target = 0;    // refused: the source is not a -x target
+    std::uint64_t records_not_client = 0;    // refused: the destination is not one of our fake clients
     std::uint64_t seq_gaps = 0;              // RECORDS datagrams lost (sequence gaps)
     std::uint64_t intercept_restarts = 0;    // a new intercept epoch after the first (its start time)
     std::uint64_t resubscribed = 0;          // a new RECORDS stream of the same intercept: it had expired
@@ -90,7 +96,10 @@ private:
     };
     bool send(Peer& p, control::Type type, std::uint64_t now, session::FrameSink& out);
 
+    void deliver(const control::Datagram& d, net::ConstBytes frame, session::FrameSink& records);
+
     ControlClientConfig cfg_;
+    RecordFilter filter_;
     Resolver resolve_;
     const control::Key* key_ = nullptr;
     std::vector<Peer> peers_;

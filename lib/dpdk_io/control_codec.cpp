@@ -3,10 +3,15 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 namespace dpcopy::io::control {
@@ -34,7 +39,7 @@ void st64(std::uint8_t* p, std::uint64_t v) noexcept {
     st32(p + 4, static_cast<std::uint32_t>(v));
 }
 
-constexpr char kKdfContext[] = "dpcopy control protocol v1";
+constexpr char kKdfContext[] = "dpcopy control protocol v2";
 
 void write_header(std::uint8_t* p, const Header& h, std::size_t total, bool mac) noexcept {
     st32(p, kMagic);
@@ -62,6 +67,17 @@ std::size_t finish_datagram(Bytes out, const Header& h, std::size_t body_end, co
     return total;
 }
 
+void st_endpoint(std::uint8_t* p, Endpoint e) noexcept {
+    st32(p, e.ip);
+    st16(p + 4, e.port);
+    st16(p + 6, 0);
+}
+// An endpoint field: ip and port non-zero, reserved 0.
+bool ld_endpoint(const std::uint8_t* p, Endpoint& e) noexcept {
+    e = Endpoint{ld32(p), ld16(p + 4)};
+    return e.ip != 0 && e.port != 0 && ld16(p + 6) == 0;
+}
+
 bool valid_type(std::uint8_t t) noexcept {
     return t == static_cast<std::uint8_t>(Type::subscribe) || t == static_cast<std::uint8_t>(Type::records) ||
            t == static_cast<std::uint8_t>(Type::unsubscribe);
@@ -75,6 +91,7 @@ Reject decode_subscribe(ConstBytes body, Subscribe& s) noexcept {
     if (p[3] != 0) return Reject::bad_body;
     const std::uint16_t nc = ld16(p + 4);
     const std::uint16_t nt = ld16(p + 6);
+    if (!ld_endpoint(p + 8, s.reply)) return Reject::bad_body;
     if (s.heartbeat_ms == 0 || s.heartbeat_ms > 60000 || s.expire_after == 0) return Reject::bad_body;
     if (nc == 0) return Reject::bad_body;
     if (nc > kMaxClientRanges || nt > kMaxTargets) return Reject::too_many;
@@ -102,6 +119,8 @@ Reject decode_records(ConstBytes body, Datagram& out) noexcept {
     if (body.size() < kRecordsFixed) return Reject::truncated;
     const std::uint16_t n = ld16(body.data());
     if (ld16(body.data() + 2) != 0 || n == 0) return Reject::bad_body;
+    out.to.epoch = ld64(body.data() + 4);
+    if (!ld_endpoint(body.data() + 12, out.to.ep)) return Reject::bad_body;
     ConstBytes rest = body.subspan(kRecordsFixed);
     for (std::uint16_t i = 0; i < n; ++i) {
         if (rest.size() < kRecordLenSize) return Reject::truncated;
@@ -137,6 +156,10 @@ const char* reject_name(Reject r) noexcept {
     case Reject::replayed: return "replayed";
     case Reject::old_epoch: return "old_epoch";
     case Reject::bad_sequence: return "bad_sequence";
+    case Reject::old_version: return "old_version";
+    case Reject::reply_mismatch: return "reply_mismatch";
+    case Reject::not_for_us: return "not_for_us";
+    case Reject::replay_full: return "replay_full";
     case Reject::count_: break;
     }
     return "?";
@@ -150,21 +173,61 @@ Key Key::from_secret(ConstBytes file_contents) noexcept {
     return k;
 }
 
+Key& Key::operator=(const Key& o) noexcept {
+    if (this != &o) k_ = o.k_;
+    return *this;
+}
+
+Key::~Key() { sodium_memzero(k_.data(), k_.size()); }
+
+namespace {
+// The key file's checks: a regular file, ours, private. "" when it passes.
+std::string key_file_problem(const struct stat& st) {
+    if (!S_ISREG(st.st_mode)) return "is not a regular file";
+    if (st.st_uid != ::geteuid())
+        return "is owned by uid " + std::to_string(st.st_uid) + ", not by this user (uid " +
+               std::to_string(::geteuid()) + ")";
+    if ((st.st_mode & 077) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        return std::string("is readable or writable by group or others (mode ") + mode + "; chmod 600 it)";
+    }
+    return {};
+}
+}  // namespace
+
 std::optional<Key> Key::from_file(const std::string& path, std::string& err) {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) {
+    // O_NONBLOCK: a FIFO cannot block the open; O_NOFOLLOW: no symlink to another's file
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         err = "cannot read key file " + path + ": " + std::strerror(errno);
         return std::nullopt;
     }
-    std::vector<std::uint8_t> buf(4097);
-    const std::size_t n = std::fread(buf.data(), 1, buf.size(), f);
-    const bool failed = std::ferror(f) != 0;
-    std::fclose(f);
-    if (failed || n == 0 || n > 4096) {
-        err = "key file " + path + " must hold 1..4096 bytes";
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        err = "cannot read key file " + path + ": " + std::strerror(errno);
+        ::close(fd);
         return std::nullopt;
     }
-    Key k = from_secret(ConstBytes(buf.data(), n));
+    if (std::string why = key_file_problem(st); !why.empty()) {
+        err = "key file " + path + " " + why;
+        ::close(fd);
+        return std::nullopt;
+    }
+    std::array<std::uint8_t, 4097> buf{};
+    std::size_t n = 0;
+    bool failed = false;
+    while (n < buf.size()) {
+        const ssize_t r = ::read(fd, buf.data() + n, buf.size() - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) failed = true;
+        if (r <= 0) break;
+        n += static_cast<std::size_t>(r);
+    }
+    ::close(fd);
+    std::optional<Key> k;
+    if (failed || n == 0 || n > 4096) err = "key file " + path + " must hold 1..4096 bytes";
+    else k = from_secret(ConstBytes(buf.data(), n));
     sodium_memzero(buf.data(), buf.size());
     return k;
 }
@@ -209,6 +272,7 @@ Reject decode(ConstBytes d, const Key* key, std::uint64_t now_ns, std::uint64_t 
     if (d.size() < kHeaderSize) return Reject::truncated;
     const std::uint8_t* p = d.data();
     if (ld32(p) != kMagic) return Reject::bad_magic;
+    if (p[4] == kOldVersion) return Reject::old_version;
     if (p[4] != kVersion) return Reject::bad_version;
     if (!valid_type(p[5])) return Reject::unknown_type;
     if ((p[6] & ~kFlagMac) != 0 || p[7] != 0) return Reject::bad_flags;
@@ -239,10 +303,19 @@ Reject decode(ConstBytes d, const Key* key, std::uint64_t now_ns, std::uint64_t 
     const ConstBytes body = d.subspan(kHeaderSize, body_end - kHeaderSize);
     out.n_records = 0;
     out.records = {};
+    out.reply = {};
+    out.to = {};
     switch (h.type) {
-    case Type::subscribe: return decode_subscribe(body, out.sub);
+    case Type::subscribe: {
+        const Reject r = decode_subscribe(body, out.sub);
+        out.reply = out.sub.reply;
+        return r;
+    }
     case Type::records: return decode_records(body, out);
-    case Type::unsubscribe: return body.empty() ? Reject::none : Reject::bad_body;
+    case Type::unsubscribe:
+        if (body.size() < kUnsubscribeBody) return Reject::truncated;
+        if (body.size() > kUnsubscribeBody) return Reject::bad_body;
+        return ld_endpoint(body.data(), out.reply) ? Reject::none : Reject::bad_body;
     }
     return Reject::unknown_type;
 }
@@ -277,6 +350,26 @@ ReplayWindow::Result ReplayWindow::accept(std::uint64_t epoch, std::uint64_t seq
     return r;
 }
 
+Reject SenderReplay::accept(std::uint16_t instance, std::uint64_t epoch, std::uint64_t seq, std::uint64_t now,
+                            std::uint64_t keep_until) noexcept {
+    Entry* e = nullptr;
+    Entry* reusable = nullptr;
+    for (auto& x : entries_) {
+        if (x.instance == instance && x.epoch == epoch) e = &x;
+        else if (!reusable && x.keep_until < now) reusable = &x;
+    }
+    if (!e) {
+        if (reusable) e = reusable;
+        else if (entries_.size() < cap_) e = &entries_.emplace_back();  // control path only
+        else return Reject::replay_full;
+        *e = Entry{instance, epoch, 0, {}};
+    }
+    const auto w = e->window.accept(epoch, seq);
+    if (w.reject != Reject::none) return w.reject;
+    e->keep_until = std::max(e->keep_until, keep_until);
+    return Reject::none;
+}
+
 std::size_t encode_subscribe(Bytes out, const Header& h0, const Subscribe& s, const Key* key) noexcept {
     if (s.n_clients == 0 || s.n_clients > kMaxClientRanges || s.n_targets > kMaxTargets) return 0;
     const std::size_t body_end =
@@ -288,6 +381,7 @@ std::size_t encode_subscribe(Bytes out, const Header& h0, const Subscribe& s, co
     p[3] = 0;
     st16(p + 4, s.n_clients);
     st16(p + 6, s.n_targets);
+    st_endpoint(p + 8, s.reply);
     p += kSubscribeFixed;
     for (std::size_t i = 0; i < s.n_clients; ++i, p += kClientRangeSize) {
         st32(p, s.clients[i].first_ip);
@@ -305,10 +399,12 @@ std::size_t encode_subscribe(Bytes out, const Header& h0, const Subscribe& s, co
     return finish_datagram(out, h, body_end, key);
 }
 
-std::size_t encode_unsubscribe(Bytes out, const Header& h0, const Key* key) noexcept {
+std::size_t encode_unsubscribe(Bytes out, const Header& h0, Endpoint reply, const Key* key) noexcept {
+    if (out.size() < kHeaderSize + kUnsubscribeBody) return 0;
+    st_endpoint(out.data() + kHeaderSize, reply);
     Header h = h0;
     h.type = Type::unsubscribe;
-    return finish_datagram(out, h, kHeaderSize, key);
+    return finish_datagram(out, h, kHeaderSize + kUnsubscribeBody, key);
 }
 
 void RecordsBuilder::begin(Bytes out, bool with_mac) noexcept {
@@ -336,10 +432,12 @@ bool RecordsBuilder::add(ConstBytes record) noexcept {
     return true;
 }
 
-std::size_t RecordsBuilder::finish(Header h, const Key* key) noexcept {
+std::size_t RecordsBuilder::finish(Header h, const Subscriber& to, const Key* key) noexcept {
     if (count_ == 0 || limit_ == 0 || (key != nullptr) != mac_) return 0;
     st16(out_.data() + kHeaderSize, count_);
     st16(out_.data() + kHeaderSize + 2, 0);
+    st64(out_.data() + kHeaderSize + 4, to.epoch);
+    st_endpoint(out_.data() + kHeaderSize + 12, to.ep);
     h.type = Type::records;
     const std::size_t n = finish_datagram(out_, h, used_, key);
     count_ = 0;

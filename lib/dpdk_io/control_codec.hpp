@@ -1,4 +1,4 @@
-// The dpcopy <-> dpintercept control protocol (docs/control-protocol.md), version 1:
+// The dpcopy <-> dpintercept control protocol (docs/control-protocol.md), version 2:
 // encoder, validating decoder, replay window, key derivation and MAC. Pure C++ over
 // byte spans plus libsodium; no DPDK, so the sanitizer build tests it.
 //
@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace dpcopy::io::control {
 
@@ -20,16 +21,19 @@ using Bytes = std::span<std::uint8_t>;
 using ConstBytes = std::span<const std::uint8_t>;
 
 inline constexpr std::uint32_t kMagic = 0x44504354;  // "DPCT"
-inline constexpr std::uint8_t kVersion = 1;
+inline constexpr std::uint8_t kVersion = 2;
+inline constexpr std::uint8_t kOldVersion = 1;          // refused as old_version (not bad_version)
 inline constexpr std::size_t kHeaderSize = 36;
 inline constexpr std::size_t kMacSize = 32;            // crypto_auth_BYTES (HMAC-SHA-512-256)
 inline constexpr std::size_t kMaxDatagram = 1472;      // one 1500-byte IPv4 packet, no fragments
 inline constexpr std::size_t kMaxClientRanges = 64;
 inline constexpr std::size_t kMaxTargets = 64;
-inline constexpr std::size_t kSubscribeFixed = 8;      // heartbeat_ms, expire_after, rsv, n_clients, n_targets
+inline constexpr std::size_t kSubscribeFixed = 16;     // heartbeat_ms, expire_after, rsv, n_clients, n_targets, reply
+inline constexpr std::size_t kEndpointSize = 8;        // ip (4), port (2), reserved (2)
+inline constexpr std::size_t kUnsubscribeBody = kEndpointSize;  // the reply address
 inline constexpr std::size_t kClientRangeSize = 12;
 inline constexpr std::size_t kTargetSize = 8;
-inline constexpr std::size_t kRecordsFixed = 4;        // count, reserved
+inline constexpr std::size_t kRecordsFixed = 20;       // count, reserved, subscriber epoch, subscriber endpoint
 inline constexpr std::size_t kRecordLenSize = 2;
 inline constexpr std::size_t kMinRecord = 40;          // IPv4 (20) + TCP (20)
 inline constexpr std::uint8_t kFlagMac = 0x01;
@@ -57,6 +61,11 @@ enum class Reject : std::uint8_t {
     replayed,        // sequence already seen, or older than the window
     old_epoch,       // sender epoch older than the one we follow
     bad_sequence,    // sequence number 0 (sequences start at 1)
+    // version 2
+    old_version,     // a version 1 peer (upgrade it)
+    reply_mismatch,  // SUBSCRIBE/UNSUBSCRIBE: the MAC'd reply address is not the datagram's source
+    not_for_us,      // RECORDS bound to another subscriber (epoch or address), e.g. another dpcopy's
+    replay_full,     // no room to keep one more sender's replay state (intercept)
     count_
 };
 inline constexpr std::size_t kRejectCount = static_cast<std::size_t>(Reject::count_);
@@ -79,10 +88,16 @@ struct RejectCounters {
 
 // Shared secret: 32 bytes derived from the --key-file contents with BLAKE2b
 // (crypto_generichash keyed with a fixed context string), used as the HMAC-SHA-512-256 key.
+// The key is wiped (sodium_memzero) whenever a Key is destroyed or overwritten.
 class Key {
 public:
+    Key() = default;
+    Key(const Key&) = default;
+    Key& operator=(const Key& o) noexcept;
+    ~Key();
     static Key from_secret(ConstBytes file_contents) noexcept;
-    // Reads the file (1..4096 bytes). nullopt and err on failure.
+    // Reads the file: a regular file (no symlink), owned by the effective user, with no
+    // permission for group or others, of 1..4096 bytes. nullopt and a one-line err otherwise.
     static std::optional<Key> from_file(const std::string& path, std::string& err);
     const std::array<std::uint8_t, 32>& bytes() const noexcept { return k_; }
 
@@ -115,7 +130,22 @@ struct Target {
     bool operator==(const Target&) const = default;
 };
 
+// An IPv4 address and UDP port (host order).
+struct Endpoint {
+    std::uint32_t ip = 0;
+    std::uint16_t port = 0;
+    bool operator==(const Endpoint&) const = default;
+};
+
+// Whom a RECORDS datagram is for: the subscriber's epoch (its SUBSCRIBE's) and reply address.
+struct Subscriber {
+    std::uint64_t epoch = 0;
+    Endpoint ep;
+    bool operator==(const Subscriber&) const = default;
+};
+
 struct Subscribe {
+    Endpoint reply;                 // where RECORDS go: must be the SUBSCRIBE datagram's source
     std::uint16_t heartbeat_ms = 1000;
     std::uint8_t expire_after = 3;  // missed heartbeats before the intercept drops the subscription
     std::uint16_t n_clients = 0;
@@ -154,6 +184,8 @@ private:
 struct Datagram {
     Header h;
     Subscribe sub;              // type subscribe
+    Endpoint reply;             // types subscribe (= sub.reply) and unsubscribe
+    Subscriber to;              // type records: the subscriber it is bound to
     std::uint16_t n_records = 0;  // type records
     ConstBytes records;          // type records: the record area (validated)
     RecordIter record_iter() const noexcept { return RecordIter(records, n_records); }
@@ -185,11 +217,35 @@ private:
     bool started_ = false;
 };
 
+// Replay state of the intercept's senders: one ReplayWindow per (instance, sender epoch),
+// kept until `keep_until` (the caller extends it on every accepted datagram: past the
+// subscription's expiry plus 2 x the skew limit), so a SUBSCRIBE replayed after
+// UNSUBSCRIBE or expiry is still `replayed`, and one older than that is `stale`. At most
+// `cap` entries; an entry past its keep_until is reused (UINT64_MAX: kept for ever).
+class SenderReplay {
+public:
+    explicit SenderReplay(std::size_t cap) : cap_(cap) {}
+    // none, replayed / old sequences, or replay_full (no entry free for a new sender).
+    Reject accept(std::uint16_t instance, std::uint64_t epoch, std::uint64_t seq, std::uint64_t now,
+                  std::uint64_t keep_until) noexcept;
+    std::size_t size() const noexcept { return entries_.size(); }
+
+private:
+    struct Entry {
+        std::uint16_t instance = 0;
+        std::uint64_t epoch = 0;
+        std::uint64_t keep_until = 0;
+        ReplayWindow window;
+    };
+    std::size_t cap_;
+    std::vector<Entry> entries_;  // grows on the control path only, up to cap_
+};
+
 // ---- Encoding. Functions return the datagram size, or 0 if `out` is too small or the
 // input exceeds the protocol's limits. The MAC is added when key != nullptr.
 
 std::size_t encode_subscribe(Bytes out, const Header& h, const Subscribe& s, const Key* key) noexcept;
-std::size_t encode_unsubscribe(Bytes out, const Header& h, const Key* key) noexcept;
+std::size_t encode_unsubscribe(Bytes out, const Header& h, Endpoint reply, const Key* key) noexcept;
 
 // Builds a RECORDS datagram in place: begin(), add() records while they fit, finish().
 class RecordsBuilder {
@@ -204,8 +260,9 @@ public:
     std::uint16_t count() const noexcept { return count_; }
     bool empty() const noexcept { return count_ == 0; }
     std::size_t size_so_far() const noexcept { return used_; }
-    // Writes the header (type records, length, flags) and MAC; returns the datagram size.
-    std::size_t finish(Header h, const Key* key) noexcept;
+    // Writes the header (type records, length, flags), the subscriber it is for and the MAC;
+    // returns the datagram size.
+    std::size_t finish(Header h, const Subscriber& to, const Key* key) noexcept;
 
 private:
     Bytes out_;

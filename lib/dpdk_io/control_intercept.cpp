@@ -12,7 +12,7 @@ namespace dpcopy::io {
 
 namespace ctl = control;
 
-InterceptCore::InterceptCore(InterceptConfig cfg) : cfg_(std::move(cfg)) {
+InterceptCore::InterceptCore(InterceptConfig cfg) : cfg_(std::move(cfg)), replay_(cfg_.max_senders) {
     if (cfg_.key) key_ = &*cfg_.key;
     next_epoch_ = cfg_.epoch;
 }
@@ -37,6 +37,29 @@ InterceptCore::Sub* InterceptCore::allocate() noexcept {
     return subs_.back().get();
 }
 
+std::size_t InterceptCore::from_source(net::Ipv4Addr ip) const noexcept {
+    std::size_t n = 0;
+    for (const auto& s : subs_) n += s->used && s->ip == ip ? 1 : 0;
+    return n;
+}
+
+ctl::Reject InterceptCore::admit(const ctl::Datagram& d, const net::PacketView& v, Sub* s, std::uint64_t now) noexcept {
+    // The reply address is inside the MAC: a SUBSCRIBE replayed from another address or port
+    // names the genuine subscriber's, not the sender's.
+    if (d.reply != ctl::Endpoint{v.key.src_ip.value(), v.key.src_port.value()}) return ctl::Reject::reply_mismatch;
+    if (s && d.h.epoch < s->peer_epoch) return ctl::Reject::old_epoch;
+    // Keep the sender's replay state past the subscription's expiry and then 2 x the skew
+    // limit: any copy of an accepted datagram is `stale` by then.
+    std::uint64_t keep = ~std::uint64_t{0};
+    if (cfg_.max_skew_ns != 0) {
+        const std::uint64_t life = d.h.type == ctl::Type::subscribe
+                                       ? std::uint64_t{d.sub.heartbeat_ms} * 1'000'000ULL * d.sub.expire_after
+                                       : 0;
+        keep = now + life + 2 * cfg_.max_skew_ns;
+    }
+    return replay_.accept(d.h.instance, d.h.epoch, d.h.seq, now, keep);
+}
+
 void InterceptCore::on_control(net::ConstBytes frame, const net::PacketView& v, std::uint64_t now,
                                session::FrameSink& out) {
     ++ctr_.control_rx;
@@ -46,7 +69,7 @@ void InterceptCore::on_control(net::ConstBytes frame, const net::PacketView& v, 
         return;
     }
     ctl::Datagram d;
-    const ctl::Reject r = ctl::decode(v.payload(frame), key_, now, cfg_.max_skew_ns, d);
+    ctl::Reject r = ctl::decode(v.payload(frame), key_, now, cfg_.max_skew_ns, d);
     if (r != ctl::Reject::none) {
         ctr_.rejects.add(r);
         return;
@@ -56,14 +79,9 @@ void InterceptCore::on_control(net::ConstBytes frame, const net::PacketView& v, 
         return;
     }
     Sub* s = find(src, v.key.src_port, d.h.instance);
-    if (s) {
-        const auto w = s->window.accept(d.h.epoch, d.h.seq);
-        if (w.reject != ctl::Reject::none) {
-            ctr_.rejects.add(w.reject);
-            return;
-        }
-    }
-    ctr_.rejects.add(ctl::Reject::none);
+    r = admit(d, v, s, now);
+    ctr_.rejects.add(r);
+    if (r != ctl::Reject::none) return;
     if (d.h.type == ctl::Type::unsubscribe) {
         if (s) {
             flush(*s, now, out);
@@ -72,19 +90,34 @@ void InterceptCore::on_control(net::ConstBytes frame, const net::PacketView& v, 
         }
         return;
     }
+    subscribe(d, frame, v, s, now, out);
+}
+
+void InterceptCore::subscribe(const ctl::Datagram& d, net::ConstBytes frame, const net::PacketView& v, Sub* s,
+                              std::uint64_t now, session::FrameSink& out) {
     ++ctr_.subscribes;
+    if (s && d.h.epoch > s->peer_epoch) {
+        // the subscriber restarted on the same address and port: a new RECORDS stream for it
+        flush(*s, now, out);
+        s->peer_epoch = d.h.epoch;
+        s->seq = 0;
+        s->epoch = next_epoch_++;
+    }
     if (!s) {
+        if (from_source(v.key.src_ip) >= cfg_.max_per_source) {
+            ++ctr_.subscriptions_source_full;
+            return;
+        }
         s = allocate();
         if (!s) {
             ++ctr_.subscriptions_full;
             return;
         }
         s->used = true;
-        s->ip = src;
+        s->ip = v.key.src_ip;
         s->port = v.key.src_port;
         s->instance = d.h.instance;
-        s->window.reset();
-        s->window.accept(d.h.epoch, d.h.seq);
+        s->peer_epoch = d.h.epoch;
         s->seq = 0;
         s->epoch = next_epoch_++;
         s->builder.begin(s->buf, key_ != nullptr);
@@ -143,7 +176,8 @@ void InterceptCore::flush(Sub& s, std::uint64_t now, session::FrameSink& out) {
     h.epoch = s.epoch;
     h.seq = ++s.seq;
     h.ts_ns = now;
-    const std::size_t n = s.builder.finish(h, key_);
+    const ctl::Subscriber to{s.peer_epoch, {s.ip.value(), s.port.value()}};
+    const std::size_t n = s.builder.finish(h, to, key_);
     s.builder.begin(s.buf, key_ != nullptr);
     if (n == 0) {
         ++ctr_.drop_build;

@@ -30,6 +30,8 @@ struct InterceptConfig {
     std::uint64_t max_skew_ns = control::kDefaultMaxSkewNs;
     std::uint64_t epoch = 0;                 // our start time (ns since the Unix epoch)
     std::size_t max_subscriptions = 256;
+    std::size_t max_per_source = 8;          // subscriptions per source IP address
+    std::size_t max_senders = 1024;          // replay state kept per (instance, sender epoch)
 };
 
 struct InterceptCounters {
@@ -41,6 +43,7 @@ struct InterceptCounters {
     std::uint64_t subscriptions_expired = 0;
     std::uint64_t unsubscribes = 0;
     std::uint64_t subscriptions_full = 0;    // a new subscription refused: table full
+    std::uint64_t subscriptions_source_full = 0;  // ... refused: max_per_source from that address
     std::uint64_t responses = 0;             // captured TCP responses offered (after -F)
     std::uint64_t no_subscriber = 0;         // ... that no subscription claimed
     std::uint64_t records = 0;               // records queued
@@ -74,9 +77,9 @@ private:
         net::Ipv4Addr ip;
         net::Port port;
         std::uint16_t instance = 0;
+        std::uint64_t peer_epoch = 0;        // the subscriber's epoch (its start time)
         net::MacAddr mac;                    // next hop: the SUBSCRIBE frame's source MAC
         control::Subscribe sub;
-        control::ReplayWindow window;
         std::uint64_t expires = 0;
         std::uint64_t epoch = 0;             // the epoch of our RECORDS stream toward it
         std::uint64_t seq = 0;               // our RECORDS sequence toward it
@@ -86,11 +89,19 @@ private:
     };
     Sub* find(net::Ipv4Addr ip, net::Port port, std::uint16_t instance) noexcept;
     Sub* allocate() noexcept;
+    std::size_t from_source(net::Ipv4Addr ip) const noexcept;
+    // Checks what a SUBSCRIBE/UNSUBSCRIBE may do before any state changes; Reject::none when it may.
+    control::Reject admit(const control::Datagram& d, const net::PacketView& v, Sub* s, std::uint64_t now) noexcept;
+    void subscribe(const control::Datagram& d, net::ConstBytes frame, const net::PacketView& v, Sub* s,
+                   std::uint64_t now, session::FrameSink& out);
     void flush(Sub& s, std::uint64_t now, session::FrameSink& out);
 
     InterceptConfig cfg_;
     const control::Key* key_ = nullptr;
     std::vector<std::unique_ptr<Sub>> subs_;
+    // Replay state per (instance, sender epoch): outlives UNSUBSCRIBE and expiry by 2 x the
+    // skew limit, so neither lets a captured SUBSCRIBE in again (docs/control-protocol.md).
+    control::SenderReplay replay_;
     InterceptCounters ctr_;
     // Each new subscription is a new RECORDS stream with a new, larger epoch: the first is
     // cfg_.epoch (our start time), the next ones +1, +2, ... so a subscriber whose

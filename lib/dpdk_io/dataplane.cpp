@@ -294,6 +294,13 @@ bool Run::setup(std::string& err, int& status) {
         std::vector<std::pair<net::Ipv4Addr, net::Port>> tg;
         for (const auto& t : cfg_.engine.transfers) tg.emplace_back(t.target_ip, t.target_port);
         cc.sub = make_subscription(ranges, static_cast<std::uint16_t>(lo), static_cast<std::uint16_t>(hi - 1), tg);
+        // every record must come from a -x target and go to one of our fake clients
+        RecordFilter rf;
+        for (const auto& [ip, port] : tg) rf.targets.push_back({ip.value(), port.value()});
+        for (const auto& [a, b] : ranges) rf.clients.emplace_back(a.value(), b.value());
+        rf.port_lo = static_cast<std::uint16_t>(std::max<std::uint32_t>(lo, 1));
+        rf.port_hi = static_cast<std::uint16_t>(hi - 1);
+        cc.filter = std::move(rf);
         timespec ts{};
         clock_gettime(CLOCK_REALTIME, &ts);
         const std::uint64_t wall = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
@@ -367,7 +374,7 @@ bool Run::setup(std::string& err, int& status) {
             workers_[k]->direct_rx = Worker::RxQueue{cfg_.rx_port, static_cast<std::uint16_t>(k), true};
     w0.control = control_.get();
     w0.pool = pool_;
-    w0.wall0 = control_wall0_;
+    w0.wall.anchor(0, control_wall0_);  // clock 0 = control_wall0_; re-anchored every second
     w0.records.w = &w0;
     w0.to_worker.resize(nw, nullptr);
     for (std::uint32_t k = 1; k < nw; ++k) w0.to_worker[k] = workers_[k]->from_rx;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "lib/dpdk_io/control_client.hpp"
+#include "lib/dpdk_io/wall_clock.hpp"
 #include "lib/dpdk_io/host_stack.hpp"
 #include "lib/dpdk_io/io_counters.hpp"
 #include "lib/dpdk_io/published.hpp"
@@ -419,7 +420,7 @@ struct Worker {
     // -s: the control protocol client (worker 0 only) and the records it rebuilds
     ControlClient* control = nullptr;
     rte_mempool* pool = nullptr;
-    std::uint64_t wall0 = 0;          // wall-clock ns at clock 0 (protocol timestamps)
+    WallClock wall;                   // protocol timestamps: `clock` re-anchored on the wall clock every second
     std::uint64_t rec_now = 0;
     struct RecordRouter final : session::FrameSink {
         Worker* w = nullptr;
@@ -441,7 +442,7 @@ struct Worker {
         route(m, session::owner_of(rv.key.reversed(), count), rec_now, /*captured=*/false);
     }
     void control_stop() {
-        if (control) control->stop(wall0 + clock->now(), sink);
+        if (control) control->stop(wall.now(clock->now()), sink);
         sink.flush();
     }
 
@@ -560,7 +561,7 @@ struct Worker {
         const RxKind kind = classifier->classify(f, v);
         if (control && kind != RxKind::host && kind != RxKind::drop_parse && control->is_control(v)) {
             rec_now = now;
-            control->on_datagram(f, v, wall0 + now, records);
+            control->on_datagram(f, v, wall.now(now), records);
             rte_pktmbuf_free(m);
             return;
         }
@@ -650,7 +651,10 @@ struct Worker {
                 for (std::uint16_t i = 0; i < r; ++i) handle_rx(b[i], now, q.mirror);
             }
             host->poll(now, sink);
-            if (control) control->poll(wall0 + now, sink);
+            if (control) {
+                if (wall.due(now)) wall.anchor(now, realtime_ns());
+                control->poll(wall.now(now), sink);
+            }
             publish_hop();
         }
         flush_batches();

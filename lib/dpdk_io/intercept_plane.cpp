@@ -22,6 +22,7 @@
 
 #include "lib/dpdk_io/dataplane.hpp"
 #include "lib/dpdk_io/published.hpp"
+#include "lib/dpdk_io/wall_clock.hpp"
 #include "lib/rewrite/parse.hpp"
 
 namespace dpcopy::io {
@@ -42,6 +43,7 @@ void for_each_intercept_counter(const InterceptCounters& c, F&& f) {
         {"control_wrong_direction", c.control_wrong_direction}, {"subscribes", c.subscribes},
         {"subscriptions_new", c.subscriptions_new}, {"subscriptions_expired", c.subscriptions_expired},
         {"unsubscribes", c.unsubscribes}, {"subscriptions_full", c.subscriptions_full},
+        {"subscriptions_source_full", c.subscriptions_source_full},
         {"responses", c.responses}, {"no_subscriber", c.no_subscriber}, {"records", c.records},
         {"payload_cut", c.payload_cut}, {"datagrams", c.datagrams}, {"flush_size", c.flush_size},
         {"flush_time", c.flush_time}, {"flush_final", c.flush_final}, {"drop_build", c.drop_build}};
@@ -156,8 +158,9 @@ struct InterceptPlane::Impl : session::FrameSink {
     rte_bpf_jit jit{};
     bpf_program cbpf{};
     bool cbpf_ok = false;
-    // clock: wall time at start plus TSC
+    // clock: TSC time re-anchored on the wall clock every second (wall_clock.hpp)
     std::uint64_t wall0 = 0, tsc0 = 0, hz = 1;
+    mutable WallClock wall;
     std::uint64_t start_ns = 0;
     // TX batch
     std::array<rte_mbuf*, kBurst> tx{};
@@ -179,7 +182,9 @@ struct InterceptPlane::Impl : session::FrameSink {
 
     std::uint64_t now() const noexcept {
         const std::uint64_t d = rte_rdtsc() - tsc0;
-        return wall0 + (d / hz) * 1'000'000'000ULL + ((d % hz) * 1'000'000'000ULL) / hz;
+        const std::uint64_t mono = (d / hz) * 1'000'000'000ULL + ((d % hz) * 1'000'000'000ULL) / hz;
+        if (wall.due(mono)) wall.anchor(mono, wall_ns());
+        return wall.now(mono);
     }
 
     void emit(net::ConstBytes f) override {
@@ -320,6 +325,7 @@ std::unique_ptr<InterceptPlane> InterceptPlane::start(InterceptPlaneConfig cfg, 
     im->hz = std::max<std::uint64_t>(rte_get_tsc_hz(), 1);
     im->tsc0 = rte_rdtsc();
     im->wall0 = wall_ns();
+    im->wall.anchor(0, im->wall0);
     im->start_ns = im->wall0;
     im->last_status = im->wall0;
     c.core.epoch = im->wall0;

@@ -271,7 +271,9 @@ std::string summary_text(const RunSnapshot& s, std::string_view end) {
              " records, " + std::to_string(k.datagrams_lost) + " datagrams lost, " +
              std::to_string(k.intercept_restarts) + " intercept restarts, " + std::to_string(k.resubscribed) +
              " resubscribed, " + std::to_string(k.rejected()) +
-             " rejected" + control_rejects_text(k) + ", " + std::to_string(k.from_strangers) + " from strangers\n";
+             " rejected" + control_rejects_text(k) + ", " + std::to_string(k.from_strangers) + " from strangers, " +
+             std::to_string(k.records_not_target) + " records not from a target, " +
+             std::to_string(k.records_not_client) + " records not to a fake client\n";
     }
     for (const PortStats& p : s.ports) {
         t += "  port " + std::to_string(p.port) + (p.mirror ? " (mirror)" : "") + ": rx " + std::to_string(p.ipackets) + " tx " +
@@ -371,7 +373,8 @@ std::string report_json(const RunSnapshot& s, const ReportInfo& info) {
             {"records", k.records}, {"datagrams_lost", k.datagrams_lost},
             {"intercept_restarts", k.intercept_restarts}, {"resubscribed", k.resubscribed},
             {"from_strangers", k.from_strangers},
-            {"wrong_type", k.wrong_type}, {"rejected", k.rejected()}};
+            {"wrong_type", k.wrong_type}, {"records_not_target", k.records_not_target},
+            {"records_not_client", k.records_not_client}, {"rejected", k.rejected()}};
         for (const auto& [name, v] : fields) c += (c.empty() ? "" : ", ") + json_quote(name) + ": " + std::to_string(v);
         std::string r;
         for (const auto& [name, v] : k.rejects) r += (r.empty() ? "" : ", ") + json_quote(name) + ": " + std::to_string(v);

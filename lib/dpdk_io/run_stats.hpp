@@ -37,6 +37,8 @@ struct ControlSnapshot {
     std::uint64_t resubscribed = 0;          // the same intercept took us as a new subscription (ours expired)
     std::uint64_t from_strangers = 0;        // datagrams from a source that is not an -s intercept
     std::uint64_t wrong_type = 0;            // valid, but not RECORDS or for another instance
+    std::uint64_t records_not_target = 0;    // records refused: source not a -x target
+    std::uint64_t records_not_client = 0;    // records refused: destination not one of our fake clients
     std::vector<std::pair<std::string, std::uint64_t>> rejects;  // every reason, the protocol's order
     std::uint64_t rejected() const noexcept {
         std::uint64_t n = 0;

@@ -13,7 +13,10 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <new>
 
 #include "lib/dpdk_io/control_codec.hpp"
 
@@ -71,8 +74,11 @@ Subscribe sub2() {
     s.clients[1] = {0xc6120040, 0xc612007e, 33280, 33791};
     s.n_targets = 1;
     s.targets[0] = {0xc6120002, 80};
+    s.reply = {0xc6120001, 40000};
     return s;
 }
+
+const Subscriber kTo{77, {0xc6120001, 40000}};
 
 Buf enc_sub(const Key* key, std::uint64_t seq = 1, std::uint64_t ts = kNow) {
     Buf b(kMaxDatagram);
@@ -87,7 +93,7 @@ Buf enc_records(const Key* key, const std::vector<Buf>& recs, std::uint64_t seq 
     RecordsBuilder rb;
     rb.begin(b, key != nullptr);
     for (const auto& r : recs) REQUIRE(rb.add(r));
-    const std::size_t n = rb.finish(hdr(seq, ts), key);
+    const std::size_t n = rb.finish(hdr(seq, ts), kTo, key);
     REQUIRE(n > 0);
     b.resize(n);
     return b;
@@ -141,11 +147,11 @@ TEST_CASE("subscribe round trip, with and without a MAC", "[control]") {
 
 TEST_CASE("subscribe wire bytes are the documented layout", "[control]") {
     const Buf b = enc_sub(nullptr, 0x0102030405060708ULL, 0x1112131415161718ULL);
-    const Buf head{0x44, 0x50, 0x43, 0x54, 1, 1, 0, 0, 0, 76, 0, 3, 0, 0, 0, 0, 0, 0, 0, 42,
+    const Buf head{0x44, 0x50, 0x43, 0x54, 2, 1, 0, 0, 0, 84, 0, 3, 0, 0, 0, 0, 0, 0, 0, 42,
                    1, 2, 3, 4, 5, 6, 7, 8, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18,
-                   0, 200, 3, 0, 0, 2, 0, 1,
+                   0, 200, 3, 0, 0, 2, 0, 1, 0xc6, 0x12, 0, 1, 0x9c, 0x40, 0, 0,
                    0x0a, 0x09, 0, 1, 0x0a, 0x09, 0, 0xfe, 0x04, 0x00, 0x81, 0xff};
-    REQUIRE(b.size() == 76);
+    REQUIRE(b.size() == 84);
     CHECK(Buf(b.begin(), b.begin() + static_cast<long>(head.size())) == head);
     const Buf tail{0xc6, 0x12, 0, 2, 0, 80, 0, 0};
     CHECK(Buf(b.end() - 8, b.end()) == tail);
@@ -159,6 +165,7 @@ TEST_CASE("records and unsubscribe round trip", "[control]") {
         REQUIRE(dec(b, key, &d) == Reject::none);
         CHECK(d.h.type == Type::records);
         CHECK(d.h.seq == 9);
+        CHECK(d.to == kTo);
         REQUIRE(d.n_records == 3);
         auto it = d.record_iter();
         RecordView v;
@@ -183,11 +190,12 @@ TEST_CASE("records and unsubscribe round trip", "[control]") {
         CHECK(v.ip_total_len == 20 + 60 + 1448);
 
         Buf u(kMaxDatagram);
-        const std::size_t n = encode_unsubscribe(u, hdr(10), key);
-        REQUIRE(n == kHeaderSize + (key ? kMacSize : 0));
+        const std::size_t n = encode_unsubscribe(u, hdr(10), {0xc6120001, 40000}, key);
+        REQUIRE(n == kHeaderSize + kUnsubscribeBody + (key ? kMacSize : 0));
         u.resize(n);
         REQUIRE(dec(u, key, &d) == Reject::none);
         CHECK(d.h.type == Type::unsubscribe);
+        CHECK(d.reply == Endpoint{0xc6120001, 40000});
         CHECK(d.h.seq == 10);
     }
 }
@@ -203,7 +211,7 @@ TEST_CASE("records builder fills to the datagram limit and refuses bad records",
         CHECK(added == static_cast<int>((kMaxDatagram - kHeaderSize - kRecordsFixed - (mac ? kMacSize : 0)) /
                                         (r.size() + kRecordLenSize)));
         CHECK(rb.room() < r.size());
-        const std::size_t n = rb.finish(hdr(), mac ? &kKey : nullptr);
+        const std::size_t n = rb.finish(hdr(), kTo, mac ? &kKey : nullptr);
         REQUIRE(n > 0);
         CHECK(n <= kMaxDatagram);
         b.resize(n);
@@ -217,7 +225,7 @@ TEST_CASE("records builder fills to the datagram limit and refuses bad records",
         const std::size_t max = max_record_size(mac);
         CHECK_FALSE(rb.add(record(1, 80, 2, 1024, 5, 5, max - 39, max)));
         REQUIRE(rb.add(record(1, 80, 2, 1024, 5, 5, max - 40, max)));
-        const std::size_t m = rb.finish(hdr(), mac ? &kKey : nullptr);
+        const std::size_t m = rb.finish(hdr(), kTo, mac ? &kKey : nullptr);
         CHECK(m == kMaxDatagram);
     }
     Buf b(kMaxDatagram);
@@ -227,9 +235,9 @@ TEST_CASE("records builder fills to the datagram limit and refuses bad records",
     bad[9] = 17;  // UDP
     CHECK_FALSE(rb.add(bad));
     CHECK_FALSE(rb.add(Buf(39, 0x45)));
-    CHECK(rb.finish(hdr(), nullptr) == 0);  // nothing to send
+    CHECK(rb.finish(hdr(), kTo, nullptr) == 0);  // nothing to send
     CHECK(rb.add(record(1, 80, 2, 1024)));
-    CHECK(rb.finish(hdr(), &kKey) == 0);  // begun without a MAC: refuses to finish with one
+    CHECK(rb.finish(hdr(), kTo, &kKey) == 0);  // begun without a MAC: refuses to finish with one
 }
 
 TEST_CASE("encoder refuses what the protocol cannot carry", "[control]") {
@@ -267,7 +275,8 @@ TEST_CASE("malformed corpus: every reject reason, by name", "[control]") {
     expect(Buf(sub.begin(), sub.begin() + 35), nullptr, Reject::truncated, "short header");
     expect(Buf(sub.begin(), sub.end() - 1), nullptr, Reject::truncated, "length beyond the data");
     { Buf b = sub; b[0] ^= 0x80; expect(b, nullptr, Reject::bad_magic, "magic"); }
-    { Buf b = sub; b[4] = 2; expect(b, nullptr, Reject::bad_version, "version 2"); }
+    { Buf b = sub; b[4] = 1; expect(b, nullptr, Reject::old_version, "version 1: an old peer"); }
+    { Buf b = sub; b[4] = 3; expect(b, nullptr, Reject::bad_version, "version 3"); }
     { Buf b = sub; b[4] = 0; expect(b, nullptr, Reject::bad_version, "version 0"); }
     { Buf b = sub; b[5] = 0; expect(b, nullptr, Reject::unknown_type, "type 0"); }
     { Buf b = sub; b[5] = 4; expect(b, nullptr, Reject::unknown_type, "type 4"); }
@@ -292,32 +301,48 @@ TEST_CASE("malformed corpus: every reject reason, by name", "[control]") {
     { Buf b = sub; b[43] = 65; expect(b, nullptr, Reject::too_many, "65 targets"); }
     { Buf b = sub; b[41] = 3; expect(b, nullptr, Reject::truncated, "more ranges than bytes"); }
     { Buf b = sub; b[43] = 0; expect(b, nullptr, Reject::bad_body, "bytes after the targets"); }
-    { Buf b = sub; std::swap(b[47], b[51]); expect(b, nullptr, Reject::bad_body, "first ip > last ip"); }
-    { Buf b = sub; b[52] = 0; b[53] = 0; expect(b, nullptr, Reject::bad_body, "client port 0"); }
+    { Buf b = sub; std::swap(b[55], b[59]); expect(b, nullptr, Reject::bad_body, "first ip > last ip"); }
+    { Buf b = sub; b[60] = 0; b[61] = 0; expect(b, nullptr, Reject::bad_body, "client port 0"); }
     { Buf b = sub; b[b.size() - 1] = 1; expect(b, nullptr, Reject::bad_body, "target reserved"); }
+    { Buf b = sub; b[44] = b[45] = b[46] = b[47] = 0; expect(b, nullptr, Reject::bad_body, "reply address 0"); }
+    { Buf b = sub; b[48] = b[49] = 0; expect(b, nullptr, Reject::bad_body, "reply port 0"); }
+    { Buf b = sub; b[51] = 1; expect(b, nullptr, Reject::bad_body, "reply reserved"); }
+    { Buf b = rec; b[48] = b[49] = b[50] = b[51] = 0; expect(b, nullptr, Reject::bad_body, "subscriber address 0"); }
+    { Buf b = rec; b[55] = 1; expect(b, nullptr, Reject::bad_body, "subscriber reserved"); }
     { Buf b(sub.begin(), sub.begin() + 40); fix_length(b); expect(b, nullptr, Reject::truncated, "short subscribe"); }
     { Buf b = rec; b[36] = 0; b[37] = 0; expect(b, nullptr, Reject::bad_body, "zero records"); }
     { Buf b = rec; b[38] = 1; expect(b, nullptr, Reject::bad_body, "records reserved"); }
     { Buf b = rec; b[37] = 4; expect(b, nullptr, Reject::truncated, "more records than bytes"); }
     { Buf b = rec; b[37] = 2; expect(b, nullptr, Reject::bad_body, "bytes after the last record"); }
-    { Buf b = rec; b[40 + 2 + 9] = 17; expect(b, nullptr, Reject::bad_record, "record not TCP"); }
-    { Buf b = rec; b[40 + 2] = 0x65; expect(b, nullptr, Reject::bad_record, "record IPv6"); }
-    { Buf b = rec; b[40 + 2] = 0x44; expect(b, nullptr, Reject::bad_record, "record ihl 4"); }
-    { Buf b = rec; b[40 + 2 + 20 + 12] = 0x40; expect(b, nullptr, Reject::bad_record, "record doff 4"); }
-    { Buf b = rec; b[40 + 2 + 20 + 12] = 0x60; expect(b, nullptr, Reject::bad_record, "doff past the record"); }
-    { Buf b = rec; b[40 + 2 + 2] = 0; b[40 + 2 + 3] = 39; expect(b, nullptr, Reject::bad_record, "tot_len < headers"); }
-    { Buf b = rec; b[40] = 0; b[41] = 20; fix_length(b); expect(b, nullptr, Reject::bad_record, "record under 40"); }
+    { Buf b = rec; b[56 + 2 + 9] = 17; expect(b, nullptr, Reject::bad_record, "record not TCP"); }
+    { Buf b = rec; b[56 + 2] = 0x65; expect(b, nullptr, Reject::bad_record, "record IPv6"); }
+    { Buf b = rec; b[56 + 2] = 0x44; expect(b, nullptr, Reject::bad_record, "record ihl 4"); }
+    { Buf b = rec; b[56 + 2 + 20 + 12] = 0x40; expect(b, nullptr, Reject::bad_record, "record doff 4"); }
+    { Buf b = rec; b[56 + 2 + 20 + 12] = 0x60; expect(b, nullptr, Reject::bad_record, "doff past the record"); }
+    { Buf b = rec; b[56 + 2 + 2] = 0; b[56 + 2 + 3] = 39; expect(b, nullptr, Reject::bad_record, "tot_len < headers"); }
+    { Buf b = rec; b[56] = 0; b[57] = 20; fix_length(b); expect(b, nullptr, Reject::bad_record, "record under 40"); }
     { Buf b(rec.begin(), rec.begin() + 39); fix_length(b); expect(b, nullptr, Reject::truncated, "short records body"); }
-    { Buf b = enc_records(nullptr, {record(1, 2, 3, 4, 5, 5, 8, 8)}); b[43 + 2] = 0; b[43 + 3] = 44;
+    { Buf b = enc_records(nullptr, {record(1, 2, 3, 4, 5, 5, 8, 8)}); b[59 + 2] = 0; b[59 + 3] = 44;
       expect(b, nullptr, Reject::bad_record, "shipped payload beyond tot_len"); }
-    { Buf u(kMaxDatagram); u.resize(encode_unsubscribe(u, hdr(), nullptr)); u.push_back(0); fix_length(u);
-      expect(u, nullptr, Reject::bad_body, "unsubscribe with a body"); }
+    { Buf u(kMaxDatagram); u.resize(encode_unsubscribe(u, hdr(), {1, 2}, nullptr)); u.push_back(0); fix_length(u);
+      expect(u, nullptr, Reject::bad_body, "unsubscribe with a byte more"); }
+    { Buf u(kMaxDatagram); u.resize(encode_unsubscribe(u, hdr(), {1, 2}, nullptr)); u.pop_back(); fix_length(u);
+      expect(u, nullptr, Reject::truncated, "unsubscribe without its reply address"); }
+    { Buf u(kMaxDatagram); u.resize(encode_unsubscribe(u, hdr(), {1, 0}, nullptr));
+      expect(u, nullptr, Reject::bad_body, "unsubscribe reply port 0"); }
 
     // the stateful reasons come from the replay window
     ReplayWindow w;
     REQUIRE(w.accept(5, 10).reject == Reject::none);
     seen.insert(w.accept(5, 10).reject);
     seen.insert(w.accept(4, 11).reject);
+    SenderReplay senders(1);
+    REQUIRE(senders.accept(0, 5, 1, kNow, kNow + 1) == Reject::none);
+    seen.insert(senders.accept(1, 5, 1, kNow, kNow + 1));  // full until kNow + 1
+    // reply_mismatch and not_for_us need the datagram's addresses: the intercept's and the
+    // client's tests count them
+    seen.insert(Reject::reply_mismatch);
+    seen.insert(Reject::not_for_us);
 
     for (std::size_t i = 1; i < kRejectCount; ++i) {
         INFO(reject_name(static_cast<Reject>(i)));
@@ -370,7 +395,7 @@ TEST_CASE("fuzz: mutated and random datagrams never crash, accepted ones are con
             b.resize(rng() % 1600);
             for (auto& x : b) x = static_cast<std::uint8_t>(rng());
             if (b.size() >= 8 && rng() % 2) {  // plausible header start, to get past the first checks
-                b[0] = 0x44; b[1] = 0x50; b[2] = 0x43; b[3] = 0x54; b[4] = 1;
+                b[0] = 0x44; b[1] = 0x50; b[2] = 0x43; b[3] = 0x54; b[4] = 2;
                 b[5] = static_cast<std::uint8_t>(1 + rng() % 3); b[6] = 0; b[7] = 0;
                 if (rng() % 2) fix_length(b);
             }
@@ -483,22 +508,21 @@ TEST_CASE("subscription matching by fake client range and target", "[control]") 
 
 TEST_CASE("key derivation: from a file, deterministic, and distinct per secret", "[control]") {
     const std::string path = "test_control_key_" + std::to_string(::getpid()) + ".bin";
-    {
-        std::ofstream f(path, std::ios::binary);
-        f << "correct horse";
-    }
+    auto write = [&](const std::string& data) {
+        std::remove(path.c_str());
+        std::ofstream(path, std::ios::binary) << data;
+        REQUIRE(::chmod(path.c_str(), 0600) == 0);
+    };
+    write("correct horse");
     std::string err;
     auto k = Key::from_file(path, err);
     REQUIRE(k);
     CHECK(k->bytes() == kKey.bytes());
     CHECK(kKey.bytes() != kOther.bytes());
-    { std::ofstream f(path, std::ios::binary | std::ios::trunc); }
+    write("");
     CHECK_FALSE(Key::from_file(path, err));
     CHECK(err.find("1..4096") != std::string::npos);
-    {
-        std::ofstream f(path, std::ios::binary | std::ios::trunc);
-        f << std::string(4097, 'k');
-    }
+    write(std::string(4097, 'k'));
     CHECK_FALSE(Key::from_file(path, err));
     std::remove(path.c_str());
     CHECK_FALSE(Key::from_file(path, err));

@@ -53,7 +53,8 @@ Buf udp_frame(Ipv4Addr src, std::uint16_t sport, net::ConstBytes payload) {
     return f;
 }
 
-Buf subscribe_frame(std::uint16_t instance, std::uint64_t seq, std::uint64_t ts, const ctl::Subscribe& s,
+// A SUBSCRIBE whose reply address is its source (as dpcopy sends them).
+Buf subscribe_frame(std::uint16_t instance, std::uint64_t seq, std::uint64_t ts, const ctl::Subscribe& s0,
                     const ctl::Key* key, Ipv4Addr src = kCopyIp, std::uint16_t sport = 40000) {
     Buf d(ctl::kMaxDatagram);
     ctl::Header h;
@@ -61,6 +62,8 @@ Buf subscribe_frame(std::uint16_t instance, std::uint64_t seq, std::uint64_t ts,
     h.epoch = kT0 - 100;
     h.seq = seq;
     h.ts_ns = ts;
+    ctl::Subscribe s = s0;
+    s.reply = {src.value(), sport};
     const std::size_t n = ctl::encode_subscribe(d, h, s, key);
     REQUIRE(n > 0);
     d.resize(n);
@@ -89,6 +92,7 @@ ctl::Datagram records_of(const Buf& frame, const ctl::Key* key, std::uint16_t to
     const auto body = v.payload(frame);
     REQUIRE(ctl::decode(body, key, kT0 + 10'000'000, ctl::kDefaultMaxSkewNs, d) == ctl::Reject::none);
     REQUIRE(d.h.type == ctl::Type::records);
+    CHECK(d.to == ctl::Subscriber{kT0 - 100, {kCopyIp.value(), to_port}});  // bound to its subscriber
     return d;
 }
 
@@ -157,7 +161,7 @@ TEST_CASE("intercept: size-driven flush keeps every datagram within 1472 bytes",
         records += d.n_records;
     }
     CHECK(records == 21);
-    CHECK(out.frames.size() == 5);  // 5 x 252 per datagram (1366 with a MAC), 20 -> 4, then the big one
+    CHECK(out.frames.size() == 5);  // 5 x 252 per datagram (1382 with a MAC), 20 -> 4, then the big one
     // 3 when a 6th small record did not fit, 1 before the big one, 1 right after it (a full datagram)
     CHECK(core.counters().flush_size == 5);
     CHECK(core.counters().flush_final == 0);
@@ -224,7 +228,7 @@ TEST_CASE("intercept: --allow, MAC, replay, unsubscribe, expiry, no subscriber",
         h.epoch = kT0 - 100;
         h.seq = 4;
         h.ts_ns = kT0 + 600'000'001;
-        u.resize(ctl::encode_unsubscribe(u, h, nullptr));
+        u.resize(ctl::encode_unsubscribe(u, h, {kCopyIp.value(), 40000}, nullptr));
         const auto uf = udp_frame(kCopyIp, 40000, u);
         core.on_control(uf, parse(uf), kT0 + 600'000'001, out);
         CHECK(core.subscriptions() == 0);

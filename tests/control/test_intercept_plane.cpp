@@ -52,6 +52,7 @@ Frame subscribe(MacAddr ic_mac, std::uint64_t seq, const ctl::Key* key) {
     s.clients[0] = {Ipv4Addr::from_octets(10, 9, 0, 1).value(), Ipv4Addr::from_octets(10, 9, 0, 254).value(), 1024,
                     33279};
     s.n_targets = 0;
+    s.reply = {kCopyIp.value(), 40000};  // the source udp_to_intercept gives it
     ctl::Header h;
     h.epoch = 7;
     h.seq = seq;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "apps/intercept/wiring.hpp"
@@ -46,7 +47,12 @@ TEST_CASE("intercept wiring: --allow, defaults, key file", "[control]") {
 
     const std::string key = "test_ic_wiring_" + std::to_string(::getpid()) + ".key";
     { std::ofstream(key) << "secret"; }
+    ::chmod(key.c_str(), 0644);
     parsed = cli::parse_intercept_options({"--ip", "10.0.0.3/24", "--key-file", key});
+    REQUIRE(parsed.outcome == cli::Outcome::run);
+    CHECK_FALSE(cli::intercept_core_config(parsed.options, err));  // readable by others: refused
+    CHECK(err.find("group or others") != std::string::npos);
+    REQUIRE(::chmod(key.c_str(), 0600) == 0);
     REQUIRE(parsed.outcome == cli::Outcome::run);
     c = cli::intercept_core_config(parsed.options, err);
     REQUIRE(c);

@@ -289,6 +289,8 @@ TEST_CASE("control section (-s): status line, summary, report") {
     c.intercept_restarts = 1;
     c.resubscribed = 3;
     c.from_strangers = 2;
+    c.records_not_target = 2;
+    c.records_not_client = 1;
     c.rejects = {{"truncated", 0}, {"bad_mac", 3}, {"replayed", 2}};
     s.control = c;
     CHECK(s.control->rejected() == 5);
@@ -300,13 +302,13 @@ TEST_CASE("control section (-s): status line, summary, report") {
     CHECK(io::summary_text(s, "input done")
               .find("  control: 7 subscribes sent, 45 datagrams received (38 accepted), 300 records, 4 datagrams "
                     "lost, 1 intercept restarts, 3 resubscribed, 5 rejected (bad_mac 3, replayed 2), 2 from "
-                    "strangers\n") !=
+                    "strangers, 2 records not from a target, 1 records not to a fake client\n") !=
           std::string::npos);
     const std::string j = io::report_json(s, io::ReportInfo{"0.1.0", "offline", "a.pcap", "input done", 0});
     CHECK(j.find("\"control\": {\"subscribes_sent\": 7, \"unsubscribes_sent\": 1, \"subscribe_no_mac\": 0, "
                  "\"datagrams_rx\": 45, \"accepted\": 38, \"records\": 300, \"datagrams_lost\": 4, "
                  "\"intercept_restarts\": 1, \"resubscribed\": 3, \"from_strangers\": 2, \"wrong_type\": 0, "
-                 "\"rejected\": 5, "
+                 "\"records_not_target\": 2, \"records_not_client\": 1, \"rejected\": 5, "
                  "\"rejects\": {\"truncated\": 0, \"bad_mac\": 3, \"replayed\": 2}},\n") != std::string::npos);
     CHECK(j.find("\"ports\": [") > j.find("\"control\""));
     int depth = 0;

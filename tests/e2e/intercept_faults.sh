@@ -4,17 +4,23 @@
 #
 #   tests/e2e/intercept_faults.sh DPCOPY_BINARY DPINTERCEPT_BINARY
 #
-# One replay at --speed 1 of a ~12 s capture (60 keep-alive sessions from
+# One replay at --speed 0.5 of a ~12 s capture (60 keep-alive sessions from
 # intercept_client.py, 0.2 s apart, three requests each with 0.3 s pauses), during which:
 #   1. the bridge drops every 3rd RECORDS datagram toward dpcopy for 1 s (nftables in the
 #      switch namespace, counted): dpcopy's "datagrams lost" must equal the drop count;
 #   2. dpintercept is killed (SIGKILL, by PID) and started again: dpcopy must count one
 #      intercept restart, and re-subscribe to the new one;
-#   3. hostile datagrams (intercept_wire.py: verbatim replays, flipped bytes, forgeries,
-#      strangers) go to dpcopy's and to the new dpintercept's control ports: each end
-#      must count exactly those, by reason, and keep running;
+#   3. hostile datagrams (intercept_wire.py: verbatim replays, a SUBSCRIBE replayed from
+#      other ports, flipped bytes, forgeries, a version 1 header, strangers) go to dpcopy's
+#      and to the new dpintercept's control ports: each end must count exactly those, by
+#      reason, and keep running;
 # and the target must still serve exactly the requests of the capture (the engine's
-# retransmissions recover what was lost). The pauses matter: a capture whose client sends
+# retransmissions recover what was lost). Then, without a key (issue #13's probe):
+#   4. a forged RECORDS datagram, bound to dpcopy with what its SUBSCRIBE shows, whose records
+#      claim responses from 10.1.1.1:80 and 8.8.8.8:22 and one to 10.9.9.9: dpcopy must count
+#      them (records not from a target 2, not to a fake client 1) and send nothing toward
+#      those addresses (tcpdump on its bridge port); and a key file readable by others must
+#      stop both programs at start with status 2. The pauses matter: a capture whose client sends
 # its next request and FIN right after a 256 KiB response loses a few sessions at --speed 1
 # even on the local path, without any fault (an engine matter, reported apart).
 set -uo pipefail
@@ -33,7 +39,7 @@ finish() { echo "e2e-intercept-faults: $pass passed, $fail failed"; [ "$fail" -e
 ice_rig icf || { bad rig "could not build the rig"; finish; }
 [ -n "${E2E_KEEP:-}" ] && trap 'mkdir -p "$E2E_KEEP"; cp -r "$RIG_TMP"/. "$E2E_KEEP"/; rig_cleanup' EXIT
 KEY="$RIG_TMP/control.key"
-head -c 32 /dev/urandom > "$KEY"
+(umask 077; head -c 32 /dev/urandom > "$KEY")  # a key file others can read is refused
 ICE_OPTS=(--key-file "$KEY" --allow 198.18.1.9/32,198.18.1.10/32)
 
 # 60 keep-alive sessions 0.2 s apart; session i asks /fI-a, /fI-b, /fI-c, 0.3 s apart.
@@ -43,7 +49,9 @@ ice_intercept intercept1 "${ICE_OPTS[@]}" || { bad dpintercept "exited at start"
 ice1=$ICE_PID pre1=$ICE_PREFIX
 
 : > "$E2E_TGT_LOG"
-ice_copy_cmd copy 198.18.1.9 faults faults 80 --speed 1 --key-file "$KEY"
+# --speed 0.5: the replay lasts ~25 s, so dpcopy still runs when the hostile datagrams
+# go out after the loss window and the restart on a loaded machine
+ice_copy_cmd copy 198.18.1.9 faults faults 80 --speed 0.5 --key-file "$KEY"
 timeout 300 "${ICE_CMD[@]}" >"$RIG_TMP/faults.out" 2>&1 &
 copy_pid=$!; copy_prefix=$ICE_COPY_PREFIX
 RIG_PIDS+=("$copy_pid")
@@ -83,6 +91,7 @@ ice_intercept intercept2 "${ICE_OPTS[@]}" --report "$RIG_TMP/intercept2.json" ||
 ice2=$ICE_PID pre2=$ICE_PREFIX   # (ice_intercept waited 2 s: dpcopy has re-subscribed)
 
 # 3. hostile datagrams, toward both ends at once
+echo "$(date +%T.%N | cut -c1-12) hostile datagrams; dpcopy $(kill -0 "$copy_pid" 2>/dev/null && echo running || echo ended)"
 rig_exec sw python3 "$WIRE" --iface pcopy --src 198.18.1.7:36524 --dst 198.18.1.9:36524 --type records \
   --key-file "$KEY" --stranger 198.18.1.66 >"$RIG_TMP/wire-copy.json" 2>&1 &
 w1=$!
@@ -188,4 +197,54 @@ PY
 else
   bad "dpintercept report" "the restarted dpintercept wrote no report"; cat "$RIG_TMP/intercept2.out"
 fi
+# ---- 4. no key: forged RECORDS, key file permissions ---------------------------------------
+ice_intercept intercept3 --allow 198.18.1.9/32 || bad "forged records" "keyless dpintercept exited at start"
+ice3=$ICE_PID pre3=$ICE_PREFIX
+e2e_reset_target
+ice_copy_cmd copy 198.18.1.9 forge faults 80 --speed 1
+timeout 300 "${ICE_CMD[@]}" >"$RIG_TMP/forge.out" 2>&1 &
+copy_pid=$!; copy_prefix=$ICE_COPY_PREFIX
+RIG_PIDS+=("$copy_pid")
+rig_tcpdump sw pcopy "$RIG_TMP/forge.pcap" "host 10.1.1.1 or host 8.8.8.8 or host 10.9.9.9"
+dump_pid=$RIG_LAST_PID
+rig_exec sw python3 "$WIRE" --forge-records --iface pcopy --src 198.18.1.7:36524 --dst 198.18.1.9:36524 \
+  --timeout 60 >"$RIG_TMP/forge-wire.json" 2>&1 || bad "forged records" "sender failed: $(cat "$RIG_TMP/forge-wire.json")"
+wait "$copy_pid"; rc=$?
+rig_tcpdump_stop "$dump_pid"
+rm -rf "/var/run/dpdk/$copy_prefix"
+ice_intercept_stop "$ice3" "$pre3" INT
+toward=$(tcpdump -nn -r "$RIG_TMP/forge.pcap" 2>/dev/null | wc -l)
+python3 - "$RIG_TMP/forge-wire.json" "$RIG_TMP/forge.out" <<'PY'
+import json, re, sys
+sent = json.load(open(sys.argv[1]))
+out = open(sys.argv[2], errors="replace").read()
+m = re.findall(r"(\d+) records not from a target, (\d+) records not to a fake client", out)
+if not m:
+    print("forged records: no control summary in dpcopy's output")
+    sys.exit(1)
+got = {"records_not_target": int(m[-1][0]), "records_not_client": int(m[-1][1])}
+print(f"forged records: sent {sent}, dpcopy counted {got}")
+sys.exit(0 if got == sent else 1)
+PY
+[ $? = 0 ] && ok "forged RECORDS (no key): dpcopy refused each record from a non-target or to a non-client, by name" ||
+  bad "forged records" "counts differ (above); $(tail -5 "$RIG_TMP/forge.out")"
+# (dpcopy's status is not asserted: taking a sequence number, the forgery makes dpcopy refuse
+# one genuine datagram as replayed, which the engine's retransmissions usually recover)
+echo "dpcopy (forged records) exited $rc"
+[ -s "$RIG_TMP/forge.pcap" ] && [ "$toward" = 0 ] && grep -q "records not from a target" "$RIG_TMP/forge.out" &&
+  ok "forged RECORDS (no key): dpcopy sent no frame toward 10.1.1.1, 8.8.8.8 or 10.9.9.9" ||
+  bad "forged records" "dpcopy exited $rc, $toward frames toward the forged addresses: $(tcpdump -nn -r "$RIG_TMP/forge.pcap" 2>/dev/null | head -3)"
+
+chmod 644 "$KEY"
+ice_copy_cmd copy 198.18.1.9 keyperm faults 80 --key-file "$KEY"
+timeout 120 "${ICE_CMD[@]}" >"$RIG_TMP/keyperm-copy.out" 2>&1
+krc=$?
+rm -rf "/var/run/dpdk/$ICE_COPY_PREFIX"
+ICE_WAIT=0 ice_intercept keyperm --key-file "$KEY"; kp=$ICE_PID
+wait "$kp"; irc=$?
+rm -rf "/var/run/dpdk/$ICE_PREFIX"
+if [ "$krc" = 2 ] && [ "$irc" = 2 ] && grep -q "group or others" "$RIG_TMP/keyperm-copy.out" &&
+   grep -q "group or others" "$RIG_TMP/keyperm.out"; then
+  ok "a key file readable by others stops dpcopy and dpintercept with status 2 and says why"
+else bad "key file permissions" "dpcopy $krc: $(tail -1 "$RIG_TMP/keyperm-copy.out"); dpintercept $irc: $(tail -1 "$RIG_TMP/keyperm.out")"; fi
 finish

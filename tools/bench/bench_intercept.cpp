@@ -90,6 +90,10 @@ Frame subscribe_frame(unsigned k, std::uint64_t now, const ctl::Key* key) {
                     lo, static_cast<std::uint16_t>(lo + kSlice - 1)};
     s.n_targets = 1;
     s.targets[0] = {kTarget.value(), 80};
+    // one address per subscriber (the intercept takes at most 8 subscriptions per address)
+    const net::Ipv4Addr src(kCopyIp.value() + k);
+    const auto sport = static_cast<std::uint16_t>(40000 + k);
+    s.reply = {src.value(), sport};
     ctl::Header h;
     h.instance = static_cast<std::uint16_t>(k);
     h.epoch = kT0;
@@ -98,8 +102,8 @@ Frame subscribe_frame(unsigned k, std::uint64_t now, const ctl::Key* key) {
     Frame d(ctl::kMaxDatagram);
     d.resize(ctl::encode_subscribe(d, h, s, key));
     Frame f(2048);
-    f.resize(net::build_udp(f, net::L2Spec{kCopyMac, kIcMac, 0, {}}, net::Ipv4Spec{kCopyIp, kIcIp},
-                            net::Port(static_cast<std::uint16_t>(40000 + k)), net::Port(ctl::kDefaultPort), d));
+    f.resize(net::build_udp(f, net::L2Spec{kCopyMac, kIcMac, 0, {}}, net::Ipv4Spec{src, kIcIp}, net::Port(sport),
+                            net::Port(ctl::kDefaultPort), d));
     return f;
 }
 
