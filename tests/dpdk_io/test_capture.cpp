@@ -3,6 +3,7 @@
 // pcap, a minimal block writer for pcapng) into a temporary directory.
 #include <catch2/catch.hpp>
 #include <pcap/pcap.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstring>
@@ -260,4 +261,20 @@ TEST_CASE("capture: missing, unsupported and corrupt files give one-line errors"
     REQUIRE(r->next(fr) == io::ReadStatus::frame);
     CHECK(r->next(fr) == io::ReadStatus::error);
     CHECK(r->err().find("corrupt") != std::string::npos);
+}
+
+// A FIFO without a writer would block a plain open() (libpcap's fopen) forever: the
+// reader refuses anything but a regular file at once (a regression hangs until meson's
+// timeout, which fails the test).
+TEST_CASE("capture: a FIFO or a directory is refused without blocking", "[capture]") {
+    TempDir dir;
+    const std::string fifo = dir.file("fifo.pcap");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    std::string err;
+    CHECK_FALSE(io::CaptureReader::open(fifo, err));
+    CHECK(err.find("fifo.pcap") != std::string::npos);
+    CHECK(err.find("not a regular file") != std::string::npos);
+    err.clear();
+    CHECK_FALSE(io::CaptureReader::open(dir.p.string(), err));
+    CHECK(err.find("not a regular file") != std::string::npos);
 }
