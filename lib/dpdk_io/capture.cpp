@@ -131,7 +131,12 @@ ReadStatus CaptureReader::next(CaptureFrame& out) {
         }
         ++stats_.frames;
         net::ConstBytes data(bytes, hdr->caplen);
-        out.ts_ns = static_cast<std::uint64_t>(hdr->ts.tv_sec) * 1'000'000'000ULL +
+        // A pcap record's seconds are an unsigned 32-bit field (up to 2106) that libpcap
+        // sign-extends into tv_sec: read past 2038 as what they are, not as before 1970
+        // (pcapng timestamps are 64-bit and never negative here).
+        const std::uint64_t sec = hdr->ts.tv_sec < 0 ? std::uint64_t{static_cast<std::uint32_t>(hdr->ts.tv_sec)}
+                                                     : static_cast<std::uint64_t>(hdr->ts.tv_sec);
+        out.ts_ns = sec * 1'000'000'000ULL +
                     static_cast<std::uint64_t>(hdr->ts.tv_usec);  // tv_usec holds ns at NANO precision
         out.wire_len = hdr->len;
         out.truncated = hdr->caplen < hdr->len;

@@ -156,6 +156,26 @@ TEST_CASE("capture: every supported link type yields a parseable frame", "[captu
     }
 }
 
+// A pcap record's seconds are unsigned 32 bits: a record 136 years after 1970 (issue #13's
+// "timestamp 136 years ahead") is 4294967295 s, not -1 s (libpcap sign-extends tv_sec).
+TEST_CASE("capture: pcap seconds past 2^31 are read unsigned", "[capture]") {
+    TempDir dir;
+    const std::string path = dir.file("late.pcap");
+    write_pcap(path, DLT_EN10MB, {{eth(0x0800, ipv4_syn()), 0, 1'000'000'000ULL},
+                                  {eth(0x0800, ipv4_syn()), 0, 4'294'967'295ULL * 1'000'000'000ULL + 5},
+                                  {eth(0x0800, ipv4_syn()), 0, 2'147'483'648ULL * 1'000'000'000ULL}});
+    std::string err;
+    auto r = io::CaptureReader::open(path, err);
+    REQUIRE(r);
+    io::CaptureFrame fr;
+    REQUIRE(r->next(fr) == io::ReadStatus::frame);
+    CHECK(fr.ts_ns == 1'000'000'000ULL);
+    REQUIRE(r->next(fr) == io::ReadStatus::frame);
+    CHECK(fr.ts_ns == 4'294'967'295ULL * 1'000'000'000ULL + 5);
+    REQUIRE(r->next(fr) == io::ReadStatus::frame);
+    CHECK(fr.ts_ns == 2'147'483'648ULL * 1'000'000'000ULL);
+}
+
 TEST_CASE("capture: pcapng with nanosecond resolution", "[capture]") {
     TempDir dir;
     const std::string path = dir.file("a.pcapng");
