@@ -77,14 +77,15 @@ std::string bad_option_token(const std::vector<std::string>& args, const po::opt
             value_next = eq == std::string::npos && takes_value(name);
             continue;
         }
-        if (!is_alnum(a[1])) return printable(a);
-        // -Xvalue: the rest of a short option that takes a value is its value; after a flag
-        // it is more short options.
-        if (takes_value(std::string("-") + a[1])) {
-            value_next = a.size() == 2;
-            continue;
+        // -abc: short flags, until one that takes a value: the rest of the token (or the
+        // next token when none is left) is its value
+        for (std::size_t i = 1; i < a.size(); ++i) {
+            if (!is_alnum(a[i])) return printable(a);
+            if (takes_value(std::string("-") + a[i])) {
+                value_next = i + 1 == a.size();
+                break;
+            }
         }
-        if (!std::all_of(a.begin() + 1, a.end(), is_alnum)) return printable(a);
     }
     return {};
 }

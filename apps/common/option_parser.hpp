@@ -25,9 +25,10 @@ std::string invalid_value_line(std::string_view prog, std::string_view option, s
 Result<bool> parse_flag_value(std::string_view text);
 
 // The first argument (before "--") that is not an option Boost can name safely, quoted
-// and printable, or empty: "--NAME[=VALUE]" and "-X..." need NAME to be letters, digits
-// and '-' (starting with a letter or digit), X a letter or digit; after a flag X come
-// more flags (letters and digits), after a short option with a value anything.
+// and printable, or empty: "--NAME[=VALUE]" needs NAME to be letters, digits and '-'
+// (starting with a letter or digit); "-abc" letters or digits up to the first short
+// option that takes a value, whose value is the rest (anything). A token that is the
+// value of the option before it is not looked at.
 std::string bad_option_token(const std::vector<std::string>& args, const po::options_description& options);
 // Why a config file's text is not "NAME = VALUE" lines ('#' comments, [SECTION] headers,
 // names of letters, digits, '-' and '.'), as "line N: ...", or empty.

@@ -210,6 +210,8 @@ TEST_CASE("dpcopy: odd characters in values are fine; self-maps only by ip:port"
         {with_x({"--mysql-user", "-%canonical_option%:pw"}), [](auto& o) { return o.mysql_users.size() == 1; },
          "a value that looks like an odd option"},
         {with_x({"-WO"}), [](auto& o) { return o.no_wait && o.full_sessions_only; }, "a cluster of flags"},
+        {{"-Wx80-10.0.0.2:80"}, [](auto& o) { return o.no_wait && o.transfer.size() == 1; }, "flags, then -xVALUE"},
+        {{"-Wx", "80-10.0.0.2:80"}, [](auto& o) { return o.no_wait && o.transfer.size() == 1; }, "flags, then -x VALUE"},
         {{"-x80-10.0.0.2:80"}, [](auto& o) { return o.transfer.size() == 1; }, "-Xvalue"},
         {{"-x", "10.1.1.1:80-10.1.1.1:8080"}, [](auto& o) { return o.transfer.size() == 1; }, "same host, other port"},
         {{"-x", "80-10.0.0.2:80,10.0.0.2:81-10.0.0.3:81"}, [](auto& o) { return o.transfer.size() == 2; },
