@@ -24,6 +24,16 @@ std::string invalid_value_line(std::string_view prog, std::string_view option, s
 // Parses yes/no/true/false/on/off/1/0 (the values of a flag in a config file).
 Result<bool> parse_flag_value(std::string_view text);
 
+// The first argument (before "--") that is not an option Boost can name safely, quoted
+// and printable, or empty: "--NAME[=VALUE]" needs NAME to be letters, digits and '-'
+// (starting with a letter or digit); "-abc" letters or digits up to the first short
+// option that takes a value, whose value is the rest (anything). A token that is the
+// value of the option before it is not looked at.
+std::string bad_option_token(const std::vector<std::string>& args, const po::options_description& options);
+// Why a config file's text is not "NAME = VALUE" lines ('#' comments, [SECTION] headers,
+// names of letters, digits, '-' and '.'), as "line N: ...", or empty.
+std::string config_syntax_error(std::string_view text);
+
 enum class Outcome { run, help, version, error };
 
 // What the parse functions of both apps return.
@@ -79,6 +89,8 @@ public:
     void take_flag(const char* name, bool& out);
 
 private:
+    bool read_config(const std::string& path);  // false: failed (recorded)
+
     std::string prog_;
     po::options_description settable_;
     po::variables_map vm_;

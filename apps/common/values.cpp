@@ -1,15 +1,15 @@
 #include "apps/common/values.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace dpcopy::cli {
@@ -205,6 +205,24 @@ Result<std::vector<Cidr>> parse_cidr_list(std::string_view text) {
     return out;
 }
 
+std::string transfer_loop_reason(const std::vector<TransferMap>& maps) {
+    const auto q = [](const TransferMap& m) {
+        const std::string text = m.to_string();
+        return quoted(std::string_view(text));
+    };
+    for (const auto& m : maps) {
+        if (m.online_ip == m.target_ip && m.online_port == m.target_port)
+            return q(m) + " sends the copies to the online service itself (the target must be another server)";
+    }
+    for (const auto& m : maps) {
+        for (const auto& o : maps) {
+            if (o.online_ip == m.target_ip && o.online_port == m.target_port)
+                return "the target of " + q(m) + " is the online service of " + q(o) + ": its copies would be copied again";
+        }
+    }
+    return {};
+}
+
 Result<std::vector<TransferMap>> parse_transfer_list(std::string_view text) {
     using R = std::vector<TransferMap>;
     R out;
@@ -245,6 +263,7 @@ Result<std::vector<TransferMap>> parse_transfer_list(std::string_view text) {
         if (out.size() > kMaxTransferMaps)
             return fail<R>("more than " + std::to_string(kMaxTransferMaps) + " maps");
     }
+    if (auto why = transfer_loop_reason(out); !why.empty()) return fail<R>(why);
     return out;
 }
 
@@ -263,24 +282,62 @@ Result<std::vector<Endpoint>> parse_endpoint_list(std::string_view text) {
     return out;
 }
 
+namespace {
+
+// What a path that is not a regular file is, for the error line.
+std::string not_regular_reason(mode_t mode) {
+    if (S_ISDIR(mode)) return "is a directory";
+    if (S_ISFIFO(mode)) return "is a FIFO (named pipe), not a regular file";
+    if (S_ISSOCK(mode)) return "is a socket, not a regular file";
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return "is a device, not a regular file";
+    return "is not a regular file";
+}
+
+}  // namespace
+
+Result<std::string> read_file_head(const std::string& path, std::size_t max_bytes) {
+    using R = std::string;
+    if (path.empty()) return fail<R>("empty file name");
+    // stat() first: a FIFO, device or socket is refused before anything opens it.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        return fail<R>(errno == ENOENT ? std::string("no such file") : std::string("cannot be read: ") + std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) return fail<R>(not_regular_reason(st.st_mode));
+    // O_NONBLOCK: should the path have been replaced by a FIFO since, open() returns at
+    // once instead of waiting for a writer; fstat() then tells what was opened.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return fail<R>(std::string("cannot be read: ") + std::strerror(errno));
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    if (::fstat(fd, &st) != 0) return fail<R>(std::string("cannot be read: ") + std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) return fail<R>(not_regular_reason(st.st_mode));
+    std::string bytes(max_bytes, '\0');
+    std::size_t got = 0;
+    while (got < max_bytes) {
+        const ssize_t n = ::read(fd, bytes.data() + got, max_bytes - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail<R>(std::string("cannot be read: ") + std::strerror(errno));
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    bytes.resize(got);
+    return bytes;
+}
+
 Result<bool> check_readable_file(const std::string& path) {
-    if (path.empty()) return fail<bool>("empty file name");
-    std::error_code ec;
-    const auto st = std::filesystem::status(path, ec);
-    if (ec || !std::filesystem::exists(st)) return fail<bool>("no such file");
-    if (std::filesystem::is_directory(st)) return fail<bool>("is a directory");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return fail<bool>(std::string("cannot be read: ") + std::strerror(errno));
+    auto head = read_file_head(path, 1);
+    if (!head) return fail<bool>(head.error());
     return true;
 }
 
 Result<bool> check_capture_file(const std::string& path) {
-    auto readable = check_readable_file(path);
-    if (!readable) return readable;
-    std::ifstream in(path, std::ios::binary);
-    std::array<unsigned char, 4> m{};
-    if (!in.read(reinterpret_cast<char*>(m.data()), 4)) return fail<bool>("too short to be a pcap or pcapng file");
-    const std::uint32_t be = (std::uint32_t{m[0]} << 24) | (std::uint32_t{m[1]} << 16) | (std::uint32_t{m[2]} << 8) | m[3];
+    auto head = read_file_head(path, 4);
+    if (!head) return fail<bool>(head.error());
+    if (head->size() < 4) return fail<bool>("too short to be a pcap or pcapng file");
+    const auto m = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>((*head)[i])); };
+    const std::uint32_t be = (m(0) << 24) | (m(1) << 16) | (m(2) << 8) | m(3);
     switch (be) {
         case 0xa1b2c3d4: case 0xd4c3b2a1:  // pcap, microseconds
         case 0xa1b23c4d: case 0x4d3cb2a1:  // pcap, nanoseconds
@@ -292,13 +349,12 @@ Result<bool> check_capture_file(const std::string& path) {
 }
 
 Result<bool> check_key_file(const std::string& path) {
-    auto readable = check_readable_file(path);
-    if (!readable) return readable;
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    if (ec) return fail<bool>("cannot tell its size: " + ec.message());
-    if (size == 0) return fail<bool>("the key file is empty");
-    if (size > 4096) return fail<bool>("the key file is larger than 4096 bytes");
+    // one byte more than allowed, to tell an oversized key from a full one
+    auto key = read_file_head(path, kMaxKeyFileBytes + 1);
+    if (!key) return fail<bool>(key.error());
+    if (key->empty()) return fail<bool>("the key file is empty");
+    if (key->size() > kMaxKeyFileBytes)
+        return fail<bool>("the key file is larger than " + std::to_string(kMaxKeyFileBytes) + " bytes");
     return true;
 }
 

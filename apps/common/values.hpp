@@ -75,20 +75,32 @@ Result<IfAddr> parse_ifaddr(std::string_view text);
 Result<Cidr> parse_cidr(std::string_view text);
 Result<std::vector<Cidr>> parse_cidr_list(std::string_view text);
 // MAP[,MAP...]; identical maps are merged, one online ip:port toward two
-// different targets is an error.
+// different targets is an error, and so is a target that is an online service
+// (transfer_loop_reason).
 Result<std::vector<TransferMap>> parse_transfer_list(std::string_view text);
+// Why copies sent by `maps` would come back as input, or empty: a map whose target is
+// its own online IP:PORT, or the online IP:PORT of another map (copies copied again, a
+// loop when two maps point at each other). Maps without an online IP (any address) are
+// not checked: "80-10.0.0.2:80" is the usual form, the mirror does not see the target.
+std::string transfer_loop_reason(const std::vector<TransferMap>& maps);
 // IP[:PORT][,...]; duplicates merged.
 Result<std::vector<Endpoint>> parse_endpoint_list(std::string_view text);
 
 // Split on ',' keeping empty items (so that "a,,b" and "a," can be rejected).
 std::vector<std::string_view> split_commas(std::string_view text);
 
-// File checks done at parse time (the only I/O here).
-// A readable regular file; empty reason on success.
+// File checks done at parse time (the only I/O here). Every input file must be a
+// regular file: a FIFO, device or socket is refused before it is opened (opening a
+// FIFO without a writer would block forever), and the file is opened with O_NONBLOCK
+// and checked again with fstat() in case the path changed in between.
+inline constexpr std::size_t kMaxKeyFileBytes = 4096;
+// The first max_bytes bytes of a readable regular file (fewer when it is shorter).
+Result<std::string> read_file_head(const std::string& path, std::size_t max_bytes);
+// A readable regular file.
 Result<bool> check_readable_file(const std::string& path);
-// A readable pcap (any byte order, us or ns) or pcapng file (checks the magic).
+// A readable regular pcap (any byte order, us or ns) or pcapng file (checks the magic).
 Result<bool> check_capture_file(const std::string& path);
-// A readable regular file holding 1..4096 bytes (the shared control secret).
+// A readable regular file holding 1..kMaxKeyFileBytes bytes (the shared control secret).
 Result<bool> check_key_file(const std::string& path);
 // A file that can be created or appended to later: its directory exists.
 Result<bool> check_writable_path(const std::string& path);

@@ -69,7 +69,8 @@ EAL options: dpcopy --help
   -a, --speed X                  offline time scale: 1 as captured, 2 twice as fast,
                                  0 as fast as the target answers (0..1000, default 1)
       --loop N                   offline: replay the file N times (default 1)
-      --max-gap MS               offline: shorten idle gaps longer than MS milliseconds
+      --max-gap MS               offline: capture gaps longer than MS milliseconds are shortened
+                                 to MS, with one warning (1..86400000, default 60000)
   -M, --mtu N                    largest IP packet sent (576..9000, default 1500)
   -W, --no-wait                  send requests without waiting for responses
   -O, --full-sessions-only       skip sessions whose SYN was not captured

@@ -15,6 +15,8 @@
 namespace dpcopy::cli {
 
 inline constexpr std::uint16_t kDefaultControlPort = 36524;
+// --max-gap default: a capture gap longer than a minute is shortened to a minute.
+inline constexpr std::uint32_t kDefaultMaxGapMs = 60000;
 
 struct CopyOptions {
     std::vector<TransferMap> transfer;           // -x, at least one
@@ -28,7 +30,7 @@ struct CopyOptions {
     std::uint32_t percent_x100 = 10000;          // -r P as hundredths of a percent: 1..10000 (10000 = all)
     double speed = 1.0;                          // -a: 0 = as fast as the target answers, else 0.001..1000
     std::uint32_t loop = 1;                      // --loop 1..1000000 (offline)
-    std::optional<std::uint32_t> max_gap_ms;     // --max-gap 1..86400000 (offline)
+    std::uint32_t max_gap_ms = kDefaultMaxGapMs; // --max-gap 1..86400000 (offline)
     std::uint32_t mtu = 1500;                    // -M 576..9000
     bool no_wait = false;                        // -W
     bool full_sessions_only = false;             // -O

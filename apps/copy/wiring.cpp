@@ -41,7 +41,7 @@ io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
     c.capture_path = opt.pcap_file.value_or("");
     c.speed = opt.speed;
     c.loop = opt.loop;
-    if (opt.max_gap_ms) c.max_gap_ns = std::uint64_t{*opt.max_gap_ms} * session::kMs;
+    c.max_gap_ns = std::uint64_t{opt.max_gap_ms} * session::kMs;
     c.rx_port = opt.rx_port;
     c.tx_port = opt.tx_port;
     if (opt.ip) {

@@ -2,6 +2,12 @@
 
 #include <pcap/pcap.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace dpcopy::io {
@@ -18,6 +24,31 @@ pcap_t* handle(void* p) { return static_cast<pcap_t*>(p); }
 #ifndef DLT_IPV4
 #define DLT_IPV4 228
 #endif
+
+// Opens `path` for reading only when it is a regular file: O_NONBLOCK so that a FIFO
+// without a writer cannot block open() forever (libpcap's own fopen() would), then
+// fstat() on what was opened. Returns the stream, or nullptr with `err` set.
+std::FILE* open_regular(const std::string& path, std::string& err) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        err = std::strerror(errno);
+        return nullptr;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        err = S_ISFIFO(st.st_mode) ? "is a FIFO (named pipe), not a regular file" : "is not a regular file";
+        ::close(fd);
+        return nullptr;
+    }
+    // reads of a regular file never block: O_NONBLOCK is cleared only to be plain
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    std::FILE* f = ::fdopen(fd, "rb");
+    if (f == nullptr) {
+        err = std::strerror(errno);
+        ::close(fd);
+    }
+    return f;
+}
 
 }  // namespace
 
@@ -45,8 +76,15 @@ std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path, std:
 
 bool CaptureReader::open_handle(std::string& err) {
     char ebuf[PCAP_ERRBUF_SIZE] = {};
-    pcap_t* p = pcap_open_offline_with_tstamp_precision(path_.c_str(), PCAP_TSTAMP_PRECISION_NANO, ebuf);
-    if (p == nullptr) {
+    std::string why;
+    std::FILE* f = open_regular(path_, why);
+    if (f == nullptr) {
+        err = "cannot read capture '" + path_ + "': " + why;
+        return false;
+    }
+    pcap_t* p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+    if (p == nullptr) {  // libpcap closes the stream only once it has opened a handle
+        std::fclose(f);
         err = "cannot read capture '" + path_ + "': " + ebuf;
         return false;
     }
@@ -93,7 +131,12 @@ ReadStatus CaptureReader::next(CaptureFrame& out) {
         }
         ++stats_.frames;
         net::ConstBytes data(bytes, hdr->caplen);
-        out.ts_ns = static_cast<std::uint64_t>(hdr->ts.tv_sec) * 1'000'000'000ULL +
+        // A pcap record's seconds are an unsigned 32-bit field (up to 2106) that libpcap
+        // sign-extends into tv_sec: read past 2038 as what they are, not as before 1970
+        // (pcapng timestamps are 64-bit and never negative here).
+        const std::uint64_t sec = hdr->ts.tv_sec < 0 ? std::uint64_t{static_cast<std::uint32_t>(hdr->ts.tv_sec)}
+                                                     : static_cast<std::uint64_t>(hdr->ts.tv_sec);
+        out.ts_ns = sec * 1'000'000'000ULL +
                     static_cast<std::uint64_t>(hdr->ts.tv_usec);  // tv_usec holds ns at NANO precision
         out.wire_len = hdr->len;
         out.truncated = hdr->caplen < hdr->len;

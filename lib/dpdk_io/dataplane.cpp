@@ -74,6 +74,7 @@ private:
     void finish_output(const std::string& end, int status);
     bool feed_some(std::uint64_t now, int& status, std::string& err);  // false: input done
     void count_reader_records() noexcept;
+    void count_shortened_gaps();
     enum class PassEnd { next_pass, wait, done };
     PassEnd end_of_pass(std::uint64_t now, int& status, std::string& err);
 
@@ -532,6 +533,21 @@ void Run::count_reader_records() noexcept {
     feed_ctr_[IoCounter::drop_file_bad_link_header] = st.bad_link_header;
 }
 
+// Gaps the pacer shortened to --max-gap: counted, and the first one told in one line (a
+// timestamp far ahead, e.g. a clock that jumped, would otherwise stall the replay silently).
+void Run::count_shortened_gaps() {
+    std::uint64_t& n = feed_ctr_[IoCounter::capture_gaps_shortened];
+    if (n == pacer_->gaps_shortened()) return;
+    if (n == 0) {
+        char gap[64];
+        std::snprintf(gap, sizeof gap, "%.3f s", static_cast<double>(pacer_->first_shortened_gap()) / 1e9);
+        log("dpcopy: warning: capture record " + std::to_string(cfg_.capture->stats().frames) + " comes " + gap +
+            " after the one before; gaps over --max-gap (" + std::to_string(*cfg_.max_gap_ns / 1'000'000) +
+            " ms) are shortened to it (counted as capture_gaps_shortened)");
+    }
+    n = pacer_->gaps_shortened();
+}
+
 // The end of a pass over the capture: --loop starts the next one once this pass's sessions
 // have ended (at most kPassWaitNs), or its frames would look like duplicates. `done` when
 // every pass was fed, or when the file cannot be read again (status 2).
@@ -593,6 +609,7 @@ bool Run::feed_some(std::uint64_t now, int& status, std::string& err) {
             pending_ = m;
             pending_worker_ = owner;
             pending_due_ = pacer_->due(f.ts_ns, now);
+            count_shortened_gaps();
         }
         if (pending_due_ > now) return true;  // not due yet
         // Do not make the owner drop what a wait would save (offline, lagging costs

@@ -24,7 +24,9 @@ struct DataplaneConfig {
     std::string capture_path;
     double speed = 1.0;                       // -a: 0 = as fast as the target answers
     std::uint32_t loop = 1;                   // --loop
-    std::optional<std::uint64_t> max_gap_ns;  // --max-gap
+    // --max-gap: longer capture gaps are shortened to this (a timestamp years ahead would
+    // otherwise stall the replay); nullopt keeps every gap (tests only; dpcopy always bounds).
+    std::optional<std::uint64_t> max_gap_ns = std::uint64_t{60} * 1'000'000'000ULL;
     std::uint16_t rx_port = 0;                // live: mirrored frames
     std::uint16_t tx_port = 0;                // toward the target; responses come back here
     std::optional<net::Ipv4Addr> ip;          // --ip

@@ -50,7 +50,8 @@ namespace dpcopy::io {
     X(drop_file_bad_link_header, "records skipped by the reader: too short for their link header")      \
     X(file_passes, "passes over the capture file completed (--loop)")                                  \
     X(fed_frames, "captured frames handed to the workers")                                             \
-    X(feed_waits, "times the feeder waited for room in a worker (ring or session table)")
+    X(feed_waits, "times the feeder waited for room in a worker (ring or session table)")              \
+    X(capture_gaps_shortened, "capture gaps longer than --max-gap, shortened to it")
 
 enum class IoCounter : std::uint16_t {
 #define DPCOPY_X(name, desc) name,

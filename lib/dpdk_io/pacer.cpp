@@ -20,7 +20,10 @@ std::uint64_t Pacer::due(std::uint64_t capture_ns, std::uint64_t now) noexcept {
         gap = 0;
         new_pass_ = false;
     }
-    if (max_gap_ && gap > *max_gap_) gap = *max_gap_;
+    if (max_gap_ && gap > *max_gap_) {
+        if (gaps_shortened_++ == 0) first_shortened_gap_ = gap;
+        gap = *max_gap_;
+    }
     prev_cap_ = capture_ns;
     elapsed_ += gap;
     if (speed_ <= 0.0) return now;

@@ -5,6 +5,8 @@
 //                  shortened to --max-gap, out-of-order timestamps taken as gap 0,
 //                  the gap between the last frame of a pass and the first of the next
 //                  taken as 0) / speed
+//   A shortened gap is counted (gaps_shortened(), the report's capture_gaps_shortened);
+//   the first one is kept (first_shortened_gap()) for the run's one warning line.
 //   speed 0: every frame is due at once (the feeder then goes as fast as the workers
 //            accept, and the engine paces requests by the target's answers).
 #pragma once
@@ -28,6 +30,10 @@ public:
     // Capture time covered so far (after gap shortening), for the status line.
     std::uint64_t capture_elapsed() const noexcept { return elapsed_; }
     bool as_fast_as_possible() const noexcept { return speed_ <= 0.0; }
+    // Gaps longer than max_gap_ns, shortened to it (at any speed, 0 included).
+    std::uint64_t gaps_shortened() const noexcept { return gaps_shortened_; }
+    // The capture gap of the first of them as captured (0 when none).
+    std::uint64_t first_shortened_gap() const noexcept { return first_shortened_gap_; }
 
 private:
     double speed_;
@@ -38,6 +44,8 @@ private:
     std::uint64_t prev_cap_ = 0;  // capture time of the previous frame
     std::uint64_t elapsed_ = 0;   // capture time elapsed since the first frame (after shortening)
     std::uint64_t last_due_ = 0;
+    std::uint64_t gaps_shortened_ = 0;
+    std::uint64_t first_shortened_gap_ = 0;
 };
 
 }  // namespace dpcopy::io

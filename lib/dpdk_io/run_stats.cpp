@@ -256,6 +256,8 @@ std::string summary_text(const RunSnapshot& s, std::string_view end) {
     t += "  frames: " + std::to_string(s.io[IoCounter::fed_frames]) + " from the capture, " +
          std::to_string(s.io[IoCounter::rx_frames]) + " received, " + std::to_string(s.io[IoCounter::tx_frames]) +
          " sent (" + std::to_string(s.io[IoCounter::tx_bytes]) + " bytes)\n";
+    if (const std::uint64_t g = s.io[IoCounter::capture_gaps_shortened])
+        t += "  capture gaps shortened to --max-gap: " + std::to_string(g) + "\n";
     const Reasons lost = drops_by_reason(s, DropClass::lost);
     const Reasons filtered = drops_by_reason(s, DropClass::filtered);
     const std::uint64_t resync_bytes = c[Counter::drop_resync_bytes];

@@ -20,6 +20,8 @@ trap cleanup EXIT
 printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00' > "$tmp/in.pcap"
 echo 'not a capture' > "$tmp/notpcap"
 printf 'transfer = 80-10.0.0.2:80\nbogus = 1\n' > "$tmp/bad.conf"
+mkfifo "$tmp/fifo"  # no writer: a plain open() for reading would wait forever
+printf 'transfer = 80-10.0.0.2:80\npcap = %s\n' "$tmp/fifo" > "$tmp/fifo-pcap.conf"
 
 rte_existed=0; [ -e "$rundir_base/rte" ] && rte_existed=1
 
@@ -28,7 +30,8 @@ rte_existed=0; [ -e "$rundir_base/rte" ] && rte_existed=1
 expect() {
   local want=$1 pattern=$2; shift 3
   local out err rc
-  out=$("$@" 2>"$tmp/err"); rc=$?
+  # a hang (issue #13: FIFOs, Boost's %token% loop) is a failure, not a stuck test
+  out=$(timeout 20 "$@" 2>"$tmp/err"); rc=$?
   err=$(cat "$tmp/err")
   if [ "$rc" -ne "$want" ]; then
     echo "FAIL: status $rc, want $want: $*"; echo "  stderr: $err"; fail=1; return
@@ -66,6 +69,21 @@ expect 2 "missing required option --ip" -- "$dpintercept" "${P[@]}" --
 expect 2 "for option --filter" -- "$dpintercept" "${P[@]}" -- --ip 10.0.0.3/24 -F 'tcp and'
 expect 2 "unrecognised option '--bogus'" -- "$dpintercept" "${P[@]}" -- --ip 10.0.0.3/24 --bogus
 expect 2 "for option --payload-bytes" -- "$dpintercept" "${P[@]}" -- --ip 10.0.0.3/24 --payload-bytes 1461
+# Issue #13: input that used to hang. FIFOs as input files, both programs ...
+expect 2 "invalid value '$tmp/fifo' for option --pcap: is a FIFO" -- "$dpcopy" "${P[@]}" -- -x 80-10.0.0.2:80 -i "$tmp/fifo"
+expect 2 "invalid value '$tmp/fifo' for option --config: is a FIFO" -- "$dpcopy" "${P[@]}" -- --config "$tmp/fifo"
+expect 2 "for option --pcap \(config file $tmp/fifo-pcap.conf\): is a FIFO" -- "$dpcopy" "${P[@]}" -- --config "$tmp/fifo-pcap.conf"
+expect 2 "invalid value '$tmp/fifo' for option --key-file: is a FIFO" -- "$dpcopy" "${P[@]}" -- -x 80-10.0.0.2:80 --key-file "$tmp/fifo"
+expect 2 "for option --key-file: is a FIFO" -- "$dpintercept" "${P[@]}" -- --ip 10.0.0.3/24 --key-file "$tmp/fifo"
+expect 2 "for option --config: is a FIFO" -- "$dpintercept" "${P[@]}" -- --config "$tmp/fifo"
+# ... option names Boost's error templates loop on (100 % CPU forever) ...
+expect 2 "invalid option '--%canonical_option%'" -- "$dpcopy" "${P[@]}" -- --%canonical_option%
+expect 2 "invalid option '--%canonical_option%'" -- "$dpintercept" "${P[@]}" -- --%canonical_option%
+expect 2 "invalid option '-x%option%'|for option --transfer" -- "$dpcopy" "${P[@]}" -- -x%option%
+printf 'transfer = 80-10.0.0.2:80\n%%canonical_option%% = 1\n' > "$tmp/pct.conf"
+expect 2 "invalid line 2: bad option name" -- "$dpcopy" "${P[@]}" -- --config "$tmp/pct.conf"
+# ... and a map whose target is its own online service.
+expect 2 "sends the copies to the online service itself" -- "$dpcopy" "${P[@]}" -- -x 10.1.1.1:80-10.1.1.1:80
 # Without --file-prefix too (EAL's default prefix "rte").
 expect 2 "for option --transfer" -- "$dpcopy" -- -x 80-10.0.0.256:80
 if [ $rte_existed -eq 0 ] && [ -e "$rundir_base/rte" ]; then

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <string>
 
+#include <sys/stat.h>
+
 namespace cli_test {
 
 class TempDir {
@@ -19,6 +21,9 @@ public:
         write("notpcap.txt", "GET / HTTP/1.1\r\n");
         write("key", "0123456789abcdef0123456789abcdef");
         write("emptykey", "");
+        // a FIFO without a writer: opening it for reading would block forever
+        if (::mkfifo(path("fifo").c_str(), 0600) != 0) std::abort();
+        std::filesystem::create_directory(path("dir"));
     }
     ~TempDir() {
         std::error_code ec;

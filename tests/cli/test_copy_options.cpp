@@ -28,7 +28,7 @@ TEST_CASE("dpcopy: defaults", "[cli][copy]") {
     CHECK(o.percent_x100 == 10000);
     CHECK(o.speed == 1.0);
     CHECK(o.loop == 1);
-    CHECK_FALSE(o.max_gap_ms.has_value());
+    CHECK(o.max_gap_ms == 60000);
     CHECK(o.mtu == 1500);
     CHECK_FALSE(o.no_wait);
     CHECK_FALSE(o.full_sessions_only);
@@ -181,8 +181,43 @@ TEST_CASE("dpcopy: rejected values of every option, one line naming option and v
         {with_x({"--report", temp().path("nodir/x.json")}), "for option --report: directory"},
         {with_x({"--mtu", "1500", "--mtu", "1400"}), "cannot be specified more than once"},
         {with_x({"--config", temp().path("missing.conf")}), "for option --config: no such file"},
+        // input files are regular files: a FIFO would block open() forever (issue #13)
+        {with_x({"-i", temp().path("fifo")}), "invalid value '" + temp().path("fifo") + "' for option --pcap: is a FIFO"},
+        {with_x({"-i", temp().path("dir")}), "for option --pcap: is a directory"},
+        {with_x({"--key-file", temp().path("fifo")}), "for option --key-file: is a FIFO"},
+        {with_x({"--config", temp().path("fifo")}), "invalid value '" + temp().path("fifo") + "' for option --config: is a FIFO"},
+        {with_x({"-i", "/dev/null"}), "for option --pcap: is a device"},
+        // option names Boost's error templates would loop on (issue #13), or cannot name
+        {{"--%canonical_option%"}, "invalid option '--%canonical_option%'"},
+        {with_x({"--%canonical_option%=1"}), "invalid option '--%canonical_option%=1'"},
+        {with_x({"--a%option%b"}), "invalid option '--a%option%b'"},
+        {with_x({"-%"}), "invalid option '-%'"},
+        {with_x({"-W%canonical_option%"}), "invalid option '-W%canonical_option%'"},
+        {with_x({"--bad\nname"}), "invalid option '--bad\\x0aname'"},
+        {with_x({"--=1"}), "invalid option '--=1'"},
+        // a map whose target is an online service (its own, or another map's)
+        {{"-x", "10.1.1.1:80-10.1.1.1:80"}, "'10.1.1.1:80-10.1.1.1:80' sends the copies to the online service itself"},
+        {{"-x", "10.1.1.1:80-10.1.1.2:80,10.1.1.2:80-10.1.1.3:80"},
+         "the target of '10.1.1.1:80-10.1.1.2:80' is the online service of '10.1.1.2:80-10.1.1.3:80'"},
+        {{"-x", "10.1.1.1:80-10.1.1.2:80", "-x", "10.1.1.2:80-10.1.1.1:80"}, "would be copied again"},
     };
     check_rejected(parse_copy_options, "dpcopy", table);
+}
+
+TEST_CASE("dpcopy: odd characters in values are fine; self-maps only by ip:port", "[cli][copy]") {
+    const std::vector<Accept<CopyOptions>> table = {
+        {with_x({"--mysql-user=%canonical_option%:pw"}), [](auto& o) { return o.mysql_users.size() == 1; }, "--name=%value%"},
+        {with_x({"--mysql-user", "-%canonical_option%:pw"}), [](auto& o) { return o.mysql_users.size() == 1; },
+         "a value that looks like an odd option"},
+        {with_x({"-WO"}), [](auto& o) { return o.no_wait && o.full_sessions_only; }, "a cluster of flags"},
+        {{"-Wx80-10.0.0.2:80"}, [](auto& o) { return o.no_wait && o.transfer.size() == 1; }, "flags, then -xVALUE"},
+        {{"-Wx", "80-10.0.0.2:80"}, [](auto& o) { return o.no_wait && o.transfer.size() == 1; }, "flags, then -x VALUE"},
+        {{"-x80-10.0.0.2:80"}, [](auto& o) { return o.transfer.size() == 1; }, "-Xvalue"},
+        {{"-x", "10.1.1.1:80-10.1.1.1:8080"}, [](auto& o) { return o.transfer.size() == 1; }, "same host, other port"},
+        {{"-x", "80-10.0.0.2:80,10.0.0.2:81-10.0.0.3:81"}, [](auto& o) { return o.transfer.size() == 2; },
+         "a port-only online side is not an address"},
+    };
+    check_accepted(parse_copy_options, table);
 }
 
 TEST_CASE("dpcopy: --help and --version", "[cli][copy]") {
@@ -239,7 +274,7 @@ TEST_CASE("dpcopy: config file values, precedence and errors", "[cli][copy][conf
         CHECK(parse_copy_options({"--config", bad, "--mtu", "1500"}).outcome == Outcome::run);
     }
     SECTION("unknown keys, sections, command-line-only keys and bad lines are errors") {
-        struct Case { const char* body; const char* contains; };
+        struct Case { std::string body; const char* contains; };
         const Case cases[] = {
             {"transfer = 80-10.0.0.2:80\nbogus = 1\n", "unrecognised option 'bogus'"},
             {"transfer = 80-10.0.0.2:80\n[main]\nmtu = 1500\n", "unrecognised option 'main.mtu'"},
@@ -249,6 +284,13 @@ TEST_CASE("dpcopy: config file values, precedence and errors", "[cli][copy][conf
             {"transfer = 80-10.0.0.2:80\njust a line\n", "invalid line"},
             {"transfer = 80-10.0.0.2:80\nno-wait = maybe\n", "for option --no-wait (config file"},
             {"transfer = 80-10.0.0.2:80\nmtu = 1500\nmtu = 1400\n", "more than once"},
+            // what Boost's error templates would loop on (issue #13)
+            {"transfer = 80-10.0.0.2:80\n%canonical_option% = 1\n", "invalid line 2: bad option name '%canonical_option%'"},
+            {"transfer = 80-10.0.0.2:80\n%invalid_line%\n", "invalid line 2: '%invalid_line%' (expected NAME = VALUE)"},
+            {"[%canonical_option%]\ntransfer = 80-10.0.0.2:80\n", "invalid line 1: bad section header"},
+            // pcap = a FIFO: refused without opening it
+            {"transfer = 80-10.0.0.2:80\npcap = " + temp().path("fifo") + "\n",
+             "for option --pcap (config file"},
         };
         for (const auto& c : cases) {
             INFO(c.body);

@@ -1,4 +1,5 @@
 #include "apps/common/values.hpp"
+#include "temp_files.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -186,4 +187,36 @@ TEST_CASE("file checks", "[cli][values][files]") {
                           "/empty", "/big"})
         std::remove((dir + f).c_str());
     std::remove(dir.c_str());
+}
+
+TEST_CASE("input files: regular files only, refused before any blocking open", "[cli][values]") {
+    // a FIFO without a writer: a plain open() for reading would wait forever
+    CHECK_THAT(check_readable_file(cli_test::temp().path("fifo")).error(), Catch::Contains("is a FIFO"));
+    CHECK_THAT(check_capture_file(cli_test::temp().path("fifo")).error(), Catch::Contains("is a FIFO"));
+    CHECK_THAT(check_key_file(cli_test::temp().path("fifo")).error(), Catch::Contains("is a FIFO"));
+    CHECK_THAT(check_readable_file(cli_test::temp().path("dir")).error(), Catch::Contains("is a directory"));
+    CHECK_THAT(check_readable_file("/dev/zero").error(), Catch::Contains("is a device"));
+    CHECK_THAT(check_readable_file(cli_test::temp().path("missing")).error(), Catch::Contains("no such file"));
+    CHECK(check_readable_file(cli_test::temp().path("key")).ok());
+    CHECK(check_capture_file(cli_test::temp().path("in.pcap")).ok());
+    CHECK(check_key_file(cli_test::temp().path("key")).ok());
+    CHECK_THAT(check_key_file(cli_test::temp().path("emptykey")).error(), Catch::Contains("empty"));
+    const auto big = cli_test::temp().write("bigkey", std::string(kMaxKeyFileBytes + 1, 'k'));
+    CHECK_THAT(check_key_file(big).error(), Catch::Contains("larger than 4096 bytes"));
+    CHECK(check_key_file(cli_test::temp().write("fullkey", std::string(kMaxKeyFileBytes, 'k'))).ok());
+    auto head = read_file_head(cli_test::temp().path("key"), 4);
+    REQUIRE(head.ok());
+    CHECK(*head == "0123");
+}
+
+TEST_CASE("transfer maps: a target that is an online service is refused", "[cli][values]") {
+    CHECK_THAT(parse_transfer_list("10.1.1.1:80-10.1.1.1:80").error(), Catch::Contains("online service itself"));
+    CHECK_THAT(parse_transfer_list("10.1.1.1:80-10.1.1.2:80,10.1.1.2:80-10.1.1.1:80").error(),
+               Catch::Contains("copied again"));
+    CHECK_THAT(parse_transfer_list("10.1.1.3:80-10.1.1.2:80,10.1.1.2:80-10.1.1.4:80").error(),
+               Catch::Contains("the target of '10.1.1.3:80-10.1.1.2:80' is the online service of '10.1.1.2:80-10.1.1.4:80'"));
+    CHECK(parse_transfer_list("10.1.1.1:80-10.1.1.1:81").ok());
+    CHECK(parse_transfer_list("80-10.0.0.2:80").ok());
+    CHECK(parse_transfer_list("10.1.1.1:80-10.1.1.2:80,10.1.1.2:81-10.1.1.4:80").ok());
+    CHECK(transfer_loop_reason({}).empty());
 }

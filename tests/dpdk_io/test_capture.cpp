@@ -3,6 +3,7 @@
 // pcap, a minimal block writer for pcapng) into a temporary directory.
 #include <catch2/catch.hpp>
 #include <pcap/pcap.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstring>
@@ -155,6 +156,26 @@ TEST_CASE("capture: every supported link type yields a parseable frame", "[captu
     }
 }
 
+// A pcap record's seconds are unsigned 32 bits: a record 136 years after 1970 (issue #13's
+// "timestamp 136 years ahead") is 4294967295 s, not -1 s (libpcap sign-extends tv_sec).
+TEST_CASE("capture: pcap seconds past 2^31 are read unsigned", "[capture]") {
+    TempDir dir;
+    const std::string path = dir.file("late.pcap");
+    write_pcap(path, DLT_EN10MB, {{eth(0x0800, ipv4_syn()), 0, 1'000'000'000ULL},
+                                  {eth(0x0800, ipv4_syn()), 0, 4'294'967'295ULL * 1'000'000'000ULL + 5},
+                                  {eth(0x0800, ipv4_syn()), 0, 2'147'483'648ULL * 1'000'000'000ULL}});
+    std::string err;
+    auto r = io::CaptureReader::open(path, err);
+    REQUIRE(r);
+    io::CaptureFrame fr;
+    REQUIRE(r->next(fr) == io::ReadStatus::frame);
+    CHECK(fr.ts_ns == 1'000'000'000ULL);
+    REQUIRE(r->next(fr) == io::ReadStatus::frame);
+    CHECK(fr.ts_ns == 4'294'967'295ULL * 1'000'000'000ULL + 5);
+    REQUIRE(r->next(fr) == io::ReadStatus::frame);
+    CHECK(fr.ts_ns == 2'147'483'648ULL * 1'000'000'000ULL);
+}
+
 TEST_CASE("capture: pcapng with nanosecond resolution", "[capture]") {
     TempDir dir;
     const std::string path = dir.file("a.pcapng");
@@ -260,4 +281,20 @@ TEST_CASE("capture: missing, unsupported and corrupt files give one-line errors"
     REQUIRE(r->next(fr) == io::ReadStatus::frame);
     CHECK(r->next(fr) == io::ReadStatus::error);
     CHECK(r->err().find("corrupt") != std::string::npos);
+}
+
+// A FIFO without a writer would block a plain open() (libpcap's fopen) forever: the
+// reader refuses anything but a regular file at once (a regression hangs until meson's
+// timeout, which fails the test).
+TEST_CASE("capture: a FIFO or a directory is refused without blocking", "[capture]") {
+    TempDir dir;
+    const std::string fifo = dir.file("fifo.pcap");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    std::string err;
+    CHECK_FALSE(io::CaptureReader::open(fifo, err));
+    CHECK(err.find("fifo.pcap") != std::string::npos);
+    CHECK(err.find("not a regular file") != std::string::npos);
+    err.clear();
+    CHECK_FALSE(io::CaptureReader::open(dir.p.string(), err));
+    CHECK(err.find("not a regular file") != std::string::npos);
 }

@@ -56,3 +56,42 @@ TEST_CASE("speed 0: everything is due at once") {
     CHECK(p.due(0, 7) == 7);
     CHECK(p.due(3600'000 * ms, 8) == 8);
 }
+
+TEST_CASE("--max-gap: shortened gaps are counted, the first one kept for the warning") {
+    Pacer p(1.0, 500 * ms);
+    p.due(0, 0);
+    CHECK(p.gaps_shortened() == 0);
+    CHECK(p.first_shortened_gap() == 0);
+    p.due(500 * ms, 0);  // exactly the bound: kept
+    CHECK(p.gaps_shortened() == 0);
+    p.due(2500 * ms, 0);
+    CHECK(p.gaps_shortened() == 1);
+    CHECK(p.first_shortened_gap() == 2000 * ms);
+    p.due(9500 * ms, 0);
+    CHECK(p.gaps_shortened() == 2);
+    CHECK(p.first_shortened_gap() == 2000 * ms);
+    p.new_pass();  // the jump back to the file's start is no gap
+    p.due(0, 0);
+    CHECK(p.gaps_shortened() == 2);
+}
+
+// Issue #13: a record whose timestamp is 136 years ahead (a broken clock) at --speed 1
+// waited forever; bounded by --max-gap it is due one bound later.
+TEST_CASE("--max-gap: a timestamp 136 years ahead is due one bound later") {
+    constexpr std::uint64_t s = 1000 * ms;
+    Pacer p(1.0, 60 * s);
+    const std::uint64_t t0 = 1'700'000'000ULL * s;
+    CHECK(p.due(t0, 1000) == 1000);
+    const std::uint64_t ahead = t0 + 136ULL * 365 * 86400 * s;
+    CHECK(p.due(ahead, 2000) == 1000 + 60 * s);
+    CHECK(p.due(ahead + 10 * ms, 3000) == 1000 + 60 * s + 10 * ms);
+    CHECK(p.gaps_shortened() == 1);
+    CHECK(p.first_shortened_gap() == ahead - t0);
+}
+
+TEST_CASE("--max-gap at speed 0 counts too (nothing waits)") {
+    Pacer p(0.0, 1 * ms);
+    p.due(0, 5);
+    CHECK(p.due(10 * ms, 6) == 6);
+    CHECK(p.gaps_shortened() == 1);
+}

@@ -15,6 +15,10 @@ Scenarios:
   sigint_report  SIGINT while the feeder waits for the next frame: status 0, summary,
                  --report JSON with "end": "interrupted"
   telemetry      /dpcopy/stats answers over the telemetry socket (SOCK_SEQPACKET)
+  gap_ahead      a record 136 years after the one before (issue #13) at --speed 1: with
+                 --max-gap 200 the replay finishes, warns once, counts the shortened
+                 gaps; with the default bound (60 s) it warns at once instead of waiting
+                 silently (stopped by SIGINT)
 """
 import json
 import os
@@ -201,7 +205,7 @@ def start_waiting_run(r, telemetry, report=None):
     ])
     write_pcap(r.path("arp.pcap"), [(1.0, arp(2, TARGET_MAC, TARGET_IP, b"\0" * 6, OUR_IP, BCAST))])
     vdev = "net_pcap0,rx_pcap=%s,tx_pcap=%s" % (r.path("arp.pcap"), r.path("out.pcap"))
-    extra = ["-l", r.path("log"), "--stats-interval", "1"]
+    extra = ["-l", r.path("log"), "--stats-interval", "1", "--max-gap", "86400000"]
     if report:
         extra += ["--report", report]
     p = subprocess.Popen([r.binary] + r.eal(vdev, telemetry) + replay_args(r.path("slow.pcap"), extra),
@@ -285,6 +289,54 @@ def scenario_telemetry(r, src):
     finally:
         rc, out, err = stop(p, signal.SIGTERM)
     check(rc == 0, "SIGTERM: status 0 (got %d)" % rc)
+
+
+def scenario_gap_ahead(r, src):
+    t0 = 1_000_000.0
+    ahead = t0 + 136 * 365 * 86400  # 136 years later (the pcap's 32-bit seconds still hold it)
+    write_pcap(r.path("ahead.pcap"), [
+        (t0, udp_frame(CLIENT_IP, TARGET_IP, 5000, 53, b"first")),
+        (ahead, udp_frame(CLIENT_IP, TARGET_IP, 5000, 53, b"second")),
+        (t0 + 1, udp_frame(CLIENT_IP, TARGET_IP, 5000, 53, b"back")),     # backwards: no gap
+        (ahead, udp_frame(CLIENT_IP, TARGET_IP, 5000, 53, b"ahead again")),  # shortened again
+    ])
+    write_pcap(r.path("arp.pcap"), [(1.0, arp(2, TARGET_MAC, TARGET_IP, b"\0" * 6, OUR_IP, BCAST))])
+    vdev = "net_pcap0,rx_pcap=%s,tx_pcap=%s" % (r.path("arp.pcap"), r.path("out.pcap"))
+    # 1) --speed 1 --max-gap 200: done in about 0.4 s of pacing
+    rc, out, err = r.run(r.eal(vdev) + replay_args(r.path("ahead.pcap"),
+                                                   ["--speed", "1", "--max-gap", "200", "--report", r.path("r.json")]),
+                         timeout=90)
+    print(err)
+    warnings = [l for l in app_lines(err) if "warning" in l]
+    check(rc == 0, "--max-gap 200: the replay finishes, status 0 (got %d)" % rc)
+    check(len(warnings) == 1 and "capture record 2 comes 4288896000.000 s after the one before" in warnings[0]
+          and "--max-gap (200 ms)" in warnings[0], "one warning line, naming the record and the gap: %r" % warnings)
+    rep = json.load(open(r.path("r.json")))
+    check(rep["io"]["capture_gaps_shortened"] == 2 and rep["io"]["fed_frames"] == 4,
+          "report: 2 gaps shortened, 4 frames fed (%s)" % {k: rep["io"][k] for k in ("capture_gaps_shortened", "fed_frames")})
+    check("  capture gaps shortened to --max-gap: 2\n" in err, "the summary counts them")
+    check(rep["end"] == "input done", "report: input done")
+    # 2) the default bound: the warning comes at once (not after a silent wait)
+    os.remove(r.path("r.json"))
+    p = subprocess.Popen([r.binary] + r.eal(vdev) + replay_args(r.path("ahead.pcap"),
+                         ["-l", r.path("log"), "--report", r.path("r.json")]),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 40
+    log = ""
+    while time.time() < deadline and p.poll() is None:
+        log = open(r.path("log")).read() if os.path.exists(r.path("log")) else ""
+        if "warning" in log:
+            break
+        time.sleep(0.1)
+    check(p.poll() is None, "default --max-gap: still running (the shortened gap is 60 s)")
+    rc, out, err = stop(p)
+    log = open(r.path("log")).read()
+    print(log)
+    check(rc == 0, "SIGINT: status 0 (got %d)" % rc)
+    check("gaps over --max-gap (60000 ms) are shortened" in log, "default --max-gap: the warning names 60000 ms")
+    rep = json.load(open(r.path("r.json")))
+    check(rep["io"]["capture_gaps_shortened"] == 1 and rep["io"]["fed_frames"] == 1,
+          "report: 1 gap shortened, the second frame not due yet")
 
 
 def main():
