@@ -36,7 +36,7 @@ ncorp=$(ls "$corpus" | wc -l)
 if [ $rc -eq 0 ]; then
   echo "fuzz_$name: OK, ${execs:-0} execs in $secs s (${rate:-0}/s), cov ${cov:-?}, ft ${ft:-?}, corpus $ncorp"
 else
-  grep -E 'ERROR: |fuzz invariant broken|runtime error|SUMMARY|Test unit written|==[0-9]+==' "$log" | head -n 20
+  grep -E 'ERROR: |fuzz invariant broken|runtime error|SUMMARY|Test unit written|^ *#[0-9]+ 0x' "$log" | head -n 30 >&2
   echo "fuzz_$name: CRASH (exit $rc), log $log, input in $crashes/"
 fi
 exit $rc
