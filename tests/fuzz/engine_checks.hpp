@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <set>
 #include <string>
@@ -105,6 +106,7 @@ struct Checker {
     Counters prev{};
     std::uint64_t captured = 0, target = 0;
     std::set<std::pair<std::uint32_t, std::uint16_t>> junk_sources;  // of raw target frames
+    std::set<std::uint32_t> raw_clients;  // sources of raw captured frames (kept without -c)
     std::vector<Tuple> tuples;                                      // most recent first, at most 16
 
     explicit Checker(const Setup& s) : setup(s) { sink.seg = s.segmented; }
@@ -117,7 +119,7 @@ struct Checker {
     bool is_client_src(Ipv4Addr ip) const {
         const auto& fakes = setup.cfg.clients;
         if (!fakes.empty()) return std::find(fakes.begin(), fakes.end(), ip) != fakes.end();
-        return ip == kClients[0] || ip == kClients[1];
+        return ip == kClients[0] || ip == kClients[1] || raw_clients.count(ip.value()) != 0;
     }
 
     void learn(const FlowKey& k, const net::TcpHdr& h, std::size_t payload) {
@@ -146,6 +148,10 @@ struct Checker {
         if (v.vlan_count == 1) FUZZ_CHECK(v.vlans[0].vid() == setup.cfg.vlans[0].vid());
         const net::TcpHdr h = net::TcpHdr::read(f.subspan(v.l4_off));
         if (junk_sources.count({v.key.dst_ip.value(), v.key.dst_port.value()}) && h.has(net::tcpflag::rst)) return;
+        if (!is_target(v.key.dst_ip, v.key.dst_port) || !is_client_src(v.key.src_ip))
+            std::fprintf(stderr, "emitted %s:%u -> %s:%u flags 0x%02x seq %u ack %u len %u\n",
+                         v.key.src_ip.to_string().c_str(), v.key.src_port.value(), v.key.dst_ip.to_string().c_str(),
+                         v.key.dst_port.value(), h.flags, h.seq.value(), h.ack.value(), v.payload_len);
         FUZZ_CHECK(is_target(v.key.dst_ip, v.key.dst_port));
         FUZZ_CHECK(is_client_src(v.key.src_ip));
         learn(v.key, h, v.payload_len);

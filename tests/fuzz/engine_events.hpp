@@ -182,9 +182,13 @@ private:
         const std::uint8_t b = in.u8();
         const auto raw = in.bytes(in.u8());
         switch (b & 3) {
-        case 0:
+        case 0: {
+            const net::LinkType link = (b & 4) ? net::LinkType::raw_ipv4 : net::LinkType::ethernet;
+            net::PacketView v;
+            if (net::parse_frame(raw, v, link) == net::ParseError::ok) chk_.raw_clients.insert(v.key.src_ip.value());
             ++chk_.captured;
-            return e_.on_captured(raw, (b & 4) ? net::LinkType::raw_ipv4 : net::LinkType::ethernet, now_);
+            return e_.on_captured(raw, link, now_);
+        }
         case 1: {
             // A target frame of the input's bytes: an RST answering it goes back to its source.
             net::PacketView v;
