@@ -3,6 +3,8 @@
 # Ends with a line "N passed, N failed"; exits non-zero on any failure.
 #   build/      the product build (DPDK apps, integration and e2e tests, benchmarks)
 #   build-san/  ASan+UBSan build of the pure code; the unit tests run here
+#   build-fuzz/ clang + libFuzzer + ASan/UBSan: each fuzz harness runs 20 s (suite fuzz;
+#               longer runs: tools/fuzz.sh, docs/fuzzing.md)
 # Options: --unit (unit and lint suites only), --suite NAME (one meson suite).
 set -uo pipefail
 source "$(dirname "$0")/lib/common.sh"
@@ -28,6 +30,11 @@ if [ $only_unit -eq 0 ]; then
   dpcopy_log "building build/ (product)"
   dpcopy_build build -Ddpdk=enabled || exit 1
 fi
+if [ $only_unit -eq 0 ] || [ "$suite" = fuzz ]; then
+  dpcopy_log "building build-fuzz/ (clang, libFuzzer harnesses)"
+  (export CXX=clang++; dpcopy_build build-fuzz -Ddpdk=disabled -Dtests=disabled -Dbench=false -Dfuzz=enabled \
+    -Db_sanitize=address,undefined -Db_lundef=false) || exit 1
+fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -38,15 +45,17 @@ run_suite() {  # dir, meson test args...
   return 0  # the summary decides
 }
 
-rm -f build-san/meson-logs/testlog.json build/meson-logs/testlog.json
+rm -f build-san/meson-logs/testlog.json build/meson-logs/testlog.json build-fuzz/meson-logs/testlog.json
 logs=()
 if [ -n "$suite" ]; then
   if [ "$suite" = unit ]; then run_suite build-san --suite unit; logs+=(build-san/meson-logs/testlog.json)
+  elif [ "$suite" = fuzz ]; then run_suite build-fuzz --suite fuzz; logs+=(build-fuzz/meson-logs/testlog.json)
   else run_suite build --suite "$suite"; logs+=(build/meson-logs/testlog.json); fi
 else
   run_suite build-san --suite unit --suite lint; logs+=(build-san/meson-logs/testlog.json)
   if [ $only_unit -eq 0 ]; then
     run_suite build --no-suite unit --no-suite lint; logs+=(build/meson-logs/testlog.json)
+    run_suite build-fuzz --suite fuzz; logs+=(build-fuzz/meson-logs/testlog.json)
   fi
 fi
 

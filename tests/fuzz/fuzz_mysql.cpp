@@ -1,6 +1,6 @@
 // libFuzzer entry point for lib/proto/mysql_auth's parsers (parse_greeting, parse_login,
 // classify_login_reply, parse_auth_switch) and the rewrites they feed; the checks are in
-// mysql_harness.hpp. Built and run by tests/fuzz/run_mysql.sh (clang, -fsanitize=fuzzer).
+// mysql_harness.hpp. Built and run like every harness: tools/fuzz.sh --only mysql (docs/fuzzing.md).
 #include <cstdlib>
 
 #include "tests/fuzz/mysql_harness.hpp"
