@@ -34,14 +34,14 @@ std::size_t encode(const c::Datagram& d, const c::Key* k, std::vector<std::uint8
     const c::Bytes b(out.data(), out.size());
     switch (d.h.type) {
     case c::Type::subscribe: return c::encode_subscribe(b, d.h, d.sub, k);
-    case c::Type::unsubscribe: return c::encode_unsubscribe(b, d.h, k);
+    case c::Type::unsubscribe: return c::encode_unsubscribe(b, d.h, d.reply, k);
     case c::Type::records: {
         c::RecordsBuilder rb;
         rb.begin(b, k != nullptr);
         auto it = d.record_iter();
         c::RecordView r;
         while (it.next(r)) FUZZ_CHECK(rb.add(r.bytes));
-        return rb.finish(d.h, k);
+        return rb.finish(d.h, d.to, k);
     }
     }
     return 0;
