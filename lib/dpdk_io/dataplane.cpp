@@ -382,6 +382,7 @@ bool Run::setup(std::string& err, int& status) {
     for (auto& w : workers_) w->publish();
     g_control_on.store(control_ != nullptr, std::memory_order_relaxed);
     g_mirror_port.store(live ? int{cfg_.rx_port} : -1, std::memory_order_relaxed);
+    if (live) g_mirror_socket_drops.watch(af_packet_sockets(cfg_.rx_port));
     g_workers.store(nw, std::memory_order_release);
 
     register_telemetry();
@@ -432,6 +433,7 @@ void Run::teardown() {
     rings_.clear();
     g_workers.store(0, std::memory_order_release);
     g_mirror_port.store(-1, std::memory_order_relaxed);
+    g_mirror_socket_drops.watch({});
     for (std::uint16_t p : ports_up_) stop_port(p);
     ports_up_.clear();
     workers_.clear();
@@ -479,6 +481,10 @@ RunSnapshot Run::snapshot(bool final_read) {
         ps.oerrors = st.oerrors;
         ps.rx_nombuf = st.rx_nombuf;
         ps.mirror = !cfg_.capture && id == cfg_.rx_port;  // live: its own drops are lost
+        if (ps.mirror) {
+            ps.kernel_sockets = static_cast<std::uint32_t>(g_mirror_socket_drops.sockets());
+            ps.kernel_drops = g_mirror_socket_drops.read();
+        }
         s.ports.push_back(ps);
     }
     return s;

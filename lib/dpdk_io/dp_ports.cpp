@@ -1,12 +1,16 @@
 // Port setup for the data plane (dp_ports.hpp).
 #include "lib/dpdk_io/dp_ports.hpp"
+#include "lib/dpdk_io/packet_socket_drops.hpp"
 
+#include <net/if.h>
+#include <rte_devargs.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <string_view>
 
 namespace dpcopy::io::dp {
 
@@ -116,5 +120,17 @@ void stop_port(std::uint16_t id) {
     rte_eth_dev_close(id);
 }
 
+std::vector<int> af_packet_sockets(std::uint16_t port) {
+    rte_eth_dev_info info{};
+    if (rte_eth_dev_info_get(port, &info) != 0 || info.driver_name == nullptr) return {};
+    if (std::string_view(info.driver_name).find("af_packet") == std::string_view::npos) return {};
+    unsigned ifindex = info.if_index;
+    if (ifindex == 0 && info.device != nullptr) {  // the PMD did not say: its iface= argument
+        const rte_devargs* args = rte_dev_devargs(info.device);
+        if (args != nullptr && args->args != nullptr)
+            ifindex = if_nametoindex(std::string(af_packet_iface_arg(args->args)).c_str());
+    }
+    return packet_sockets_bound_to(ifindex);
+}
 
 }  // namespace dpcopy::io::dp

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace dpcopy::io::dp {
 
@@ -35,5 +36,9 @@ std::string port_name(std::uint16_t port);  // "port 1 (net_af_packet)"
 bool setup_port(PortSetup& ps, rte_mempool* pool, std::string& err, std::string& note, std::uint16_t& rxq_out);
 
 void stop_port(std::uint16_t id);
+
+// A net_af_packet port's kernel sockets (one per queue pair), for their drop statistics
+// (packet_socket_drops.hpp); empty for any other driver.
+std::vector<int> af_packet_sockets(std::uint16_t port);
 
 }  // namespace dpcopy::io::dp

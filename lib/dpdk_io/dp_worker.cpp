@@ -17,6 +17,7 @@ std::atomic<std::uint32_t> g_workers{0};
 std::atomic<std::uint64_t> g_start_tsc{0};
 std::atomic<bool> g_control_on{false};
 std::atomic<int> g_mirror_port{-1};
+PacketSocketDrops g_mirror_socket_drops;
 
 int worker_main(void* arg) {
     // Sleeps when idle (--idle-sleep) should last what was asked, not the default 50 us
@@ -52,6 +53,7 @@ static int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_
         ps.imissed = st.imissed;
         ps.ierrors = st.ierrors;
         ps.rx_nombuf = st.rx_nombuf;
+        ps.kernel_drops = g_mirror_socket_drops.read();
         ps.mirror = true;
         s.ports.push_back(ps);
     }
@@ -70,6 +72,7 @@ static int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_
     rte_tel_data_add_dict_u64(d, "port_rx_missed", port.missed);
     rte_tel_data_add_dict_u64(d, "port_rx_nombuf", port.nombuf);
     rte_tel_data_add_dict_u64(d, "port_rx_errors", port.errors);
+    rte_tel_data_add_dict_u64(d, "port_rx_kernel_drops", port.kernel);
     std::string name;
     s.session.for_each([&](std::string_view group, std::string_view cname, std::uint64_t v) {
         name.assign(group == "session" ? "" : std::string(group) + "_");

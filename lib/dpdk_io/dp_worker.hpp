@@ -27,6 +27,7 @@
 #include <span>
 #include <vector>
 
+#include "lib/dpdk_io/packet_socket_drops.hpp"
 #include "lib/dpdk_io/control_client.hpp"
 #include "lib/dpdk_io/wall_clock.hpp"
 #include "lib/dpdk_io/host_stack.hpp"
@@ -83,6 +84,7 @@ extern std::atomic<std::uint32_t> g_workers;
 extern std::atomic<std::uint64_t> g_start_tsc;
 extern std::atomic<bool> g_control_on;  // -s: worker 0 publishes the control client's counters
 extern std::atomic<int> g_mirror_port;  // live mode: the mirror's port id (its drops are lost); -1 offline
+extern PacketSocketDrops g_mirror_socket_drops;  // live, net_af_packet mirror: the kernel's drops
 
 inline net::MacAddr unpack_mac(std::uint64_t v) {
     net::MacAddr m;

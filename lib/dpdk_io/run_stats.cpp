@@ -88,6 +88,7 @@ std::vector<Drop> classified_drops(const RunSnapshot& s) {
     add("port_rx_missed", p.missed);
     add("port_rx_nombuf", p.nombuf);
     add("port_rx_errors", p.errors);
+    add("port_rx_kernel_drops", p.kernel);
     return d;
 }
 
@@ -146,6 +147,7 @@ MirrorPortDrops mirror_port_drops(const RunSnapshot& s) noexcept {
         d.missed += p.imissed;
         d.nombuf += p.rx_nombuf;
         d.errors += p.ierrors;
+        d.kernel += p.kernel_drops;
     }
     return d;
 }
@@ -280,8 +282,9 @@ std::string summary_text(const RunSnapshot& s, std::string_view end) {
     for (const PortStats& p : s.ports) {
         t += "  port " + std::to_string(p.port) + (p.mirror ? " (mirror)" : "") + ": rx " + std::to_string(p.ipackets) + " tx " +
              std::to_string(p.opackets) + " missed " + std::to_string(p.imissed) + " rx_nombuf " +
-             std::to_string(p.rx_nombuf) + " errors " + std::to_string(p.ierrors) + "/" + std::to_string(p.oerrors) +
-             "\n";
+             std::to_string(p.rx_nombuf) +
+             (p.kernel_sockets ? " kernel_drops " + std::to_string(p.kernel_drops) : std::string()) + " errors " +
+             std::to_string(p.ierrors) + "/" + std::to_string(p.oerrors) + "\n";
     }
     return t;
 }
@@ -325,7 +328,9 @@ std::string ports_json(const std::vector<PortStats>& ports) {
              ", \"ipackets\": " + std::to_string(p.ipackets) + ", \"opackets\": " + std::to_string(p.opackets) +
              ", \"ibytes\": " + std::to_string(p.ibytes) + ", \"obytes\": " + std::to_string(p.obytes) +
              ", \"imissed\": " + std::to_string(p.imissed) + ", \"ierrors\": " + std::to_string(p.ierrors) +
-             ", \"oerrors\": " + std::to_string(p.oerrors) + ", \"rx_nombuf\": " + std::to_string(p.rx_nombuf) + "}";
+             ", \"oerrors\": " + std::to_string(p.oerrors) + ", \"rx_nombuf\": " + std::to_string(p.rx_nombuf) +
+             ", \"kernel_drops\": " + std::to_string(p.kernel_drops) +
+             ", \"kernel_sockets\": " + std::to_string(p.kernel_sockets) + "}";
     }
     return "[" + o + "]";
 }

@@ -21,6 +21,11 @@ struct PortStats {
     std::uint64_t ipackets = 0, opackets = 0, ibytes = 0, obytes = 0;
     std::uint64_t imissed = 0, ierrors = 0, oerrors = 0, rx_nombuf = 0;
     bool mirror = false;  // live mode: the port dpcopy copies from (what it drops is lost)
+    // net_af_packet: what the kernel dropped on the port's packet sockets (their RX rings
+    // were full), read with PACKET_STATISTICS (packet_socket_drops.hpp); no ethdev counter
+    // has it. kernel_sockets is 0 for other drivers.
+    std::uint64_t kernel_drops = 0;
+    std::uint32_t kernel_sockets = 0;
 };
 
 // dpcopy's side of the control protocol (-s): filled from ControlClientCounters by
@@ -65,7 +70,7 @@ struct RunSnapshot {
 //   resync skips, table or tuples exhausted, hand-off/TX/mbuf shortages, unreadable
 //   captured frames, mirrored frames of a -x service before the next hop was known, and in
 //   live mode what the mirror port itself dropped (port_rx_missed, port_rx_nombuf,
-//   port_rx_errors). Any drop counter not listed as filtered is lost (a new reason is never
+//   port_rx_errors, port_rx_kernel_drops). Any drop counter not listed as filtered is lost (a new reason is never
 //   hidden).
 // - filtered: frames that are not part of a copy by design: not TCP (including the
 //   captured frames the parser rejected for being another protocol, ARP, UDP or ICMP:
@@ -86,9 +91,10 @@ std::span<const std::string_view> filtered_captured_parse_names() noexcept;
 bool captured_parse_filtered(net::ParseError e) noexcept;
 // What the mirror ports (PortStats::mirror) dropped before dpcopy saw it, summed: the
 // NIC's missed frames (imissed: its RX queues were full), frames without an mbuf
-// (rx_nombuf) and bad frames (ierrors).
+// (rx_nombuf), bad frames (ierrors) and, for net_af_packet, the kernel's drops on the
+// port's packet sockets.
 struct MirrorPortDrops {
-    std::uint64_t missed = 0, nombuf = 0, errors = 0;
+    std::uint64_t missed = 0, nombuf = 0, errors = 0, kernel = 0;
 };
 MirrorPortDrops mirror_port_drops(const RunSnapshot& s) noexcept;
 struct DropTotals {

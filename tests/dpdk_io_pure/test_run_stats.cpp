@@ -177,6 +177,26 @@ TEST_CASE("live: the mirror port's own drops are lost, by the port") {
     CHECK(j.find("{\"port\": 0, \"mirror\": false, ") != std::string::npos);
 }
 
+// net_af_packet: the kernel's drops on the mirror port's packet sockets are lost too; the
+// port line shows them only for a port that has packet sockets.
+TEST_CASE("live: the kernel's drops on the mirror's packet sockets are lost") {
+    io::RunSnapshot s = sample();
+    io::PortStats mirror{1, 5000, 0, 0, 0, 0, 0, 0, 0, true, 7, 2};
+    s.ports.push_back(mirror);
+    s.ports[0].kernel_drops = 50;  // the TX port's: not the mirror's
+    CHECK(io::mirror_port_drops(s).kernel == 7);
+    CHECK(io::drop_totals(s).lost == 7);
+    CHECK(io::drop_class("port_rx_kernel_drops") == io::DropClass::lost);
+    const std::string sum = io::summary_text(s, "interrupted");
+    CHECK(sum.find("  lost: port_rx_kernel_drops 7\n") != std::string::npos);
+    CHECK(sum.find("  port 1 (mirror): rx 5000 tx 0 missed 0 rx_nombuf 0 kernel_drops 7 errors 0/0\n") !=
+          std::string::npos);
+    CHECK(sum.find("  port 0: rx 10 tx 20 missed 0 rx_nombuf 0 errors 0/0\n") != std::string::npos);
+    const std::string j = io::report_json(s, io::ReportInfo{"0.1.0", "live", "port 1", "interrupted", 0});
+    CHECK(j.find("\"lost\": {\"port_rx_kernel_drops\": 7},") != std::string::npos);
+    CHECK(j.find("\"kernel_drops\": 7, \"kernel_sockets\": 2}") != std::string::npos);
+}
+
 TEST_CASE("summary: requests lost, the pacing's guesses and mid-stream sessions, each on its line") {
     io::RunSnapshot s = sample();
     const std::string none = io::summary_text(s, "input done");
