@@ -1,5 +1,6 @@
 #include "apps/common/option_parser.hpp"
 
+#include "apps/common/option_hints.hpp"
 #include "apps/common/values.hpp"
 
 #include <algorithm>
@@ -162,6 +163,13 @@ void OptionParser::take_flag(const char* name, bool& out) {
     take(name, parse_flag_value, out);
 }
 
+std::vector<std::string> OptionParser::known_names(bool cmdline) const {
+    std::vector<std::string> names;
+    for (const auto& o : settable_.options()) names.push_back(o->long_name());
+    if (cmdline) names.insert(names.end(), {"help", "version", "config"});
+    return names;
+}
+
 bool OptionParser::read_config(const std::string& path) {
     config_file_ = path;
     // a regular file only (read_file_head never opens a FIFO), read once
@@ -184,6 +192,10 @@ bool OptionParser::read_config(const std::string& path) {
         // allow_unregistered = false: an unknown key is an error. store()
         // keeps the values already taken from the command line.
         po::store(po::parse_config_file(in, settable_, false), vm_);
+    } catch (const po::unknown_option& e) {
+        fail(prog_ + ": config file " + config_file_ + ": " + e.what() +
+             unknown_option_hint(prog_, e.get_option_name(), known_names(false)));
+        return false;
     } catch (const po::error& e) {
         fail(prog_ + ": config file " + config_file_ + ": " + e.what());
         return false;
@@ -222,6 +234,10 @@ Outcome OptionParser::parse(const std::vector<std::string>& args) {
     try {
         auto parsed = po::command_line_parser(args).options(all).positional(positional).style(style).run();
         po::store(parsed, vm_);
+    } catch (const po::unknown_option& e) {
+        fail(prog_ + ": " + e.what() + unknown_option_hint(prog_, e.get_option_name(), known_names(true)) + " (see " +
+             prog_ + " -- --help)");
+        return Outcome::error;
     } catch (const po::error& e) {
         fail(prog_ + ": " + e.what() + " (see " + prog_ + " -- --help)");
         return Outcome::error;

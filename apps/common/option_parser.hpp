@@ -89,7 +89,9 @@ public:
     void take_flag(const char* name, bool& out);
 
 private:
-    bool read_config(const std::string& path);  // false: failed (recorded)
+    bool read_config(const std::string& path);
+    // the long options (with help, version and config on the command line), for "did you mean"
+    std::vector<std::string> known_names(bool cmdline) const;  // false: failed (recorded)
 
     std::string prog_;
     po::options_description settable_;

@@ -1,4 +1,5 @@
 #include "apps/common/values.hpp"
+#include "apps/common/option_hints.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -334,6 +335,9 @@ Result<bool> check_readable_file(const std::string& path) {
 
 Result<bool> check_capture_file(const std::string& path) {
     auto head = read_file_head(path, 4);
+    if (!head && is_network_interface(path))  // tcpcopy's -i took a device
+        return fail<bool>("no such file, but a network interface: -i replays a capture file; to copy live from " +
+                          path + ", give EAL --vdev net_af_packet0,iface=" + path + " (docs/deploy.md)");
     if (!head) return fail<bool>(head.error());
     if (head->size() < 4) return fail<bool>("too short to be a pcap or pcapng file");
     const auto m = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>((*head)[i])); };

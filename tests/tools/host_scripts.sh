@@ -69,6 +69,23 @@ else
     expect "dpintercept is installed next to it" 0 "^dpintercept [0-9]" "$dest$(dirname "$start_bin")/dpintercept" --version
   fi
   expect "unit's Documentation= ($doc) is installed" 0 "^# Deploying dpcopy" head -1 "$dest$doc"
+  # every unit installed where systemd looks (<prefix>/lib/systemd/system), its paths on
+  # this prefix, and accepted by systemd-analyze verify once pointed at the DESTDIR (the
+  # template through an instance, dpcopy@0)
+  mkdir -p "$RIG_TMP/units"
+  for u in dpcopy.service dpcopy@.service dpintercept.service; do
+    f="$dest/usr/local/lib/systemd/system/$u"
+    expect "$u is installed in <prefix>/lib/systemd/system" 0 "ExecStart=/usr/local/bin/dp" cat "$f"
+    sed "s|/usr/local/|$dest/usr/local/|g" "$f" >"$RIG_TMP/units/$u"
+  done
+  ln -sf dpcopy@.service "$RIG_TMP/units/dpcopy@0.service"
+  if command -v systemd-analyze >/dev/null; then
+    for u in dpcopy.service dpcopy@0.service dpintercept.service; do
+      expect "systemd-analyze verify $u (installed paths): no complaint" 0 "^clean$" \
+        bash -c "out=\$(systemd-analyze verify '$RIG_TMP/units/$u' 2>&1); [ -z \"\$out\" ] && echo clean || { echo \"\$out\"; exit 1; }"
+    done
+  else echo "SKIP systemd-analyze: not installed"; fi
+  expect "example configs are installed" 0 "dpintercept.conf.example" ls "$dest/usr/local/share/doc/dpcopy/examples"
 fi
 echo "host-scripts: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
