@@ -47,10 +47,21 @@ dpcopy_install_packages() {
 }
 
 # Configures (once) and builds one build directory. $1 = dir, rest = meson options.
+# DPCOPY_BUILD_TARGETS="a b": build only these ninja targets (default: everything).
+# Prints the build's progress in steps of 10 % (ninja's [k/N] lines); the full output
+# is in DIR.ninja.log.
 dpcopy_build() {
   local dir=$1; shift
   if [ ! -f "$dir/build.ninja" ]; then
     meson setup "$dir" "$DPCOPY_ROOT" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log" >&2; return 1; }
   fi
-  ninja -C "$dir" >"$dir.ninja.log" 2>&1 || { tail -n 60 "$dir.ninja.log" >&2; return 1; }
+  local targets=()
+  [ -n "${DPCOPY_BUILD_TARGETS:-}" ] && read -r -a targets <<<"$DPCOPY_BUILD_TARGETS"
+  ninja -C "$dir" "${targets[@]}" 2>&1 | tee "$dir.ninja.log" | awk -v dir="$dir" '
+    match($0, /^\[[0-9]+\/[0-9]+\]/) {
+      split(substr($0, 2, RLENGTH - 2), kn, "/")
+      step = int(kn[1] * 10 / kn[2])
+      if (kn[2] >= 10 && step > shown) { shown = step; printf "  %s: %d%% (%d of %d steps)\n", dir, step * 10, kn[1], kn[2]; fflush() }
+    }'
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { tail -n 60 "$dir.ninja.log" >&2; return 1; }
 }
