@@ -50,7 +50,7 @@ inline constexpr const char* kOutputHelp =
     "  -h, --help                     print this help and exit\n";
 // and the last line, on the exit statuses (finish_before_eal, Parsed::exit_status).
 inline constexpr const char* kExitStatusHelp =
-    "Exit status: 0 success, --help, --version; 1 runtime failure; 2 bad command line or not implemented yet.\n";
+    "Exit status: 0 success, --help, --version; 1 runtime failure; 2 bad command line, config file or input file.\n";
 
 // Reads the shared options into an options struct with the members rx_port, tx_port,
 // control_port, key_file, stats_interval_s, log_file and report_file.

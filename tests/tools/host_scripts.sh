@@ -86,6 +86,29 @@ else
     done
   else echo "SKIP systemd-analyze: not installed"; fi
   expect "example configs are installed" 0 "dpintercept.conf.example" ls "$dest/usr/local/share/doc/dpcopy/examples"
+  if [ "$apps" = apps ] && command -v help2man >/dev/null; then
+    # man pages made from --help: every option of the help is in the page, which renders
+    for prog in dpcopy dpintercept; do
+      page="$dest/usr/local/share/man/man1/$prog.1"
+      expect "man $prog renders" 0 "^EXIT STATUS" bash -c "MANWIDTH=100 man -l '$page' 2>/dev/null"
+      missing=$("$dest/usr/local/bin/$prog" -- --help | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u |
+        while read -r o; do MANWIDTH=200 man -l "$page" 2>/dev/null | grep -q -- "$o" || echo "$o"; done)
+      expect "man $prog has every option of $prog -- --help" 0 "^all$" bash -c "[ -z '$missing' ] && echo all || echo 'missing: $missing'"
+    done
+  fi
+  # bash completion: EAL options before --, the program's own after it (from its --help)
+  comp="$dest/usr/local/share/bash-completion/completions"
+  complete_words() {  # PROG WORDS...: what completing the last word offers
+    PATH="$dest/usr/local/bin:$PATH" bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1));
+      _dpcopy; echo "${COMPREPLY[*]}"' _ "$comp/$1" "$@"
+  }
+  if [ "$apps" = apps ]; then
+    expect "completion: dpcopy -- --tra" 0 "^--transfer$" complete_words dpcopy -- --tra
+    expect "completion: dpcopy -- --multi" 0 "^--multiply$" complete_words dpcopy -l 1 -- -x 80-1.1.1.1:80 --multi
+    expect "completion: dpcopy --vd (EAL)" 0 "^--vdev$" complete_words dpcopy --vd
+    expect "completion: dpintercept -- --pay" 0 "^--payload-bytes$" complete_words dpintercept -- --pay
+    expect "completion: dpcopy -- -i FILE" 0 "deploy.md" complete_words dpcopy -- -i "$dest/usr/local/share/doc/dpcopy/dep"
+  fi
 fi
 echo "host-scripts: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
