@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -28,7 +29,7 @@ pcap_t* handle(void* p) { return static_cast<pcap_t*>(p); }
 // Opens `path` for reading only when it is a regular file: O_NONBLOCK so that a FIFO
 // without a writer cannot block open() forever (libpcap's own fopen() would), then
 // fstat() on what was opened. Returns the stream, or nullptr with `err` set.
-std::FILE* open_regular(const std::string& path, std::string& err) {
+std::FILE* open_regular(const std::string& path, std::string& err, std::uint64_t& size) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         err = std::strerror(errno);
@@ -40,6 +41,7 @@ std::FILE* open_regular(const std::string& path, std::string& err) {
         ::close(fd);
         return nullptr;
     }
+    size = static_cast<std::uint64_t>(st.st_size);
     // reads of a regular file never block: O_NONBLOCK is cleared only to be plain
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     std::FILE* f = ::fdopen(fd, "rb");
@@ -77,7 +79,7 @@ std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path, std:
 bool CaptureReader::open_handle(std::string& err) {
     char ebuf[PCAP_ERRBUF_SIZE] = {};
     std::string why;
-    std::FILE* f = open_regular(path_, why);
+    std::FILE* f = open_regular(path_, why, size_);
     if (f == nullptr) {
         err = "cannot read capture '" + path_ + "': " + why;
         return false;
@@ -108,6 +110,13 @@ CaptureReader::~CaptureReader() {
 const char* CaptureReader::datalink_name() const noexcept {
     const char* n = pcap_datalink_val_to_name(dlt_);
     return n ? n : "?";
+}
+
+std::uint64_t CaptureReader::position() const noexcept {
+    if (pcap_ == nullptr) return 0;
+    std::FILE* f = pcap_file(handle(pcap_));
+    const long at = f != nullptr ? std::ftell(f) : -1;
+    return at < 0 ? 0 : std::min(static_cast<std::uint64_t>(at), size_);
 }
 
 bool CaptureReader::rewind() {

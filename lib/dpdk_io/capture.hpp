@@ -42,6 +42,11 @@ public:
     // Starts again from the first record (for --loop). False with err() set on failure.
     bool rewind();
 
+    // How far the reader is into the file (bytes, within the stream's read-ahead buffer)
+    // and the file's size: the offline status line's progress.
+    std::uint64_t position() const noexcept;
+    std::uint64_t size_bytes() const noexcept { return size_; }
+
     int datalink() const noexcept { return dlt_; }
     const char* datalink_name() const noexcept;
     const CaptureStats& stats() const noexcept { return stats_; }
@@ -57,6 +62,7 @@ private:
     std::string path_;
     void* pcap_ = nullptr;  // pcap_t*, kept opaque so users of this header need no pcap.h
     int dlt_ = 0;
+    std::uint64_t size_ = 0;
     CaptureStats stats_;
     std::string err_;
 };

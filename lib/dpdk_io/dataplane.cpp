@@ -487,6 +487,14 @@ RunSnapshot Run::snapshot(bool final_read) {
         }
         s.ports.push_back(ps);
     }
+    if (cfg_.capture) {  // the feeder reads the capture on this lcore too
+        InputProgress in;
+        in.file_bytes = cfg_.capture->size_bytes();
+        in.passes = cfg_.loop;
+        in.pass = std::min(passes_done_, cfg_.loop - 1);
+        in.done_bytes = passes_done_ >= cfg_.loop ? in.file_bytes : cfg_.capture->position();
+        s.input = in;
+    }
     return s;
 }
 

@@ -52,6 +52,16 @@ struct ControlSnapshot {
     }
 };
 
+// Offline: how far the replay is through the capture (--loop counts passes).
+struct InputProgress {
+    std::uint64_t file_bytes = 0;   // the capture's size
+    std::uint64_t done_bytes = 0;   // read so far in this pass
+    std::uint32_t pass = 0;         // 0-based
+    std::uint32_t passes = 1;       // --loop
+    // Fraction of the whole replay read, 0..1.
+    double fraction() const noexcept;
+};
+
 struct RunSnapshot {
     std::uint64_t elapsed_ns = 0;      // since the data plane started
     std::uint32_t workers = 0;
@@ -60,6 +70,7 @@ struct RunSnapshot {
     IoCounters io;                     // summed over the workers and the feeder
     std::vector<PortStats> ports;
     std::optional<ControlSnapshot> control;  // with -s only
+    std::optional<InputProgress> input;      // offline only
 };
 
 // Drops (session and io counters whose names start with "drop_" or "create_", the parse
@@ -109,6 +120,8 @@ DropTotals drop_totals(const RunSnapshot& s);
 //  rtx 1 | lost 0 | filtered 3 (drop_target_unknown 2, drop_rx_not_ours 1) | in 120/s out 116/s"
 // (at most three reasons of each class, largest first).
 // With a control section: "... | control records 300 lost 0 restarts 0 rejected 2" before " | in".
+// Offline, first: "dpcopy: 3.0s file 42% (1.2 of 2.9 MB), 4s left | sessions ..." (the time
+// left from the average pace so far; the pass "2/3" too with --loop).
 std::string status_line(const RunSnapshot& cur, const RunSnapshot& prev);
 
 // The final summary: several lines, each ending with a newline. `end` says why the run

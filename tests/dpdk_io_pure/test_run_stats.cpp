@@ -343,3 +343,23 @@ TEST_CASE("control section (-s): status line, summary, report") {
     }
     CHECK(depth == 0);
 }
+
+TEST_CASE("offline: the status line shows the position in the capture and the time left") {
+    io::RunSnapshot s = sample();
+    io::RunSnapshot prev;
+    s.elapsed_ns = 3'000'000'000ULL;
+    s.input = io::InputProgress{2'900'000, 1'160'000, 0, 1};  // 40 % in 3 s: 4.5 s left
+    CHECK(s.input->fraction() == Approx(0.4));
+    CHECK(io::status_line(s, prev).find("dpcopy: 3.0s file 40% (1.2 of 2.9 MB), 4s left | sessions ") == 0);
+    s.input = io::InputProgress{1'000'000, 500'000, 1, 4};  // pass 2 of 4, half way: 37.5 %
+    CHECK(s.input->fraction() == Approx(0.375));
+    CHECK(io::status_line(s, prev).find("dpcopy: 3.0s file 38% pass 2/4 (0.5 of 1.0 MB), 5s left | ") == 0);
+    s.input = io::InputProgress{1'000'000, 1'000'000, 0, 1};  // all read: no estimate
+    CHECK(io::status_line(s, prev).find("dpcopy: 3.0s file 100% (1.0 of 1.0 MB) | sessions ") == 0);
+    s.input = io::InputProgress{24'300, 12'150, 0, 1};  // under 1 MB: kB
+    CHECK(io::status_line(s, prev).find("dpcopy: 3.0s file 50% (12.2 of 24.3 kB), 3s left | ") == 0);
+    s.input = io::InputProgress{0, 0, 0, 1};  // an empty file
+    CHECK(s.input->fraction() == 0);
+    s.input.reset();  // live
+    CHECK(io::status_line(s, prev).find("dpcopy: 3.0s sessions ") == 0);
+}
