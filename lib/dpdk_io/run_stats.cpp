@@ -152,6 +152,10 @@ MirrorPortDrops mirror_port_drops(const RunSnapshot& s) noexcept {
     return d;
 }
 
+void for_each_drop(const RunSnapshot& s, const std::function<void(std::string_view, std::uint64_t, DropClass)>& f) {
+    for (const Drop& x : classified_drops(s)) f(x.name, x.value, x.cls);
+}
+
 DropTotals drop_totals(const RunSnapshot& s) {
     DropTotals t;
     for (const Drop& x : classified_drops(s)) {

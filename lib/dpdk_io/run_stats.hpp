@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -114,6 +115,9 @@ struct DropTotals {
 };
 // Both classes summed over the snapshot; drops_total = lost + filtered.
 DropTotals drop_totals(const RunSnapshot& s);
+// Every drop reason of the snapshot with its value (zeros included) and class, in a fixed
+// order: what the lost/filtered lines and totals are made of (the metrics export them).
+void for_each_drop(const RunSnapshot& s, const std::function<void(std::string_view, std::uint64_t, DropClass)>& f);
 
 // One line, no newline:
 // "dpcopy: 3.0s sessions 12 active +4 new 2 ended | requests 40 sent (4000 B) | responses 320 |
