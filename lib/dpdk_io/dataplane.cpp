@@ -599,7 +599,7 @@ bool Run::feed_some(std::uint64_t now, int& status, std::string& err) {
                 ++feed_ctr_[IoCounter::drop_no_mbuf];
                 continue;
             }
-            m->packet_type = f.link == net::LinkType::raw_ipv4 ? 1 : 0;
+            set_frame_tag(m, f.link == net::LinkType::raw_ipv4 ? FrameTag::captured_raw_ipv4 : FrameTag::captured_ethernet);
             net::PacketView v;
             std::uint32_t owner = 0;
             if (nw > 1 && net::parse_frame(f.data, v, f.link, true) == net::ParseError::ok &&

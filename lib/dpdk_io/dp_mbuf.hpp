@@ -19,6 +19,16 @@ constexpr std::uint16_t kBurst = 32;
 constexpr std::size_t kMaxFrame = 65535 + 64;   // largest frame we copy into an mbuf chain
 
 // ------------------------------------------------------------------ mbufs
+// What a frame in a worker's rings is, told by a private tag in the mbuf's `packet_type`
+// (no PMD fills it on these paths: the feeder's mbufs and worker 0's hand-offs set it).
+enum class FrameTag : std::uint32_t {
+    captured_ethernet = 0,  // a captured frame with an Ethernet header (live, or an Ethernet capture)
+    captured_raw_ipv4 = 1,  // a captured frame that starts at its IPv4 header (raw-IP capture)
+    target = 2,             // a frame from the target (handed from worker 0 to its owner)
+};
+inline void set_frame_tag(rte_mbuf* m, FrameTag t) noexcept { m->packet_type = static_cast<std::uint32_t>(t); }
+inline FrameTag frame_tag(const rte_mbuf* m) noexcept { return static_cast<FrameTag>(m->packet_type); }
+
 // `frame` copied into a chain of mbufs from `pool` (one when it fits a data room): the
 // feeder's captured frames, control records, the engine's frames. Every segment's pkt_len
 // is its own data_len before rte_pktmbuf_chain adds it to the head's, so the head's

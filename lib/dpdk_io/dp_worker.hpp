@@ -222,7 +222,7 @@ struct Worker {
     }
     void deliver_captured(rte_mbuf* m, std::uint64_t now) {
         batch_now = now;
-        const auto link = m->packet_type == 1 ? net::LinkType::raw_ipv4 : net::LinkType::ethernet;
+        const auto link = frame_tag(m) == FrameTag::captured_raw_ipv4 ? net::LinkType::raw_ipv4 : net::LinkType::ethernet;
         if (m->nb_segs > 1) {
             flush_batches();
             engine->on_captured(mbuf_bytes(m, scratch), link, now);
@@ -246,7 +246,7 @@ struct Worker {
             return;
         }
         ++ctr[IoCounter::rx_captured];
-        m->packet_type = 0;
+        set_frame_tag(m, FrameTag::captured_ethernet);
         std::uint32_t owner = index;
         if (!direct) owner = parsed && v.l4 == net::L4Kind::tcp ? shard_of(v.key, count) : 0;
         route(m, owner, now, /*captured=*/true);
@@ -324,8 +324,8 @@ struct Worker {
             else deliver_target(m, now, v);
             return;
         }
-        // the receiving worker tells the two kinds apart by packet_type (2 = target)
-        if (!captured) m->packet_type = 2;
+        // the receiving worker tells the two kinds apart by the frame's tag
+        if (!captured) set_frame_tag(m, FrameTag::target);
         if (rte_ring_sp_enqueue(to_worker[owner], m) != 0) {
             ++ctr[IoCounter::drop_handoff_full];
             rte_pktmbuf_free(m);
@@ -360,7 +360,7 @@ struct Worker {
             got += n;
             prefetch_burst(b, n);
             for (unsigned i = 0; i < n; ++i) {
-                if (b[i]->packet_type == 2) deliver_target(b[i], now);
+                if (frame_tag(b[i]) == FrameTag::target) deliver_target(b[i], now);
                 else deliver_captured(b[i], now);
             }
         }
