@@ -30,9 +30,9 @@
 #include <ctime>
 #include <vector>
 
+#include "lib/dpdk_io/dp_feeder.hpp"
 #include "lib/dpdk_io/dp_ports.hpp"
 #include "lib/dpdk_io/dp_worker.hpp"
-#include "lib/dpdk_io/pacer.hpp"
 #include "lib/dpdk_io/run_stats.hpp"
 #include "lib/session/tuple_alloc.hpp"
 
@@ -43,7 +43,6 @@ namespace {
 using namespace dp;
 
 constexpr std::uint64_t kSignalDebounceNs = 250'000'000;  // signals this close count as one
-constexpr std::uint64_t kPassWaitNs = 10'000'000'000ULL;  // --loop: wait for a pass's sessions
 
 // ------------------------------------------------------------------ signals
 std::atomic<int> g_signals{0};
@@ -72,11 +71,6 @@ private:
     }
     void stats_tick(std::uint64_t now);
     void finish_output(const std::string& end, int status);
-    bool feed_some(std::uint64_t now, int& status, std::string& err);  // false: input done
-    void count_reader_records() noexcept;
-    void count_shortened_gaps();
-    enum class PassEnd { next_pass, wait, done };
-    PassEnd end_of_pass(std::uint64_t now, int& status, std::string& err);
 
     DataplaneConfig cfg_;
     Clock clock_;
@@ -99,22 +93,7 @@ private:
     std::uint64_t next_stats_ = 0;
     std::uint64_t feed_pub_at_ = 0;
     RunSnapshot prev_;
-    // feeder
-    std::unique_ptr<Pacer> pacer_;
-    rte_mbuf* pending_ = nullptr;
-    std::uint32_t pending_worker_ = 0;
-    std::uint64_t pending_due_ = 0;
-    std::uint32_t passes_done_ = 0;
-    bool waiting_ = false;
-    bool at_pass_end_ = false;
-    std::uint64_t pass_wait_until_ = 0;
-    bool all_inactive() {
-        for (auto& w : workers_) {
-            WorkerPub p;
-            if (!g_worker_pub[w->index].read(p) || p.active != 0 || !rte_ring_empty(w->from_main)) return false;
-        }
-        return true;
-    }
+    std::unique_ptr<OfflineFeeder> feeder_;  // offline
 };
 
 // What may leave the TX port (lib/rewrite/egress_guard.hpp): TCP toward the -x targets
@@ -385,7 +364,7 @@ bool Run::setup(std::string& err, int& status) {
     g_workers.store(nw, std::memory_order_release);
 
     register_telemetry();
-    if (cfg_.capture) pacer_ = std::make_unique<Pacer>(cfg_.speed, cfg_.max_gap_ns);
+    if (cfg_.capture) feeder_ = std::make_unique<OfflineFeeder>(cfg_, pool_, workers_, feed_ctr_);
 
     std::string mode = live ? "live copying from " + port_name(cfg_.rx_port)
                             : "offline replay of " + cfg_.capture_path + " (" + cfg_.capture->datalink_name() + ")";
@@ -416,10 +395,7 @@ void Run::teardown() {
         rte_eal_mp_wait_lcore();
         launched_ = false;
     }
-    if (pending_) {
-        rte_pktmbuf_free(pending_);
-        pending_ = nullptr;
-    }
+    if (feeder_) feeder_->release();
     for (auto& w : workers_) {
         w->sink.discard();
         w->sink.release_all();
@@ -523,123 +499,6 @@ void Run::stats_tick(std::uint64_t now) {
     prev_ = std::move(cur);
 }
 
-// The reader's counts (every pass): records read, records cut by the snap length, and the
-// records it skipped, by reason (counted drops: the report's lost and filtered).
-void Run::count_reader_records() noexcept {
-    const CaptureStats& st = cfg_.capture->stats();
-    feed_ctr_[IoCounter::file_frames] = st.frames;
-    feed_ctr_[IoCounter::file_truncated] = st.truncated;
-    feed_ctr_[IoCounter::drop_file_not_ipv4] = st.not_ipv4;
-    feed_ctr_[IoCounter::drop_file_bad_link_header] = st.bad_link_header;
-}
-
-// Gaps the pacer shortened to --max-gap: counted, and the first one told in one line (a
-// timestamp far ahead, e.g. a clock that jumped, would otherwise stall the replay silently).
-void Run::count_shortened_gaps() {
-    std::uint64_t& n = feed_ctr_[IoCounter::capture_gaps_shortened];
-    if (n == pacer_->gaps_shortened()) return;
-    if (n == 0) {
-        char gap[64];
-        std::snprintf(gap, sizeof gap, "%.3f s", static_cast<double>(pacer_->first_shortened_gap()) / 1e9);
-        log("dpcopy: warning: capture record " + std::to_string(cfg_.capture->stats().frames) + " comes " + gap +
-            " after the one before; gaps over --max-gap (" + std::to_string(*cfg_.max_gap_ns / 1'000'000) +
-            " ms) are shortened to it (counted as capture_gaps_shortened)");
-    }
-    n = pacer_->gaps_shortened();
-}
-
-// The end of a pass over the capture: --loop starts the next one once this pass's sessions
-// have ended (at most kPassWaitNs), or its frames would look like duplicates. `done` when
-// every pass was fed, or when the file cannot be read again (status 2).
-Run::PassEnd Run::end_of_pass(std::uint64_t now, int& status, std::string& err) {
-    ++passes_done_;
-    ++feed_ctr_[IoCounter::file_passes];
-    if (passes_done_ >= cfg_.loop) return PassEnd::done;
-    if (!pass_wait_until_) pass_wait_until_ = now + kPassWaitNs;
-    if (now < pass_wait_until_ && !all_inactive()) {
-        --passes_done_;
-        --feed_ctr_[IoCounter::file_passes];
-        if (!waiting_) ++feed_ctr_[IoCounter::feed_waits];
-        waiting_ = true;
-        at_pass_end_ = true;
-        return PassEnd::wait;
-    }
-    pass_wait_until_ = 0;
-    at_pass_end_ = false;
-    if (!cfg_.capture->rewind()) {
-        status = 2;
-        err = "capture " + cfg_.capture_path + ": " + cfg_.capture->err();
-        return PassEnd::done;
-    }
-    pacer_->new_pass();
-    return PassEnd::next_pass;
-}
-
-// Reads, paces and hands out captured frames. Returns false when the input is done.
-bool Run::feed_some(std::uint64_t now, int& status, std::string& err) {
-    const auto nw = static_cast<std::uint32_t>(workers_.size());
-    for (int i = 0; i < kBurst; ++i) {
-        if (!pending_) {
-            CaptureFrame f;
-            const ReadStatus rs = at_pass_end_ ? ReadStatus::end : cfg_.capture->next(f);
-            count_reader_records();
-            if (rs == ReadStatus::error) {
-                status = 2;
-                err = "capture " + cfg_.capture_path + ": " + cfg_.capture->err();
-                return false;
-            }
-            if (rs == ReadStatus::end) {
-                const PassEnd e = end_of_pass(now, status, err);
-                if (e == PassEnd::done) return false;
-                if (e == PassEnd::wait) return true;
-                continue;
-            }
-            rte_mbuf* m = frame_to_mbuf(pool_, f.data);
-            if (!m) {
-                ++feed_ctr_[IoCounter::drop_no_mbuf];
-                continue;
-            }
-            set_frame_tag(m, f.link == net::LinkType::raw_ipv4 ? FrameTag::captured_raw_ipv4 : FrameTag::captured_ethernet);
-            net::PacketView v;
-            std::uint32_t owner = 0;
-            if (nw > 1 && net::parse_frame(f.data, v, f.link, true) == net::ParseError::ok &&
-                (v.l4 == net::L4Kind::tcp || v.l4 == net::L4Kind::udp)) {
-                owner = shard_of(v.key, nw);
-            }
-            pending_ = m;
-            pending_worker_ = owner;
-            pending_due_ = pacer_->due(f.ts_ns, now);
-            count_shortened_gaps();
-        }
-        if (pending_due_ > now) return true;  // not due yet
-        // Do not make the owner drop what a wait would save (offline, lagging costs
-        // nothing): its queue of captured segments nearly full (any --speed: a target
-        // slower than the capture), or its session table (--speed 0).
-        {
-            // (the frames still in the hand-off ring will be queued too)
-            const Worker& w = *workers_[pending_worker_];
-            const std::uint64_t queued = w.queued_now.load(std::memory_order_relaxed) + rte_ring_count(w.from_main);
-            WorkerPub p;
-            if (queued >= std::uint64_t{cfg_.engine.max_queued_segments} * 9 / 10 ||
-                (pacer_->as_fast_as_possible() && g_worker_pub[pending_worker_].read(p) &&
-                 p.active >= std::uint64_t{cfg_.engine.max_sessions} * 9 / 10)) {
-                if (!waiting_) ++feed_ctr_[IoCounter::feed_waits];
-                waiting_ = true;
-                return true;
-            }
-        }
-        if (rte_ring_sp_enqueue(workers_[pending_worker_]->from_main, pending_) != 0) {
-            if (!waiting_) ++feed_ctr_[IoCounter::feed_waits];
-            waiting_ = true;
-            return true;
-        }
-        waiting_ = false;
-        pending_ = nullptr;
-        ++feed_ctr_[IoCounter::fed_frames];
-    }
-    return true;
-}
-
 void Run::finish_output(const std::string& end, int status) {
     RunSnapshot s = snapshot(true);
     log(summary_text(s, end));
@@ -735,7 +594,7 @@ int Run::run(std::string& err) {
                 break;
             case Stage::feed:
                 if (cfg_.capture) {
-                    if (!feed_some(now, status, err)) {
+                    if (!feeder_->feed_some(now, status, err)) {
                         if (status != 0) {
                             end = "capture error";
                             stage = Stage::done;
