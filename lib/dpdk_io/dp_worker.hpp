@@ -1,4 +1,4 @@
-// The data plane's worker (internal to lib/dpdk_io: dataplane.cpp and dp_worker.cpp).
+// The data plane's worker (internal to lib/dpdk_io: dp_run*, dp_feeder and dp_worker.cpp).
 //
 //   worker k:    its own Engine and TX queue k. Each loop: captured frames from the main
 //                lcore's ring, target/mirrored frames from worker 0's ring, engine timers,
