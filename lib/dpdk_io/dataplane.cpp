@@ -71,6 +71,10 @@ void Run::teardown() {
     for (std::uint16_t p : ports_up_) stop_port(p);
     ports_up_.clear();
     workers_.clear();
+    if (pool_ && cfg_.pool_audit.not_returned) {
+        if (cfg_.pool_audit.before) cfg_.pool_audit.before();
+        *cfg_.pool_audit.not_returned = pool_mbufs_ - rte_mempool_avail_count(pool_);
+    }
     if (pool_) {
         rte_mempool_free(pool_);
         pool_ = nullptr;

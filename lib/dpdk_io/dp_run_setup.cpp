@@ -87,8 +87,11 @@ bool Run::create_pool(std::string& err) {
                          std::uint64_t{nw} * (kRingSize + kHandoffRingSize) + std::uint64_t{rte_lcore_count()} * kPoolCache * 2 + 4096;
     std::uint64_t n = 8191;
     while (n < need) n = n * 2 + 1;
+    if (cfg_.mbuf_pool_size) n = cfg_.mbuf_pool_size;
     pool_mbufs_ = n;
-    pool_ = rte_pktmbuf_pool_create("dpcopy_mbufs", static_cast<unsigned>(n), kPoolCache, 0, data_room_, socket());
+    // a small pool has no per-lcore caches (they would hold most of it)
+    const unsigned cache = n >= 8u * kPoolCache ? kPoolCache : 0;
+    pool_ = rte_pktmbuf_pool_create("dpcopy_mbufs", static_cast<unsigned>(n), cache, 0, data_room_, socket());
     if (!pool_) {
         err = "cannot create a pool of " + std::to_string(n) + " mbufs of " + std::to_string(data_room_) +
               " bytes: " + rte_strerror(rte_errno) + " (more memory: EAL -m)";
@@ -310,7 +313,8 @@ bool Run::create_workers(const net::MacAddr& mac, std::string& err) {
         w->from_main = create_ring("dpc_main_" + std::to_string(k), kRingSize, err);
         if (!w->from_main) return false;
         if (k > 0) {
-            w->from_rx = create_ring("dpc_rx_" + std::to_string(k), kHandoffRingSize, err);
+            w->from_rx = create_ring("dpc_rx_" + std::to_string(k),
+                                    cfg_.handoff_ring_size ? cfg_.handoff_ring_size : kHandoffRingSize, err);
             if (!w->from_rx) return false;
         }
         workers_.push_back(std::move(w));
