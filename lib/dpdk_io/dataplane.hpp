@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,18 @@ struct DataplaneConfig {
     std::vector<ControlClientConfig::Intercept> intercepts;
     std::optional<std::string> key_file;      // --key-file
     net::Port control_port{control::kDefaultPort};
+
+    // --- test-facing sizes (fault tests on net_ring); 0 keeps the default ---
+    std::uint32_t mbuf_pool_size = 0;     // mbufs in the pool (default: sized for ports, rings, batches)
+    std::uint32_t handoff_ring_size = 0;  // worker 0 -> worker k ring, a power of 2 (default 8192)
+    // At teardown, once the rings are drained and the ports stopped: `before` runs (a test
+    // stops and drains its end of the ports), then `not_returned` gets the mbufs of the pool
+    // missing from it (0: nothing leaked).
+    struct PoolAudit {
+        std::function<void()> before;
+        std::uint64_t* not_returned = nullptr;
+    };
+    PoolAudit pool_audit;
 };
 
 // Runs until the input is done and every session ended (offline), or until SIGINT/

@@ -1,4 +1,4 @@
-// The data plane's worker (internal to lib/dpdk_io: dataplane.cpp and dp_worker.cpp).
+// The data plane's worker (internal to lib/dpdk_io: dp_run*, dp_feeder and dp_worker.cpp).
 //
 //   worker k:    its own Engine and TX queue k. Each loop: captured frames from the main
 //                lcore's ring, target/mirrored frames from worker 0's ring, engine timers,
@@ -29,6 +29,8 @@
 
 #include "lib/dpdk_io/packet_socket_drops.hpp"
 #include "lib/dpdk_io/control_client.hpp"
+#include "lib/dpdk_io/dp_mbuf.hpp"
+#include "lib/dpdk_io/dp_tx_sink.hpp"
 #include "lib/dpdk_io/wall_clock.hpp"
 #include "lib/dpdk_io/host_stack.hpp"
 #include "lib/dpdk_io/io_counters.hpp"
@@ -40,8 +42,6 @@
 
 namespace dpcopy::io::dp {
 
-constexpr std::uint16_t kBurst = 32;
-constexpr unsigned kTxBufCap = 1024;        // frames a worker may hold for its TX queue
 constexpr unsigned kRingSize = 2048;        // main lcore -> worker (the feeder waits when full)
 constexpr unsigned kHandoffRingSize = 8192; // worker 0 -> worker k: live frames cannot wait, so
                                             // a descheduled worker gets ~ms of room
@@ -49,7 +49,6 @@ constexpr unsigned kPoolCache = 256;
 constexpr std::uint32_t kIdlePolls = 256;       // empty polls before a worker may sleep
 constexpr std::uint64_t kDrainNs = 100'000;     // TX batch drained at least every 100 us
 constexpr std::uint64_t kPublishNs = 1'000'000; // counters published every 1 ms
-constexpr std::size_t kMaxFrame = 65535 + 64;   // largest frame we copy into an mbuf chain
 constexpr unsigned kMaxWorkers = RTE_MAX_LCORE;
 
 enum Phase : int { kRun = 0, kFinish = 1, kQuit = 2 };
@@ -104,278 +103,6 @@ struct SharedHop {
     std::atomic<bool> resolved{false};
     std::atomic<std::uint32_t> unresolved_ip{0};
     std::atomic<std::uint32_t> tries{0};
-};
-
-
-// ------------------------------------------------------------------ mbufs
-// `frame` copied into a chain of mbufs from `pool` (one when it fits a data room): the
-// feeder's captured frames, control records, the engine's frames. Every segment's pkt_len
-// is its own data_len before rte_pktmbuf_chain adds it to the head's, so the head's
-// pkt_len is the whole frame. nullptr when the pool runs out.
-inline rte_mbuf* frame_to_mbuf(rte_mempool* pool, net::ConstBytes frame) noexcept {
-    rte_mbuf* head = rte_pktmbuf_alloc(pool);
-    if (!head) return nullptr;
-    std::size_t off = 0;
-    rte_mbuf* seg = head;
-    for (;;) {
-        const std::size_t n = std::min<std::size_t>(rte_pktmbuf_tailroom(seg), frame.size() - off);
-        std::memcpy(rte_pktmbuf_mtod(seg, std::uint8_t*), frame.data() + off, n);
-        seg->data_len = static_cast<std::uint16_t>(n);
-        seg->pkt_len = static_cast<std::uint32_t>(n);
-        if (seg != head && rte_pktmbuf_chain(head, seg) != 0) {
-            rte_pktmbuf_free(seg);
-            rte_pktmbuf_free(head);
-            return nullptr;
-        }
-        off += n;
-        if (off >= frame.size()) break;
-        seg = rte_pktmbuf_alloc(pool);
-        if (!seg) {
-            rte_pktmbuf_free(head);
-            return nullptr;
-        }
-    }
-    return head;
-}
-
-// A received burst's mbufs were last written by another core (the PMD's ring producer, a
-// hand-off from worker 0, a NIC's DMA): request both header lines of every mbuf (line 0 for
-// lengths and data offset, line 1 for the free's `next`), then every frame's first line,
-// before touching any, so the misses overlap instead of costing a round trip per frame.
-inline void prefetch_burst(rte_mbuf* const* b, unsigned n) noexcept {
-    for (unsigned i = 0; i < n; ++i) {
-        rte_prefetch0(b[i]);
-        rte_prefetch0(reinterpret_cast<const char*>(b[i]) + RTE_CACHE_LINE_SIZE);
-    }
-    for (unsigned i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(b[i], const void*));
-}
-
-// Contiguous view of an mbuf's frame (copied into `scratch` only when chained).
-inline net::ConstBytes mbuf_bytes(const rte_mbuf* m, std::vector<std::uint8_t>& scratch) noexcept {
-    const std::uint32_t len = std::min<std::uint32_t>(m->pkt_len, static_cast<std::uint32_t>(scratch.size()));
-    const void* p = rte_pktmbuf_read(m, 0, len, scratch.data());
-    if (!p) return {};
-    return net::ConstBytes(static_cast<const std::uint8_t*>(p), len);
-}
-
-
-// ------------------------------------------------------------------ TX
-// Zero-copy amplification (-n > 1 on a port that takes multi-segment frames): the engine
-// stores each captured payload once, in blocks shared by the replicas, and hands data
-// segments over as headers plus payload slices (session::FrameSink::emit_segment). The
-// first frame that needs a block copies it into a direct mbuf from `payload_pool`, kept
-// here until the engine releases the block; every replica's frame is then a small header
-// mbuf chained to indirect mbufs (from `indirect_pool`) attached to those payload mbufs,
-// so a block's bytes are copied once whatever -n. Payloads of at most kInlinePayload
-// bytes are copied into the header mbuf instead (a chain costs more than such a copy).
-// The port's TX queues never use RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE (it forbids refcnt > 1).
-struct ZeroCopyPools {
-    rte_mempool* payload_pool = nullptr;   // direct mbufs, data room >= one block
-    rte_mempool* indirect_pool = nullptr;  // indirect mbufs (no data room)
-    std::uint32_t blocks = 0;              // the engine's block capacity (max_queued_segments)
-};
-constexpr std::size_t kInlinePayload = 256;
-
-class TxSink final : public session::FrameSink {
-public:
-    // `guard`: what may leave (lib/rewrite/egress_guard.hpp); every frame passes it.
-    void init(std::uint16_t port, std::uint16_t queue, rte_mempool* pool, IoCounters* ctr, net::EgressGuard guard,
-              const ZeroCopyPools* zc = nullptr) {
-        guard_ = std::move(guard);
-        port_ = port;
-        queue_ = queue;
-        pool_ = pool;
-        ctr_ = ctr;
-        if (zc && zc->payload_pool && zc->indirect_pool && zc->blocks > 0) {
-            zc_ = *zc;
-            cache_.assign(zc->blocks, CacheEntry{});
-        }
-    }
-    ~TxSink() override { release_all(); }
-
-    void emit(net::ConstBytes frame) override {
-        if (!guard_allows(frame)) return;
-        if (frame.size() > kMaxFrame) {
-            ++(*ctr_)[IoCounter::drop_too_big];
-            return;
-        }
-        if (!room()) return;
-        rte_mbuf* m = frame_to_mbuf(pool_, frame);
-        if (!m) {
-            ++(*ctr_)[IoCounter::drop_no_mbuf];
-            return;
-        }
-        push(m);
-    }
-
-    bool segmented() const override { return zc_.payload_pool != nullptr; }
-
-    void emit_segment(net::ConstBytes headers, std::span<const session::PayloadSlice> payload) override {
-        if (!guard_allows(headers)) return;
-        std::size_t bytes = 0;
-        for (const auto& sl : payload) bytes += sl.bytes.size();
-        if (headers.size() + bytes > kMaxFrame) {
-            ++(*ctr_)[IoCounter::drop_too_big];
-            return;
-        }
-        if (!room()) return;
-        rte_mbuf* hdr = rte_pktmbuf_alloc(pool_);
-        if (!hdr) {
-            ++(*ctr_)[IoCounter::drop_no_mbuf];
-            return;
-        }
-        const bool inline_copy = bytes <= kInlinePayload;
-        if (inline_copy || !chain(hdr, headers, payload)) {
-            if (!inline_copy) ++(*ctr_)[IoCounter::tx_chain_fallback];
-            // one flat frame: headers and payload copied (the data room holds a full frame)
-            if (headers.size() + bytes > rte_pktmbuf_tailroom(hdr)) {
-                rte_pktmbuf_free(hdr);
-                ++(*ctr_)[IoCounter::drop_too_big];
-                return;
-            }
-            auto* d = rte_pktmbuf_mtod(hdr, std::uint8_t*);
-            std::memcpy(d, headers.data(), headers.size());
-            std::size_t at = headers.size();
-            for (const auto& sl : payload) {
-                std::memcpy(d + at, sl.bytes.data(), sl.bytes.size());
-                at += sl.bytes.size();
-            }
-            hdr->data_len = static_cast<std::uint16_t>(at);
-            hdr->pkt_len = static_cast<std::uint32_t>(at);
-        } else {
-            ++(*ctr_)[IoCounter::tx_chained];
-        }
-        push(hdr);
-    }
-
-    void payload_released(std::uint32_t block, std::uint32_t gen) override {
-        if (block >= cache_.size()) return;
-        CacheEntry& e = cache_[block];
-        if (e.m && e.gen == gen) {
-            rte_pktmbuf_free(e.m);  // frames still in flight keep it through their refcount
-            e.m = nullptr;
-        }
-    }
-    // Frees every payload mbuf held for the engine's blocks (teardown, before the pools go).
-    void release_all() noexcept {
-        for (CacheEntry& e : cache_) {
-            if (e.m) rte_pktmbuf_free(e.m);
-            e.m = nullptr;
-        }
-    }
-
-    void flush() noexcept {
-        if (n_ == 0) return;
-        std::uint64_t bytes[kTxBufCap];
-        for (unsigned i = 0; i < n_; ++i) bytes[i] = buf_[i]->pkt_len;
-        const std::uint16_t sent = rte_eth_tx_burst(port_, queue_, buf_, static_cast<std::uint16_t>(n_));
-        for (unsigned i = 0; i < sent; ++i) (*ctr_)[IoCounter::tx_bytes] += bytes[i];
-        (*ctr_)[IoCounter::tx_frames] += sent;
-        if (sent) {
-            std::memmove(buf_, buf_ + sent, (n_ - sent) * sizeof(rte_mbuf*));
-            n_ -= sent;
-        }
-    }
-    unsigned pending() const noexcept { return n_; }
-    void discard() noexcept {
-        for (unsigned i = 0; i < n_; ++i) rte_pktmbuf_free(buf_[i]);
-        (*ctr_)[IoCounter::drop_tx_full] += n_;
-        n_ = 0;
-    }
-
-private:
-    net::EgressGuard guard_;
-    struct CacheEntry {
-        rte_mbuf* m = nullptr;  // direct mbuf holding the block's bytes (one reference is ours)
-        std::uint32_t gen = 0;
-    };
-
-    bool guard_allows(net::ConstBytes headers) {
-        switch (guard_.check(headers)) {
-            case net::EgressVerdict::allowed: return true;
-            case net::EgressVerdict::not_target: ++(*ctr_)[IoCounter::drop_egress_not_target]; break;
-            case net::EgressVerdict::not_control_peer: ++(*ctr_)[IoCounter::drop_egress_not_control_peer]; break;
-            case net::EgressVerdict::no_next_hop: ++(*ctr_)[IoCounter::drop_egress_no_next_hop]; break;
-            case net::EgressVerdict::unknown_kind: ++(*ctr_)[IoCounter::drop_egress_unknown_kind]; break;
-        }
-        return false;
-    }
-    bool room() {
-        if (n_ == kTxBufCap) flush();
-        if (n_ == kTxBufCap) {
-            ++(*ctr_)[IoCounter::drop_tx_full];
-            return false;
-        }
-        return true;
-    }
-    void push(rte_mbuf* m) {
-        buf_[n_++] = m;
-        if (n_ >= kBurst) flush();
-    }
-    // The mbuf holding (block, gen): the cached one, or a new copy of the block.
-    rte_mbuf* payload_mbuf(const session::PayloadSlice& sl) {
-        if (sl.block >= cache_.size()) return nullptr;
-        CacheEntry& e = cache_[sl.block];
-        if (e.m && e.gen == sl.gen) return e.m;
-        if (e.m) {  // an older content of the block (its release was missed): let it go
-            rte_pktmbuf_free(e.m);
-            e.m = nullptr;
-        }
-        rte_mbuf* m = rte_pktmbuf_alloc(zc_.payload_pool);
-        if (!m) return nullptr;
-        if (sl.block_len > rte_pktmbuf_tailroom(m)) {
-            rte_pktmbuf_free(m);
-            return nullptr;
-        }
-        std::memcpy(rte_pktmbuf_mtod(m, std::uint8_t*), sl.block_data, sl.block_len);
-        m->data_len = sl.block_len;
-        m->pkt_len = sl.block_len;
-        ++(*ctr_)[IoCounter::tx_payload_blocks];
-        e.m = m;
-        e.gen = sl.gen;
-        return m;
-    }
-    // Builds headers + indirect payload segments on `hdr`; false (hdr left empty) when a
-    // payload or indirect mbuf is missing.
-    bool chain(rte_mbuf* hdr, net::ConstBytes headers, std::span<const session::PayloadSlice> payload) {
-        if (headers.size() > rte_pktmbuf_tailroom(hdr)) return false;
-        std::memcpy(rte_pktmbuf_mtod(hdr, std::uint8_t*), headers.data(), headers.size());
-        hdr->data_len = static_cast<std::uint16_t>(headers.size());
-        hdr->pkt_len = static_cast<std::uint32_t>(headers.size());
-        rte_mbuf* last = hdr;
-        for (const auto& sl : payload) {
-            rte_mbuf* pm = payload_mbuf(sl);
-            rte_mbuf* ind = pm ? rte_pktmbuf_alloc(zc_.indirect_pool) : nullptr;
-            if (!ind) {
-                unchain(hdr);
-                return false;
-            }
-            rte_pktmbuf_attach(ind, pm);  // pm's refcount + 1
-            ind->data_off = static_cast<std::uint16_t>(ind->data_off + sl.offset);
-            ind->data_len = static_cast<std::uint16_t>(sl.bytes.size());
-            ind->pkt_len = ind->data_len;
-            last->next = ind;
-            last = ind;
-            ++hdr->nb_segs;
-            hdr->pkt_len += ind->data_len;
-        }
-        return true;
-    }
-    void unchain(rte_mbuf* hdr) noexcept {
-        if (hdr->next) rte_pktmbuf_free(hdr->next);  // detaches the indirect mbufs
-        hdr->next = nullptr;
-        hdr->nb_segs = 1;
-        hdr->data_len = 0;
-        hdr->pkt_len = 0;
-    }
-
-    std::uint16_t port_ = 0, queue_ = 0;
-    rte_mempool* pool_ = nullptr;
-    IoCounters* ctr_ = nullptr;
-    rte_mbuf* buf_[kTxBufCap] = {};
-    unsigned n_ = 0;
-    ZeroCopyPools zc_;
-    std::vector<CacheEntry> cache_;
 };
 
 
@@ -497,7 +224,7 @@ struct Worker {
     }
     void deliver_captured(rte_mbuf* m, std::uint64_t now) {
         batch_now = now;
-        const auto link = m->packet_type == 1 ? net::LinkType::raw_ipv4 : net::LinkType::ethernet;
+        const auto link = frame_tag(m) == FrameTag::captured_raw_ipv4 ? net::LinkType::raw_ipv4 : net::LinkType::ethernet;
         if (m->nb_segs > 1) {
             flush_batches();
             engine->on_captured(mbuf_bytes(m, scratch), link, now);
@@ -521,7 +248,7 @@ struct Worker {
             return;
         }
         ++ctr[IoCounter::rx_captured];
-        m->packet_type = 0;
+        set_frame_tag(m, FrameTag::captured_ethernet);
         std::uint32_t owner = index;
         if (!direct) owner = parsed && v.l4 == net::L4Kind::tcp ? shard_of(v.key, count) : 0;
         route(m, owner, now, /*captured=*/true);
@@ -599,8 +326,8 @@ struct Worker {
             else deliver_target(m, now, v);
             return;
         }
-        // the receiving worker tells the two kinds apart by packet_type (2 = target)
-        if (!captured) m->packet_type = 2;
+        // the receiving worker tells the two kinds apart by the frame's tag
+        if (!captured) set_frame_tag(m, FrameTag::target);
         if (rte_ring_sp_enqueue(to_worker[owner], m) != 0) {
             ++ctr[IoCounter::drop_handoff_full];
             rte_pktmbuf_free(m);
@@ -635,7 +362,7 @@ struct Worker {
             got += n;
             prefetch_burst(b, n);
             for (unsigned i = 0; i < n; ++i) {
-                if (b[i]->packet_type == 2) deliver_target(b[i], now);
+                if (frame_tag(b[i]) == FrameTag::target) deliver_target(b[i], now);
                 else deliver_captured(b[i], now);
             }
         }

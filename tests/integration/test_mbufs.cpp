@@ -106,7 +106,7 @@ TEST_CASE("mbufs: a 2500-byte control record reaches its owner worker whole") {
     void* got = nullptr;
     REQUIRE(rte_ring_sc_dequeue(to_worker1, &got) == 0);
     auto* m = static_cast<rte_mbuf*>(got);
-    CHECK(m->packet_type == 2);  // a target frame for the receiving worker
+    CHECK(io::dp::frame_tag(m) == io::dp::FrameTag::target);  // a target frame for the receiving worker
     check_whole(m, record);
     rte_pktmbuf_free(m);
     rte_ring_free(to_worker1);
