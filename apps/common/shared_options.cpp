@@ -11,7 +11,8 @@ void add_shared_options(po::options_description& d) {
         ("key-file", po::value<S>(), "")
         ("stats-interval", po::value<S>(), "")
         ("log,l", po::value<S>(), "")
-        ("report", po::value<S>(), "");
+        ("report", po::value<S>(), "")
+        ("metrics", po::value<S>(), "");
 }
 
 }  // namespace dpcopy::cli

@@ -31,7 +31,7 @@ inline auto file_check(Result<bool> (*check)(const std::string&)) {
     };
 }
 
-// --rx-port, --tx-port, --control-port, --key-file, --stats-interval, -l/--log, --report
+// --rx-port, --tx-port, --control-port, --key-file, --stats-interval, -l/--log, --report, --metrics
 void add_shared_options(po::options_description& d);
 
 // The help lines both usages print, each ending in a newline:
@@ -45,6 +45,7 @@ inline constexpr const char* kOutputHelp =
     "      --stats-interval S         a status line every S seconds (0..3600, default 1; 0 = none)\n"
     "  -l, --log FILE                 log file (default stderr)\n"
     "      --report FILE              JSON summary written at exit\n"
+    "      --metrics IP:PORT          serve the counters to Prometheus (GET /metrics) on IP:PORT\n"
     "      --config FILE              INI file with the same keys as the long options (the command line wins)\n"
     "      --version                  print the version and exit\n"
     "  -h, --help                     print this help and exit\n";
@@ -53,7 +54,7 @@ inline constexpr const char* kExitStatusHelp =
     "Exit status: 0 success, --help, --version; 1 runtime failure; 2 bad command line, config file or input file.\n";
 
 // Reads the shared options into an options struct with the members rx_port, tx_port,
-// control_port, key_file, stats_interval_s, log_file and report_file.
+// control_port, key_file, stats_interval_s, log_file, report_file and metrics.
 template <class Options>
 void take_shared_options(OptionParser& p, Options& o) {
     p.take("rx-port", uint_in<std::uint16_t>(0, 65534), o.rx_port);
@@ -63,6 +64,7 @@ void take_shared_options(OptionParser& p, Options& o) {
     p.take("stats-interval", uint_in<std::uint32_t>(0, 3600), o.stats_interval_s);
     p.take("log", file_check(check_writable_path), o.log_file);
     p.take("report", file_check(check_writable_path), o.report_file);
+    p.take("metrics", parse_listen_address, o.metrics);
 }
 
 }  // namespace dpcopy::cli

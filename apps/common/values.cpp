@@ -374,4 +374,14 @@ Result<bool> check_writable_path(const std::string& path) {
     return true;
 }
 
+Result<std::string> parse_listen_address(std::string_view text) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return fail<std::string>("expected IP:PORT (e.g. 127.0.0.1:9464)");
+    auto ip = parse_ipv4(text.substr(0, colon));
+    if (!ip) return fail<std::string>(ip.error());
+    auto port = parse_port(text.substr(colon + 1));
+    if (!port) return fail<std::string>(port.error());
+    return ip->to_string() + ":" + std::to_string(port->value());
+}
+
 }  // namespace dpcopy::cli

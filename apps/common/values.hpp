@@ -104,5 +104,7 @@ Result<bool> check_capture_file(const std::string& path);
 Result<bool> check_key_file(const std::string& path);
 // A file that can be created or appended to later: its directory exists.
 Result<bool> check_writable_path(const std::string& path);
+// --metrics: "IP:PORT" (IPv4, port 1..65535), returned as given (normalised).
+Result<std::string> parse_listen_address(std::string_view text);
 
 }  // namespace dpcopy::cli

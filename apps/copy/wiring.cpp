@@ -56,6 +56,7 @@ io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
     c.stats_interval_s = opt.stats_interval_s;
     c.idle_sleep_us = opt.idle_sleep_us;
     c.report_file = opt.report_file;
+    c.metrics_address = opt.metrics;
     c.version = DPCOPY_VERSION;
     // SIGINT: sessions get the close linger plus a margin to finish.
     c.drain_bound_ns = e.close_linger + 5 * session::kSec;

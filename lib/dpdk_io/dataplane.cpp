@@ -50,6 +50,7 @@ extern "C" void on_signal(int) { g_signals.fetch_add(1, std::memory_order_relaxe
 namespace dp {
 
 void Run::teardown() {
+    metrics_.reset();  // no scrape during the teardown
     if (launched_) {
         set_phase(kQuit);
         rte_eal_mp_wait_lcore();
@@ -69,6 +70,7 @@ void Run::teardown() {
     g_workers.store(0, std::memory_order_release);
     g_mirror_port.store(-1, std::memory_order_relaxed);
     g_mirror_socket_drops.watch({});
+    g_tx_port.store(-1, std::memory_order_relaxed);
     for (std::uint16_t p : ports_up_) stop_port(p);
     ports_up_.clear();
     workers_.clear();

@@ -42,6 +42,7 @@ struct DataplaneConfig {
     std::uint32_t idle_sleep_us = 20;
     std::FILE* log = stderr;                  // -l
     std::optional<std::string> report_file;   // --report
+    std::optional<std::string> metrics_address;  // --metrics IP:PORT (Prometheus)
     std::string version;
     std::uint64_t drain_bound_ns = 10'000'000'000ULL;  // SIGINT/SIGTERM: time sessions get to finish
     std::uint32_t arp_max_tries = 10;         // ARP requests for the next hop before giving up

@@ -17,6 +17,7 @@
 #include "lib/dpdk_io/dp_worker.hpp"
 #include "lib/dpdk_io/host_stack.hpp"
 #include "lib/dpdk_io/run_stats.hpp"
+#include "lib/metrics/exporter.hpp"
 
 namespace dpcopy::io::dp {
 
@@ -42,6 +43,7 @@ private:
     void setup_classifier();
     bool create_workers(const net::MacAddr& mac, std::string& err);
     void wire_workers();
+    bool start_metrics(std::string& err, int& status);  // --metrics: the Prometheus endpoint
     void log_mode();
     bool launch_workers(std::string& err);
     int socket() const;  // the TX port's NUMA socket (SOCKET_ID_ANY if unknown)
@@ -82,6 +84,7 @@ private:
     std::uint64_t feed_pub_at_ = 0;
     RunSnapshot prev_;
     std::unique_ptr<OfflineFeeder> feeder_;  // offline
+    std::unique_ptr<metrics::Exporter> metrics_;  // --metrics
 };
 
 }  // namespace dpcopy::io::dp

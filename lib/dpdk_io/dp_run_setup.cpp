@@ -13,6 +13,7 @@
 
 #include "lib/dpdk_io/dp_ports.hpp"
 #include "lib/dpdk_io/dp_run.hpp"
+#include "lib/dpdk_io/run_metrics.hpp"
 #include "lib/session/tuple_alloc.hpp"
 
 namespace dpcopy::io::dp {
@@ -39,6 +40,7 @@ bool Run::setup(std::string& err, int& status) {
     setup_classifier();
     if (!create_workers(mac, err)) return false;
     wire_workers();
+    if (!start_metrics(err, status)) return false;
     if (cfg_.capture) feeder_ = std::make_unique<OfflineFeeder>(cfg_, pool_, workers_, feed_ctr_);
     log_mode();
     if (!launch_workers(err)) return false;
@@ -342,9 +344,23 @@ void Run::wire_workers() {
     for (auto& w : workers_) w->publish();
     g_control_on.store(control_ != nullptr, std::memory_order_relaxed);
     g_mirror_port.store(!cfg_.capture ? int{cfg_.rx_port} : -1, std::memory_order_relaxed);
+    g_tx_port.store(int{cfg_.tx_port}, std::memory_order_relaxed);
     if (!cfg_.capture) g_mirror_socket_drops.watch(af_packet_sockets(cfg_.rx_port));
     g_workers.store(nw, std::memory_order_release);
     register_telemetry();
+}
+
+// --metrics: each scrape reads what the workers publish (published_snapshot), on the
+// exporter's own thread; an address it cannot listen on stops the run (status 2).
+bool Run::start_metrics(std::string& err, int& status) {
+    if (!cfg_.metrics_address) return true;
+    metrics_ = metrics::Exporter::start(*cfg_.metrics_address, [] { return run_metrics(published_snapshot()); }, err);
+    if (!metrics_) {
+        status = 2;
+        return false;
+    }
+    log("dpcopy: serving metrics on http://" + *cfg_.metrics_address + "/metrics");
+    return true;
 }
 
 void Run::log_mode() {

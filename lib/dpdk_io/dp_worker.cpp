@@ -17,6 +17,7 @@ std::atomic<std::uint32_t> g_workers{0};
 std::atomic<std::uint64_t> g_start_tsc{0};
 std::atomic<bool> g_control_on{false};
 std::atomic<int> g_mirror_port{-1};
+std::atomic<int> g_tx_port{-1};
 PacketSocketDrops g_mirror_socket_drops;
 
 int worker_main(void* arg) {
@@ -32,9 +33,35 @@ int worker_main(void* arg) {
 
 
 // ------------------------------------------------------------------ telemetry
-static int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_data* d) {
+namespace {
+
+void add_port(RunSnapshot& s, int port, bool mirror) {
+    rte_eth_stats st{};
+    if (port < 0 || rte_eth_stats_get(static_cast<std::uint16_t>(port), &st) != 0) return;
+    PortStats ps;
+    ps.port = static_cast<std::uint16_t>(port);
+    ps.ipackets = st.ipackets;
+    ps.opackets = st.opackets;
+    ps.ibytes = st.ibytes;
+    ps.obytes = st.obytes;
+    ps.imissed = st.imissed;
+    ps.ierrors = st.ierrors;
+    ps.oerrors = st.oerrors;
+    ps.rx_nombuf = st.rx_nombuf;
+    if (mirror) {
+        ps.kernel_sockets = static_cast<std::uint32_t>(g_mirror_socket_drops.sockets());
+        ps.kernel_drops = g_mirror_socket_drops.read();
+    }
+    ps.mirror = mirror;
+    s.ports.push_back(ps);
+}
+
+}  // namespace
+
+RunSnapshot published_snapshot() {
     RunSnapshot s;
     const std::uint32_t n = g_workers.load(std::memory_order_acquire);
+    s.workers = n;
     for (std::uint32_t i = 0; i < n; ++i) {
         WorkerPub p;
         if (!g_worker_pub[i].read(p)) continue;
@@ -45,23 +72,21 @@ static int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_
     }
     IoCounters feed;
     if (g_feed_pub.read(feed)) s.io += feed;
-    const int mirror = g_mirror_port.load(std::memory_order_relaxed);
-    rte_eth_stats st{};
-    if (mirror >= 0 && rte_eth_stats_get(static_cast<std::uint16_t>(mirror), &st) == 0) {
-        PortStats ps;
-        ps.port = static_cast<std::uint16_t>(mirror);
-        ps.imissed = st.imissed;
-        ps.ierrors = st.ierrors;
-        ps.rx_nombuf = st.rx_nombuf;
-        ps.kernel_drops = g_mirror_socket_drops.read();
-        ps.mirror = true;
-        s.ports.push_back(ps);
-    }
-    rte_tel_data_start_dict(d);
     const std::uint64_t hz = rte_get_tsc_hz();
     const std::uint64_t t0 = g_start_tsc.load(std::memory_order_relaxed);
-    rte_tel_data_add_dict_u64(d, "elapsed_ms", hz && t0 ? (rte_rdtsc() - t0) * 1000 / hz : 0);
-    rte_tel_data_add_dict_u64(d, "workers", n);
+    s.elapsed_ns = hz && t0 ? static_cast<std::uint64_t>(static_cast<double>(rte_rdtsc() - t0) * 1e9 / static_cast<double>(hz)) : 0;
+    const int mirror = g_mirror_port.load(std::memory_order_relaxed);
+    add_port(s, mirror, true);
+    const int tx = g_tx_port.load(std::memory_order_relaxed);
+    if (tx != mirror) add_port(s, tx, false);
+    return s;
+}
+
+static int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_data* d) {
+    const RunSnapshot s = published_snapshot();
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_u64(d, "elapsed_ms", s.elapsed_ns / 1'000'000);
+    rte_tel_data_add_dict_u64(d, "workers", s.workers);
     rte_tel_data_add_dict_u64(d, "sessions_active", s.active_sessions);
     rte_tel_data_add_dict_u64(d, "sessions_ended", s.session.ended());
     const DropTotals totals = drop_totals(s);

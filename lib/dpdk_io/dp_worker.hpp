@@ -84,6 +84,11 @@ extern std::atomic<std::uint64_t> g_start_tsc;
 extern std::atomic<bool> g_control_on;  // -s: worker 0 publishes the control client's counters
 extern std::atomic<int> g_mirror_port;  // live mode: the mirror's port id (its drops are lost); -1 offline
 extern PacketSocketDrops g_mirror_socket_drops;  // live, net_af_packet mirror: the kernel's drops
+extern std::atomic<int> g_tx_port;     // the TX port (metrics); -1 when no run
+
+// The counters the workers and the feeder publish, summed, with the mirror's and the TX
+// port's statistics: what telemetry and --metrics show, from any thread (at most 1 ms old).
+RunSnapshot published_snapshot();
 
 inline net::MacAddr unpack_mac(std::uint64_t v) {
     net::MacAddr m;

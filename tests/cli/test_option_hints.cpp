@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "apps/common/option_hints.hpp"
+#include "apps/common/values.hpp"
 #include "apps/copy/options.hpp"
 #include "apps/intercept/options.hpp"
 
@@ -65,4 +66,21 @@ TEST_CASE("the apps' error lines carry the hints", "[cli][hints]") {
     CHECK(copy_error({"-i", "no-such-iface-or-file"}).find("net_af_packet") == std::string::npos);
     const std::string ic = parse_intercept_options({"--ip", "10.0.0.1/24", "-p", "36524"}).text;
     CHECK(ic.find("intercept's -p (listen port) is --control-port") != std::string::npos);
+}
+
+TEST_CASE("--metrics IP:PORT", "[cli][metrics]") {
+    CHECK(parse_listen_address("127.0.0.1:9464").value() == "127.0.0.1:9464");
+    CHECK(parse_listen_address("0.0.0.0:80").value() == "0.0.0.0:80");
+    CHECK(!parse_listen_address("9464"));
+    CHECK(!parse_listen_address("127.0.0.1:0"));
+    CHECK(!parse_listen_address("127.0.0.1:65536"));
+    CHECK(!parse_listen_address("localhost:9464"));
+    CHECK(!parse_listen_address(""));
+    const auto run = parse_copy_options({"-x", "80-10.0.0.2:80", "--metrics", "10.0.0.1:9464"});
+    REQUIRE(run.outcome == Outcome::run);
+    CHECK(run.options.metrics.value() == "10.0.0.1:9464");
+    CHECK(parse_copy_options({"-x", "80-10.0.0.2:80", "--metrics", "10.0.0.1"}).text.find(
+              "invalid value '10.0.0.1' for option --metrics: expected IP:PORT") != std::string::npos);
+    CHECK(parse_intercept_options({"--ip", "10.0.0.1/24", "--metrics", "10.0.0.1:9465"}).options.metrics.value() ==
+          "10.0.0.1:9465");
 }

@@ -206,6 +206,66 @@ PY
 accounted_load "live under load -n 2" default
 accounted_load "live under load -n 2, tiny AF_PACKET ring" tiny
 
+# ---- Prometheus: a real server scrapes --metrics ----------------------------------------
+# Prometheus (Debian's) runs in the copy namespace and scrapes dpcopy's --metrics every
+# second; once the load is over, what its HTTP API holds must be what the report says at
+# the end (counters that the shutdown does not move).
+prometheus_scrape() {
+  local name="live --metrics scraped by Prometheus" i ready=0
+  [[ "$name" =~ ${LIVE_ONLY:-.} ]] || return 0
+  command -v prometheus >/dev/null || { bad "$name" "prometheus is not installed"; return; }
+  cat >"$RIG_TMP/prometheus.yml" <<'YML'
+global: {scrape_interval: 1s, scrape_timeout: 900ms}
+scrape_configs:
+  - job_name: dpcopy
+    static_configs: [{targets: ['127.0.0.1:9464']}]
+YML
+  rig_bg copy prometheus --config.file="$RIG_TMP/prometheus.yml" --storage.tsdb.path="$RIG_TMP/tsdb" \
+    --web.listen-address=127.0.0.1:9090 --log.level=warn >"$RIG_TMP/prometheus.log" 2>&1
+  local prom=$RIG_LAST_PID
+  for i in $(seq 100); do
+    rig_exec copy curl -sf http://127.0.0.1:9090/-/ready >/dev/null 2>&1 && { ready=1; break; }
+    sleep 0.2
+  done
+  [ $ready = 1 ] || { bad "$name" "prometheus not ready: $(tail -3 "$RIG_TMP/prometheus.log")"; kill "$prom"; return; }
+  start_copy "$name" default 1 --metrics 127.0.0.1:9464 || { kill "$prom"; return; }
+  load "$name: ab -k" 1 ab -q -k -n 100 -c 2 http://198.18.0.2/
+  sleep 3  # a few scrapes after the last request
+  local q='{__name__=~"dpcopy_(sessions_created|data_segments_sent|data_bytes_sent|handshakes|captured_client_frames)_total"}'
+  local got; got=$(rig_exec copy curl -s -G http://127.0.0.1:9090/api/v1/query --data-urlencode "query=$q")
+  # every metric config/grafana-dashboard.json plots exists (the control ring's only with -s)
+  local names; names=$(rig_exec copy curl -s http://127.0.0.1:9090/api/v1/label/__name__/values)
+  if python3 - "$names" "$here/../../config/grafana-dashboard.json" <<'PY'; then ok "$name: every metric of the Grafana dashboard exists"; else bad "$name" "dashboard metrics missing (above)"; fi
+import json, re, sys
+have = set(json.loads(sys.argv[1])["data"])
+exprs = [t["expr"] for p in json.load(open(sys.argv[2]))["panels"] for t in p["targets"]]
+want = {m for e in exprs for m in re.findall(r"dpcopy_[a-z0-9_]+", e) if not m.startswith("dpcopy_control_")}
+missing = sorted(want - have)
+print("missing:", missing) if missing else None
+sys.exit(1 if missing or not want else 0)
+PY
+  stop_copy || bad "$name" "dpcopy exited $? after SIGINT"
+  kill "$prom"; wait "$prom" 2>/dev/null
+  python3 - "$got" "$RIG_TMP/$name.json" <<'PY'
+import json, sys
+res = json.loads(sys.argv[1])["data"]["result"]
+prom = {r["metric"]["__name__"][len("dpcopy_"):-len("_total")]: float(r["value"][1]) for r in res}
+rep = json.load(open(sys.argv[2]))
+flat = {}
+def walk(o):
+    for k, v in o.items():
+        if isinstance(v, dict): walk(v)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool): flat.setdefault(k, v)
+walk(rep)
+names = ["sessions_created", "data_segments_sent", "data_bytes_sent", "handshakes", "captured_client_frames"]
+bad = [f"{n}: prometheus {prom.get(n)} report {flat.get(n)}" for n in names if prom.get(n) is None or prom.get(n) != flat.get(n)]
+print("; ".join(bad) if bad else "ok " + ", ".join(f"{n} {int(prom[n])}" for n in names))
+sys.exit(1 if bad or prom["data_segments_sent"] == 0 else 0)
+PY
+  if [ $? -eq 0 ]; then ok "$name: Prometheus holds the report's values"; else bad "$name" "values differ (above)"; fi
+}
+prometheus_scrape
+
 # ---- two instances on one mirror: -f 0 and -f 1, each sampling -r 50 -----------------
 # Both copy the same mirrored sessions to one target (instance 0 uses fake ports
 # 1024-33279, instance 1 33280-33791); -r hashes the original 4-tuple, so both must
