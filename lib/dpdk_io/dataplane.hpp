@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "lib/dpdk_io/capture.hpp"
-#include "lib/dpdk_io/control_client.hpp"
+#include "lib/control/control_client.hpp"
 #include "lib/dpdk_io/host_stack.hpp"
 #include "lib/session/engine.hpp"
 

@@ -22,7 +22,7 @@
 
 #include "lib/dpdk_io/dataplane.hpp"
 #include "lib/dpdk_io/published.hpp"
-#include "lib/dpdk_io/wall_clock.hpp"
+#include "lib/control/wall_clock.hpp"
 #include "lib/rewrite/parse.hpp"
 
 namespace dpcopy::io {

@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "lib/dpdk_io/control_intercept.hpp"
+#include "lib/control/control_intercept.hpp"
 
 namespace dpcopy::io {
 

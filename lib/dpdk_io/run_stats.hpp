@@ -24,7 +24,7 @@ struct PortStats {
 };
 
 // dpcopy's side of the control protocol (-s): filled from ControlClientCounters by
-// io::control_snapshot (lib/dpdk_io/control_client.hpp). Plain numbers and names here,
+// io::control_snapshot (lib/control/control_client.hpp). Plain numbers and names here,
 // so this file does not depend on the codec.
 struct ControlSnapshot {
     std::uint64_t subscribes_sent = 0, unsubscribes_sent = 0;

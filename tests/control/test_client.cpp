@@ -7,8 +7,8 @@
 #include <memory>
 #include <vector>
 
-#include "lib/dpdk_io/control_client.hpp"
-#include "lib/dpdk_io/control_intercept.hpp"
+#include "lib/control/control_client.hpp"
+#include "lib/control/control_intercept.hpp"
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/headers.hpp"
 #include "lib/rewrite/parse.hpp"

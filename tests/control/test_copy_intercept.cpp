@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/dpdk_io/control_intercept.hpp"
+#include "lib/control/control_intercept.hpp"
 #include "lib/dpdk_io/dataplane.hpp"
 #include "lib/rewrite/parse.hpp"
 #include "tests/control/control_fixture.hpp"

@@ -6,7 +6,7 @@
 #include <initializer_list>
 #include <vector>
 
-#include "lib/dpdk_io/control_intercept.hpp"
+#include "lib/control/control_intercept.hpp"
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/headers.hpp"
 #include "lib/rewrite/parse.hpp"

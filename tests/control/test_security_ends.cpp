@@ -10,10 +10,10 @@
 #include <memory>
 #include <vector>
 
-#include "lib/dpdk_io/control_client.hpp"
-#include "lib/dpdk_io/control_intercept.hpp"
-#include "lib/dpdk_io/record_filter.hpp"
-#include "lib/dpdk_io/wall_clock.hpp"
+#include "lib/control/control_client.hpp"
+#include "lib/control/control_intercept.hpp"
+#include "lib/control/record_filter.hpp"
+#include "lib/control/wall_clock.hpp"
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/headers.hpp"
 #include "lib/rewrite/parse.hpp"

@@ -39,8 +39,8 @@
 #include <string>
 #include <vector>
 
-#include "lib/dpdk_io/control_codec.hpp"
-#include "lib/dpdk_io/control_intercept.hpp"
+#include "lib/control/control_codec.hpp"
+#include "lib/control/control_intercept.hpp"
 #include "lib/dpdk_io/intercept_plane.hpp"
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/headers.hpp"

@@ -1,5 +1,5 @@
 // Control protocol codec; wire layout in docs/control-protocol.md.
-#include "lib/dpdk_io/control_codec.hpp"
+#include "lib/control/control_codec.hpp"
 
 #include <sodium.h>
 

@@ -1,6 +1,6 @@
 // dpintercept's subscription table and record batching; see control_intercept.hpp and
 // docs/control-protocol.md.
-#include "lib/dpdk_io/control_intercept.hpp"
+#include "lib/control/control_intercept.hpp"
 
 #include <algorithm>
 #include <cstring>

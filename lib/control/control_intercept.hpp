@@ -11,7 +11,7 @@
 #include <optional>
 #include <vector>
 
-#include "lib/dpdk_io/control_codec.hpp"
+#include "lib/control/control_codec.hpp"
 #include "lib/dpdk_io/host_stack.hpp"
 #include "lib/rewrite/parse.hpp"
 #include "lib/rewrite/types.hpp"
