@@ -82,14 +82,6 @@ bool Cidr::contains(Ipv4Addr ip) const noexcept {
 }
 std::string Cidr::to_string() const { return network.to_string() + "/" + std::to_string(prefix); }
 
-std::string TransferMap::to_string() const {
-    std::string s;
-    if (online_ip) s = online_ip->to_string() + ":";
-    s += std::to_string(online_port.value()) + "-" + target_ip.to_string() + ":" +
-         std::to_string(target_port.value());
-    return s;
-}
-
 std::vector<std::string_view> split_commas(std::string_view text) {
     std::vector<std::string_view> out;
     std::size_t start = 0;

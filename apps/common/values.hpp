@@ -5,6 +5,7 @@
 
 #include "apps/common/result.hpp"
 #include "lib/rewrite/types.hpp"
+#include "lib/session/transfer_map.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -37,15 +38,8 @@ struct Cidr {
     bool operator==(const Cidr&) const = default;
 };
 
-// One -x map: [ONLINE_IP:]PORT-TARGET_IP:PORT. No online_ip = any address.
-struct TransferMap {
-    std::optional<Ipv4Addr> online_ip;
-    Port online_port;
-    Ipv4Addr target_ip;
-    Port target_port;
-    std::string to_string() const;
-    bool operator==(const TransferMap&) const = default;
-};
+// One -x map: [ONLINE_IP:]PORT-TARGET_IP:PORT. No online_ip = any address. The engine's type.
+using TransferMap = session::TransferMap;
 
 // One -s entry: IP[:PORT]; no port = the --control-port.
 struct Endpoint {

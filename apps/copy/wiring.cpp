@@ -9,8 +9,7 @@ namespace dpcopy::cli {
 io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
     io::DataplaneConfig c;
     session::EngineConfig& e = c.engine;
-    for (const TransferMap& t : opt.transfer)
-        e.transfers.push_back(session::TransferMap{t.online_ip, t.online_port, t.target_ip, t.target_port});
+    e.transfers = opt.transfer;
     std::vector<io::AddressSet::Range> ranges;
     if (opt.clients) {
         e.clients.reserve(static_cast<std::size_t>(opt.clients->size()));

@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
     pc.filter = opt.filter;
     pc.stats_interval_s = opt.stats_interval_s;
     pc.report_file = opt.report_file;
+    pc.metrics_address = opt.metrics;
     pc.version = DPCOPY_VERSION;
     std::FILE* log = stderr;
     if (opt.log_file) {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "apps/intercept/options.hpp"
-#include "lib/dpdk_io/control_intercept.hpp"
+#include "lib/control/control_intercept.hpp"
 
 namespace dpcopy::cli {
 

@@ -307,11 +307,6 @@ int Run::run(std::string& err) {
 
 }  // namespace dp
 
-net::MacAddr effective_mac(const net::MacAddr& port_mac, std::uint16_t port) {
-    if (!port_mac.is_zero()) return port_mac;
-    return net::MacAddr{{0x02, 0x64, 0x70, 0x63, static_cast<std::uint8_t>(port >> 8), static_cast<std::uint8_t>(port)}};
-}
-
 int run_dataplane(DataplaneConfig cfg, std::string& err) {
     dp::Run r(std::move(cfg));
     return r.run(err);

@@ -13,8 +13,9 @@
 #include <vector>
 
 #include "lib/dpdk_io/capture.hpp"
-#include "lib/dpdk_io/control_client.hpp"
+#include "lib/control/control_client.hpp"
 #include "lib/dpdk_io/host_stack.hpp"
+#include "lib/dpdk_io/port_mac.hpp"  // effective_mac
 #include "lib/session/engine.hpp"
 
 namespace dpcopy::io {
@@ -70,9 +71,5 @@ struct DataplaneConfig {
 // `err` gets the one-line error (without the program name) for a non-zero status.
 // EAL must be up. Installs SIGINT/SIGTERM handlers.
 int run_dataplane(DataplaneConfig cfg, std::string& err);
-
-// The source MAC dpcopy uses on a port: the port's own, or 02:64:70:63:00:PORT when the
-// port has none (net_ring reports all zeroes).
-net::MacAddr effective_mac(const net::MacAddr& port_mac, std::uint16_t port);
 
 }  // namespace dpcopy::io

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/dpdk_io/control_client.hpp"
+#include "lib/control/control_client.hpp"
 #include "lib/dpdk_io/dataplane.hpp"
 #include "lib/dpdk_io/dp_feeder.hpp"
 #include "lib/dpdk_io/dp_worker.hpp"

@@ -27,11 +27,11 @@
 #include <span>
 #include <vector>
 
-#include "lib/dpdk_io/packet_socket_drops.hpp"
-#include "lib/dpdk_io/control_client.hpp"
+#include "lib/control/control_client.hpp"
+#include "lib/control/wall_clock.hpp"
 #include "lib/dpdk_io/dp_mbuf.hpp"
 #include "lib/dpdk_io/dp_tx_sink.hpp"
-#include "lib/dpdk_io/wall_clock.hpp"
+#include "lib/dpdk_io/packet_socket_drops.hpp"
 #include "lib/dpdk_io/host_stack.hpp"
 #include "lib/dpdk_io/io_counters.hpp"
 #include "lib/dpdk_io/published.hpp"

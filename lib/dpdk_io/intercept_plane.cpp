@@ -2,6 +2,7 @@
 #ifndef ALLOW_EXPERIMENTAL_API
 #define ALLOW_EXPERIMENTAL_API 1  // rte_bpf_convert is experimental in 22.11
 #endif
+#include "lib/metrics/exporter.hpp"
 #include "lib/dpdk_io/intercept_plane.hpp"
 
 #include <pcap/pcap.h>
@@ -20,42 +21,26 @@
 #include <cstring>
 #include <ctime>
 
-#include "lib/dpdk_io/dataplane.hpp"
+#include "lib/dpdk_io/dp_ports.hpp"
+#include "lib/dpdk_io/port_mac.hpp"
 #include "lib/dpdk_io/published.hpp"
-#include "lib/dpdk_io/wall_clock.hpp"
+#include "lib/dpdk_io/run_stats.hpp"  // JsonObject
+#include "lib/control/wall_clock.hpp"
 #include "lib/rewrite/parse.hpp"
 
 namespace dpcopy::io {
 namespace {
 
 constexpr std::uint16_t kBurst = 32;
-constexpr std::uint16_t kRxDesc = 1024, kTxDesc = 1024;
 constexpr unsigned kPoolSize = 8191;
 
 std::atomic<int> g_isignals{0};
 extern "C" void on_isignal(int) { g_isignals.fetch_add(1, std::memory_order_relaxed); }
 
-// Every counter, named as in the report, for the report and the telemetry command.
-template <class F>
-void for_each_intercept_counter(const InterceptCounters& c, F&& f) {
-    const std::pair<const char*, std::uint64_t> ic[] = {
-        {"control_rx", c.control_rx}, {"control_not_allowed", c.control_not_allowed},
-        {"control_wrong_direction", c.control_wrong_direction}, {"subscribes", c.subscribes},
-        {"subscriptions_new", c.subscriptions_new}, {"subscriptions_expired", c.subscriptions_expired},
-        {"unsubscribes", c.unsubscribes}, {"subscriptions_full", c.subscriptions_full},
-        {"subscriptions_source_full", c.subscriptions_source_full},
-        {"responses", c.responses}, {"no_subscriber", c.no_subscriber}, {"records", c.records},
-        {"payload_cut", c.payload_cut}, {"datagrams", c.datagrams}, {"flush_size", c.flush_size},
-        {"flush_time", c.flush_time}, {"flush_final", c.flush_final}, {"drop_build", c.drop_build}};
-    for (auto [k, v] : ic) f(k, v);
-}
-template <class F>
-void for_each_io_counter(const InterceptPlaneStats& s, F&& f) {
-    const std::pair<const char*, std::uint64_t> io[] = {
-        {"rx_frames", s.rx_frames}, {"tx_frames", s.tx_frames}, {"rx_host", s.rx_host},
-        {"filtered_out", s.filtered_out}, {"drop_rx_parse", s.drop_rx_parse}, {"drop_not_ours", s.drop_not_ours},
-        {"drop_too_big", s.drop_too_big}, {"drop_no_mbuf", s.drop_no_mbuf}, {"drop_tx_full", s.drop_tx_full}};
-    for (auto [k, v] : io) f(k, v);
+// Every counter of a list (lib/counters) as name, value.
+template <std::size_t N, class Set, class F>
+void for_each_counter(const std::array<std::string_view, N>& names, const Set& set, F&& f) {
+    for (std::size_t i = 0; i < N; ++i) f(names[i], set.v[i]);
 }
 
 // /dpintercept/stats: the plane publishes its counters every 100 ms (and at exit) through
@@ -76,7 +61,8 @@ int telemetry_intercept(const char* /*cmd*/, const char* /*params*/, rte_tel_dat
     rte_tel_data_start_dict(d);
     rte_tel_data_add_dict_u64(d, "elapsed_ms", p.elapsed_ns / 1'000'000);
     rte_tel_data_add_dict_u64(d, "subscriptions", p.subscriptions);
-    for_each_intercept_counter(p.core, [&](const char* k, std::uint64_t v) { rte_tel_data_add_dict_u64(d, k, v); });
+    const auto add = [&](std::string_view k, std::uint64_t v) { rte_tel_data_add_dict_u64(d, std::string(k).c_str(), v); };
+    for_each_counter(intercept_counter_names, p.core, add);
     std::uint64_t rejected = 0;
     for (std::size_t i = 1; i < control::kRejectCount; ++i) {
         const std::string k = std::string("reject_") + control::reject_name(static_cast<control::Reject>(i));
@@ -84,8 +70,31 @@ int telemetry_intercept(const char* /*cmd*/, const char* /*params*/, rte_tel_dat
         rejected += p.core.rejects.by_reason[i];
     }
     rte_tel_data_add_dict_u64(d, "rejected", rejected);
-    for_each_io_counter(p.io, [&](const char* k, std::uint64_t v) { rte_tel_data_add_dict_u64(d, k, v); });
+    for_each_counter(intercept_io_counter_names, p.io, add);
     return 0;
+}
+
+// --metrics: the same published snapshot as telemetry, as Prometheus samples.
+metrics::MetricSet intercept_metrics() {
+    InterceptPub p;
+    metrics::MetricSet m;
+    if (!g_ipub.read(p)) return m;
+    using metrics::Kind;
+    m.push_back({"dpintercept_elapsed_seconds", "time since dpintercept started", Kind::gauge, {},
+                 static_cast<double>(p.elapsed_ns) / 1e9});
+    m.push_back({"dpintercept_subscriptions", "dpcopy subscriptions alive now", Kind::gauge, {},
+                 static_cast<double>(p.subscriptions)});
+    for (std::size_t i = 0; i < intercept_counter_count; ++i)
+        m.push_back({"dpintercept_" + std::string(intercept_counter_names[i]) + "_total",
+                     std::string(intercept_counter_descriptions[i]), Kind::counter, {}, static_cast<double>(p.core.v[i])});
+    for (std::size_t i = 1; i < control::kRejectCount; ++i)
+        m.push_back({"dpintercept_rejected_total", "control datagrams rejected, by reason", Kind::counter,
+                     {{"reason", control::reject_name(static_cast<control::Reject>(i))}},
+                     static_cast<double>(p.core.rejects.by_reason[i])});
+    for (std::size_t i = 0; i < intercept_io_counter_count; ++i)
+        m.push_back({"dpintercept_io_" + std::string(intercept_io_counter_names[i]) + "_total",
+                     std::string(intercept_io_counter_descriptions[i]), Kind::counter, {}, static_cast<double>(p.io.v[i])});
+    return m;
 }
 
 std::uint64_t wall_ns() {
@@ -94,53 +103,15 @@ std::uint64_t wall_ns() {
     return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-std::string port_label(std::uint16_t id) {
-    rte_eth_dev_info info{};
-    const char* drv = rte_eth_dev_info_get(id, &info) == 0 && info.driver_name ? info.driver_name : "?";
-    return "port " + std::to_string(id) + " (" + drv + ")";
-}
-
-bool setup_port(std::uint16_t id, bool rx, rte_mempool* pool, bool promisc, std::string& err, std::string& note) {
-    rte_eth_dev_info info{};
-    int rc = rte_eth_dev_info_get(id, &info);
-    if (rc != 0) {
-        err = "port " + std::to_string(id) + ": cannot read its capabilities: " + rte_strerror(-rc);
-        return false;
-    }
-    rte_eth_conf conf{};
-    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
-    conf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-    rc = rte_eth_dev_configure(id, 1, 1, &conf);
-    if (rc != 0) {
-        err = port_label(id) + ": configure failed: " + rte_strerror(-rc);
-        return false;
-    }
-    std::uint16_t nrxd = kRxDesc, ntxd = kTxDesc;
-    rte_eth_dev_adjust_nb_rx_tx_desc(id, &nrxd, &ntxd);
-    const int socket = rte_eth_dev_socket_id(id);
-    const unsigned sock = socket < 0 ? static_cast<unsigned>(SOCKET_ID_ANY) : static_cast<unsigned>(socket);
-    rc = rte_eth_rx_queue_setup(id, 0, nrxd, sock, nullptr, pool);
-    if (rc == 0) {
-        rte_eth_txconf txconf = info.default_txconf;
-        txconf.offloads = conf.txmode.offloads;
-        rc = rte_eth_tx_queue_setup(id, 0, ntxd, sock, &txconf);
-    }
-    if (rc != 0) {
-        err = port_label(id) + ": queue setup failed: " + rte_strerror(-rc);
-        return false;
-    }
-    rc = rte_eth_dev_start(id);
-    if (rc != 0) {
-        err = port_label(id) + ": start failed: " + rte_strerror(-rc);
-        return false;
-    }
-    std::string p = "off";
-    if (promisc && rx) {
-        rc = rte_eth_promiscuous_enable(id);
-        p = rc == 0 ? "on" : std::string("unavailable (") + rte_strerror(-rc) + ")";
-    }
-    note = port_label(id) + ": " + std::to_string(nrxd) + "/" + std::to_string(ntxd) + " descriptors, promiscuous " + p;
-    return true;
+// One RX and one TX queue (dp_ports.cpp: configured from the port's capabilities).
+bool setup_port(std::uint16_t id, bool promiscuous, rte_mempool* pool, std::string& err, std::string& note) {
+    dp::PortSetup ps;
+    ps.id = id;
+    ps.rxq = 1;
+    ps.txq = 1;
+    ps.promiscuous = promiscuous;
+    std::uint16_t rxq = 0;
+    return dp::setup_port(ps, pool, err, note, rxq);
 }
 
 }  // namespace
@@ -169,6 +140,7 @@ struct InterceptPlane::Impl : session::FrameSink {
     // status line deltas
     std::uint64_t last_status = 0, last_rx = 0, last_tx = 0, last_records = 0;
     std::uint64_t next_publish = 0;
+    std::unique_ptr<metrics::Exporter> metrics;  // --metrics
 
     void publish(std::uint64_t t) {
         InterceptPub p;
@@ -189,12 +161,12 @@ struct InterceptPlane::Impl : session::FrameSink {
 
     void emit(net::ConstBytes f) override {
         if (f.size() > RTE_MBUF_DEFAULT_DATAROOM) {
-            ++st.drop_too_big;
+            ++st[InterceptIoCounter::drop_too_big];
             return;
         }
         rte_mbuf* m = rte_pktmbuf_alloc(pool);
         if (!m) {
-            ++st.drop_no_mbuf;
+            ++st[InterceptIoCounter::drop_no_mbuf];
             return;
         }
         char* p = rte_pktmbuf_append(m, static_cast<std::uint16_t>(f.size()));
@@ -208,10 +180,10 @@ struct InterceptPlane::Impl : session::FrameSink {
         for (int tries = 0; sent < ntx && tries < 64; ++tries)
             sent = static_cast<std::uint16_t>(sent + rte_eth_tx_burst(cfg.tx_port, 0, tx.data() + sent,
                                                                       static_cast<std::uint16_t>(ntx - sent)));
-        st.tx_frames += sent;
+        st[InterceptIoCounter::tx_frames] += sent;
         for (std::uint16_t i = sent; i < ntx; ++i) {
             rte_pktmbuf_free(tx[i]);
-            ++st.drop_tx_full;
+            ++st[InterceptIoCounter::drop_tx_full];
         }
         ntx = 0;
     }
@@ -228,26 +200,26 @@ struct InterceptPlane::Impl : session::FrameSink {
     }
 
     void on_frame(rte_mbuf* m, std::uint64_t t) {
-        ++st.rx_frames;
+        ++st[InterceptIoCounter::rx_frames];
         const std::uint32_t len = rte_pktmbuf_pkt_len(m);
         if (len > lin.size()) {
-            ++st.drop_too_big;
+            ++st[InterceptIoCounter::drop_too_big];
             return;
         }
         const auto* data = static_cast<const std::uint8_t*>(rte_pktmbuf_read(m, 0, len, lin.data()));
         if (!data) {
-            ++st.drop_rx_parse;
+            ++st[InterceptIoCounter::drop_rx_parse];
             return;
         }
         const net::ConstBytes frame(data, len);
         net::PacketView v;
         if (net::parse_frame(frame, v) != net::ParseError::ok) {
-            ++st.drop_rx_parse;
+            ++st[InterceptIoCounter::drop_rx_parse];
             return;
         }
         if (v.l3 == net::L3Kind::arp || v.l4 == net::L4Kind::icmp) {
-            if (host->on_frame(frame, v, t, *this)) ++st.rx_host;
-            else ++st.drop_not_ours;
+            if (host->on_frame(frame, v, t, *this)) ++st[InterceptIoCounter::rx_host];
+            else ++st[InterceptIoCounter::drop_not_ours];
             return;
         }
         if (v.l4 == net::L4Kind::udp && v.key.dst_ip == cfg.core.ip && v.key.dst_port == cfg.core.control_port) {
@@ -256,19 +228,19 @@ struct InterceptPlane::Impl : session::FrameSink {
         }
         if (v.l4 == net::L4Kind::tcp) {
             if (!passes_filter(m, frame)) {
-                ++st.filtered_out;
+                ++st[InterceptIoCounter::filtered_out];
                 return;
             }
             core->on_response(frame, v, t, *this);
             return;
         }
-        ++st.drop_not_ours;
+        ++st[InterceptIoCounter::drop_not_ours];
     }
 
     ~Impl() override {
         if (ntx) flush_tx();
-        if (rx_started) { rte_eth_dev_stop(cfg.rx_port); rte_eth_dev_close(cfg.rx_port); }
-        if (tx_started && cfg.tx_port != cfg.rx_port) { rte_eth_dev_stop(cfg.tx_port); rte_eth_dev_close(cfg.tx_port); }
+        if (rx_started) dp::stop_port(cfg.rx_port);
+        if (tx_started && cfg.tx_port != cfg.rx_port) dp::stop_port(cfg.tx_port);
         if (bpf) rte_bpf_destroy(bpf);
         if (cbpf_ok) pcap_freecode(&cbpf);
         if (pool) rte_mempool_free(pool);
@@ -307,11 +279,11 @@ std::unique_ptr<InterceptPlane> InterceptPlane::start(InterceptPlaneConfig cfg, 
         return nullptr;
     }
     std::string note;
-    if (!setup_port(c.rx_port, true, im->pool, true, err, note)) return nullptr;
+    if (!setup_port(c.rx_port, true, im->pool, err, note)) return nullptr;
     im->rx_started = true;
     if (c.log) std::fprintf(c.log, "dpintercept: %s\n", note.c_str());
     if (c.tx_port != c.rx_port) {
-        if (!setup_port(c.tx_port, false, im->pool, false, err, note)) return nullptr;
+        if (!setup_port(c.tx_port, false, im->pool, err, note)) return nullptr;
         if (c.log) std::fprintf(c.log, "dpintercept: %s\n", note.c_str());
     }
     im->tx_started = true;
@@ -341,6 +313,11 @@ std::unique_ptr<InterceptPlane> InterceptPlane::start(InterceptPlaneConfig cfg, 
         rte_telemetry_register_cmd("/dpintercept/stats", telemetry_intercept,
                                    "dpintercept counters: subscriptions, responses, records, datagrams, control "
                                    "rejects by reason, io. No parameters.");
+    if (c.metrics_address) {
+        im->metrics = metrics::Exporter::start(*c.metrics_address, intercept_metrics, err);
+        if (!im->metrics) return nullptr;
+        if (c.log) std::fprintf(c.log, "dpintercept: serving metrics on http://%s/metrics\n", c.metrics_address->c_str());
+    }
     if (c.log) {
         std::fprintf(c.log, "dpintercept: %s/%u mac %s, control port %u, filter '%s' (%s), %s, payload %u bytes\n",
                      c.core.ip.to_string().c_str(), unsigned{c.prefix}, m.to_string().c_str(),
@@ -388,51 +365,43 @@ std::string top_rejects(const control::RejectCounters& r) {
 }  // namespace
 
 std::string InterceptPlane::status_line() const {
+    using IC = InterceptCounter;
+    using PC = InterceptIoCounter;
     const auto& im = *impl_;
     const auto& c = im.core->counters();
+    const auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
     const std::uint64_t t = im.now();
+    const std::string not_allowed =
+        c[IC::control_not_allowed] ? ", not_allowed " + std::to_string(c[IC::control_not_allowed]) : "";
     char buf[512];
     std::snprintf(buf, sizeof buf,
                   "dpintercept: %.1fs subscriptions %zu | responses %llu (no subscriber %llu, filtered out %llu) | "
                   "records %llu in %llu datagrams | control %llu (rejected %llu%s%s%s) | rx %llu tx %llu drops %llu",
-                  static_cast<double>(t - im.start_ns) / 1e9, im.core->subscriptions(),
-                  static_cast<unsigned long long>(c.responses), static_cast<unsigned long long>(c.no_subscriber),
-                  static_cast<unsigned long long>(im.st.filtered_out), static_cast<unsigned long long>(c.records),
-                  static_cast<unsigned long long>(c.datagrams), static_cast<unsigned long long>(c.control_rx),
-                  static_cast<unsigned long long>(c.rejects.rejected() + c.control_not_allowed),
-                  c.rejects.rejected() ? ": " : "", top_rejects(c.rejects).c_str(),
-                  c.control_not_allowed ? (", not_allowed " + std::to_string(c.control_not_allowed)).c_str() : "",
-                  static_cast<unsigned long long>(im.st.rx_frames), static_cast<unsigned long long>(im.st.tx_frames),
-                  static_cast<unsigned long long>(im.st.drop_rx_parse + im.st.drop_not_ours + im.st.drop_too_big +
-                                                  im.st.drop_no_mbuf + im.st.drop_tx_full));
+                  static_cast<double>(t - im.start_ns) / 1e9, im.core->subscriptions(), u(c[IC::responses]),
+                  u(c[IC::no_subscriber]), u(im.st[PC::filtered_out]), u(c[IC::records]), u(c[IC::datagrams]),
+                  u(c[IC::control_rx]), u(c.rejects.rejected() + c[IC::control_not_allowed]),
+                  c.rejects.rejected() ? ": " : "", top_rejects(c.rejects).c_str(), not_allowed.c_str(),
+                  u(im.st[PC::rx_frames]), u(im.st[PC::tx_frames]), u(im.st.drops()));
     return buf;
 }
 
 std::string InterceptPlane::report_json(const std::string& end) const {
     const auto& im = *impl_;
     const auto& c = im.core->counters();
-    const auto& s = im.st;
-    std::string j = "{\"version\": \"" + im.cfg.version + "\", \"program\": \"dpintercept\", \"end\": \"" + end +
-                    "\", \"elapsed_s\": " + std::to_string(static_cast<double>(im.now() - im.start_ns) / 1e9) +
-                    ", \"filter\": \"" + filter_engine() + "\", \"subscriptions\": " +
-                    std::to_string(im.core->subscriptions()) + ",\n \"intercept\": {";
-    bool first = true;
-    for_each_intercept_counter(c, [&](const char* k, std::uint64_t v) {
-        j += std::string(first ? "" : ", ") + "\"" + k + "\": " + std::to_string(v);
-        first = false;
-    });
-    j += "},\n \"control_rejects\": {";
+    JsonObject rejects;
     for (std::size_t i = 1; i < control::kRejectCount; ++i)
-        j += std::string(i == 1 ? "" : ", ") + "\"" + control::reject_name(static_cast<control::Reject>(i)) +
-             "\": " + std::to_string(c.rejects.by_reason[i]);
-    j += "},\n \"io\": {";
-    first = true;
-    for_each_io_counter(s, [&](const char* k, std::uint64_t v) {
-        j += std::string(first ? "" : ", ") + "\"" + k + "\": " + std::to_string(v);
-        first = false;
-    });
-    j += "}}\n";
-    return j;
+        rejects.number(control::reject_name(static_cast<control::Reject>(i)), c.rejects.by_reason[i]);
+    JsonObject report;
+    report.text("version", im.cfg.version)
+        .text("program", "dpintercept")
+        .text("end", end)
+        .value("elapsed_s", std::to_string(static_cast<double>(im.now() - im.start_ns) / 1e9))
+        .text("filter", filter_engine())
+        .number("subscriptions", im.core->subscriptions())
+        .value("intercept", counters_json(intercept_counter_names, c))
+        .value("control_rejects", rejects.str())
+        .value("io", counters_json(intercept_io_counter_names, im.st));
+    return report.str() + "\n";
 }
 
 int InterceptPlane::run(std::string& err) {

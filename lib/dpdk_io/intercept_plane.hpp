@@ -11,7 +11,8 @@
 #include <optional>
 #include <string>
 
-#include "lib/dpdk_io/control_intercept.hpp"
+#include "lib/control/control_intercept.hpp"
+#include "lib/counters/counter_set.hpp"
 
 namespace dpcopy::io {
 
@@ -24,15 +25,32 @@ struct InterceptPlaneConfig {
     std::uint32_t stats_interval_s = 1;       // 0: none
     std::FILE* log = stderr;
     std::optional<std::string> report_file;
+    std::optional<std::string> metrics_address;  // --metrics IP:PORT (Prometheus)
     std::string version;
 };
 
-struct InterceptPlaneStats {
-    std::uint64_t rx_frames = 0, tx_frames = 0;
-    std::uint64_t rx_host = 0;                // ARP / ICMP handled by the host stack
-    std::uint64_t filtered_out = 0;           // TCP frames -F rejected
-    std::uint64_t drop_rx_parse = 0, drop_not_ours = 0, drop_too_big = 0;
-    std::uint64_t drop_no_mbuf = 0, drop_tx_full = 0;
+// X(name, description); the names are the fields of the report's "io" object.
+#define DPCOPY_INTERCEPT_IO_COUNTERS(X)                                                               \
+    X(rx_frames, "frames received")                                                                    \
+    X(tx_frames, "frames transmitted")                                                                 \
+    X(rx_host, "ARP / ICMP frames handled by the host stack")                                          \
+    X(filtered_out, "TCP frames -F rejected")                                                          \
+    X(drop_rx_parse, "received frames the parser rejected")                                            \
+    X(drop_not_ours, "received frames for another host or of another protocol")                        \
+    X(drop_too_big, "frames larger than the linearisation buffer or an mbuf")                          \
+    X(drop_no_mbuf, "frames dropped: the mbuf pool was empty")                                         \
+    X(drop_tx_full, "frames dropped: the TX queue stayed full")
+
+DPCOPY_DEFINE_COUNTERS(InterceptIoCounter, intercept_io_counter_count, intercept_io_counter_names,
+                       intercept_io_counter_descriptions, DPCOPY_INTERCEPT_IO_COUNTERS)
+
+struct InterceptPlaneStats : counters::CounterSet<InterceptIoCounter, intercept_io_counter_count> {
+    std::uint64_t drops() const noexcept {  // every drop_* counter
+        std::uint64_t n = 0;
+        for (std::size_t i = 0; i < size; ++i)
+            if (intercept_io_counter_names[i].starts_with("drop_")) n += v[i];
+        return n;
+    }
 };
 
 // Ports set up, filter compiled; poll_once() does one RX burst and the timers. Tests

@@ -1,12 +1,14 @@
 // Counters of the DPDK adapter (ports, hand-offs, host duties, the capture feeder), one
 // per outcome and drop reason, generated from an X-macro like session::Counters so the
-// status line, the report and telemetry print them generically. DPDK-free.
+// status line, the report and telemetry print them generically (lib/counters). DPDK-free.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+
+#include "lib/counters/counter_set.hpp"
 
 namespace dpcopy::io {
 
@@ -53,33 +55,8 @@ namespace dpcopy::io {
     X(feed_waits, "times the feeder waited for room in a worker (ring or session table)")              \
     X(capture_gaps_shortened, "capture gaps longer than --max-gap, shortened to it")
 
-enum class IoCounter : std::uint16_t {
-#define DPCOPY_X(name, desc) name,
-    DPCOPY_IO_COUNTERS(DPCOPY_X)
-#undef DPCOPY_X
-    count_
-};
-inline constexpr std::size_t io_counter_count = static_cast<std::size_t>(IoCounter::count_);
+DPCOPY_DEFINE_COUNTERS(IoCounter, io_counter_count, io_counter_names, io_counter_descriptions, DPCOPY_IO_COUNTERS)
 
-inline constexpr std::array<std::string_view, io_counter_count> io_counter_names{
-#define DPCOPY_X(name, desc) std::string_view{#name},
-    DPCOPY_IO_COUNTERS(DPCOPY_X)
-#undef DPCOPY_X
-};
-inline constexpr std::array<std::string_view, io_counter_count> io_counter_descriptions{
-#define DPCOPY_X(name, desc) std::string_view{desc},
-    DPCOPY_IO_COUNTERS(DPCOPY_X)
-#undef DPCOPY_X
-};
-
-struct IoCounters {
-    std::array<std::uint64_t, io_counter_count> v{};
-    std::uint64_t& operator[](IoCounter c) noexcept { return v[static_cast<std::size_t>(c)]; }
-    std::uint64_t operator[](IoCounter c) const noexcept { return v[static_cast<std::size_t>(c)]; }
-    IoCounters& operator+=(const IoCounters& o) noexcept {
-        for (std::size_t i = 0; i < io_counter_count; ++i) v[i] += o.v[i];
-        return *this;
-    }
-};
+struct IoCounters : counters::CounterSet<IoCounter, io_counter_count> {};
 
 }  // namespace dpcopy::io

@@ -343,12 +343,22 @@ std::string json_quote(std::string_view text) {
     return o + "\"";
 }
 
+JsonObject& JsonObject::value(std::string_view key, std::string_view json) {
+    if (!body_.empty()) body_ += ", ";
+    body_ += json_quote(key);
+    body_ += ": ";
+    body_ += json;
+    return *this;
+}
+JsonObject& JsonObject::text(std::string_view key, std::string_view s) { return value(key, json_quote(s)); }
+JsonObject& JsonObject::number(std::string_view key, std::uint64_t v) { return value(key, std::to_string(v)); }
+
 namespace {
 
 std::string reasons_json(const Reasons& d) {
-    std::string o;
-    for (const auto& [name, v] : d) o += (o.empty() ? "" : ", ") + json_quote(name) + ": " + std::to_string(v);
-    return "{" + o + "}";
+    JsonObject o;
+    for (const auto& [name, v] : d) o.number(name, v);
+    return o.str();
 }
 
 std::string ports_json(const std::vector<PortStats>& ports) {
@@ -387,24 +397,20 @@ std::string report_json(const RunSnapshot& s, const ReportInfo& info) {
     kv("drops_total", std::to_string(totals.lost + totals.filtered));
     kv("lost_total", std::to_string(totals.lost));
     kv("filtered_total", std::to_string(totals.filtered));
-    std::string sess, pc, pt;
+    JsonObject sess, pc, pt;
     s.session.for_each([&](std::string_view group, std::string_view name, std::uint64_t v) {
-        std::string& dst = group == "session" ? sess : group == "parse_captured" ? pc : pt;
-        dst += (dst.empty() ? "" : ", ") + json_quote(name) + ": " + std::to_string(v);
+        (group == "session" ? sess : group == "parse_captured" ? pc : pt).number(name, v);
     });
-    kv("session", "{" + sess + "}");
-    kv("parse_captured", "{" + pc + "}");
-    kv("parse_target", "{" + pt + "}");
-    std::string io;
-    for (std::size_t i = 0; i < io_counter_count; ++i)
-        io += (i ? ", " : "") + json_quote(io_counter_names[i]) + ": " + std::to_string(s.io.v[i]);
-    kv("io", "{" + io + "}");
+    kv("session", sess.str());
+    kv("parse_captured", pc.str());
+    kv("parse_target", pt.str());
+    kv("io", counters_json(io_counter_names, s.io));
     // after the counters, so a reader taking a name's first occurrence gets the counter
     kv("lost", reasons_json(drops_by_reason(s, DropClass::lost)));
     kv("filtered", reasons_json(drops_by_reason(s, DropClass::filtered)));
     if (s.control) {
         const ControlSnapshot& k = *s.control;
-        std::string c;
+        JsonObject c;
         const std::pair<const char*, std::uint64_t> fields[] = {
             {"subscribes_sent", k.subscribes_sent}, {"unsubscribes_sent", k.unsubscribes_sent},
             {"subscribe_no_mac", k.subscribe_no_mac}, {"datagrams_rx", k.datagrams_rx}, {"accepted", k.accepted},
@@ -413,10 +419,10 @@ std::string report_json(const RunSnapshot& s, const ReportInfo& info) {
             {"from_strangers", k.from_strangers},
             {"wrong_type", k.wrong_type}, {"records_not_target", k.records_not_target},
             {"records_not_client", k.records_not_client}, {"rejected", k.rejected()}};
-        for (const auto& [name, v] : fields) c += (c.empty() ? "" : ", ") + json_quote(name) + ": " + std::to_string(v);
-        std::string r;
-        for (const auto& [name, v] : k.rejects) r += (r.empty() ? "" : ", ") + json_quote(name) + ": " + std::to_string(v);
-        kv("control", "{" + c + ", \"rejects\": {" + r + "}}");
+        for (const auto& [name, v] : fields) c.number(name, v);
+        JsonObject r;
+        for (const auto& [name, v] : k.rejects) r.number(name, v);
+        kv("control", c.value("rejects", r.str()).str());
     }
     kv("ports", ports_json(s.ports), true);
     return o + "}\n";

@@ -3,6 +3,7 @@
 // the formats are unit-tested. See docs/operations.md for the fields.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -30,7 +31,7 @@ struct PortStats {
 };
 
 // dpcopy's side of the control protocol (-s): filled from ControlClientCounters by
-// io::control_snapshot (lib/dpdk_io/control_client.hpp). Plain numbers and names here,
+// io::control_snapshot (lib/control/control_client.hpp). Plain numbers and names here,
 // so this file does not depend on the codec.
 struct ControlSnapshot {
     std::uint64_t subscribes_sent = 0, unsubscribes_sent = 0;
@@ -147,5 +148,26 @@ std::string report_json(const RunSnapshot& s, const ReportInfo& info);
 
 // JSON string literal with escapes (quotes included).
 std::string json_quote(std::string_view text);
+
+// The JSON writer of both reports (dpcopy's report_json, dpintercept's): one object,
+// {"key": value, ...}, members in the order added, keys and strings through json_quote.
+class JsonObject {
+public:
+    JsonObject& value(std::string_view key, std::string_view json);  // a value already in JSON
+    JsonObject& text(std::string_view key, std::string_view s);      // a string, escaped
+    JsonObject& number(std::string_view key, std::uint64_t v);
+    std::string str() const { return "{" + body_ + "}"; }
+
+private:
+    std::string body_;
+};
+
+// One member per counter of a list (lib/counters): {"name": value, ...} in the list's order.
+template <std::size_t N, class Set>
+std::string counters_json(const std::array<std::string_view, N>& names, const Set& set) {
+    JsonObject o;
+    for (std::size_t i = 0; i < N; ++i) o.number(names[i], set.v[i]);
+    return o.str();
+}
 
 }  // namespace dpcopy::io

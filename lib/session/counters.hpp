@@ -1,6 +1,6 @@
 // Session engine counters: one per outcome and per drop reason. Generated from an
 // X-macro so the enum and the names never drift apart; the DPDK adapter prints and
-// exports them generically with Counters::for_each().
+// exports them generically with Counters::for_each(). The machinery: lib/counters.
 #pragma once
 
 #include <array>
@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "lib/counters/counter_set.hpp"
 #include "lib/rewrite/parse.hpp"
 
 namespace dpcopy::session {
@@ -104,42 +105,22 @@ namespace dpcopy::session {
     X(end_no_tuple, "ended: no translated tuple free for a reconnect")                              \
     X(end_detached, "ended: no connection and the capture closed/ended before a request boundary")
 
-enum class Counter : std::uint16_t {
-#define DPCOPY_X(name, desc) name,
-    DPCOPY_SESSION_COUNTERS(DPCOPY_X)
-#undef DPCOPY_X
-    count_
-};
-inline constexpr std::size_t counter_count = static_cast<std::size_t>(Counter::count_);
-
-inline constexpr std::array<std::string_view, counter_count> counter_names{
-#define DPCOPY_X(name, desc) std::string_view{#name},
-    DPCOPY_SESSION_COUNTERS(DPCOPY_X)
-#undef DPCOPY_X
-};
-inline constexpr std::array<std::string_view, counter_count> counter_descriptions{
-#define DPCOPY_X(name, desc) std::string_view{desc},
-    DPCOPY_SESSION_COUNTERS(DPCOPY_X)
-#undef DPCOPY_X
-};
+DPCOPY_DEFINE_COUNTERS(Counter, counter_count, counter_names, counter_descriptions, DPCOPY_SESSION_COUNTERS)
 inline constexpr std::string_view to_string(Counter c) noexcept { return counter_names[static_cast<std::size_t>(c)]; }
 
 // Outcome counters (each ended session is counted in exactly one of these).
 inline constexpr Counter first_outcome = Counter::end_closed;
 inline constexpr Counter last_outcome = Counter::end_detached;
 
-struct Counters {
-    std::array<std::uint64_t, counter_count> v{};
+struct Counters : counters::CounterSet<Counter, counter_count> {
     std::array<std::uint64_t, net::parse_error_count> parse_captured{};  // by net::ParseError
     std::array<std::uint64_t, net::parse_error_count> parse_target{};
 
-    std::uint64_t& operator[](Counter c) noexcept { return v[static_cast<std::size_t>(c)]; }
-    std::uint64_t operator[](Counter c) const noexcept { return v[static_cast<std::size_t>(c)]; }
     std::uint64_t get(Counter c) const noexcept { return v[static_cast<std::size_t>(c)]; }
 
     // Adds another engine's counters (the sum over workers).
     Counters& operator+=(const Counters& o) noexcept {
-        for (std::size_t k = 0; k < v.size(); ++k) v[k] += o.v[k];
+        CounterSet::operator+=(o);
         for (std::size_t k = 0; k < parse_captured.size(); ++k) {
             parse_captured[k] += o.parse_captured[k];
             parse_target[k] += o.parse_target[k];

@@ -29,6 +29,7 @@
 #include "lib/rewrite/parse.hpp"
 #include "lib/rewrite/types.hpp"
 #include "lib/session/counters.hpp"
+#include "lib/session/transfer_map.hpp"
 
 namespace dpcopy::session {
 
@@ -96,13 +97,6 @@ class ExchangeObserver {
 public:
     virtual ~ExchangeObserver() = default;
     virtual void on_exchange(const ExchangeRecord& r) = 0;
-};
-
-struct TransferMap {
-    std::optional<Ipv4Addr> online_ip;  // empty: any address
-    Port online_port;
-    Ipv4Addr target_ip;
-    Port target_port;
 };
 
 struct EngineConfig {

@@ -10,7 +10,7 @@
 #include <ctime>
 #include <vector>
 
-#include "lib/dpdk_io/control_codec.hpp"
+#include "lib/control/control_codec.hpp"
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/parse.hpp"
 #include "lib/rewrite/types.hpp"

@@ -7,8 +7,8 @@
 #include <memory>
 #include <vector>
 
-#include "lib/dpdk_io/control_client.hpp"
-#include "lib/dpdk_io/control_intercept.hpp"
+#include "lib/control/control_client.hpp"
+#include "lib/control/control_intercept.hpp"
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/headers.hpp"
 #include "lib/rewrite/parse.hpp"
@@ -182,7 +182,7 @@ TEST_CASE("client: the intercept expires our subscription and takes the next hea
     // no heartbeat for 3 s (lost on the way): the intercept drops the subscription ...
     core.poll(kT0 + 3'000'000'001ULL, to_copy);
     REQUIRE(core.subscriptions() == 0);
-    CHECK(core.counters().subscriptions_expired == 1);
+    CHECK(core.counters()[io::InterceptCounter::subscriptions_expired] == 1);
     // ... and takes the next heartbeat as a new one, whose RECORDS start again from 1: under a
     // new epoch, or dpcopy would refuse them all as replayed
     client.poll(kT0 + 3'500'000'000ULL, to_ic);

@@ -18,7 +18,7 @@
 
 #include <new>
 
-#include "lib/dpdk_io/control_codec.hpp"
+#include "lib/control/control_codec.hpp"
 
 using namespace dpcopy::io::control;
 

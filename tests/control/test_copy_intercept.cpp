@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/dpdk_io/control_intercept.hpp"
+#include "lib/control/control_intercept.hpp"
 #include "lib/dpdk_io/dataplane.hpp"
 #include "lib/rewrite/parse.hpp"
 #include "tests/control/control_fixture.hpp"
@@ -72,10 +72,10 @@ TEST_CASE("dpcopy -s: the sample capture replayed with responses through the int
     for (auto& r : got) ++g[r];
     CHECK(g == e);
     const auto ic = fx.target.counters();
-    CHECK(ic.subscriptions_new == 1);
-    CHECK(ic.records > 33);            // handshakes, data and FINs all went through records
-    CHECK(ic.no_subscriber == 0);
-    CHECK(ic.unsubscribes == 1);       // dpcopy said goodbye at exit
+    CHECK(ic[io::InterceptCounter::subscriptions_new] == 1);
+    CHECK(ic[io::InterceptCounter::records] > 33);            // handshakes, data and FINs all went through records
+    CHECK(ic[io::InterceptCounter::no_subscriber] == 0);
+    CHECK(ic[io::InterceptCounter::unsubscribes] == 1);       // dpcopy said goodbye at exit
     CHECK(ic.rejects.rejected() == 0);
 }
 

@@ -6,7 +6,7 @@
 #include <initializer_list>
 #include <vector>
 
-#include "lib/dpdk_io/control_intercept.hpp"
+#include "lib/control/control_intercept.hpp"
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/headers.hpp"
 #include "lib/rewrite/parse.hpp"
@@ -104,7 +104,7 @@ TEST_CASE("intercept: subscribe, batch, flush after 1 ms, exact record bytes", "
     const auto sf = subscribe_frame(0, 1, kT0, subscription(1024, 33279), nullptr);
     core.on_control(sf, parse(sf), kT0, out);
     REQUIRE(core.subscriptions() == 1);
-    CHECK(core.counters().subscriptions_new == 1);
+    CHECK(core.counters()[io::InterceptCounter::subscriptions_new] == 1);
     CHECK(core.counters().rejects.accepted == 1);
 
     const auto r1 = response(1100, 0);
@@ -115,7 +115,7 @@ TEST_CASE("intercept: subscribe, batch, flush after 1 ms, exact record bytes", "
     CHECK(out.frames.empty());  // not 1 ms yet
     core.poll(kT0 + 1000 + 1'000'000, out);
     REQUIRE(out.frames.size() == 1);
-    CHECK(core.counters().flush_time == 1);
+    CHECK(core.counters()[io::InterceptCounter::flush_time] == 1);
     const auto d = records_of(out.frames[0], nullptr);
     CHECK(d.h.seq == 1);
     CHECK(d.h.epoch == kT0 - 5);
@@ -130,15 +130,15 @@ TEST_CASE("intercept: subscribe, batch, flush after 1 ms, exact record bytes", "
     REQUIRE(it.next(rv));
     CHECK(Buf(rv.bytes.begin(), rv.bytes.end()) == Buf(r2.begin() + 14, r2.begin() + 14 + 52 + 16));
     CHECK(rv.ip_total_len == 52 + 100);
-    CHECK(core.counters().records == 2);
-    CHECK(core.counters().datagrams == 1);
+    CHECK(core.counters()[io::InterceptCounter::records] == 2);
+    CHECK(core.counters()[io::InterceptCounter::datagrams] == 1);
 
     // the next batch carries the next sequence
     CHECK(core.on_response(r1, parse(r1), kT0 + 5'000'000, out));
     core.flush_all(kT0 + 5'000'001, out);
     REQUIRE(out.frames.size() == 2);
     CHECK(records_of(out.frames[1], nullptr).h.seq == 2);
-    CHECK(core.counters().flush_final == 1);
+    CHECK(core.counters()[io::InterceptCounter::flush_final] == 1);
 }
 
 TEST_CASE("intercept: size-driven flush keeps every datagram within 1472 bytes", "[control]") {
@@ -151,7 +151,7 @@ TEST_CASE("intercept: size-driven flush keeps every datagram within 1472 bytes",
     for (int i = 0; i < 20; ++i) CHECK(core.on_response(small, parse(small), kT0 + 10, out));
     const auto big = response(2001, 1400);   // cut to fit one datagram with a MAC
     CHECK(core.on_response(big, parse(big), kT0 + 20, out));
-    CHECK(core.counters().payload_cut == 1);
+    CHECK(core.counters()[io::InterceptCounter::payload_cut] == 1);
     core.flush_all(kT0 + 30, out);
     std::size_t records = 0;
     std::uint64_t seq = 0;
@@ -163,8 +163,8 @@ TEST_CASE("intercept: size-driven flush keeps every datagram within 1472 bytes",
     CHECK(records == 21);
     CHECK(out.frames.size() == 5);  // 5 x 252 per datagram (1382 with a MAC), 20 -> 4, then the big one
     // 3 when a 6th small record did not fit, 1 before the big one, 1 right after it (a full datagram)
-    CHECK(core.counters().flush_size == 5);
-    CHECK(core.counters().flush_final == 0);
+    CHECK(core.counters()[io::InterceptCounter::flush_size] == 5);
+    CHECK(core.counters()[io::InterceptCounter::flush_final] == 0);
 }
 
 TEST_CASE("intercept: --allow, MAC, replay, unsubscribe, expiry, no subscriber", "[control]") {
@@ -174,10 +174,10 @@ TEST_CASE("intercept: --allow, MAC, replay, unsubscribe, expiry, no subscriber",
         const auto sf = subscribe_frame(0, 1, kT0, subscription(1024, 33279), nullptr, kOutsider);
         core.on_control(sf, parse(sf), kT0, out);
         CHECK(core.subscriptions() == 0);
-        CHECK(core.counters().control_not_allowed == 1);
+        CHECK(core.counters()[io::InterceptCounter::control_not_allowed] == 1);
         const auto r = response(1100, 0);
         CHECK_FALSE(core.on_response(r, parse(r), kT0, out));
-        CHECK(core.counters().no_subscriber == 1);
+        CHECK(core.counters()[io::InterceptCounter::no_subscriber] == 1);
     }
     SECTION("with a key: unauthenticated, forged and replayed datagrams are counted and dropped") {
         io::InterceptCore core(config(true));
@@ -197,7 +197,7 @@ TEST_CASE("intercept: --allow, MAC, replay, unsubscribe, expiry, no subscriber",
         const auto stale = subscribe_frame(0, 2, kT0 - 6'000'000'000ULL, subscription(1024, 33279), &kKey);
         core.on_control(stale, parse(stale), kT0, out);
         CHECK(core.counters().rejects[ctl::Reject::stale] == 1);
-        CHECK(core.counters().subscribes == 1);
+        CHECK(core.counters()[io::InterceptCounter::subscribes] == 1);
         const auto garbage = udp_frame(kCopyIp, 40000, Buf(50, 0x5a));
         core.on_control(garbage, parse(garbage), kT0, out);
         CHECK(core.counters().rejects[ctl::Reject::bad_magic] == 1);
@@ -219,7 +219,7 @@ TEST_CASE("intercept: --allow, MAC, replay, unsubscribe, expiry, no subscriber",
         CHECK(out.frames.size() == 1);
         core.poll(kT0 + 550'000'001, out);
         CHECK(core.subscriptions() == 0);
-        CHECK(core.counters().subscriptions_expired == 1);
+        CHECK(core.counters()[io::InterceptCounter::subscriptions_expired] == 1);
         auto f3 = subscribe_frame(0, 3, kT0 + 600'000'000, s, nullptr);
         core.on_control(f3, parse(f3), kT0 + 600'000'000, out);
         CHECK(core.subscriptions() == 1);
@@ -232,7 +232,7 @@ TEST_CASE("intercept: --allow, MAC, replay, unsubscribe, expiry, no subscriber",
         const auto uf = udp_frame(kCopyIp, 40000, u);
         core.on_control(uf, parse(uf), kT0 + 600'000'001, out);
         CHECK(core.subscriptions() == 0);
-        CHECK(core.counters().unsubscribes == 1);
+        CHECK(core.counters()[io::InterceptCounter::unsubscribes] == 1);
     }
 }
 
@@ -262,5 +262,5 @@ TEST_CASE("intercept: two dpcopy instances share it, each gets only its own sess
     CHECK(db.h.instance == 1);
     CHECK(da.n_records == 2);
     CHECK(db.n_records == 2);
-    CHECK(core.counters().no_subscriber == 2);
+    CHECK(core.counters()[io::InterceptCounter::no_subscriber] == 2);
 }

@@ -111,7 +111,7 @@ TEST_CASE("dpintercept plane: ARP, ICMP, SUBSCRIBE, -F with rte_bpf, RECORDS byt
     REQUIRE(av.l3 == net::L3Kind::arp);
     const MacAddr ic_mac = net::EthHdr::read(out[0]).src;
     CHECK(net::EthHdr::read(out[0]).dst == kCopyMac);
-    CHECK(plane->stats().rx_host == 1);
+    CHECK(plane->stats()[io::InterceptIoCounter::rx_host] == 1);
 
     enqueue(rp, subscribe(ic_mac, 1, &key));
     enqueue(rp, response(ic_mac, 80, 1100, 100));  // matches: the record carries 8 payload bytes
@@ -119,9 +119,9 @@ TEST_CASE("dpintercept plane: ARP, ICMP, SUBSCRIBE, -F with rte_bpf, RECORDS byt
     enqueue(rp, response(ic_mac, 80, 40000, 0));   // no subscription owns port 40000
     out = poll_until(*plane, rp, 1);
     REQUIRE(out.size() == 1);
-    CHECK(plane->counters().subscriptions_new == 1);
-    CHECK(plane->stats().filtered_out == 1);
-    CHECK(plane->counters().no_subscriber == 1);
+    CHECK(plane->counters()[io::InterceptCounter::subscriptions_new] == 1);
+    CHECK(plane->stats()[io::InterceptIoCounter::filtered_out] == 1);
+    CHECK(plane->counters()[io::InterceptCounter::no_subscriber] == 1);
     net::PacketView v;
     REQUIRE(net::parse_frame(out[0], v) == net::ParseError::ok);
     REQUIRE(v.l4 == net::L4Kind::udp);
@@ -151,7 +151,7 @@ TEST_CASE("dpintercept plane: ARP, ICMP, SUBSCRIBE, -F with rte_bpf, RECORDS byt
     CHECK(r[ctl::Reject::bad_magic] == 1);
     CHECK(r[ctl::Reject::replayed] == 1);
     CHECK(r[ctl::Reject::missing_mac] == 1);
-    CHECK(plane->counters().subscribes == 1);
+    CHECK(plane->counters()[io::InterceptCounter::subscribes] == 1);
     const std::string json = plane->report_json("test");
     CHECK(json.find("\"replayed\": 1") != std::string::npos);
     CHECK(json.find("\"records\": 1") != std::string::npos);

@@ -10,10 +10,10 @@
 #include <memory>
 #include <vector>
 
-#include "lib/dpdk_io/control_client.hpp"
-#include "lib/dpdk_io/control_intercept.hpp"
-#include "lib/dpdk_io/record_filter.hpp"
-#include "lib/dpdk_io/wall_clock.hpp"
+#include "lib/control/control_client.hpp"
+#include "lib/control/control_intercept.hpp"
+#include "lib/control/record_filter.hpp"
+#include "lib/control/wall_clock.hpp"
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/headers.hpp"
 #include "lib/rewrite/parse.hpp"
@@ -107,7 +107,7 @@ TEST_CASE("v2 intercept: a SUBSCRIBE replayed from 300 other ports creates nothi
         CHECK(core.counters().rejects[ctl::Reject::reply_mismatch] == 300);
         core.on_control(genuine, parse(genuine), kT0 + 2'000'000, out);  // the genuine one, late
         CHECK(core.subscriptions() == 1);
-        CHECK(core.counters().subscriptions_new == 1);
+        CHECK(core.counters()[io::InterceptCounter::subscriptions_new] == 1);
     }
 }
 
@@ -153,7 +153,7 @@ TEST_CASE("v2 intercept: a SUBSCRIBE replayed after UNSUBSCRIBE or after expiry 
             }
             CHECK(core.subscriptions() == 0);
             CHECK(core.counters().rejects[ctl::Reject::replayed] == 4);
-            CHECK(core.counters().subscriptions_new == 1);
+            CHECK(core.counters()[io::InterceptCounter::subscriptions_new] == 1);
             core.on_control(genuine, parse(genuine), kT0 + 5 * kSec + 1, out);  // past the skew limit
             CHECK(core.counters().rejects[ctl::Reject::stale] == 1);
             CHECK(core.subscriptions() == 0);
@@ -165,7 +165,7 @@ TEST_CASE("v2 intercept: a SUBSCRIBE replayed after UNSUBSCRIBE or after expiry 
             core.on_control(genuine, parse(genuine), kT0, out);
             core.poll(kT0 + 300'000'000, out);  // 100 ms x 3 without a heartbeat
             REQUIRE(core.subscriptions() == 0);
-            REQUIRE(core.counters().subscriptions_expired == 1);
+            REQUIRE(core.counters()[io::InterceptCounter::subscriptions_expired] == 1);
             core.on_control(genuine, parse(genuine), kT0 + 4 * kSec, out);
             CHECK(core.subscriptions() == 0);
             CHECK(core.counters().rejects[ctl::Reject::replayed] == 1);
@@ -188,7 +188,7 @@ TEST_CASE("v2 intercept: at most max_per_source subscriptions from one address",
         core.on_control(f, parse(f), kT0, out);
     }
     CHECK(core.subscriptions() == 8);
-    CHECK(core.counters().subscriptions_source_full == 2);
+    CHECK(core.counters()[io::InterceptCounter::subscriptions_source_full] == 2);
     auto other = client_config(true, kT0 - 3);
     other.ip = Ipv4Addr::from_octets(198, 18, 0, 7);
     io::ControlClient c(other, resolver());

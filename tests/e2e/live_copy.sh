@@ -308,12 +308,21 @@ fi
 ip -n "$(rig_ns tgt)" route replace 198.19.0.0/16 via 198.18.1.7
 rig_bg asst "$DPINTERCEPT" --no-huge -m 512 --no-pci --lcores '0@(0-1)' --file-prefix "dpclivei$$" \
   --log-level 'lib.*:warning' --vdev net_af_packet0,iface=dp0 -- \
-  --ip 198.18.1.7/24 -F 'tcp and src host 198.18.1.2' --stats-interval 0 >"$RIG_TMP/intercept.out" 2>&1
+  --ip 198.18.1.7/24 -F 'tcp and src host 198.18.1.2' --stats-interval 0 --metrics 127.0.0.1:9465 >"$RIG_TMP/intercept.out" 2>&1
 ICE_PID=$RIG_LAST_PID
 sleep 2
 if kill -0 "$ICE_PID" 2>/dev/null; then
   run_config "live intercept 1 worker" '(0-1)@(0-1)' 1 1 -s 198.18.1.7
   run_config "live intercept 4 workers -n 2" '(0-4)@(0-1)' 4 2 -s 198.18.1.7
+  # dpintercept's --metrics: its records went out, as its counters say
+  if [[ "live intercept" =~ ${LIVE_ONLY:-.} ]]; then
+    m=$(rig_exec asst curl -s http://127.0.0.1:9465/metrics)
+    rec=$(sed -nE 's/^dpintercept_records_total ([0-9.e+]+)$/\1/p' <<<"$m")
+    if grep -q '^# TYPE dpintercept_io_rx_frames_total counter' <<<"$m" && [ -n "$rec" ] &&
+       python3 -c "import sys; sys.exit(0 if float('$rec') > 0 else 1)"; then
+      ok "dpintercept --metrics: records $rec"
+    else bad "dpintercept --metrics" "$(head -c 300 <<<"$m")"; fi
+  fi
 else
   bad dpintercept "exited at start"; tail -5 "$RIG_TMP/intercept.out"
 fi

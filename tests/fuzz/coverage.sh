@@ -16,7 +16,7 @@ rewrite=(lib/rewrite/{build,checksum,headers,parse,rewrite,types}.cpp)
 proto=(lib/proto/mysql_auth.cpp lib/proto/mysql_packets.cpp)
 case "$name" in
   parse)   srcs=("${rewrite[@]}"); libs=(); files=(lib/rewrite/parse.cpp lib/rewrite/headers.cpp lib/rewrite/rewrite.cpp lib/rewrite/checksum.cpp) ;;
-  control) srcs=(lib/dpdk_io/control_codec.cpp); libs=(-lsodium); files=(lib/dpdk_io/control_codec.cpp) ;;
+  control) srcs=(lib/control/control_codec.cpp); libs=(-lsodium); files=(lib/control/control_codec.cpp) ;;
   capture) srcs=(lib/dpdk_io/capture.cpp "${rewrite[@]}"); libs=(-lpcap); files=(lib/dpdk_io/capture.cpp lib/rewrite/parse.cpp) ;;
   options) srcs=(apps/common/{app_options,client_pool,option_parser,shared_options,split_argv,values}.cpp
                  apps/copy/options.cpp apps/intercept/options.cpp "${rewrite[@]}" "${proto[@]}")

@@ -1,4 +1,4 @@
-// libFuzzer harness of the control codec (lib/dpdk_io/control_codec): decode() of every
+// libFuzzer harness of the control codec (lib/control/control_codec): decode() of every
 // input without a key and with one, and checks that use the public API only, so that the
 // harness follows the protocol when it changes:
 //  - a datagram decoded without a key re-encodes (encode_subscribe / encode_unsubscribe /
@@ -10,7 +10,7 @@
 #include <set>
 #include <vector>
 
-#include "lib/dpdk_io/control_codec.hpp"
+#include "lib/control/control_codec.hpp"
 #include "tests/fuzz/fuzz_input.hpp"
 
 namespace {

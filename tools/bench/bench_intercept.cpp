@@ -39,8 +39,8 @@
 #include <string>
 #include <vector>
 
-#include "lib/dpdk_io/control_codec.hpp"
-#include "lib/dpdk_io/control_intercept.hpp"
+#include "lib/control/control_codec.hpp"
+#include "lib/control/control_intercept.hpp"
 #include "lib/dpdk_io/intercept_plane.hpp"
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/headers.hpp"
@@ -186,7 +186,7 @@ void run_core(std::uint64_t records) {
         const auto frames = responses(r.subs, 1448);
         const double step = 1e9 / r.rate;
         double t = 0;
-        const std::uint64_t d0 = core.counters().datagrams;
+        const std::uint64_t d0 = core.counters()[io::InterceptCounter::datagrams];
         const double c0 = thread_ns();
         std::uint64_t next_poll = 0;
         for (std::uint64_t i = 0; i < records; ++i) {
@@ -206,12 +206,12 @@ void run_core(std::uint64_t records) {
         core.flush_all(kT0 + static_cast<std::uint64_t>(t), sink);
         const double ns = thread_ns() - c0;
         const auto& c = core.counters();
-        if (c.records != records || c.no_subscriber != 0) {
-            std::fprintf(stderr, "bench_intercept: %llu records of %llu\n", static_cast<unsigned long long>(c.records),
+        if (c[io::InterceptCounter::records] != records || c[io::InterceptCounter::no_subscriber] != 0) {
+            std::fprintf(stderr, "bench_intercept: %llu records of %llu\n", static_cast<unsigned long long>(c[io::InterceptCounter::records]),
                          static_cast<unsigned long long>(records));
             std::exit(1);
         }
-        const double dgrams = static_cast<double>(c.datagrams - d0);
+        const double dgrams = static_cast<double>(c[io::InterceptCounter::datagrams] - d0);
         std::printf("%-5s %-8u %-5u %-10.0f %10.1f %12.0f %10.2f %12.0f\n", r.key ? "yes" : "no", r.payload, r.subs,
                     r.rate, ns / static_cast<double>(records), static_cast<double>(records) * 1e9 / ns,
                     static_cast<double>(records) / dgrams, dgrams * 1e9 / ns);
@@ -298,15 +298,15 @@ int run_plane(std::uint64_t records) {
                 readdress(f);
                 rp.send(f);
             }
-            for (int i = 0; i < 100 && plane->counters().subscribes < subs; ++i) plane->poll_once();
-            if (plane->counters().subscribes != subs) {
+            for (int i = 0; i < 100 && plane->counters()[io::InterceptCounter::subscribes] < subs; ++i) plane->poll_once();
+            if (plane->counters()[io::InterceptCounter::subscribes] != subs) {
                 std::fprintf(stderr, "bench_intercept: the plane took %llu of %u subscriptions\n",
-                             static_cast<unsigned long long>(plane->counters().subscribes), subs);
+                             static_cast<unsigned long long>(plane->counters()[io::InterceptCounter::subscribes]), subs);
                 return 1;
             }
             auto frames = responses(subs, 1448);
             for (auto& f : frames) readdress(f);
-            const std::uint64_t r0 = plane->counters().records, d0 = plane->counters().datagrams;
+            const std::uint64_t r0 = plane->counters()[io::InterceptCounter::records], d0 = plane->counters()[io::InterceptCounter::datagrams];
             double ns = 0;
             std::uint64_t fed = 0;
             while (fed < records) {
@@ -321,15 +321,15 @@ int run_plane(std::uint64_t records) {
             for (const std::uint64_t end = wall_ns() + 3'000'000; wall_ns() < end;) plane->poll_once();
             rp.drain();
             const auto& c = plane->counters();
-            const double recs = static_cast<double>(c.records - r0);
-            if (c.records - r0 != fed) {
+            const double recs = static_cast<double>(c[io::InterceptCounter::records] - r0);
+            if (c[io::InterceptCounter::records] - r0 != fed) {
                 std::fprintf(stderr, "bench_intercept: %.0f records of %llu fed\n", recs,
                              static_cast<unsigned long long>(fed));
                 return 1;
             }
             std::printf("%-5s %-8u %-5u %-12s %10.1f %12.0f %10.2f\n", key ? "yes" : "no", 0u, subs,
                         plane->filter_engine().c_str(), ns / recs, recs * 1e9 / ns,
-                        recs / static_cast<double>(c.datagrams - d0));
+                        recs / static_cast<double>(c[io::InterceptCounter::datagrams] - d0));
             plane.reset();  // stops and closes the port
             rte_ring_free(rp.rx);
             rte_ring_free(rp.tx);

@@ -1,5 +1,5 @@
 // dpcopy's side of the control protocol; see control_client.hpp.
-#include "lib/dpdk_io/control_client.hpp"
+#include "lib/control/control_client.hpp"
 
 #include <algorithm>
 #include <cstring>

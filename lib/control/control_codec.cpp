@@ -1,5 +1,5 @@
 // Control protocol codec; wire layout in docs/control-protocol.md.
-#include "lib/dpdk_io/control_codec.hpp"
+#include "lib/control/control_codec.hpp"
 
 #include <sodium.h>
 
@@ -14,41 +14,35 @@
 #include <unistd.h>
 #include <vector>
 
+#include "lib/rewrite/bytes.hpp"
+
 namespace dpcopy::io::control {
 namespace {
 
-std::uint16_t ld16(const std::uint8_t* p) noexcept {
-    return static_cast<std::uint16_t>((static_cast<unsigned>(p[0]) << 8) | p[1]);
-}
-std::uint32_t ld32(const std::uint8_t* p) noexcept {
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
-}
+// Wire fields: lib/rewrite's byte-order helpers, 64-bit ones made of two 32-bit halves.
+using net::load_be16;
+using net::load_be32;
+using net::store_be16;
+using net::store_be32;
+
 std::uint64_t ld64(const std::uint8_t* p) noexcept {
-    return (std::uint64_t{ld32(p)} << 32) | ld32(p + 4);
-}
-void st16(std::uint8_t* p, std::uint16_t v) noexcept {
-    p[0] = static_cast<std::uint8_t>(v >> 8);
-    p[1] = static_cast<std::uint8_t>(v);
-}
-void st32(std::uint8_t* p, std::uint32_t v) noexcept {
-    st16(p, static_cast<std::uint16_t>(v >> 16));
-    st16(p + 2, static_cast<std::uint16_t>(v));
+    return (std::uint64_t{load_be32(p)} << 32) | load_be32(p + 4);
 }
 void st64(std::uint8_t* p, std::uint64_t v) noexcept {
-    st32(p, static_cast<std::uint32_t>(v >> 32));
-    st32(p + 4, static_cast<std::uint32_t>(v));
+    store_be32(p, static_cast<std::uint32_t>(v >> 32));
+    store_be32(p + 4, static_cast<std::uint32_t>(v));
 }
 
 constexpr char kKdfContext[] = "dpcopy control protocol v2";
 
 void write_header(std::uint8_t* p, const Header& h, std::size_t total, bool mac) noexcept {
-    st32(p, kMagic);
+    store_be32(p, kMagic);
     p[4] = kVersion;
     p[5] = static_cast<std::uint8_t>(h.type);
     p[6] = mac ? kFlagMac : 0;
     p[7] = 0;
-    st16(p + 8, static_cast<std::uint16_t>(total));
-    st16(p + 10, h.instance);
+    store_be16(p + 8, static_cast<std::uint16_t>(total));
+    store_be16(p + 10, h.instance);
     st64(p + 12, h.epoch);
     st64(p + 20, h.seq);
     st64(p + 28, h.ts_ns);
@@ -68,14 +62,14 @@ std::size_t finish_datagram(Bytes out, const Header& h, std::size_t body_end, co
 }
 
 void st_endpoint(std::uint8_t* p, Endpoint e) noexcept {
-    st32(p, e.ip);
-    st16(p + 4, e.port);
-    st16(p + 6, 0);
+    store_be32(p, e.ip);
+    store_be16(p + 4, e.port);
+    store_be16(p + 6, 0);
 }
 // An endpoint field: ip and port non-zero, reserved 0.
 bool ld_endpoint(const std::uint8_t* p, Endpoint& e) noexcept {
-    e = Endpoint{ld32(p), ld16(p + 4)};
-    return e.ip != 0 && e.port != 0 && ld16(p + 6) == 0;
+    e = Endpoint{load_be32(p), load_be16(p + 4)};
+    return e.ip != 0 && e.port != 0 && load_be16(p + 6) == 0;
 }
 
 bool valid_type(std::uint8_t t) noexcept {
@@ -86,11 +80,11 @@ bool valid_type(std::uint8_t t) noexcept {
 Reject decode_subscribe(ConstBytes body, Subscribe& s) noexcept {
     if (body.size() < kSubscribeFixed) return Reject::truncated;
     const std::uint8_t* p = body.data();
-    s.heartbeat_ms = ld16(p);
+    s.heartbeat_ms = load_be16(p);
     s.expire_after = p[2];
     if (p[3] != 0) return Reject::bad_body;
-    const std::uint16_t nc = ld16(p + 4);
-    const std::uint16_t nt = ld16(p + 6);
+    const std::uint16_t nc = load_be16(p + 4);
+    const std::uint16_t nt = load_be16(p + 6);
     if (!ld_endpoint(p + 8, s.reply)) return Reject::bad_body;
     if (s.heartbeat_ms == 0 || s.heartbeat_ms > 60000 || s.expire_after == 0) return Reject::bad_body;
     if (nc == 0) return Reject::bad_body;
@@ -100,14 +94,14 @@ Reject decode_subscribe(ConstBytes body, Subscribe& s) noexcept {
     if (body.size() > need) return Reject::bad_body;
     p += kSubscribeFixed;
     for (std::size_t i = 0; i < nc; ++i, p += kClientRangeSize) {
-        ClientRange c{ld32(p), ld32(p + 4), ld16(p + 8), ld16(p + 10)};
+        ClientRange c{load_be32(p), load_be32(p + 4), load_be16(p + 8), load_be16(p + 10)};
         if (c.first_ip > c.last_ip || c.first_port > c.last_port || c.first_port == 0 || c.first_ip == 0)
             return Reject::bad_body;
         s.clients[i] = c;
     }
     for (std::size_t i = 0; i < nt; ++i, p += kTargetSize) {
-        Target t{ld32(p), ld16(p + 4)};
-        if (ld16(p + 6) != 0 || t.ip == 0) return Reject::bad_body;
+        Target t{load_be32(p), load_be16(p + 4)};
+        if (load_be16(p + 6) != 0 || t.ip == 0) return Reject::bad_body;
         s.targets[i] = t;
     }
     s.n_clients = nc;
@@ -117,14 +111,14 @@ Reject decode_subscribe(ConstBytes body, Subscribe& s) noexcept {
 
 Reject decode_records(ConstBytes body, Datagram& out) noexcept {
     if (body.size() < kRecordsFixed) return Reject::truncated;
-    const std::uint16_t n = ld16(body.data());
-    if (ld16(body.data() + 2) != 0 || n == 0) return Reject::bad_body;
+    const std::uint16_t n = load_be16(body.data());
+    if (load_be16(body.data() + 2) != 0 || n == 0) return Reject::bad_body;
     out.to.epoch = ld64(body.data() + 4);
     if (!ld_endpoint(body.data() + 12, out.to.ep)) return Reject::bad_body;
     ConstBytes rest = body.subspan(kRecordsFixed);
     for (std::uint16_t i = 0; i < n; ++i) {
         if (rest.size() < kRecordLenSize) return Reject::truncated;
-        const std::size_t len = ld16(rest.data());
+        const std::size_t len = load_be16(rest.data());
         if (rest.size() - kRecordLenSize < len) return Reject::truncated;
         if (Reject r = check_record(rest.subspan(kRecordLenSize, len), nullptr); r != Reject::none) return r;
         rest = rest.subspan(kRecordLenSize + len);
@@ -251,7 +245,7 @@ Reject check_record(ConstBytes rec, RecordView* out) noexcept {
     if (ihl < 20 || p[9] != 6 || rec.size() < ihl + 20) return Reject::bad_record;
     const std::size_t doff = (std::size_t{p[ihl + 12]} >> 4) * 4;
     if (doff < 20 || rec.size() < ihl + doff) return Reject::bad_record;
-    const std::uint16_t tot = ld16(p + 2);
+    const std::uint16_t tot = load_be16(p + 2);
     if (tot < ihl + doff || rec.size() > tot) return Reject::bad_record;
     if (out) *out = RecordView{rec, ihl, doff, tot};
     return Reject::none;
@@ -259,7 +253,7 @@ Reject check_record(ConstBytes rec, RecordView* out) noexcept {
 
 bool RecordIter::next(RecordView& out) noexcept {
     if (left_ == 0 || rest_.size() < kRecordLenSize) return false;
-    const std::size_t len = ld16(rest_.data());
+    const std::size_t len = load_be16(rest_.data());
     if (rest_.size() - kRecordLenSize < len) return false;
     if (check_record(rest_.subspan(kRecordLenSize, len), &out) != Reject::none) return false;
     rest_ = rest_.subspan(kRecordLenSize + len);
@@ -271,13 +265,13 @@ Reject decode(ConstBytes d, const Key* key, std::uint64_t now_ns, std::uint64_t 
               Datagram& out) noexcept {
     if (d.size() < kHeaderSize) return Reject::truncated;
     const std::uint8_t* p = d.data();
-    if (ld32(p) != kMagic) return Reject::bad_magic;
+    if (load_be32(p) != kMagic) return Reject::bad_magic;
     if (p[4] == kOldVersion) return Reject::old_version;
     if (p[4] != kVersion) return Reject::bad_version;
     if (!valid_type(p[5])) return Reject::unknown_type;
     if ((p[6] & ~kFlagMac) != 0 || p[7] != 0) return Reject::bad_flags;
     const bool has_mac = (p[6] & kFlagMac) != 0;
-    const std::size_t len = ld16(p + 8);
+    const std::size_t len = load_be16(p + 8);
     if (len > d.size()) return Reject::truncated;
     if (len < d.size() || len > kMaxDatagram || len < kHeaderSize + (has_mac ? kMacSize : 0))
         return Reject::bad_length;
@@ -291,7 +285,7 @@ Reject decode(ConstBytes d, const Key* key, std::uint64_t now_ns, std::uint64_t 
     h.type = static_cast<Type>(p[5]);
     h.flags = p[6];
     h.length = static_cast<std::uint16_t>(len);
-    h.instance = ld16(p + 10);
+    h.instance = load_be16(p + 10);
     h.epoch = ld64(p + 12);
     h.seq = ld64(p + 20);
     h.ts_ns = ld64(p + 28);
@@ -376,23 +370,23 @@ std::size_t encode_subscribe(Bytes out, const Header& h0, const Subscribe& s, co
         kHeaderSize + kSubscribeFixed + s.n_clients * kClientRangeSize + s.n_targets * kTargetSize;
     if (body_end + (key ? kMacSize : 0) > out.size()) return 0;
     std::uint8_t* p = out.data() + kHeaderSize;
-    st16(p, s.heartbeat_ms);
+    store_be16(p, s.heartbeat_ms);
     p[2] = s.expire_after;
     p[3] = 0;
-    st16(p + 4, s.n_clients);
-    st16(p + 6, s.n_targets);
+    store_be16(p + 4, s.n_clients);
+    store_be16(p + 6, s.n_targets);
     st_endpoint(p + 8, s.reply);
     p += kSubscribeFixed;
     for (std::size_t i = 0; i < s.n_clients; ++i, p += kClientRangeSize) {
-        st32(p, s.clients[i].first_ip);
-        st32(p + 4, s.clients[i].last_ip);
-        st16(p + 8, s.clients[i].first_port);
-        st16(p + 10, s.clients[i].last_port);
+        store_be32(p, s.clients[i].first_ip);
+        store_be32(p + 4, s.clients[i].last_ip);
+        store_be16(p + 8, s.clients[i].first_port);
+        store_be16(p + 10, s.clients[i].last_port);
     }
     for (std::size_t i = 0; i < s.n_targets; ++i, p += kTargetSize) {
-        st32(p, s.targets[i].ip);
-        st16(p + 4, s.targets[i].port);
-        st16(p + 6, 0);
+        store_be32(p, s.targets[i].ip);
+        store_be16(p + 4, s.targets[i].port);
+        store_be16(p + 6, 0);
     }
     Header h = h0;
     h.type = Type::subscribe;
@@ -425,7 +419,7 @@ std::size_t RecordsBuilder::room() const noexcept {
 bool RecordsBuilder::add(ConstBytes record) noexcept {
     if (count_ == 0xffff || record.size() > room()) return false;
     if (check_record(record, nullptr) != Reject::none) return false;
-    st16(out_.data() + used_, static_cast<std::uint16_t>(record.size()));
+    store_be16(out_.data() + used_, static_cast<std::uint16_t>(record.size()));
     std::memcpy(out_.data() + used_ + kRecordLenSize, record.data(), record.size());
     used_ += kRecordLenSize + record.size();
     ++count_;
@@ -434,8 +428,8 @@ bool RecordsBuilder::add(ConstBytes record) noexcept {
 
 std::size_t RecordsBuilder::finish(Header h, const Subscriber& to, const Key* key) noexcept {
     if (count_ == 0 || limit_ == 0 || (key != nullptr) != mac_) return 0;
-    st16(out_.data() + kHeaderSize, count_);
-    st16(out_.data() + kHeaderSize + 2, 0);
+    store_be16(out_.data() + kHeaderSize, count_);
+    store_be16(out_.data() + kHeaderSize + 2, 0);
     st64(out_.data() + kHeaderSize + 4, to.epoch);
     st_endpoint(out_.data() + kHeaderSize + 12, to.ep);
     h.type = Type::records;

@@ -12,8 +12,8 @@
 #include <optional>
 #include <vector>
 
-#include "lib/dpdk_io/control_codec.hpp"
-#include "lib/dpdk_io/record_filter.hpp"
+#include "lib/control/control_codec.hpp"
+#include "lib/control/record_filter.hpp"
 #include "lib/dpdk_io/run_stats.hpp"
 #include "lib/rewrite/parse.hpp"
 #include "lib/rewrite/types.hpp"

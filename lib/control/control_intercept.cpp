@@ -1,6 +1,6 @@
 // dpintercept's subscription table and record batching; see control_intercept.hpp and
 // docs/control-protocol.md.
-#include "lib/dpdk_io/control_intercept.hpp"
+#include "lib/control/control_intercept.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -62,10 +62,10 @@ ctl::Reject InterceptCore::admit(const ctl::Datagram& d, const net::PacketView& 
 
 void InterceptCore::on_control(net::ConstBytes frame, const net::PacketView& v, std::uint64_t now,
                                session::FrameSink& out) {
-    ++ctr_.control_rx;
+    ++ctr_[InterceptCounter::control_rx];
     const net::Ipv4Addr src = v.key.src_ip;
     if (!cfg_.allow.empty() && !cfg_.allow.contains(src)) {
-        ++ctr_.control_not_allowed;
+        ++ctr_[InterceptCounter::control_not_allowed];
         return;
     }
     ctl::Datagram d;
@@ -75,7 +75,7 @@ void InterceptCore::on_control(net::ConstBytes frame, const net::PacketView& v, 
         return;
     }
     if (d.h.type == ctl::Type::records) {
-        ++ctr_.control_wrong_direction;
+        ++ctr_[InterceptCounter::control_wrong_direction];
         return;
     }
     Sub* s = find(src, v.key.src_port, d.h.instance);
@@ -86,7 +86,7 @@ void InterceptCore::on_control(net::ConstBytes frame, const net::PacketView& v, 
         if (s) {
             flush(*s, now, out);
             s->used = false;
-            ++ctr_.unsubscribes;
+            ++ctr_[InterceptCounter::unsubscribes];
         }
         return;
     }
@@ -95,7 +95,7 @@ void InterceptCore::on_control(net::ConstBytes frame, const net::PacketView& v, 
 
 void InterceptCore::subscribe(const ctl::Datagram& d, net::ConstBytes frame, const net::PacketView& v, Sub* s,
                               std::uint64_t now, session::FrameSink& out) {
-    ++ctr_.subscribes;
+    ++ctr_[InterceptCounter::subscribes];
     if (s && d.h.epoch > s->peer_epoch) {
         // the subscriber restarted on the same address and port: a new RECORDS stream for it
         flush(*s, now, out);
@@ -105,12 +105,12 @@ void InterceptCore::subscribe(const ctl::Datagram& d, net::ConstBytes frame, con
     }
     if (!s) {
         if (from_source(v.key.src_ip) >= cfg_.max_per_source) {
-            ++ctr_.subscriptions_source_full;
+            ++ctr_[InterceptCounter::subscriptions_source_full];
             return;
         }
         s = allocate();
         if (!s) {
-            ++ctr_.subscriptions_full;
+            ++ctr_[InterceptCounter::subscriptions_full];
             return;
         }
         s->used = true;
@@ -121,7 +121,7 @@ void InterceptCore::subscribe(const ctl::Datagram& d, net::ConstBytes frame, con
         s->seq = 0;
         s->epoch = next_epoch_++;
         s->builder.begin(s->buf, key_ != nullptr);
-        ++ctr_.subscriptions_new;
+        ++ctr_[InterceptCounter::subscriptions_new];
     }
     s->mac = net::EthHdr::read(frame).src;
     s->sub = d.sub;
@@ -130,7 +130,7 @@ void InterceptCore::subscribe(const ctl::Datagram& d, net::ConstBytes frame, con
 
 bool InterceptCore::on_response(net::ConstBytes frame, const net::PacketView& v, std::uint64_t now,
                                 session::FrameSink& out) {
-    ++ctr_.responses;
+    ++ctr_[InterceptCounter::responses];
     const auto& k = v.key;
     Sub* owner = nullptr;
     for (auto& s : subs_) {
@@ -140,7 +140,7 @@ bool InterceptCore::on_response(net::ConstBytes frame, const net::PacketView& v,
         }
     }
     if (!owner) {
-        ++ctr_.no_subscriber;
+        ++ctr_[InterceptCounter::no_subscriber];
         return false;
     }
     const std::size_t headers = std::size_t{v.payload_off} - v.l3_off;
@@ -148,23 +148,23 @@ bool InterceptCore::on_response(net::ConstBytes frame, const net::PacketView& v,
     const std::size_t max = ctl::max_record_size(key_ != nullptr);
     if (headers + payload > max) {
         payload = max > headers ? max - headers : 0;
-        ++ctr_.payload_cut;
+        ++ctr_[InterceptCounter::payload_cut];
     }
     const auto rec = frame.subspan(v.l3_off, headers + payload);
     if (!owner->builder.add(rec)) {
         flush(*owner, now, out);
-        ++ctr_.flush_size;
+        ++ctr_[InterceptCounter::flush_size];
         if (!owner->builder.add(rec)) {
-            ++ctr_.drop_build;
+            ++ctr_[InterceptCounter::drop_build];
             return false;
         }
     }
     if (owner->builder.count() == 1) owner->first_record = now;
-    ++ctr_.records;
+    ++ctr_[InterceptCounter::records];
     // size-driven flush: a full batch goes now rather than waiting for the timer
     if (owner->builder.room() < ctl::kMinRecord) {
         flush(*owner, now, out);
-        ++ctr_.flush_size;
+        ++ctr_[InterceptCounter::flush_size];
     }
     return true;
 }
@@ -180,7 +180,7 @@ void InterceptCore::flush(Sub& s, std::uint64_t now, session::FrameSink& out) {
     const std::size_t n = s.builder.finish(h, to, key_);
     s.builder.begin(s.buf, key_ != nullptr);
     if (n == 0) {
-        ++ctr_.drop_build;
+        ++ctr_[InterceptCounter::drop_build];
         return;
     }
     net::L2Spec l2{cfg_.mac, s.mac, 0, {}};
@@ -188,10 +188,10 @@ void InterceptCore::flush(Sub& s, std::uint64_t now, session::FrameSink& out) {
     const std::size_t len = net::build_udp(frame_, l2, ip, cfg_.control_port, s.port,
                                            net::ConstBytes(s.buf.data(), n));
     if (len == 0) {
-        ++ctr_.drop_build;
+        ++ctr_[InterceptCounter::drop_build];
         return;
     }
-    ++ctr_.datagrams;
+    ++ctr_[InterceptCounter::datagrams];
     out.emit(net::ConstBytes(frame_.data(), len));
 }
 
@@ -200,12 +200,12 @@ void InterceptCore::poll(std::uint64_t now, session::FrameSink& out) {
         if (!s->used) continue;
         if (!s->builder.empty() && now - s->first_record >= cfg_.flush_ns) {
             flush(*s, now, out);
-            ++ctr_.flush_time;
+            ++ctr_[InterceptCounter::flush_time];
         }
         if (now >= s->expires) {
             flush(*s, now, out);
             s->used = false;
-            ++ctr_.subscriptions_expired;
+            ++ctr_[InterceptCounter::subscriptions_expired];
         }
     }
 }
@@ -214,7 +214,7 @@ void InterceptCore::flush_all(std::uint64_t now, session::FrameSink& out) {
     for (auto& s : subs_) {
         if (s->used && !s->builder.empty()) {
             flush(*s, now, out);
-            ++ctr_.flush_final;
+            ++ctr_[InterceptCounter::flush_final];
         }
     }
 }

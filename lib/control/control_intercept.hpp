@@ -11,7 +11,8 @@
 #include <optional>
 #include <vector>
 
-#include "lib/dpdk_io/control_codec.hpp"
+#include "lib/control/control_codec.hpp"
+#include "lib/counters/counter_set.hpp"
 #include "lib/dpdk_io/host_stack.hpp"
 #include "lib/rewrite/parse.hpp"
 #include "lib/rewrite/types.hpp"
@@ -34,23 +35,31 @@ struct InterceptConfig {
     std::size_t max_senders = 1024;          // replay state kept per (instance, sender epoch)
 };
 
-struct InterceptCounters {
-    std::uint64_t control_rx = 0;            // datagrams to our control port
-    std::uint64_t control_not_allowed = 0;   // source outside --allow
-    std::uint64_t control_wrong_direction = 0;  // a RECORDS datagram sent to us
-    std::uint64_t subscribes = 0;            // accepted SUBSCRIBE/heartbeats
-    std::uint64_t subscriptions_new = 0;
-    std::uint64_t subscriptions_expired = 0;
-    std::uint64_t unsubscribes = 0;
-    std::uint64_t subscriptions_full = 0;    // a new subscription refused: table full
-    std::uint64_t subscriptions_source_full = 0;  // ... refused: max_per_source from that address
-    std::uint64_t responses = 0;             // captured TCP responses offered (after -F)
-    std::uint64_t no_subscriber = 0;         // ... that no subscription claimed
-    std::uint64_t records = 0;               // records queued
-    std::uint64_t payload_cut = 0;           // records whose payload was cut to fit a datagram
-    std::uint64_t datagrams = 0;             // RECORDS datagrams sent
-    std::uint64_t flush_size = 0, flush_time = 0, flush_final = 0;
-    std::uint64_t drop_build = 0;            // a frame could not be built (never expected)
+// X(name, description); the names are the fields of the report's "intercept" object.
+#define DPCOPY_INTERCEPT_COUNTERS(X)                                                                  \
+    X(control_rx, "datagrams to our control port")                                                    \
+    X(control_not_allowed, "control datagrams from a source outside --allow")                          \
+    X(control_wrong_direction, "RECORDS datagrams sent to us")                                         \
+    X(subscribes, "accepted SUBSCRIBE/heartbeats")                                                     \
+    X(subscriptions_new, "subscriptions taken")                                                        \
+    X(subscriptions_expired, "subscriptions expired (no heartbeat)")                                   \
+    X(unsubscribes, "accepted UNSUBSCRIBEs")                                                           \
+    X(subscriptions_full, "new subscriptions refused: table full")                                     \
+    X(subscriptions_source_full, "new subscriptions refused: max_per_source from that address")        \
+    X(responses, "captured TCP responses offered (after -F)")                                          \
+    X(no_subscriber, "captured TCP responses that no subscription claimed")                            \
+    X(records, "records queued")                                                                       \
+    X(payload_cut, "records whose payload was cut to fit a datagram")                                  \
+    X(datagrams, "RECORDS datagrams sent")                                                             \
+    X(flush_size, "batches sent: datagram full")                                                       \
+    X(flush_time, "batches sent: flush_ns elapsed")                                                    \
+    X(flush_final, "batches sent at exit")                                                             \
+    X(drop_build, "frames that could not be built (never expected)")
+
+DPCOPY_DEFINE_COUNTERS(InterceptCounter, intercept_counter_count, intercept_counter_names,
+                       intercept_counter_descriptions, DPCOPY_INTERCEPT_COUNTERS)
+
+struct InterceptCounters : counters::CounterSet<InterceptCounter, intercept_counter_count> {
     control::RejectCounters rejects;         // control datagrams dropped, by reason
 };
 
