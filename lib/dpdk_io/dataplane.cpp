@@ -299,6 +299,9 @@ int Run::run(std::string& err) {
     } else if (inline_worker_ && !workers_.empty()) {
         workers_[0]->control_stop();
     }
+    // Frames still buffered for a TX queue will never leave: drop and count them now, so the
+    // report and the summary account for them (teardown would count them too late).
+    for (auto& w : workers_) w->sink.discard();
     if (status == 0 || status == 2) finish_output(end, status);
     return status;
 }
