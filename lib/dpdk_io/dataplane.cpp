@@ -222,7 +222,8 @@ int Run::run(std::string& err) {
                 end = again ? "interrupted twice: stopped at once" : "interrupted";
                 stage = Stage::done;
                 break;
-            } else if (stage != Stage::finish) {
+            } else if (stage != Stage::finish || finish_deadline == 0) {
+                // (an offline run already waiting for its sessions has no bound yet: it gets one)
                 log("dpcopy: interrupted: letting sessions finish (at most " +
                     std::to_string(cfg_.drain_bound_ns / 1'000'000'000ULL) + " s; interrupt again to stop now)");
                 end = "interrupted";
