@@ -224,7 +224,8 @@ int Run::run(std::string& err) {
                 end = again ? "interrupted twice: stopped at once" : "interrupted";
                 stage = Stage::done;
                 break;
-            } else if (stage != Stage::finish) {
+            } else if (stage != Stage::finish || finish_deadline == 0) {
+                // (an offline run already waiting for its sessions has no bound yet: it gets one)
                 log("dpcopy: interrupted: letting sessions finish (at most " +
                     std::to_string(cfg_.drain_bound_ns / 1'000'000'000ULL) + " s; interrupt again to stop now)");
                 end = "interrupted";
@@ -301,6 +302,9 @@ int Run::run(std::string& err) {
     } else if (inline_worker_ && !workers_.empty()) {
         workers_[0]->control_stop();
     }
+    // Frames still buffered for a TX queue will never leave: drop and count them now, so the
+    // report and the summary account for them (teardown would count them too late).
+    for (auto& w : workers_) w->sink.discard();
     if (status == 0 || status == 2) finish_output(end, status);
     return status;
 }

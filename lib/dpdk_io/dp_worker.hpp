@@ -49,6 +49,7 @@ constexpr unsigned kPoolCache = 256;
 constexpr std::uint32_t kIdlePolls = 256;       // empty polls before a worker may sleep
 constexpr std::uint64_t kDrainNs = 100'000;     // TX batch drained at least every 100 us
 constexpr std::uint64_t kPublishNs = 1'000'000; // counters published every 1 ms
+constexpr std::uint64_t kTxStallNs = 1'000'000'000;  // a TX queue that took nothing this long is stuck
 constexpr unsigned kMaxWorkers = RTE_MAX_LCORE;
 
 enum Phase : int { kRun = 0, kFinish = 1, kQuit = 2 };
@@ -130,6 +131,8 @@ struct Worker {
     std::uint64_t flush_at = 0;
     std::uint64_t publish_at = 0;
     std::uint64_t advanced_at = 0;
+    std::uint64_t tx_moved_at = 0;  // the last time the TX queue took a frame, or had none waiting
+    std::uint64_t tx_seen = 0;      // ctr[tx_frames] then
     std::uint32_t idle_sleep_us = 0;  // see DataplaneConfig::idle_sleep_us
     // Captured segments the engine holds, stored after every poll (one relaxed store)
     // for the offline feeder, which must not wait for the 1 ms publication.
@@ -406,6 +409,16 @@ struct Worker {
             flush_at = now + kDrainNs;
         } else if (!sink.pending()) {
             flush_at = now + kDrainNs;
+        }
+        // A TX queue that took nothing for kTxStallNs while frames waited (a link down, a peer
+        // that stopped reading): the frames held for it are dropped and counted (drop_tx_full),
+        // so their mbufs come back and the worker can go idle and the run end.
+        if (sink.pending() == 0 || ctr[IoCounter::tx_frames] != tx_seen) {
+            tx_seen = ctr[IoCounter::tx_frames];
+            tx_moved_at = now;
+        } else if (now - tx_moved_at >= kTxStallNs) {
+            sink.discard();
+            tx_moved_at = now;
         }
         if (now >= publish_at) {
             publish();

@@ -291,8 +291,9 @@ struct Replay {
     std::string report;  // the report file, if report_to() named one: removed at the end
     std::string err;
 
-    explicit Replay(const std::string& capture, double speed = 0.0, unsigned tx_queues = worker_lcores())
-        : port(tx_queues), cfg(replay_config(port.port, capture, speed)) {}
+    explicit Replay(const std::string& capture, double speed = 0.0, unsigned tx_queues = worker_lcores(),
+                    unsigned tx_ring_size = 4096)
+        : port(tx_queues, tx_ring_size), cfg(replay_config(port.port, capture, speed)) {}
     ~Replay() {
         target.stop();
         std::error_code ec;

@@ -32,14 +32,17 @@ struct RingPort {
     rte_mempool* pool = nullptr;          // the test's own mbufs
     mutable std::atomic<std::uint64_t> chained{0};  // multi-segment frames dpcopy transmitted
     std::uint16_t port = 0;
+    // Set: receive() takes nothing, so dpcopy's TX rings fill up (a peer that stopped reading).
+    mutable std::atomic<bool> stall_tx{false};
 
-    explicit RingPort(unsigned tx_queues) {
+    // `tx_ring_size`: slots of each TX ring, a power of 2 (one fewer usable).
+    explicit RingPort(unsigned tx_queues, unsigned tx_ring_size = 4096) {
         static int instance = 0;
         const std::string sfx = std::to_string(instance++);
         rx = rte_ring_create(("it_rx" + sfx).c_str(), 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
         for (unsigned q = 0; q < tx_queues; ++q) {
             const std::string n = "it_tx" + sfx + "_" + std::to_string(q);
-            tx.push_back(rte_ring_create(n.c_str(), 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ));
+            tx.push_back(rte_ring_create(n.c_str(), tx_ring_size, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ));
         }
         pool = rte_pktmbuf_pool_create(("it_pool" + sfx).c_str(), 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
         REQUIRE(rx);
@@ -57,6 +60,7 @@ struct RingPort {
     // Frames dpcopy transmitted since the last call.
     std::vector<Frame> receive() const {
         std::vector<Frame> out;
+        if (stall_tx.load(std::memory_order_relaxed)) return out;
         for (rte_ring* r : tx) {
             void* p;
             while (rte_ring_dequeue(r, &p) == 0) {

@@ -33,6 +33,7 @@ void audit_pool(Replay<Rig>& fx, std::uint64_t& not_returned) {
     fx.cfg.pool_audit.not_returned = &not_returned;
     fx.cfg.pool_audit.before = [&fx] {
         fx.target.stop();
+        fx.port.stall_tx = false;
         (void)fx.port.receive();
     };
 }
@@ -48,6 +49,13 @@ void check_frame_accounting(const std::string& json) {
                      counter(json, "drop_egress_not_target") + counter(json, "drop_egress_not_control_peer") +
                      counter(json, "drop_egress_no_next_hop") + counter(json, "drop_egress_unknown_kind");
     CHECK(in == out);
+}
+
+// The report's "lost" object (reason -> frames).
+std::string lost_section(const std::string& json) {
+    const auto at = json.find("\"lost\": {");
+    REQUIRE(at != std::string::npos);
+    return json.substr(at, json.find('}', at) - at + 1);
 }
 
 // The run ended by itself with every session ended.
@@ -150,6 +158,33 @@ TEST_CASE("faults: an RST storm through a one-slot hand-off ring: handoffs and R
     CHECK(counter(json, "target_unknown_rst_limited") > 0);
     CHECK(counter(json, "drop_target_unknown") >= counter(json, "target_unknown_rst_sent") +
                                                      counter(json, "target_unknown_rst_limited"));
+    check_frame_accounting(json);
+    check_clean_end(json);
+    CHECK(not_returned == 0);
+}
+
+// TX full: after the third request the target stops reading the port's TX ring (16 slots):
+// the ring fills, then the worker's TX buffer behind it; what finds no room, and what the
+// stuck queue still holds when the worker gives up on it, is dropped and counted. The
+// sessions time out without answers and the run ends by itself.
+TEST_CASE("faults: a TX queue that stops draining: frames dropped, counted as lost, the run ends") {
+    Replay<> fx(kSample, 0.0, worker_lcores(), 16);
+    fx.cfg.engine.syn_retries = 1;
+    fx.cfg.engine.max_retransmits = 2;
+    fx.target.on_request = [&port = fx.port](std::size_t n) {
+        if (n >= 3) port.stall_tx = true;
+    };
+    std::uint64_t not_returned = 0;
+    audit_pool(fx, not_returned);
+    fx.report_to("f_txfull");
+    fx.run_ok();
+    const std::string json = fx.report_json();
+    INFO(json);
+    CHECK(counter(json, "drop_tx_full") > 0);
+    CHECK(lost_section(json).find("\"drop_tx_full\": " + std::to_string(counter(json, "drop_tx_full"))) !=
+          std::string::npos);
+    CHECK(counter(json, "lost_total") >= counter(json, "drop_tx_full"));
+    CHECK(fx.target.requests().size() < 33);
     check_frame_accounting(json);
     check_clean_end(json);
     CHECK(not_returned == 0);
