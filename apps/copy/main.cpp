@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
             return 2;
         }
         cfg.log = log;
+        cfg.log_path = opt.log_file;
     }
 
     if (cli::default_no_huge(split.eal, cli::system_has_free_hugepages(), cli::kNoHugeMegabytes))

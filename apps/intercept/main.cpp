@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
         }
     }
     pc.log = log;
+    pc.log_path = opt.log_file;
     auto plane = io::InterceptPlane::start(std::move(pc), err);
     if (!plane) {
         std::fprintf(stderr, "dpintercept: %s\n", err.c_str());

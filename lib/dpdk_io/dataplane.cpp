@@ -43,6 +43,8 @@ constexpr std::uint64_t kSignalDebounceNs = 250'000'000;  // signals this close 
 // ------------------------------------------------------------------ signals
 std::atomic<int> g_signals{0};
 extern "C" void on_signal(int) { g_signals.fetch_add(1, std::memory_order_relaxed); }
+std::atomic<int> g_hangups{0};  // SIGHUP: reopen the log file (logrotate)
+extern "C" void on_hangup(int) { g_hangups.fetch_add(1, std::memory_order_relaxed); }
 
 }  // namespace
 
@@ -153,6 +155,12 @@ bool Run::all_idle() {
 }
 
 void Run::stats_tick(std::uint64_t now) {
+    if (g_hangups.load(std::memory_order_relaxed) != 0) {
+        g_hangups.store(0, std::memory_order_relaxed);
+        std::string err;
+        if (!reopen_log(cfg_.log, cfg_.log_path, err)) std::fprintf(stderr, "dpcopy: %s\n", err.c_str());
+        else log("dpcopy: log reopened (SIGHUP)");
+    }
     // the feeder's counters for the telemetry thread, at most kPublishNs old like the workers'
     // (publishing them on every loop iteration cost the inline worker ~3 % of its time)
     if (now >= feed_pub_at_) {
@@ -195,6 +203,8 @@ int Run::run(std::string& err) {
     g_signals.store(0);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    g_hangups.store(0);
+    std::signal(SIGHUP, on_hangup);
 
     enum class Stage { resolve, feed, finish, done } stage = Stage::resolve;
     std::string end = "input done";

@@ -43,6 +43,7 @@ struct DataplaneConfig {
     std::uint32_t idle_sleep_us = 20;
     std::FILE* log = stderr;                  // -l
     std::optional<std::string> report_file;   // --report
+    std::optional<std::string> log_path;      // -l FILE: `log` is that file (stamped lines, SIGHUP reopens)
     std::optional<std::string> metrics_address;  // --metrics IP:PORT (Prometheus)
     std::string version;
     std::uint64_t drain_bound_ns = 10'000'000'000ULL;  // SIGINT/SIGTERM: time sessions get to finish

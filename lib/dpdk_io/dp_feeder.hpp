@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "lib/dpdk_io/dataplane.hpp"
+#include "lib/dpdk_io/log_file.hpp"
 #include "lib/dpdk_io/dp_worker.hpp"
 #include "lib/dpdk_io/io_counters.hpp"
 #include "lib/dpdk_io/run_stats.hpp"
@@ -54,7 +55,7 @@ public:
 
 private:
     void log(const std::string& line) {
-        std::fprintf(cfg_.log, "%s\n", line.c_str());
+        write_log(cfg_.log, cfg_.log_path, line);
         std::fflush(cfg_.log);
     }
     void count_reader_records() noexcept;

@@ -14,6 +14,7 @@
 #include "lib/control/control_client.hpp"
 #include "lib/dpdk_io/dataplane.hpp"
 #include "lib/dpdk_io/dp_feeder.hpp"
+#include "lib/dpdk_io/log_file.hpp"
 #include "lib/dpdk_io/dp_worker.hpp"
 #include "lib/dpdk_io/host_stack.hpp"
 #include "lib/dpdk_io/run_stats.hpp"
@@ -29,7 +30,7 @@ public:
 
 private:
     void log(const std::string& line) {
-        std::fprintf(cfg_.log, "%s\n", line.c_str());
+        write_log(cfg_.log, cfg_.log_path, line);
         std::fflush(cfg_.log);
     }
     bool setup(std::string& err, int& status);  // the steps below, in order

@@ -2,6 +2,7 @@
 #ifndef ALLOW_EXPERIMENTAL_API
 #define ALLOW_EXPERIMENTAL_API 1  // rte_bpf_convert is experimental in 22.11
 #endif
+#include "lib/dpdk_io/log_file.hpp"
 #include "lib/metrics/exporter.hpp"
 #include "lib/dpdk_io/intercept_plane.hpp"
 
@@ -36,6 +37,8 @@ constexpr unsigned kPoolSize = 8191;
 
 std::atomic<int> g_isignals{0};
 extern "C" void on_isignal(int) { g_isignals.fetch_add(1, std::memory_order_relaxed); }
+std::atomic<int> g_ihangups{0};
+extern "C" void on_ihangup(int) { g_ihangups.fetch_add(1, std::memory_order_relaxed); }
 
 // Every counter of a list (lib/counters) as name, value.
 template <std::size_t N, class Set, class F>
@@ -281,10 +284,10 @@ std::unique_ptr<InterceptPlane> InterceptPlane::start(InterceptPlaneConfig cfg, 
     std::string note;
     if (!setup_port(c.rx_port, true, im->pool, err, note)) return nullptr;
     im->rx_started = true;
-    if (c.log) std::fprintf(c.log, "dpintercept: %s\n", note.c_str());
+    write_log(c.log, c.log_path, "dpintercept: " + note);
     if (c.tx_port != c.rx_port) {
         if (!setup_port(c.tx_port, false, im->pool, err, note)) return nullptr;
-        if (c.log) std::fprintf(c.log, "dpintercept: %s\n", note.c_str());
+        write_log(c.log, c.log_path, "dpintercept: " + note);
     }
     im->tx_started = true;
 
@@ -316,17 +319,14 @@ std::unique_ptr<InterceptPlane> InterceptPlane::start(InterceptPlaneConfig cfg, 
     if (c.metrics_address) {
         im->metrics = metrics::Exporter::start(*c.metrics_address, intercept_metrics, err);
         if (!im->metrics) return nullptr;
-        if (c.log) std::fprintf(c.log, "dpintercept: serving metrics on http://%s/metrics\n", c.metrics_address->c_str());
+        write_log(c.log, c.log_path, "dpintercept: serving metrics on http://" + *c.metrics_address + "/metrics");
     }
-    if (c.log) {
-        std::fprintf(c.log, "dpintercept: %s/%u mac %s, control port %u, filter '%s' (%s), %s, payload %u bytes\n",
-                     c.core.ip.to_string().c_str(), unsigned{c.prefix}, m.to_string().c_str(),
-                     unsigned{c.core.control_port.value()}, c.filter.c_str(),
-                     im->jit.func ? "rte_bpf jit" : im->bpf ? "rte_bpf" : "libpcap",
-                     c.core.key ? "authenticated (--key-file)" : "unauthenticated, --allow only",
-                     c.core.payload_bytes);
-        std::fflush(c.log);
-    }
+    write_log(c.log, c.log_path,
+              "dpintercept: " + c.core.ip.to_string() + "/" + std::to_string(c.prefix) + " mac " + m.to_string() +
+                  ", control port " + std::to_string(c.core.control_port.value()) + ", filter '" + c.filter + "' (" +
+                  (im->jit.func ? "rte_bpf jit" : im->bpf ? "rte_bpf" : "libpcap") + "), " +
+                  (c.core.key ? "authenticated (--key-file)" : "unauthenticated, --allow only") + ", payload " +
+                  std::to_string(c.core.payload_bytes) + " bytes");
     return std::unique_ptr<InterceptPlane>(new InterceptPlane(std::move(im)));
 }
 
@@ -409,25 +409,29 @@ int InterceptPlane::run(std::string& err) {
     g_isignals.store(0);
     std::signal(SIGINT, on_isignal);
     std::signal(SIGTERM, on_isignal);
+    g_ihangups.store(0);
+    std::signal(SIGHUP, on_ihangup);
     const std::uint64_t interval = std::uint64_t{im.cfg.stats_interval_s} * 1'000'000'000ULL;
     while (g_isignals.load(std::memory_order_relaxed) == 0) {
         poll_once();
+        if (g_ihangups.load(std::memory_order_relaxed) != 0) {  // SIGHUP: logrotate moved the log
+            g_ihangups.store(0, std::memory_order_relaxed);
+            std::string why;
+            if (!reopen_log(im.cfg.log, im.cfg.log_path, why)) std::fprintf(stderr, "dpintercept: %s\n", why.c_str());
+            else write_log(im.cfg.log, im.cfg.log_path, "dpintercept: log reopened (SIGHUP)");
+        }
         if (interval && im.cfg.log) {
             const std::uint64_t t = im.now();
             if (t - im.last_status >= interval) {
                 im.last_status = t;
-                std::fprintf(im.cfg.log, "%s\n", status_line().c_str());
-                std::fflush(im.cfg.log);
+                write_log(im.cfg.log, im.cfg.log_path, status_line());
             }
         }
     }
     im.core->flush_all(im.now(), im);
     if (im.ntx) im.flush_tx();
     im.publish(im.now());
-    if (im.cfg.log) {
-        std::fprintf(im.cfg.log, "dpintercept: summary: %s\n", status_line().c_str() + 13);
-        std::fflush(im.cfg.log);
-    }
+    write_log(im.cfg.log, im.cfg.log_path, "dpintercept: summary: " + status_line().substr(13));
     if (im.cfg.report_file) {
         std::FILE* f = std::fopen(im.cfg.report_file->c_str(), "w");
         if (!f) {

@@ -26,6 +26,7 @@ struct InterceptPlaneConfig {
     std::FILE* log = stderr;
     std::optional<std::string> report_file;
     std::optional<std::string> metrics_address;  // --metrics IP:PORT (Prometheus)
+    std::optional<std::string> log_path;         // -l FILE: `log` is that file (stamped lines, SIGHUP reopens)
     std::string version;
 };
 

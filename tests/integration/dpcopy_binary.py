@@ -21,6 +21,7 @@ Scenarios:
                  silently (stopped by SIGINT)
 """
 import json
+import re
 import os
 import shutil
 import signal
@@ -125,6 +126,11 @@ class Run:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def read_log(path):
+    """A -l log file without its time stamps."""
+    return re.sub(r"(?m)^\[[^\]]+\] ", "", open(path).read())
+
+
 def app_lines(stderr):
     """stderr lines that are not DPDK's own log lines."""
     return [l for l in stderr.splitlines() if l and not l.startswith(("EAL:", "TELEMETRY:", "PMD:", "ETHDEV:"))]
@@ -212,7 +218,7 @@ def start_waiting_run(r, telemetry, report=None):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 20
     while time.time() < deadline:
-        if os.path.exists(r.path("log")) and "replaying" in open(r.path("log")).read():
+        if os.path.exists(r.path("log")) and "replaying" in read_log(r.path("log")):
             break
         if p.poll() is not None:
             break
@@ -237,7 +243,7 @@ def scenario_sigint_report(r, src):
     time.sleep(1.5)  # let a status line (--stats-interval 1) be written
     check(p.poll() is None, "dpcopy is running and waiting for the next frame")
     rc, out, err = stop(p)
-    log = open(r.path("log")).read()
+    log = read_log(r.path("log"))
     print(log)
     check(rc == 0, "SIGINT: status 0 (got %d; stderr %r)" % (rc, err))
     check("dpcopy: summary after" in log and "(interrupted)" in log, "the summary is in the log")
@@ -324,19 +330,43 @@ def scenario_gap_ahead(r, src):
     deadline = time.time() + 40
     log = ""
     while time.time() < deadline and p.poll() is None:
-        log = open(r.path("log")).read() if os.path.exists(r.path("log")) else ""
+        log = read_log(r.path("log")) if os.path.exists(r.path("log")) else ""
         if "warning" in log:
             break
         time.sleep(0.1)
     check(p.poll() is None, "default --max-gap: still running (the shortened gap is 60 s)")
     rc, out, err = stop(p)
-    log = open(r.path("log")).read()
+    log = read_log(r.path("log"))
     print(log)
     check(rc == 0, "SIGINT: status 0 (got %d)" % rc)
     check("gaps over --max-gap (60000 ms) are shortened" in log, "default --max-gap: the warning names 60000 ms")
     rep = json.load(open(r.path("r.json")))
     check(rep["io"]["capture_gaps_shortened"] == 1 and rep["io"]["fed_frames"] == 1,
           "report: 1 gap shortened, the second frame not due yet")
+
+
+def scenario_sighup_reopen(r, src):
+    """-l FILE: stamped lines; logrotate's rename + SIGHUP moves the next lines to a new file."""
+    p = start_waiting_run(r, False, r.path("r.json"))
+    time.sleep(1.5)  # a status line in the first file
+    os.rename(r.path("log"), r.path("log.1"))
+    p.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while time.time() < deadline and not (os.path.exists(r.path("log")) and " sessions " in open(r.path("log")).read()):
+        time.sleep(0.1)
+    check(p.poll() is None, "SIGHUP: dpcopy is still running")
+    rc, out, err = stop(p)
+    old, new = open(r.path("log.1")).read(), open(r.path("log")).read()
+    print(old, "----", new, sep="\n")
+    check(rc == 0, "SIGINT after SIGHUP: status 0 (got %d)" % rc)
+    check("replaying" in old and " sessions " in old, "before the rename: the start and a status line in the old file")
+    check("summary after" not in old, "the old file has no summary")
+    check("log reopened (SIGHUP)" in new and "summary after" in new and " sessions " in new,
+          "after SIGHUP: the reopen, status lines and the summary in the new file")
+    stamp = re.compile(r"^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] ")
+    lines = [l for l in (old + new).splitlines() if l]
+    check(lines and all(stamp.match(l) for l in lines), "every line of the log files is stamped")
+    check(json.load(open(r.path("r.json")))["end"] == "interrupted", "report written")
 
 
 def main():
