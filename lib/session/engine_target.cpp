@@ -1,0 +1,244 @@
+// EngineImpl, target frames: the handshake, acknowledgements, data, resets; frames of no session.
+#include "lib/session/engine_impl.hpp"
+
+namespace dpcopy::session::detail {
+
+bool EngineImpl::take_unknown_rst_token(Nanos now) noexcept {
+    const Nanos step = kSec / kUnknownRstPerSec;
+    if (now > rst_refill_at_) {
+        const Nanos earned = (now - rst_refill_at_) / step;
+        rst_tokens_ = static_cast<std::uint32_t>(std::min<Nanos>(kUnknownRstBurst, rst_tokens_ + earned));
+        rst_refill_at_ += earned * step;
+        if (rst_tokens_ == kUnknownRstBurst) rst_refill_at_ = now;
+    }
+    if (rst_tokens_ == 0) return false;
+    --rst_tokens_;
+    return true;
+}
+
+void EngineImpl::reset_unknown(const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
+    // RFC 793 reset generation for a segment of no live session (e.g. the target still
+    // holds a connection we already ended): it frees the target's state.
+    if (!take_unknown_rst_token(now)) {
+        ++ctr_[Counter::target_unknown_rst_limited];
+        return;
+    }
+    net::TcpSpec t;
+    t.src_port = v.key.dst_port;
+    t.dst_port = v.key.src_port;
+    if (th.has(tf::ack)) {
+        t.seq = th.ack;
+        t.flags = tf::rst;
+    } else {
+        t.seq = Seq(0);
+        t.ack = th.seq + v.payload_len + (th.has(tf::syn) ? 1u : 0u) + (th.has(tf::fin) ? 1u : 0u);
+        t.flags = tf::rst | tf::ack;
+    }
+    t.window = 0;
+    net::Ipv4Spec ip;
+    ip.src = v.key.dst_ip;
+    ip.dst = v.key.src_ip;
+    const std::size_t n = net::build_tcp(net::Bytes(tx_.data(), tx_.size()), l2_, ip, t);
+    if (n == 0) return;
+    ++ctr_[Counter::target_unknown_rst_sent];
+    ++ctr_[Counter::emitted_frames];
+    ctr_[Counter::emitted_bytes] += n;
+    sink_.emit(ConstBytes(tx_.data(), n));
+}
+
+void EngineImpl::target_segment(std::uint32_t id, ConstBytes frame, const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
+    Session& s = sessions_[id];
+    if (s.state == State::syn_sent) {
+        std::optional<net::TcpOptions> opts;
+        if (th.has(tf::syn)) opts = net::TcpOptions::read(v.tcp_options(frame));
+        syn_sent_segment(s, th, opts, now);
+    } else if (s.state == State::established || s.state == State::fin_sent) {
+        // only the timestamp matters once connected (no full option parse per ACK)
+        std::optional<net::TcpTimestamp> ts;
+        if (s.flags & sflag::ts_on) ts = net::TcpOptions::read_timestamp(v.tcp_options(frame));
+        // a connection's first answers (a MySQL greeting, the answer to its login) are
+        // looked at before they move the session on
+        if (v.payload_len > 0 && th.seq == s.rcv_nxt && s.tgt_bytes < kLoginWindow) {
+            logins_.on_target_data(id, v.payload(frame), ctr_);
+        }
+        connected_segment(s, th, ts, v.payload_len, now);
+    } else {
+        ++ctr_[Counter::drop_target_unknown];
+        return;
+    }
+    if (s.state != State::free) schedule(id);
+}
+
+void EngineImpl::syn_sent_segment(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now) {
+    if (th.has(tf::rst)) {
+        if (th.has(tf::ack) && th.ack == s.isn + 1) end(s, Counter::end_target_refused, now);
+        return;
+    }
+    if (!th.has(tf::ack)) return;
+    if (!th.has(tf::syn) || th.ack != s.isn + 1) {
+        // a stale connection on this tuple answered (challenge ACK): reset it, our SYN
+        // retransmission will then go through
+        ++ctr_[Counter::target_challenge_rst];
+        net::TcpSpec t;
+        t.src_port = s.xlat.src_port;
+        t.dst_port = s.xlat.dst_port;
+        t.seq = th.ack;
+        t.flags = tf::rst;
+        t.window = 0;
+        net::Ipv4Spec ip;
+        ip.src = s.xlat.src_ip;
+        ip.dst = s.xlat.dst_ip;
+        const std::size_t n = net::build_tcp(net::Bytes(tx_.data(), tx_.size()), l2_, ip, t);
+        if (n) {
+            ++ctr_[Counter::emitted_frames];
+            ctr_[Counter::emitted_bytes] += n;
+            sink_.emit(ConstBytes(tx_.data(), n));
+        }
+        return;
+    }
+    // SYN-ACK
+    ++ctr_[Counter::handshakes];
+    logins_.reset(id_of(s));
+    s.flags &= ~sflag::mid_open;
+    s.rcv_nxt = th.seq + 1;
+    s.tgt_bytes = 0;
+    s.ex_tgt0 = 0;
+    s.answer_owed = 0;
+    s.snd_una = s.isn + 1;
+    s.tgt_wscale = 0;
+    std::uint16_t mss = 536;
+    if (opts) {
+        if (opts->mss) mss = *opts->mss;
+        if ((s.flags & sflag::syn_ws) && opts->wscale) s.tgt_wscale = std::min<std::uint8_t>(*opts->wscale, 14);
+        if ((s.flags & sflag::syn_ts) && opts->ts) {
+            s.flags |= sflag::ts_on;
+            s.ts_recent = opts->ts->val;
+        }
+    }
+    s.tgt_wnd = th.window;  // never scaled in a SYN
+    std::uint16_t m = std::min<std::uint16_t>(mss, max_payload_);
+    if (s.flags & sflag::ts_on) m = static_cast<std::uint16_t>(m > 64 ? m - 12 : m);
+    s.snd_mss = std::max<std::uint16_t>(m, 64);
+    if ((s.flags & sflag::rtt_timing) && s.syn_retries == 0) {
+        Rto::sample(s.srtt_us, s.rttvar_us, s.rto_us, static_cast<std::uint32_t>((now - s.rtt_time) / 1000));
+    }
+    s.flags &= ~sflag::rtt_timing;
+    s.backoff = 0;
+    s.rto_at = 0;
+    s.state = State::established;
+    s.quiet_ref = watch_;
+    s.last_activity = now;
+    drop_acked(s);
+    if (!pump(s, now) && s.state == State::established) send_ack(s, now);
+}
+
+void EngineImpl::connected_segment(Session& s, const net::TcpHdr& th, std::optional<net::TcpTimestamp> ts, std::uint16_t len,
+                       Nanos now) {
+    if (th.has(tf::rst)) {
+        const std::int32_t off = th.seq - s.rcv_nxt;
+        if (off < 0 || off > (1 << 24)) return;  // not in window: ignore
+        target_reset(s, now);
+        return;
+    }
+    if (th.has(tf::syn)) {  // SYN-ACK again: our ACK was lost
+        send_ack(s, now);
+        return;
+    }
+    bool need_ack = false;
+    if (th.has(tf::ack)) {
+        const std::uint32_t wnd = std::uint32_t{th.window} << s.tgt_wscale;
+        if (th.ack > s.snd_max) {
+            ++ctr_[Counter::drop_target_bad_ack];
+            need_ack = true;
+        } else if (th.ack > s.snd_una) {
+            s.snd_una = th.ack;
+            if (s.snd_nxt < s.snd_una) s.snd_nxt = s.snd_una;
+            if ((s.flags & sflag::rtt_timing) && s.snd_una >= s.rtt_seq) {
+                Rto::sample(s.srtt_us, s.rttvar_us, s.rto_us, static_cast<std::uint32_t>((now - s.rtt_time) / 1000));
+                s.flags &= ~sflag::rtt_timing;
+            }
+            s.backoff = 0;
+            s.dupacks = 0;
+            s.quiet_ref = watch_;
+            s.last_activity = now;
+            s.flags &= ~sflag::win_blocked;
+            s.rto_at = s.snd_una == s.snd_max ? 0 : now + rto_ns(s);
+            drop_acked(s);
+        } else if (th.ack == s.snd_una && len == 0 && !th.has(tf::fin) && s.snd_max > s.snd_una && wnd == s.tgt_wnd) {
+            if (++s.dupacks == 3) fast_retransmit(s, now);
+        }
+        // window update only from a segment that is not older than what we know (RFC 9293
+        // SND.WL2): a reordered old ACK must not reopen a window the target has since closed
+        if (!(th.ack < s.snd_una)) {
+            if (wnd > s.tgt_wnd) s.flags &= ~sflag::win_blocked;
+            s.tgt_wnd = wnd;
+        }
+    }
+    if (ts && (s.flags & sflag::ts_on) && static_cast<std::int32_t>(ts->val - s.ts_recent) >= 0) s.ts_recent = ts->val;
+    if (len > 0) {
+        need_ack = true;
+        const Seq end = th.seq + len;
+        if (th.seq <= s.rcv_nxt && end > s.rcv_nxt) {
+            const std::uint32_t add = seq_dist(end, s.rcv_nxt);
+            s.rcv_nxt = end;
+            s.tgt_bytes += add;
+            s.last_tgt_data = now;
+            s.quiet_ref = watch_;
+            s.last_activity = now;
+        } else if (end <= s.rcv_nxt) {
+            ++ctr_[Counter::target_duplicate_data];
+        } else {
+            ++ctr_[Counter::target_out_of_order];
+        }
+    }
+    bool fin_now = false;
+    if (th.has(tf::fin)) {
+        need_ack = true;
+        if (th.seq + len == s.rcv_nxt && !(s.flags & sflag::tgt_fin)) {
+            s.rcv_nxt += 1;
+            s.flags |= sflag::tgt_fin;
+            s.last_activity = now;
+            fin_now = true;
+        }
+    }
+    (void)fin_now;
+    if (s.state == State::fin_sent) {
+        if (need_ack) send_ack(s, now);
+        if ((s.flags & sflag::tgt_fin) && s.snd_una == s.snd_max) {
+            remember_time_wait(s, now);
+            end(s, (s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input, now);
+        }
+        return;
+    }
+    const bool sent = pump(s, now);
+    if (need_ack && !sent && s.state == State::established) send_ack(s, now);
+}
+
+void EngineImpl::fast_retransmit(Session& s, Nanos now) {
+    ++ctr_[Counter::retransmits_fast];
+    const Seq save_nxt = s.snd_nxt;
+    s.snd_nxt = s.snd_una;
+    s.q_send = kNone;
+    s.flags &= ~sflag::rtt_timing;
+    send_data(s, now, 1);
+    s.snd_nxt = seq_max(save_nxt, s.snd_nxt);
+    s.q_send = kNone;
+}
+
+void EngineImpl::target_reset(Session& s, Nanos now) {
+    if (s.state == State::fin_sent) {
+        end(s, s.snd_una == s.snd_max ? ((s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input)
+                                      : Counter::end_target_rst,
+            now);
+        return;
+    }
+    const bool left = has_unsent_payload(s) || s.snd_una != s.snd_max;
+    if (!left && (s.flags & (sflag::cap_fin | sflag::cap_rst | sflag::input_done))) {
+        end(s, Counter::end_target_rst, now);
+        return;
+    }
+    detach(s, Counter::reconnect_target_rst, false, now);
+    resync(s, now);
+}
+
+}  // namespace dpcopy::session::detail
