@@ -10,22 +10,22 @@ EngineImpl::EngineImpl(const EngineConfig& cfg, FrameSink& sink)
       by_orig_(cfg.max_sessions),
       by_xlat_(cfg.max_sessions),
       wheel_(cfg.max_sessions),
-      pool_(cfg.max_queued_segments),
+      pieces_(cfg.max_queued_segments),
       blocks_(cfg.max_queued_segments),
       segmented_(sink.segmented()),
       share_blocks_(cfg.multiply > 1 || segmented_),
-      closed_(std::bit_ceil(std::max<std::uint32_t>(cfg.max_sessions, 64)), ClosedEntry{}),
+      recently_closed_(std::bit_ceil(std::max<std::uint32_t>(cfg.max_sessions, 64)), ClosedEntry{}),
       time_wait_(std::bit_ceil(std::max<std::uint32_t>(cfg.max_sessions, 256)), TimeWaitEntry{}),
-      tx_(16384 + 256),
+      tx_frame_(16384 + 256),
       logins_(cfg_.mysql_users, cfg.max_sessions) {
-    free_.reserve(cfg.max_sessions);
-    for (std::uint32_t i = cfg.max_sessions; i > 0; --i) free_.push_back(i - 1);
+    free_ids_.reserve(cfg.max_sessions);
+    for (std::uint32_t i = cfg.max_sessions; i > 0; --i) free_ids_.push_back(i - 1);
     l2_.src = cfg.local_mac;
     l2_.dst = cfg.next_hop_mac;
     l2_.vlan_count = cfg.vlan_count;
     l2_.vlans = cfg.vlans;
-    quiet_.min_ns = cfg.quiet_min;
-    quiet_.max_ns = std::max(cfg.quiet_max, cfg.quiet_min);
+    quiet_policy_.min_ns = cfg.quiet_min;
+    quiet_policy_.max_ns = std::max(cfg.quiet_max, cfg.quiet_min);
     max_payload_ = static_cast<std::uint16_t>(cfg.mtu - 40);
     fabricated_mss_ = static_cast<std::uint16_t>(std::min<std::uint32_t>(1460, cfg.mtu - 40));
 }
@@ -60,7 +60,7 @@ void EngineImpl::captured_one(ConstBytes frame, net::LinkType link, Nanos now) {
 }
 
 void EngineImpl::captured_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
-    if (!take(p, kCapturedIntake, now)) return;
+    if (!admit_frame(p, kCapturedIntake, now)) return;
     const net::PacketView& v = p.v;
     const net::FlowKey& k = v.key;
     for (std::size_t i = 0; i < cfg_.transfers.size(); ++i) {
@@ -88,7 +88,7 @@ void EngineImpl::target_one(ConstBytes frame, Nanos now) {
 }
 
 void EngineImpl::target_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
-    if (!take(p, kTargetIntake, now)) return;
+    if (!admit_frame(p, kTargetIntake, now)) return;
     const net::PacketView& v = p.v;
     const net::FlowKey xk = v.key.reversed();  // fake client -> target
     const std::uint64_t h = hash_of(p, false);
@@ -136,7 +136,7 @@ void EngineImpl::on_captured_burst(std::span<const ConstBytes> frames, net::Link
         // (in packet order: each packet's session lines, then the piece it will fill)
         for (std::size_t i = 0; i < n; ++i) {
             if (parsed[i].hashed) prefetch_session(by_orig_.peek(parsed[i].h));
-            pool_.prefetch_next(static_cast<std::uint32_t>(i));
+            pieces_.prefetch_next(static_cast<std::uint32_t>(i));
             blocks_.prefetch_next(static_cast<std::uint32_t>(i), share_blocks_);
         }
         for (std::size_t i = 0; i < n; ++i) captured_parsed(frames[base + i], parsed[i], now);
@@ -165,7 +165,7 @@ void EngineImpl::on_target_burst(std::span<const ConstBytes> frames, std::span<c
         }
         // the queued pieces an ACK will free (the session lines are on their way)
         for (std::size_t i = 0; i < n; ++i) {
-            if (ids[i] != kNone) pool_.prefetch(sessions_[ids[i]].q_head);
+            if (ids[i] != kNone) pieces_.prefetch(sessions_[ids[i]].q_head);
         }
         for (std::size_t i = 0; i < n; ++i) target_parsed(frames[base + i], parsed[i], now);
         flush_unrefs();
@@ -173,7 +173,7 @@ void EngineImpl::on_target_burst(std::span<const ConstBytes> frames, std::span<c
 }
 
 void EngineImpl::advance(Nanos now) {
-    observe(now);
+    advance_observed_clock(now);
     now_ = now;
     wheel_.advance(
         now, [&](std::uint32_t id) { on_timer(id, now); },
@@ -185,7 +185,7 @@ void EngineImpl::advance(Nanos now) {
 }
 
 void EngineImpl::finish_input(Nanos now) {
-    observe(now);
+    advance_observed_clock(now);
     for (std::uint32_t id = 0; id < static_cast<std::uint32_t>(sessions_.size()); ++id) {
         Session& s = sessions_[id];
         if (s.state == State::free) continue;
@@ -194,15 +194,15 @@ void EngineImpl::finish_input(Nanos now) {
             s.flags |= sflag::gap_expired;
             s.gap_at = 0;
         }
-        kick(id, now);
+        advance_and_schedule(id, now);
     }
     flush_unrefs();
 }
 
 std::size_t EngineImpl::memory_bytes() const {
     return sessions_.size() * sizeof(Session) + (by_orig_.slot_count() + by_xlat_.slot_count()) * 8 +
-           std::size_t{wheel_.capacity()} * TimerWheel::bytes_per_id() + pool_.memory_bytes() + blocks_.memory_bytes() + tuples_.memory_bytes() +
-           free_.capacity() * 4 + closed_.size() * sizeof(ClosedEntry) + time_wait_.size() * sizeof(TimeWaitEntry);
+           std::size_t{wheel_.capacity()} * TimerWheel::bytes_per_id() + pieces_.memory_bytes() + blocks_.memory_bytes() + tuples_.memory_bytes() +
+           free_ids_.capacity() * 4 + recently_closed_.size() * sizeof(ClosedEntry) + time_wait_.size() * sizeof(TimeWaitEntry);
 }
 
 }  // namespace dpcopy::session::detail

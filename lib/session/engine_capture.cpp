@@ -45,7 +45,7 @@ void EngineImpl::client_frame(ConstBytes frame, const net::PacketView& v, std::u
             std::optional<net::TcpOptions> opts = net::TcpOptions::read(v.tcp_options(frame));
             for (std::uint32_t id = head; id != kNone; id = sessions_[id].next_rep) {
                 open_from_syn(sessions_[id], th, opts ? *opts : net::TcpOptions{}, now);
-                schedule(id);
+                schedule_deadline(id);
             }
             return;
         }
@@ -69,7 +69,7 @@ void EngineImpl::client_frame(ConstBytes frame, const net::PacketView& v, std::u
 void EngineImpl::open_from_syn(Session& s, const net::TcpHdr& th, const net::TcpOptions& o, Nanos now) {
     s.flags |= sflag::cap_syn;
     s.isn = th.seq;
-    s.cap_nxt = th.seq + 1;
+    s.captured_contig_end = th.seq + 1;
     s.syn_mss = o.mss ? std::min<std::uint16_t>(*o.mss, max_payload_) : 0;
     if (o.wscale) {
         s.flags |= sflag::syn_ws;
@@ -90,7 +90,7 @@ void EngineImpl::open_mid_stream(Session& s, Seq first_seq, Nanos now) {
     ++ctr_[Counter::sessions_mid_stream];
     s.flags |= sflag::fabricated | sflag::mid_open;
     s.isn = first_seq - 1;
-    s.cap_nxt = first_seq;
+    s.captured_contig_end = first_seq;
     s.syn_mss = fabricated_mss_;
     s.snd_una = s.isn;
     s.snd_nxt = s.snd_max = s.isn + 1;
@@ -103,7 +103,7 @@ void EngineImpl::rebase_mid_stream(Session& s, Seq first_seq, Nanos now) {
     if (!rebind(s, now)) return;
     ++ctr_[Counter::mid_stream_rebased];
     s.isn = first_seq - 1;
-    s.cap_nxt = first_seq;
+    s.captured_contig_end = first_seq;
     s.snd_una = s.isn;
     s.snd_nxt = s.snd_max = s.isn + 1;
     s.syn_retries = 0;
@@ -166,7 +166,7 @@ void EngineImpl::client_segment(std::uint32_t id, const net::TcpHdr& th, ConstBy
     }
     if (th.has(tf::rst)) {
         s.flags |= sflag::cap_rst;
-        kick(id, now);
+        advance_and_schedule(id, now);
         return;
     }
     if (th.has(tf::syn)) return;
@@ -192,7 +192,7 @@ void EngineImpl::client_segment(std::uint32_t id, const net::TcpHdr& th, ConstBy
     const std::uint8_t start = static_cast<std::uint8_t>((proven ? Piece::kBoundary : 0) |
                                                          (unseen_answer ? Piece::kUnseenAnswer : 0));
     enqueue(s, th.seq, payload, th.ack, th.has(tf::ack), th.has(tf::fin), now, start);
-    kick(id, now);
+    advance_and_schedule(id, now);
 }
 
 }  // namespace dpcopy::session::detail

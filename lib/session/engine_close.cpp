@@ -5,15 +5,15 @@ namespace dpcopy::session::detail {
 
 void EngineImpl::remember_closed(const Session& s, Nanos now) {
     if (!(s.flags & (sflag::cap_fin | sflag::cap_rst)) || (s.flags & sflag::superseded)) return;
-    ClosedEntry& c = closed_[net::hash_flow(s.orig) & (closed_.size() - 1)];
+    ClosedEntry& c = recently_closed_[net::hash_flow(s.orig) & (recently_closed_.size() - 1)];
     c.orig = s.orig;
-    c.end = s.cap_nxt;
+    c.end = s.captured_contig_end;
     c.ms = static_cast<std::uint32_t>(now / kMs);
     c.used = true;
 }
 
 bool EngineImpl::recently_closed(const net::FlowKey& orig, Seq seq, Nanos now) const {
-    const ClosedEntry& c = closed_[net::hash_flow(orig) & (closed_.size() - 1)];
+    const ClosedEntry& c = recently_closed_[net::hash_flow(orig) & (recently_closed_.size() - 1)];
     if (!c.used || !(c.orig == orig)) return false;
     if (static_cast<std::uint32_t>(now / kMs) - c.ms > cfg_.time_wait / kMs) return false;
     return seq < c.end && c.end - seq < (1 << 30);
@@ -72,13 +72,13 @@ bool EngineImpl::time_wait_ack(const net::FlowKey& xk, std::uint64_t h, const ne
     net::Ipv4Spec ip;
     ip.src = xk.src_ip;
     ip.dst = xk.dst_ip;
-    const std::size_t n = net::build_tcp(net::Bytes(tx_.data(), tx_.size()), l2_, ip, ts);
+    const std::size_t n = net::build_tcp(net::Bytes(tx_frame_.data(), tx_frame_.size()), l2_, ip, ts);
     if (n == 0) return true;
     ++ctr_[Counter::target_time_wait_acks];
     ++ctr_[Counter::acks_sent];
     ++ctr_[Counter::emitted_frames];
     ctr_[Counter::emitted_bytes] += n;
-    sink_.emit(ConstBytes(tx_.data(), n));
+    sink_.emit(ConstBytes(tx_frame_.data(), n));
     return true;
 }
 

@@ -89,8 +89,8 @@ public:
                                             Counter::drop_captured_not_tcp, &Counters::parse_captured};
     static constexpr Intake kTargetIntake{Counter::target_frames, Counter::drop_target_parse,
                                           Counter::drop_target_not_tcp, &Counters::parse_target};
-    bool take(const Parsed& p, const Intake& in, Nanos now) noexcept {
-        observe(now);
+    bool admit_frame(const Parsed& p, const Intake& in, Nanos now) noexcept {
+        advance_observed_clock(now);
         ++ctr_[in.frames];
         if (p.pe != net::ParseError::ok) {
             ++ctr_[in.parse];
@@ -130,7 +130,7 @@ public:
     void set_observer(ExchangeObserver* obs) override { observer_ = obs; }
     const Counters& counters() const override { return ctr_; }
     std::size_t active_sessions() const override { return active_; }
-    std::size_t queued_segments() const override { return pool_.in_use(); }
+    std::size_t queued_segments() const override { return pieces_.in_use(); }
     std::size_t payload_blocks() const override { return blocks_.in_use(); }
     std::size_t memory_bytes() const override;
 
@@ -155,7 +155,7 @@ private:
     Nanos rto_ns(const Session& s) const noexcept { return Rto::timeout_ns(s.rto_us, s.backoff); }
     // Target response bytes since the latest request was released (since the connection
     // opened, before the first).
-    std::uint32_t target_bytes_since_release(const Session& s) const noexcept { return s.tgt_bytes - s.ex_tgt0; }
+    std::uint32_t target_bytes_since_release(const Session& s) const noexcept { return s.tgt_bytes - s.ex_target_bytes_at_release; }
     // The target's answer to what it was last sent: its bytes since the latest request went,
     // less what it still owed of the answer before (a request released after a quiet time,
     // while a long answer paused: the rest of that answer is not this request's; closing on
@@ -165,27 +165,27 @@ private:
         return since > s.answer_owed ? since - s.answer_owed : 0u;
     }
     Nanos quiet(const Session& s) const noexcept {
-        return quiet_time(std::uint64_t{s.cap_rtt_us} * 1000, std::uint64_t{s.srtt_us} * 1000, quiet_);
+        return quiet_time(std::uint64_t{s.cap_rtt_us} * 1000, std::uint64_t{s.srtt_us} * 1000, quiet_policy_);
     }
     // Before the client's FIN/RST: an early close makes the target abort the response it is
     // writing, a late one costs nothing, so the floor is longer than for a request.
     Nanos close_quiet(const Session& s) const noexcept {
         return target_bytes_since_release(s) == 0 ? cfg_.unanswered_limit : std::max(quiet(s), cfg_.close_quiet);
     }
-    // Quiet time is measured on the observed clock `watch_` (see observe()); quiet_ref is a
-    // watch_ value. Returns the engine-clock deadline at which `quiet` will have elapsed if the
-    // engine keeps running.
+    // Quiet time is measured on the observed clock `observed_clock_` (see
+    // advance_observed_clock()); quiet_ref is an observed_clock_ value. Returns the engine-clock
+    // deadline at which `quiet` will have elapsed if the engine keeps running.
     Nanos quiet_deadline(const Session& s, Nanos quiet_ns, Nanos now) const noexcept {
         const Nanos end = s.quiet_ref + quiet_ns;
-        return end > watch_ ? now + (end - watch_) : now;
+        return end > observed_clock_ ? now + (end - observed_clock_) : now;
     }
     // The observed clock: time passes for quiet-time purposes only while the engine is called.
     // A gap longer than stall_gap between two calls (the worker was descheduled or busy
     // elsewhere) counts as stall_gap: frames the target sent meanwhile may still be waiting
     // in the receive queues, so its silence during the gap is unknown (EB-6).
-    void observe(Nanos now) noexcept {
+    void advance_observed_clock(Nanos now) noexcept {
         if (now > last_call_) {
-            watch_ += std::min<Nanos>(now - last_call_, cfg_.stall_gap);
+            observed_clock_ += std::min<Nanos>(now - last_call_, cfg_.stall_gap);
             last_call_ = now;
         }
     }
@@ -193,9 +193,9 @@ private:
         if (!(s.flags & sflag::base_known)) return 0;
         return seq_dist(s.online_end, s.online_base);
     }
-    // R of a queued piece: online response bytes the client had received when it sent it.
+    // Need of a queued piece: online response bytes the client had received when it sent it.
     std::uint32_t need_of(const Session& s, const Piece& p) const noexcept {
-        if (!(p.flags & Piece::kAck) || !(s.flags & sflag::base_known)) return s.released;
+        if (!(p.flags & Piece::kAck) || !(s.flags & sflag::base_known)) return s.released_need;
         std::uint32_t r = seq_dist(p.ack, s.online_base);
         if (s.flags & sflag::srv_fin) r = std::min(r, online_rel_end(s));  // the server's FIN is no data
         return r;
@@ -228,17 +228,17 @@ private:
     // ---------------------------------------------------------------- tuples, life cycle
     void bind_tuple(Session& s, const TupleAllocator::Tuple& t);
     void release_tuple(Session& s, Nanos now);
-    void pop_head(Session& s) {
+    void free_queue_head(Session& s) {
         const std::uint32_t id = s.q_head;
-        s.q_head = pool_[id].next;
+        s.q_head = pieces_[id].next;
         if (s.q_head == kNone) s.q_tail = kNone;
         if (s.q_send == id) s.q_send = kNone;
-        const std::uint32_t b = pool_[id].block;
+        const std::uint32_t b = pieces_[id].block;
         if (b != kNone) {
-            if (pool_[id].flags & Piece::kOwnBlock) blocks_.free_private(b);
+            if (pieces_[id].flags & Piece::kOwnBlock) blocks_.free_private(b);
             else defer_unref(b);
         }
-        pool_.free(id);
+        pieces_.free(id);
         --s.q_count;
     }
     // A freed piece's block reference is dropped at the end of the entry point (or burst),
@@ -246,20 +246,20 @@ private:
     // that would otherwise stall right behind the piece's own. Until then the block keeps
     // its reference, so it cannot be handed out again.
     void defer_unref(std::uint32_t b) noexcept {
-        if (n_unref_ == unref_.size()) flush_unrefs();
+        if (n_deferred_unrefs_ == deferred_unrefs_.size()) flush_unrefs();
         blocks_.prefetch_meta(b);
-        unref_[n_unref_++] = b;
+        deferred_unrefs_[n_deferred_unrefs_++] = b;
     }
     void flush_unrefs() {
-        for (std::size_t i = 0; i < n_unref_; ++i) {
-            const std::uint32_t b = unref_[i];
+        for (std::size_t i = 0; i < n_deferred_unrefs_; ++i) {
+            const std::uint32_t b = deferred_unrefs_[i];
             if (blocks_.unref(b) && segmented_) sink_.payload_released(b, blocks_.gen(b));
         }
-        n_unref_ = 0;
+        n_deferred_unrefs_ = 0;
     }
-    void end(Session& s, Counter outcome, Nanos now);
+    void end_session(Session& s, Counter outcome, Nanos now);
     bool request_cut(Session& s);
-    void detach(Session& s, Counter why, bool rst, Nanos now);
+    void detach_from_target(Session& s, Counter why, bool rst, Nanos now);
     bool rebind(Session& s, Nanos now);
     void reconnect(Session& s, const Piece& p, Nanos now);
 
@@ -304,21 +304,21 @@ private:
     // Data that lies before the client's FIN already queued (captured out of order): it fills a
     // hole in front of the FIN and is queued like any late segment.
     bool before_captured_fin(const Session& s, Seq seq, std::size_t len) const noexcept {
-        if (len == 0 || s.q_tail == kNone || !pool_[s.q_tail].fin()) return false;
-        return seq + static_cast<std::uint32_t>(len) <= pool_[s.q_tail].data_end();
+        if (len == 0 || s.q_tail == kNone || !pieces_[s.q_tail].fin()) return false;
+        return seq + static_cast<std::uint32_t>(len) <= pieces_[s.q_tail].data_end();
     }
     void enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool has_ack, bool fin, Nanos now, std::uint8_t start = 0);
     void extend_contig(Session& s, std::uint32_t from);
     void refresh_gap(Session& s, Nanos now);
     void drop_acked(Session& s) {
-        while (s.q_head != kNone && pool_[s.q_head].end() <= s.snd_una) pop_head(s);
+        while (s.q_head != kNone && pieces_[s.q_head].end() <= s.snd_una) free_queue_head(s);
     }
     // First piece holding data at or after snd_nxt (or the FIN not yet sent).
-    std::uint32_t locate(Session& s) {
+    std::uint32_t first_unsent_piece(Session& s) {
         std::uint32_t id = s.q_send;
-        if (id == kNone || pool_[id].seq > s.snd_nxt) id = s.q_head;
+        if (id == kNone || pieces_[id].seq > s.snd_nxt) id = s.q_head;
         while (id != kNone) {
-            const Piece& p = pool_[id];
+            const Piece& p = pieces_[id];
             if (p.data_end() > s.snd_nxt || (p.fin() && p.end() > s.snd_nxt)) break;
             id = p.next;
         }
@@ -326,12 +326,12 @@ private:
         return id;
     }
     bool has_unsent_payload(const Session& s) const {
-        return s.q_tail != kNone && pool_[s.q_tail].data_end() > s.snd_max;
+        return s.q_tail != kNone && pieces_[s.q_tail].data_end() > s.snd_max;
     }
 
     // ---------------------------------------------------------------- sending
-    void kick(std::uint32_t id, Nanos now);
-    void schedule(std::uint32_t id) {
+    void advance_and_schedule(std::uint32_t id, Nanos now);
+    void schedule_deadline(std::uint32_t id) {
         const Session& s = sessions_[id];
         Nanos at = s.last_activity + cfg_.session_timeout;
         if (s.rto_at) at = std::min(at, s.rto_at);
@@ -340,9 +340,9 @@ private:
         wheel_.schedule_if_earlier(id, at);
     }
 
-    bool pump(Session& s, Nanos now);
+    bool advance_session(Session& s, Nanos now);
 
-    std::uint32_t send_data(Session& s, Nanos now, std::uint32_t max_segments);
+    std::uint32_t send_queued_data(Session& s, Nanos now, std::uint32_t max_segments);
 
     bool answer_pending(Session& s, std::uint32_t need, Nanos now);
 
@@ -404,34 +404,34 @@ private:
     ExchangeObserver* observer_ = nullptr;
     Counters ctr_;
     BigArray<Session> sessions_;
-    std::vector<std::uint32_t> free_;
+    std::vector<std::uint32_t> free_ids_;
     FlatIndex by_orig_;
     FlatIndex by_xlat_;
     TimerWheel wheel_;
-    PiecePool pool_;
+    PiecePool pieces_;
     BlockPool blocks_;
     bool segmented_ = false;
     bool share_blocks_ = false;  // -n > 1 or a zero-copy sink: refcounted blocks, else private ones
     Stash stash_;
     static constexpr std::size_t kMaxSlices = 64;
     std::array<PayloadSlice, kMaxSlices> slices_{};
-    std::array<ConstBytes, kMaxSlices> parts_{};  // slices_' bytes, for build_tcp_headers
-    std::array<std::uint32_t, 64> unref_{};        // blocks to release (defer_unref)
-    std::size_t n_unref_ = 0;
-    BigArray<ClosedEntry> closed_;
+    std::array<ConstBytes, kMaxSlices> slice_bytes_{};  // slices_' bytes, for build_tcp_headers
+    std::array<std::uint32_t, 64> deferred_unrefs_{};   // blocks to release (defer_unref)
+    std::size_t n_deferred_unrefs_ = 0;
+    BigArray<ClosedEntry> recently_closed_;
     BigArray<TimeWaitEntry> time_wait_;
     TupleAllocator tuples_;
     net::L2Spec l2_;
-    QuietPolicy quiet_;
-    std::vector<std::uint8_t> tx_;
+    QuietPolicy quiet_policy_;
+    std::vector<std::uint8_t> tx_frame_;
     MysqlLogins logins_;
-    std::array<std::uint8_t, 8192> login_{};  // a session's login, rewritten before it goes
+    std::array<std::uint8_t, 8192> login_copy_{};  // a session's login, rewritten before it goes
     std::size_t active_ = 0;
     Nanos now_ = 0;
     std::uint32_t rst_tokens_ = kUnknownRstBurst;  // take_unknown_rst_token()
     Nanos rst_refill_at_ = 0;
-    Nanos watch_ = 0;      // observed clock (observe())
-    Nanos last_call_ = 0;  // engine clock of the latest call
+    Nanos observed_clock_ = 0;  // advance_observed_clock()
+    Nanos last_call_ = 0;       // engine clock of the latest call
     std::uint16_t max_payload_ = 1460;
     std::uint16_t fabricated_mss_ = 1460;
 };

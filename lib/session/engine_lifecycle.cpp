@@ -17,7 +17,7 @@ void EngineImpl::release_tuple(Session& s, Nanos now) {
     s.tuple = kNone;
 }
 
-void EngineImpl::end(Session& s, Counter outcome, Nanos now) {
+void EngineImpl::end_session(Session& s, Counter outcome, Nanos now) {
     const std::uint32_t id = id_of(s);
     finish_exchange(s);
     remember_closed(s, now);
@@ -34,10 +34,10 @@ void EngineImpl::end(Session& s, Counter outcome, Nanos now) {
         }
     }
     if (s.next_rep != kNone) sessions_[s.next_rep].prev_rep = s.prev_rep;
-    while (s.q_head != kNone) pop_head(s);
+    while (s.q_head != kNone) free_queue_head(s);
     wheel_.cancel(id);
     s.state = State::free;
-    free_.push_back(id);
+    free_ids_.push_back(id);
     --active_;
     ++ctr_[outcome];
 }
@@ -47,14 +47,14 @@ void EngineImpl::end(Session& s, Counter outcome, Nanos now) {
 bool EngineImpl::request_cut(Session& s) {
     if (!connected(s)) return false;
     if (s.snd_una != s.snd_max) return true;
-    const std::uint32_t id = locate(s);
+    const std::uint32_t id = first_unsent_piece(s);
     if (id == kNone || s.ex_req_bytes == 0) return false;
-    const Piece& p = pool_[id];
-    return p.len > 0 && p.seq <= s.snd_nxt && (s.flags & sflag::exchange) && need_of(s, p) <= s.released;
+    const Piece& p = pieces_[id];
+    return p.len > 0 && p.seq <= s.snd_nxt && (s.flags & sflag::exchange) && need_of(s, p) <= s.released_need;
 }
 
 // Drops the connection to the target; the session waits for the next request boundary.
-void EngineImpl::detach(Session& s, Counter why, bool rst, Nanos now) {
+void EngineImpl::detach_from_target(Session& s, Counter why, bool rst, Nanos now) {
     if (rst && connected(s)) send_rst(s, now);
     ++ctr_[why];
     if (request_cut(s)) ++ctr_[Counter::requests_lost_resync];
@@ -76,7 +76,7 @@ void EngineImpl::detach(Session& s, Counter why, bool rst, Nanos now) {
 bool EngineImpl::rebind(Session& s, Nanos now) {
     const auto t = tuples_.allocate(s.orig.src_ip, now);
     if (!t) {
-        end(s, Counter::end_no_tuple, now);
+        end_session(s, Counter::end_no_tuple, now);
         return false;
     }
     bind_tuple(s, *t);
@@ -92,9 +92,9 @@ void EngineImpl::reconnect(Session& s, const Piece& p, Nanos now) {
         s.flags |= sflag::base_known;
         if (seq_dist(s.online_end, s.online_base) == 0) s.online_end = s.online_base;
     }
-    s.released = 0;
+    s.released_need = 0;
     s.tgt_bytes = 0;
-    s.ex_tgt0 = 0;
+    s.ex_target_bytes_at_release = 0;
     s.answer_owed = 0;
     s.flags &= ~(sflag::syn_ws | sflag::syn_ts | sflag::exchange | sflag::resync_jumped | sflag::mid_open);
     s.flags |= sflag::fabricated;
@@ -106,7 +106,7 @@ void EngineImpl::reconnect(Session& s, const Piece& p, Nanos now) {
     s.backoff = 0;
     s.dupacks = 0;
     s.state = State::syn_sent;
-    s.quiet_ref = watch_;
+    s.quiet_ref = observed_clock_;
     send_syn(s, now);
 }
 
@@ -114,7 +114,7 @@ void EngineImpl::reconnect(Session& s, const Piece& p, Nanos now) {
 std::uint32_t EngineImpl::create_chain(const net::FlowKey& orig, const TransferMap& xfer, Nanos now) {
     std::uint32_t head = kNone, last = kNone;
     for (std::uint32_t r = 0; r < cfg_.multiply; ++r) {
-        if (free_.empty()) {
+        if (free_ids_.empty()) {
             ++ctr_[Counter::create_table_full];
             break;
         }
@@ -123,8 +123,8 @@ std::uint32_t EngineImpl::create_chain(const net::FlowKey& orig, const TransferM
             ++ctr_[Counter::create_no_tuple];
             break;
         }
-        const std::uint32_t id = free_.back();
-        free_.pop_back();
+        const std::uint32_t id = free_ids_.back();
+        free_ids_.pop_back();
         Session& s = sessions_[id];
         s = Session{};
         s.orig = orig;
@@ -134,7 +134,7 @@ std::uint32_t EngineImpl::create_chain(const net::FlowKey& orig, const TransferM
         s.xlat.dst_port = xfer.target_port;
         bind_tuple(s, *t);
         s.last_activity = now;
-        s.quiet_ref = watch_;
+        s.quiet_ref = observed_clock_;
         s.ip_id = static_cast<std::uint16_t>(net::mix64(orig.src_port.value() + (std::uint64_t{r} << 16)));
         s.prev_rep = last;
         if (last != kNone) {
@@ -158,7 +158,7 @@ void EngineImpl::supersede_chain(std::uint32_t head, Nanos now) {
         s.flags |= sflag::superseded | sflag::input_done;
         if (s.flags & sflag::gap) s.flags |= sflag::gap_expired;
         ++ctr_[Counter::sessions_superseded];
-        kick(id, now);
+        advance_and_schedule(id, now);
         id = nx;
     }
 }

@@ -29,16 +29,16 @@ std::uint32_t EngineImpl::insert_run(Session& s, std::uint32_t prev, Seq seq, Co
         ++ctr_[Counter::drop_queue_full_session];
         return kNone;
     }
-    if (pool_.available() < pieces || blocks_.available() < new_blocks) {
+    if (pieces_.available() < pieces || blocks_.available() < new_blocks) {
         ++ctr_[Counter::drop_queue_full_worker];
         return kNone;
     }
     std::uint32_t after = prev;
     std::size_t off = 0;
     for (std::size_t i = 0; i < pieces; ++i) {
-        const std::uint32_t pid = pool_.alloc();
+        const std::uint32_t pid = pieces_.alloc();
         if (i == 0) first = pid;
-        Piece& p = pool_[pid];
+        Piece& p = pieces_[pid];
         std::size_t n = 0;
         if (len > 0) {
             const std::size_t at = fo + off;  // position in `base`
@@ -72,8 +72,8 @@ std::uint32_t EngineImpl::insert_run(Session& s, std::uint32_t prev, Seq seq, Co
             p.next = s.q_head;
             s.q_head = pid;
         } else {
-            p.next = pool_[after].next;
-            pool_[after].next = pid;
+            p.next = pieces_[after].next;
+            pieces_[after].next = pid;
         }
         if (p.next == kNone) s.q_tail = pid;
         ++s.q_count;
@@ -106,14 +106,14 @@ void EngineImpl::enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool 
     // Cut [seq, end) against the queued pieces (sorted, disjoint); insert what is missing.
     std::uint32_t prev = kNone, first_new = kNone;
     std::uint32_t id = s.q_head;
-    if (s.q_tail != kNone && pool_[s.q_tail].end() <= seq) {  // common case: append
+    if (s.q_tail != kNone && pieces_[s.q_tail].end() <= seq) {  // common case: append
         prev = s.q_tail;
         id = kNone;
     }
     Seq c = seq;
     bool dropped = false;
     while (id != kNone && c < end) {
-        const Piece& p = pool_[id];
+        const Piece& p = pieces_[id];
         if (p.end() <= c) {
             prev = id;
             id = p.next;
@@ -154,12 +154,12 @@ void EngineImpl::enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool 
             // Alone when its ack differs: a FIN sent after the last response acknowledges
             // that response, and that ack is what paces it (EB-6: merged into the last
             // request's piece, it took that request's need and went out right after it).
-            if (prev != kNone && pool_[prev].data_end() == end && !pool_[prev].fin() &&
-                (pool_[prev].next == kNone || pool_[pool_[prev].next].seq > end) &&
-                (!has_ack || ((pool_[prev].flags & Piece::kAck) && pool_[prev].ack == ack))) {
-                pool_[prev].flags |= Piece::kFin;
+            if (prev != kNone && pieces_[prev].data_end() == end && !pieces_[prev].fin() &&
+                (pieces_[prev].next == kNone || pieces_[pieces_[prev].next].seq > end) &&
+                (!has_ack || ((pieces_[prev].flags & Piece::kAck) && pieces_[prev].ack == ack))) {
+                pieces_[prev].flags |= Piece::kFin;
                 fin_placed = true;
-                if (pool_[prev].seq <= s.cap_nxt) first_new = prev;
+                if (pieces_[prev].seq <= s.captured_contig_end) first_new = prev;
             } else {
                 std::uint32_t first = kNone;
                 if (insert_run(s, prev, end, {}, ack, has_ack, true, now, first) != kNone) {
@@ -176,16 +176,16 @@ void EngineImpl::enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool 
 }
 
 void EngineImpl::extend_contig(Session& s, std::uint32_t from) {
-    // from may start before cap_nxt (a late segment): walk while contiguous
-    for (std::uint32_t id = from; id != kNone; id = pool_[id].next) {
-        const Piece& p = pool_[id];
-        if (p.seq > s.cap_nxt) break;
-        if (p.end() > s.cap_nxt) s.cap_nxt = p.end();
+    // from may start before captured_contig_end (a late segment): walk while contiguous
+    for (std::uint32_t id = from; id != kNone; id = pieces_[id].next) {
+        const Piece& p = pieces_[id];
+        if (p.seq > s.captured_contig_end) break;
+        if (p.end() > s.captured_contig_end) s.captured_contig_end = p.end();
     }
 }
 
 void EngineImpl::refresh_gap(Session& s, Nanos now) {
-    const bool gap = s.q_tail != kNone && pool_[s.q_tail].end() > s.cap_nxt;
+    const bool gap = s.q_tail != kNone && pieces_[s.q_tail].end() > s.captured_contig_end;
     if (gap && !(s.flags & sflag::gap)) {
         s.flags |= sflag::gap;
         s.gap_at = now + cfg_.capture_gap_timeout;

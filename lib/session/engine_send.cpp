@@ -5,33 +5,33 @@ namespace dpcopy::session::detail {
 
 // A data segment from queued payload: headers built over the slices (no payload copy
 // in the engine); a segmented sink gets the headers and the slices, any other sink the
-// frame assembled in tx_.
+// frame assembled in tx_frame_.
 void EngineImpl::emit_data(Session& s, Seq seq, std::span<const PayloadSlice> slices, Nanos now) {
     net::TcpSpec t = tcp_spec(s, tf::ack | tf::psh, seq, {}, now, false);
     std::size_t bytes = 0;
     for (std::size_t i = 0; i < slices.size(); ++i) {
-        parts_[i] = slices[i].bytes;
+        slice_bytes_[i] = slices[i].bytes;
         bytes += slices[i].bytes.size();
     }
     net::Ipv4Spec ip;
     ip.src = s.xlat.src_ip;
     ip.dst = s.xlat.dst_ip;
     ip.id = s.ip_id++;
-    const std::size_t h = net::build_tcp_headers(net::Bytes(tx_.data(), tx_.size()), l2_, ip, t,
-                                                 std::span<const ConstBytes>(parts_.data(), slices.size()));
-    if (h == 0 || h + bytes > tx_.size()) return;
+    const std::size_t h = net::build_tcp_headers(net::Bytes(tx_frame_.data(), tx_frame_.size()), l2_, ip, t,
+                                                 std::span<const ConstBytes>(slice_bytes_.data(), slices.size()));
+    if (h == 0 || h + bytes > tx_frame_.size()) return;
     ++ctr_[Counter::emitted_frames];
     ctr_[Counter::emitted_bytes] += h + bytes;
     if (segmented_) {
-        sink_.emit_segment(ConstBytes(tx_.data(), h), slices);
+        sink_.emit_segment(ConstBytes(tx_frame_.data(), h), slices);
         return;
     }
     std::size_t at = h;
     for (const PayloadSlice& sl : slices) {
-        std::memcpy(tx_.data() + at, sl.bytes.data(), sl.bytes.size());
+        std::memcpy(tx_frame_.data() + at, sl.bytes.data(), sl.bytes.size());
         at += sl.bytes.size();
     }
-    sink_.emit(ConstBytes(tx_.data(), at));
+    sink_.emit(ConstBytes(tx_frame_.data(), at));
 }
 
 net::TcpSpec EngineImpl::tcp_spec(Session& s, std::uint8_t flags, Seq seq, ConstBytes payload, Nanos now, bool syn) {
@@ -59,11 +59,11 @@ void EngineImpl::emit(Session& s, std::uint8_t flags, Seq seq, ConstBytes payloa
     ip.src = s.xlat.src_ip;
     ip.dst = s.xlat.dst_ip;
     ip.id = s.ip_id++;
-    const std::size_t n = net::build_tcp(net::Bytes(tx_.data(), tx_.size()), l2_, ip, t);
+    const std::size_t n = net::build_tcp(net::Bytes(tx_frame_.data(), tx_frame_.size()), l2_, ip, t);
     if (n == 0) return;
     ++ctr_[Counter::emitted_frames];
     ctr_[Counter::emitted_bytes] += n;
-    sink_.emit(ConstBytes(tx_.data(), n));
+    sink_.emit(ConstBytes(tx_frame_.data(), n));
 }
 
 void EngineImpl::send_ack(Session& s, Nanos now) {
@@ -104,50 +104,50 @@ void EngineImpl::emit_record(Session& s, std::uint32_t online_bytes, Nanos onlin
 
 void EngineImpl::start_exchange(Session& s, const Piece& p, std::uint32_t need, Nanos now) {
     if (s.flags & sflag::exchange) {
-        emit_record(s, need > s.ex_R ? need - s.ex_R : 0, p.srv_time > s.ex_start ? p.srv_time - s.ex_start : 0);
+        emit_record(s, need > s.ex_online_received ? need - s.ex_online_received : 0, p.srv_time > s.ex_start ? p.srv_time - s.ex_start : 0);
     }
     s.flags |= sflag::exchange;
     s.ex_start = p.cap_time;
-    s.ex_R = need;
+    s.ex_online_received = need;
     s.ex_sent = now;
-    s.ex_tgt0 = s.tgt_bytes;
+    s.ex_target_bytes_at_release = s.tgt_bytes;
     s.ex_req_bytes = 0;
 }
 
 void EngineImpl::finish_exchange(Session& s) {
     if (!(s.flags & sflag::exchange)) return;
     const std::uint32_t end = online_rel_end(s);
-    emit_record(s, end > s.ex_R ? end - s.ex_R : 0, s.online_last > s.ex_start ? s.online_last - s.ex_start : 0);
+    emit_record(s, end > s.ex_online_received ? end - s.ex_online_received : 0, s.online_last > s.ex_start ? s.online_last - s.ex_start : 0);
     s.flags &= ~sflag::exchange;
 }
 
-void EngineImpl::kick(std::uint32_t id, Nanos now) {
+void EngineImpl::advance_and_schedule(std::uint32_t id, Nanos now) {
     Session& s = sessions_[id];
-    pump(s, now);
-    if (s.state != State::free) schedule(id);
+    advance_session(s, now);
+    if (s.state != State::free) schedule_deadline(id);
 }
 
 // Moves the session forward as far as it can go now. Returns true if it sent a segment.
-bool EngineImpl::pump(Session& s, Nanos now) {
+bool EngineImpl::advance_session(Session& s, Nanos now) {
     switch (s.state) {
         case State::detached:
             resync(s, now);
             return false;
         case State::established: {
             if ((s.flags & sflag::tgt_fin) && has_unsent_payload(s)) {
-                detach(s, Counter::reconnect_target_fin, true, now);
+                detach_from_target(s, Counter::reconnect_target_fin, true, now);
                 resync(s, now);
                 return true;
             }
-            if ((s.flags & sflag::gap_expired) && s.snd_una == s.snd_max && s.snd_nxt == s.cap_nxt) {
-                const std::uint32_t after = locate(s);  // the first piece past the hole
-                const std::uint32_t need = after != kNone ? need_of(s, pool_[after]) : online_rel_end(s);
+            if ((s.flags & sflag::gap_expired) && s.snd_una == s.snd_max && s.snd_nxt == s.captured_contig_end) {
+                const std::uint32_t after = first_unsent_piece(s);  // the first piece past the hole
+                const std::uint32_t need = after != kNone ? need_of(s, pieces_[after]) : online_rel_end(s);
                 if (answer_pending(s, need, now)) return false;
-                detach(s, Counter::reconnect_capture_gap, true, now);
+                detach_from_target(s, Counter::reconnect_capture_gap, true, now);
                 resync(s, now);
                 return true;
             }
-            const bool sent = send_data(s, now, 0xffffffffu) > 0;
+            const bool sent = send_queued_data(s, now, 0xffffffffu) > 0;
             if (s.state != State::established) return sent;
             return try_close(s, now) || sent;
         }
@@ -156,25 +156,25 @@ bool EngineImpl::pump(Session& s, Nanos now) {
     }
 }
 
-std::uint32_t EngineImpl::send_data(Session& s, Nanos now, std::uint32_t max_segments) {
+std::uint32_t EngineImpl::send_queued_data(Session& s, Nanos now, std::uint32_t max_segments) {
     std::uint32_t sent = 0;
     while (sent < max_segments) {
-        const std::uint32_t id = locate(s);
+        const std::uint32_t id = first_unsent_piece(s);
         if (id == kNone) break;
-        const Piece& p = pool_[id];
+        const Piece& p = pieces_[id];
         if (p.seq > s.snd_nxt) break;             // capture gap
         if (p.data_end() <= s.snd_nxt) break;     // only the FIN is left
         const bool first_tx = s.snd_nxt >= s.snd_max;
         if (first_tx && p.seq == s.snd_nxt) {
             const std::uint32_t need = need_of(s, p);
-            if (!(s.flags & sflag::exchange) || need > s.released) {  // a request starts here
+            if (!(s.flags & sflag::exchange) || need > s.released_need) {  // a request starts here
                 PaceInput in;
-                in.online_answer = (need > s.released ? need - s.released : 0u);
+                in.online_answer = (need > s.released_need ? need - s.released_need : 0u);
                 in.target_answer = target_answer(s);
                 in.target_silent = target_bytes_since_release(s) == 0;
                 in.all_acked = s.snd_una == s.snd_max;
                 in.no_wait = cfg_.no_wait;
-                in.now = watch_;
+                in.now = observed_clock_;
                 in.quiet_since = s.quiet_ref;
                 in.quiet = quiet(s);
                 in.unanswered_limit = cfg_.unanswered_limit;
@@ -201,7 +201,7 @@ std::uint32_t EngineImpl::send_data(Session& s, Nanos now, std::uint32_t max_seg
                     d == Pace::release_quiet && in.online_answer > since ? in.online_answer - since : 0u;
                 start_exchange(s, p, need, now);
                 s.answer_owed = owed;
-                s.released = std::max(s.released, need);
+                s.released_need = std::max(s.released_need, need);
             }
         }
         if (first_tx && p.seq == s.snd_nxt && s.snd_nxt == s.isn + 1 && logins_.login_next(id_of(s))) {
@@ -222,9 +222,9 @@ std::uint32_t EngineImpl::send_data(Session& s, Nanos now, std::uint32_t max_seg
         std::size_t n = 0, parts = 0;
         Seq pos = s.snd_nxt;
         for (std::uint32_t q = id; q != kNone && static_cast<std::int64_t>(n) < limit && parts < kMaxSlices;) {
-            const Piece& d = pool_[q];
+            const Piece& d = pieces_[q];
             if (d.seq > pos) break;
-            if (q != id && pos >= s.snd_max && d.seq == pos && need_of(s, d) > s.released) break;
+            if (q != id && pos >= s.snd_max && d.seq == pos && need_of(s, d) > s.released_need) break;
             const std::uint32_t off = seq_dist(pos, d.seq);
             if (off >= d.len) break;
             const std::size_t take = std::min<std::size_t>(d.len - off, static_cast<std::size_t>(limit) - n);
@@ -268,10 +268,10 @@ std::uint32_t EngineImpl::send_data(Session& s, Nanos now, std::uint32_t max_seg
 // (up to `need`) says; closing or resetting early makes the target abort it (nginx 499).
 // True while it is worth waiting (wait_at set).
 bool EngineImpl::answer_pending(Session& s, std::uint32_t need, Nanos now) {
-    const std::uint32_t online = need > s.released ? need - s.released : 0u;
+    const std::uint32_t online = need > s.released_need ? need - s.released_need : 0u;
     if (cfg_.no_wait || target_answer(s) >= online) return false;
     const Nanos q = close_quiet(s);
-    if (watch_ < s.quiet_ref + q) {
+    if (observed_clock_ < s.quiet_ref + q) {
         s.wait_at = quiet_deadline(s, q, now);
         return true;
     }
@@ -284,17 +284,17 @@ bool EngineImpl::answer_pending(Session& s, std::uint32_t need, Nanos now) {
 // own copy of the bytes: the pieces that change get new blocks, other replicas keep theirs.
 void EngineImpl::rewrite_login(Session& s, std::uint32_t first) {
     std::size_t n = 0;
-    for (std::uint32_t q = first; q != kNone; q = pool_[q].next) {
-        const Piece& d = pool_[q];
-        if (d.len == 0 || d.seq != s.snd_nxt + static_cast<std::uint32_t>(n) || n + d.len > login_.size()) break;
-        std::memcpy(login_.data() + n, blocks_.data(d.block) + d.boff, d.len);
+    for (std::uint32_t q = first; q != kNone; q = pieces_[q].next) {
+        const Piece& d = pieces_[q];
+        if (d.len == 0 || d.seq != s.snd_nxt + static_cast<std::uint32_t>(n) || n + d.len > login_copy_.size()) break;
+        std::memcpy(login_copy_.data() + n, blocks_.data(d.block) + d.boff, d.len);
         n += d.len;
     }
-    if (!logins_.rewrite(id_of(s), net::Bytes(login_.data(), n), ctr_)) return;
+    if (!logins_.rewrite(id_of(s), net::Bytes(login_copy_.data(), n), ctr_)) return;
     std::size_t off = 0;
-    for (std::uint32_t q = first; off < n; q = pool_[q].next) {
-        Piece& d = pool_[q];
-        const ConstBytes now_bytes(login_.data() + off, d.len);
+    for (std::uint32_t q = first; off < n; q = pieces_[q].next) {
+        Piece& d = pieces_[q];
+        const ConstBytes now_bytes(login_copy_.data() + off, d.len);
         if (std::memcmp(now_bytes.data(), blocks_.data(d.block) + d.boff, d.len) != 0 && !replace_bytes(d, now_bytes)) {
             ++ctr_[Counter::mysql_logins_not_rewritten];  // no block free: sent as captured
         }
@@ -321,23 +321,23 @@ bool EngineImpl::replace_bytes(Piece& d, ConstBytes bytes) {
 // Replays the client's FIN/RST (or closes after finish_input) once all data is acknowledged.
 bool EngineImpl::try_close(Session& s, Nanos now) {
     if (s.snd_nxt != s.snd_max) return false;
-    const std::uint32_t id = locate(s);
+    const std::uint32_t id = first_unsent_piece(s);
     bool fin_pending = false;
     if (id != kNone) {
-        const Piece& p = pool_[id];
+        const Piece& p = pieces_[id];
         if (!(p.fin() && p.data_end() == s.snd_nxt)) return false;  // data (or a gap) first
         fin_pending = true;
     } else if (!(s.flags & (sflag::cap_rst | sflag::input_done))) {
         return false;
     }
     if (s.snd_una != s.snd_max) return false;
-    const std::uint32_t need = fin_pending ? need_of(s, pool_[id]) : online_rel_end(s);
+    const std::uint32_t need = fin_pending ? need_of(s, pieces_[id]) : online_rel_end(s);
     if (answer_pending(s, need, now)) return false;
     s.wait_at = 0;
     finish_exchange(s);
     if ((s.flags & sflag::cap_rst) && !fin_pending) {
         send_rst(s, now);
-        end(s, Counter::end_client_rst, now);
+        end_session(s, Counter::end_client_rst, now);
         return true;
     }
     ++ctr_[Counter::fin_sent];
@@ -354,10 +354,10 @@ bool EngineImpl::try_close(Session& s, Nanos now) {
 void EngineImpl::resync(Session& s, Nanos now) {
     for (;;) {
         if (s.q_head == kNone) {  // a captured RST ends the session once nothing is left to replay
-            if (s.flags & (sflag::input_done | sflag::cap_rst)) end(s, Counter::end_detached, now);
+            if (s.flags & (sflag::input_done | sflag::cap_rst)) end_session(s, Counter::end_detached, now);
             return;
         }
-        const Piece& p = pool_[s.q_head];
+        const Piece& p = pieces_[s.q_head];
         if (p.seq > s.snd_nxt) {  // a capture gap before the next piece
             if (!(s.flags & sflag::gap_expired) && now < p.cap_time + cfg_.capture_gap_timeout) return;
             // give up on the hole. The first piece after the connection's last data cannot
@@ -367,16 +367,16 @@ void EngineImpl::resync(Session& s, Nanos now) {
             ctr_[Counter::capture_hole_bytes] += seq_dist(p.seq, s.snd_nxt);
             ++ctr_[Counter::requests_lost_capture_hole];
             s.snd_nxt = p.seq;
-            if (!(s.flags & sflag::resync_jumped)) s.released = std::max(s.released, need_of(s, p));
+            if (!(s.flags & sflag::resync_jumped)) s.released_need = std::max(s.released_need, need_of(s, p));
             s.flags |= sflag::resync_jumped;
-            if (s.cap_nxt < s.snd_nxt) s.cap_nxt = s.snd_nxt;
+            if (s.captured_contig_end < s.snd_nxt) s.captured_contig_end = s.snd_nxt;
             s.flags &= ~(sflag::gap | sflag::gap_expired);
             s.gap_at = 0;
             extend_contig(s, s.q_head);
             refresh_gap(s, now);
             // right after a hole only a proven request start (the online server had answered
             // every byte before it) is a restart point: the hole may hold its head
-            const Piece& b = pool_[s.q_head];
+            const Piece& b = pieces_[s.q_head];
             if ((b.flags & (Piece::kBoundary | Piece::kUnseenAnswer)) && b.len > 0) {
                 if (!(b.flags & Piece::kBoundary)) ++ctr_[Counter::resync_restart_unseen_answer];
                 reconnect(s, b, now);
@@ -384,21 +384,21 @@ void EngineImpl::resync(Session& s, Nanos now) {
             }
         } else {
             const std::uint32_t need = need_of(s, p);
-            if (p.len > 0 && p.seq == s.snd_nxt && need > s.released) {
+            if (p.len > 0 && p.seq == s.snd_nxt && need > s.released_need) {
                 reconnect(s, p, now);
                 return;
             }
         }
-        const Piece& q = pool_[s.q_head];
+        const Piece& q = pieces_[s.q_head];
         if (q.fin()) {
-            end(s, Counter::end_detached, now);
+            end_session(s, Counter::end_detached, now);
             return;
         }
-        s.released = std::max(s.released, need_of(s, q));
+        s.released_need = std::max(s.released_need, need_of(s, q));
         if (q.data_end() > s.snd_nxt) s.snd_nxt = q.data_end();
         ++ctr_[Counter::drop_resync_segments];
         ctr_[Counter::drop_resync_bytes] += q.len;
-        pop_head(s);
+        free_queue_head(s);
     }
 }
 

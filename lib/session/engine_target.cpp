@@ -38,12 +38,12 @@ void EngineImpl::reset_unknown(const net::PacketView& v, const net::TcpHdr& th, 
     net::Ipv4Spec ip;
     ip.src = v.key.dst_ip;
     ip.dst = v.key.src_ip;
-    const std::size_t n = net::build_tcp(net::Bytes(tx_.data(), tx_.size()), l2_, ip, t);
+    const std::size_t n = net::build_tcp(net::Bytes(tx_frame_.data(), tx_frame_.size()), l2_, ip, t);
     if (n == 0) return;
     ++ctr_[Counter::target_unknown_rst_sent];
     ++ctr_[Counter::emitted_frames];
     ctr_[Counter::emitted_bytes] += n;
-    sink_.emit(ConstBytes(tx_.data(), n));
+    sink_.emit(ConstBytes(tx_frame_.data(), n));
 }
 
 void EngineImpl::target_segment(std::uint32_t id, ConstBytes frame, const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
@@ -66,12 +66,12 @@ void EngineImpl::target_segment(std::uint32_t id, ConstBytes frame, const net::P
         ++ctr_[Counter::drop_target_unknown];
         return;
     }
-    if (s.state != State::free) schedule(id);
+    if (s.state != State::free) schedule_deadline(id);
 }
 
 void EngineImpl::syn_sent_segment(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now) {
     if (th.has(tf::rst)) {
-        if (th.has(tf::ack) && th.ack == s.isn + 1) end(s, Counter::end_target_refused, now);
+        if (th.has(tf::ack) && th.ack == s.isn + 1) end_session(s, Counter::end_target_refused, now);
         return;
     }
     if (!th.has(tf::ack)) return;
@@ -88,11 +88,11 @@ void EngineImpl::syn_sent_segment(Session& s, const net::TcpHdr& th, const std::
         net::Ipv4Spec ip;
         ip.src = s.xlat.src_ip;
         ip.dst = s.xlat.dst_ip;
-        const std::size_t n = net::build_tcp(net::Bytes(tx_.data(), tx_.size()), l2_, ip, t);
+        const std::size_t n = net::build_tcp(net::Bytes(tx_frame_.data(), tx_frame_.size()), l2_, ip, t);
         if (n) {
             ++ctr_[Counter::emitted_frames];
             ctr_[Counter::emitted_bytes] += n;
-            sink_.emit(ConstBytes(tx_.data(), n));
+            sink_.emit(ConstBytes(tx_frame_.data(), n));
         }
         return;
     }
@@ -102,7 +102,7 @@ void EngineImpl::syn_sent_segment(Session& s, const net::TcpHdr& th, const std::
     s.flags &= ~sflag::mid_open;
     s.rcv_nxt = th.seq + 1;
     s.tgt_bytes = 0;
-    s.ex_tgt0 = 0;
+    s.ex_target_bytes_at_release = 0;
     s.answer_owed = 0;
     s.snd_una = s.isn + 1;
     s.tgt_wscale = 0;
@@ -126,10 +126,10 @@ void EngineImpl::syn_sent_segment(Session& s, const net::TcpHdr& th, const std::
     s.backoff = 0;
     s.rto_at = 0;
     s.state = State::established;
-    s.quiet_ref = watch_;
+    s.quiet_ref = observed_clock_;
     s.last_activity = now;
     drop_acked(s);
-    if (!pump(s, now) && s.state == State::established) send_ack(s, now);
+    if (!advance_session(s, now) && s.state == State::established) send_ack(s, now);
 }
 
 void EngineImpl::connected_segment(Session& s, const net::TcpHdr& th, std::optional<net::TcpTimestamp> ts, std::uint16_t len,
@@ -159,7 +159,7 @@ void EngineImpl::connected_segment(Session& s, const net::TcpHdr& th, std::optio
             }
             s.backoff = 0;
             s.dupacks = 0;
-            s.quiet_ref = watch_;
+            s.quiet_ref = observed_clock_;
             s.last_activity = now;
             s.flags &= ~sflag::win_blocked;
             s.rto_at = s.snd_una == s.snd_max ? 0 : now + rto_ns(s);
@@ -183,7 +183,7 @@ void EngineImpl::connected_segment(Session& s, const net::TcpHdr& th, std::optio
             s.rcv_nxt = end;
             s.tgt_bytes += add;
             s.last_tgt_data = now;
-            s.quiet_ref = watch_;
+            s.quiet_ref = observed_clock_;
             s.last_activity = now;
         } else if (end <= s.rcv_nxt) {
             ++ctr_[Counter::target_duplicate_data];
@@ -206,11 +206,11 @@ void EngineImpl::connected_segment(Session& s, const net::TcpHdr& th, std::optio
         if (need_ack) send_ack(s, now);
         if ((s.flags & sflag::tgt_fin) && s.snd_una == s.snd_max) {
             remember_time_wait(s, now);
-            end(s, (s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input, now);
+            end_session(s, (s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input, now);
         }
         return;
     }
-    const bool sent = pump(s, now);
+    const bool sent = advance_session(s, now);
     if (need_ack && !sent && s.state == State::established) send_ack(s, now);
 }
 
@@ -220,24 +220,24 @@ void EngineImpl::fast_retransmit(Session& s, Nanos now) {
     s.snd_nxt = s.snd_una;
     s.q_send = kNone;
     s.flags &= ~sflag::rtt_timing;
-    send_data(s, now, 1);
+    send_queued_data(s, now, 1);
     s.snd_nxt = seq_max(save_nxt, s.snd_nxt);
     s.q_send = kNone;
 }
 
 void EngineImpl::target_reset(Session& s, Nanos now) {
     if (s.state == State::fin_sent) {
-        end(s, s.snd_una == s.snd_max ? ((s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input)
+        end_session(s, s.snd_una == s.snd_max ? ((s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input)
                                       : Counter::end_target_rst,
             now);
         return;
     }
     const bool left = has_unsent_payload(s) || s.snd_una != s.snd_max;
     if (!left && (s.flags & (sflag::cap_fin | sflag::cap_rst | sflag::input_done))) {
-        end(s, Counter::end_target_rst, now);
+        end_session(s, Counter::end_target_rst, now);
         return;
     }
-    detach(s, Counter::reconnect_target_rst, false, now);
+    detach_from_target(s, Counter::reconnect_target_rst, false, now);
     resync(s, now);
 }
 

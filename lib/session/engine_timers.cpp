@@ -8,13 +8,13 @@ void EngineImpl::on_timer(std::uint32_t id, Nanos now) {
     if (s.state == State::free) return;
     if (now >= s.last_activity + cfg_.session_timeout) {
         if (connected(s)) send_rst(s, now);
-        end(s, Counter::end_idle_timeout, now);
+        end_session(s, Counter::end_idle_timeout, now);
         return;
     }
     if (s.gap_at && now >= s.gap_at) {
         s.gap_at = 0;
         s.flags |= sflag::gap_expired;
-        pump(s, now);
+        advance_session(s, now);
         if (s.state == State::free) return;
     }
     if (s.rto_at && now >= s.rto_at) {
@@ -25,13 +25,13 @@ void EngineImpl::on_timer(std::uint32_t id, Nanos now) {
         s.wait_at = 0;
         if (s.state == State::fin_sent) {
             send_rst(s, now);
-            end(s, Counter::end_close_linger, now);
+            end_session(s, Counter::end_close_linger, now);
             return;
         }
-        pump(s, now);
+        advance_session(s, now);
         if (s.state == State::free) return;
     }
-    schedule(id);
+    schedule_deadline(id);
 }
 
 void EngineImpl::on_rto(Session& s, Nanos now) {
@@ -40,7 +40,7 @@ void EngineImpl::on_rto(Session& s, Nanos now) {
         case State::syn_sent:
             if (s.syn_retries >= cfg_.syn_retries) {
                 send_rst(s, now);
-                end(s, Counter::end_syn_timeout, now);
+                end_session(s, Counter::end_syn_timeout, now);
                 return;
             }
             ++s.syn_retries;
@@ -60,7 +60,7 @@ void EngineImpl::on_rto(Session& s, Nanos now) {
             }
             if (s.backoff >= cfg_.max_retransmits) {
                 send_rst(s, now);
-                end(s, Counter::end_retrans_timeout, now);
+                end_session(s, Counter::end_retrans_timeout, now);
                 return;
             }
             ++s.backoff;
@@ -69,14 +69,14 @@ void EngineImpl::on_rto(Session& s, Nanos now) {
             s.dupacks = 0;
             s.snd_nxt = s.snd_una;
             s.q_send = kNone;
-            send_data(s, now, 1);
+            send_queued_data(s, now, 1);
             s.rto_at = now + rto_ns(s);
             return;
         case State::fin_sent:
             if (s.snd_una == s.snd_max) return;
             if (s.backoff >= cfg_.max_retransmits) {
                 send_rst(s, now);
-                end(s, Counter::end_retrans_timeout, now);
+                end_session(s, Counter::end_retrans_timeout, now);
                 return;
             }
             ++s.backoff;
