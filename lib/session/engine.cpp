@@ -174,13 +174,8 @@ void EngineImpl::on_target_burst(std::span<const ConstBytes> frames, std::span<c
 
 void EngineImpl::advance(Nanos now) {
     advance_observed_clock(now);
-    now_ = now;
     wheel_.advance(
-        now, [&](std::uint32_t id) { on_timer(id, now); },
-        [&](std::uint32_t id) {
-            const auto* p = reinterpret_cast<const char*>(&sessions_[id]);
-            for (std::size_t off = 0; off < kSessionPrefetchBytes; off += 64) __builtin_prefetch(p + off, 1);
-        });
+        now, [&](std::uint32_t id) { on_timer(id, now); }, [&](std::uint32_t id) { prefetch_session_lines(id); });
     flush_unrefs();
 }
 

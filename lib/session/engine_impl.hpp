@@ -136,13 +136,14 @@ public:
 
 private:
     // ---------------------------------------------------------------- helpers
-    void prefetch_session(std::uint32_t id) const noexcept {
-        if (id == kNone) return;
+    void prefetch_session_lines(std::uint32_t id) const noexcept {
         const auto* p = reinterpret_cast<const char*>(&sessions_[id]);
         for (std::size_t off = 0; off < kSessionPrefetchBytes; off += 64) __builtin_prefetch(p + off, 1);
+    }
+    void prefetch_session(std::uint32_t id) const noexcept {
+        if (id == kNone) return;
+        prefetch_session_lines(id);
         wheel_.prefetch(id);
-        const Session& s = sessions_[id];
-        (void)s;
     }
 
     std::uint32_t id_of(const Session& s) const noexcept { return static_cast<std::uint32_t>(&s - sessions_.data()); }
@@ -279,9 +280,6 @@ private:
     void client_segment(std::uint32_t id, const net::TcpHdr& th, ConstBytes payload, Nanos now);
 
     // ---------------------------------------------------------------- the queue
-    // Inserts [seq, seq+len) of `payload` (already trimmed to what is missing) after `prev`
-    // (kNone: at the head). Returns the last piece inserted and sets `first`, or returns
-    // kNone when there was no room (nothing inserted).
     // The captured frame being queued: its payload is copied into blocks at most once (block
     // k holds payload bytes [k * kBlockBytes, (k + 1) * kBlockBytes)), when a first piece of
     // any replica needs it; the other replicas' pieces reference the same block.
@@ -427,7 +425,6 @@ private:
     MysqlLogins logins_;
     std::array<std::uint8_t, 8192> login_copy_{};  // a session's login, rewritten before it goes
     std::size_t active_ = 0;
-    Nanos now_ = 0;
     std::uint32_t rst_tokens_ = kUnknownRstBurst;  // take_unknown_rst_token()
     Nanos rst_refill_at_ = 0;
     Nanos observed_clock_ = 0;  // advance_observed_clock()

@@ -191,17 +191,14 @@ void EngineImpl::connected_segment(Session& s, const net::TcpHdr& th, std::optio
             ++ctr_[Counter::target_out_of_order];
         }
     }
-    bool fin_now = false;
     if (th.has(tf::fin)) {
         need_ack = true;
         if (th.seq + len == s.rcv_nxt && !(s.flags & sflag::tgt_fin)) {
             s.rcv_nxt += 1;
             s.flags |= sflag::tgt_fin;
             s.last_activity = now;
-            fin_now = true;
         }
     }
-    (void)fin_now;
     if (s.state == State::fin_sent) {
         if (need_ack) send_ack(s, now);
         if ((s.flags & sflag::tgt_fin) && s.snd_una == s.snd_max) {
