@@ -72,13 +72,9 @@ bool EngineImpl::time_wait_ack(const net::FlowKey& xk, std::uint64_t h, const ne
     net::Ipv4Spec ip;
     ip.src = xk.src_ip;
     ip.dst = xk.dst_ip;
-    const std::size_t n = net::build_tcp(net::Bytes(tx_frame_.data(), tx_frame_.size()), l2_, ip, ts);
-    if (n == 0) return true;
+    if (!emit_frame(ip, ts)) return true;
     ++ctr_[Counter::target_time_wait_acks];
     ++ctr_[Counter::acks_sent];
-    ++ctr_[Counter::emitted_frames];
-    ctr_[Counter::emitted_bytes] += n;
-    sink_.emit(ConstBytes(tx_frame_.data(), n));
     return true;
 }
 

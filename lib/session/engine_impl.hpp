@@ -5,7 +5,7 @@
 // by original 4-tuple (head of the replica chain) and by translated tuple; one TimerWheel
 // entry per session holds its earliest deadline; captured client data waits in the
 // worker's PiecePool until the target acknowledges it. Every frame sent is built from
-// scratch by net::build_tcp (our options, our checksums).
+// scratch by net::build_tcp_headers in emit_frame (our options, our checksums).
 //
 // The member functions are defined by seam: engine.cpp (entry points, bursts),
 // engine_capture.cpp (captured frames), engine_queue.cpp (the capture queue),
@@ -202,9 +202,10 @@ private:
         return r;
     }
 
-    void emit_data(Session& s, Seq seq, std::span<const PayloadSlice> slices, Nanos now);
-    net::TcpSpec tcp_spec(Session& s, std::uint8_t flags, Seq seq, ConstBytes payload, Nanos now, bool syn);
-    void emit(Session& s, std::uint8_t flags, Seq seq, ConstBytes payload, Nanos now, bool syn = false);
+    bool emit_frame(const net::Ipv4Spec& ip, const net::TcpSpec& t, std::span<const PayloadSlice> slices = {});
+    net::TcpSpec tcp_spec(Session& s, std::uint8_t flags, Seq seq, Nanos now, bool syn);
+    void emit_session_segment(Session& s, std::uint8_t flags, Seq seq, Nanos now, std::span<const PayloadSlice> slices = {},
+                              bool syn = false);
     void send_ack(Session& s, Nanos now);
     void send_rst(Session& s, Nanos now);
     void send_syn(Session& s, Nanos now);

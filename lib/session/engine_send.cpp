@@ -3,28 +3,25 @@
 
 namespace dpcopy::session::detail {
 
-// A data segment from queued payload: headers built over the slices (no payload copy
-// in the engine); a segmented sink gets the headers and the slices, any other sink the
-// frame assembled in tx_frame_.
-void EngineImpl::emit_data(Session& s, Seq seq, std::span<const PayloadSlice> slices, Nanos now) {
-    net::TcpSpec t = tcp_spec(s, tf::ack | tf::psh, seq, {}, now, false);
+// Every TCP frame the engine sends is built, counted and handed to the sink here: headers
+// built over the payload slices (none for a control segment; no payload copy in the
+// engine); a segmented sink gets the headers and the slices of a data segment, any other
+// sink (and every control segment) the frame assembled in tx_frame_. False when the frame
+// could not be built (nothing sent, nothing counted).
+bool EngineImpl::emit_frame(const net::Ipv4Spec& ip, const net::TcpSpec& t, std::span<const PayloadSlice> slices) {
     std::size_t bytes = 0;
     for (std::size_t i = 0; i < slices.size(); ++i) {
         slice_bytes_[i] = slices[i].bytes;
         bytes += slices[i].bytes.size();
     }
-    net::Ipv4Spec ip;
-    ip.src = s.xlat.src_ip;
-    ip.dst = s.xlat.dst_ip;
-    ip.id = s.ip_id++;
     const std::size_t h = net::build_tcp_headers(net::Bytes(tx_frame_.data(), tx_frame_.size()), l2_, ip, t,
                                                  std::span<const ConstBytes>(slice_bytes_.data(), slices.size()));
-    if (h == 0 || h + bytes > tx_frame_.size()) return;
+    if (h == 0 || h + bytes > tx_frame_.size()) return false;
     ++ctr_[Counter::emitted_frames];
     ctr_[Counter::emitted_bytes] += h + bytes;
-    if (segmented_) {
+    if (segmented_ && !slices.empty()) {
         sink_.emit_segment(ConstBytes(tx_frame_.data(), h), slices);
-        return;
+        return true;
     }
     std::size_t at = h;
     for (const PayloadSlice& sl : slices) {
@@ -32,9 +29,10 @@ void EngineImpl::emit_data(Session& s, Seq seq, std::span<const PayloadSlice> sl
         at += sl.bytes.size();
     }
     sink_.emit(ConstBytes(tx_frame_.data(), at));
+    return true;
 }
 
-net::TcpSpec EngineImpl::tcp_spec(Session& s, std::uint8_t flags, Seq seq, ConstBytes payload, Nanos now, bool syn) {
+net::TcpSpec EngineImpl::tcp_spec(Session& s, std::uint8_t flags, Seq seq, Nanos now, bool syn) {
     net::TcpSpec t;
     t.src_port = s.xlat.src_port;
     t.dst_port = s.xlat.dst_port;
@@ -42,7 +40,6 @@ net::TcpSpec EngineImpl::tcp_spec(Session& s, std::uint8_t flags, Seq seq, Const
     t.ack = (flags & tf::ack) ? s.rcv_nxt : Seq(0);
     t.flags = flags;
     t.window = 65535;
-    t.payload = payload;
     if (syn) {
         if (s.syn_mss) t.options.mss = s.syn_mss;
         if (s.flags & sflag::syn_ws) t.options.wscale = s.syn_wscale;
@@ -53,32 +50,31 @@ net::TcpSpec EngineImpl::tcp_spec(Session& s, std::uint8_t flags, Seq seq, Const
     return t;
 }
 
-void EngineImpl::emit(Session& s, std::uint8_t flags, Seq seq, ConstBytes payload, Nanos now, bool syn) {
-    const net::TcpSpec t = tcp_spec(s, flags, seq, payload, now, syn);
+// A segment of the session's connection to the target: our options, the session's IP id;
+// `slices` of queued payload (none for a control segment).
+void EngineImpl::emit_session_segment(Session& s, std::uint8_t flags, Seq seq, Nanos now,
+                                      std::span<const PayloadSlice> slices, bool syn) {
+    const net::TcpSpec t = tcp_spec(s, flags, seq, now, syn);
     net::Ipv4Spec ip;
     ip.src = s.xlat.src_ip;
     ip.dst = s.xlat.dst_ip;
     ip.id = s.ip_id++;
-    const std::size_t n = net::build_tcp(net::Bytes(tx_frame_.data(), tx_frame_.size()), l2_, ip, t);
-    if (n == 0) return;
-    ++ctr_[Counter::emitted_frames];
-    ctr_[Counter::emitted_bytes] += n;
-    sink_.emit(ConstBytes(tx_frame_.data(), n));
+    emit_frame(ip, t, slices);
 }
 
 void EngineImpl::send_ack(Session& s, Nanos now) {
     ++ctr_[Counter::acks_sent];
-    emit(s, tf::ack, s.snd_nxt, {}, now);
+    emit_session_segment(s, tf::ack, s.snd_nxt, now);
 }
 
 void EngineImpl::send_rst(Session& s, Nanos now) {
     ++ctr_[Counter::rst_sent];
-    emit(s, tf::rst | tf::ack, s.snd_max, {}, now);
+    emit_session_segment(s, tf::rst | tf::ack, s.snd_max, now);
 }
 
 void EngineImpl::send_syn(Session& s, Nanos now) {
     ++ctr_[Counter::syn_sent];
-    emit(s, tf::syn, s.isn, {}, now, true);
+    emit_session_segment(s, tf::syn, s.isn, now, {}, true);
     if (s.syn_retries == 0) {
         s.rtt_time = now;
         s.flags |= sflag::rtt_timing;
@@ -244,7 +240,7 @@ std::uint32_t EngineImpl::send_queued_data(Session& s, Nanos now, std::uint32_t 
             q = d.next;
         }
         if (n == 0) break;
-        emit_data(s, s.snd_nxt, std::span<const PayloadSlice>(slices_.data(), parts), now);
+        emit_session_segment(s, tf::ack | tf::psh, s.snd_nxt, now, std::span<const PayloadSlice>(slices_.data(), parts));
         if (first_tx) {
             ++ctr_[Counter::data_segments_sent];
             ctr_[Counter::data_bytes_sent] += n;
@@ -341,7 +337,7 @@ bool EngineImpl::try_close(Session& s, Nanos now) {
         return true;
     }
     ++ctr_[Counter::fin_sent];
-    emit(s, tf::fin | tf::ack, s.snd_nxt, {}, now);
+    emit_session_segment(s, tf::fin | tf::ack, s.snd_nxt, now);
     s.snd_nxt += 1;
     s.snd_max = s.snd_nxt;
     s.state = State::fin_sent;

@@ -38,12 +38,7 @@ void EngineImpl::reset_unknown(const net::PacketView& v, const net::TcpHdr& th, 
     net::Ipv4Spec ip;
     ip.src = v.key.dst_ip;
     ip.dst = v.key.src_ip;
-    const std::size_t n = net::build_tcp(net::Bytes(tx_frame_.data(), tx_frame_.size()), l2_, ip, t);
-    if (n == 0) return;
-    ++ctr_[Counter::target_unknown_rst_sent];
-    ++ctr_[Counter::emitted_frames];
-    ctr_[Counter::emitted_bytes] += n;
-    sink_.emit(ConstBytes(tx_frame_.data(), n));
+    if (emit_frame(ip, t)) ++ctr_[Counter::target_unknown_rst_sent];
 }
 
 void EngineImpl::target_segment(std::uint32_t id, ConstBytes frame, const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
@@ -88,12 +83,7 @@ void EngineImpl::syn_sent_segment(Session& s, const net::TcpHdr& th, const std::
         net::Ipv4Spec ip;
         ip.src = s.xlat.src_ip;
         ip.dst = s.xlat.dst_ip;
-        const std::size_t n = net::build_tcp(net::Bytes(tx_frame_.data(), tx_frame_.size()), l2_, ip, t);
-        if (n) {
-            ++ctr_[Counter::emitted_frames];
-            ctr_[Counter::emitted_bytes] += n;
-            sink_.emit(ConstBytes(tx_frame_.data(), n));
-        }
+        emit_frame(ip, t);
         return;
     }
     // SYN-ACK

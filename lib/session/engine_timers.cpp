@@ -52,7 +52,7 @@ void EngineImpl::on_rto(Session& s, Nanos now) {
                 if (has_unsent_payload(s) && std::int64_t{s.tgt_wnd} <= static_cast<std::int64_t>(s.snd_nxt - s.snd_una)) {
                     ++ctr_[Counter::window_probes];
                     ++ctr_[Counter::acks_sent];
-                    emit(s, tf::ack, s.snd_una - 1, {}, now);
+                    emit_session_segment(s, tf::ack, s.snd_una - 1, now);
                     if (s.backoff < 16) ++s.backoff;
                     s.rto_at = now + rto_ns(s);
                 }
@@ -81,7 +81,7 @@ void EngineImpl::on_rto(Session& s, Nanos now) {
             }
             ++s.backoff;
             ++ctr_[Counter::retransmits_rto];
-            emit(s, tf::fin | tf::ack, s.snd_max - 1, {}, now);
+            emit_session_segment(s, tf::fin | tf::ack, s.snd_max - 1, now);
             s.rto_at = now + rto_ns(s);
             return;
         default:
