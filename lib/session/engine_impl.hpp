@@ -342,6 +342,7 @@ private:
     bool advance_session(Session& s, Nanos now);
 
     std::uint32_t send_queued_data(Session& s, Nanos now, std::uint32_t max_segments);
+    bool release_request(Session& s, const Piece& p, std::uint32_t need, Nanos now);
 
     bool answer_pending(Session& s, std::uint32_t need, Nanos now);
 

@@ -152,6 +152,47 @@ bool EngineImpl::advance_session(Session& s, Nanos now) {
     }
 }
 
+// A request starts at `p` (its first byte, not sent yet): request pacing decides whether it
+// goes now. Held: counted once, the wait deadline set, false. Released: the exchange record
+// starts, true.
+bool EngineImpl::release_request(Session& s, const Piece& p, std::uint32_t need, Nanos now) {
+    PaceInput in;
+    in.online_answer = (need > s.released_need ? need - s.released_need : 0u);
+    in.target_answer = target_answer(s);
+    in.target_silent = target_bytes_since_release(s) == 0;
+    in.all_acked = s.snd_una == s.snd_max;
+    in.no_wait = cfg_.no_wait;
+    in.now = observed_clock_;
+    in.quiet_since = s.quiet_ref;
+    in.quiet = quiet(s);
+    in.unanswered_limit = cfg_.unanswered_limit;
+    const Pace d = pace(in);
+    if (d == Pace::hold) {
+        if (!(s.flags & sflag::held)) {
+            s.flags |= sflag::held;
+            ++ctr_[Counter::requests_held];
+        }
+        const Nanos wait = in.target_silent ? in.unanswered_limit : in.quiet;
+        if (in.all_acked) s.wait_at = quiet_deadline(s, wait, now);
+        return false;
+    }
+    // a held request released by the target's answer; every guess, held or not
+    if (d == Pace::release_bytes && (s.flags & sflag::held)) ++ctr_[Counter::requests_released_bytes];
+    if (d == Pace::release_quiet) ++ctr_[Counter::requests_released_quiet];
+    if (d == Pace::release_unanswered) ++ctr_[Counter::requests_released_unanswered];
+    s.flags &= ~sflag::held;
+    s.wait_at = 0;
+    // a guess: the rest of the previous answer may still come (counted from the
+    // bytes since the previous release, so owed bytes never pile up)
+    const std::uint32_t since = target_bytes_since_release(s);
+    const std::uint32_t owed =
+        d == Pace::release_quiet && in.online_answer > since ? in.online_answer - since : 0u;
+    start_exchange(s, p, need, now);
+    s.answer_owed = owed;
+    s.released_need = std::max(s.released_need, need);
+    return true;
+}
+
 std::uint32_t EngineImpl::send_queued_data(Session& s, Nanos now, std::uint32_t max_segments) {
     std::uint32_t sent = 0;
     while (sent < max_segments) {
@@ -164,40 +205,7 @@ std::uint32_t EngineImpl::send_queued_data(Session& s, Nanos now, std::uint32_t 
         if (first_tx && p.seq == s.snd_nxt) {
             const std::uint32_t need = need_of(s, p);
             if (!(s.flags & sflag::exchange) || need > s.released_need) {  // a request starts here
-                PaceInput in;
-                in.online_answer = (need > s.released_need ? need - s.released_need : 0u);
-                in.target_answer = target_answer(s);
-                in.target_silent = target_bytes_since_release(s) == 0;
-                in.all_acked = s.snd_una == s.snd_max;
-                in.no_wait = cfg_.no_wait;
-                in.now = observed_clock_;
-                in.quiet_since = s.quiet_ref;
-                in.quiet = quiet(s);
-                in.unanswered_limit = cfg_.unanswered_limit;
-                const Pace d = pace(in);
-                if (d == Pace::hold) {
-                    if (!(s.flags & sflag::held)) {
-                        s.flags |= sflag::held;
-                        ++ctr_[Counter::requests_held];
-                    }
-                    const Nanos wait = in.target_silent ? in.unanswered_limit : in.quiet;
-                    if (in.all_acked) s.wait_at = quiet_deadline(s, wait, now);
-                    break;
-                }
-                // a held request released by the target's answer; every guess, held or not
-                if (d == Pace::release_bytes && (s.flags & sflag::held)) ++ctr_[Counter::requests_released_bytes];
-                if (d == Pace::release_quiet) ++ctr_[Counter::requests_released_quiet];
-                if (d == Pace::release_unanswered) ++ctr_[Counter::requests_released_unanswered];
-                s.flags &= ~sflag::held;
-                s.wait_at = 0;
-                // a guess: the rest of the previous answer may still come (counted from the
-                // bytes since the previous release, so owed bytes never pile up)
-                const std::uint32_t since = target_bytes_since_release(s);
-                const std::uint32_t owed =
-                    d == Pace::release_quiet && in.online_answer > since ? in.online_answer - since : 0u;
-                start_exchange(s, p, need, now);
-                s.answer_owed = owed;
-                s.released_need = std::max(s.released_need, need);
+                if (!release_request(s, p, need, now)) break;
             }
         }
         if (first_tx && p.seq == s.snd_nxt && s.snd_nxt == s.isn + 1 && logins_.login_next(id_of(s))) {
