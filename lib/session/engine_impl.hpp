@@ -307,6 +307,7 @@ private:
         return seq + static_cast<std::uint32_t>(len) <= pieces_[s.q_tail].data_end();
     }
     void enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool has_ack, bool fin, Nanos now, std::uint8_t start = 0);
+    bool place_fin(Session& s, std::uint32_t prev, Seq end, Seq ack, bool has_ack, Nanos now, std::uint32_t& first_new);
     void extend_contig(Session& s, std::uint32_t from);
     void refresh_gap(Session& s, Nanos now);
     void drop_acked(Session& s) {

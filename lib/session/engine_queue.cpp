@@ -150,29 +150,33 @@ void EngineImpl::enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool 
                 fin_placed = fin;
             }
         } else if (fin) {
-            // all data present: the FIN goes on the piece ending at `end`, or alone after it.
-            // Alone when its ack differs: a FIN sent after the last response acknowledges
-            // that response, and that ack is what paces it (EB-6: merged into the last
-            // request's piece, it took that request's need and went out right after it).
-            if (prev != kNone && pieces_[prev].data_end() == end && !pieces_[prev].fin() &&
-                (pieces_[prev].next == kNone || pieces_[pieces_[prev].next].seq > end) &&
-                (!has_ack || ((pieces_[prev].flags & Piece::kAck) && pieces_[prev].ack == ack))) {
-                pieces_[prev].flags |= Piece::kFin;
-                fin_placed = true;
-                if (pieces_[prev].seq <= s.captured_contig_end) first_new = prev;
-            } else {
-                std::uint32_t first = kNone;
-                if (insert_run(s, prev, end, {}, ack, has_ack, true, now, first) != kNone) {
-                    first_new = first;
-                    fin_placed = true;
-                }
-            }
+            fin_placed = place_fin(s, prev, end, ack, has_ack, now, first_new);
         }
     }
     if (trimmed) ++ctr_[first_new == kNone && !fin_placed ? Counter::drop_captured_duplicate : Counter::trim_captured_overlap];
     if (fin_placed) s.flags |= sflag::cap_fin;
     if (first_new != kNone) extend_contig(s, first_new);
     refresh_gap(s, now);
+}
+
+// All data of a captured FIN segment is queued (ending at `end`, in `prev`): the FIN goes on
+// the piece ending at `end`, or alone after it. Alone when its ack differs: a FIN sent after
+// the last response acknowledges that response, and that ack is what paces it (EB-6: merged
+// into the last request's piece, it took that request's need and went out right after it).
+// True when placed; `first_new` then names the piece the contiguous stream may extend from.
+bool EngineImpl::place_fin(Session& s, std::uint32_t prev, Seq end, Seq ack, bool has_ack, Nanos now,
+                           std::uint32_t& first_new) {
+    if (prev != kNone && pieces_[prev].data_end() == end && !pieces_[prev].fin() &&
+        (pieces_[prev].next == kNone || pieces_[pieces_[prev].next].seq > end) &&
+        (!has_ack || ((pieces_[prev].flags & Piece::kAck) && pieces_[prev].ack == ack))) {
+        pieces_[prev].flags |= Piece::kFin;
+        if (pieces_[prev].seq <= s.captured_contig_end) first_new = prev;
+        return true;
+    }
+    std::uint32_t first = kNone;
+    if (insert_run(s, prev, end, {}, ack, has_ack, true, now, first) == kNone) return false;
+    first_new = first;
+    return true;
 }
 
 void EngineImpl::extend_contig(Session& s, std::uint32_t from) {
