@@ -71,22 +71,31 @@ void EngineImpl::syn_sent_segment(Session& s, const net::TcpHdr& th, const std::
     }
     if (!th.has(tf::ack)) return;
     if (!th.has(tf::syn) || th.ack != s.isn + 1) {
-        // a stale connection on this tuple answered (challenge ACK): reset it, our SYN
-        // retransmission will then go through
-        ++ctr_[Counter::target_challenge_rst];
-        net::TcpSpec t;
-        t.src_port = s.xlat.src_port;
-        t.dst_port = s.xlat.dst_port;
-        t.seq = th.ack;
-        t.flags = tf::rst;
-        t.window = 0;
-        net::Ipv4Spec ip;
-        ip.src = s.xlat.src_ip;
-        ip.dst = s.xlat.dst_ip;
-        emit_frame(ip, t);
+        reset_stale_connection(s, th);
         return;
     }
-    // SYN-ACK
+    enter_established(s, th, opts, now);
+}
+
+// A stale connection on this tuple answered our SYN (challenge ACK): reset it, our SYN
+// retransmission will then go through.
+void EngineImpl::reset_stale_connection(Session& s, const net::TcpHdr& th) {
+    ++ctr_[Counter::target_challenge_rst];
+    net::TcpSpec t;
+    t.src_port = s.xlat.src_port;
+    t.dst_port = s.xlat.dst_port;
+    t.seq = th.ack;
+    t.flags = tf::rst;
+    t.window = 0;
+    net::Ipv4Spec ip;
+    ip.src = s.xlat.src_ip;
+    ip.dst = s.xlat.dst_ip;
+    emit_frame(ip, t);
+}
+
+// The target's SYN-ACK: syn_sent -> established, with the target's options, then whatever
+// the session can send (at least the handshake's ACK).
+void EngineImpl::enter_established(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now) {
     ++ctr_[Counter::handshakes];
     logins_.reset(id_of(s));
     s.flags &= ~sflag::mid_open;
@@ -123,7 +132,7 @@ void EngineImpl::syn_sent_segment(Session& s, const net::TcpHdr& th, const std::
 }
 
 void EngineImpl::connected_segment(Session& s, const net::TcpHdr& th, std::optional<net::TcpTimestamp> ts, std::uint16_t len,
-                       Nanos now) {
+                                   Nanos now) {
     if (th.has(tf::rst)) {
         const std::int32_t off = th.seq - s.rcv_nxt;
         if (off < 0 || off > (1 << 24)) return;  // not in window: ignore
@@ -134,52 +143,11 @@ void EngineImpl::connected_segment(Session& s, const net::TcpHdr& th, std::optio
         send_ack(s, now);
         return;
     }
-    bool need_ack = false;
-    if (th.has(tf::ack)) {
-        const std::uint32_t wnd = std::uint32_t{th.window} << s.tgt_wscale;
-        if (th.ack > s.snd_max) {
-            ++ctr_[Counter::drop_target_bad_ack];
-            need_ack = true;
-        } else if (th.ack > s.snd_una) {
-            s.snd_una = th.ack;
-            if (s.snd_nxt < s.snd_una) s.snd_nxt = s.snd_una;
-            if ((s.flags & sflag::rtt_timing) && s.snd_una >= s.rtt_seq) {
-                Rto::sample(s.srtt_us, s.rttvar_us, s.rto_us, static_cast<std::uint32_t>((now - s.rtt_time) / 1000));
-                s.flags &= ~sflag::rtt_timing;
-            }
-            s.backoff = 0;
-            s.dupacks = 0;
-            s.quiet_ref = observed_clock_;
-            s.last_activity = now;
-            s.flags &= ~sflag::win_blocked;
-            s.rto_at = s.snd_una == s.snd_max ? 0 : now + rto_ns(s);
-            drop_acked(s);
-        } else if (th.ack == s.snd_una && len == 0 && !th.has(tf::fin) && s.snd_max > s.snd_una && wnd == s.tgt_wnd) {
-            if (++s.dupacks == 3) fast_retransmit(s, now);
-        }
-        // window update only from a segment that is not older than what we know (RFC 9293
-        // SND.WL2): a reordered old ACK must not reopen a window the target has since closed
-        if (!(th.ack < s.snd_una)) {
-            if (wnd > s.tgt_wnd) s.flags &= ~sflag::win_blocked;
-            s.tgt_wnd = wnd;
-        }
-    }
+    bool need_ack = th.has(tf::ack) && take_target_ack(s, th, len, now);
     if (ts && (s.flags & sflag::ts_on) && static_cast<std::int32_t>(ts->val - s.ts_recent) >= 0) s.ts_recent = ts->val;
     if (len > 0) {
         need_ack = true;
-        const Seq end = th.seq + len;
-        if (th.seq <= s.rcv_nxt && end > s.rcv_nxt) {
-            const std::uint32_t add = seq_dist(end, s.rcv_nxt);
-            s.rcv_nxt = end;
-            s.tgt_bytes += add;
-            s.last_tgt_data = now;
-            s.quiet_ref = observed_clock_;
-            s.last_activity = now;
-        } else if (end <= s.rcv_nxt) {
-            ++ctr_[Counter::target_duplicate_data];
-        } else {
-            ++ctr_[Counter::target_out_of_order];
-        }
+        take_target_data(s, th.seq, len, now);
     }
     if (th.has(tf::fin)) {
         need_ack = true;
@@ -190,15 +158,74 @@ void EngineImpl::connected_segment(Session& s, const net::TcpHdr& th, std::optio
         }
     }
     if (s.state == State::fin_sent) {
-        if (need_ack) send_ack(s, now);
-        if ((s.flags & sflag::tgt_fin) && s.snd_una == s.snd_max) {
-            remember_time_wait(s, now);
-            end_session(s, (s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input, now);
-        }
+        close_when_both_fins_acked(s, need_ack, now);
         return;
     }
     const bool sent = advance_session(s, now);
     if (need_ack && !sent && s.state == State::established) send_ack(s, now);
+}
+
+// The target's acknowledgement and window in a connected segment (RFC 9293 SEG.ACK checks):
+// progress frees the acknowledged pieces, a third duplicate ACK retransmits. True when the
+// ACK needs an answer (it acknowledges data we never sent).
+bool EngineImpl::take_target_ack(Session& s, const net::TcpHdr& th, std::uint16_t len, Nanos now) {
+    bool need_ack = false;
+    const std::uint32_t wnd = std::uint32_t{th.window} << s.tgt_wscale;
+    if (th.ack > s.snd_max) {
+        ++ctr_[Counter::drop_target_bad_ack];
+        need_ack = true;
+    } else if (th.ack > s.snd_una) {
+        s.snd_una = th.ack;
+        if (s.snd_nxt < s.snd_una) s.snd_nxt = s.snd_una;
+        if ((s.flags & sflag::rtt_timing) && s.snd_una >= s.rtt_seq) {
+            Rto::sample(s.srtt_us, s.rttvar_us, s.rto_us, static_cast<std::uint32_t>((now - s.rtt_time) / 1000));
+            s.flags &= ~sflag::rtt_timing;
+        }
+        s.backoff = 0;
+        s.dupacks = 0;
+        s.quiet_ref = observed_clock_;
+        s.last_activity = now;
+        s.flags &= ~sflag::win_blocked;
+        s.rto_at = s.snd_una == s.snd_max ? 0 : now + rto_ns(s);
+        drop_acked(s);
+    } else if (th.ack == s.snd_una && len == 0 && !th.has(tf::fin) && s.snd_max > s.snd_una && wnd == s.tgt_wnd) {
+        if (++s.dupacks == 3) fast_retransmit(s, now);
+    }
+    // window update only from a segment that is not older than what we know (RFC 9293
+    // SND.WL2): a reordered old ACK must not reopen a window the target has since closed
+    if (!(th.ack < s.snd_una)) {
+        if (wnd > s.tgt_wnd) s.flags &= ~sflag::win_blocked;
+        s.tgt_wnd = wnd;
+    }
+    return need_ack;
+}
+
+// The target's data in a connected segment: in order it is counted as the target's answer,
+// else counted as a duplicate or out of order (and dropped).
+void EngineImpl::take_target_data(Session& s, Seq seq, std::uint16_t len, Nanos now) {
+    const Seq end = seq + len;
+    if (seq <= s.rcv_nxt && end > s.rcv_nxt) {
+        const std::uint32_t add = seq_dist(end, s.rcv_nxt);
+        s.rcv_nxt = end;
+        s.tgt_bytes += add;
+        s.last_tgt_data = now;
+        s.quiet_ref = observed_clock_;
+        s.last_activity = now;
+    } else if (end <= s.rcv_nxt) {
+        ++ctr_[Counter::target_duplicate_data];
+    } else {
+        ++ctr_[Counter::target_out_of_order];
+    }
+}
+
+// fin_sent: our FIN is out; acknowledged and the target's FIN received, the connection is
+// closed (its TIME_WAIT remembered) and the session ends.
+void EngineImpl::close_when_both_fins_acked(Session& s, bool need_ack, Nanos now) {
+    if (need_ack) send_ack(s, now);
+    if ((s.flags & sflag::tgt_fin) && s.snd_una == s.snd_max) {
+        remember_time_wait(s, now);
+        end_session(s, (s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input, now);
+    }
 }
 
 void EngineImpl::fast_retransmit(Session& s, Nanos now) {
