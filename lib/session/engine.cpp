@@ -14,8 +14,8 @@ EngineImpl::EngineImpl(const EngineConfig& cfg, FrameSink& sink)
       blocks_(cfg.max_queued_segments),
       segmented_(sink.segmented()),
       share_blocks_(cfg.multiply > 1 || segmented_),
-      recently_closed_(std::bit_ceil(std::max<std::uint32_t>(cfg.max_sessions, 64)), ClosedEntry{}),
-      time_wait_(std::bit_ceil(std::max<std::uint32_t>(cfg.max_sessions, 256)), TimeWaitEntry{}),
+      recently_closed_(cfg.max_sessions),
+      time_wait_(cfg.max_sessions),
       tx_frame_(16384 + 256),
       logins_(cfg_.mysql_users, cfg.max_sessions) {
     free_ids_.reserve(cfg.max_sessions);
@@ -197,7 +197,7 @@ void EngineImpl::finish_input(Nanos now) {
 std::size_t EngineImpl::memory_bytes() const {
     return sessions_.size() * sizeof(Session) + (by_orig_.slot_count() + by_xlat_.slot_count()) * 8 +
            std::size_t{wheel_.capacity()} * TimerWheel::bytes_per_id() + pieces_.memory_bytes() + blocks_.memory_bytes() + tuples_.memory_bytes() +
-           free_ids_.capacity() * 4 + recently_closed_.size() * sizeof(ClosedEntry) + time_wait_.size() * sizeof(TimeWaitEntry);
+           free_ids_.capacity() * 4 + recently_closed_.memory_bytes() + time_wait_.memory_bytes();
 }
 
 }  // namespace dpcopy::session::detail

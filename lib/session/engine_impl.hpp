@@ -25,6 +25,7 @@
 #include "lib/rewrite/headers.hpp"
 #include "lib/rewrite/parse.hpp"
 #include "lib/session/big_array.hpp"
+#include "lib/session/close_memory.hpp"
 #include "lib/session/engine.hpp"
 #include "lib/session/flat_index.hpp"
 #include "lib/session/mysql_login.hpp"
@@ -376,32 +377,11 @@ private:
 
     void on_rto(Session& s, Nanos now);
 
-    // Recently closed original sessions (direct-mapped by original-key hash): a late
-    // captured segment of a session that already closed must not open a mid-stream one.
-    struct ClosedEntry {
-        net::FlowKey orig{};
-        Seq end;            // captured stream end (after the FIN)
-        std::uint32_t ms = 0;
-        bool used = false;
-    };
+    // Close memories (close_memory.hpp): a late captured segment of a session that already
+    // closed must not open a mid-stream one; a retransmitted FIN of the target after our FIN
+    // exchange is re-acknowledged instead of being reset.
     void remember_closed(const Session& s, Nanos now);
     bool recently_closed(const net::FlowKey& orig, Seq seq, Nanos now) const;
-
-    // TIME_WAIT records of translated tuples whose connection we closed by a FIN exchange
-    // (direct-mapped by translated-tuple hash): a retransmitted FIN of the target (our final
-    // ACK was lost) is re-acknowledged from the remembered sequence numbers (RFC 9293 §3.6)
-    // instead of being reset. A record overwritten by a collision falls back to the RST.
-    struct TimeWaitEntry {
-        net::FlowKey xlat{};
-        Seq snd;             // our sequence number after our FIN
-        Seq rcv;             // after the target's FIN
-        std::uint32_t ts_off = 0, ts_recent = 0;
-        std::uint32_t ms = 0;
-        std::uint8_t used = 0, ts_on = 0;
-    };
-    // 4-way buckets: a record is placed in a free, expired or same-tuple way, else over the oldest
-    static constexpr std::size_t kTwWays = 4;
-    TimeWaitEntry* time_wait_find(const net::FlowKey& xk, std::uint64_t h);
     void remember_time_wait(const Session& s, Nanos now);
     bool time_wait_ack(const net::FlowKey& xk, std::uint64_t h, const net::PacketView& v, const net::TcpHdr& th, Nanos now);
 
@@ -424,8 +404,8 @@ private:
     std::array<ConstBytes, kMaxSlices> slice_bytes_{};  // slices_' bytes, for build_tcp_headers
     std::array<std::uint32_t, 64> deferred_unrefs_{};   // blocks to release (defer_unref)
     std::size_t n_deferred_unrefs_ = 0;
-    BigArray<ClosedEntry> recently_closed_;
-    BigArray<TimeWaitEntry> time_wait_;
+    RecentlyClosed recently_closed_;
+    TimeWaitTable time_wait_;
     TupleAllocator tuples_;
     net::L2Spec l2_;
     QuietPolicy quiet_policy_;
