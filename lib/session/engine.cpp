@@ -30,7 +30,7 @@ EngineImpl::EngineImpl(const EngineConfig& cfg, FrameSink& sink)
     fabricated_mss_ = static_cast<std::uint16_t>(std::min<std::uint32_t>(1460, cfg.mtu - 40));
 }
 
-bool EngineImpl::init(std::string& err) {
+inline bool EngineImpl::init(std::string& err) {
     TupleConfig tc;
     tc.clients = cfg_.clients;
     tc.instance = cfg_.instance;
@@ -43,23 +43,23 @@ bool EngineImpl::init(std::string& err) {
 }
 
 // Entry points: the work, then the deferred block releases (flush_unrefs).
-void EngineImpl::on_captured(ConstBytes frame, net::LinkType link, Nanos now) {
+inline void EngineImpl::on_captured(ConstBytes frame, net::LinkType link, Nanos now) {
     captured_one(frame, link, now);
     flush_unrefs();
 }
 
-void EngineImpl::on_target(ConstBytes frame, Nanos now) {
+inline void EngineImpl::on_target(ConstBytes frame, Nanos now) {
     target_one(frame, now);
     flush_unrefs();
 }
 
-void EngineImpl::captured_one(ConstBytes frame, net::LinkType link, Nanos now) {
+inline void EngineImpl::captured_one(ConstBytes frame, net::LinkType link, Nanos now) {
     Parsed p;
     p.pe = net::parse_frame(frame, p.v, link);
     captured_parsed(frame, p, now);
 }
 
-void EngineImpl::captured_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
+inline void EngineImpl::captured_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
     if (!admit_frame(p, kCapturedIntake, now)) return;
     const net::PacketView& v = p.v;
     const net::FlowKey& k = v.key;
@@ -81,13 +81,13 @@ void EngineImpl::captured_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
     ++ctr_[Counter::drop_captured_no_transfer];
 }
 
-void EngineImpl::target_one(ConstBytes frame, Nanos now) {
+inline void EngineImpl::target_one(ConstBytes frame, Nanos now) {
     Parsed p;
     p.pe = net::parse_frame(frame, p.v, net::LinkType::ethernet);
     target_parsed(frame, p, now);
 }
 
-void EngineImpl::target_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
+inline void EngineImpl::target_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
     if (!admit_frame(p, kTargetIntake, now)) return;
     const net::PacketView& v = p.v;
     const net::FlowKey xk = v.key.reversed();  // fake client -> target
@@ -108,7 +108,7 @@ void EngineImpl::target_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
 // a captured frame toward an online port by its own key, any other (captured from the
 // server, or from the target, whose tuple is the translated one reversed) reversed.
 // `given`: the caller's parse of f (used when its l3 is set).
-bool EngineImpl::parse_and_hash(ConstBytes f, net::LinkType link, Parsed& p, const net::PacketView* given) const noexcept {
+inline bool EngineImpl::parse_and_hash(ConstBytes f, net::LinkType link, Parsed& p, const net::PacketView* given) const noexcept {
     if (given && given->l3 != net::L3Kind::none) {
         p.v = *given;
         p.pe = net::ParseError::ok;
@@ -124,7 +124,7 @@ bool EngineImpl::parse_and_hash(ConstBytes f, net::LinkType link, Parsed& p, con
     return true;
 }
 
-void EngineImpl::on_captured_burst(std::span<const ConstBytes> frames, net::LinkType link, Nanos now) {
+inline void EngineImpl::on_captured_burst(std::span<const ConstBytes> frames, net::LinkType link, Nanos now) {
     std::array<Parsed, kBurst> parsed;
     for (std::size_t base = 0; base < frames.size(); base += kBurst) {
         const std::size_t n = std::min(kBurst, frames.size() - base);
@@ -144,11 +144,11 @@ void EngineImpl::on_captured_burst(std::span<const ConstBytes> frames, net::Link
     }
 }
 
-void EngineImpl::on_target_burst(std::span<const ConstBytes> frames, Nanos now) {
+inline void EngineImpl::on_target_burst(std::span<const ConstBytes> frames, Nanos now) {
     on_target_burst(frames, {}, now);
 }
 
-void EngineImpl::on_target_burst(std::span<const ConstBytes> frames, std::span<const net::PacketView> views, Nanos now) {
+inline void EngineImpl::on_target_burst(std::span<const ConstBytes> frames, std::span<const net::PacketView> views, Nanos now) {
     std::array<Parsed, kBurst> parsed;
     for (std::size_t base = 0; base < frames.size(); base += kBurst) {
         const std::size_t n = std::min(kBurst, frames.size() - base);
@@ -172,14 +172,14 @@ void EngineImpl::on_target_burst(std::span<const ConstBytes> frames, std::span<c
     }
 }
 
-void EngineImpl::advance(Nanos now) {
+inline void EngineImpl::advance(Nanos now) {
     advance_observed_clock(now);
     wheel_.advance(
         now, [&](std::uint32_t id) { on_timer(id, now); }, [&](std::uint32_t id) { prefetch_session_lines(id); });
     flush_unrefs();
 }
 
-void EngineImpl::finish_input(Nanos now) {
+inline void EngineImpl::finish_input(Nanos now) {
     advance_observed_clock(now);
     for (std::uint32_t id = 0; id < static_cast<std::uint32_t>(sessions_.size()); ++id) {
         Session& s = sessions_[id];
@@ -194,7 +194,7 @@ void EngineImpl::finish_input(Nanos now) {
     flush_unrefs();
 }
 
-std::size_t EngineImpl::memory_bytes() const {
+inline std::size_t EngineImpl::memory_bytes() const {
     return sessions_.size() * sizeof(Session) + (by_orig_.slot_count() + by_xlat_.slot_count()) * 8 +
            std::size_t{wheel_.capacity()} * TimerWheel::bytes_per_id() + pieces_.memory_bytes() + blocks_.memory_bytes() + tuples_.memory_bytes() +
            free_ids_.capacity() * 4 + recently_closed_.memory_bytes() + time_wait_.memory_bytes();

@@ -3,7 +3,7 @@
 
 namespace dpcopy::session::detail {
 
-void EngineImpl::client_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, const TransferMap& xfer, Nanos now) {
+inline void EngineImpl::client_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, const TransferMap& xfer, Nanos now) {
     const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
     const net::FlowKey& orig = v.key;
     std::uint32_t head = by_orig_.find(h, [&](std::uint32_t i) { return sessions_[i].orig == orig; });
@@ -66,7 +66,7 @@ void EngineImpl::client_frame(ConstBytes frame, const net::PacketView& v, std::u
     stash_.base = nullptr;
 }
 
-void EngineImpl::open_from_syn(Session& s, const net::TcpHdr& th, const net::TcpOptions& o, Nanos now) {
+inline void EngineImpl::open_from_syn(Session& s, const net::TcpHdr& th, const net::TcpOptions& o, Nanos now) {
     s.flags |= sflag::cap_syn;
     s.isn = th.seq;
     s.captured_contig_end = th.seq + 1;
@@ -86,7 +86,7 @@ void EngineImpl::open_from_syn(Session& s, const net::TcpHdr& th, const net::Tcp
     send_syn(s, now);
 }
 
-void EngineImpl::open_mid_stream(Session& s, Seq first_seq, Nanos now) {
+inline void EngineImpl::open_mid_stream(Session& s, Seq first_seq, Nanos now) {
     ++ctr_[Counter::sessions_mid_stream];
     s.flags |= sflag::fabricated | sflag::mid_open;
     s.isn = first_seq - 1;
@@ -97,7 +97,7 @@ void EngineImpl::open_mid_stream(Session& s, Seq first_seq, Nanos now) {
     send_syn(s, now);
 }
 
-void EngineImpl::rebase_mid_stream(Session& s, Seq first_seq, Nanos now) {
+inline void EngineImpl::rebase_mid_stream(Session& s, Seq first_seq, Nanos now) {
     send_rst(s, now);  // clears the target's half-open connection, if our SYN reached it
     release_tuple(s, now);
     if (!rebind(s, now)) return;
@@ -112,7 +112,7 @@ void EngineImpl::rebase_mid_stream(Session& s, Seq first_seq, Nanos now) {
     if (s.q_head != kNone) extend_contig(s, s.q_head);
 }
 
-void EngineImpl::server_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, Nanos now) {
+inline void EngineImpl::server_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, Nanos now) {
     const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
     const net::FlowKey orig = v.key.reversed();
     const std::uint32_t head = by_orig_.find(h, [&](std::uint32_t i) { return sessions_[i].orig == orig; });
@@ -153,7 +153,7 @@ void EngineImpl::server_frame(ConstBytes frame, const net::PacketView& v, std::u
     }
 }
 
-void EngineImpl::client_segment(std::uint32_t id, const net::TcpHdr& th, ConstBytes payload, Nanos now) {
+inline void EngineImpl::client_segment(std::uint32_t id, const net::TcpHdr& th, ConstBytes payload, Nanos now) {
     Session& s = sessions_[id];
     s.last_activity = now;
     if (th.has(tf::ack) && !(s.flags & sflag::base_known)) {

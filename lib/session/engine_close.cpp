@@ -3,16 +3,16 @@
 
 namespace dpcopy::session::detail {
 
-void EngineImpl::remember_closed(const Session& s, Nanos now) {
+inline void EngineImpl::remember_closed(const Session& s, Nanos now) {
     if (!(s.flags & (sflag::cap_fin | sflag::cap_rst)) || (s.flags & sflag::superseded)) return;
     recently_closed_.remember(s.orig, net::hash_flow(s.orig), s.captured_contig_end, now);
 }
 
-bool EngineImpl::recently_closed(const net::FlowKey& orig, Seq seq, Nanos now) const {
+inline bool EngineImpl::recently_closed(const net::FlowKey& orig, Seq seq, Nanos now) const {
     return recently_closed_.covers(orig, net::hash_flow(orig), seq, now, cfg_.time_wait);
 }
 
-void EngineImpl::remember_time_wait(const Session& s, Nanos now) {
+inline void EngineImpl::remember_time_wait(const Session& s, Nanos now) {
     TimeWaitRecord& t = time_wait_.place(s.xlat, net::hash_flow(s.xlat), now, cfg_.time_wait);
     t.xlat = s.xlat;
     t.snd = s.snd_max;
@@ -24,7 +24,7 @@ void EngineImpl::remember_time_wait(const Session& s, Nanos now) {
     t.ts_on = (s.flags & sflag::ts_on) ? 1 : 0;
 }
 
-bool EngineImpl::time_wait_ack(const net::FlowKey& xk, std::uint64_t h, const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
+inline bool EngineImpl::time_wait_ack(const net::FlowKey& xk, std::uint64_t h, const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
     TimeWaitRecord* tp = time_wait_.find(xk, h);
     if (!tp) return false;
     TimeWaitRecord& t = *tp;

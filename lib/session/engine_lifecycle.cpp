@@ -3,21 +3,21 @@
 
 namespace dpcopy::session::detail {
 
-void EngineImpl::bind_tuple(Session& s, const TupleAllocator::Tuple& t) {
+inline void EngineImpl::bind_tuple(Session& s, const TupleAllocator::Tuple& t) {
     s.tuple = t.index;
     s.xlat.src_ip = t.ip;
     s.xlat.src_port = t.port;
     by_xlat_.insert(net::hash_flow(s.xlat), id_of(s));
 }
 
-void EngineImpl::release_tuple(Session& s, Nanos now) {
+inline void EngineImpl::release_tuple(Session& s, Nanos now) {
     if (s.tuple == kNone) return;
     by_xlat_.erase(net::hash_flow(s.xlat), id_of(s));
     tuples_.release(s.tuple, now);
     s.tuple = kNone;
 }
 
-void EngineImpl::end_session(Session& s, Counter outcome, Nanos now) {
+inline void EngineImpl::end_session(Session& s, Counter outcome, Nanos now) {
     const std::uint32_t id = id_of(s);
     finish_exchange(s);
     remember_closed(s, now);
@@ -44,7 +44,7 @@ void EngineImpl::end_session(Session& s, Counter outcome, Nanos now) {
 
 // The connection is about to end inside a request: bytes of it are unacknowledged, or its
 // first bytes went out and the rest is still queued. resync() does not replay it.
-bool EngineImpl::request_cut(Session& s) {
+inline bool EngineImpl::request_cut(Session& s) {
     if (!connected(s)) return false;
     if (s.snd_una != s.snd_max) return true;
     const std::uint32_t id = first_unsent_piece(s);
@@ -54,7 +54,7 @@ bool EngineImpl::request_cut(Session& s) {
 }
 
 // Drops the connection to the target; the session waits for the next request boundary.
-void EngineImpl::detach_from_target(Session& s, Counter why, bool rst, Nanos now) {
+inline void EngineImpl::detach_from_target(Session& s, Counter why, bool rst, Nanos now) {
     if (rst && connected(s)) send_rst(s, now);
     ++ctr_[why];
     if (request_cut(s)) ++ctr_[Counter::requests_lost_resync];
@@ -73,7 +73,7 @@ void EngineImpl::detach_from_target(Session& s, Counter why, bool rst, Nanos now
 
 // A new translated tuple for a session that opens a new connection to the target; without
 // one the session ends (end_no_tuple) and this returns false.
-bool EngineImpl::rebind(Session& s, Nanos now) {
+inline bool EngineImpl::rebind(Session& s, Nanos now) {
     const auto t = tuples_.allocate(s.orig.src_ip, now);
     if (!t) {
         end_session(s, Counter::end_no_tuple, now);
@@ -83,7 +83,7 @@ bool EngineImpl::rebind(Session& s, Nanos now) {
     return true;
 }
 
-void EngineImpl::reconnect(Session& s, const Piece& p, Nanos now) {
+inline void EngineImpl::reconnect(Session& s, const Piece& p, Nanos now) {
     if (!rebind(s, now)) return;
     ++ctr_[Counter::reconnects];
     s.isn = p.seq - 1;
@@ -111,7 +111,7 @@ void EngineImpl::reconnect(Session& s, const Piece& p, Nanos now) {
 }
 
 // Session creation: one per replica, chained; the head is indexed by original key.
-std::uint32_t EngineImpl::create_chain(const net::FlowKey& orig, const TransferMap& xfer, Nanos now) {
+inline std::uint32_t EngineImpl::create_chain(const net::FlowKey& orig, const TransferMap& xfer, Nanos now) {
     std::uint32_t head = kNone, last = kNone;
     for (std::uint32_t r = 0; r < cfg_.multiply; ++r) {
         if (free_ids_.empty()) {
@@ -150,7 +150,7 @@ std::uint32_t EngineImpl::create_chain(const net::FlowKey& orig, const TransferM
     return head;
 }
 
-void EngineImpl::supersede_chain(std::uint32_t head, Nanos now) {
+inline void EngineImpl::supersede_chain(std::uint32_t head, Nanos now) {
     by_orig_.erase(net::hash_flow(sessions_[head].orig), head);
     for (std::uint32_t id = head; id != kNone;) {
         Session& s = sessions_[id];

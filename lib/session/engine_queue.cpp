@@ -7,7 +7,7 @@ namespace dpcopy::session::detail {
 // (kNone: at the head). Returns the last piece inserted and sets `first`, or returns
 // kNone when there was no room (nothing inserted). Pieces are cut at the frame's block
 // boundaries, so each lies in one block.
-std::uint32_t EngineImpl::insert_run(Session& s, std::uint32_t prev, Seq seq, ConstBytes payload, Seq ack, bool has_ack,
+inline std::uint32_t EngineImpl::insert_run(Session& s, std::uint32_t prev, Seq seq, ConstBytes payload, Seq ack, bool has_ack,
                          bool fin, Nanos now, std::uint32_t& first, std::uint8_t start) {
     constexpr std::size_t B = BlockPool::kBlockBytes;
     const std::size_t len = payload.size();
@@ -85,7 +85,7 @@ std::uint32_t EngineImpl::insert_run(Session& s, std::uint32_t prev, Seq seq, Co
 // Queues a captured client segment: duplicates and retransmissions of what is already
 // queued or acknowledged are cut away, holes are kept in order (capture reordering).
 // `start`: Piece flags of the segment's first byte (kBoundary, kUnseenAnswer).
-void EngineImpl::enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool has_ack, bool fin, Nanos now, std::uint8_t start) {
+inline void EngineImpl::enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool has_ack, bool fin, Nanos now, std::uint8_t start) {
     const Seq seq0 = seq;
     if ((s.flags & sflag::cap_fin) && !before_captured_fin(s, seq, payload.size())) {
         ++ctr_[payload.empty() && fin ? Counter::drop_captured_duplicate : Counter::drop_captured_after_close];
@@ -164,7 +164,7 @@ void EngineImpl::enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool 
 // the last response acknowledges that response, and that ack is what paces it (EB-6: merged
 // into the last request's piece, it took that request's need and went out right after it).
 // True when placed; `first_new` then names the piece the contiguous stream may extend from.
-bool EngineImpl::place_fin(Session& s, std::uint32_t prev, Seq end, Seq ack, bool has_ack, Nanos now,
+inline bool EngineImpl::place_fin(Session& s, std::uint32_t prev, Seq end, Seq ack, bool has_ack, Nanos now,
                            std::uint32_t& first_new) {
     if (prev != kNone && pieces_[prev].data_end() == end && !pieces_[prev].fin() &&
         (pieces_[prev].next == kNone || pieces_[pieces_[prev].next].seq > end) &&
@@ -179,7 +179,7 @@ bool EngineImpl::place_fin(Session& s, std::uint32_t prev, Seq end, Seq ack, boo
     return true;
 }
 
-void EngineImpl::extend_contig(Session& s, std::uint32_t from) {
+inline void EngineImpl::extend_contig(Session& s, std::uint32_t from) {
     // from may start before captured_contig_end (a late segment): walk while contiguous
     for (std::uint32_t id = from; id != kNone; id = pieces_[id].next) {
         const Piece& p = pieces_[id];
@@ -188,7 +188,7 @@ void EngineImpl::extend_contig(Session& s, std::uint32_t from) {
     }
 }
 
-void EngineImpl::refresh_gap(Session& s, Nanos now) {
+inline void EngineImpl::refresh_gap(Session& s, Nanos now) {
     const bool gap = s.q_tail != kNone && pieces_[s.q_tail].end() > s.captured_contig_end;
     if (gap && !(s.flags & sflag::gap)) {
         s.flags |= sflag::gap;

@@ -8,7 +8,7 @@ namespace dpcopy::session::detail {
 // engine); a segmented sink gets the headers and the slices of a data segment, any other
 // sink (and every control segment) the frame assembled in tx_frame_. False when the frame
 // could not be built (nothing sent, nothing counted).
-bool EngineImpl::emit_frame(const net::Ipv4Spec& ip, const net::TcpSpec& t, std::span<const PayloadSlice> slices) {
+inline bool EngineImpl::emit_frame(const net::Ipv4Spec& ip, const net::TcpSpec& t, std::span<const PayloadSlice> slices) {
     std::size_t bytes = 0;
     for (std::size_t i = 0; i < slices.size(); ++i) {
         slice_bytes_[i] = slices[i].bytes;
@@ -32,7 +32,7 @@ bool EngineImpl::emit_frame(const net::Ipv4Spec& ip, const net::TcpSpec& t, std:
     return true;
 }
 
-net::TcpSpec EngineImpl::tcp_spec(Session& s, std::uint8_t flags, Seq seq, Nanos now, bool syn) {
+inline net::TcpSpec EngineImpl::tcp_spec(Session& s, std::uint8_t flags, Seq seq, Nanos now, bool syn) {
     net::TcpSpec t;
     t.src_port = s.xlat.src_port;
     t.dst_port = s.xlat.dst_port;
@@ -52,7 +52,7 @@ net::TcpSpec EngineImpl::tcp_spec(Session& s, std::uint8_t flags, Seq seq, Nanos
 
 // A segment of the session's connection to the target: our options, the session's IP id;
 // `slices` of queued payload (none for a control segment).
-void EngineImpl::emit_session_segment(Session& s, std::uint8_t flags, Seq seq, Nanos now,
+inline void EngineImpl::emit_session_segment(Session& s, std::uint8_t flags, Seq seq, Nanos now,
                                       std::span<const PayloadSlice> slices, bool syn) {
     const net::TcpSpec t = tcp_spec(s, flags, seq, now, syn);
     net::Ipv4Spec ip;
@@ -62,17 +62,17 @@ void EngineImpl::emit_session_segment(Session& s, std::uint8_t flags, Seq seq, N
     emit_frame(ip, t, slices);
 }
 
-void EngineImpl::send_ack(Session& s, Nanos now) {
+inline void EngineImpl::send_ack(Session& s, Nanos now) {
     ++ctr_[Counter::acks_sent];
     emit_session_segment(s, tf::ack, s.snd_nxt, now);
 }
 
-void EngineImpl::send_rst(Session& s, Nanos now) {
+inline void EngineImpl::send_rst(Session& s, Nanos now) {
     ++ctr_[Counter::rst_sent];
     emit_session_segment(s, tf::rst | tf::ack, s.snd_max, now);
 }
 
-void EngineImpl::send_syn(Session& s, Nanos now) {
+inline void EngineImpl::send_syn(Session& s, Nanos now) {
     ++ctr_[Counter::syn_sent];
     emit_session_segment(s, tf::syn, s.isn, now, {}, true);
     if (s.syn_retries == 0) {
@@ -84,7 +84,7 @@ void EngineImpl::send_syn(Session& s, Nanos now) {
     s.rto_at = now + Rto::timeout_ns(s.rto_us, s.syn_retries);
 }
 
-void EngineImpl::emit_record(Session& s, std::uint32_t online_bytes, Nanos online_time) {
+inline void EngineImpl::emit_record(Session& s, std::uint32_t online_bytes, Nanos online_time) {
     ++ctr_[Counter::exchanges];
     if (!observer_) return;
     ExchangeRecord r;
@@ -98,7 +98,7 @@ void EngineImpl::emit_record(Session& s, std::uint32_t online_bytes, Nanos onlin
     observer_->on_exchange(r);
 }
 
-void EngineImpl::start_exchange(Session& s, const Piece& p, std::uint32_t need, Nanos now) {
+inline void EngineImpl::start_exchange(Session& s, const Piece& p, std::uint32_t need, Nanos now) {
     if (s.flags & sflag::exchange) {
         emit_record(s, need > s.ex_online_received ? need - s.ex_online_received : 0, p.srv_time > s.ex_start ? p.srv_time - s.ex_start : 0);
     }
@@ -110,21 +110,21 @@ void EngineImpl::start_exchange(Session& s, const Piece& p, std::uint32_t need, 
     s.ex_req_bytes = 0;
 }
 
-void EngineImpl::finish_exchange(Session& s) {
+inline void EngineImpl::finish_exchange(Session& s) {
     if (!(s.flags & sflag::exchange)) return;
     const std::uint32_t end = online_rel_end(s);
     emit_record(s, end > s.ex_online_received ? end - s.ex_online_received : 0, s.online_last > s.ex_start ? s.online_last - s.ex_start : 0);
     s.flags &= ~sflag::exchange;
 }
 
-void EngineImpl::advance_and_schedule(std::uint32_t id, Nanos now) {
+inline void EngineImpl::advance_and_schedule(std::uint32_t id, Nanos now) {
     Session& s = sessions_[id];
     advance_session(s, now);
     if (s.state != State::free) schedule_deadline(id);
 }
 
 // Moves the session forward as far as it can go now. Returns true if it sent a segment.
-bool EngineImpl::advance_session(Session& s, Nanos now) {
+inline bool EngineImpl::advance_session(Session& s, Nanos now) {
     switch (s.state) {
         case State::detached:
             resync(s, now);
@@ -155,7 +155,7 @@ bool EngineImpl::advance_session(Session& s, Nanos now) {
 // A request starts at `p` (its first byte, not sent yet): request pacing decides whether it
 // goes now. Held: counted once, the wait deadline set, false. Released: the exchange record
 // starts, true.
-bool EngineImpl::release_request(Session& s, const Piece& p, std::uint32_t need, Nanos now) {
+inline bool EngineImpl::release_request(Session& s, const Piece& p, std::uint32_t need, Nanos now) {
     PaceInput in;
     in.online_answer = (need > s.released_need ? need - s.released_need : 0u);
     in.target_answer = target_answer(s);
@@ -193,7 +193,7 @@ bool EngineImpl::release_request(Session& s, const Piece& p, std::uint32_t need,
     return true;
 }
 
-std::uint32_t EngineImpl::send_queued_data(Session& s, Nanos now, std::uint32_t max_segments) {
+inline std::uint32_t EngineImpl::send_queued_data(Session& s, Nanos now, std::uint32_t max_segments) {
     std::uint32_t sent = 0;
     while (sent < max_segments) {
         const std::uint32_t id = first_unsent_piece(s);
@@ -271,7 +271,7 @@ std::uint32_t EngineImpl::send_queued_data(Session& s, Nanos now, std::uint32_t 
 // target's answer to the last request should be in, as far as the online server's answer
 // (up to `need`) says; closing or resetting early makes the target abort it (nginx 499).
 // True while it is worth waiting (wait_at set).
-bool EngineImpl::answer_pending(Session& s, std::uint32_t need, Nanos now) {
+inline bool EngineImpl::answer_pending(Session& s, std::uint32_t need, Nanos now) {
     const std::uint32_t online = need > s.released_need ? need - s.released_need : 0u;
     if (cfg_.no_wait || target_answer(s) >= online) return false;
     const Nanos q = close_quiet(s);
@@ -286,7 +286,7 @@ bool EngineImpl::answer_pending(Session& s, std::uint32_t need, Nanos now) {
 // The session's MySQL login is about to go (its first client bytes, after the target's
 // greeting): the auth response is rewritten for the target's scramble in this session's
 // own copy of the bytes: the pieces that change get new blocks, other replicas keep theirs.
-void EngineImpl::rewrite_login(Session& s, std::uint32_t first) {
+inline void EngineImpl::rewrite_login(Session& s, std::uint32_t first) {
     std::size_t n = 0;
     for (std::uint32_t q = first; q != kNone; q = pieces_[q].next) {
         const Piece& d = pieces_[q];
@@ -307,7 +307,7 @@ void EngineImpl::rewrite_login(Session& s, std::uint32_t first) {
 }
 
 // A piece's payload replaced by `bytes` (same length) in a block of its own.
-bool EngineImpl::replace_bytes(Piece& d, ConstBytes bytes) {
+inline bool EngineImpl::replace_bytes(Piece& d, ConstBytes bytes) {
     if (blocks_.available() == 0) return false;
     if (d.flags & Piece::kOwnBlock) {
         blocks_.free_private(d.block);
@@ -323,7 +323,7 @@ bool EngineImpl::replace_bytes(Piece& d, ConstBytes bytes) {
 }
 
 // Replays the client's FIN/RST (or closes after finish_input) once all data is acknowledged.
-bool EngineImpl::try_close(Session& s, Nanos now) {
+inline bool EngineImpl::try_close(Session& s, Nanos now) {
     if (s.snd_nxt != s.snd_max) return false;
     const std::uint32_t id = first_unsent_piece(s);
     bool fin_pending = false;
@@ -355,7 +355,7 @@ bool EngineImpl::try_close(Session& s, Nanos now) {
 }
 
 // Detached: drop captured data up to the next request boundary, then reconnect there.
-void EngineImpl::resync(Session& s, Nanos now) {
+inline void EngineImpl::resync(Session& s, Nanos now) {
     for (;;) {
         if (s.q_head == kNone) {  // a captured RST ends the session once nothing is left to replay
             if (s.flags & (sflag::input_done | sflag::cap_rst)) end_session(s, Counter::end_detached, now);

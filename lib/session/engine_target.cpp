@@ -3,7 +3,7 @@
 
 namespace dpcopy::session::detail {
 
-bool EngineImpl::take_unknown_rst_token(Nanos now) noexcept {
+inline bool EngineImpl::take_unknown_rst_token(Nanos now) noexcept {
     const Nanos step = kSec / kUnknownRstPerSec;
     if (now > rst_refill_at_) {
         const Nanos earned = (now - rst_refill_at_) / step;
@@ -16,7 +16,7 @@ bool EngineImpl::take_unknown_rst_token(Nanos now) noexcept {
     return true;
 }
 
-void EngineImpl::reset_unknown(const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
+inline void EngineImpl::reset_unknown(const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
     // RFC 793 reset generation for a segment of no live session (e.g. the target still
     // holds a connection we already ended): it frees the target's state.
     if (!take_unknown_rst_token(now)) {
@@ -41,7 +41,7 @@ void EngineImpl::reset_unknown(const net::PacketView& v, const net::TcpHdr& th, 
     if (emit_frame(ip, t)) ++ctr_[Counter::target_unknown_rst_sent];
 }
 
-void EngineImpl::target_segment(std::uint32_t id, ConstBytes frame, const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
+inline void EngineImpl::target_segment(std::uint32_t id, ConstBytes frame, const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
     Session& s = sessions_[id];
     if (s.state == State::syn_sent) {
         std::optional<net::TcpOptions> opts;
@@ -64,7 +64,7 @@ void EngineImpl::target_segment(std::uint32_t id, ConstBytes frame, const net::P
     if (s.state != State::free) schedule_deadline(id);
 }
 
-void EngineImpl::syn_sent_segment(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now) {
+inline void EngineImpl::syn_sent_segment(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now) {
     if (th.has(tf::rst)) {
         if (th.has(tf::ack) && th.ack == s.isn + 1) end_session(s, Counter::end_target_refused, now);
         return;
@@ -79,7 +79,7 @@ void EngineImpl::syn_sent_segment(Session& s, const net::TcpHdr& th, const std::
 
 // A stale connection on this tuple answered our SYN (challenge ACK): reset it, our SYN
 // retransmission will then go through.
-void EngineImpl::reset_stale_connection(Session& s, const net::TcpHdr& th) {
+inline void EngineImpl::reset_stale_connection(Session& s, const net::TcpHdr& th) {
     ++ctr_[Counter::target_challenge_rst];
     net::TcpSpec t;
     t.src_port = s.xlat.src_port;
@@ -95,7 +95,7 @@ void EngineImpl::reset_stale_connection(Session& s, const net::TcpHdr& th) {
 
 // The target's SYN-ACK: syn_sent -> established, with the target's options, then whatever
 // the session can send (at least the handshake's ACK).
-void EngineImpl::enter_established(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now) {
+inline void EngineImpl::enter_established(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now) {
     ++ctr_[Counter::handshakes];
     logins_.reset(id_of(s));
     s.flags &= ~sflag::mid_open;
@@ -131,7 +131,7 @@ void EngineImpl::enter_established(Session& s, const net::TcpHdr& th, const std:
     if (!advance_session(s, now) && s.state == State::established) send_ack(s, now);
 }
 
-void EngineImpl::connected_segment(Session& s, const net::TcpHdr& th, std::optional<net::TcpTimestamp> ts, std::uint16_t len,
+inline void EngineImpl::connected_segment(Session& s, const net::TcpHdr& th, std::optional<net::TcpTimestamp> ts, std::uint16_t len,
                                    Nanos now) {
     if (th.has(tf::rst)) {
         const std::int32_t off = th.seq - s.rcv_nxt;
@@ -168,7 +168,7 @@ void EngineImpl::connected_segment(Session& s, const net::TcpHdr& th, std::optio
 // The target's acknowledgement and window in a connected segment (RFC 9293 SEG.ACK checks):
 // progress frees the acknowledged pieces, a third duplicate ACK retransmits. True when the
 // ACK needs an answer (it acknowledges data we never sent).
-bool EngineImpl::take_target_ack(Session& s, const net::TcpHdr& th, std::uint16_t len, Nanos now) {
+inline bool EngineImpl::take_target_ack(Session& s, const net::TcpHdr& th, std::uint16_t len, Nanos now) {
     bool need_ack = false;
     const std::uint32_t wnd = std::uint32_t{th.window} << s.tgt_wscale;
     if (th.ack > s.snd_max) {
@@ -202,7 +202,7 @@ bool EngineImpl::take_target_ack(Session& s, const net::TcpHdr& th, std::uint16_
 
 // The target's data in a connected segment: in order it is counted as the target's answer,
 // else counted as a duplicate or out of order (and dropped).
-void EngineImpl::take_target_data(Session& s, Seq seq, std::uint16_t len, Nanos now) {
+inline void EngineImpl::take_target_data(Session& s, Seq seq, std::uint16_t len, Nanos now) {
     const Seq end = seq + len;
     if (seq <= s.rcv_nxt && end > s.rcv_nxt) {
         const std::uint32_t add = seq_dist(end, s.rcv_nxt);
@@ -220,7 +220,7 @@ void EngineImpl::take_target_data(Session& s, Seq seq, std::uint16_t len, Nanos 
 
 // fin_sent: our FIN is out; acknowledged and the target's FIN received, the connection is
 // closed (its TIME_WAIT remembered) and the session ends.
-void EngineImpl::close_when_both_fins_acked(Session& s, bool need_ack, Nanos now) {
+inline void EngineImpl::close_when_both_fins_acked(Session& s, bool need_ack, Nanos now) {
     if (need_ack) send_ack(s, now);
     if ((s.flags & sflag::tgt_fin) && s.snd_una == s.snd_max) {
         remember_time_wait(s, now);
@@ -228,7 +228,7 @@ void EngineImpl::close_when_both_fins_acked(Session& s, bool need_ack, Nanos now
     }
 }
 
-void EngineImpl::fast_retransmit(Session& s, Nanos now) {
+inline void EngineImpl::fast_retransmit(Session& s, Nanos now) {
     ++ctr_[Counter::retransmits_fast];
     const Seq save_nxt = s.snd_nxt;
     s.snd_nxt = s.snd_una;
@@ -239,7 +239,7 @@ void EngineImpl::fast_retransmit(Session& s, Nanos now) {
     s.q_send = kNone;
 }
 
-void EngineImpl::target_reset(Session& s, Nanos now) {
+inline void EngineImpl::target_reset(Session& s, Nanos now) {
     if (s.state == State::fin_sent) {
         end_session(s, s.snd_una == s.snd_max ? ((s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input)
                                       : Counter::end_target_rst,

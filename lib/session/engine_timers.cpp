@@ -3,7 +3,7 @@
 
 namespace dpcopy::session::detail {
 
-void EngineImpl::on_timer(std::uint32_t id, Nanos now) {
+inline void EngineImpl::on_timer(std::uint32_t id, Nanos now) {
     Session& s = sessions_[id];
     if (s.state == State::free) return;
     if (now >= s.last_activity + cfg_.session_timeout) {
@@ -34,7 +34,7 @@ void EngineImpl::on_timer(std::uint32_t id, Nanos now) {
     schedule_deadline(id);
 }
 
-void EngineImpl::on_rto(Session& s, Nanos now) {
+inline void EngineImpl::on_rto(Session& s, Nanos now) {
     s.rto_at = 0;
     switch (s.state) {
         case State::syn_sent:
