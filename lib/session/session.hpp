@@ -31,7 +31,7 @@ inline constexpr std::uint32_t cap_fin = 1u << 7;       // the client's FIN was 
 inline constexpr std::uint32_t input_done = 1u << 8;    // no more captured frames will come
 inline constexpr std::uint32_t superseded = 1u << 9;    // chain detached from the original-key index
 inline constexpr std::uint32_t rtt_timing = 1u << 10;   // an RTT sample is being timed (rtt_seq/rtt_time)
-inline constexpr std::uint32_t gap = 1u << 11;          // the captured stream has a hole at cap_nxt
+inline constexpr std::uint32_t gap = 1u << 11;          // the captured stream has a hole at captured_contig_end
 inline constexpr std::uint32_t gap_expired = 1u << 12;  // ... and it was not filled in time
 inline constexpr std::uint32_t srv_fin = 1u << 13;      // the online server's FIN was captured
 inline constexpr std::uint32_t exchange = 1u << 14;     // an exchange record is open
@@ -64,8 +64,8 @@ struct Session {
     std::uint8_t backoff = 0;
     // captured client stream / online server stream
     Seq isn;          // client ISN of the current connection (captured or fabricated)
-    Seq cap_nxt;      // end of the contiguous captured client stream
-    Seq online_base;  // online server's first data byte (R = ack - online_base)
+    Seq captured_contig_end;      // end of the contiguous captured client stream
+    Seq online_base;  // online server's first data byte (need = ack - online_base)
     Seq online_end;   // online server's data end seen in the capture
     Seq srv_data_ack; // ack field of the online server's latest captured data (client bytes it had)
     Seq srv_data_seq; // first online server data byte sent with that ack
@@ -74,7 +74,7 @@ struct Session {
     Seq rcv_nxt;
     std::uint32_t tgt_wnd = 0;     // target's receive window, scaled
     std::uint32_t tgt_bytes = 0;   // target response bytes received on this connection
-    std::uint32_t released = 0;    // highest R released on this connection
+    std::uint32_t released_need = 0;  // highest need_of() released on this connection
     std::uint32_t ts_recent = 0;   // target's last TSval (we echo it)
     std::uint32_t ts_off = 0;      // our TSval = now_ms + ts_off
     std::uint32_t syn_tsval = 0;
@@ -88,17 +88,19 @@ struct Session {
     std::uint64_t rto_at = 0;      // retransmission / persist timer (0: off)
     std::uint64_t wait_at = 0;     // pacing quiet / close linger (0: off)
     std::uint64_t gap_at = 0;      // capture gap deadline (0: off)
-    std::uint64_t quiet_ref = 0;   // last progress from the target (observed clock, engine.cpp observe())
+    std::uint64_t quiet_ref = 0;   // last progress from the target (observed clock, engine_impl.hpp advance_observed_clock())
     std::uint64_t cap_mark = 0;    // capture time of the online SYN-ACK
     // exchange record in progress
     std::uint64_t ex_start = 0;    // capture time of the request's first segment
     std::uint64_t ex_sent = 0;     // when we sent its first byte
     std::uint64_t last_tgt_data = 0;
     std::uint64_t online_last = 0; // capture time of the online server's last data
-    std::uint32_t ex_req_bytes = 0, ex_R = 0, ex_tgt0 = 0;
+    std::uint32_t ex_req_bytes = 0;
+    std::uint32_t ex_online_received = 0;          // need_of() the request: online bytes the client had
+    std::uint32_t ex_target_bytes_at_release = 0;  // tgt_bytes when the request went
     // The online answer bytes still missing from the target when the latest request went as a
     // guess (released after a quiet time): the target's next bytes complete that answer before
-    // they count as an answer to the latest request (engine.cpp target_answer()).
+    // they count as an answer to the latest request (engine_impl.hpp target_answer()).
     std::uint32_t answer_owed = 0;
 };
 

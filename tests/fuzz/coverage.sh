@@ -22,8 +22,10 @@ case "$name" in
                  apps/copy/options.cpp apps/intercept/options.cpp "${rewrite[@]}" "${proto[@]}")
            libs=(-lboost_program_options -lpcap -lcrypto)
            files=(apps/common/*.cpp apps/copy/options.cpp apps/intercept/options.cpp) ;;
-  engine)  srcs=(lib/session/{engine,mysql_login,tuple_alloc}.cpp "${rewrite[@]}" "${proto[@]}"); libs=(-lcrypto)
-           files=(lib/session/engine.cpp lib/session/tuple_alloc.cpp lib/session/mysql_login.cpp) ;;
+  engine)  # the engine's seam files form one unit (lib/session/engine_impl.hpp)
+           mkdir -p "$work"; for f in lib/session/engine*.cpp; do echo "#include \"$f\""; done > "$work/engine_unit.cpp"
+           srcs=("$work/engine_unit.cpp" lib/session/{mysql_login,tuple_alloc}.cpp "${rewrite[@]}" "${proto[@]}"); libs=(-lcrypto)
+           files=(lib/session/engine*.cpp lib/session/engine_impl.hpp lib/session/close_memory.hpp lib/session/tuple_alloc.cpp lib/session/mysql_login.cpp) ;;
   mysql)   srcs=("${proto[@]}"); libs=(-lcrypto); files=("${proto[@]}") ;;
   *) echo "coverage.sh: unknown harness '$name'" >&2; exit 2 ;;
 esac

@@ -1,0 +1,198 @@
+// EngineImpl, captured frames: the client's (sessions open, data queued) and the server's.
+#include "lib/session/engine_impl.hpp"
+
+namespace dpcopy::session::detail {
+
+inline void EngineImpl::client_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, const TransferMap& xfer, Nanos now) {
+    const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
+    const net::FlowKey& orig = v.key;
+    std::uint32_t head = by_orig_.find(h, [&](std::uint32_t i) { return sessions_[i].orig == orig; });
+    const bool syn = th.has(tf::syn) && !th.has(tf::ack);
+    if (head != kNone && syn) {
+        const Session& hs = sessions_[head];
+        if ((hs.flags & sflag::cap_syn) && hs.isn == th.seq) {
+            ++ctr_[Counter::drop_captured_duplicate_syn];
+            return;
+        }
+        supersede_chain(head, now);  // the client reused the port: a new connection
+        head = kNone;
+    }
+    if (head == kNone) {
+        if (th.has(tf::syn) && th.has(tf::ack)) {
+            ++ctr_[Counter::drop_captured_no_session];
+            return;
+        }
+        const bool data = v.payload_len > 0;
+        if (!syn && !data) {
+            ++ctr_[Counter::drop_captured_no_session];
+            return;
+        }
+        if (!syn && recently_closed(orig, th.seq, now)) {
+            ++ctr_[Counter::drop_captured_after_close];
+            return;
+        }
+        if (!syn && cfg_.full_sessions_only) {
+            ++ctr_[Counter::drop_captured_mid_stream];
+            return;
+        }
+        if (!sampled(orig, cfg_.percent, cfg_.sample_seed)) {
+            ++ctr_[Counter::drop_captured_not_sampled];
+            return;
+        }
+        head = create_chain(orig, xfer, now);
+        if (head == kNone) return;
+        if (syn) {
+            std::optional<net::TcpOptions> opts = net::TcpOptions::read(v.tcp_options(frame));
+            for (std::uint32_t id = head; id != kNone; id = sessions_[id].next_rep) {
+                open_from_syn(sessions_[id], th, opts ? *opts : net::TcpOptions{}, now);
+                schedule_deadline(id);
+            }
+            return;
+        }
+        for (std::uint32_t id = head; id != kNone; id = sessions_[id].next_rep) {
+            open_mid_stream(sessions_[id], th.seq, now);
+        }
+    }
+    const ConstBytes payload = v.payload(frame);
+    // the frame's payload is stored once, in blocks shared by every replica's pieces
+    // (with one replica and a flat sink nothing is shared: private blocks, no meta)
+    if (share_blocks_) stash_begin(payload);
+    for (std::uint32_t id = head; id != kNone;) {
+        const std::uint32_t nx = sessions_[id].next_rep;
+        client_segment(id, th, payload, now);
+        id = nx;
+    }
+    stash_.len = 0;
+    stash_.base = nullptr;
+}
+
+inline void EngineImpl::open_from_syn(Session& s, const net::TcpHdr& th, const net::TcpOptions& o, Nanos now) {
+    s.flags |= sflag::cap_syn;
+    s.isn = th.seq;
+    s.captured_contig_end = th.seq + 1;
+    s.syn_mss = o.mss ? std::min<std::uint16_t>(*o.mss, max_payload_) : 0;
+    if (o.wscale) {
+        s.flags |= sflag::syn_ws;
+        s.syn_wscale = std::min<std::uint8_t>(*o.wscale, 14);
+    }
+    if (o.ts) {
+        s.flags |= sflag::syn_ts;
+        s.syn_tsval = o.ts->val;
+        s.ts_off = o.ts->val - static_cast<std::uint32_t>(now / kMs);
+    }
+    // SACK-permitted is not sent: we do not process SACK blocks.
+    s.snd_una = s.isn;
+    s.snd_nxt = s.snd_max = s.isn + 1;
+    send_syn(s, now);
+}
+
+inline void EngineImpl::open_mid_stream(Session& s, Seq first_seq, Nanos now) {
+    ++ctr_[Counter::sessions_mid_stream];
+    s.flags |= sflag::fabricated | sflag::mid_open;
+    s.isn = first_seq - 1;
+    s.captured_contig_end = first_seq;
+    s.syn_mss = fabricated_mss_;
+    s.snd_una = s.isn;
+    s.snd_nxt = s.snd_max = s.isn + 1;
+    send_syn(s, now);
+}
+
+inline void EngineImpl::rebase_mid_stream(Session& s, Seq first_seq, Nanos now) {
+    send_rst(s, now);  // clears the target's half-open connection, if our SYN reached it
+    release_tuple(s, now);
+    if (!rebind(s, now)) return;
+    ++ctr_[Counter::mid_stream_rebased];
+    s.isn = first_seq - 1;
+    s.captured_contig_end = first_seq;
+    s.snd_una = s.isn;
+    s.snd_nxt = s.snd_max = s.isn + 1;
+    s.syn_retries = 0;
+    s.q_send = kNone;
+    send_syn(s, now);
+    if (s.q_head != kNone) extend_contig(s, s.q_head);
+}
+
+inline void EngineImpl::server_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, Nanos now) {
+    const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
+    const net::FlowKey orig = v.key.reversed();
+    const std::uint32_t head = by_orig_.find(h, [&](std::uint32_t i) { return sessions_[i].orig == orig; });
+    if (head == kNone) {
+        if (!sampled(orig, cfg_.percent, cfg_.sample_seed)) {
+            ++ctr_[Counter::drop_captured_not_sampled];
+        } else {
+            ++ctr_[Counter::drop_captured_no_session];
+        }
+        return;
+    }
+    for (std::uint32_t id = head; id != kNone; id = sessions_[id].next_rep) {
+        Session& s = sessions_[id];
+        if (th.has(tf::syn)) {
+            if (th.has(tf::ack) && !(s.flags & sflag::base_known)) {
+                s.online_base = s.online_end = th.seq + 1;
+                s.flags |= sflag::base_known;
+                s.cap_mark = now;
+            }
+            continue;
+        }
+        if (!(s.flags & sflag::base_known)) {
+            ++ctr_[Counter::drop_server_frame_early];
+            continue;
+        }
+        const Seq dend = th.seq + v.payload_len;
+        if (v.payload_len > 0 && dend > s.online_end) {
+            s.online_end = dend;
+            s.online_last = now;
+        }
+        if (v.payload_len > 0 && th.has(tf::ack) &&
+            (!(s.flags & sflag::srv_data_seen) || th.ack != s.srv_data_ack)) {
+            s.srv_data_ack = th.ack;
+            s.srv_data_seq = th.seq;
+            s.flags |= sflag::srv_data_seen;
+        }
+        if (th.has(tf::fin)) s.flags |= sflag::srv_fin;
+    }
+}
+
+inline void EngineImpl::client_segment(std::uint32_t id, const net::TcpHdr& th, ConstBytes payload, Nanos now) {
+    Session& s = sessions_[id];
+    s.last_activity = now;
+    if (th.has(tf::ack) && !(s.flags & sflag::base_known)) {
+        s.online_base = s.online_end = th.ack;
+        s.flags |= sflag::base_known;
+    }
+    if (th.has(tf::ack) && s.cap_mark != 0 && !(s.flags & sflag::cap_rtt_set)) {
+        s.cap_rtt_us = static_cast<std::uint32_t>(std::min<Nanos>((now - s.cap_mark) / 1000, 0xffffffffULL));
+        s.flags |= sflag::cap_rtt_set;
+    }
+    if (th.has(tf::rst)) {
+        s.flags |= sflag::cap_rst;
+        advance_and_schedule(id, now);
+        return;
+    }
+    if (th.has(tf::syn)) return;
+    if (payload.empty() && !th.has(tf::fin)) return;  // pure ACK: we make our own
+    if ((s.flags & sflag::mid_open) && s.state == State::syn_sent && !payload.empty() && th.seq < s.isn + 1 &&
+        (s.isn + 1) - th.seq < (1 << 24)) {
+        // a mid-stream session whose handshake is still pending got an earlier segment
+        // (reordered in the capture, e.g. the head of a GRO run): nothing was sent yet,
+        // so start the connection there instead, on a fresh tuple
+        rebase_mid_stream(s, th.seq, now);
+        if (s.state == State::free) return;
+    }
+    // A segment starting exactly where the online server's latest response data said it
+    // had received everything, and acknowledging that response, starts a request: even
+    // after a capture hole right before it, it is a safe restart point.
+    const bool proven = !payload.empty() && th.has(tf::ack) && (s.flags & sflag::srv_data_seen) &&
+                        th.seq == s.srv_data_ack && th.ack > s.srv_data_seq;
+    // A segment acknowledging online server data the capture never showed: the server
+    // answered something we missed (a request lost with its answer). Right after a hole it
+    // is taken as the next request's start (a guess, counted: resync_restart_unseen_answer).
+    const bool unseen_answer = !payload.empty() && th.has(tf::ack) && (s.flags & sflag::base_known) &&
+                               th.ack > s.online_end;
+    const std::uint8_t start = static_cast<std::uint8_t>((proven ? Piece::kBoundary : 0) |
+                                                         (unseen_answer ? Piece::kUnseenAnswer : 0));
+    enqueue(s, th.seq, payload, th.ack, th.has(tf::ack), th.has(tf::fin), now, start);
+    advance_and_schedule(id, now);
+}
+
+}  // namespace dpcopy::session::detail

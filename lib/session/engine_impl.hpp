@@ -1,0 +1,430 @@
+// EngineImpl: the session engine's one class (internal to lib/session; see engine.hpp for
+// the contract, docs/PERFORMANCE.md for figures).
+//
+// One EngineImpl per worker. Sessions live in a fixed slab; two FlatIndex tables find them
+// by original 4-tuple (head of the replica chain) and by translated tuple; one TimerWheel
+// entry per session holds its earliest deadline; captured client data waits in the
+// worker's PiecePool until the target acknowledges it. Every frame sent is built from
+// scratch by net::build_tcp_headers in emit_frame (our options, our checksums).
+//
+// The member functions are defined by seam: engine.cpp (entry points, bursts),
+// engine_capture.cpp (captured frames), engine_queue.cpp (the capture queue),
+// engine_send.cpp (sending, closing, resync, exchange records), engine_target.cpp (target
+// frames), engine_lifecycle.cpp (tuples, session life cycle), engine_timers.cpp (timers),
+// engine_close.cpp (recently closed sessions, TIME_WAIT). Helpers of the per-packet path
+// stay inline here.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+#include <vector>
+
+#include "lib/rewrite/build.hpp"
+#include "lib/rewrite/headers.hpp"
+#include "lib/rewrite/parse.hpp"
+#include "lib/session/big_array.hpp"
+#include "lib/session/close_memory.hpp"
+#include "lib/session/engine.hpp"
+#include "lib/session/flat_index.hpp"
+#include "lib/session/mysql_login.hpp"
+#include "lib/session/policy.hpp"
+#include "lib/session/rto.hpp"
+#include "lib/session/seg_pool.hpp"
+#include "lib/session/session.hpp"
+#include "lib/session/timer_wheel.hpp"
+#include "lib/session/tuple_alloc.hpp"
+
+// EngineImpl keeps internal linkage and its member functions are defined `inline`, as when
+// they were defined in the class in one file: the engine_*.cpp seams are compiled as one unit
+// (lib/session/meson.build: unity=on), so GCC inlines the per-packet path across them as
+// before (without, bench_engine lost 5-10% at 1000 sessions). A seam file alone does not link.
+namespace dpcopy::session::detail {
+namespace {
+
+constexpr std::uint32_t kNone = 0xffffffffu;
+constexpr std::size_t kSessionPrefetchBytes = sizeof(Session);
+
+namespace tf = net::tcpflag;
+
+inline std::uint32_t seq_dist(Seq to, Seq from) noexcept {  // to - from, clamped at 0
+    const std::int32_t d = to - from;
+    return d > 0 ? static_cast<std::uint32_t>(d) : 0u;
+}
+
+static_assert(BlockPool::kBlockBytes == kPayloadBlockBytes);
+// Target response bytes of a connection within which a MySQL greeting and login answer are looked for.
+constexpr std::uint32_t kLoginWindow = 4096;
+
+class EngineImpl final : public Engine {
+public:
+    EngineImpl(const EngineConfig& cfg, FrameSink& sink);
+
+    bool init(std::string& err);
+
+    // ---------------------------------------------------------------- Engine API
+    void on_captured(ConstBytes frame, net::LinkType link, Nanos now) override;
+    void on_target(ConstBytes frame, Nanos now) override;
+
+    // A frame's parse and flow hash, computed once: by the burst paths for the whole burst
+    // (the hash also prefetches the index), or by the single-frame entry points.
+    struct Parsed {
+        net::PacketView v;
+        net::ParseError pe = net::ParseError::ok;
+        bool hashed = false;     // h is valid
+        bool to_server = false;  // h hashes v.key (else v.key.reversed())
+        std::uint64_t h = 0;
+    };
+
+    void captured_one(ConstBytes frame, net::LinkType link, Nanos now);
+
+    // The hash of `k` (to_server) or of its reverse, reusing the burst's when it is that one.
+    static std::uint64_t hash_of(const Parsed& p, bool to_server) noexcept {
+        if (p.hashed && p.to_server == to_server) return p.h;
+        return net::hash_flow(to_server ? p.v.key : p.v.key.reversed());
+    }
+
+    // Counts a frame of one direction in (`frames`) and, when it is not a parsed TCP segment,
+    // its drop; true when it goes on.
+    struct Intake {
+        Counter frames, parse, not_tcp;
+        std::array<std::uint64_t, net::parse_error_count> Counters::*by_reason;
+    };
+    static constexpr Intake kCapturedIntake{Counter::captured_frames, Counter::drop_captured_parse,
+                                            Counter::drop_captured_not_tcp, &Counters::parse_captured};
+    static constexpr Intake kTargetIntake{Counter::target_frames, Counter::drop_target_parse,
+                                          Counter::drop_target_not_tcp, &Counters::parse_target};
+    bool admit_frame(const Parsed& p, const Intake& in, Nanos now) noexcept {
+        advance_observed_clock(now);
+        ++ctr_[in.frames];
+        if (p.pe != net::ParseError::ok) {
+            ++ctr_[in.parse];
+            ++(ctr_.*in.by_reason)[static_cast<std::size_t>(p.pe)];
+            return false;
+        }
+        if (p.v.l4 != net::L4Kind::tcp) {
+            ++ctr_[in.not_tcp];
+            return false;
+        }
+        return true;
+    }
+
+    void captured_parsed(ConstBytes frame, const Parsed& p, Nanos now);
+
+    void target_one(ConstBytes frame, Nanos now);
+
+    void target_parsed(ConstBytes frame, const Parsed& p, Nanos now);
+
+    // Bursts: pass 1 parses every frame once and hashes its flow (prefetching the index
+    // slot), pass 2 prefetches the sessions and what they will touch, pass 3 processes.
+    static constexpr std::size_t kBurst = 32;
+
+    bool parse_and_hash(ConstBytes f, net::LinkType link, Parsed& p, const net::PacketView* given = nullptr) const noexcept;
+
+    void on_captured_burst(std::span<const ConstBytes> frames, net::LinkType link, Nanos now) override;
+
+    void on_target_burst(std::span<const ConstBytes> frames, Nanos now) override;
+    void on_target_burst(std::span<const ConstBytes> frames, std::span<const net::PacketView> views, Nanos now) override;
+
+    void advance(Nanos now) override;
+
+    void finish_input(Nanos now) override;
+
+    bool idle() const override { return active_ == 0; }
+    void set_next_hop_mac(MacAddr mac) override { l2_.dst = mac; }
+    void set_observer(ExchangeObserver* obs) override { observer_ = obs; }
+    const Counters& counters() const override { return ctr_; }
+    std::size_t active_sessions() const override { return active_; }
+    std::size_t queued_segments() const override { return pieces_.in_use(); }
+    std::size_t payload_blocks() const override { return blocks_.in_use(); }
+    std::size_t memory_bytes() const override;
+
+private:
+    // ---------------------------------------------------------------- helpers
+    void prefetch_session_lines(std::uint32_t id) const noexcept {
+        const auto* p = reinterpret_cast<const char*>(&sessions_[id]);
+        for (std::size_t off = 0; off < kSessionPrefetchBytes; off += 64) __builtin_prefetch(p + off, 1);
+    }
+    void prefetch_session(std::uint32_t id) const noexcept {
+        if (id == kNone) return;
+        prefetch_session_lines(id);
+        wheel_.prefetch(id);
+    }
+
+    std::uint32_t id_of(const Session& s) const noexcept { return static_cast<std::uint32_t>(&s - sessions_.data()); }
+    bool connected(const Session& s) const noexcept {
+        return s.state == State::syn_sent || s.state == State::established || s.state == State::fin_sent;
+    }
+    std::uint32_t tsval(const Session& s, Nanos now) const noexcept {
+        return static_cast<std::uint32_t>(now / kMs) + s.ts_off;
+    }
+    Nanos rto_ns(const Session& s) const noexcept { return Rto::timeout_ns(s.rto_us, s.backoff); }
+    // Target response bytes since the latest request was released (since the connection
+    // opened, before the first).
+    std::uint32_t target_bytes_since_release(const Session& s) const noexcept { return s.tgt_bytes - s.ex_target_bytes_at_release; }
+    // The target's answer to what it was last sent: its bytes since the latest request went,
+    // less what it still owed of the answer before (a request released after a quiet time,
+    // while a long answer paused: the rest of that answer is not this request's; closing on
+    // it would make the target abort the answer it is still writing and drop the request).
+    std::uint32_t target_answer(const Session& s) const noexcept {
+        const std::uint32_t since = target_bytes_since_release(s);
+        return since > s.answer_owed ? since - s.answer_owed : 0u;
+    }
+    Nanos quiet(const Session& s) const noexcept {
+        return quiet_time(std::uint64_t{s.cap_rtt_us} * 1000, std::uint64_t{s.srtt_us} * 1000, quiet_policy_);
+    }
+    // Before the client's FIN/RST: an early close makes the target abort the response it is
+    // writing, a late one costs nothing, so the floor is longer than for a request.
+    Nanos close_quiet(const Session& s) const noexcept {
+        return target_bytes_since_release(s) == 0 ? cfg_.unanswered_limit : std::max(quiet(s), cfg_.close_quiet);
+    }
+    // Quiet time is measured on the observed clock `observed_clock_` (see
+    // advance_observed_clock()); quiet_ref is an observed_clock_ value. Returns the engine-clock
+    // deadline at which `quiet` will have elapsed if the engine keeps running.
+    Nanos quiet_deadline(const Session& s, Nanos quiet_ns, Nanos now) const noexcept {
+        const Nanos end = s.quiet_ref + quiet_ns;
+        return end > observed_clock_ ? now + (end - observed_clock_) : now;
+    }
+    // The observed clock: time passes for quiet-time purposes only while the engine is called.
+    // A gap longer than stall_gap between two calls (the worker was descheduled or busy
+    // elsewhere) counts as stall_gap: frames the target sent meanwhile may still be waiting
+    // in the receive queues, so its silence during the gap is unknown (EB-6).
+    void advance_observed_clock(Nanos now) noexcept {
+        if (now > last_call_) {
+            observed_clock_ += std::min<Nanos>(now - last_call_, cfg_.stall_gap);
+            last_call_ = now;
+        }
+    }
+    std::uint32_t online_rel_end(const Session& s) const noexcept {
+        if (!(s.flags & sflag::base_known)) return 0;
+        return seq_dist(s.online_end, s.online_base);
+    }
+    // Need of a queued piece: online response bytes the client had received when it sent it.
+    std::uint32_t need_of(const Session& s, const Piece& p) const noexcept {
+        if (!(p.flags & Piece::kAck) || !(s.flags & sflag::base_known)) return s.released_need;
+        std::uint32_t r = seq_dist(p.ack, s.online_base);
+        if (s.flags & sflag::srv_fin) r = std::min(r, online_rel_end(s));  // the server's FIN is no data
+        return r;
+    }
+
+    bool emit_frame(const net::Ipv4Spec& ip, const net::TcpSpec& t, std::span<const PayloadSlice> slices = {});
+    net::TcpSpec tcp_spec(Session& s, std::uint8_t flags, Seq seq, Nanos now, bool syn);
+    void emit_session_segment(Session& s, std::uint8_t flags, Seq seq, Nanos now, std::span<const PayloadSlice> slices = {},
+                              bool syn = false);
+    void send_ack(Session& s, Nanos now);
+    void send_rst(Session& s, Nanos now);
+    void send_syn(Session& s, Nanos now);
+    bool is_target(Ipv4Addr ip, Port port) const noexcept {
+        for (const TransferMap& t : cfg_.transfers)
+            if (t.target_ip == ip && t.target_port == port) return true;
+        return false;
+    }
+    // RSTs for target frames of no live session: at most kUnknownRstBurst in a row, refilled
+    // at kUnknownRstPerSec (an RST storm from the target, or forged frames, is not answered
+    // one for one).
+    static constexpr std::uint32_t kUnknownRstBurst = 64;
+    static constexpr std::uint32_t kUnknownRstPerSec = 1000;
+    bool take_unknown_rst_token(Nanos now) noexcept;
+    void reset_unknown(const net::PacketView& v, const net::TcpHdr& th, Nanos now);
+
+    // ---------------------------------------------------------------- exchange records
+    void emit_record(Session& s, std::uint32_t online_bytes, Nanos online_time);
+    void start_exchange(Session& s, const Piece& p, std::uint32_t need, Nanos now);
+    void finish_exchange(Session& s);
+
+    // ---------------------------------------------------------------- tuples, life cycle
+    void bind_tuple(Session& s, const TupleAllocator::Tuple& t);
+    void release_tuple(Session& s, Nanos now);
+    void free_queue_head(Session& s) {
+        const std::uint32_t id = s.q_head;
+        s.q_head = pieces_[id].next;
+        if (s.q_head == kNone) s.q_tail = kNone;
+        if (s.q_send == id) s.q_send = kNone;
+        const std::uint32_t b = pieces_[id].block;
+        if (b != kNone) {
+            if (pieces_[id].flags & Piece::kOwnBlock) blocks_.free_private(b);
+            else defer_unref(b);
+        }
+        pieces_.free(id);
+        --s.q_count;
+    }
+    // A freed piece's block reference is dropped at the end of the entry point (or burst),
+    // with its meta record prefetched meanwhile: at 1M sessions that line is a cache miss
+    // that would otherwise stall right behind the piece's own. Until then the block keeps
+    // its reference, so it cannot be handed out again.
+    void defer_unref(std::uint32_t b) noexcept {
+        if (n_deferred_unrefs_ == deferred_unrefs_.size()) flush_unrefs();
+        blocks_.prefetch_meta(b);
+        deferred_unrefs_[n_deferred_unrefs_++] = b;
+    }
+    void flush_unrefs() {
+        for (std::size_t i = 0; i < n_deferred_unrefs_; ++i) {
+            const std::uint32_t b = deferred_unrefs_[i];
+            if (blocks_.unref(b) && segmented_) sink_.payload_released(b, blocks_.gen(b));
+        }
+        n_deferred_unrefs_ = 0;
+    }
+    void end_session(Session& s, Counter outcome, Nanos now);
+    bool request_cut(Session& s);
+    void detach_from_target(Session& s, Counter why, bool rst, Nanos now);
+    bool rebind(Session& s, Nanos now);
+    void reconnect(Session& s, const Piece& p, Nanos now);
+
+    std::uint32_t create_chain(const net::FlowKey& orig, const TransferMap& xfer, Nanos now);
+    void supersede_chain(std::uint32_t head, Nanos now);
+
+    // ---------------------------------------------------------------- captured frames
+    void client_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, const TransferMap& xfer, Nanos now);
+
+    void open_from_syn(Session& s, const net::TcpHdr& th, const net::TcpOptions& o, Nanos now);
+    void open_mid_stream(Session& s, Seq first_seq, Nanos now);
+
+    void rebase_mid_stream(Session& s, Seq first_seq, Nanos now);
+
+    void server_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, Nanos now);
+
+    void client_segment(std::uint32_t id, const net::TcpHdr& th, ConstBytes payload, Nanos now);
+
+    // ---------------------------------------------------------------- the queue
+    // The captured frame being queued: its payload is copied into blocks at most once (block
+    // k holds payload bytes [k * kBlockBytes, (k + 1) * kBlockBytes)), when a first piece of
+    // any replica needs it; the other replicas' pieces reference the same block.
+    static constexpr std::size_t kStashBlocks = 65536 / BlockPool::kBlockBytes + 1;
+    struct Stash {
+        const std::uint8_t* base = nullptr;
+        std::size_t len = 0;
+        std::array<std::uint32_t, kStashBlocks> blocks{};
+    };
+    void stash_begin(ConstBytes payload) noexcept {
+        stash_.base = payload.data();
+        stash_.len = std::min(payload.size(), kStashBlocks * std::size_t{BlockPool::kBlockBytes});
+        const std::size_t n = (stash_.len + BlockPool::kBlockBytes - 1) / BlockPool::kBlockBytes;
+        for (std::size_t i = 0; i < n; ++i) stash_.blocks[i] = kNone;
+    }
+
+    std::uint32_t insert_run(Session& s, std::uint32_t prev, Seq seq, ConstBytes payload, Seq ack, bool has_ack,
+                             bool fin, Nanos now, std::uint32_t& first, std::uint8_t start = 0);
+
+    // Data that lies before the client's FIN already queued (captured out of order): it fills a
+    // hole in front of the FIN and is queued like any late segment.
+    bool before_captured_fin(const Session& s, Seq seq, std::size_t len) const noexcept {
+        if (len == 0 || s.q_tail == kNone || !pieces_[s.q_tail].fin()) return false;
+        return seq + static_cast<std::uint32_t>(len) <= pieces_[s.q_tail].data_end();
+    }
+    void enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool has_ack, bool fin, Nanos now, std::uint8_t start = 0);
+    bool place_fin(Session& s, std::uint32_t prev, Seq end, Seq ack, bool has_ack, Nanos now, std::uint32_t& first_new);
+    void extend_contig(Session& s, std::uint32_t from);
+    void refresh_gap(Session& s, Nanos now);
+    void drop_acked(Session& s) {
+        while (s.q_head != kNone && pieces_[s.q_head].end() <= s.snd_una) free_queue_head(s);
+    }
+    // First piece holding data at or after snd_nxt (or the FIN not yet sent).
+    std::uint32_t first_unsent_piece(Session& s) {
+        std::uint32_t id = s.q_send;
+        if (id == kNone || pieces_[id].seq > s.snd_nxt) id = s.q_head;
+        while (id != kNone) {
+            const Piece& p = pieces_[id];
+            if (p.data_end() > s.snd_nxt || (p.fin() && p.end() > s.snd_nxt)) break;
+            id = p.next;
+        }
+        s.q_send = id;
+        return id;
+    }
+    bool has_unsent_payload(const Session& s) const {
+        return s.q_tail != kNone && pieces_[s.q_tail].data_end() > s.snd_max;
+    }
+
+    // ---------------------------------------------------------------- sending
+    void advance_and_schedule(std::uint32_t id, Nanos now);
+    void schedule_deadline(std::uint32_t id) {
+        const Session& s = sessions_[id];
+        Nanos at = s.last_activity + cfg_.session_timeout;
+        if (s.rto_at) at = std::min(at, s.rto_at);
+        if (s.wait_at) at = std::min(at, s.wait_at);
+        if (s.gap_at) at = std::min(at, s.gap_at);
+        wheel_.schedule_if_earlier(id, at);
+    }
+
+    bool advance_session(Session& s, Nanos now);
+
+    std::uint32_t send_queued_data(Session& s, Nanos now, std::uint32_t max_segments);
+    bool release_request(Session& s, const Piece& p, std::uint32_t need, Nanos now);
+
+    bool answer_pending(Session& s, std::uint32_t need, Nanos now);
+
+    void rewrite_login(Session& s, std::uint32_t first);
+    bool replace_bytes(Piece& d, ConstBytes bytes);
+
+    bool try_close(Session& s, Nanos now);
+
+    void resync(Session& s, Nanos now);
+
+    // ---------------------------------------------------------------- target frames
+    void target_segment(std::uint32_t id, ConstBytes frame, const net::PacketView& v, const net::TcpHdr& th, Nanos now);
+
+    void syn_sent_segment(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now);
+
+    void connected_segment(Session& s, const net::TcpHdr& th, std::optional<net::TcpTimestamp> ts, std::uint16_t len,
+                           Nanos now);
+
+    void reset_stale_connection(Session& s, const net::TcpHdr& th);
+    void enter_established(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now);
+    bool take_target_ack(Session& s, const net::TcpHdr& th, std::uint16_t len, Nanos now);
+    void take_target_data(Session& s, Seq seq, std::uint16_t len, Nanos now);
+    void close_when_both_fins_acked(Session& s, bool need_ack, Nanos now);
+    void fast_retransmit(Session& s, Nanos now);
+
+    void target_reset(Session& s, Nanos now);
+
+    // ---------------------------------------------------------------- timers
+    void on_timer(std::uint32_t id, Nanos now);
+
+    void on_rto(Session& s, Nanos now);
+
+    // Close memories (close_memory.hpp): a late captured segment of a session that already
+    // closed must not open a mid-stream one; a retransmitted FIN of the target after our FIN
+    // exchange is re-acknowledged instead of being reset.
+    void remember_closed(const Session& s, Nanos now);
+    bool recently_closed(const net::FlowKey& orig, Seq seq, Nanos now) const;
+    void remember_time_wait(const Session& s, Nanos now);
+    bool time_wait_ack(const net::FlowKey& xk, std::uint64_t h, const net::PacketView& v, const net::TcpHdr& th, Nanos now);
+
+    EngineConfig cfg_;
+    FrameSink& sink_;
+    ExchangeObserver* observer_ = nullptr;
+    Counters ctr_;
+    BigArray<Session> sessions_;
+    std::vector<std::uint32_t> free_ids_;
+    FlatIndex by_orig_;
+    FlatIndex by_xlat_;
+    TimerWheel wheel_;
+    PiecePool pieces_;
+    BlockPool blocks_;
+    bool segmented_ = false;
+    bool share_blocks_ = false;  // -n > 1 or a zero-copy sink: refcounted blocks, else private ones
+    Stash stash_;
+    static constexpr std::size_t kMaxSlices = 64;
+    std::array<PayloadSlice, kMaxSlices> slices_{};
+    std::array<ConstBytes, kMaxSlices> slice_bytes_{};  // slices_' bytes, for build_tcp_headers
+    std::array<std::uint32_t, 64> deferred_unrefs_{};   // blocks to release (defer_unref)
+    std::size_t n_deferred_unrefs_ = 0;
+    RecentlyClosed recently_closed_;
+    TimeWaitTable time_wait_;
+    TupleAllocator tuples_;
+    net::L2Spec l2_;
+    QuietPolicy quiet_policy_;
+    std::vector<std::uint8_t> tx_frame_;
+    MysqlLogins logins_;
+    std::array<std::uint8_t, 8192> login_copy_{};  // a session's login, rewritten before it goes
+    std::size_t active_ = 0;
+    std::uint32_t rst_tokens_ = kUnknownRstBurst;  // take_unknown_rst_token()
+    Nanos rst_refill_at_ = 0;
+    Nanos observed_clock_ = 0;  // advance_observed_clock()
+    Nanos last_call_ = 0;       // engine clock of the latest call
+    std::uint16_t max_payload_ = 1460;
+    std::uint16_t fabricated_mss_ = 1460;
+};
+
+}  // namespace
+}  // namespace dpcopy::session::detail

@@ -1,0 +1,409 @@
+// EngineImpl, sending: frames to the target, request pacing, exchange records, closing, resync.
+#include "lib/session/engine_impl.hpp"
+
+namespace dpcopy::session::detail {
+
+// Every TCP frame the engine sends is built, counted and handed to the sink here: headers
+// built over the payload slices (none for a control segment; no payload copy in the
+// engine); a segmented sink gets the headers and the slices of a data segment, any other
+// sink (and every control segment) the frame assembled in tx_frame_. False when the frame
+// could not be built (nothing sent, nothing counted).
+inline bool EngineImpl::emit_frame(const net::Ipv4Spec& ip, const net::TcpSpec& t, std::span<const PayloadSlice> slices) {
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < slices.size(); ++i) {
+        slice_bytes_[i] = slices[i].bytes;
+        bytes += slices[i].bytes.size();
+    }
+    const std::size_t h = net::build_tcp_headers(net::Bytes(tx_frame_.data(), tx_frame_.size()), l2_, ip, t,
+                                                 std::span<const ConstBytes>(slice_bytes_.data(), slices.size()));
+    if (h == 0 || h + bytes > tx_frame_.size()) return false;
+    ++ctr_[Counter::emitted_frames];
+    ctr_[Counter::emitted_bytes] += h + bytes;
+    if (segmented_ && !slices.empty()) {
+        sink_.emit_segment(ConstBytes(tx_frame_.data(), h), slices);
+        return true;
+    }
+    std::size_t at = h;
+    for (const PayloadSlice& sl : slices) {
+        std::memcpy(tx_frame_.data() + at, sl.bytes.data(), sl.bytes.size());
+        at += sl.bytes.size();
+    }
+    sink_.emit(ConstBytes(tx_frame_.data(), at));
+    return true;
+}
+
+inline net::TcpSpec EngineImpl::tcp_spec(Session& s, std::uint8_t flags, Seq seq, Nanos now, bool syn) {
+    net::TcpSpec t;
+    t.src_port = s.xlat.src_port;
+    t.dst_port = s.xlat.dst_port;
+    t.seq = seq;
+    t.ack = (flags & tf::ack) ? s.rcv_nxt : Seq(0);
+    t.flags = flags;
+    t.window = 65535;
+    if (syn) {
+        if (s.syn_mss) t.options.mss = s.syn_mss;
+        if (s.flags & sflag::syn_ws) t.options.wscale = s.syn_wscale;
+        if (s.flags & sflag::syn_ts) t.options.ts = net::TcpTimestamp{tsval(s, now), 0};
+    } else if ((s.flags & sflag::ts_on) && !(flags & tf::rst)) {
+        t.options.ts = net::TcpTimestamp{tsval(s, now), s.ts_recent};
+    }
+    return t;
+}
+
+// A segment of the session's connection to the target: our options, the session's IP id;
+// `slices` of queued payload (none for a control segment).
+inline void EngineImpl::emit_session_segment(Session& s, std::uint8_t flags, Seq seq, Nanos now,
+                                      std::span<const PayloadSlice> slices, bool syn) {
+    const net::TcpSpec t = tcp_spec(s, flags, seq, now, syn);
+    net::Ipv4Spec ip;
+    ip.src = s.xlat.src_ip;
+    ip.dst = s.xlat.dst_ip;
+    ip.id = s.ip_id++;
+    emit_frame(ip, t, slices);
+}
+
+inline void EngineImpl::send_ack(Session& s, Nanos now) {
+    ++ctr_[Counter::acks_sent];
+    emit_session_segment(s, tf::ack, s.snd_nxt, now);
+}
+
+inline void EngineImpl::send_rst(Session& s, Nanos now) {
+    ++ctr_[Counter::rst_sent];
+    emit_session_segment(s, tf::rst | tf::ack, s.snd_max, now);
+}
+
+inline void EngineImpl::send_syn(Session& s, Nanos now) {
+    ++ctr_[Counter::syn_sent];
+    emit_session_segment(s, tf::syn, s.isn, now, {}, true);
+    if (s.syn_retries == 0) {
+        s.rtt_time = now;
+        s.flags |= sflag::rtt_timing;
+    } else {
+        s.flags &= ~sflag::rtt_timing;
+    }
+    s.rto_at = now + Rto::timeout_ns(s.rto_us, s.syn_retries);
+}
+
+inline void EngineImpl::emit_record(Session& s, std::uint32_t online_bytes, Nanos online_time) {
+    ++ctr_[Counter::exchanges];
+    if (!observer_) return;
+    ExchangeRecord r;
+    r.original = s.orig;
+    r.replica = s.replica;
+    r.request_bytes = s.ex_req_bytes;
+    r.online_response_bytes = online_bytes;
+    r.online_response_time = online_time;
+    r.target_response_bytes = target_answer(s);
+    r.target_response_time = s.last_tgt_data > s.ex_sent ? s.last_tgt_data - s.ex_sent : 0;
+    observer_->on_exchange(r);
+}
+
+inline void EngineImpl::start_exchange(Session& s, const Piece& p, std::uint32_t need, Nanos now) {
+    if (s.flags & sflag::exchange) {
+        emit_record(s, need > s.ex_online_received ? need - s.ex_online_received : 0, p.srv_time > s.ex_start ? p.srv_time - s.ex_start : 0);
+    }
+    s.flags |= sflag::exchange;
+    s.ex_start = p.cap_time;
+    s.ex_online_received = need;
+    s.ex_sent = now;
+    s.ex_target_bytes_at_release = s.tgt_bytes;
+    s.ex_req_bytes = 0;
+}
+
+inline void EngineImpl::finish_exchange(Session& s) {
+    if (!(s.flags & sflag::exchange)) return;
+    const std::uint32_t end = online_rel_end(s);
+    emit_record(s, end > s.ex_online_received ? end - s.ex_online_received : 0, s.online_last > s.ex_start ? s.online_last - s.ex_start : 0);
+    s.flags &= ~sflag::exchange;
+}
+
+inline void EngineImpl::advance_and_schedule(std::uint32_t id, Nanos now) {
+    Session& s = sessions_[id];
+    advance_session(s, now);
+    if (s.state != State::free) schedule_deadline(id);
+}
+
+// Moves the session forward as far as it can go now. Returns true if it sent a segment.
+inline bool EngineImpl::advance_session(Session& s, Nanos now) {
+    switch (s.state) {
+        case State::detached:
+            resync(s, now);
+            return false;
+        case State::established: {
+            if ((s.flags & sflag::tgt_fin) && has_unsent_payload(s)) {
+                detach_from_target(s, Counter::reconnect_target_fin, true, now);
+                resync(s, now);
+                return true;
+            }
+            if ((s.flags & sflag::gap_expired) && s.snd_una == s.snd_max && s.snd_nxt == s.captured_contig_end) {
+                const std::uint32_t after = first_unsent_piece(s);  // the first piece past the hole
+                const std::uint32_t need = after != kNone ? need_of(s, pieces_[after]) : online_rel_end(s);
+                if (answer_pending(s, need, now)) return false;
+                detach_from_target(s, Counter::reconnect_capture_gap, true, now);
+                resync(s, now);
+                return true;
+            }
+            const bool sent = send_queued_data(s, now, 0xffffffffu) > 0;
+            if (s.state != State::established) return sent;
+            return try_close(s, now) || sent;
+        }
+        default:
+            return false;
+    }
+}
+
+// A request starts at `p` (its first byte, not sent yet): request pacing decides whether it
+// goes now. Held: counted once, the wait deadline set, false. Released: the exchange record
+// starts, true.
+inline bool EngineImpl::release_request(Session& s, const Piece& p, std::uint32_t need, Nanos now) {
+    PaceInput in;
+    in.online_answer = (need > s.released_need ? need - s.released_need : 0u);
+    in.target_answer = target_answer(s);
+    in.target_silent = target_bytes_since_release(s) == 0;
+    in.all_acked = s.snd_una == s.snd_max;
+    in.no_wait = cfg_.no_wait;
+    in.now = observed_clock_;
+    in.quiet_since = s.quiet_ref;
+    in.quiet = quiet(s);
+    in.unanswered_limit = cfg_.unanswered_limit;
+    const Pace d = pace(in);
+    if (d == Pace::hold) {
+        if (!(s.flags & sflag::held)) {
+            s.flags |= sflag::held;
+            ++ctr_[Counter::requests_held];
+        }
+        const Nanos wait = in.target_silent ? in.unanswered_limit : in.quiet;
+        if (in.all_acked) s.wait_at = quiet_deadline(s, wait, now);
+        return false;
+    }
+    // a held request released by the target's answer; every guess, held or not
+    if (d == Pace::release_bytes && (s.flags & sflag::held)) ++ctr_[Counter::requests_released_bytes];
+    if (d == Pace::release_quiet) ++ctr_[Counter::requests_released_quiet];
+    if (d == Pace::release_unanswered) ++ctr_[Counter::requests_released_unanswered];
+    s.flags &= ~sflag::held;
+    s.wait_at = 0;
+    // a guess: the rest of the previous answer may still come (counted from the
+    // bytes since the previous release, so owed bytes never pile up)
+    const std::uint32_t since = target_bytes_since_release(s);
+    const std::uint32_t owed =
+        d == Pace::release_quiet && in.online_answer > since ? in.online_answer - since : 0u;
+    start_exchange(s, p, need, now);
+    s.answer_owed = owed;
+    s.released_need = std::max(s.released_need, need);
+    return true;
+}
+
+inline std::uint32_t EngineImpl::send_queued_data(Session& s, Nanos now, std::uint32_t max_segments) {
+    std::uint32_t sent = 0;
+    while (sent < max_segments) {
+        const std::uint32_t id = first_unsent_piece(s);
+        if (id == kNone) break;
+        const Piece& p = pieces_[id];
+        if (p.seq > s.snd_nxt) break;             // capture gap
+        if (p.data_end() <= s.snd_nxt) break;     // only the FIN is left
+        const bool first_tx = s.snd_nxt >= s.snd_max;
+        if (first_tx && p.seq == s.snd_nxt) {
+            const std::uint32_t need = need_of(s, p);
+            if (!(s.flags & sflag::exchange) || need > s.released_need) {  // a request starts here
+                if (!release_request(s, p, need, now)) break;
+            }
+        }
+        if (first_tx && p.seq == s.snd_nxt && s.snd_nxt == s.isn + 1 && logins_.login_next(id_of(s))) {
+            rewrite_login(s, id);
+        }
+        const std::int64_t room = std::int64_t{s.tgt_wnd} - static_cast<std::int64_t>(s.snd_nxt - s.snd_una);
+        std::int64_t limit = std::min<std::int64_t>(s.snd_mss, room);
+        if (!first_tx) limit = std::min<std::int64_t>(limit, s.snd_max - s.snd_nxt);
+        if (limit <= 0) {
+            if (!(s.flags & sflag::win_blocked)) {
+                s.flags |= sflag::win_blocked;
+                ++ctr_[Counter::window_blocked];
+            }
+            if (s.snd_una == s.snd_max && s.rto_at == 0) s.rto_at = now + rto_ns(s);  // persist
+            break;
+        }
+        // gather up to `limit` bytes over contiguous pieces of the same request
+        std::size_t n = 0, parts = 0;
+        Seq pos = s.snd_nxt;
+        for (std::uint32_t q = id; q != kNone && static_cast<std::int64_t>(n) < limit && parts < kMaxSlices;) {
+            const Piece& d = pieces_[q];
+            if (d.seq > pos) break;
+            if (q != id && pos >= s.snd_max && d.seq == pos && need_of(s, d) > s.released_need) break;
+            const std::uint32_t off = seq_dist(pos, d.seq);
+            if (off >= d.len) break;
+            const std::size_t take = std::min<std::size_t>(d.len - off, static_cast<std::size_t>(limit) - n);
+            PayloadSlice& sl = slices_[parts++];
+            const std::uint8_t* bd = blocks_.data(d.block);
+            sl.offset = static_cast<std::uint16_t>(d.boff + off);
+            sl.bytes = ConstBytes(bd + sl.offset, take);
+            if (segmented_) {  // the block's meta record only for a zero-copy sink
+                sl.block = d.block;
+                sl.gen = blocks_.gen(d.block);
+                sl.block_data = bd;
+                sl.block_len = blocks_.len(d.block);
+            }
+            n += take;
+            pos += static_cast<std::uint32_t>(take);
+            if (off + take < d.len || d.fin()) break;
+            q = d.next;
+        }
+        if (n == 0) break;
+        emit_session_segment(s, tf::ack | tf::psh, s.snd_nxt, now, std::span<const PayloadSlice>(slices_.data(), parts));
+        if (first_tx) {
+            ++ctr_[Counter::data_segments_sent];
+            ctr_[Counter::data_bytes_sent] += n;
+            s.ex_req_bytes += static_cast<std::uint32_t>(n);
+            if (!(s.flags & sflag::rtt_timing)) {
+                s.flags |= sflag::rtt_timing;
+                s.rtt_seq = pos;
+                s.rtt_time = now;
+            }
+        }
+        s.snd_nxt = pos;
+        if (pos > s.snd_max) s.snd_max = pos;
+        if (s.rto_at == 0) s.rto_at = now + rto_ns(s);
+        ++sent;
+    }
+    return sent;
+}
+
+// Before the connection goes (the client's FIN or RST, or a reset at a capture hole): the
+// target's answer to the last request should be in, as far as the online server's answer
+// (up to `need`) says; closing or resetting early makes the target abort it (nginx 499).
+// True while it is worth waiting (wait_at set).
+inline bool EngineImpl::answer_pending(Session& s, std::uint32_t need, Nanos now) {
+    const std::uint32_t online = need > s.released_need ? need - s.released_need : 0u;
+    if (cfg_.no_wait || target_answer(s) >= online) return false;
+    const Nanos q = close_quiet(s);
+    if (observed_clock_ < s.quiet_ref + q) {
+        s.wait_at = quiet_deadline(s, q, now);
+        return true;
+    }
+    if (target_bytes_since_release(s) == 0) ++ctr_[Counter::close_unanswered];
+    return false;
+}
+
+// The session's MySQL login is about to go (its first client bytes, after the target's
+// greeting): the auth response is rewritten for the target's scramble in this session's
+// own copy of the bytes: the pieces that change get new blocks, other replicas keep theirs.
+inline void EngineImpl::rewrite_login(Session& s, std::uint32_t first) {
+    std::size_t n = 0;
+    for (std::uint32_t q = first; q != kNone; q = pieces_[q].next) {
+        const Piece& d = pieces_[q];
+        if (d.len == 0 || d.seq != s.snd_nxt + static_cast<std::uint32_t>(n) || n + d.len > login_copy_.size()) break;
+        std::memcpy(login_copy_.data() + n, blocks_.data(d.block) + d.boff, d.len);
+        n += d.len;
+    }
+    if (!logins_.rewrite(id_of(s), net::Bytes(login_copy_.data(), n), ctr_)) return;
+    std::size_t off = 0;
+    for (std::uint32_t q = first; off < n; q = pieces_[q].next) {
+        Piece& d = pieces_[q];
+        const ConstBytes now_bytes(login_copy_.data() + off, d.len);
+        if (std::memcmp(now_bytes.data(), blocks_.data(d.block) + d.boff, d.len) != 0 && !replace_bytes(d, now_bytes)) {
+            ++ctr_[Counter::mysql_logins_not_rewritten];  // no block free: sent as captured
+        }
+        off += d.len;
+    }
+}
+
+// A piece's payload replaced by `bytes` (same length) in a block of its own.
+inline bool EngineImpl::replace_bytes(Piece& d, ConstBytes bytes) {
+    if (blocks_.available() == 0) return false;
+    if (d.flags & Piece::kOwnBlock) {
+        blocks_.free_private(d.block);
+        d.block = blocks_.alloc_private(bytes);
+    } else {
+        const std::uint32_t old = d.block;
+        d.block = blocks_.alloc(bytes);
+        blocks_.ref(d.block);
+        defer_unref(old);
+    }
+    d.boff = 0;
+    return true;
+}
+
+// Replays the client's FIN/RST (or closes after finish_input) once all data is acknowledged.
+inline bool EngineImpl::try_close(Session& s, Nanos now) {
+    if (s.snd_nxt != s.snd_max) return false;
+    const std::uint32_t id = first_unsent_piece(s);
+    bool fin_pending = false;
+    if (id != kNone) {
+        const Piece& p = pieces_[id];
+        if (!(p.fin() && p.data_end() == s.snd_nxt)) return false;  // data (or a gap) first
+        fin_pending = true;
+    } else if (!(s.flags & (sflag::cap_rst | sflag::input_done))) {
+        return false;
+    }
+    if (s.snd_una != s.snd_max) return false;
+    const std::uint32_t need = fin_pending ? need_of(s, pieces_[id]) : online_rel_end(s);
+    if (answer_pending(s, need, now)) return false;
+    s.wait_at = 0;
+    finish_exchange(s);
+    if ((s.flags & sflag::cap_rst) && !fin_pending) {
+        send_rst(s, now);
+        end_session(s, Counter::end_client_rst, now);
+        return true;
+    }
+    ++ctr_[Counter::fin_sent];
+    emit_session_segment(s, tf::fin | tf::ack, s.snd_nxt, now);
+    s.snd_nxt += 1;
+    s.snd_max = s.snd_nxt;
+    s.state = State::fin_sent;
+    s.rto_at = now + rto_ns(s);
+    s.wait_at = now + cfg_.close_linger;
+    return true;
+}
+
+// Detached: drop captured data up to the next request boundary, then reconnect there.
+inline void EngineImpl::resync(Session& s, Nanos now) {
+    for (;;) {
+        if (s.q_head == kNone) {  // a captured RST ends the session once nothing is left to replay
+            if (s.flags & (sflag::input_done | sflag::cap_rst)) end_session(s, Counter::end_detached, now);
+            return;
+        }
+        const Piece& p = pieces_[s.q_head];
+        if (p.seq > s.snd_nxt) {  // a capture gap before the next piece
+            if (!(s.flags & sflag::gap_expired) && now < p.cap_time + cfg_.capture_gap_timeout) return;
+            // give up on the hole. The first piece after the connection's last data cannot
+            // be proven to start a request (the hole may be its head); after that, a piece
+            // whose ack advanced over the previous captured piece is a boundary.
+            // the request holding the hole is lost (its head, if sent, was reset with the connection)
+            ctr_[Counter::capture_hole_bytes] += seq_dist(p.seq, s.snd_nxt);
+            ++ctr_[Counter::requests_lost_capture_hole];
+            s.snd_nxt = p.seq;
+            if (!(s.flags & sflag::resync_jumped)) s.released_need = std::max(s.released_need, need_of(s, p));
+            s.flags |= sflag::resync_jumped;
+            if (s.captured_contig_end < s.snd_nxt) s.captured_contig_end = s.snd_nxt;
+            s.flags &= ~(sflag::gap | sflag::gap_expired);
+            s.gap_at = 0;
+            extend_contig(s, s.q_head);
+            refresh_gap(s, now);
+            // right after a hole only a proven request start (the online server had answered
+            // every byte before it) is a restart point: the hole may hold its head
+            const Piece& b = pieces_[s.q_head];
+            if ((b.flags & (Piece::kBoundary | Piece::kUnseenAnswer)) && b.len > 0) {
+                if (!(b.flags & Piece::kBoundary)) ++ctr_[Counter::resync_restart_unseen_answer];
+                reconnect(s, b, now);
+                return;
+            }
+        } else {
+            const std::uint32_t need = need_of(s, p);
+            if (p.len > 0 && p.seq == s.snd_nxt && need > s.released_need) {
+                reconnect(s, p, now);
+                return;
+            }
+        }
+        const Piece& q = pieces_[s.q_head];
+        if (q.fin()) {
+            end_session(s, Counter::end_detached, now);
+            return;
+        }
+        s.released_need = std::max(s.released_need, need_of(s, q));
+        if (q.data_end() > s.snd_nxt) s.snd_nxt = q.data_end();
+        ++ctr_[Counter::drop_resync_segments];
+        ctr_[Counter::drop_resync_bytes] += q.len;
+        free_queue_head(s);
+    }
+}
+
+}  // namespace dpcopy::session::detail

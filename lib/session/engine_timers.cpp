@@ -1,0 +1,92 @@
+// EngineImpl, timers: idle timeout, capture gaps, retransmission, waits.
+#include "lib/session/engine_impl.hpp"
+
+namespace dpcopy::session::detail {
+
+inline void EngineImpl::on_timer(std::uint32_t id, Nanos now) {
+    Session& s = sessions_[id];
+    if (s.state == State::free) return;
+    if (now >= s.last_activity + cfg_.session_timeout) {
+        if (connected(s)) send_rst(s, now);
+        end_session(s, Counter::end_idle_timeout, now);
+        return;
+    }
+    if (s.gap_at && now >= s.gap_at) {
+        s.gap_at = 0;
+        s.flags |= sflag::gap_expired;
+        advance_session(s, now);
+        if (s.state == State::free) return;
+    }
+    if (s.rto_at && now >= s.rto_at) {
+        on_rto(s, now);
+        if (s.state == State::free) return;
+    }
+    if (s.wait_at && now >= s.wait_at) {
+        s.wait_at = 0;
+        if (s.state == State::fin_sent) {
+            send_rst(s, now);
+            end_session(s, Counter::end_close_linger, now);
+            return;
+        }
+        advance_session(s, now);
+        if (s.state == State::free) return;
+    }
+    schedule_deadline(id);
+}
+
+inline void EngineImpl::on_rto(Session& s, Nanos now) {
+    s.rto_at = 0;
+    switch (s.state) {
+        case State::syn_sent:
+            if (s.syn_retries >= cfg_.syn_retries) {
+                send_rst(s, now);
+                end_session(s, Counter::end_syn_timeout, now);
+                return;
+            }
+            ++s.syn_retries;
+            ++ctr_[Counter::syn_retransmits];
+            send_syn(s, now);
+            return;
+        case State::established:
+            if (s.snd_una == s.snd_max) {  // persist: zero window with data waiting
+                if (has_unsent_payload(s) && std::int64_t{s.tgt_wnd} <= static_cast<std::int64_t>(s.snd_nxt - s.snd_una)) {
+                    ++ctr_[Counter::window_probes];
+                    ++ctr_[Counter::acks_sent];
+                    emit_session_segment(s, tf::ack, s.snd_una - 1, now);
+                    if (s.backoff < 16) ++s.backoff;
+                    s.rto_at = now + rto_ns(s);
+                }
+                return;
+            }
+            if (s.backoff >= cfg_.max_retransmits) {
+                send_rst(s, now);
+                end_session(s, Counter::end_retrans_timeout, now);
+                return;
+            }
+            ++s.backoff;
+            ++ctr_[Counter::retransmits_rto];
+            s.flags &= ~sflag::rtt_timing;
+            s.dupacks = 0;
+            s.snd_nxt = s.snd_una;
+            s.q_send = kNone;
+            send_queued_data(s, now, 1);
+            s.rto_at = now + rto_ns(s);
+            return;
+        case State::fin_sent:
+            if (s.snd_una == s.snd_max) return;
+            if (s.backoff >= cfg_.max_retransmits) {
+                send_rst(s, now);
+                end_session(s, Counter::end_retrans_timeout, now);
+                return;
+            }
+            ++s.backoff;
+            ++ctr_[Counter::retransmits_rto];
+            emit_session_segment(s, tf::fin | tf::ack, s.snd_max - 1, now);
+            s.rto_at = now + rto_ns(s);
+            return;
+        default:
+            return;
+    }
+}
+
+}  // namespace dpcopy::session::detail
