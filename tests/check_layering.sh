@@ -18,13 +18,16 @@ while IFS= read -r hit; do
   echo "layering: lib/counters includes project code: $hit"; fail=1
 done < <(grep -RnE '#\s*include\s*"lib/' "$root/lib/counters" 2>/dev/null)
 while IFS= read -r hit; do
+  echo "layering: lib/metrics includes DPDK or project code: $hit"; fail=1
+done < <(grep -RnE '#\s*include\s*("lib/|[<"](rte_|generic/rte_))' "$root/lib/metrics" 2>/dev/null | grep -v '"lib/metrics/')
+while IFS= read -r hit; do
   echo "layering: rte_exit outside main: $hit"; fail=1
 done < <(grep -RnE '\brte_exit\s*\(' "$root/lib" 2>/dev/null)
 # a deliberate self-check so this test cannot pass vacuously
 probe=$(mktemp -d); mkdir -p "$probe/lib/rewrite"; echo '#include <rte_mbuf.h>' > "$probe/lib/rewrite/x.hpp"
 if ! grep -RqE '#\s*include\s*[<"](rte_|generic/rte_)' "$probe/lib/rewrite"; then echo "layering: self-check failed"; fail=1; fi
 rm -rf "$probe"
-for d in rewrite control counters; do
+for d in rewrite control counters metrics; do
   [ -d "$root/lib/$d" ] || { echo "layering: $root/lib/$d missing"; fail=1; }
 done
 [ $fail -eq 0 ] && echo "layering: ok"

@@ -145,7 +145,7 @@ TEST_CASE("shared help lines: every shared option, in both usages", "[cli][commo
     const std::string shared = std::string(kPortsHelp) + kOutputHelp;
     po::options_description d;
     add_shared_options(d);
-    REQUIRE(long_names(d).size() == 7);
+    REQUIRE(long_names(d).size() == 8);  // ports x3, key file, stats interval, log, report, metrics
     for (const auto& key : long_names(d)) {
         INFO(key);
         CHECK_THAT(shared, Catch::Contains("--" + key + " "));
