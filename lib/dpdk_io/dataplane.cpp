@@ -110,26 +110,8 @@ RunSnapshot Run::snapshot(bool final_read) {
         s.active_sessions += p.active;
     }
     s.io += feed_ctr_;
-    for (std::uint16_t id : ports_up_) {
-        rte_eth_stats st{};
-        if (rte_eth_stats_get(id, &st) != 0) continue;
-        PortStats ps;
-        ps.port = id;
-        ps.ipackets = st.ipackets;
-        ps.opackets = st.opackets;
-        ps.ibytes = st.ibytes;
-        ps.obytes = st.obytes;
-        ps.imissed = st.imissed;
-        ps.ierrors = st.ierrors;
-        ps.oerrors = st.oerrors;
-        ps.rx_nombuf = st.rx_nombuf;
-        ps.mirror = !cfg_.capture && id == cfg_.rx_port;  // live: its own drops are lost
-        if (ps.mirror) {
-            ps.kernel_sockets = static_cast<std::uint32_t>(g_mirror_socket_drops.sockets());
-            ps.kernel_drops = g_mirror_socket_drops.read();
-        }
-        s.ports.push_back(ps);
-    }
+    for (std::uint16_t id : ports_up_)  // live: the mirror's own drops are lost
+        if (auto ps = port_stats(id, !cfg_.capture && id == cfg_.rx_port)) s.ports.push_back(*ps);
     if (feeder_) s.input = feeder_->progress();  // the feeder reads the capture on this lcore too
     return s;
 }

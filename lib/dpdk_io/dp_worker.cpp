@@ -33,11 +33,9 @@ int worker_main(void* arg) {
 
 
 // ------------------------------------------------------------------ telemetry
-namespace {
-
-void add_port(RunSnapshot& s, int port, bool mirror) {
+std::optional<PortStats> port_stats(int port, bool mirror) {
     rte_eth_stats st{};
-    if (port < 0 || rte_eth_stats_get(static_cast<std::uint16_t>(port), &st) != 0) return;
+    if (port < 0 || rte_eth_stats_get(static_cast<std::uint16_t>(port), &st) != 0) return std::nullopt;
     PortStats ps;
     ps.port = static_cast<std::uint16_t>(port);
     ps.ipackets = st.ipackets;
@@ -53,10 +51,8 @@ void add_port(RunSnapshot& s, int port, bool mirror) {
         ps.kernel_drops = g_mirror_socket_drops.read();
     }
     ps.mirror = mirror;
-    s.ports.push_back(ps);
+    return ps;
 }
-
-}  // namespace
 
 RunSnapshot published_snapshot() {
     RunSnapshot s;
@@ -76,9 +72,10 @@ RunSnapshot published_snapshot() {
     const std::uint64_t t0 = g_start_tsc.load(std::memory_order_relaxed);
     s.elapsed_ns = hz && t0 ? static_cast<std::uint64_t>(static_cast<double>(rte_rdtsc() - t0) * 1e9 / static_cast<double>(hz)) : 0;
     const int mirror = g_mirror_port.load(std::memory_order_relaxed);
-    add_port(s, mirror, true);
+    if (auto ps = port_stats(mirror, true)) s.ports.push_back(*ps);
     const int tx = g_tx_port.load(std::memory_order_relaxed);
-    if (tx != mirror) add_port(s, tx, false);
+    if (tx != mirror)
+        if (auto ps = port_stats(tx, false)) s.ports.push_back(*ps);
     return s;
 }
 

@@ -90,6 +90,9 @@ extern std::atomic<int> g_tx_port;     // the TX port (metrics); -1 when no run
 // The counters the workers and the feeder publish, summed, with the mirror's and the TX
 // port's statistics: what telemetry and --metrics show, from any thread (at most 1 ms old).
 RunSnapshot published_snapshot();
+// A port's ethdev statistics (and, for the mirror, its packet sockets' kernel drops);
+// nothing for a negative or unknown port.
+std::optional<PortStats> port_stats(int port, bool mirror);
 
 inline net::MacAddr unpack_mac(std::uint64_t v) {
     net::MacAddr m;
