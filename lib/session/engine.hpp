@@ -91,12 +91,43 @@ struct ExchangeRecord {
     Nanos online_response_time = 0;   // from the capture: first request byte -> last response byte
     std::uint32_t target_response_bytes = 0;
     Nanos target_response_time = 0;   // measured: request sent -> target's last response byte
+    // --- for comparison (lib/compare) ---
+    std::uint32_t slot = 0;           // the session's table slot (the one the byte hooks named)
+    std::uint32_t online_begin = 0;   // online stream offset where this answer begins
+    std::uint32_t target_begin = 0;   // target stream offset where this answer begins
 };
 
+// Observer of the exchanges and of the bytes both servers answer with. Slots are session
+// table indices (0 .. max_sessions-1); a slot's streams restart at on_session_start().
+// Stream offsets count payload bytes from the connection's first one (the online server's:
+// relative to its ISN + 1, the target's: likewise), modulo 2^32. The byte hooks default
+// to nothing, so an observer that only wants records overrides on_exchange() alone.
+// Called on the data path: an observer must be quick, allocate nothing and never block.
 class ExchangeObserver {
 public:
     virtual ~ExchangeObserver() = default;
     virtual void on_exchange(const ExchangeRecord& r) = 0;
+    // A new connection toward the target begins in `slot` (replica `replica` of a capture).
+    virtual void on_session_start(std::uint32_t slot, std::uint16_t replica) { (void)slot, (void)replica; }
+    // Online server payload seen in the capture, in capture order (may repeat, overlap or
+    // leave holes, as the capture does).
+    virtual void on_online_data(std::uint32_t slot, std::uint32_t offset, ConstBytes payload, Nanos capture_time) {
+        (void)slot, (void)offset, (void)payload, (void)capture_time;
+    }
+    // Captured client data (a request, or part of one) when the client had received
+    // `online_offset` bytes of the online stream: where the next online answer begins,
+    // if the online server had finished the previous one.
+    virtual void on_client_data(std::uint32_t slot, std::uint32_t online_offset) { (void)slot, (void)online_offset; }
+    // A request goes toward the target: `head` is its first captured bytes (at most
+    // kRequestHeadBytes; fewer if its first segment is shorter). The exchange it opens ends with
+    // on_exchange() (the next request's release, or the session's end).
+    static constexpr std::size_t kRequestHeadBytes = 128;
+    virtual void on_request(std::uint32_t slot, ConstBytes head, Nanos now) { (void)slot, (void)head, (void)now; }
+    // The target's payload, in order, without repeats (what the engine accepted). With
+    // dpintercept, bytes past the record's payload prefix arrive as zeros.
+    virtual void on_target_data(std::uint32_t slot, std::uint32_t offset, ConstBytes payload, Nanos now) {
+        (void)slot, (void)offset, (void)payload, (void)now;
+    }
 };
 
 struct EngineConfig {
