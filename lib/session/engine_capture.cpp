@@ -139,6 +139,11 @@ inline void EngineImpl::server_frame(ConstBytes frame, const net::PacketView& v,
             continue;
         }
         const Seq dend = th.seq + v.payload_len;
+        if (observer_ && v.payload_len > 0 && dend > s.online_base) {
+            // the bytes at or after the online stream's start (an older retransmission is cut)
+            const std::uint32_t keep = std::min<std::uint32_t>(seq_dist(dend, s.online_base), v.payload_len);
+            observer_->on_online_data(id, seq_dist(dend - keep, s.online_base), v.payload(frame).last(keep), now);
+        }
         if (v.payload_len > 0 && dend > s.online_end) {
             s.online_end = dend;
             s.online_last = now;
@@ -189,6 +194,9 @@ inline void EngineImpl::client_segment(std::uint32_t id, const net::TcpHdr& th, 
     // is taken as the next request's start (a guess, counted: resync_restart_unseen_answer).
     const bool unseen_answer = !payload.empty() && th.has(tf::ack) && (s.flags & sflag::base_known) &&
                                th.ack > s.online_end;
+    if (observer_ && !payload.empty() && th.has(tf::ack) && (s.flags & sflag::base_known)) {
+        observer_->on_client_data(id, seq_dist(th.ack, s.online_base));
+    }
     const std::uint8_t start = static_cast<std::uint8_t>((proven ? Piece::kBoundary : 0) |
                                                          (unseen_answer ? Piece::kUnseenAnswer : 0));
     enqueue(s, th.seq, payload, th.ack, th.has(tf::ack), th.has(tf::fin), now, start);

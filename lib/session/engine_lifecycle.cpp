@@ -107,6 +107,7 @@ inline void EngineImpl::reconnect(Session& s, const Piece& p, Nanos now) {
     s.dupacks = 0;
     s.state = State::syn_sent;
     s.quiet_ref = observed_clock_;
+    if (observer_) observer_->on_session_start(id_of(s), s.replica);  // both streams begin again
     send_syn(s, now);
 }
 
@@ -145,6 +146,7 @@ inline std::uint32_t EngineImpl::create_chain(const net::FlowKey& orig, const Tr
         last = id;
         ++active_;
         ++ctr_[Counter::sessions_created];
+        if (observer_) observer_->on_session_start(id, s.replica);
     }
     if (head != kNone) by_orig_.insert(net::hash_flow(orig), head);
     return head;

@@ -95,6 +95,9 @@ inline void EngineImpl::emit_record(Session& s, std::uint32_t online_bytes, Nano
     r.online_response_time = online_time;
     r.target_response_bytes = target_answer(s);
     r.target_response_time = s.last_tgt_data > s.ex_sent ? s.last_tgt_data - s.ex_sent : 0;
+    r.slot = id_of(s);
+    r.online_begin = s.ex_online_received;
+    r.target_begin = s.ex_target_bytes_at_release;
     observer_->on_exchange(r);
 }
 
@@ -108,6 +111,10 @@ inline void EngineImpl::start_exchange(Session& s, const Piece& p, std::uint32_t
     s.ex_sent = now;
     s.ex_target_bytes_at_release = s.tgt_bytes;
     s.ex_req_bytes = 0;
+    if (observer_) {
+        const std::size_t n = p.block == kNone ? 0 : std::min<std::size_t>(p.len, ExchangeObserver::kRequestHeadBytes);
+        observer_->on_request(id_of(s), n ? ConstBytes(blocks_.data(p.block) + p.boff, n) : ConstBytes{}, now);
+    }
 }
 
 inline void EngineImpl::finish_exchange(Session& s) {

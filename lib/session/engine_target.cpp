@@ -56,7 +56,7 @@ inline void EngineImpl::target_segment(std::uint32_t id, ConstBytes frame, const
         if (v.payload_len > 0 && th.seq == s.rcv_nxt && s.tgt_bytes < kLoginWindow) {
             logins_.on_target_data(id, v.payload(frame), ctr_);
         }
-        connected_segment(s, th, ts, v.payload_len, now);
+        connected_segment(s, th, ts, v.payload(frame), now);
     } else {
         ++ctr_[Counter::drop_target_unknown];
         return;
@@ -131,8 +131,9 @@ inline void EngineImpl::enter_established(Session& s, const net::TcpHdr& th, con
     if (!advance_session(s, now) && s.state == State::established) send_ack(s, now);
 }
 
-inline void EngineImpl::connected_segment(Session& s, const net::TcpHdr& th, std::optional<net::TcpTimestamp> ts, std::uint16_t len,
+inline void EngineImpl::connected_segment(Session& s, const net::TcpHdr& th, std::optional<net::TcpTimestamp> ts, ConstBytes payload,
                                    Nanos now) {
+    const auto len = static_cast<std::uint16_t>(payload.size());
     if (th.has(tf::rst)) {
         const std::int32_t off = th.seq - s.rcv_nxt;
         if (off < 0 || off > (1 << 24)) return;  // not in window: ignore
@@ -147,7 +148,7 @@ inline void EngineImpl::connected_segment(Session& s, const net::TcpHdr& th, std
     if (ts && (s.flags & sflag::ts_on) && static_cast<std::int32_t>(ts->val - s.ts_recent) >= 0) s.ts_recent = ts->val;
     if (len > 0) {
         need_ack = true;
-        take_target_data(s, th.seq, len, now);
+        take_target_data(s, th.seq, payload, now);
     }
     if (th.has(tf::fin)) {
         need_ack = true;
@@ -202,10 +203,11 @@ inline bool EngineImpl::take_target_ack(Session& s, const net::TcpHdr& th, std::
 
 // The target's data in a connected segment: in order it is counted as the target's answer,
 // else counted as a duplicate or out of order (and dropped).
-inline void EngineImpl::take_target_data(Session& s, Seq seq, std::uint16_t len, Nanos now) {
-    const Seq end = seq + len;
+inline void EngineImpl::take_target_data(Session& s, Seq seq, ConstBytes payload, Nanos now) {
+    const Seq end = seq + static_cast<std::uint32_t>(payload.size());
     if (seq <= s.rcv_nxt && end > s.rcv_nxt) {
         const std::uint32_t add = seq_dist(end, s.rcv_nxt);
+        if (observer_) observer_->on_target_data(id_of(s), s.tgt_bytes, payload.last(add), now);
         s.rcv_nxt = end;
         s.tgt_bytes += add;
         s.last_tgt_data = now;

@@ -712,6 +712,57 @@ TEST_CASE("engine: exchange records carry online and target sizes and times") {
     CHECK(obs.v[0].target_response_time == 6 * kMs);
 }
 
+TEST_CASE("engine: the observer's byte hooks name the slot and the stream offsets of both answers") {
+    struct Obs : ExchangeObserver {
+        std::vector<std::string> log;
+        std::vector<ExchangeRecord> recs;
+        void on_exchange(const ExchangeRecord& r) override { recs.push_back(r); }
+        void on_session_start(std::uint32_t slot, std::uint16_t replica) override {
+            log.push_back("start " + std::to_string(slot) + " r" + std::to_string(replica));
+        }
+        void on_online_data(std::uint32_t, std::uint32_t off, ConstBytes p, Nanos) override {
+            log.push_back("online @" + std::to_string(off) + " +" + std::to_string(p.size()) + " " + std::to_string(p[0]));
+        }
+        void on_client_data(std::uint32_t, std::uint32_t off) override { log.push_back("client had " + std::to_string(off)); }
+        void on_request(std::uint32_t, ConstBytes head, Nanos) override {
+            log.push_back("request " + std::to_string(head.size()) + " first " + std::to_string(head[0]));
+        }
+        void on_target_data(std::uint32_t, std::uint32_t off, ConstBytes p, Nanos) override {
+            log.push_back("target @" + std::to_string(off) + " +" + std::to_string(p.size()));
+        }
+    } obs;
+    Rig r(base_config());
+    r.e->set_observer(&obs);
+    Conv cv;
+    open(r, cv);
+    REQUIRE(obs.log.size() == 1);
+    REQUIRE(obs.log[0].rfind("start ", 0) == 0);
+    const auto slot = static_cast<std::uint32_t>(std::stoul(obs.log[0].substr(6)));
+    obs.log.clear();
+    r.cap(cv.cdata(0, 0, bytes(200, 7)));   // a request longer than the head
+    r.out();
+    r.cap(cv.sdata(0, 200, 300));
+    r.cap(cv.sdata(0, 200, 300));           // a capture duplicate: shown again
+    r.cap(cv.sdata(300, 200, 100));
+    // the target answers 150 bytes, then 100 of which 40 repeat what it sent
+    r.tgt(cv.tack(0, cv.cisn + 201, 65535, 150));
+    r.tgt(cv.tack(110, cv.cisn + 201, 65535, 100));
+    r.step(1 * kMs);
+    r.cap(cv.cdata(200, 400, bytes(20, 5)));  // the next request: the client had 400 online bytes
+    r.run_for(50 * kMs);
+    r.out();
+    const std::vector<std::string> want{"client had 0", "request 128 first 7",
+        "online @0 +300 9", "online @0 +300 9", "online @300 +100 9",
+        "target @0 +150", "target @150 +60", "client had 400", "request 20 first 5"};
+    CHECK(obs.log == want);
+    REQUIRE(obs.recs.size() == 1);
+    CHECK(obs.recs[0].slot == slot);
+    CHECK(obs.recs[0].online_begin == 0);
+    CHECK(obs.recs[0].online_response_bytes == 400);
+    CHECK(obs.recs[0].target_begin == 0);
+    CHECK(obs.recs[0].target_response_bytes == 210);
+}
+
 TEST_CASE("engine: frames of no session are counted, never crash; target strays get an RST") {
     Rig r(base_config());
     std::vector<std::uint8_t> junk(30, 0x45);
