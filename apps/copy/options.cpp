@@ -35,7 +35,11 @@ po::options_description copy_description() {
         ("session-timeout,t", po::value<S>(), "")
         ("time-wait", po::value<S>(), "")
         ("idle-sleep", po::value<S>(), "")
-        ("mysql-user", po::value<L>(), "");
+        ("mysql-user", po::value<L>(), "")
+        ("no-compare", flag(), "")
+        ("diff-log", po::value<S>(), "")
+        ("stats-file", po::value<S>(), "")
+        ("html-report", po::value<S>(), "");
     add_shared_options(d);
     return d;
 }
@@ -81,6 +85,12 @@ EAL options: dpcopy --help
                                  leaving its CPU to others (0..1000, default 20; 0 = always poll)
       --mysql-user NAME:PASSWORD MySQL/MariaDB account whose replayed logins are rewritten for the
                                  target's scramble (repeatable; best in --config: never printed)
+Comparison of the target's answers with production's (docs/compare.md):
+      --no-compare               do not compare (default: status, length and latency per exchange,
+                                 per endpoint, in the summary and the report)
+      --diff-log FILE            one JSON line per exchange whose status differs (at most 1000 per worker)
+      --stats-file FILE          one JSON line per status interval (rates, lost, compare counters)
+      --html-report FILE         one self-contained HTML page: latency CDFs, status table, rates over time
 )") + kPortsHelp + kOutputHelp + R"(
 Example: dpcopy -l 1-2 -- -x 80-10.0.0.2:8080 -c 10.9.0.x -n 2
 )" + kExitStatusHelp;
@@ -114,8 +124,14 @@ void read_copy_options(OptionParser& p, CopyOptions& o) {
     p.take("session-timeout", uint_in<std::uint32_t>(1, 86400), o.session_timeout_s);
     p.take("time-wait", uint_in<std::uint32_t>(1, 3600), o.time_wait_s);
     p.take("idle-sleep", uint_in<std::uint32_t>(0, 1000), o.idle_sleep_us);
+    p.take_flag("no-compare", o.no_compare);
+    p.take("diff-log", file_check(check_writable_path), o.diff_log);
+    p.take("stats-file", file_check(check_writable_path), o.stats_file);
+    p.take("html-report", file_check(check_writable_path), o.html_report);
     take_shared_options(p, o);
     if (p.failed()) return;
+    if (o.no_compare && (o.diff_log || o.html_report))
+        p.fail("dpcopy: --diff-log and --html-report need the comparison (drop --no-compare)");
     if (p.given("mysql-user")) {
         const std::vector<std::string> accounts = p.list("mysql-user");
         proto::mysql::UsersParse users = proto::mysql::parse_mysql_users(accounts);

@@ -44,6 +44,10 @@ struct CopyOptions {
     std::uint32_t stats_interval_s = 1;          // --stats-interval 0..3600 (0 = none)
     std::optional<std::string> log_file;         // -l: nullopt = stderr
     std::optional<std::string> report_file;      // --report
+    bool no_compare = false;                     // --no-compare
+    std::optional<std::string> diff_log;         // --diff-log
+    std::optional<std::string> stats_file;       // --stats-file
+    std::optional<std::string> html_report;      // --html-report
     std::optional<std::string> metrics;          // --metrics IP:PORT
     std::optional<std::string> config_file;      // --config, as given
     std::vector<proto::mysql::MysqlUser> mysql_users;  // --mysql-user NAME:PASSWORD (repeatable; wiped)

@@ -55,6 +55,11 @@ io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
     c.stats_interval_s = opt.stats_interval_s;
     c.idle_sleep_us = opt.idle_sleep_us;
     c.report_file = opt.report_file;
+    c.compare.enabled = !opt.no_compare;
+    c.compare.diff_log = opt.diff_log;
+    c.compare.stats_file = opt.stats_file;
+    c.compare.html_report = opt.html_report;
+    c.compare.compare.max_sessions = c.engine.max_sessions;
     c.metrics_address = opt.metrics;
     c.version = DPCOPY_VERSION;
     // SIGINT: sessions get the close linger plus a margin to finish.

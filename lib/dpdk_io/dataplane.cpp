@@ -44,6 +44,13 @@ constexpr std::uint64_t kSignalDebounceNs = 250'000'000;  // signals this close 
 std::atomic<int> g_signals{0};
 extern "C" void on_signal(int) { g_signals.fetch_add(1, std::memory_order_relaxed); }
 std::atomic<int> g_hangups{0};  // SIGHUP: reopen the log file (logrotate)
+
+// The wall clock (ns since the epoch), for the --stats-file lines (once per interval).
+std::uint64_t wall_clock_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}
 extern "C" void on_hangup(int) { g_hangups.fetch_add(1, std::memory_order_relaxed); }
 
 }  // namespace
@@ -73,6 +80,7 @@ void Run::teardown() {
     g_mirror_port.store(-1, std::memory_order_relaxed);
     g_mirror_socket_drops.watch({});
     g_tx_port.store(-1, std::memory_order_relaxed);
+    g_compare_on.store(false, std::memory_order_relaxed);
     for (std::uint16_t p : ports_up_) stop_port(p);
     ports_up_.clear();
     workers_.clear();
@@ -147,6 +155,8 @@ void Run::stats_tick(std::uint64_t now) {
     // (publishing them on every loop iteration cost the inline worker ~3 % of its time)
     if (now >= feed_pub_at_) {
         g_feed_pub.publish(feed_ctr_);
+        if (compare_)
+            if (auto c = compare_->counts()) g_compare_pub.publish(*c);
         feed_pub_at_ = now + kPublishNs;
     }
     if (cfg_.stats_interval_s == 0 || now < next_stats_) return;
@@ -157,7 +167,9 @@ void Run::stats_tick(std::uint64_t now) {
         return;
     }
     RunSnapshot cur = snapshot(false);
-    log(status_line(cur, prev_));
+    const std::optional<CompareCounts> counts = compare_ ? compare_->counts() : std::nullopt;
+    log(status_line(cur, prev_) + (counts ? compare_status_text(*counts) : ""));
+    if (compare_) compare_->interval(cur, prev_, wall_clock_ns());
     prev_ = std::move(cur);
 }
 

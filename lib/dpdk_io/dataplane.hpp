@@ -16,6 +16,7 @@
 #include "lib/control/control_client.hpp"
 #include "lib/dpdk_io/host_stack.hpp"
 #include "lib/dpdk_io/port_mac.hpp"  // effective_mac
+#include "lib/dpdk_io/run_compare.hpp"
 #include "lib/session/engine.hpp"
 
 namespace dpcopy::io {
@@ -45,6 +46,7 @@ struct DataplaneConfig {
     std::optional<std::string> report_file;   // --report
     std::optional<std::string> log_path;      // -l FILE: `log` is that file (stamped lines, SIGHUP reopens)
     std::optional<std::string> metrics_address;  // --metrics IP:PORT (Prometheus)
+    CompareOutputs compare;                   // comparison with production (docs/compare.md)
     std::string version;
     std::uint64_t drain_bound_ns = 10'000'000'000ULL;  // SIGINT/SIGTERM: time sessions get to finish
     std::uint32_t arp_max_tries = 10;         // ARP requests for the next hop before giving up

@@ -86,6 +86,9 @@ private:
     RunSnapshot prev_;
     std::unique_ptr<OfflineFeeder> feeder_;  // offline
     std::unique_ptr<metrics::Exporter> metrics_;  // --metrics
+    // The engines' observers (comparison with production): teardown() stops and frees the
+    // workers and their engines before this is destroyed.
+    std::unique_ptr<RunCompare> compare_;
 };
 
 }  // namespace dpcopy::io::dp

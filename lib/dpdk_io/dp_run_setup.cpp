@@ -291,6 +291,10 @@ rte_ring* Run::create_ring(const std::string& name, unsigned size, std::string& 
 // the hand-off ring from worker 0.
 bool Run::create_workers(const net::MacAddr& mac, std::string& err) {
     const auto nw = static_cast<std::uint32_t>(worker_lcores_.size());
+    compare_ = RunCompare::create(cfg_.compare, nw, err);
+    if (!compare_) return false;
+    g_compare_pub.publish(CompareCounts{});
+    g_compare_on.store(cfg_.compare.enabled, std::memory_order_relaxed);
     for (std::uint32_t k = 0; k < nw; ++k) {
         auto w = std::make_unique<Worker>();
         w->index = k;
@@ -310,6 +314,7 @@ bool Run::create_workers(const net::MacAddr& mac, std::string& err) {
             err = "session engine: " + e;
             return false;
         }
+        if (compare::Comparator* c = compare_->worker(k)) w->engine->set_observer(c);
         // The main lcore never sleeps while it feeds a capture (it runs worker 0 inline).
         w->idle_sleep_us = (inline_worker_ && cfg_.capture) ? 0 : cfg_.idle_sleep_us;
         w->from_main = create_ring("dpc_main_" + std::to_string(k), kRingSize, err);
@@ -354,7 +359,12 @@ void Run::wire_workers() {
 // exporter's own thread; an address it cannot listen on stops the run (status 2).
 bool Run::start_metrics(std::string& err, int& status) {
     if (!cfg_.metrics_address) return true;
-    metrics_ = metrics::Exporter::start(*cfg_.metrics_address, [] { return run_metrics(published_snapshot()); }, err);
+    metrics_ = metrics::Exporter::start(*cfg_.metrics_address, [] {
+        metrics::MetricSet m = run_metrics(published_snapshot());
+        CompareCounts c;
+        if (g_compare_on.load(std::memory_order_relaxed) && g_compare_pub.read(c)) add_compare_metrics(m, c);
+        return m;
+    }, err);
     if (!metrics_) {
         status = 2;
         return false;

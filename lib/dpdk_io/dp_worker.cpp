@@ -19,6 +19,8 @@ std::atomic<bool> g_control_on{false};
 std::atomic<int> g_mirror_port{-1};
 std::atomic<int> g_tx_port{-1};
 PacketSocketDrops g_mirror_socket_drops;
+Published<CompareCounts> g_compare_pub;
+std::atomic<bool> g_compare_on{false};
 
 int worker_main(void* arg) {
     // Sleeps when idle (--idle-sleep) should last what was asked, not the default 50 us
@@ -124,6 +126,16 @@ static int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_
     return 0;
 }
 
+// /dpcopy/compare: the comparison's totals (the report has the per-endpoint detail).
+static int telemetry_compare(const char* /*cmd*/, const char* /*params*/, rte_tel_data* d) {
+    rte_tel_data_start_dict(d);
+    CompareCounts c;
+    const bool on = g_compare_on.load(std::memory_order_relaxed);
+    rte_tel_data_add_dict_u64(d, "enabled", on ? 1 : 0);
+    if (on && g_compare_pub.read(c))
+        for_each_compare_count(c, [&](const char* name, std::uint64_t v) { rte_tel_data_add_dict_u64(d, name, v); });
+    return 0;
+}
 
 void register_telemetry() {
     static std::atomic<bool> registered{false};
@@ -131,6 +143,9 @@ void register_telemetry() {
     rte_telemetry_register_cmd("/dpcopy/stats", telemetry_stats,
                                "dpcopy counters summed over the workers: sessions, drops by reason, ports. "
                                "No parameters.");
+    rte_telemetry_register_cmd("/dpcopy/compare", telemetry_compare,
+                               "the target's answers compared with production's: exchanges, same and different "
+                               "status, length mismatches. No parameters.");
 }
 
 }  // namespace dpcopy::io::dp

@@ -35,6 +35,7 @@
 #include "lib/dpdk_io/host_stack.hpp"
 #include "lib/dpdk_io/io_counters.hpp"
 #include "lib/dpdk_io/published.hpp"
+#include "lib/dpdk_io/run_compare.hpp"
 #include "lib/dpdk_io/run_stats.hpp"
 #include "lib/dpdk_io/shard.hpp"
 #include "lib/rewrite/egress_guard.hpp"
@@ -86,6 +87,8 @@ extern std::atomic<bool> g_control_on;  // -s: worker 0 publishes the control cl
 extern std::atomic<int> g_mirror_port;  // live mode: the mirror's port id (its drops are lost); -1 offline
 extern PacketSocketDrops g_mirror_socket_drops;  // live, net_af_packet mirror: the kernel's drops
 extern std::atomic<int> g_tx_port;     // the TX port (metrics); -1 when no run
+extern Published<CompareCounts> g_compare_pub;  // the main lcore publishes the comparators' totals
+extern std::atomic<bool> g_compare_on;          // comparison on in this run
 
 // The counters the workers and the feeder publish, summed, with the mirror's and the TX
 // port's statistics: what telemetry and --metrics show, from any thread (at most 1 ms old).
