@@ -60,7 +60,8 @@ EAL options: dpintercept --help
   -F, --filter EXPR              pcap-syntax filter selecting the target's responses (default "tcp")
       --ip IP/PREFIX             its own address (required)
 )") + kPortsHelp +
-           R"(      --payload-bytes N          also return the first N payload bytes of each response (0..1460, default 0)
+           R"(      --payload-bytes N          return the first N payload bytes of each response: what dpcopy compares
+                                 statuses with (0..1460, default 64; 0 = headers only)
       --allow CIDR[,CIDR...]     networks allowed to subscribe (default: the subnet of --ip;
                                  with --key-file and no --allow: any source)
 )" + kOutputHelp + R"(

@@ -19,7 +19,7 @@ struct InterceptOptions {
     std::uint16_t tx_port = 0;               // --tx-port
     net::Port control_port{36524};           // --control-port
     std::optional<std::string> key_file;     // --key-file (readable, 1..4096 bytes)
-    std::uint32_t payload_bytes = 0;         // --payload-bytes 0..1460
+    std::uint32_t payload_bytes = 64;        // --payload-bytes 0..1460 (dpcopy compares statuses from them)
     // --allow: sources that may subscribe. Default: the subnet of --ip, or, with
     // --key-file and no --allow, empty = any source (the key authenticates).
     std::vector<Cidr> allow;

@@ -20,7 +20,7 @@ TEST_CASE("dpintercept: defaults", "[cli][intercept]") {
     CHECK(o.filter == "tcp");
     CHECK(o.ip.ip == ip("10.0.0.3"));
     CHECK(o.ip.prefix == 24);
-    CHECK(o.payload_bytes == 0);
+    CHECK(o.payload_bytes == 64);
     REQUIRE(o.allow.size() == 1);  // the subnet of --ip
     CHECK(o.allow[0] == Cidr{ip("10.0.0.0"), 24});
     check_shared_defaults(o);

@@ -54,23 +54,8 @@ rig_addr tgt eth0 198.18.1.2/24
 ip -n "$(rig_ns tgt)" route add 198.19.0.0/16 via 198.18.1.9
 # /upload's backend (online and target): reads the whole body, answers "ok" 200 ms later
 # (an application that takes its time: what was sent before a hole must still get its answer)
-cat > "$RIG_TMP/slow_sink.py" <<'PY'
-import sys, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-class H(BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        time.sleep(float(sys.argv[3]))
-        try:
-            self.send_response(200); self.send_header("Content-Length", "3"); self.end_headers()
-            self.wfile.write(b"ok\n")
-        except OSError:
-            pass  # nginx gave up on the request (its client reset the connection)
-    def log_message(self, *a): pass
-ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()
-PY
 for role in onl tgt; do
-  rig_bg "$role" python3 "$RIG_TMP/slow_sink.py" 127.0.0.1 8081 0.2 2>>"$RIG_TMP/slow_sink-$role.log"
+  rig_bg "$role" python3 "$here/lib/slow_upstream.py" 127.0.0.1 8081 0.2 2>>"$RIG_TMP/slow_sink-$role.log"
   rig_wait_port "$role" 127.0.0.1 8081 || { bad rig "slow sink in $role"; finish; }
 done
 # /f88k: an 88 KiB file; /upload: buffered by nginx to the end of its body (so only a whole

@@ -11,6 +11,7 @@
 #     asst2 dp0  a second assistant, dpintercept --ip 198.18.1.8 (the several-intercepts case)
 # conntrack is armed in copy, copy2, asst and asst2 (rig_conntrack_arm) for rig_conntrack_untouched.
 # Every name carries the rig's unique prefix; rig_cleanup removes it all.
+# ICE_TGT_NGINX_EXTRA (optional): more nginx directives for the target only (RIG_NGINX_EXTRA).
 # shellcheck shell=bash
 
 ICE_FILTER='tcp and src host 198.18.1.2'
@@ -31,7 +32,7 @@ ice_rig() {  # ice_rig NAME
   for r in copy copy2 asst asst2; do rig_conntrack_arm $r || return 1; done
   rig_nginx onl 198.18.0.2 80 || return 1
   rig_redis onl 198.18.0.2 6379 >"$RIG_TMP/redis-onl.log" 2>&1 || return 1
-  rig_nginx tgt 198.18.1.2 80 || return 1
+  RIG_NGINX_EXTRA="${ICE_TGT_NGINX_EXTRA:-}" rig_nginx tgt 198.18.1.2 80 || return 1
   E2E_TGT_LOG=$RIG_NGINX_LOG
   rig_redis tgt 198.18.1.2 6379 >"$RIG_TMP/redis-tgt.log" 2>&1 || return 1
   ICE_RUN=0

@@ -103,6 +103,7 @@ private:
     std::uint16_t ip_id_c_, ip_id_s_;
     std::vector<Seg> segs_;
     std::vector<std::uint8_t> cstream_;  // all client bytes (every request)
+    std::vector<std::uint8_t> sstream_;  // all online server bytes (greeting, then each response)
     std::uint32_t c_sent_ = 0;           // client bytes sent
     std::uint32_t s_sent_ = 0;           // server bytes sent
     std::uint32_t c_seen_by_s_ = 0;      // client bytes the server has acknowledged
@@ -197,7 +198,8 @@ void SessionGen::frame_of(const Seg& s, std::vector<std::uint8_t>& bytes) {
     } else if (s.len) {
         server_payload.resize(s.len);
         for (std::uint32_t j = 0; j < s.len; ++j)
-            server_payload[j] = static_cast<std::uint8_t>('a' + (s.data_off + j) % 26);
+            server_payload[j] = s.data_off + j < sstream_.size() ? sstream_[s.data_off + j]
+                                                                  : static_cast<std::uint8_t>('a' + (s.data_off + j) % 26);
         tcp.payload = server_payload;
     }
     if (s.flags & net::tcpflag::syn) {
@@ -221,6 +223,16 @@ void SessionGen::run(std::vector<CapFrame>& out, ExpectedSession& exp) {
     for (std::size_t i = 0; i < ex.size(); ++i) {
         req_off[i] = static_cast<std::uint32_t>(cstream_.size());
         append_request(cstream_, sid_, static_cast<std::uint32_t>(i), ex[i].request_bytes);
+    }
+    // The online server's bytes, in the order it sends them: letters, or HTTP responses.
+    for (std::uint32_t j = 0; j < sc_.greeting_bytes; ++j) sstream_.push_back(static_cast<std::uint8_t>('a' + j % 26));
+    for (const Exchange& e : ex) {
+        if (e.http_status) {
+            append_http_response(sstream_, e.http_status, e.response_bytes);
+        } else {
+            for (std::uint32_t j = 0; j < e.response_bytes; ++j)
+                sstream_.push_back(static_cast<std::uint8_t>('a' + sstream_.size() % 26));
+        }
     }
     Nanos t = sc_.start;
     // Handshake.
@@ -371,6 +383,19 @@ Capture generate(const std::vector<SessionScript>& scripts, std::uint32_t sid_ba
     }
     std::stable_sort(cap.frames.begin(), cap.frames.end(), [](const CapFrame& a, const CapFrame& b) { return a.t < b.t; });
     return cap;
+}
+
+void append_http_response(std::vector<std::uint8_t>& out, std::uint16_t status, std::uint32_t size) {
+    // the header's length depends on the body's length's digits: settle it in two steps
+    std::string head;
+    std::uint32_t body = 0;
+    for (int pass = 0; pass < 3; ++pass) {
+        head = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: " + std::to_string(body) + "\r\n\r\n";
+        body = size > head.size() ? size - static_cast<std::uint32_t>(head.size()) : 0;
+    }
+    if (head.size() + body != size) throw std::runtime_error("append_http_response: size too small");
+    out.insert(out.end(), head.begin(), head.end());
+    for (std::uint32_t j = 0; j < body; ++j) out.push_back(static_cast<std::uint8_t>('a' + j % 26));
 }
 
 }  // namespace dpcopy::sim

@@ -64,7 +64,13 @@ struct Exchange {
     Nanos think = 1 * kMsec;             // client think time before this request (after the previous response)
     Nanos rtt = 1 * kMsec;               // capture point <-> client round trip
     Nanos server_time = 200 * kUs;       // online server's processing time
+    std::uint16_t http_status = 0;       // > 0: the online response is an HTTP/1.1 response of this status
 };
+
+// Appends an HTTP/1.1 response of status `status` that is exactly `size` bytes long (at
+// least http_response_min_size()): status line, Content-Length, filler body.
+void append_http_response(std::vector<std::uint8_t>& out, std::uint16_t status, std::uint32_t size);
+inline constexpr std::uint32_t kHttpResponseMinSize = 48;
 
 enum class CloseKind : std::uint8_t { fin, rst, none };
 

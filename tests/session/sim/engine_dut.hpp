@@ -35,6 +35,8 @@ public:
     std::string describe() const override;
 
     const std::vector<session::ExchangeRecord>& exchanges() const { return exchanges_; }
+    // Another observer that gets every hook as well (e.g. a compare::Comparator).
+    void observe_also(session::ExchangeObserver* o) { also_ = o; }
     // segmented mode: violations of the slice contract (empty when none), and counts
     const std::vector<std::string>& slice_errors() const { return slice_errors_; }
     std::uint64_t segments() const { return segments_; }
@@ -49,7 +51,26 @@ private:
     void slice_error(std::string e) {
         if (slice_errors_.size() < 20) slice_errors_.push_back(std::move(e));
     }
-    void on_exchange(const session::ExchangeRecord& r) override { exchanges_.push_back(r); }
+    void on_exchange(const session::ExchangeRecord& r) override {
+        exchanges_.push_back(r);
+        if (also_) also_->on_exchange(r);
+    }
+    void on_session_start(std::uint32_t slot, std::uint16_t replica) override {
+        if (also_) also_->on_session_start(slot, replica);
+    }
+    void on_online_data(std::uint32_t slot, std::uint32_t off, net::ConstBytes p, Nanos t) override {
+        if (also_) also_->on_online_data(slot, off, p, t);
+    }
+    void on_client_data(std::uint32_t slot, std::uint32_t off) override {
+        if (also_) also_->on_client_data(slot, off);
+    }
+    void on_request(std::uint32_t slot, net::ConstBytes head, Nanos now) override {
+        if (also_) also_->on_request(slot, head, now);
+    }
+    void on_target_data(std::uint32_t slot, std::uint32_t off, net::ConstBytes p, Nanos now) override {
+        if (also_) also_->on_target_data(slot, off, p, now);
+    }
+    session::ExchangeObserver* also_ = nullptr;
 
     Sink& sink_;
     std::string err_;

@@ -66,7 +66,7 @@ struct ModelTarget::Conn {
     bool ws_ok = false, ts_ok = false;
     std::uint32_t ts_recent = 0;
     // Application.
-    struct Pending { Nanos at; std::uint32_t size; bool close_after; };
+    struct Pending { Nanos at; std::uint32_t size; bool close_after; std::uint32_t sid, idx; };
     std::deque<Pending> responses;
     Nanos last_resp_at = 0;
 };
@@ -262,10 +262,11 @@ void ModelTarget::app_read(Conn& c, Nanos now) {
             return;
         }
         const std::uint32_t size = p_.response_size(sid, idx, len, rng_);
-        const Nanos at = std::max(c.last_resp_at, now + rng_.range(p_.resp_delay_min, p_.resp_delay_max));
+        const Nanos extra = p_.extra_delay ? p_.extra_delay(sid, idx) : 0;
+        const Nanos at = std::max(c.last_resp_at, now + rng_.range(p_.resp_delay_min, p_.resp_delay_max) + extra);
         c.last_resp_at = at;
         const bool close_after = rng_.chance(p_.fin_after_request);
-        c.responses.push_back({at, size, close_after});
+        c.responses.push_back({at, size, close_after, sid, idx});
         if (close_after) r.fault_injected = true;
         if (rng_.chance(p_.zero_window)) {
             c.paused_until = now + p_.zero_window_time;
@@ -567,7 +568,16 @@ void ModelTarget::advance(Nanos now) {
         while (!c.responses.empty() && c.responses.front().at <= now && !c.app_closed) {
             const auto pr = c.responses.front();
             c.responses.pop_front();
-            for (std::uint32_t i = 0; i < pr.size; ++i) c.sbuf.push_back(static_cast<std::uint8_t>('A' + (r.response_bytes + i) % 23));
+            if (p_.response_content) {
+                const std::size_t before = c.sbuf.size();
+                std::vector<std::uint8_t> content;
+                p_.response_content(pr.sid, pr.idx, pr.size, content);
+                if (content.size() != pr.size) fail("model: response_content gave " + std::to_string(content.size()) + " bytes, not " + std::to_string(pr.size));
+                c.sbuf.insert(c.sbuf.end(), content.begin(), content.end());
+                c.sbuf.resize(before + pr.size, 'A');
+            } else {
+                for (std::uint32_t i = 0; i < pr.size; ++i) c.sbuf.push_back(static_cast<std::uint8_t>('A' + (r.response_bytes + i) % 23));
+            }
             r.response_bytes += pr.size;
             if (pr.close_after) {
                 c.app_closed = true;

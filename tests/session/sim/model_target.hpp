@@ -47,6 +47,11 @@ struct ModelParams {
     Nanos resp_delay_min = 0, resp_delay_max = 2 * kMsec;
     // Response size for (sid, idx, request length); default: random 0..4000.
     std::function<std::uint32_t(std::uint32_t sid, std::uint32_t idx, std::uint32_t len, Rng& rng)> response_size;
+    // Response content: appends exactly `size` bytes for request (sid, idx); default: letters.
+    std::function<void(std::uint32_t sid, std::uint32_t idx, std::uint32_t size, std::vector<std::uint8_t>& out)>
+        response_content;
+    // More delay before answering request (sid, idx); default none.
+    std::function<Nanos(std::uint32_t sid, std::uint32_t idx)> extra_delay;
     std::uint32_t greeting_bytes = 0;             // server-first: greeting sent on accept
     double rst_after_request = 0;                 // per complete request: abort with RST (no response)
     double fin_after_request = 0;                 // per complete request: answer, then close (server-side FIN)
