@@ -59,7 +59,6 @@ io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
     c.compare.diff_log = opt.diff_log;
     c.compare.stats_file = opt.stats_file;
     c.compare.html_report = opt.html_report;
-    c.compare.compare.max_sessions = c.engine.max_sessions;
     c.metrics_address = opt.metrics;
     c.version = DPCOPY_VERSION;
     // SIGINT: sessions get the close linger plus a margin to finish.

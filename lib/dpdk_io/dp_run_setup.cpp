@@ -291,7 +291,9 @@ rte_ring* Run::create_ring(const std::string& name, unsigned size, std::string& 
 // the hand-off ring from worker 0.
 bool Run::create_workers(const net::MacAddr& mac, std::string& err) {
     const auto nw = static_cast<std::uint32_t>(worker_lcores_.size());
-    compare_ = RunCompare::create(cfg_.compare, nw, err);
+    CompareOutputs co = cfg_.compare;
+    co.compare.max_sessions = cfg_.engine.max_sessions;  // one comparator slot per session slot
+    compare_ = RunCompare::create(co, nw, err);
     if (!compare_) return false;
     g_compare_pub.publish(CompareCounts{});
     g_compare_on.store(cfg_.compare.enabled, std::memory_order_relaxed);

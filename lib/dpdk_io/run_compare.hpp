@@ -24,7 +24,7 @@ struct CompareOutputs {
     std::optional<std::string> diff_log;     // --diff-log FILE
     std::optional<std::string> stats_file;   // --stats-file FILE
     std::optional<std::string> html_report;  // --html-report FILE
-    compare::CompareConfig compare;          // max_sessions is the engine's
+    compare::CompareConfig compare;          // max_sessions: the run sets the engine's
 };
 
 // The workers' totals summed (plain numbers, read from the relaxed atomics).

@@ -2,7 +2,7 @@
 // net_ring ports made with rte_eth_from_rings, driven by a simulated peer thread.
 //
 //   bench_dataplane [EAL options] -- [--sessions N] [--frame 64|512] [-n REPLICAS]
-//                   [--window W] [--warmup S] [--seconds S] [--peer-cpu C] [--log FILE]
+//                   [--window W] [--warmup S] [--seconds S] [--peer-cpu C] [--log FILE] [--no-compare]
 //
 // Ports: port A = the mirror (rx_port): the peer enqueues captured frames on its RX
 // ring(s); port B = toward the target (tx_port): dpcopy's TX queue k is ring k, which
@@ -86,6 +86,7 @@ struct Options {
     double seconds = 3.0;
     int peer_cpu = -1;              // -1: the last CPU no lcore runs on (else the last CPU)
     std::string log = "/dev/null";
+    bool compare = true;            // --no-compare: without the comparison with production (A/B)
 };
 
 const MacAddr kPeerMac{{0x02, 0x70, 0x65, 0x65, 0x72, 0x01}};
@@ -561,6 +562,7 @@ bool parse_options(int argc, char** argv, Options& o) {
         else if (a == "--seconds") o.seconds = std::strtod(val(), nullptr);
         else if (a == "--peer-cpu") o.peer_cpu = static_cast<int>(std::strtol(val(), nullptr, 10));
         else if (a == "--log") o.log = val();
+        else if (a == "--no-compare") o.compare = false;
         else {
             std::fprintf(stderr, "bench_dataplane: unknown option '%s'\n", a.c_str());
             return false;
@@ -692,6 +694,7 @@ int main(int argc, char** argv) {
     cfg.stats_interval_s = 0;
     cfg.drain_bound_ns = 200'000'000ULL;
     cfg.version = "bench";
+    cfg.compare.enabled = o.compare;  // A/B: the comparison's cost on the data path
     std::FILE* log = std::fopen(o.log.c_str(), "w");
     cfg.log = log ? log : stderr;
     char report[] = "/tmp/bench_dataplane_XXXXXX";
