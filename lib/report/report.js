@@ -9,7 +9,7 @@
   var MAX_ENDPOINT_CDFS = 6;
   var MAX_DIVERGING = 10;
   var fmtCount = d3.format(',');
-  var fmtShare = d3.format('.1%');
+  var fmtPercent = d3.format('.1%');
   var fmtMsValue = d3.format('.3g');
 
   function isObject(v) { return v !== null && typeof v === 'object' && !Array.isArray(v); }
@@ -18,6 +18,12 @@
   function count(v) { return num(v) === null ? '–' : fmtCount(v); }
   function ms(v) { return num(v) === null ? '–' : fmtMsValue(v) + ' ms'; }
   function arrow(a, b) { return a + ' → ' + b; }
+  // One decimal, but never rounded to 0 % or 100 % when it is not.
+  function fmtShare(v) {
+    if (v > 0 && v < 0.001) return '<0.1%';
+    if (v < 1 && v > 0.999) return '>99.9%';
+    return fmtPercent(v);
+  }
 
   function readData() {
     var node = document.getElementById('report-data');
@@ -101,10 +107,10 @@
     var svg = container.append('svg').attr('width', opts.width).attr('height', opts.height)
       .append('g').attr('transform', 'translate(' + m.left + ',' + m.top + ')');
     var xAxis = d3.svg.axis().scale(x).orient('bottom').ticks(6);
-    if (opts.xLog) xAxis.tickFormat(x.tickFormat(6, d3.format('.2g')));
+    if (opts.xLog) xAxis.tickFormat(x.tickFormat(opts.width > 500 ? 6 : 4, d3.format('.2g')));
     svg.append('g').attr('class', 'axis x-axis').attr('transform', 'translate(0,' + h + ')').call(xAxis);
     svg.append('g').attr('class', 'axis y-axis')
-      .call(d3.svg.axis().scale(y).orient('left').ticks(5).tickFormat(opts.yFormat || d3.format('.3s')));
+      .call(d3.svg.axis().scale(y).orient('left').ticks(5).tickFormat(opts.yFormat || d3.format('s')));
     svg.append('text').attr('class', 'axis-label').attr('x', w).attr('y', h + 34)
       .attr('text-anchor', 'end').text(opts.xLabel);
     svg.append('text').attr('class', 'axis-label').attr('transform', 'rotate(-90)')
