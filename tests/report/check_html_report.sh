@@ -18,7 +18,7 @@ command -v "$chromium" >/dev/null 2>&1 ||
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-url="file://$(cd "$(dirname "$html")" && pwd)/$(basename "$html")"
+url=$(python3 -c 'import pathlib, sys; print(pathlib.Path(sys.argv[1]).resolve().as_uri())' "$html")
 
 # The network off: a network namespace of our own when we may make one (root, or user
 # namespaces), and in any case no name resolves and every proxied fetch goes nowhere.

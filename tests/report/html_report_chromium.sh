@@ -11,7 +11,22 @@ mkdir -p "$artifacts"
 page=$artifacts/compare_report_sample.html
 
 "$render" "$data/compare_report_sample.json" "$data/compare_intervals_sample.jsonl" "$page" >/dev/null || exit 1
-"$here/check_html_report.sh" "$page" "$artifacts/compare_report_sample.png" || { echo "FAIL: the sample report"; exit 1; }
+# The page's data block is the input, and every chart of the sample has data to draw.
+python3 - "$page" "$data/compare_report_sample.json" "$data/compare_intervals_sample.jsonl" <<'PY' || exit 1
+import json, re, sys
+html = open(sys.argv[1], encoding='utf-8').read()
+block = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html, re.S)
+embedded = json.loads(block.group(1)) if block else None
+report = json.load(open(sys.argv[2], encoding='utf-8'))
+intervals = [json.loads(l) for l in open(sys.argv[3], encoding='utf-8') if l.strip()]
+if embedded != {'report': report, 'intervals': intervals}:
+    sys.exit('FAIL: the page does not embed the sample report and intervals as they are')
+PY
+out=$("$here/check_html_report.sh" "$page" "$artifacts/compare_report_sample.png" 2>&1)
+rc=$?
+printf '%s\n' "$out"
+[ $rc -eq 0 ] || { echo "FAIL: the sample report"; exit 1; }
+if grep -q 'no data' <<<"$out"; then echo "FAIL: a chart of the sample report has no data"; exit 1; fi
 
 # A broken copy the check must fail, for each of the reasons given: the call that draws the
 # rates and loss charts removed (every other chart drawn, the script runs to its end), and
