@@ -3,7 +3,8 @@
 # (lib/counters) and the control protocol (lib/control) must not include any DPDK header,
 # and nothing outside lib/dpdk_io and apps/*/main*.cpp may either. lib/control includes
 # only lib/control, lib/counters, lib/rewrite, lib/session and two DPDK-free headers of
-# lib/dpdk_io (host_stack.hpp, run_stats.hpp); lib/counters includes nothing of lib/.
+# lib/dpdk_io (host_stack.hpp, run_stats.hpp); lib/counters includes nothing of lib/;
+# lib/metrics and lib/report include nothing of the project but themselves.
 set -u
 root=${1:-.}
 fail=0
@@ -21,13 +22,16 @@ while IFS= read -r hit; do
   echo "layering: lib/metrics includes DPDK or project code: $hit"; fail=1
 done < <(grep -RnE '#\s*include\s*("lib/|[<"](rte_|generic/rte_))' "$root/lib/metrics" 2>/dev/null | grep -v '"lib/metrics/')
 while IFS= read -r hit; do
+  echo "layering: lib/report includes DPDK or project code: $hit"; fail=1
+done < <(grep -RnE '#\s*include\s*("lib/|[<"](rte_|generic/rte_))' "$root/lib/report" 2>/dev/null | grep -v '"lib/report/')
+while IFS= read -r hit; do
   echo "layering: rte_exit outside main: $hit"; fail=1
 done < <(grep -RnE '\brte_exit\s*\(' "$root/lib" 2>/dev/null)
 # a deliberate self-check so this test cannot pass vacuously
 probe=$(mktemp -d); mkdir -p "$probe/lib/rewrite"; echo '#include <rte_mbuf.h>' > "$probe/lib/rewrite/x.hpp"
 if ! grep -RqE '#\s*include\s*[<"](rte_|generic/rte_)' "$probe/lib/rewrite"; then echo "layering: self-check failed"; fail=1; fi
 rm -rf "$probe"
-for d in rewrite control counters metrics; do
+for d in rewrite control counters metrics report; do
   [ -d "$root/lib/$d" ] || { echo "layering: $root/lib/$d missing"; fail=1; }
 done
 [ $fail -eq 0 ] && echo "layering: ok"
