@@ -28,10 +28,14 @@ inline double round_significant(double v, int sig) {
 // Milliseconds with two significant digits, never in exponent form: 0.41, 2.1, 37, 1234.
 inline std::string format_ms(double ms) {
     if (ms <= 0.0) return "0";
-    const int magnitude = static_cast<int>(std::floor(std::log10(ms)));
-    const int decimals = magnitude >= 1 ? 0 : 1 - magnitude;
     char buf[48];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, round_significant(ms, magnitude >= 1 ? magnitude + 1 : 2));
+    if (ms >= 10.0) {
+        std::snprintf(buf, sizeof buf, "%.0f", ms);
+        return buf;
+    }
+    const double rounded = round_significant(ms, 2);
+    const int magnitude = static_cast<int>(std::floor(std::log10(rounded)));
+    std::snprintf(buf, sizeof buf, "%.*f", magnitude >= 1 ? 0 : 1 - magnitude, rounded);
     return buf;
 }
 
