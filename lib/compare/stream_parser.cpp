@@ -103,7 +103,10 @@ void StreamParser::client_anchor(std::uint32_t offset) noexcept {
 }
 
 void StreamParser::anchor_here() noexcept {
-    if (state_ == State::desync || state_ == State::until_anchor || state_ == State::other_collect) {
+    // MySQL responses have no end marker the parser tracks: at a packet boundary, the
+    // previous one is over.
+    const bool mysql_boundary = state_ == State::mysql_header && line_len_ == 0;
+    if (state_ == State::desync || state_ == State::until_anchor || state_ == State::other_collect || mysql_boundary) {
         anchor_ = pos_, anchor_pending_ = true;
     }
 }

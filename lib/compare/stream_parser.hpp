@@ -67,8 +67,8 @@ public:
     // The online client asked something after receiving `offset` bytes: a response begins
     // there if the parser is lost, framing by length alone, or exactly there mid-response.
     void client_anchor(std::uint32_t offset) noexcept;
-    // The target: a request was released; if the parser is lost (or reads until an anchor),
-    // its next bytes begin a response.
+    // The target: a request was released; if the parser is lost, reads until an anchor, or
+    // is between two MySQL packets, its next bytes begin a response.
     void anchor_here() noexcept;
     // The next response starting at or after `offset` answers a HEAD request (no body).
     void expect_head(std::uint32_t offset) noexcept { head_at_ = offset, head_pending_ = true; }
