@@ -1,0 +1,132 @@
+// The Comparator's implementation (one per worker) and the tables it fills, which
+// CompareSummary::merge reads once the worker has stopped. Everything is sized at create():
+// per-slot state (max_sessions), the endpoint table (max_endpoints + "other"), the diffs.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "lib/compare/comparator.hpp"
+#include "lib/compare/endpoint.hpp"
+#include "lib/compare/fixed_text.hpp"
+#include "lib/compare/latency_histogram.hpp"
+#include "lib/compare/stream_parser.hpp"
+
+namespace dpcopy::compare {
+
+struct StatusPair {
+    JoinedStatus online;  // "" when not read
+    JoinedStatus target;
+    std::uint64_t count = 0;
+};
+
+// (online, target) status pairs with their counts: N - 1 distinct pairs, then every further
+// pair is counted in the last entry, ("other", "other").
+template <std::size_t N>
+struct StatusPairs {
+    static_assert(N >= 2);
+    std::array<StatusPair, N> pairs{};
+    std::uint32_t used = 0;
+
+    void add(const JoinedStatus& online, const JoinedStatus& target) noexcept {
+        for (std::uint32_t i = 0; i < used; ++i) {
+            StatusPair& p = pairs[i];
+            if (p.online == online && p.target == target && (i < N - 1 || used < N)) {
+                ++p.count;
+                return;
+            }
+        }
+        if (used < N - 1) {
+            pairs[used++] = StatusPair{online, target, 1};
+            return;
+        }
+        StatusPair& folded = pairs[N - 1];
+        if (used < N) folded = StatusPair{}, folded.online.assign("other"), folded.target.assign("other"), used = N;
+        ++folded.count;
+    }
+};
+
+struct EndpointStats {
+    EndpointName name;
+    Protocol protocol = Protocol::other;
+    std::uint64_t exchanges = 0, same_status = 0, different_status = 0, length_mismatch = 0, unknown_status = 0;
+    LatencyHistogram online, target;
+    StatusPairs<8> statuses;
+    static constexpr std::size_t kSamples = 3;
+    std::array<std::uint32_t, kSamples> samples{};  // indices into WorkerTables::diffs
+    std::uint8_t sample_count = 0;
+};
+
+// One exchange whose status differs (a --diff-log line).
+struct DiffEntry {
+    std::uint32_t endpoint = 0;  // index into WorkerTables::endpoints
+    std::uint16_t replica = 0;
+    Protocol protocol = Protocol::other;
+    JoinedStatus online_status, target_status;
+    std::uint32_t online_bytes = 0, target_bytes = 0;
+    std::uint64_t online_ns = 0, target_ns = 0;
+    RequestLine request;
+};
+
+struct WorkerTables {
+    std::vector<EndpointStats> endpoints;  // [0, used) named, [max_endpoints] "other"
+    std::uint32_t endpoints_used = 0;
+    std::uint32_t other_index = 0;
+    std::uint64_t endpoints_other = 0;     // exchanges in "other" because the table was full
+    LatencyHistogram online, target;
+    StatusPairs<64> statuses;
+    std::vector<DiffEntry> diffs;          // reserved to max_diffs
+    std::uint64_t diffs_not_logged = 0;
+};
+
+class ComparatorImpl final : public Comparator {
+public:
+    explicit ComparatorImpl(const CompareConfig& cfg);
+
+    void on_exchange(const session::ExchangeRecord& r) override;
+    void on_session_start(std::uint32_t slot, std::uint16_t replica) override;
+    void on_online_data(std::uint32_t slot, std::uint32_t offset, session::ConstBytes payload, session::Nanos capture_time) override;
+    void on_client_data(std::uint32_t slot, std::uint32_t online_offset) override;
+    void on_request(std::uint32_t slot, session::ConstBytes head, session::Nanos now) override;
+    void on_target_data(std::uint32_t slot, std::uint32_t offset, session::ConstBytes payload, session::Nanos now) override;
+
+    const CompareTotals& totals() const noexcept override { return totals_; }
+    std::size_t memory_bytes() const noexcept override;
+
+    const WorkerTables& tables() const noexcept { return tables_; }
+    // Responses lost to a full FIFO, and parser desynchronisations, summed over the slots.
+    std::uint64_t fifo_overflows() const noexcept;
+    std::uint64_t desyncs() const noexcept;
+
+    // Per-slot state: both streams' parsers and FIFOs, the current request.
+    struct Slot {
+        StreamParser online, target;
+        ResponseFifo online_fifo, target_fifo;
+        RequestLine request;                  // the current exchange's request
+        std::uint32_t endpoint = 0;           // its endpoint (index into tables_.endpoints)
+        std::uint32_t last_client_offset = 0; // the online offset of the latest client data
+        Protocol protocol = Protocol::unknown;
+        bool protocol_guessed = false;        // "other" from the server's bytes, before any request
+        bool has_client_offset = false;
+        bool endpoint_overflowed = false;
+    };
+
+private:
+    Protocol stream_protocol(Slot& s, session::ConstBytes first) noexcept;
+    void decide_protocol(Slot& s, session::ConstBytes head) noexcept;
+    std::uint32_t endpoint_index(Protocol proto, const EndpointName& name, bool& overflowed) noexcept;
+    void count_exchange(EndpointStats& ep, const session::ExchangeRecord& r, const JoinedStatus& online,
+                        bool online_known, const JoinedStatus& target, bool target_known) noexcept;
+    void log_diff(EndpointStats& ep, const Slot* s, std::uint32_t endpoint, const session::ExchangeRecord& r,
+                  const JoinedStatus& online, const JoinedStatus& target) noexcept;
+
+    CompareConfig cfg_;
+    CompareTotals totals_;
+    std::vector<Slot> slots_;
+    std::vector<std::uint32_t> endpoint_slots_;  // open addressing: endpoint index + 1, 0 = free
+    WorkerTables tables_;
+};
+
+}  // namespace dpcopy::compare
