@@ -78,18 +78,37 @@ void ComparatorImpl::on_session_start(std::uint32_t slot, std::uint16_t) {
 // The protocol to parse a server's bytes with: the session's, or (before any request: a
 // server-first protocol, or an answer captured before the request's release) a guess from
 // these first bytes.
-Protocol ComparatorImpl::stream_protocol(Slot& s, session::ConstBytes first) noexcept {
+Protocol ComparatorImpl::stream_protocol(Slot& s, std::uint32_t offset, session::ConstBytes first) noexcept {
     if (s.protocol == Protocol::unknown) {
         s.protocol = detect_response_protocol(first);
         if (s.protocol == Protocol::unknown) s.protocol = Protocol::other, s.protocol_guessed = true;
+    } else if (s.protocol_guessed && offset == 0) {
+        // a stream's first bytes: an answer a parser recognises (an HTTP status line after a
+        // request in a private format) decides after all
+        const Protocol answered = detect_response_protocol(first);
+        if (answered != Protocol::unknown) switch_protocol(s, answered);
     }
     return s.protocol;
+}
+
+// A guess of "other" gives way to a recognised protocol: a stream still at its start begins
+// with a response; one parsed as "other" so far starts again at its next anchor.
+void ComparatorImpl::switch_protocol(Slot& s, Protocol p) noexcept {
+    s.protocol = p;
+    s.protocol_guessed = false;
+    for (StreamParser* stream : {&s.online, &s.target}) {
+        if (stream->position() == 0) stream->reset();
+        else stream->restart_at_position();
+    }
+    s.online_fifo.clear();
+    s.target_fifo.clear();
+    if (s.has_client_offset) s.online.client_anchor(s.last_client_offset);
 }
 
 void ComparatorImpl::on_online_data(std::uint32_t slot, std::uint32_t offset, session::ConstBytes payload, session::Nanos) {
     if (slot >= slots_.size() || payload.empty()) return;
     Slot& s = slots_[slot];
-    const Protocol proto = stream_protocol(s, payload);
+    const Protocol proto = stream_protocol(s, offset, payload);
     s.online.feed(proto, offset, payload.data(), payload.size(), s.online_fifo);
 }
 
@@ -104,27 +123,22 @@ void ComparatorImpl::on_client_data(std::uint32_t slot, std::uint32_t online_off
 void ComparatorImpl::on_target_data(std::uint32_t slot, std::uint32_t offset, session::ConstBytes payload, session::Nanos) {
     if (slot >= slots_.size() || payload.empty()) return;
     Slot& s = slots_[slot];
-    const Protocol proto = stream_protocol(s, payload);
+    const Protocol proto = stream_protocol(s, offset, payload);
     s.target.feed(proto, offset, payload.data(), payload.size(), s.target_fifo);
 }
 
 // The first request decides, unless a server's bytes did (a recognised protocol). A guess of
-// "other" from the server's bytes gives way to a protocol the request shows: the streams
-// parsed as "other" so far start again at their next anchor.
+// "other" from the server's bytes gives way to a protocol the request shows; a request no
+// parser recognises leaves "other" a guess (stream_protocol).
 void ComparatorImpl::decide_protocol(Slot& s, session::ConstBytes head) noexcept {
     if (s.protocol != Protocol::unknown && !s.protocol_guessed) return;
     const Protocol requested = detect_request_protocol(head);
     if (s.protocol == Protocol::unknown) {
         s.protocol = requested;
+        s.protocol_guessed = requested == Protocol::other;
     } else if (requested != Protocol::other) {
-        s.protocol = requested;
-        s.online.restart_at_position();
-        s.target.restart_at_position();
-        s.online_fifo.clear();
-        s.target_fifo.clear();
-        if (s.has_client_offset) s.online.client_anchor(s.last_client_offset);
+        switch_protocol(s, requested);
     }
-    s.protocol_guessed = false;
 }
 
 void ComparatorImpl::on_request(std::uint32_t slot, session::ConstBytes head, session::Nanos) {

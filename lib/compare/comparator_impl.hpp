@@ -108,13 +108,16 @@ public:
         std::uint32_t endpoint = 0;           // its endpoint (index into tables_.endpoints)
         std::uint32_t last_client_offset = 0; // the online offset of the latest client data
         Protocol protocol = Protocol::unknown;
-        bool protocol_guessed = false;        // "other" from the server's bytes, before any request
+        // "other" as a guess: from the server's bytes before any request, or from a request
+        // no parser recognises; a stream that begins with a recognised answer still decides
+        bool protocol_guessed = false;
         bool has_client_offset = false;
         bool endpoint_overflowed = false;
     };
 
 private:
-    Protocol stream_protocol(Slot& s, session::ConstBytes first) noexcept;
+    Protocol stream_protocol(Slot& s, std::uint32_t offset, session::ConstBytes first) noexcept;
+    void switch_protocol(Slot& s, Protocol p) noexcept;
     void decide_protocol(Slot& s, session::ConstBytes head) noexcept;
     std::uint32_t endpoint_index(Protocol proto, const EndpointName& name, bool& overflowed) noexcept;
     void count_exchange(EndpointStats& ep, const session::ExchangeRecord& r, const JoinedStatus& online,
