@@ -7,6 +7,7 @@
 #include "lib/dpdk_io/capture.hpp"
 #include "lib/dpdk_io/dataplane.hpp"
 #include "lib/dpdk_io/eal.hpp"
+#include "lib/dpdk_io/report.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -14,6 +15,7 @@
 
 int main(int argc, char** argv) {
     using namespace dpcopy;
+    const auto started = io::ReportClock::now();
     auto split = cli::split_argv(argc, argv);
     cli::default_af_packet_ring(split.eal, cli::kAfPacketFramecnt);  // see docs/deploy.md
     io::Eal::set_usage_text(cli::copy_usage());
@@ -29,6 +31,10 @@ int main(int argc, char** argv) {
 
     // Inputs and outputs are opened before EAL: a bad capture is a one-line error, status 2.
     io::DataplaneConfig cfg = cli::dataplane_config(opt);
+    // the report's "options"; passwords never reach a report (docs/cli.md, --mysql-user)
+    constexpr std::string_view secrets[] = {"--mysql-user"};
+    cfg.command_line = io::command_line(argc, argv, secrets);
+    cfg.started = started;
     if (opt.pcap_file) {
         cfg.capture = io::CaptureReader::open(*opt.pcap_file, err);
         if (!cfg.capture) {
