@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "dpcopy: %s\n", err.c_str());
         return io::Eal::last_failure_was_usage() ? 2 : 1;
     }
+    if (!eal->pdump_warning().empty()) std::fprintf(stderr, "%s: %s\n", "dpcopy", eal->pdump_warning().c_str());
     for (auto [name, id] : {std::pair{"rx-port", opt.rx_port}, std::pair{"tx-port", opt.tx_port}}) {
         if (!opt.offline() || std::string_view(name) == "tx-port") {
             if (!eal->port_valid(id)) {
