@@ -113,7 +113,10 @@ r = json.load(open(sys.argv[1]))
 i, rej = r["intercept"], r["control_rejects"]
 print("dpintercept:", {k: i[k] for k in ("subscriptions_new", "unsubscribes", "responses", "no_subscriber", "records", "datagrams")},
       "filter", r["filter"])
-ok = (r["end"] == "interrupted" and i["subscriptions_new"] >= 8 and i["unsubscribes"] == i["subscriptions_new"]
+print("dpintercept report header:", {k: r[k] for k in ("program", "start_time", "end_time", "host", "end_reason")})
+ok = (r["end"] == "interrupted" and r["end_reason"] == "signal" and r["program"] == "dpintercept"
+      and r["options"][0].endswith("dpintercept") and r["duration_s"] > 0
+      and i["subscriptions_new"] >= 8 and i["unsubscribes"] == i["subscriptions_new"]
       and i["records"] > 0 and i["datagrams"] > 0 and i["records"] >= i["datagrams"] and i["drop_build"] == 0
       and sum(rej.values()) == 0 and i["control_not_allowed"] == 0)
 sys.exit(0 if ok else 1)
