@@ -141,8 +141,20 @@ def replay_args(capture, extra=()):
     return ["--", "-i", capture, "-x", "80-198.18.0.2:80", "-c", "198.18.0.64/26", "--ip", "198.18.0.1/24"] + list(extra)
 
 
+SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "report.schema.json")
+
+
+def check_schema(rep):
+    """The report validates against docs/report.schema.json (python3-jsonschema)."""
+    import jsonschema
+    v = jsonschema.Draft202012Validator(json.load(open(SCHEMA)))
+    errors = ["%s: %s" % ("/".join(map(str, e.path)), e.message) for e in v.iter_errors(rep)]
+    check(not errors, "report: valid against docs/report.schema.json %s" % errors)
+
+
 def check_report_header(rep, argv, end_reason, before, after):
-    """The run header of docs/reports.md: first, in order, with this run's values."""
+    """The run header of docs/reports.md: first, in order, with this run's values; the schema."""
+    check_schema(rep)
     keys = list(rep)
     want = ["program", "version", "start_time", "end_time", "duration_s", "host", "options", "end_reason"]
     check(keys[:len(want)] == want, "report: the run header first, in order: %r" % keys[:len(want)])
@@ -285,6 +297,7 @@ def scenario_sigint_report(r, src):
     rep = json.load(open(r.path("r.json")))
     check(rep["end"] == "interrupted" and rep["exit_status"] == 0, "report: end interrupted, status 0")
     check(rep["end_reason"] == "signal", "report: end_reason signal (got %r)" % rep["end_reason"])
+    check_schema(rep)
     check(rep["io"]["file_frames"] == 2 and rep["io"]["fed_frames"] == 1,
           "report: 2 records read, 1 handed over (the other not due yet)")
     check(rep["session"]["captured_frames"] == 1 and rep["session"]["drop_captured_not_tcp"] == 1,

@@ -97,7 +97,8 @@ need=(/usr/bin/dpcopy /usr/bin/dpintercept
   /usr/share/bash-completion/completions/dpcopy /usr/share/bash-completion/completions/dpintercept
   /usr/lib/dpcopy/setup-hugepages.sh /usr/lib/dpcopy/bind-nic.sh /usr/lib/dpcopy/lib/common.sh
   /usr/share/doc/dpcopy/README.md /usr/share/doc/dpcopy/deploy.md /usr/share/doc/dpcopy/cli.md
-  /usr/share/doc/dpcopy/operations.md /usr/share/doc/dpcopy/reports.md /usr/share/doc/dpcopy/copyright
+  /usr/share/doc/dpcopy/operations.md /usr/share/doc/dpcopy/reports.md /usr/share/doc/dpcopy/report.schema.json
+  /usr/share/doc/dpcopy/copyright
   /usr/share/doc/dpcopy/examples/dpcopy.conf.example /usr/share/doc/dpcopy/examples/dpintercept.conf.example
   /usr/share/doc/dpcopy/examples/grafana-dashboard.json /usr/share/doc/dpcopy/examples/http.pcap)
 dpkg -L dpcopy >"$tmp/dpkg-L.txt"
