@@ -5,7 +5,8 @@
 #   build-san/  ASan+UBSan build of the pure code; the unit tests run here
 #   build-fuzz/ clang + libFuzzer + ASan/UBSan: each fuzz harness runs 20 s (suite fuzz;
 #               longer runs: tools/fuzz.sh, docs/fuzzing.md)
-# Options: --unit (unit and lint suites only), --suite NAME (one meson suite).
+# Options: --unit (unit and lint suites only), --suite NAME (one meson suite; `--suite package`:
+# the Debian package built, installed, checked and purged, 5-6 min of the full run).
 set -uo pipefail
 source "$(dirname "$0")/lib/common.sh"
 dpcopy_require_root "$@"

@@ -7,6 +7,7 @@
 #include "lib/dpdk_io/capture.hpp"
 #include "lib/dpdk_io/dataplane.hpp"
 #include "lib/dpdk_io/eal.hpp"
+#include "lib/dpdk_io/report.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -14,6 +15,7 @@
 
 int main(int argc, char** argv) {
     using namespace dpcopy;
+    const auto started = io::ReportClock::now();
     auto split = cli::split_argv(argc, argv);
     cli::default_af_packet_ring(split.eal, cli::kAfPacketFramecnt);  // see docs/deploy.md
     io::Eal::set_usage_text(cli::copy_usage());
@@ -29,6 +31,10 @@ int main(int argc, char** argv) {
 
     // Inputs and outputs are opened before EAL: a bad capture is a one-line error, status 2.
     io::DataplaneConfig cfg = cli::dataplane_config(opt);
+    // the report's "options"; passwords never reach a report (docs/cli.md, --mysql-user)
+    constexpr std::string_view secrets[] = {"--mysql-user"};
+    cfg.command_line = io::command_line(argc, argv, secrets);
+    cfg.started = started;
     if (opt.pcap_file) {
         cfg.capture = io::CaptureReader::open(*opt.pcap_file, err);
         if (!cfg.capture) {
@@ -56,6 +62,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "dpcopy: %s\n", err.c_str());
         return io::Eal::last_failure_was_usage() ? 2 : 1;
     }
+    if (!eal->pdump_warning().empty()) std::fprintf(stderr, "%s: %s\n", "dpcopy", eal->pdump_warning().c_str());
     for (auto [name, id] : {std::pair{"rx-port", opt.rx_port}, std::pair{"tx-port", opt.tx_port}}) {
         if (!opt.offline() || std::string_view(name) == "tx-port") {
             if (!eal->port_valid(id)) {

@@ -12,6 +12,7 @@
 
 int main(int argc, char** argv) {
     using namespace dpcopy;
+    const auto started = io::ReportClock::now();
     auto split = cli::split_argv(argc, argv);
     cli::default_af_packet_ring(split.eal, cli::kAfPacketFramecnt);  // see docs/deploy.md
     io::Eal::set_usage_text(cli::intercept_usage());
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "dpintercept: %s\n", err.c_str());
         return io::Eal::last_failure_was_usage() ? 2 : 1;
     }
+    if (!eal->pdump_warning().empty()) std::fprintf(stderr, "%s: %s\n", "dpintercept", eal->pdump_warning().c_str());
     for (auto [name, id] : {std::pair{"rx-port", opt.rx_port}, std::pair{"tx-port", opt.tx_port}}) {
         if (!eal->port_valid(id)) {
             std::fprintf(stderr, "%s\n",
@@ -57,6 +59,8 @@ int main(int argc, char** argv) {
     pc.report_file = opt.report_file;
     pc.metrics_address = opt.metrics;
     pc.version = DPCOPY_VERSION;
+    pc.command_line = io::command_line(argc, argv);  // the report's "options"
+    pc.started = started;
     std::FILE* log = stderr;
     if (opt.log_file) {
         log = std::fopen(opt.log_file->c_str(), "a");

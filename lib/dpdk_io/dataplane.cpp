@@ -30,6 +30,8 @@
 #include <ctime>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "lib/dpdk_io/dp_ports.hpp"
 #include "lib/dpdk_io/dp_run.hpp"
 #include "lib/dpdk_io/run_stats.hpp"
@@ -173,25 +175,29 @@ void Run::stats_tick(std::uint64_t now) {
     prev_ = std::move(cur);
 }
 
-void Run::finish_output(const std::string& end, int status) {
+void Run::finish_output(const std::string& end, EndReason reason, int status) {
     RunSnapshot s = snapshot(true);
     log(summary_text(s, end));
-    if (cfg_.report_file) {
-        ReportInfo info;
-        info.version = cfg_.version;
-        info.mode = cfg_.capture ? "offline" : "live";
-        info.input = cfg_.capture ? cfg_.capture_path : "port " + std::to_string(cfg_.rx_port);
-        info.end = end;
-        info.exit_status = status;
-        const std::string doc = report_json(s, info);
-        std::FILE* f = std::fopen(cfg_.report_file->c_str(), "w");
-        if (!f || std::fwrite(doc.data(), 1, doc.size(), f) != doc.size() || std::fclose(f) != 0) {
-            log("dpcopy: cannot write the report " + *cfg_.report_file + ": " + std::strerror(errno));
-        }
-    }
+    if (!cfg_.report_file) return;
+    ReportInfo info;
+    info.run.program = "dpcopy";
+    info.run.version = cfg_.version;
+    info.run.start = cfg_.started;
+    info.run.end = ReportClock::now();
+    info.run.options = cfg_.command_line;
+    info.run.end_reason = reason;
+    info.mode = cfg_.capture ? "offline" : "live";
+    info.input = cfg_.capture ? cfg_.capture_path : "port " + std::to_string(cfg_.rx_port);
+    info.end = end;
+    info.exit_status = status;
+    ReportJson doc = report_document(s, info);
+    // more sections here: add_report_section(doc, "name", json) (report.hpp)
+    std::string why;
+    if (!write_report(*cfg_.report_file, doc, why)) log("dpcopy: " + why);
 }
 
 int Run::run(std::string& err) {
+    if (cfg_.started == ReportClock::time_point{}) cfg_.started = ReportClock::now();
     int status = 1;
     if (!setup(err, status)) return status;
     g_signals.store(0);
@@ -202,6 +208,7 @@ int Run::run(std::string& err) {
 
     enum class Stage { resolve, feed, finish, done } stage = Stage::resolve;
     std::string end = "input done";
+    EndReason reason = EndReason::input_finished;
     std::uint64_t finish_deadline = 0;
     std::uint64_t next_arp_log = 0;
     // the last request gets the retry interval to be answered
@@ -226,6 +233,7 @@ int Run::run(std::string& err) {
                 // the same interrupt, delivered twice: nothing to do
             } else if (again || stage == Stage::resolve) {
                 end = again ? "interrupted twice: stopped at once" : "interrupted";
+                reason = EndReason::signal;
                 stage = Stage::done;
                 break;
             } else if (stage != Stage::finish || finish_deadline == 0) {
@@ -233,6 +241,7 @@ int Run::run(std::string& err) {
                 log("dpcopy: interrupted: letting sessions finish (at most " +
                     std::to_string(cfg_.drain_bound_ns / 1'000'000'000ULL) + " s; interrupt again to stop now)");
                 end = "interrupted";
+                reason = EndReason::signal;
                 set_phase(kFinish);
                 stage = Stage::finish;
                 finish_deadline = now + cfg_.drain_bound_ns;
@@ -258,6 +267,7 @@ int Run::run(std::string& err) {
                               port_name(cfg_.tx_port);
                         status = 1;
                         end = "no ARP reply";
+                        reason = EndReason::error;
                         stage = Stage::done;
                         break;
                     }
@@ -274,6 +284,7 @@ int Run::run(std::string& err) {
                     if (!feeder_->feed_some(now, status, err)) {
                         if (status != 0) {
                             end = "capture error";
+                            reason = EndReason::error;
                             stage = Stage::done;
                             break;
                         }
@@ -309,7 +320,7 @@ int Run::run(std::string& err) {
     // Frames still buffered for a TX queue will never leave: drop and count them now, so the
     // report and the summary account for them (teardown would count them too late).
     for (auto& w : workers_) w->sink.discard();
-    if (status == 0 || status == 2) finish_output(end, status);
+    if (status == 0 || status == 2) finish_output(end, status == 0 ? reason : EndReason::error, status);
     return status;
 }
 

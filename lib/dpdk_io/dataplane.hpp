@@ -4,6 +4,7 @@
 // fill the configuration without DPDK types.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -48,6 +49,10 @@ struct DataplaneConfig {
     std::optional<std::string> metrics_address;  // --metrics IP:PORT (Prometheus)
     CompareOutputs compare;                   // comparison with production (docs/compare.md)
     std::string version;
+    // The report's run header (docs/reports.md): argv as given, and when the program started
+    // (the epoch: when the data plane starts).
+    std::vector<std::string> command_line;
+    std::chrono::system_clock::time_point started{};
     std::uint64_t drain_bound_ns = 10'000'000'000ULL;  // SIGINT/SIGTERM: time sessions get to finish
     std::uint32_t arp_max_tries = 10;         // ARP requests for the next hop before giving up
     // -s: responses come from dpintercept over the control protocol (docs/control-protocol.md)

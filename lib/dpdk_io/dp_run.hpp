@@ -59,7 +59,7 @@ private:
         for (auto& w : workers_) w->phase.store(p, std::memory_order_release);
     }
     void stats_tick(std::uint64_t now);
-    void finish_output(const std::string& end, int status);
+    void finish_output(const std::string& end, EndReason reason, int status);
 
     DataplaneConfig cfg_;
     Clock clock_;

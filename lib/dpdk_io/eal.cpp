@@ -4,6 +4,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_pdump.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -58,12 +59,35 @@ std::unique_ptr<Eal> Eal::init(std::vector<std::string> eal_args, std::string& e
               " (see the EAL messages above)";
         return nullptr;
     }
-    return std::unique_ptr<Eal>(new Eal());
+    std::unique_ptr<Eal> eal(new Eal());
+    eal->start_pdump();
+    return eal;
+}
+
+void Eal::start_pdump() {
+    // The primary process answers dpdk-dumpcap's (a secondary process) requests over EAL's
+    // multi-process channel; without it (--in-memory, --no-shconf) there is nothing to
+    // answer: not an error.
+    if (rte_eal_process_type() != RTE_PROC_PRIMARY) return;
+    if (rte_pdump_init() == 0) {
+        pdump_ = true;
+        return;
+    }
+    if (rte_errno == ENOTSUP) {
+        pdump_warning_ = "packet capture (dpdk-dumpcap) is off: EAL runs without its multi-process channel "
+                         "(--in-memory or --no-shconf)";
+        return;
+    }
+    pdump_warning_ = std::string("warning: packet capture (dpdk-dumpcap) is unavailable: rte_pdump_init: ") +
+                     rte_strerror(rte_errno);
 }
 
 bool Eal::last_failure_was_usage() noexcept { return last_errno == EINVAL; }
 
-Eal::~Eal() { rte_eal_cleanup(); }
+Eal::~Eal() {
+    if (pdump_) rte_pdump_uninit();
+    rte_eal_cleanup();
+}
 
 unsigned Eal::lcore_count() const noexcept { return rte_lcore_count(); }
 

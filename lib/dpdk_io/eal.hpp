@@ -25,7 +25,7 @@ public:
     // rather than a runtime failure (1).
     static bool last_failure_was_usage() noexcept;
 
-    ~Eal();  // rte_eal_cleanup()
+    ~Eal();  // rte_pdump_uninit(), rte_eal_cleanup()
     Eal(const Eal&) = delete;
     Eal& operator=(const Eal&) = delete;
 
@@ -33,8 +33,18 @@ public:
     unsigned port_count() const noexcept;                 // available ethdev ports
     bool port_valid(std::uint16_t port_id) const noexcept;
 
+    // rte_pdump_init() ran at init(), so dpdk-dumpcap (a secondary process with the same
+    // --file-prefix) can capture this process's ports (docs/operations.md). Its failure is
+    // not an error: pdump_enabled() is false and pdump_warning() says why in one line
+    // ("" when there is nothing to say); the caller prints it.
+    bool pdump_enabled() const noexcept { return pdump_; }
+    const std::string& pdump_warning() const noexcept { return pdump_warning_; }
+
 private:
     Eal() = default;
+    void start_pdump();
+    bool pdump_ = false;
+    std::string pdump_warning_;
 };
 
 }  // namespace dpcopy::io

@@ -22,10 +22,13 @@
 #include <cstring>
 #include <ctime>
 
+#include <nlohmann/json.hpp>
+
 #include "lib/dpdk_io/dp_ports.hpp"
 #include "lib/dpdk_io/port_mac.hpp"
 #include "lib/dpdk_io/published.hpp"
-#include "lib/dpdk_io/run_stats.hpp"  // JsonObject
+#include "lib/dpdk_io/report.hpp"
+#include "lib/dpdk_io/run_stats.hpp"
 #include "lib/control/wall_clock.hpp"
 #include "lib/rewrite/parse.hpp"
 
@@ -302,6 +305,7 @@ std::unique_ptr<InterceptPlane> InterceptPlane::start(InterceptPlaneConfig cfg, 
     im->wall0 = wall_ns();
     im->wall.anchor(0, im->wall0);
     im->start_ns = im->wall0;
+    if (c.started == ReportClock::time_point{}) c.started = ReportClock::now();
     im->last_status = im->wall0;
     c.core.epoch = im->wall0;
 
@@ -385,23 +389,32 @@ std::string InterceptPlane::status_line() const {
     return buf;
 }
 
-std::string InterceptPlane::report_json(const std::string& end) const {
+ReportJson InterceptPlane::report_document(EndReason reason, const std::string& end) const {
     const auto& im = *impl_;
     const auto& c = im.core->counters();
-    JsonObject rejects;
+    RunHeader h;
+    h.program = "dpintercept";
+    h.version = im.cfg.version;
+    h.start = im.cfg.started;
+    h.end = ReportClock::now();
+    h.options = im.cfg.command_line;
+    h.end_reason = reason;
+    ReportJson report = report_header(h);
+    report["end"] = end;
+    report["elapsed_s"] = static_cast<double>(im.now() - im.start_ns) / 1e9;
+    report["filter"] = filter_engine();
+    report["subscriptions"] = im.core->subscriptions();
+    report["intercept"] = counters_object(intercept_counter_names, c.v);
+    ReportJson rejects = ReportJson::object();
     for (std::size_t i = 1; i < control::kRejectCount; ++i)
-        rejects.number(control::reject_name(static_cast<control::Reject>(i)), c.rejects.by_reason[i]);
-    JsonObject report;
-    report.text("version", im.cfg.version)
-        .text("program", "dpintercept")
-        .text("end", end)
-        .value("elapsed_s", std::to_string(static_cast<double>(im.now() - im.start_ns) / 1e9))
-        .text("filter", filter_engine())
-        .number("subscriptions", im.core->subscriptions())
-        .value("intercept", counters_json(intercept_counter_names, c))
-        .value("control_rejects", rejects.str())
-        .value("io", counters_json(intercept_io_counter_names, im.st));
-    return report.str() + "\n";
+        rejects[std::string(control::reject_name(static_cast<control::Reject>(i)))] = c.rejects.by_reason[i];
+    report["control_rejects"] = std::move(rejects);
+    report["io"] = counters_object(intercept_io_counter_names, im.st.v);
+    return report;
+}
+
+std::string InterceptPlane::report_json(const std::string& end) const {
+    return report_text(report_document(EndReason::signal, end));
 }
 
 int InterceptPlane::run(std::string& err) {
@@ -433,14 +446,10 @@ int InterceptPlane::run(std::string& err) {
     im.publish(im.now());
     write_log(im.cfg.log, im.cfg.log_path, "dpintercept: summary: " + status_line().substr(13));
     if (im.cfg.report_file) {
-        std::FILE* f = std::fopen(im.cfg.report_file->c_str(), "w");
-        if (!f) {
-            err = "cannot write the report " + *im.cfg.report_file + ": " + std::strerror(errno);
-            return 1;
-        }
-        const std::string j = report_json("interrupted");
-        std::fwrite(j.data(), 1, j.size(), f);
-        std::fclose(f);
+        // the loop above ends on SIGINT/SIGTERM only
+        const ReportJson doc = report_document(EndReason::signal, "interrupted");
+        // more sections here: add_report_section(doc, "name", json) (report.hpp)
+        if (!write_report(*im.cfg.report_file, doc, err)) return 1;
     }
     return 0;
 }

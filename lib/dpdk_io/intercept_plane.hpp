@@ -5,14 +5,17 @@
 // summary and --report. This header includes no rte_* header.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "lib/control/control_intercept.hpp"
 #include "lib/counters/counter_set.hpp"
+#include "lib/dpdk_io/report.hpp"
 
 namespace dpcopy::io {
 
@@ -28,6 +31,10 @@ struct InterceptPlaneConfig {
     std::optional<std::string> metrics_address;  // --metrics IP:PORT (Prometheus)
     std::optional<std::string> log_path;         // -l FILE: `log` is that file (stamped lines, SIGHUP reopens)
     std::string version;
+    // The report's run header (docs/reports.md): argv as given, and when the program started
+    // (the epoch: when the plane starts).
+    std::vector<std::string> command_line;
+    std::chrono::system_clock::time_point started{};
 };
 
 // X(name, description); the names are the fields of the report's "io" object.
@@ -73,6 +80,11 @@ public:
     bool filter_jit() const noexcept;        // -F runs as JIT-compiled eBPF
     std::string filter_engine() const;       // "rte_bpf jit", "rte_bpf", "libpcap"
     std::string status_line() const;
+    // The --report document (docs/reports.md) before it is written: the run header ending
+    // now with `reason`, then dpintercept's sections (`end`: the reason in words). More
+    // sections: add_report_section (report.hpp).
+    ReportJson report_document(EndReason reason, const std::string& end) const;
+    // report_text(report_document(EndReason::signal, end)).
     std::string report_json(const std::string& end) const;
 
     struct Impl;

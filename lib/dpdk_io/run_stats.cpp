@@ -6,6 +6,8 @@
 #include <iterator>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 namespace dpcopy::io {
 
 namespace {
@@ -320,112 +322,87 @@ std::string summary_text(const RunSnapshot& s, std::string_view end) {
     return t;
 }
 
-std::string json_quote(std::string_view text) {
-    std::string o = "\"";
-    for (const char ch : text) {
-        const auto u = static_cast<unsigned char>(ch);
-        switch (ch) {
-            case '"': o += "\\\""; break;
-            case '\\': o += "\\\\"; break;
-            case '\n': o += "\\n"; break;
-            case '\r': o += "\\r"; break;
-            case '\t': o += "\\t"; break;
-            default:
-                if (u < 0x20) {
-                    char b[8];
-                    std::snprintf(b, sizeof b, "\\u%04x", u);
-                    o += b;
-                } else {
-                    o += ch;
-                }
-        }
-    }
-    return o + "\"";
-}
-
-JsonObject& JsonObject::value(std::string_view key, std::string_view json) {
-    if (!body_.empty()) body_ += ", ";
-    body_ += json_quote(key);
-    body_ += ": ";
-    body_ += json;
-    return *this;
-}
-JsonObject& JsonObject::text(std::string_view key, std::string_view s) { return value(key, json_quote(s)); }
-JsonObject& JsonObject::number(std::string_view key, std::uint64_t v) { return value(key, std::to_string(v)); }
-
 namespace {
 
-std::string reasons_json(const Reasons& d) {
-    JsonObject o;
-    for (const auto& [name, v] : d) o.number(name, v);
-    return o.str();
+ReportJson reasons_object(const Reasons& d) {
+    ReportJson o = ReportJson::object();
+    for (const auto& [name, v] : d) o[std::string(name)] = v;
+    return o;
 }
 
-std::string ports_json(const std::vector<PortStats>& ports) {
-    std::string o;
+ReportJson ports_array(const std::vector<PortStats>& ports) {
+    ReportJson a = ReportJson::array();
     for (const PortStats& p : ports) {
-        if (!o.empty()) o += ", ";
-        o += "{\"port\": " + std::to_string(p.port) + ", \"mirror\": " + (p.mirror ? "true" : "false") +
-             ", \"ipackets\": " + std::to_string(p.ipackets) + ", \"opackets\": " + std::to_string(p.opackets) +
-             ", \"ibytes\": " + std::to_string(p.ibytes) + ", \"obytes\": " + std::to_string(p.obytes) +
-             ", \"imissed\": " + std::to_string(p.imissed) + ", \"ierrors\": " + std::to_string(p.ierrors) +
-             ", \"oerrors\": " + std::to_string(p.oerrors) + ", \"rx_nombuf\": " + std::to_string(p.rx_nombuf) +
-             ", \"kernel_drops\": " + std::to_string(p.kernel_drops) +
-             ", \"kernel_sockets\": " + std::to_string(p.kernel_sockets) + "}";
+        ReportJson o;
+        o["port"] = p.port;
+        o["mirror"] = p.mirror;
+        o["ipackets"] = p.ipackets;
+        o["opackets"] = p.opackets;
+        o["ibytes"] = p.ibytes;
+        o["obytes"] = p.obytes;
+        o["imissed"] = p.imissed;
+        o["ierrors"] = p.ierrors;
+        o["oerrors"] = p.oerrors;
+        o["rx_nombuf"] = p.rx_nombuf;
+        o["kernel_drops"] = p.kernel_drops;
+        o["kernel_sockets"] = p.kernel_sockets;
+        a.push_back(std::move(o));
     }
-    return "[" + o + "]";
+    return a;
+}
+
+ReportJson control_object(const ControlSnapshot& k) {
+    ReportJson c;
+    const std::pair<const char*, std::uint64_t> fields[] = {
+        {"subscribes_sent", k.subscribes_sent}, {"unsubscribes_sent", k.unsubscribes_sent},
+        {"subscribe_no_mac", k.subscribe_no_mac}, {"datagrams_rx", k.datagrams_rx}, {"accepted", k.accepted},
+        {"records", k.records}, {"datagrams_lost", k.datagrams_lost},
+        {"intercept_restarts", k.intercept_restarts}, {"resubscribed", k.resubscribed},
+        {"from_strangers", k.from_strangers},
+        {"wrong_type", k.wrong_type}, {"records_not_target", k.records_not_target},
+        {"records_not_client", k.records_not_client}, {"rejected", k.rejected()}};
+    for (const auto& [name, v] : fields) c[name] = v;
+    ReportJson r = ReportJson::object();
+    for (const auto& [name, v] : k.rejects) r[name] = v;
+    c["rejects"] = std::move(r);
+    return c;
 }
 
 }  // namespace
 
-std::string report_json(const RunSnapshot& s, const ReportInfo& info) {
-    std::string o = "{\n";
-    auto kv = [&](std::string_view k, const std::string& v, bool last = false) {
-        o += "  " + json_quote(k) + ": " + v + (last ? "\n" : ",\n");
-    };
-    kv("version", json_quote(info.version));
-    kv("mode", json_quote(info.mode));
-    kv("input", json_quote(info.input));
-    kv("end", json_quote(info.end));
-    kv("exit_status", std::to_string(info.exit_status));
-    kv("elapsed_s", fmt("%.6f", static_cast<double>(s.elapsed_ns) / 1e9));
-    kv("workers", std::to_string(s.workers));
-    kv("sessions", "{\"active\": " + std::to_string(s.active_sessions) +
-                       ", \"created\": " + std::to_string(s.session[session::Counter::sessions_created]) +
-                       ", \"ended\": " + std::to_string(s.session.ended()) + "}");
+ReportJson report_document(const RunSnapshot& s, const ReportInfo& info) {
+    ReportJson o = report_header(info.run);
+    o["mode"] = info.mode;
+    o["input"] = info.input;
+    o["end"] = info.end;
+    o["exit_status"] = info.exit_status;
+    o["elapsed_s"] = static_cast<double>(s.elapsed_ns) / 1e9;
+    o["workers"] = s.workers;
+    o["sessions"] = {{"active", s.active_sessions},
+                     {"created", s.session[session::Counter::sessions_created]},
+                     {"ended", s.session.ended()}};
     const DropTotals totals = drop_totals(s);
-    kv("drops_total", std::to_string(totals.lost + totals.filtered));
-    kv("lost_total", std::to_string(totals.lost));
-    kv("filtered_total", std::to_string(totals.filtered));
-    JsonObject sess, pc, pt;
+    o["drops_total"] = totals.lost + totals.filtered;
+    o["lost_total"] = totals.lost;
+    o["filtered_total"] = totals.filtered;
+    ReportJson sess = ReportJson::object(), pc = ReportJson::object(), pt = ReportJson::object();
     s.session.for_each([&](std::string_view group, std::string_view name, std::uint64_t v) {
-        (group == "session" ? sess : group == "parse_captured" ? pc : pt).number(name, v);
+        (group == "session" ? sess : group == "parse_captured" ? pc : pt)[std::string(name)] = v;
     });
-    kv("session", sess.str());
-    kv("parse_captured", pc.str());
-    kv("parse_target", pt.str());
-    kv("io", counters_json(io_counter_names, s.io));
+    o["session"] = std::move(sess);
+    o["parse_captured"] = std::move(pc);
+    o["parse_target"] = std::move(pt);
+    o["io"] = counters_object(io_counter_names, s.io.v);
     // after the counters, so a reader taking a name's first occurrence gets the counter
-    kv("lost", reasons_json(drops_by_reason(s, DropClass::lost)));
-    kv("filtered", reasons_json(drops_by_reason(s, DropClass::filtered)));
-    if (s.control) {
-        const ControlSnapshot& k = *s.control;
-        JsonObject c;
-        const std::pair<const char*, std::uint64_t> fields[] = {
-            {"subscribes_sent", k.subscribes_sent}, {"unsubscribes_sent", k.unsubscribes_sent},
-            {"subscribe_no_mac", k.subscribe_no_mac}, {"datagrams_rx", k.datagrams_rx}, {"accepted", k.accepted},
-            {"records", k.records}, {"datagrams_lost", k.datagrams_lost},
-            {"intercept_restarts", k.intercept_restarts}, {"resubscribed", k.resubscribed},
-            {"from_strangers", k.from_strangers},
-            {"wrong_type", k.wrong_type}, {"records_not_target", k.records_not_target},
-            {"records_not_client", k.records_not_client}, {"rejected", k.rejected()}};
-        for (const auto& [name, v] : fields) c.number(name, v);
-        JsonObject r;
-        for (const auto& [name, v] : k.rejects) r.number(name, v);
-        kv("control", c.value("rejects", r.str()).str());
-    }
-    kv("ports", ports_json(s.ports), true);
-    return o + "}\n";
+    o["lost"] = reasons_object(drops_by_reason(s, DropClass::lost));
+    o["filtered"] = reasons_object(drops_by_reason(s, DropClass::filtered));
+    if (s.control) o["control"] = control_object(*s.control);
+    o["ports"] = ports_array(s.ports);
+    return o;
+}
+
+std::string report_json(const RunSnapshot& s, const ReportInfo& info) {
+    return report_text(report_document(s, info));
 }
 
 }  // namespace dpcopy::io

@@ -1,6 +1,7 @@
 // What a run has done so far, and the three ways it is shown: the status line
 // (--stats-interval), the final summary, and the --report JSON. Pure (no DPDK), so
-// the formats are unit-tested. See docs/operations.md for the fields.
+// the formats are unit-tested. See docs/operations.md for the fields, docs/reports.md for
+// the report.
 #pragma once
 
 #include <array>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "lib/dpdk_io/io_counters.hpp"
+#include "lib/dpdk_io/report.hpp"
 #include "lib/session/counters.hpp"
 
 namespace dpcopy::io {
@@ -135,39 +137,20 @@ std::string status_line(const RunSnapshot& cur, const RunSnapshot& prev);
 //  N intercept restarts, N resubscribed, N rejected (bad_mac 3, replayed 2), N from strangers".
 std::string summary_text(const RunSnapshot& s, std::string_view end);
 
+// What dpcopy's report says besides the snapshot: the run header (docs/reports.md) and
+// the run's mode, input and end.
 struct ReportInfo {
-    std::string version;
+    RunHeader run;           // program "dpcopy", version, times, host, options, end_reason
     std::string mode;        // "offline" or "live"
     std::string input;       // capture file, or "port N"
-    std::string end;         // why the run ended
+    std::string end;         // why the run ended, as the summary says it ("input done", ...)
     int exit_status = 0;
 };
 
-// The --report document: one JSON object (see docs/operations.md), ending with a newline.
+// The --report document (docs/reports.md) as JSON, before it is written: the run header,
+// then dpcopy's sections. More sections: add_report_section (report.hpp).
+ReportJson report_document(const RunSnapshot& s, const ReportInfo& info);
+// report_text(report_document(s, info)): one JSON object, ending with a newline.
 std::string report_json(const RunSnapshot& s, const ReportInfo& info);
-
-// JSON string literal with escapes (quotes included).
-std::string json_quote(std::string_view text);
-
-// The JSON writer of both reports (dpcopy's report_json, dpintercept's): one object,
-// {"key": value, ...}, members in the order added, keys and strings through json_quote.
-class JsonObject {
-public:
-    JsonObject& value(std::string_view key, std::string_view json);  // a value already in JSON
-    JsonObject& text(std::string_view key, std::string_view s);      // a string, escaped
-    JsonObject& number(std::string_view key, std::uint64_t v);
-    std::string str() const { return "{" + body_ + "}"; }
-
-private:
-    std::string body_;
-};
-
-// One member per counter of a list (lib/counters): {"name": value, ...} in the list's order.
-template <std::size_t N, class Set>
-std::string counters_json(const std::array<std::string_view, N>& names, const Set& set) {
-    JsonObject o;
-    for (std::size_t i = 0; i < N; ++i) o.number(names[i], set.v[i]);
-    return o.str();
-}
 
 }  // namespace dpcopy::io

@@ -1,4 +1,5 @@
-// Status line, summary and report JSON; the sequence-locked snapshot.
+// Status line, summary and report JSON (its layout; its header and sections: test_report.cpp);
+// the sequence-locked snapshot.
 #include <catch2/catch.hpp>
 
 #include <thread>
@@ -29,6 +30,17 @@ io::RunSnapshot sample() {
     s.io[IoCounter::tx_frames] = 290;
     s.ports.push_back(io::PortStats{0, 10, 20, 30, 40, 0, 0, 0, 0});
     return s;
+}
+
+io::ReportInfo report_info(std::string mode, std::string input, std::string end) {
+    io::ReportInfo i;
+    i.run.program = "dpcopy";
+    i.run.version = "0.1.0";
+    i.run.host = "rig";
+    i.mode = std::move(mode);
+    i.input = std::move(input);
+    i.end = std::move(end);
+    return i;
 }
 }  // namespace
 
@@ -132,7 +144,7 @@ TEST_CASE("captured frames the parser rejected: other protocols are filtered, th
     CHECK(sum.find("  lost: drop_captured_parse 3\n") != std::string::npos);
     CHECK(sum.find("  filtered: parse_captured_not_ipv4 6, drop_target_unknown 2, parse_captured_unsupported_l4 1, "
                    "drop_rx_not_ours 1\n") != std::string::npos);
-    const std::string j = io::report_json(s, io::ReportInfo{"0.1.0", "live", "port 1", "interrupted", 0});
+    const std::string j = io::report_json(s, report_info("live", "port 1", "interrupted"));
     CHECK(j.find("\"lost_total\": 3,") != std::string::npos);
     CHECK(j.find("\"filtered_total\": 10,") != std::string::npos);
     CHECK(j.find("\"lost\": {\"drop_captured_parse\": 3},") != std::string::npos);
@@ -169,7 +181,7 @@ TEST_CASE("live: the mirror port's own drops are lost, by the port") {
     CHECK(sum.find("  lost: port_rx_missed 5, port_rx_nombuf 2, port_rx_errors 1\n") != std::string::npos);
     CHECK(sum.find("  port 0: rx 10 tx 20 missed 100 rx_nombuf 100 errors 0/0\n") != std::string::npos);
     CHECK(sum.find("  port 1 (mirror): rx 5000 tx 0 missed 5 rx_nombuf 2 errors 1/0\n") != std::string::npos);
-    const std::string j = io::report_json(s, io::ReportInfo{"0.1.0", "live", "port 1", "interrupted", 0});
+    const std::string j = io::report_json(s, report_info("live", "port 1", "interrupted"));
     CHECK(j.find("\"lost_total\": 8,") != std::string::npos);
     CHECK(j.find("\"lost\": {\"port_rx_missed\": 5, \"port_rx_nombuf\": 2, \"port_rx_errors\": 1},") !=
           std::string::npos);
@@ -192,7 +204,7 @@ TEST_CASE("live: the kernel's drops on the mirror's packet sockets are lost") {
     CHECK(sum.find("  port 1 (mirror): rx 5000 tx 0 missed 0 rx_nombuf 0 kernel_drops 7 errors 0/0\n") !=
           std::string::npos);
     CHECK(sum.find("  port 0: rx 10 tx 20 missed 0 rx_nombuf 0 errors 0/0\n") != std::string::npos);
-    const std::string j = io::report_json(s, io::ReportInfo{"0.1.0", "live", "port 1", "interrupted", 0});
+    const std::string j = io::report_json(s, report_info("live", "port 1", "interrupted"));
     CHECK(j.find("\"lost\": {\"port_rx_kernel_drops\": 7},") != std::string::npos);
     CHECK(j.find("\"kernel_drops\": 7, \"kernel_sockets\": 2}") != std::string::npos);
 }
@@ -234,7 +246,7 @@ TEST_CASE("summary") {
 }
 
 TEST_CASE("report JSON") {
-    io::ReportInfo info{"0.1.0", "offline", "/tmp/a \"b\".pcap", "input done", 0};
+    const io::ReportInfo info = report_info("offline", "/tmp/a \"b\".pcap", "input done");
     const std::string j = io::report_json(sample(), info);
     CHECK(j.find("\"input\": \"/tmp/a \\\"b\\\".pcap\",") != std::string::npos);
     CHECK(j.find("\"sessions\": {\"active\": 12, \"created\": 16, \"ended\": 4},") != std::string::npos);
@@ -247,7 +259,6 @@ TEST_CASE("report JSON") {
     CHECK(j.find("\"lost_total\": 0,") != std::string::npos);
     CHECK(j.find("\"filtered_total\": 3,") != std::string::npos);
     CHECK(j.back() == '\n');
-    CHECK(io::json_quote("a\tb\x01") == "\"a\\tb\\u0001\"");
     // balanced braces and brackets (a cheap well-formedness check)
     int depth = 0;
     bool in_str = false;
@@ -295,7 +306,7 @@ TEST_CASE("Published: a reader never sees a torn snapshot") {
 
 TEST_CASE("control section (-s): status line, summary, report") {
     io::RunSnapshot s = sample();
-    const std::string without = io::report_json(s, io::ReportInfo{"0.1.0", "offline", "a.pcap", "input done", 0});
+    const std::string without = io::report_json(s, report_info("offline", "a.pcap", "input done"));
     CHECK(without.find("\"control\"") == std::string::npos);  // absent without -s
     CHECK(io::summary_text(s, "input done").find("control:") == std::string::npos);
 
@@ -324,7 +335,7 @@ TEST_CASE("control section (-s): status line, summary, report") {
                     "lost, 1 intercept restarts, 3 resubscribed, 5 rejected (bad_mac 3, replayed 2), 2 from "
                     "strangers, 2 records not from a target, 1 records not to a fake client\n") !=
           std::string::npos);
-    const std::string j = io::report_json(s, io::ReportInfo{"0.1.0", "offline", "a.pcap", "input done", 0});
+    const std::string j = io::report_json(s, report_info("offline", "a.pcap", "input done"));
     CHECK(j.find("\"control\": {\"subscribes_sent\": 7, \"unsubscribes_sent\": 1, \"subscribe_no_mac\": 0, "
                  "\"datagrams_rx\": 45, \"accepted\": 38, \"records\": 300, \"datagrams_lost\": 4, "
                  "\"intercept_restarts\": 1, \"resubscribed\": 3, \"from_strangers\": 2, \"wrong_type\": 0, "

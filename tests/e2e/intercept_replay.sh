@@ -107,13 +107,18 @@ ok = t["records"] > 0 and t["datagrams"] > 0 and t["subscriptions_new"] >= 8 and
 sys.exit(0 if ok else 1)
 PY
 ice_intercept_stop "$ICE1_PID" "$ICE1_PREFIX" INT
-python3 - "$RIG_TMP/intercept.json" <<'PY' && ok "dpintercept: report at SIGINT: two subscribers served, records batched, nothing rejected" || bad dpintercept "report: see above"
-import json, sys
+python3 - "$RIG_TMP/intercept.json" "$here/../../docs/report.schema.json" <<'PY' && ok "dpintercept: report at SIGINT: two subscribers served, records batched, nothing rejected, valid against docs/report.schema.json" || bad dpintercept "report: see above"
+import json, sys, jsonschema
 r = json.load(open(sys.argv[1]))
+errors = [e.message for e in jsonschema.Draft202012Validator(json.load(open(sys.argv[2]))).iter_errors(r)]
+print("dpintercept report schema errors:", errors)
 i, rej = r["intercept"], r["control_rejects"]
 print("dpintercept:", {k: i[k] for k in ("subscriptions_new", "unsubscribes", "responses", "no_subscriber", "records", "datagrams")},
       "filter", r["filter"])
-ok = (r["end"] == "interrupted" and i["subscriptions_new"] >= 8 and i["unsubscribes"] == i["subscriptions_new"]
+print("dpintercept report header:", {k: r[k] for k in ("program", "start_time", "end_time", "host", "end_reason")})
+ok = (not errors and r["end"] == "interrupted" and r["end_reason"] == "signal" and r["program"] == "dpintercept"
+      and r["options"][0].endswith("dpintercept") and r["duration_s"] > 0
+      and i["subscriptions_new"] >= 8 and i["unsubscribes"] == i["subscriptions_new"]
       and i["records"] > 0 and i["datagrams"] > 0 and i["records"] >= i["datagrams"] and i["drop_build"] == 0
       and sum(rej.values()) == 0 and i["control_not_allowed"] == 0)
 sys.exit(0 if ok else 1)

@@ -20,6 +20,7 @@ Scenarios:
                  gaps; with the default bound (60 s) it warns at once instead of waiting
                  silently (stopped by SIGINT)
 """
+import calendar
 import json
 import re
 import os
@@ -140,6 +141,41 @@ def replay_args(capture, extra=()):
     return ["--", "-i", capture, "-x", "80-198.18.0.2:80", "-c", "198.18.0.64/26", "--ip", "198.18.0.1/24"] + list(extra)
 
 
+SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "report.schema.json")
+
+
+def check_schema(rep):
+    """The report validates against docs/report.schema.json (python3-jsonschema)."""
+    import jsonschema
+    v = jsonschema.Draft202012Validator(json.load(open(SCHEMA)))
+    errors = ["%s: %s" % ("/".join(map(str, e.path)), e.message) for e in v.iter_errors(rep)]
+    check(not errors, "report: valid against docs/report.schema.json %s" % errors)
+
+
+def check_report_header(rep, argv, end_reason, before, after):
+    """The run header of docs/reports.md: first, in order, with this run's values; the schema."""
+    check_schema(rep)
+    keys = list(rep)
+    want = ["program", "version", "start_time", "end_time", "duration_s", "host", "options", "end_reason"]
+    check(keys[:len(want)] == want, "report: the run header first, in order: %r" % keys[:len(want)])
+    check(rep["program"] == "dpcopy" and re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", rep["version"]) is not None,
+          "report: program dpcopy, version %r" % rep["version"])
+    stamp = "%Y-%m-%dT%H:%M:%S"
+    times = []
+    for k in ("start_time", "end_time"):
+        m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z", rep[k])
+        check(m is not None, "report: %s is ISO 8601 UTC with milliseconds: %r" % (k, rep[k]))
+        if m:
+            times.append(calendar.timegm(time.strptime(m.group(1), stamp)) + int(m.group(2)) / 1000)
+    if len(times) == 2:
+        check(before - 1 <= times[0] <= times[1] <= after + 1,
+              "report: start and end within the run (%.3f..%.3f in %.3f..%.3f)" % (times[0], times[1], before, after))
+        check(abs(rep["duration_s"] - (times[1] - times[0])) < 0.01, "report: duration_s = end - start")
+    check(rep["host"] == socket.gethostname(), "report: host %r" % rep["host"])
+    check(rep["options"] == argv, "report: options are the command line as given")
+    check(rep["end_reason"] == end_reason, "report: end_reason %r (want %r)" % (rep["end_reason"], end_reason))
+
+
 def scenario_golden_host(r, src):
     our_mac_unknown = BCAST  # the ICMP frame's destination MAC is not checked by dpcopy
     write_pcap(r.path("in.pcap"), [
@@ -151,7 +187,10 @@ def scenario_golden_host(r, src):
     ])
     write_pcap(r.path("empty.pcap"), [])
     vdev = "net_pcap0,rx_pcap=%s,tx_pcap=%s" % (r.path("in.pcap"), r.path("out.pcap"))
-    rc, out, err = r.run(r.eal(vdev) + replay_args(r.path("empty.pcap"), ["--report", r.path("r.json")]))
+    args = r.eal(vdev) + replay_args(r.path("empty.pcap"), ["--report", r.path("r.json")])
+    before = time.time()
+    rc, out, err = r.run(args)
+    after = time.time()
     print(err)
     check(rc == 0, "dpcopy exits 0 (status %d)" % rc)
     got = read_pcap(r.path("out.pcap"))
@@ -168,6 +207,7 @@ def scenario_golden_host(r, src):
     check(rep["io"]["arp_resolved"] == 1 and rep["io"]["arp_requests_sent"] == 0,
           "the next hop was learnt from its reply without asking")
     check(rep["end"] == "input done" and rep["exit_status"] == 0, "report: input done, status 0")
+    check_report_header(rep, [r.binary] + args, "input_finished", before, after)
 
 
 def scenario_corrupt_pcap(r, src):
@@ -187,10 +227,16 @@ def scenario_corrupt_pcap(r, src):
         f.write(struct.pack("<IIII", 2, 0, 0x40000000, 0x40000000) + b"\0" * 64)
     write_pcap(r.path("arp.pcap"), [(1.0, arp(2, TARGET_MAC, TARGET_IP, b"\0" * 6, OUR_IP, BCAST))])
     vdev = "net_pcap0,rx_pcap=%s,tx_pcap=%s" % (r.path("arp.pcap"), r.path("out.pcap"))
-    rc, out, err = r.run(r.eal(vdev) + replay_args(r.path("mid.pcap"), ["-l", r.path("log")]))
+    args = r.eal(vdev) + replay_args(r.path("mid.pcap"), ["-l", r.path("log"), "--report", r.path("mid.json")])
+    before = time.time()
+    rc, out, err = r.run(args)
+    after = time.time()
     lines = app_lines(err)
     print(err)
     check(rc == 2, "corrupt record: status 2 (got %d)" % rc)
+    rep = json.load(open(r.path("mid.json")))
+    check(rep["end"] == "capture error" and rep["exit_status"] == 2, "corrupt record: report says capture error, status 2")
+    check_report_header(rep, [r.binary] + args, "error", before, after)
     check(len(lines) == 1 and lines[0].startswith("dpcopy: capture ") and "mid.pcap" in lines[0],
           "corrupt record: one error line naming the file: %r" % lines)
 
@@ -250,6 +296,8 @@ def scenario_sigint_report(r, src):
     check("dpcopy: " in log and " sessions " in log and " active " in log, "status lines are in the log")
     rep = json.load(open(r.path("r.json")))
     check(rep["end"] == "interrupted" and rep["exit_status"] == 0, "report: end interrupted, status 0")
+    check(rep["end_reason"] == "signal", "report: end_reason signal (got %r)" % rep["end_reason"])
+    check_schema(rep)
     check(rep["io"]["file_frames"] == 2 and rep["io"]["fed_frames"] == 1,
           "report: 2 records read, 1 handed over (the other not due yet)")
     check(rep["session"]["captured_frames"] == 1 and rep["session"]["drop_captured_not_tcp"] == 1,

@@ -139,6 +139,7 @@ TEST_CASE("replay: the sample capture through net_ring reaches the scripted targ
 
     const std::string json = fx.report_json();
     CHECK(json.find("\"end\": \"input done\"") != std::string::npos);
+    CHECK(json.find("\"end_reason\": \"input_finished\"") != std::string::npos);
     CHECK(json.find("\"sessions\": {\"active\": 0, \"created\": 13, \"ended\": 13}") != std::string::npos);
     CHECK(json.find("\"arp_replies_sent\": 2") != std::string::npos);
     CHECK(json.find("\"icmp_echo_replies\": 1") != std::string::npos);
@@ -378,6 +379,7 @@ TEST_CASE("SIGINT in the middle of a replay: sessions drain, the report is writt
     fx.run_ok();
     const std::string json = fx.report_json();
     CHECK(json.find("\"end\": \"interrupted\"") != std::string::npos);
+    CHECK(json.find("\"end_reason\": \"signal\"") != std::string::npos);
     CHECK(json.find("\"active\": 0,") != std::string::npos);  // every session ended
     const auto expected = requests_in_capture(kSample, 80);
     CHECK(fx.target.requests().size() >= 5);
