@@ -25,6 +25,10 @@ std::unique_ptr<Comparator> Comparator::create(const CompareConfig& cfg, std::st
         err = "compare: max_endpoints must be 1.." + std::to_string(kMaxEndpoints);
         return nullptr;
     }
+    if (cfg.max_pending_statuses == 0 || cfg.max_pending_statuses >= ResponsePool::kNone) {
+        err = "compare: max_pending_statuses must be at least 1";
+        return nullptr;
+    }
     if (cfg.max_diffs > kMaxDiffs) {
         err = "compare: max_diffs must be 0.." + std::to_string(kMaxDiffs);
         return nullptr;
@@ -33,7 +37,12 @@ std::unique_ptr<Comparator> Comparator::create(const CompareConfig& cfg, std::st
     return std::make_unique<ComparatorImpl>(cfg);
 }
 
-ComparatorImpl::ComparatorImpl(const CompareConfig& cfg) : cfg_(cfg), slots_(cfg.max_sessions) {
+ComparatorImpl::ComparatorImpl(const CompareConfig& cfg)
+    : cfg_(cfg), pending_(cfg.max_pending_statuses), slots_(cfg.max_sessions) {
+    for (Slot& s : slots_) {
+        s.online_fifo.attach(pending_);
+        s.target_fifo.attach(pending_);
+    }
     tables_.endpoints.resize(std::size_t{cfg.max_endpoints} + 1);
     tables_.other_index = cfg.max_endpoints;
     EndpointStats& other = tables_.endpoints[tables_.other_index];
@@ -45,7 +54,8 @@ ComparatorImpl::ComparatorImpl(const CompareConfig& cfg) : cfg_(cfg), slots_(cfg
 }
 
 std::size_t ComparatorImpl::memory_bytes() const noexcept {
-    return sizeof(*this) + slots_.capacity() * sizeof(Slot) + tables_.endpoints.capacity() * sizeof(EndpointStats) +
+    return sizeof(*this) + pending_.memory_bytes() + slots_.capacity() * sizeof(Slot) +
+           tables_.endpoints.capacity() * sizeof(EndpointStats) +
            endpoint_slots_.capacity() * sizeof(std::uint32_t) + tables_.diffs.capacity() * sizeof(DiffEntry);
 }
 

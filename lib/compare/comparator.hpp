@@ -22,6 +22,11 @@ struct CompareConfig {
     std::uint32_t max_sessions = 1u << 16;  // session slots (the engine's max_sessions)
     std::uint32_t max_endpoints = 256;      // per worker; further endpoints count as "other"
     std::uint32_t max_diffs = 1000;         // diff-log entries kept per worker; the rest counted
+    // Response statuses parsed and not yet matched to an exchange, per worker (both streams of
+    // every slot): offline at --speed 0 the capture runs ahead of the replay by up to the
+    // engine's queue (the run sets the engine's max_queued_segments); beyond, a status is lost
+    // and its exchange counted unknown.
+    std::uint32_t max_pending_statuses = 1u << 18;
 };
 
 // Totals another thread may read while the worker runs (relaxed atomics, written only by

@@ -127,6 +127,7 @@ private:
 
     CompareConfig cfg_;
     CompareTotals totals_;
+    ResponsePool pending_;  // the nodes of every slot's FIFOs
     std::vector<Slot> slots_;
     std::vector<std::uint32_t> endpoint_slots_;  // open addressing: endpoint index + 1, 0 = free
     WorkerTables tables_;

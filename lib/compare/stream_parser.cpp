@@ -34,15 +34,56 @@ int hex_value(char c) noexcept {
 
 // ---- ResponseFifo ----
 
+ResponsePool::ResponsePool(std::uint32_t capacity) : nodes_(capacity) {
+    for (std::uint32_t k = capacity; k-- > 0;) {
+        nodes_[k].next = free_;
+        free_ = k;
+    }
+}
+
+std::uint32_t ResponsePool::alloc() noexcept {
+    const std::uint32_t id = free_;
+    if (id != kNone) free_ = nodes_[id].next, nodes_[id].next = kNone;
+    return id;
+}
+
+void ResponsePool::free(std::uint32_t id) noexcept {
+    nodes_[id].next = free_;
+    free_ = id;
+}
+
+void ResponseFifo::pop() noexcept {
+    const std::uint32_t id = head_;
+    head_ = (*pool_)[id].next;
+    if (head_ == ResponsePool::kNone) tail_ = ResponsePool::kNone;
+    pool_->free(id);
+    --count_;
+}
+
+ResponseFifo::Entry ResponseFifo::at(std::size_t i) const noexcept {
+    std::uint32_t id = head_;
+    while (i-- > 0) id = (*pool_)[id].next;
+    return Entry{(*pool_)[id].start, (*pool_)[id].status};
+}
+
+void ResponseFifo::clear() noexcept {
+    while (count_ > 0) pop();
+    lost_ = false;
+}
+
 void ResponseFifo::push(std::uint32_t start, const Status& st) noexcept {
-    if (count_ == kCapacity) {
+    const std::uint32_t id = pool_ ? pool_->alloc() : ResponsePool::kNone;
+    if (id == ResponsePool::kNone) {
         ++overflows_;
         if (!lost_) lost_start_ = start, lost_ = true;
         return;
     }
-    Entry& e = entries_[(head_ + count_) % kCapacity];
-    e.start = start;
-    e.status = st;
+    ResponsePool::Node& n = (*pool_)[id];
+    n.start = start;
+    n.status = st;
+    if (tail_ == ResponsePool::kNone) head_ = id;
+    else (*pool_)[tail_].next = id;
+    tail_ = id;
     ++count_;
 }
 
@@ -50,7 +91,7 @@ bool ResponseFifo::take(std::uint32_t begin, std::uint32_t bytes, JoinedStatus& 
     out.clear();
     bool any = false, cut = false;
     while (count_ > 0) {
-        const Entry& e = entries_[head_];
+        const ResponsePool::Node& e = (*pool_)[head_];
         const std::uint32_t rel = e.start - begin;  // modulo 2^32
         if (static_cast<std::int32_t>(rel) >= 0 && rel >= bytes) break;  // a later exchange's
         if (static_cast<std::int32_t>(rel) >= 0) {  // in [begin, begin + bytes)
@@ -58,8 +99,7 @@ bool ResponseFifo::take(std::uint32_t begin, std::uint32_t bytes, JoinedStatus& 
             cut = cut || !out.append(e.status.view());
             any = true;
         }
-        head_ = static_cast<std::uint8_t>((head_ + 1) % kCapacity);
-        --count_;
+        pop();
     }
     if (cut) {
         out.len = static_cast<std::uint8_t>(out.len < JoinedStatus::kMax ? out.len : JoinedStatus::kMax - 1);

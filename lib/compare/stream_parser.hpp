@@ -13,35 +13,61 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "lib/compare/fixed_text.hpp"
 
 namespace dpcopy::compare {
 
-// (start offset, status) of the responses a parser recognised, oldest first.
+// The (start offset, status) entries of every FIFO of a worker: one pool, so that a session
+// whose capture runs far ahead of its replay (offline at --speed 0: many answers parsed before
+// their requests are released) holds as many as it needs, and the bound is per worker.
+class ResponsePool {
+public:
+    static constexpr std::uint32_t kNone = 0xffffffffu;
+    struct Node {
+        std::uint32_t start = 0;
+        std::uint32_t next = kNone;
+        Status status;
+    };
+    explicit ResponsePool(std::uint32_t capacity);
+    std::uint32_t alloc() noexcept;  // kNone when every node is in use
+    void free(std::uint32_t id) noexcept;
+    Node& operator[](std::uint32_t id) noexcept { return nodes_[id]; }
+    const Node& operator[](std::uint32_t id) const noexcept { return nodes_[id]; }
+    std::size_t memory_bytes() const noexcept { return nodes_.capacity() * sizeof(Node); }
+
+private:
+    std::vector<Node> nodes_;
+    std::uint32_t free_ = kNone;
+};
+
+// (start offset, status) of the responses a parser recognised, oldest first, in nodes of the
+// worker's ResponsePool. A response that finds the pool empty is lost (counted): its
+// exchange's status is unknown.
 class ResponseFifo {
 public:
-    static constexpr std::size_t kCapacity = 8;
+    void attach(ResponsePool& pool) noexcept { pool_ = &pool; }
+    void clear() noexcept;
+    void push(std::uint32_t start, const Status& st) noexcept;
+    // The statuses of the responses that started in [begin, begin + bytes), joined by ','; drops
+    // them and older ones. False (status unknown) if none did, or if one was lost to a full pool.
+    bool take(std::uint32_t begin, std::uint32_t bytes, JoinedStatus& out) noexcept;
+    std::size_t size() const noexcept { return count_; }
+    std::uint64_t overflows() const noexcept { return overflows_; }
     struct Entry {
         std::uint32_t start = 0;
         Status status;
     };
-
-    void clear() noexcept { head_ = count_ = 0, lost_ = false; }
-    void push(std::uint32_t start, const Status& st) noexcept;
-    // The statuses of the responses that started in [begin, begin + bytes), joined by ','; drops
-    // them and older ones. False (status unknown) if none did, or if one was lost to a full FIFO.
-    bool take(std::uint32_t begin, std::uint32_t bytes, JoinedStatus& out) noexcept;
-    std::size_t size() const noexcept { return count_; }
-    const Entry& at(std::size_t i) const noexcept { return entries_[(head_ + i) % kCapacity]; }  // i < size()
-    std::uint64_t overflows() const noexcept { return overflows_; }
+    Entry at(std::size_t i) const noexcept;  // i < size(); walks the list (tests, diagnostics)
 
 private:
-    Entry entries_[kCapacity];
-    std::uint64_t overflows_ = 0;  // responses dropped because the FIFO was full
+    void pop() noexcept;
+    ResponsePool* pool_ = nullptr;
+    std::uint32_t head_ = ResponsePool::kNone, tail_ = ResponsePool::kNone;
+    std::uint32_t count_ = 0;
+    std::uint32_t overflows_ = 0;  // responses dropped because the pool was empty
     std::uint32_t lost_start_ = 0; // start of the first response dropped since the last take()
-    std::uint8_t head_ = 0;
-    std::uint8_t count_ = 0;
     bool lost_ = false;
 };
 

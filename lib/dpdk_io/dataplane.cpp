@@ -177,8 +177,8 @@ void Run::stats_tick(std::uint64_t now) {
 
 void Run::finish_output(const std::string& end, EndReason reason, int status) {
     RunSnapshot s = snapshot(true);
-    log(summary_text(s, end));
-    if (!cfg_.report_file) return;
+    // the stats file's last line reaches the run's end (a run shorter than one interval has one)
+    if (compare_ && prev_.elapsed_ns < s.elapsed_ns) compare_->interval(s, prev_, wall_clock_ns());
     ReportInfo info;
     info.run.program = "dpcopy";
     info.run.version = cfg_.version;
@@ -191,9 +191,13 @@ void Run::finish_output(const std::string& end, EndReason reason, int status) {
     info.end = end;
     info.exit_status = status;
     ReportJson doc = report_document(s, info);
-    // more sections here: add_report_section(doc, "name", json) (report.hpp)
+    // the comparison: the report's "compare" section, the summary's line, --diff-log, --html-report
+    std::vector<std::string> errors;
+    const std::string compared = compare_ ? compare_->finish(doc, errors) : "";
+    log(summary_text(s, end) + compared);
+    for (const auto& e : errors) log("dpcopy: " + e);
     std::string why;
-    if (!write_report(*cfg_.report_file, doc, why)) log("dpcopy: " + why);
+    if (cfg_.report_file && !write_report(*cfg_.report_file, doc, why)) log("dpcopy: " + why);
 }
 
 int Run::run(std::string& err) {

@@ -293,6 +293,7 @@ bool Run::create_workers(const net::MacAddr& mac, std::string& err) {
     const auto nw = static_cast<std::uint32_t>(worker_lcores_.size());
     CompareOutputs co = cfg_.compare;
     co.compare.max_sessions = cfg_.engine.max_sessions;  // one comparator slot per session slot
+    co.compare.max_pending_statuses = cfg_.engine.max_queued_segments;  // how far the capture runs ahead
     compare_ = RunCompare::create(co, nw, err);
     if (!compare_) return false;
     g_compare_pub.publish(CompareCounts{});

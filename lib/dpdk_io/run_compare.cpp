@@ -176,13 +176,20 @@ void RunCompare::interval(const RunSnapshot& cur, const RunSnapshot& prev, std::
     intervals_.push_back(std::move(line));
 }
 
-std::string RunCompare::finish(nlohmann::json& report, std::vector<std::string>& errors) {
+std::string RunCompare::finish(ReportJson& report, std::vector<std::string>& errors) {
     std::string summary;
     compare::CompareSummary merged;
     if (!workers_.empty()) {
         for (const auto& w : workers_) merged.merge(*w);
-        report["compare"] = merged.to_json();
-        if (merged.exchanges() > 0) summary = merged.summary_line();
+        add_report_section(report, "compare", merged.to_json());
+        if (merged.exchanges() > 0) {
+            std::string lines = merged.summary_line();
+            for (std::size_t at = 0; at < lines.size();) {  // indented like the summary's other lines
+                const std::size_t nl = std::min(lines.find('\n', at), lines.size());
+                summary += "  " + lines.substr(at, nl - at) + "\n";
+                at = nl + 1;
+            }
+        }
     }
     if (out_.diff_log) {
         write_file(*out_.diff_log, "diff log", [&](std::ostream& o) {
@@ -193,7 +200,7 @@ std::string RunCompare::finish(nlohmann::json& report, std::vector<std::string>&
     if (out_.html_report) {
         write_file(*out_.html_report, "HTML report", [&](std::ostream& o) {
             std::string err;
-            if (!report::render_html_report(report, intervals_, o, err)) {
+            if (!report::render_html_report(nlohmann::json(report), intervals_, o, err)) {
                 errors.push_back("HTML report: " + err);
                 return false;
             }

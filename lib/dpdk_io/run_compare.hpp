@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lib/compare/comparator.hpp"
+#include "lib/dpdk_io/report.hpp"
 #include "lib/dpdk_io/run_stats.hpp"
 #include "lib/metrics/metric_set.hpp"
 
@@ -59,10 +60,11 @@ public:
     std::optional<CompareCounts> counts() const;
     // A status interval: one line to --stats-file, kept (bounded) for the HTML report.
     void interval(const RunSnapshot& cur, const RunSnapshot& prev, std::uint64_t wall_ns);
-    // After the workers stopped: merge them; the report gets "compare"; the summary line is
-    // returned ("" when nothing was compared); --diff-log and --html-report are written from
-    // `report` (the whole report, "compare" included). Problems go to `errors`, one line each.
-    std::string finish(nlohmann::json& report, std::vector<std::string>& errors);
+    // After the workers stopped: merge them; the report gets "compare"; the summary's lines
+    // are returned, each ending with a newline ("" when nothing was compared); --diff-log and
+    // --html-report are written from `report` (the whole report, "compare" included).
+    // Problems go to `errors`, one line each.
+    std::string finish(ReportJson& report, std::vector<std::string>& errors);
 
 private:
     RunCompare() = default;

@@ -25,7 +25,9 @@ inline std::string listing(const ResponseFifo& f) {
 inline std::string parse_split(Protocol proto, std::string_view bytes, const std::vector<std::size_t>& cuts,
                                bool head = false) {
     StreamParser p;
+    ResponsePool pool(8);  // as many pending statuses as a test needs
     ResponseFifo f;
+    f.attach(pool);
     if (head) p.expect_head(0);
     std::size_t from = 0;
     auto feed_to = [&](std::size_t to) {

@@ -65,7 +65,9 @@ TEST_CASE("HTTP: not a status line, NUL-filled tails desynchronise until an anch
     const std::string first = "HTTP/1.1 200 OK\r\nContent" + std::string(100, '\0');
     const std::string second = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
     StreamParser p;
+    ResponsePool pool(8);  // as many pending statuses as a test needs
     ResponseFifo f;
+    f.attach(pool);
     p.feed(Protocol::http, 0, reinterpret_cast<const std::uint8_t*>(first.data()), first.size(), f);
     CHECK(!p.synchronised());
     p.anchor_here();  // the next release
@@ -135,7 +137,9 @@ TEST_CASE("Online stream: duplicates and overlaps skipped, a hole re-anchored by
     auto bytes = [&](std::size_t from) { return reinterpret_cast<const std::uint8_t*>(all.data()) + from; };
     const auto o2 = static_cast<std::uint32_t>(r1.size()), o3 = static_cast<std::uint32_t>(r1.size() + r2.size());
     StreamParser p;
+    ResponsePool pool(8);  // as many pending statuses as a test needs
     ResponseFifo f;
+    f.attach(pool);
     p.feed(Protocol::http, 0, bytes(0), 20, f);
     p.feed(Protocol::http, 10, bytes(10), 20, f);  // overlaps [10, 20)
     p.feed(Protocol::http, 0, bytes(0), 30, f);    // a repeat
@@ -160,7 +164,9 @@ TEST_CASE("Online stream: a client request exactly where a framed answer is pars
     const std::string r1 = "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n";
     const std::string r2 = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
     StreamParser p;
+    ResponsePool pool(8);  // as many pending statuses as a test needs
     ResponseFifo f;
+    f.attach(pool);
     p.feed(Protocol::http, 0, reinterpret_cast<const std::uint8_t*>(r1.data()), r1.size(), f);
     p.client_anchor(static_cast<std::uint32_t>(r1.size()));
     p.feed(Protocol::http, static_cast<std::uint32_t>(r1.size()), reinterpret_cast<const std::uint8_t*>(r2.data()), r2.size(), f);
@@ -170,8 +176,10 @@ TEST_CASE("Online stream: a client request exactly where a framed answer is pars
     CHECK(p.state() == StreamParser::State::response_start);
 }
 
-TEST_CASE("ResponseFifo: statuses of an exchange's range joined, overflow makes it unknown", "[compare][fifo]") {
+TEST_CASE("ResponseFifo: statuses of an exchange's range joined, an empty pool makes it unknown", "[compare][fifo]") {
+    ResponsePool pool(8);  // as many pending statuses as a test needs
     ResponseFifo f;
+    f.attach(pool);
     Status s200, s404;
     s200.assign("200");
     s404.assign("404");
@@ -186,7 +194,7 @@ TEST_CASE("ResponseFifo: statuses of an exchange's range joined, overflow makes 
     CHECK(f.size() == 1);
     CHECK(f.take(190, 20, j));
     CHECK(j.view() == "200");
-    for (std::uint32_t i = 0; i < ResponseFifo::kCapacity + 2; ++i) f.push(1000 + i, s404);
+    for (std::uint32_t i = 0; i < 8 + 2; ++i) f.push(1000 + i, s404);
     CHECK(f.overflows() == 2);
     CHECK(f.take(1000, 8, j));  // the first 8 were kept
     CHECK(j.view() == "404,404,404,404,404,404,404,404");
