@@ -72,7 +72,9 @@ public:
     void anchor_here() noexcept;
     // The next response starting at or after `offset` answers a HEAD request (no body).
     void expect_head(std::uint32_t offset) noexcept { head_at_ = offset, head_pending_ = true; }
-    // "other": a response shorter than 16 bytes so far gets its hash now.
+    // The exchange is over (or an anchor is reached): a response that has not said its status
+    // yet but is complete enough gets it now: "other" shorter than 16 bytes (the hash of what
+    // there is), PostgreSQL's one-byte answer to SSLRequest ("N" or "S").
     void flush(ResponseFifo& out) noexcept;
     // The same, only if that response started in [begin, begin + bytes) (an exchange's range).
     void flush_within(std::uint32_t begin, std::uint32_t bytes, ResponseFifo& out) noexcept {

@@ -97,6 +97,23 @@ TEST_CASE("PostgreSQL: ErrorResponse after RowDescription, success at ReadyForQu
                       "0:42P01 " + std::to_string(failed.size()) + ":ok " + std::to_string(failed.size() + ok.size()) + ":ok " +
                           std::to_string(failed.size() + ok.size() + startup.size()) + ":error");
     CHECK(parse_split(Protocol::postgresql, pg('C', "x") + std::string(9, '\0'), {}) == "");
+    // SSLRequest refused: a lone 'N', then (after the client's StartupMessage) the startup answer.
+    StreamParser p;
+    ResponseFifo f;
+    const std::string startup_answer = pg('R', be32(0)) + pg('Z', "I");
+    p.feed(Protocol::postgresql, 0, reinterpret_cast<const std::uint8_t*>("N"), 1, f);
+    p.flush_within(0, 1, f);
+    p.client_anchor(1);
+    p.feed(Protocol::postgresql, 1, reinterpret_cast<const std::uint8_t*>(startup_answer.data()), startup_answer.size(), f);
+    CHECK(listing(f) == "0:N 1:ok");
+    // Online, the client's next request says the lone byte was the whole answer.
+    StreamParser online;
+    ResponseFifo g;
+    const std::string both = "S" + startup_answer;
+    online.feed(Protocol::postgresql, 0, reinterpret_cast<const std::uint8_t*>(both.data()), 1, g);
+    online.client_anchor(1);
+    online.feed(Protocol::postgresql, 1, reinterpret_cast<const std::uint8_t*>(both.data()) + 1, both.size() - 1, g);
+    CHECK(listing(g) == "0:S 1:ok");
 }
 
 TEST_CASE("MySQL: greeting, OK, ERR with its code, result sets, sequence breaks", "[compare][mysql]") {
