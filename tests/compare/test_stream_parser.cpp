@@ -215,3 +215,43 @@ TEST_CASE("ResponseFifo: statuses of an exchange's range joined, overflow makes 
     CHECK(f.take(2000, 4, j));
     CHECK(j.view() == "-WRONGTYPE,-WRONGTYPE,-WRONGTY+");
 }
+
+TEST_CASE("Parsers survive random bytes, offsets, holes and anchors", "[compare][robustness]") {
+    std::mt19937 rng(99);
+    auto below = [&rng](std::uint32_t m) { return static_cast<std::uint32_t>(rng() % m); };
+    const std::string seeds[] = {
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "*3\r\n$3\r\nabc\r\n*1\r\n:1\r\n-ERR x\r\n",
+        pg('T', "abc") + pg('E', "C42P01\0\0"s) + pg('Z', "I"),
+        my(1, "\x01"s) + my(2, "abc"s) + my(1, "\xff\x01\x02"s),
+    };
+    for (Protocol proto : {Protocol::http, Protocol::redis, Protocol::postgresql, Protocol::mysql, Protocol::other}) {
+        for (int round = 0; round < 300; ++round) {
+            std::string stream;
+            for (int k = 0; k < 6; ++k) {
+                std::string part = seeds[rng() % 4];
+                for (char& c : part)
+                    if (rng() % 16 == 0) c = static_cast<char>(rng());  // mutate
+                stream += part;
+            }
+            StreamParser p;
+            ResponseFifo f;
+            std::uint32_t off = 0;
+            while (off < stream.size()) {
+                const std::uint32_t n = 1 + below(40);
+                const std::uint32_t from = rng() % 8 == 0 ? off - std::min<std::uint32_t>(off, below(20)) : off;  // repeats
+                const std::uint32_t len = std::min<std::uint32_t>(n, static_cast<std::uint32_t>(stream.size()) - from);
+                if (rng() % 10 != 0) p.feed(proto, from, reinterpret_cast<const std::uint8_t*>(stream.data()) + from, len, f);  // else: a hole
+                off = std::max(off, from + len);
+                if (rng() % 6 == 0) p.client_anchor(off + below(3));
+                if (rng() % 6 == 0) p.anchor_here();
+                if (rng() % 5 == 0) {
+                    JoinedStatus j;
+                    f.take(off - std::min<std::uint32_t>(off, 50), 50, j);
+                    p.flush_within(0, off, f);
+                }
+            }
+            CHECK(f.size() <= ResponseFifo::kCapacity);
+        }
+    }
+}
