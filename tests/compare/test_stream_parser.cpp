@@ -84,6 +84,7 @@ TEST_CASE("RESP: simple types, errors by prefix, nil, nested arrays framed", "[c
     const std::string resp3 = "%2\r\n+a\r\n:1\r\n+b\r\n*1\r\n:2\r\n_\r\n,3.5\r\n";
     check_every_split(Protocol::redis, resp3, "0:% 24:nil 27:,");
     CHECK(parse_split(Protocol::redis, "+OK\r\n" + std::string(10, '\0'), {}) == "0:+");
+    CHECK(parse_split(Protocol::redis, "-\xc3\xa9" "BAD\tX y\r\n", {}) == "0:-..BAD.X");  // printable only
 }
 
 TEST_CASE("PostgreSQL: ErrorResponse after RowDescription, success at ReadyForQuery", "[compare][postgresql]") {
