@@ -118,8 +118,8 @@ void ComparatorImpl::decide_protocol(Slot& s, session::ConstBytes head) noexcept
         s.protocol = requested;
     } else if (requested != Protocol::other) {
         s.protocol = requested;
-        s.online.restart_at_position();
-        s.target.restart_at_position();
+        s.online.forget_framing();
+        s.target.forget_framing();
         s.online_fifo.clear();
         s.target_fifo.clear();
         if (s.has_client_offset) s.online.client_anchor(s.last_client_offset);

@@ -80,8 +80,8 @@ public:
     void flush_within(std::uint32_t begin, std::uint32_t bytes, ResponseFifo& out) noexcept {
         if (start_ - begin < bytes) flush(out);
     }
-    // Resets framing to a response start at the current position (protocol decided late).
-    void restart_at_position() noexcept { state_ = State::desync; }
+    // Forgets the framing (the protocol was decided late): lost until the next anchor.
+    void forget_framing() noexcept { lose_sync(); }
 
     std::uint32_t position() const noexcept { return pos_; }
     State state() const noexcept { return state_; }
