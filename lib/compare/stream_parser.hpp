@@ -64,8 +64,11 @@ public:
     // Stream bytes at `offset` for protocol `proto` (not unknown). Repeated bytes are skipped,
     // a hole desynchronises until the next anchor. Recognised responses go into `out`.
     void feed(Protocol proto, std::uint32_t offset, const std::uint8_t* data, std::size_t len, ResponseFifo& out) noexcept;
-    // The online client asked something after receiving `offset` bytes: a response begins
-    // there if the parser is lost, framing by length alone, or exactly there mid-response.
+    // The online client sent data having received `offset` bytes: a response begins there if
+    // the stream has not got that far yet (bytes missed or still to come), or if it is exactly
+    // there and not already at a response's start (lost, reading until an anchor, or inside a
+    // framed answer the client evidently considered finished: an unrecognised HEAD answer).
+    // Behind the stream (a pipelining client): nothing.
     void client_anchor(std::uint32_t offset) noexcept;
     // The target: a request was released; if the parser is lost, reads until an anchor, or
     // is between two MySQL packets, its next bytes begin a response.
