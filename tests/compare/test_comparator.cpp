@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lib/compare/comparator.hpp"
+#include "lib/compare/comparator_impl.hpp"
 #include "tests/compare/parser_harness.hpp"
 
 using namespace dpcopy;
@@ -319,4 +320,23 @@ TEST_CASE("Comparator: the capture runs ahead of the releases (answers parsed be
     CHECK(j["statuses"] == json::parse(R"([{"online":"200","target":"200","count":1},{"online":"404","target":"200","count":1}])"));
     CHECK(j["endpoints"][1]["endpoint"] == "HEAD /b");
     CHECK(c->totals().different_status == 1);
+}
+
+TEST_CASE("Status pairs: N - 1 distinct, the rest folded into (other, other)", "[compare][comparator]") {
+    StatusPairs<3> pairs;
+    JoinedStatus a, b, c;
+    a.assign("200");
+    b.assign("404");
+    c.assign("500");
+    pairs.add(a, a);
+    pairs.add(a, b);
+    pairs.add(a, c);  // folded
+    pairs.add(a, a);
+    pairs.add(b, b);  // folded
+    REQUIRE(pairs.used == 3);
+    CHECK(pairs.pairs[0].count == 2);
+    CHECK(pairs.pairs[1].count == 1);
+    CHECK(pairs.pairs[2].online.view() == "other");
+    CHECK(pairs.pairs[2].target.view() == "other");
+    CHECK(pairs.pairs[2].count == 2);
 }
