@@ -108,7 +108,7 @@ void ComparatorImpl::switch_protocol(Slot& s, Protocol p) noexcept {
     s.protocol_guessed = false;
     for (StreamParser* stream : {&s.online, &s.target}) {
         if (stream->position() == 0) stream->reset();
-        else stream->restart_at_position();
+        else stream->forget_framing();
     }
     s.online_fifo.clear();
     s.target_fifo.clear();

@@ -31,9 +31,10 @@ struct StatusPairs {
     std::uint32_t used = 0;
 
     void add(const JoinedStatus& online, const JoinedStatus& target) noexcept {
-        for (std::uint32_t i = 0; i < used; ++i) {
+        const std::uint32_t distinct = used < N ? used : N - 1;  // the folded entry aside
+        for (std::uint32_t i = 0; i < distinct; ++i) {
             StatusPair& p = pairs[i];
-            if (p.online == online && p.target == target && (i < N - 1 || used < N)) {
+            if (p.online == online && p.target == target) {
                 ++p.count;
                 return;
             }

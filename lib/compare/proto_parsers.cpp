@@ -35,6 +35,14 @@ Status status_of(std::string_view s) noexcept {
     return st;
 }
 
+// Server-chosen text (a RESP error prefix, a SQLSTATE) as printable ASCII, so that the
+// report's JSON is always valid UTF-8.
+Status printable_status_of(std::string_view s) noexcept {
+    Status st;
+    for (char c : s) st.push((c >= 0x20 && c < 0x7f) ? c : '.');
+    return st;
+}
+
 }  // namespace
 
 // ---- Redis RESP ----
@@ -75,7 +83,7 @@ void StreamParser::resp_line_done(ResponseFifo& out) noexcept {
         case '-': {  // the error's prefix: "-ERR", "-WRONGTYPE"
             std::size_t end = 1;
             while (end < line_len_ && line_[end] != ' ') ++end;
-            if (top) emit(out, status_of(std::string_view(line_, end)));
+            if (top) emit(out, printable_status_of(std::string_view(line_, end)));
             resp_element_done();
             return;
         }
@@ -150,7 +158,7 @@ std::size_t StreamParser::step_pg(const std::uint8_t* p, std::size_t n, Response
                 const char c = static_cast<char>(p[used++]);
                 --remaining_;
                 if (c == '\0') {
-                    if (pg_field_ == 'C' && !emitted_) emit(out, status_of(std::string_view(line_, line_len_)));
+                    if (pg_field_ == 'C' && !emitted_) emit(out, printable_status_of(std::string_view(line_, line_len_)));
                     state_ = State::pg_error_code;
                     break;
                 }

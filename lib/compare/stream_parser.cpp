@@ -152,6 +152,15 @@ void StreamParser::anchor_here() noexcept {
 }
 
 void StreamParser::flush(ResponseFifo& out) noexcept {
+    // PostgreSQL: a lone 'N' or 'S' (or 'G') is the whole answer to SSLRequest (GSSENCRequest).
+    if (state_ == State::pg_header && line_len_ == 1 && pos_ - start_ == 1 && !emitted_ &&
+        (line_[0] == 'N' || line_[0] == 'S' || line_[0] == 'G')) {
+        Status st;
+        st.assign(std::string_view(line_, 1));
+        emit(out, st);
+        state_ = State::response_start;
+        return;
+    }
     if (state_ != State::other_collect || line_len_ == 0) return;
     char text[12];
     std::snprintf(text, sizeof text, "#%08x", fnv1a32(reinterpret_cast<const std::uint8_t*>(line_), line_len_));

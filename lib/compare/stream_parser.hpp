@@ -90,22 +90,27 @@ public:
     // Stream bytes at `offset` for protocol `proto` (not unknown). Repeated bytes are skipped,
     // a hole desynchronises until the next anchor. Recognised responses go into `out`.
     void feed(Protocol proto, std::uint32_t offset, const std::uint8_t* data, std::size_t len, ResponseFifo& out) noexcept;
-    // The online client asked something after receiving `offset` bytes: a response begins
-    // there if the parser is lost, framing by length alone, or exactly there mid-response.
+    // The online client sent data having received `offset` bytes: a response begins there if
+    // the stream has not got that far yet (bytes missed or still to come), or if it is exactly
+    // there and not already at a response's start (lost, reading until an anchor, or inside a
+    // framed answer the client evidently considered finished: an unrecognised HEAD answer).
+    // Behind the stream (a pipelining client): nothing.
     void client_anchor(std::uint32_t offset) noexcept;
     // The target: a request was released; if the parser is lost, reads until an anchor, or
     // is between two MySQL packets, its next bytes begin a response.
     void anchor_here() noexcept;
     // The next response starting at or after `offset` answers a HEAD request (no body).
     void expect_head(std::uint32_t offset) noexcept { head_at_ = offset, head_pending_ = true; }
-    // "other": a response shorter than 16 bytes so far gets its hash now.
+    // The exchange is over (or an anchor is reached): a response that has not said its status
+    // yet but is complete enough gets it now: "other" shorter than 16 bytes (the hash of what
+    // there is), PostgreSQL's one-byte answer to SSLRequest ("N" or "S").
     void flush(ResponseFifo& out) noexcept;
     // The same, only if that response started in [begin, begin + bytes) (an exchange's range).
     void flush_within(std::uint32_t begin, std::uint32_t bytes, ResponseFifo& out) noexcept {
         if (start_ - begin < bytes) flush(out);
     }
-    // Resets framing to a response start at the current position (protocol decided late).
-    void restart_at_position() noexcept { state_ = State::desync; }
+    // Forgets the framing (the protocol was decided late): lost until the next anchor.
+    void forget_framing() noexcept { lose_sync(); }
 
     std::uint32_t position() const noexcept { return pos_; }
     State state() const noexcept { return state_; }

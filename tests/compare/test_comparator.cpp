@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lib/compare/comparator.hpp"
+#include "lib/compare/comparator_impl.hpp"
 #include "tests/compare/parser_harness.hpp"
 
 using namespace dpcopy;
@@ -284,4 +285,58 @@ TEST_CASE("Comparator: MySQL decided from the greeting; NUL-filled target tails;
     CHECK(j["endpoints"][1]["endpoint"] == "SELECT");
     CHECK(j["endpoints"][1]["protocol"] == "mysql");
     CHECK(j["different_status"] == 2);
+}
+
+TEST_CASE("Comparator: the capture runs ahead of the releases (answers parsed before their requests)", "[compare][comparator]") {
+    auto c = make({.max_sessions = 2});
+    const std::string req1 = "GET /a HTTP/1.1\r\n\r\n", req2 = "HEAD /b HTTP/1.1\r\n\r\n";
+    const std::string on1 = http(200, "x"), on2 = http(404, std::string(50, 'y'), false), on3 = http(301, "");
+    const auto o2 = static_cast<std::uint32_t>(on1.size()), o3 = static_cast<std::uint32_t>(on1.size() + on2.size());
+    c->on_session_start(0, 0);
+    // Three requests and answers captured before the engine releases the first one.
+    c->on_client_data(0, 0);
+    c->on_online_data(0, 0, bytes_of(on1), 0);
+    c->on_client_data(0, o2);
+    c->on_online_data(0, o2, bytes_of(on2), 0);  // HEAD's answer: no body despite Content-Length
+    c->on_client_data(0, o3);
+    c->on_online_data(0, o3, bytes_of(on3), 0);
+    session::ExchangeRecord r{};
+    const std::string t1 = http(200, "x"), t2 = http(200, std::string(50, 'y'), false);
+    c->on_request(0, bytes_of(req1), 0);
+    c->on_target_data(0, 0, bytes_of(t1), 0);
+    r.online_response_bytes = o2;
+    r.target_response_bytes = static_cast<std::uint32_t>(t1.size());
+    c->on_exchange(r);
+    c->on_request(0, bytes_of(req2), 0);
+    c->on_target_data(0, r.target_response_bytes, bytes_of(t2), 0);
+    r.online_begin = o2;
+    r.online_response_bytes = o3 - o2;
+    r.target_begin = r.target_response_bytes;
+    r.target_response_bytes = static_cast<std::uint32_t>(t2.size());
+    c->on_exchange(r);
+    CompareSummary sum;
+    sum.merge(*c);
+    const json j = sum.to_json();
+    CHECK(j["statuses"] == json::parse(R"([{"online":"200","target":"200","count":1},{"online":"404","target":"200","count":1}])"));
+    CHECK(j["endpoints"][1]["endpoint"] == "HEAD /b");
+    CHECK(c->totals().different_status == 1);
+}
+
+TEST_CASE("Status pairs: N - 1 distinct, the rest folded into (other, other)", "[compare][comparator]") {
+    StatusPairs<3> pairs;
+    JoinedStatus a, b, c;
+    a.assign("200");
+    b.assign("404");
+    c.assign("500");
+    pairs.add(a, a);
+    pairs.add(a, b);
+    pairs.add(a, c);  // folded
+    pairs.add(a, a);
+    pairs.add(b, b);  // folded
+    REQUIRE(pairs.used == 3);
+    CHECK(pairs.pairs[0].count == 2);
+    CHECK(pairs.pairs[1].count == 1);
+    CHECK(pairs.pairs[2].online.view() == "other");
+    CHECK(pairs.pairs[2].target.view() == "other");
+    CHECK(pairs.pairs[2].count == 2);
 }

@@ -86,6 +86,7 @@ TEST_CASE("RESP: simple types, errors by prefix, nil, nested arrays framed", "[c
     const std::string resp3 = "%2\r\n+a\r\n:1\r\n+b\r\n*1\r\n:2\r\n_\r\n,3.5\r\n";
     check_every_split(Protocol::redis, resp3, "0:% 24:nil 27:,");
     CHECK(parse_split(Protocol::redis, "+OK\r\n" + std::string(10, '\0'), {}) == "0:+");
+    CHECK(parse_split(Protocol::redis, "-\xc3\xa9" "BAD\tX y\r\n", {}) == "0:-..BAD.X");  // printable only
 }
 
 TEST_CASE("PostgreSQL: ErrorResponse after RowDescription, success at ReadyForQuery", "[compare][postgresql]") {
@@ -99,6 +100,25 @@ TEST_CASE("PostgreSQL: ErrorResponse after RowDescription, success at ReadyForQu
                       "0:42P01 " + std::to_string(failed.size()) + ":ok " + std::to_string(failed.size() + ok.size()) + ":ok " +
                           std::to_string(failed.size() + ok.size() + startup.size()) + ":error");
     CHECK(parse_split(Protocol::postgresql, pg('C', "x") + std::string(9, '\0'), {}) == "");
+    // SSLRequest refused: a lone 'N', then (after the client's StartupMessage) the startup answer.
+    StreamParser p;
+    ResponsePool pool(8);  // as many pending statuses as a test needs
+    ResponseFifo f;
+    f.attach(pool);
+    const std::string startup_answer = pg('R', be32(0)) + pg('Z', "I");
+    p.feed(Protocol::postgresql, 0, reinterpret_cast<const std::uint8_t*>("N"), 1, f);
+    p.flush_within(0, 1, f);
+    p.client_anchor(1);
+    p.feed(Protocol::postgresql, 1, reinterpret_cast<const std::uint8_t*>(startup_answer.data()), startup_answer.size(), f);
+    CHECK(listing(f) == "0:N 1:ok");
+    // Online, the client's next request says the lone byte was the whole answer.
+    StreamParser online;
+    ResponseFifo g;
+    const std::string both = "S" + startup_answer;
+    online.feed(Protocol::postgresql, 0, reinterpret_cast<const std::uint8_t*>(both.data()), 1, g);
+    online.client_anchor(1);
+    online.feed(Protocol::postgresql, 1, reinterpret_cast<const std::uint8_t*>(both.data()) + 1, both.size() - 1, g);
+    CHECK(listing(g) == "0:S 1:ok");
 }
 
 TEST_CASE("MySQL: greeting, OK, ERR with its code, result sets, sequence breaks", "[compare][mysql]") {
@@ -205,4 +225,46 @@ TEST_CASE("ResponseFifo: statuses of an exchange's range joined, an empty pool m
     for (std::uint32_t i = 0; i < 4; ++i) f.push(2000 + i, wrongtype);
     CHECK(f.take(2000, 4, j));
     CHECK(j.view() == "-WRONGTYPE,-WRONGTYPE,-WRONGTY+");
+}
+
+TEST_CASE("Parsers survive random bytes, offsets, holes and anchors", "[compare][robustness]") {
+    std::mt19937 rng(99);
+    auto below = [&rng](std::uint32_t m) { return static_cast<std::uint32_t>(rng() % m); };
+    const std::string seeds[] = {
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "*3\r\n$3\r\nabc\r\n*1\r\n:1\r\n-ERR x\r\n",
+        pg('T', "abc") + pg('E', "C42P01\0\0"s) + pg('Z', "I"),
+        my(1, "\x01"s) + my(2, "abc"s) + my(1, "\xff\x01\x02"s),
+    };
+    for (Protocol proto : {Protocol::http, Protocol::redis, Protocol::postgresql, Protocol::mysql, Protocol::other}) {
+        for (int round = 0; round < 300; ++round) {
+            std::string stream;
+            for (int k = 0; k < 6; ++k) {
+                std::string part = seeds[rng() % 4];
+                for (char& c : part)
+                    if (rng() % 16 == 0) c = static_cast<char>(rng());  // mutate
+                stream += part;
+            }
+            StreamParser p;
+            ResponsePool pool(8);  // as many pending statuses as a test needs
+            ResponseFifo f;
+            f.attach(pool);
+            std::uint32_t off = 0;
+            while (off < stream.size()) {
+                const std::uint32_t n = 1 + below(40);
+                const std::uint32_t from = rng() % 8 == 0 ? off - std::min<std::uint32_t>(off, below(20)) : off;  // repeats
+                const std::uint32_t len = std::min<std::uint32_t>(n, static_cast<std::uint32_t>(stream.size()) - from);
+                if (rng() % 10 != 0) p.feed(proto, from, reinterpret_cast<const std::uint8_t*>(stream.data()) + from, len, f);  // else: a hole
+                off = std::max(off, from + len);
+                if (rng() % 6 == 0) p.client_anchor(off + below(3));
+                if (rng() % 6 == 0) p.anchor_here();
+                if (rng() % 5 == 0) {
+                    JoinedStatus j;
+                    f.take(off - std::min<std::uint32_t>(off, 50), 50, j);
+                    p.flush_within(0, off, f);
+                }
+            }
+            CHECK(f.size() <= 8);
+        }
+    }
 }
