@@ -1,5 +1,6 @@
 // ComparatorImpl: the ExchangeObserver hooks (data path: no allocation, no lock, no syscall,
 // no logging) and Comparator::create.
+#include <algorithm>
 #include <bit>
 
 #include "lib/compare/comparator_impl.hpp"
@@ -192,17 +193,25 @@ std::uint32_t ComparatorImpl::endpoint_index(Protocol proto, const EndpointName&
     return tables_.other_index;
 }
 
-void ComparatorImpl::on_exchange(const session::ExchangeRecord& r) {
+// The target's answer is what began after the request went: the engine's count leaves out
+// bytes it took for the rest of an earlier answer (ExchangeRecord::target_received), but when
+// a response begins in them, the earlier answer was over (the target answered it shorter)
+// and they are this answer: its length runs from that response's start.
+void ComparatorImpl::on_exchange(const session::ExchangeRecord& record) {
     add(totals_.exchanges);
+    session::ExchangeRecord r = record;
     JoinedStatus online, target;
     bool online_known = false, target_known = false;
     Slot* s = r.slot < slots_.size() ? &slots_[r.slot] : nullptr;
     std::uint32_t endpoint = tables_.other_index;
     if (s) {
+        const std::uint32_t received = std::max(r.target_received, r.target_response_bytes);
         s->online.flush_within(r.online_begin, r.online_response_bytes, s->online_fifo);
-        s->target.flush_within(r.target_begin, r.target_response_bytes, s->target_fifo);
+        s->target.flush_within(r.target_begin, received, s->target_fifo);
         online_known = s->online_fifo.take(r.online_begin, r.online_response_bytes, online);
-        target_known = s->target_fifo.take(r.target_begin, r.target_response_bytes, target);
+        std::uint32_t first = r.target_begin;
+        target_known = s->target_fifo.take(r.target_begin, received, target, &first);
+        if (target_known) r.target_response_bytes = received - (first - r.target_begin);
         endpoint = s->endpoint;
         if (s->endpoint_overflowed) ++tables_.endpoints_other;
     }

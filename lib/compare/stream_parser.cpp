@@ -87,7 +87,7 @@ void ResponseFifo::push(std::uint32_t start, const Status& st) noexcept {
     ++count_;
 }
 
-bool ResponseFifo::take(std::uint32_t begin, std::uint32_t bytes, JoinedStatus& out) noexcept {
+bool ResponseFifo::take(std::uint32_t begin, std::uint32_t bytes, JoinedStatus& out, std::uint32_t* first_start) noexcept {
     out.clear();
     bool any = false, cut = false;
     while (count_ > 0) {
@@ -95,6 +95,7 @@ bool ResponseFifo::take(std::uint32_t begin, std::uint32_t bytes, JoinedStatus& 
         const std::uint32_t rel = e.start - begin;  // modulo 2^32
         if (static_cast<std::int32_t>(rel) >= 0 && rel >= bytes) break;  // a later exchange's
         if (static_cast<std::int32_t>(rel) >= 0) {  // in [begin, begin + bytes)
+            if (!any && first_start) *first_start = e.start;
             if (any) cut = cut || !out.push(',');
             cut = cut || !out.append(e.status.view());
             any = true;

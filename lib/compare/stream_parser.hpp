@@ -52,7 +52,8 @@ public:
     void push(std::uint32_t start, const Status& st) noexcept;
     // The statuses of the responses that started in [begin, begin + bytes), joined by ','; drops
     // them and older ones. False (status unknown) if none did, or if one was lost to a full pool.
-    bool take(std::uint32_t begin, std::uint32_t bytes, JoinedStatus& out) noexcept;
+    // `first_start`, when given, gets the offset of the first of them.
+    bool take(std::uint32_t begin, std::uint32_t bytes, JoinedStatus& out, std::uint32_t* first_start = nullptr) noexcept;
     std::size_t size() const noexcept { return count_; }
     std::uint64_t overflows() const noexcept { return overflows_; }
     struct Entry {

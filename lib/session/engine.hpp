@@ -94,7 +94,11 @@ struct ExchangeRecord {
     // --- for comparison (lib/compare) ---
     std::uint32_t slot = 0;           // the session's table slot (the one the byte hooks named)
     std::uint32_t online_begin = 0;   // online stream offset where this answer begins
-    std::uint32_t target_begin = 0;   // target stream offset where this answer begins
+    std::uint32_t target_begin = 0;   // target stream offset where the request went
+    // The target's bytes since the request went: target_response_bytes plus what the engine
+    // took for the rest of an earlier answer (answer_owed), which may instead be this answer
+    // when the target answered the earlier request shorter than the online server did.
+    std::uint32_t target_received = 0;
 };
 
 // Observer of the exchanges and of the bytes both servers answer with. Slots are session

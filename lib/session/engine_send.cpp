@@ -98,6 +98,7 @@ inline void EngineImpl::emit_record(Session& s, std::uint32_t online_bytes, Nano
     r.slot = id_of(s);
     r.online_begin = s.ex_online_received;
     r.target_begin = s.ex_target_bytes_at_release;
+    r.target_received = target_bytes_since_release(s);
     observer_->on_exchange(r);
 }
 

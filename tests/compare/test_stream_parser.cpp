@@ -114,6 +114,7 @@ TEST_CASE("PostgreSQL: ErrorResponse after RowDescription, success at ReadyForQu
     // Online, the client's next request says the lone byte was the whole answer.
     StreamParser online;
     ResponseFifo g;
+    g.attach(pool);
     const std::string both = "S" + startup_answer;
     online.feed(Protocol::postgresql, 0, reinterpret_cast<const std::uint8_t*>(both.data()), 1, g);
     online.client_anchor(1);

@@ -2,7 +2,7 @@
 """Checks dpcopy's comparison outputs (docs/compare.md) against what a rig made differ.
 
     compare_checks.py http REPORT DIFFLOG STATSFILE REQUESTS [MULTIPLY]
-    compare_checks.py redis REPORT DIFFLOG STATSFILE
+    compare_checks.py redis REPORT DIFFLOG STATSFILE COMMANDS
 
 http: REQUESTS holds the request lines of the capture (requests_in_pcap.py), one a line.
 The target nginx answers /missing with 404, /broken with 500 and /slow 200 ms late through
@@ -11,8 +11,9 @@ exactly the /missing and /broken exchanges different (200 -> 404, 200 -> 500), n
 mismatch, no unknown status, and /slow slower on the target by about 200 ms.
 
 redis: the capture (one redis-cli connection) is SET k3 v, GET k1, GET k2, INCR c, GET k1,
-HSET h f v, LRANGE nolist 0 -1, GET k1; the online server had k1, the target has not:
-exactly the three GET k1 differ ("$" -> "nil").
+HSET h f v, LRANGE nolist 0 -1, GET k1 (after the COMMAND DOCS redis-cli may send first:
+COMMANDS lists the command names the capture holds); the online server had k1, the target
+has not: exactly the three GET k1 differ ("$" -> "nil").
 
 Prints one line per failed check and exits 1 if any failed; prints "ok ..." otherwise."""
 import json
@@ -106,15 +107,21 @@ def check_http(report, difflog, statsfile, requests, multiply):
             check(e["latency_ms"]["target"]["p50"] < 100, f"{name} target p50 {e['latency_ms']['target']['p50']} ms")
 
 
-def check_redis(report, difflog, statsfile):
+def check_redis(report, difflog, statsfile, commands):
     rep, diffs, not_logged, intervals = load(report, difflog, statsfile)
     cmp = rep.get("compare")
     if not check(cmp is not None, "report has no compare object"):
         return
-    pairs = Counter({("$", "nil"): 3, ("nil", "nil"): 1, ("+", "+"): 1, (":", ":"): 2, ("*", "*"): 1})
-    check_common(cmp, diffs, not_logged, intervals, 8, pairs)
+    names = [l.strip() for l in open(commands) if l.strip()]
+    extra = [n for n in names if n != "COMMAND"]
+    check(extra == ["SET", "GET", "GET", "INCR", "GET", "HSET", "LRANGE", "GET"], f"the capture holds {names}")
+    docs = len(names) - len(extra)  # redis-cli's COMMAND DOCS: an array both ways
+    pairs = Counter({("$", "nil"): 3, ("nil", "nil"): 1, ("+", "+"): 1, (":", ":"): 2, ("*", "*"): 1 + docs})
+    check_common(cmp, diffs, not_logged, intervals, len(names), pairs)
     eps = {e["endpoint"]: e["exchanges"] for e in cmp["endpoints"]}
     want = {"SET": 1, "GET": 4, "INCR": 1, "HSET": 1, "LRANGE": 1}
+    if docs:
+        want["COMMAND"] = docs
     check(eps == want, f"endpoints {eps}, expected {want}")
     for d in diffs:
         check(d["endpoint"] == "GET" and d["request"].upper().startswith("GET K1"), f"diff line: {d}")
@@ -124,7 +131,7 @@ def main():
     if sys.argv[1] == "http":
         check_http(*sys.argv[2:6], int(sys.argv[6]) if len(sys.argv) > 6 else 1)
     else:
-        check_redis(*sys.argv[2:5])
+        check_redis(*sys.argv[2:6])
     for f in failures:
         print(f)
     if failures:
