@@ -85,6 +85,7 @@ bool OfflineFeeder::feed_some(std::uint64_t now, int& status, std::string& err) 
                 continue;
             }
             set_frame_tag(m, f.link == net::LinkType::raw_ipv4 ? FrameTag::captured_raw_ipv4 : FrameTag::captured_ethernet);
+            set_capture_time(m, f.ts_ns);
             net::PacketView v;
             std::uint32_t owner = 0;
             if (nw > 1 && net::parse_frame(f.data, v, f.link, true) == net::ParseError::ok &&

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
 #include <rte_prefetch.h>
 
@@ -28,6 +29,33 @@ enum class FrameTag : std::uint32_t {
 };
 inline void set_frame_tag(rte_mbuf* m, FrameTag t) noexcept { m->packet_type = static_cast<std::uint32_t>(t); }
 inline FrameTag frame_tag(const rte_mbuf* m) noexcept { return static_cast<FrameTag>(m->packet_type); }
+
+// A frame's timestamp in the capture file (ns), for the offline feeder's mbufs: DPDK's Rx
+// timestamp dynamic field, registered once by the feeder before the workers start. The
+// engine measures the online server's latency on it (its own clock runs at --speed).
+struct CaptureTimeField {
+    int offset = -1;          // -1: not registered (live runs)
+    std::uint64_t flag = 0;   // ol_flags bit of a stamped mbuf
+};
+inline CaptureTimeField g_capture_time_field;
+// Offline runs, before the workers start; false (and no stamps) if DPDK has no room.
+inline bool register_capture_time_field() noexcept {
+    int offset = -1;
+    std::uint64_t flag = 0;
+    if (rte_mbuf_dyn_rx_timestamp_register(&offset, &flag) != 0) return false;
+    g_capture_time_field = CaptureTimeField{offset, flag};
+    return true;
+}
+inline void set_capture_time(rte_mbuf* m, std::uint64_t ns) noexcept {
+    if (g_capture_time_field.offset < 0) return;
+    *RTE_MBUF_DYNFIELD(m, g_capture_time_field.offset, rte_mbuf_timestamp_t*) = ns;
+    m->ol_flags |= g_capture_time_field.flag;
+}
+inline bool capture_time(const rte_mbuf* m, std::uint64_t& ns) noexcept {
+    if (g_capture_time_field.offset < 0 || !(m->ol_flags & g_capture_time_field.flag)) return false;
+    ns = *RTE_MBUF_DYNFIELD(m, g_capture_time_field.offset, const rte_mbuf_timestamp_t*);
+    return true;
+}
 
 // `frame` copied into a chain of mbufs from `pool` (one when it fits a data room): the
 // feeder's captured frames, control records, the engine's frames. Every segment's pkt_len

@@ -41,7 +41,11 @@ bool Run::setup(std::string& err, int& status) {
     if (!create_workers(mac, err)) return false;
     wire_workers();
     if (!start_metrics(err, status)) return false;
-    if (cfg_.capture) feeder_ = std::make_unique<OfflineFeeder>(cfg_, pool_, workers_, feed_ctr_);
+    if (cfg_.capture) {
+        if (!register_capture_time_field())  // the online latency is then measured at replay speed
+            log("dpcopy: no mbuf field for capture timestamps: online latencies follow --speed");
+        feeder_ = std::make_unique<OfflineFeeder>(cfg_, pool_, workers_, feed_ctr_);
+    }
     log_mode();
     if (!launch_workers(err)) return false;
     status = 0;

@@ -198,6 +198,8 @@ struct Worker {
         rte_mbuf* m[kBurst];
         net::ConstBytes f[kBurst];
         net::PacketView v[kBurst];  // target frames: the classifier's parse (l3 none: not parsed)
+        session::Nanos t[kBurst];   // captured frames from a file: their capture timestamps
+        bool timed = false;         //   (set_capture_time); live frames have none
         unsigned n = 0;
         net::LinkType link = net::LinkType::ethernet;
     };
@@ -205,9 +207,15 @@ struct Worker {
 
     void flush_captured() {
         if (cap_batch.n == 0) return;
-        engine->on_captured_burst(std::span<const net::ConstBytes>(cap_batch.f, cap_batch.n), cap_batch.link, batch_now);
+        const std::span<const net::ConstBytes> frames(cap_batch.f, cap_batch.n);
+        if (cap_batch.timed) {
+            engine->on_captured_burst(frames, std::span<const session::Nanos>(cap_batch.t, cap_batch.n), cap_batch.link, batch_now);
+        } else {
+            engine->on_captured_burst(frames, cap_batch.link, batch_now);
+        }
         rte_pktmbuf_free_bulk(cap_batch.m, cap_batch.n);
         cap_batch.n = 0;
+        cap_batch.timed = false;
     }
     void flush_target() {
         if (tgt_batch.n == 0) return;
@@ -239,15 +247,23 @@ struct Worker {
     void deliver_captured(rte_mbuf* m, std::uint64_t now) {
         batch_now = now;
         const auto link = frame_tag(m) == FrameTag::captured_raw_ipv4 ? net::LinkType::raw_ipv4 : net::LinkType::ethernet;
+        std::uint64_t stamp = 0;
+        const bool timed = capture_time(m, stamp);
         if (m->nb_segs > 1) {
             flush_batches();
-            engine->on_captured(mbuf_bytes(m, scratch), link, now);
+            const net::ConstBytes frame = mbuf_bytes(m, scratch);
+            const session::Nanos t = stamp;
+            if (timed) engine->on_captured_burst({&frame, 1}, {&t, 1}, link, now);
+            else engine->on_captured(frame, link, now);
             rte_pktmbuf_free(m);
             return;
         }
         flush_target();
-        if (cap_batch.n == kBurst || (cap_batch.n && cap_batch.link != link)) flush_captured();
+        if (cap_batch.n == kBurst || (cap_batch.n && (cap_batch.link != link || cap_batch.timed != timed)))
+            flush_captured();
         cap_batch.link = link;
+        cap_batch.timed = timed;
+        cap_batch.t[cap_batch.n] = stamp;
         cap_batch.m[cap_batch.n] = m;
         cap_batch.f[cap_batch.n++] = net::ConstBytes(rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len);
     }

@@ -211,6 +211,15 @@ public:
     virtual void on_captured_burst(std::span<const ConstBytes> frames, net::LinkType link, Nanos now) {
         for (ConstBytes f : frames) on_captured(f, link, now);
     }
+    // The same for frames read from a capture file: capture_times[i] is frames[i]'s timestamp
+    // in the file (ns, any epoch). The engine's clock (`now`) runs at the replay's speed; the
+    // online server's latency in the exchange records is measured on the file's timestamps.
+    // Without them (live, or the call above) it is measured on `now`.
+    virtual void on_captured_burst(std::span<const ConstBytes> frames, std::span<const Nanos> capture_times,
+                                   net::LinkType link, Nanos now) {
+        (void)capture_times;
+        on_captured_burst(frames, link, now);
+    }
     virtual void on_target_burst(std::span<const ConstBytes> frames, Nanos now) {
         on_target_burst(frames, {}, now);
     }
