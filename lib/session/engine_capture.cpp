@@ -77,7 +77,6 @@ inline void EngineImpl::open_from_syn(Session& s, const net::TcpHdr& th, const n
     }
     if (o.ts) {
         s.flags |= sflag::syn_ts;
-        s.syn_tsval = o.ts->val;
         s.ts_off = o.ts->val - static_cast<std::uint32_t>(now / kMs);
     }
     // SACK-permitted is not sent: we do not process SACK blocks.
@@ -88,7 +87,7 @@ inline void EngineImpl::open_from_syn(Session& s, const net::TcpHdr& th, const n
 
 inline void EngineImpl::open_mid_stream(Session& s, Seq first_seq, Nanos now) {
     ++ctr_[Counter::sessions_mid_stream];
-    s.flags |= sflag::fabricated | sflag::mid_open;
+    s.flags |= sflag::mid_open;
     s.isn = first_seq - 1;
     s.captured_contig_end = first_seq;
     s.syn_mss = fabricated_mss_;
@@ -165,9 +164,9 @@ inline void EngineImpl::client_segment(std::uint32_t id, const net::TcpHdr& th, 
         s.online_base = s.online_end = th.ack;
         s.flags |= sflag::base_known;
     }
-    if (th.has(tf::ack) && s.cap_mark != 0 && !(s.flags & sflag::cap_rtt_set)) {
+    if (th.has(tf::ack) && s.cap_mark != 0) {  // (cap_mark is set once: with online_base)
         s.cap_rtt_us = static_cast<std::uint32_t>(std::min<Nanos>((now - s.cap_mark) / 1000, 0xffffffffULL));
-        s.flags |= sflag::cap_rtt_set;
+        s.cap_mark = 0;
     }
     if (th.has(tf::rst)) {
         s.flags |= sflag::cap_rst;

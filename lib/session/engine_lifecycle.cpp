@@ -97,7 +97,6 @@ inline void EngineImpl::reconnect(Session& s, const Piece& p, Nanos now) {
     s.ex_target_bytes_at_release = 0;
     s.answer_owed = 0;
     s.flags &= ~(sflag::syn_ws | sflag::syn_ts | sflag::exchange | sflag::resync_jumped | sflag::mid_open);
-    s.flags |= sflag::fabricated;
     s.syn_mss = fabricated_mss_;
     s.snd_una = s.isn;
     s.snd_nxt = s.snd_max = s.isn + 1;

@@ -36,8 +36,6 @@ inline constexpr std::uint32_t gap_expired = 1u << 12;  // ... and it was not fi
 inline constexpr std::uint32_t srv_fin = 1u << 13;      // the online server's FIN was captured
 inline constexpr std::uint32_t exchange = 1u << 14;     // an exchange record is open
 inline constexpr std::uint32_t held = 1u << 15;         // the next request is held by pacing (counted)
-inline constexpr std::uint32_t fabricated = 1u << 16;   // current connection opened by a fabricated SYN
-inline constexpr std::uint32_t cap_rtt_set = 1u << 17;  // cap_rtt_us measured
 inline constexpr std::uint32_t win_blocked = 1u << 18;  // counted window block (until progress)
 inline constexpr std::uint32_t resync_jumped = 1u << 19; // resync already skipped a capture hole
 inline constexpr std::uint32_t srv_data_seen = 1u << 20; // srv_data_ack/srv_data_seq are set
@@ -77,7 +75,6 @@ struct Session {
     std::uint32_t released_need = 0;  // highest need_of() released on this connection
     std::uint32_t ts_recent = 0;   // target's last TSval (we echo it)
     std::uint32_t ts_off = 0;      // our TSval = now_ms + ts_off
-    std::uint32_t syn_tsval = 0;
     std::uint16_t syn_mss = 0;     // captured SYN's MSS (0: none)
     std::uint16_t snd_mss = 536;   // payload bytes per segment toward the target
     std::uint32_t srtt_us = 0, rttvar_us = 0, rto_us = 0;
@@ -89,7 +86,7 @@ struct Session {
     std::uint64_t wait_at = 0;     // pacing quiet / close linger (0: off)
     std::uint64_t gap_at = 0;      // capture gap deadline (0: off)
     std::uint64_t quiet_ref = 0;   // last progress from the target (observed clock, engine_impl.hpp advance_observed_clock())
-    std::uint64_t cap_mark = 0;    // capture time of the online SYN-ACK
+    std::uint64_t cap_mark = 0;    // capture time of the online SYN-ACK (0 once cap_rtt_us is measured)
     // exchange record in progress
     std::uint64_t ex_start = 0;    // capture time of the request's first segment
     std::uint64_t ex_sent = 0;     // when we sent its first byte
