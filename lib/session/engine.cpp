@@ -14,6 +14,7 @@ EngineImpl::EngineImpl(const EngineConfig& cfg, FrameSink& sink)
       blocks_(cfg.max_queued_segments),
       segmented_(sink.segmented()),
       share_blocks_(cfg.multiply > 1 || segmented_),
+      queue_(pieces_, blocks_, cfg.max_queued_per_session, share_blocks_),
       recently_closed_(cfg.max_sessions),
       time_wait_(cfg.max_sessions),
       tx_frame_(16384 + 256),
@@ -165,7 +166,7 @@ inline void EngineImpl::on_target_burst(std::span<const ConstBytes> frames, std:
         }
         // the queued pieces an ACK will free (the session lines are on their way)
         for (std::size_t i = 0; i < n; ++i) {
-            if (ids[i] != kNone) pieces_.prefetch(sessions_[ids[i]].q_head);
+            if (ids[i] != kNone) pieces_.prefetch(sessions_[ids[i]].queue.head);
         }
         for (std::size_t i = 0; i < n; ++i) target_parsed(frames[base + i], parsed[i], now);
         flush_unrefs();

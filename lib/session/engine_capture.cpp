@@ -56,14 +56,13 @@ inline void EngineImpl::client_frame(ConstBytes frame, const net::PacketView& v,
     const ConstBytes payload = v.payload(frame);
     // the frame's payload is stored once, in blocks shared by every replica's pieces
     // (with one replica and a flat sink nothing is shared: private blocks, no meta)
-    if (share_blocks_) stash_begin(payload);
+    if (share_blocks_) queue_.share_frame(payload);
     for (std::uint32_t id = head; id != kNone;) {
         const std::uint32_t nx = sessions_[id].next_rep;
         client_segment(id, th, payload, now);
         id = nx;
     }
-    stash_.len = 0;
-    stash_.base = nullptr;
+    queue_.end_frame();
 }
 
 inline void EngineImpl::open_from_syn(Session& s, const net::TcpHdr& th, const net::TcpOptions& o, Nanos now) {
@@ -106,9 +105,9 @@ inline void EngineImpl::rebase_mid_stream(Session& s, Seq first_seq, Nanos now) 
     s.snd_una = s.isn;
     s.snd_nxt = s.snd_max = s.isn + 1;
     s.syn_retries = 0;
-    s.q_send = kNone;
+    s.queue.send = kNone;
     send_syn(s, now);
-    if (s.q_head != kNone) extend_contig(s, s.q_head);
+    if (s.queue.head != kNone) queue_.extend_contiguous(s.queue.head, s.captured_contig_end);
 }
 
 inline void EngineImpl::server_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, Nanos now) {

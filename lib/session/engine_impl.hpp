@@ -4,7 +4,7 @@
 // One EngineImpl per worker. Sessions live in a fixed slab; two FlatIndex tables find them
 // by original 4-tuple (head of the replica chain) and by translated tuple; one TimerWheel
 // entry per session holds its earliest deadline; captured client data waits in the
-// worker's PiecePool until the target acknowledges it. Every frame sent is built from
+// worker's PiecePool (the CaptureQueue) until the target acknowledges it. Every frame sent is built from
 // scratch by net::build_tcp_headers in emit_frame (our options, our checksums).
 //
 // The member functions are defined by seam: engine.cpp (entry points, bursts),
@@ -25,6 +25,7 @@
 #include "lib/rewrite/headers.hpp"
 #include "lib/rewrite/parse.hpp"
 #include "lib/session/big_array.hpp"
+#include "lib/session/capture_queue.hpp"
 #include "lib/session/close_memory.hpp"
 #include "lib/session/engine.hpp"
 #include "lib/session/flat_index.hpp"
@@ -236,34 +237,12 @@ private:
     // ---------------------------------------------------------------- tuples, life cycle
     void bind_tuple(Session& s, const TupleAllocator::Tuple& t);
     void release_tuple(Session& s, Nanos now);
-    void free_queue_head(Session& s) {
-        const std::uint32_t id = s.q_head;
-        s.q_head = pieces_[id].next;
-        if (s.q_head == kNone) s.q_tail = kNone;
-        if (s.q_send == id) s.q_send = kNone;
-        const std::uint32_t b = pieces_[id].block;
-        if (b != kNone) {
-            if (pieces_[id].flags & Piece::kOwnBlock) blocks_.free_private(b);
-            else defer_unref(b);
-        }
-        pieces_.free(id);
-        --s.q_count;
-    }
-    // A freed piece's block reference is dropped at the end of the entry point (or burst),
-    // with its meta record prefetched meanwhile: at 1M sessions that line is a cache miss
-    // that would otherwise stall right behind the piece's own. Until then the block keeps
-    // its reference, so it cannot be handed out again.
-    void defer_unref(std::uint32_t b) noexcept {
-        if (n_deferred_unrefs_ == deferred_unrefs_.size()) flush_unrefs();
-        blocks_.prefetch_meta(b);
-        deferred_unrefs_[n_deferred_unrefs_++] = b;
-    }
+    // The block references of the pieces freed meanwhile are dropped at the end of each entry
+    // point (or burst): a segmented sink learns which blocks are free again.
     void flush_unrefs() {
-        for (std::size_t i = 0; i < n_deferred_unrefs_; ++i) {
-            const std::uint32_t b = deferred_unrefs_[i];
-            if (blocks_.unref(b) && segmented_) sink_.payload_released(b, blocks_.gen(b));
-        }
-        n_deferred_unrefs_ = 0;
+        queue_.release_blocks([&](std::uint32_t b) {
+            if (segmented_) sink_.payload_released(b, blocks_.gen(b));
+        });
     }
     void end_session(Session& s, Counter outcome, Nanos now);
     bool request_cut(Session& s);
@@ -287,53 +266,13 @@ private:
     void client_segment(std::uint32_t id, const net::TcpHdr& th, ConstBytes payload, Nanos now);
 
     // ---------------------------------------------------------------- the queue
-    // The captured frame being queued: its payload is copied into blocks at most once (block
-    // k holds payload bytes [k * kBlockBytes, (k + 1) * kBlockBytes)), when a first piece of
-    // any replica needs it; the other replicas' pieces reference the same block.
-    static constexpr std::size_t kStashBlocks = 65536 / BlockPool::kBlockBytes + 1;
-    struct Stash {
-        const std::uint8_t* base = nullptr;
-        std::size_t len = 0;
-        std::array<std::uint32_t, kStashBlocks> blocks{};
-    };
-    void stash_begin(ConstBytes payload) noexcept {
-        stash_.base = payload.data();
-        stash_.len = std::min(payload.size(), kStashBlocks * std::size_t{BlockPool::kBlockBytes});
-        const std::size_t n = (stash_.len + BlockPool::kBlockBytes - 1) / BlockPool::kBlockBytes;
-        for (std::size_t i = 0; i < n; ++i) stash_.blocks[i] = kNone;
-    }
-
-    std::uint32_t insert_run(Session& s, std::uint32_t prev, Seq seq, ConstBytes payload, Seq ack, bool has_ack,
-                             bool fin, Nanos now, std::uint32_t& first, std::uint8_t start = 0);
-
-    // Data that lies before the client's FIN already queued (captured out of order): it fills a
-    // hole in front of the FIN and is queued like any late segment.
-    bool before_captured_fin(const Session& s, Seq seq, std::size_t len) const noexcept {
-        if (len == 0 || s.q_tail == kNone || !pieces_[s.q_tail].fin()) return false;
-        return seq + static_cast<std::uint32_t>(len) <= pieces_[s.q_tail].data_end();
-    }
+    // (engine_queue.cpp; the pieces themselves: capture_queue.hpp)
     void enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool has_ack, bool fin, Nanos now, std::uint8_t start = 0);
-    bool place_fin(Session& s, std::uint32_t prev, Seq end, Seq ack, bool has_ack, Nanos now, std::uint32_t& first_new);
-    void extend_contig(Session& s, std::uint32_t from);
     void refresh_gap(Session& s, Nanos now);
-    void drop_acked(Session& s) {
-        while (s.q_head != kNone && pieces_[s.q_head].end() <= s.snd_una) free_queue_head(s);
-    }
+    void drop_acked(Session& s) { queue_.drop_acked(s.queue, s.snd_una); }
     // First piece holding data at or after snd_nxt (or the FIN not yet sent).
-    std::uint32_t first_unsent_piece(Session& s) {
-        std::uint32_t id = s.q_send;
-        if (id == kNone || pieces_[id].seq > s.snd_nxt) id = s.q_head;
-        while (id != kNone) {
-            const Piece& p = pieces_[id];
-            if (p.data_end() > s.snd_nxt || (p.fin() && p.end() > s.snd_nxt)) break;
-            id = p.next;
-        }
-        s.q_send = id;
-        return id;
-    }
-    bool has_unsent_payload(const Session& s) const {
-        return s.q_tail != kNone && pieces_[s.q_tail].data_end() > s.snd_max;
-    }
+    std::uint32_t first_unsent_piece(Session& s) { return queue_.first_unsent(s.queue, s.snd_nxt); }
+    bool has_unsent_payload(const Session& s) const { return queue_.has_data_after(s.queue, s.snd_max); }
 
     // ---------------------------------------------------------------- sending
     void advance_and_schedule(std::uint32_t id, Nanos now);
@@ -354,7 +293,6 @@ private:
     bool answer_pending(Session& s, std::uint32_t need, Nanos now);
 
     void rewrite_login(Session& s, std::uint32_t first);
-    bool replace_bytes(Piece& d, ConstBytes bytes);
 
     bool try_close(Session& s, Nanos now);
 
@@ -403,12 +341,10 @@ private:
     BlockPool blocks_;
     bool segmented_ = false;
     bool share_blocks_ = false;  // -n > 1 or a zero-copy sink: refcounted blocks, else private ones
-    Stash stash_;
+    CaptureQueue queue_;         // over pieces_ and blocks_
     static constexpr std::size_t kMaxSlices = 64;
     std::array<PayloadSlice, kMaxSlices> slices_{};
     std::array<ConstBytes, kMaxSlices> slice_bytes_{};  // slices_' bytes, for build_tcp_headers
-    std::array<std::uint32_t, 64> deferred_unrefs_{};   // blocks to release (defer_unref)
-    std::size_t n_deferred_unrefs_ = 0;
     RecentlyClosed recently_closed_;
     TimeWaitTable time_wait_;
     TupleAllocator tuples_;

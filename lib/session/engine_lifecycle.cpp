@@ -34,7 +34,7 @@ inline void EngineImpl::end_session(Session& s, Counter outcome, Nanos now) {
         }
     }
     if (s.next_rep != kNone) sessions_[s.next_rep].prev_rep = s.prev_rep;
-    while (s.q_head != kNone) free_queue_head(s);
+    queue_.clear(s.queue);
     wheel_.cancel(id);
     s.state = State::free;
     free_ids_.push_back(id);
@@ -68,7 +68,7 @@ inline void EngineImpl::detach_from_target(Session& s, Counter why, bool rst, Na
     s.backoff = 0;
     // bytes the target acknowledged are done; what was in flight is the request at risk
     s.snd_nxt = s.snd_una;
-    s.q_send = kNone;
+    s.queue.send = kNone;
 }
 
 // A new translated tuple for a session that opens a new connection to the target; without

@@ -306,27 +306,11 @@ inline void EngineImpl::rewrite_login(Session& s, std::uint32_t first) {
     for (std::uint32_t q = first; off < n; q = pieces_[q].next) {
         Piece& d = pieces_[q];
         const ConstBytes now_bytes(login_copy_.data() + off, d.len);
-        if (std::memcmp(now_bytes.data(), blocks_.data(d.block) + d.boff, d.len) != 0 && !replace_bytes(d, now_bytes)) {
+        if (std::memcmp(now_bytes.data(), blocks_.data(d.block) + d.boff, d.len) != 0 && !queue_.replace_payload(d, now_bytes)) {
             ++ctr_[Counter::mysql_logins_not_rewritten];  // no block free: sent as captured
         }
         off += d.len;
     }
-}
-
-// A piece's payload replaced by `bytes` (same length) in a block of its own.
-inline bool EngineImpl::replace_bytes(Piece& d, ConstBytes bytes) {
-    if (blocks_.available() == 0) return false;
-    if (d.flags & Piece::kOwnBlock) {
-        blocks_.free_private(d.block);
-        d.block = blocks_.alloc_private(bytes);
-    } else {
-        const std::uint32_t old = d.block;
-        d.block = blocks_.alloc(bytes);
-        blocks_.ref(d.block);
-        defer_unref(old);
-    }
-    d.boff = 0;
-    return true;
 }
 
 // Replays the client's FIN/RST (or closes after finish_input) once all data is acknowledged.
@@ -364,11 +348,11 @@ inline bool EngineImpl::try_close(Session& s, Nanos now) {
 // Detached: drop captured data up to the next request boundary, then reconnect there.
 inline void EngineImpl::resync(Session& s, Nanos now) {
     for (;;) {
-        if (s.q_head == kNone) {  // a captured RST ends the session once nothing is left to replay
+        if (s.queue.head == kNone) {  // a captured RST ends the session once nothing is left to replay
             if (s.flags & (sflag::input_done | sflag::cap_rst)) end_session(s, Counter::end_detached, now);
             return;
         }
-        const Piece& p = pieces_[s.q_head];
+        const Piece& p = pieces_[s.queue.head];
         if (p.seq > s.snd_nxt) {  // a capture gap before the next piece
             if (!(s.flags & sflag::gap_expired) && now < p.cap_time + cfg_.capture_gap_timeout) return;
             // give up on the hole. The first piece after the connection's last data cannot
@@ -383,11 +367,11 @@ inline void EngineImpl::resync(Session& s, Nanos now) {
             if (s.captured_contig_end < s.snd_nxt) s.captured_contig_end = s.snd_nxt;
             s.flags &= ~(sflag::gap | sflag::gap_expired);
             s.gap_at = 0;
-            extend_contig(s, s.q_head);
+            queue_.extend_contiguous(s.queue.head, s.captured_contig_end);
             refresh_gap(s, now);
             // right after a hole only a proven request start (the online server had answered
             // every byte before it) is a restart point: the hole may hold its head
-            const Piece& b = pieces_[s.q_head];
+            const Piece& b = pieces_[s.queue.head];
             if ((b.flags & (Piece::kBoundary | Piece::kUnseenAnswer)) && b.len > 0) {
                 if (!(b.flags & Piece::kBoundary)) ++ctr_[Counter::resync_restart_unseen_answer];
                 reconnect(s, b, now);
@@ -400,7 +384,7 @@ inline void EngineImpl::resync(Session& s, Nanos now) {
                 return;
             }
         }
-        const Piece& q = pieces_[s.q_head];
+        const Piece& q = pieces_[s.queue.head];
         if (q.fin()) {
             end_session(s, Counter::end_detached, now);
             return;
@@ -409,7 +393,7 @@ inline void EngineImpl::resync(Session& s, Nanos now) {
         if (q.data_end() > s.snd_nxt) s.snd_nxt = q.data_end();
         ++ctr_[Counter::drop_resync_segments];
         ctr_[Counter::drop_resync_bytes] += q.len;
-        free_queue_head(s);
+        queue_.free_head(s.queue);
     }
 }
 

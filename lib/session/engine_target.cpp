@@ -234,11 +234,11 @@ inline void EngineImpl::fast_retransmit(Session& s, Nanos now) {
     ++ctr_[Counter::retransmits_fast];
     const Seq save_nxt = s.snd_nxt;
     s.snd_nxt = s.snd_una;
-    s.q_send = kNone;
+    s.queue.send = kNone;
     s.flags &= ~sflag::rtt_timing;
     send_queued_data(s, now, 1);
     s.snd_nxt = seq_max(save_nxt, s.snd_nxt);
-    s.q_send = kNone;
+    s.queue.send = kNone;
 }
 
 inline void EngineImpl::target_reset(Session& s, Nanos now) {

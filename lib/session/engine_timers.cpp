@@ -68,7 +68,7 @@ inline void EngineImpl::on_rto(Session& s, Nanos now) {
             s.flags &= ~sflag::rtt_timing;
             s.dupacks = 0;
             s.snd_nxt = s.snd_una;
-            s.q_send = kNone;
+            s.queue.send = kNone;
             send_queued_data(s, now, 1);
             s.rto_at = now + rto_ns(s);
             return;

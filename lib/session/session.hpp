@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "lib/rewrite/types.hpp"
+#include "lib/session/capture_queue.hpp"
 
 namespace dpcopy::session {
 
@@ -52,9 +53,7 @@ struct Session {
     State state = State::free;
     std::uint8_t dupacks = 0;
     std::uint32_t flags = 0;
-    // queued captured client data (sorted by seq, non-overlapping)
-    std::uint32_t q_head = 0xffffffffu, q_tail = 0xffffffffu, q_send = 0xffffffffu;
-    std::uint16_t q_count = 0;
+    PieceList queue;  // queued captured client data (capture_queue.hpp)
     std::uint16_t ip_id = 0;
     std::uint8_t tgt_wscale = 0;
     std::uint8_t syn_wscale = 0;
