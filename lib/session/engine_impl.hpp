@@ -244,9 +244,9 @@ private:
             if (segmented_) sink_.payload_released(b, blocks_.gen(b));
         });
     }
-    void end_session(Session& s, Counter outcome, Nanos now);
+    void do_closed(Session& s, Counter outcome, Nanos now);
     bool request_cut(Session& s);
-    void detach_from_target(Session& s, Counter why, bool rst, Nanos now);
+    void do_detached(Session& s, Counter why, bool rst, Nanos now);
     bool rebind(Session& s, Nanos now);
     void reconnect(Session& s, const Piece& p, Nanos now);
 
@@ -307,13 +307,13 @@ private:
                            Nanos now);
 
     void reset_stale_connection(Session& s, const net::TcpHdr& th);
-    void enter_established(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now);
+    void do_established(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now);
     bool take_target_ack(Session& s, const net::TcpHdr& th, std::uint16_t len, Nanos now);
     void take_target_data(Session& s, Seq seq, ConstBytes payload, Nanos now);
     void close_when_both_fins_acked(Session& s, bool need_ack, Nanos now);
     void fast_retransmit(Session& s, Nanos now);
 
-    void target_reset(Session& s, Nanos now);
+    void do_reset(Session& s, Nanos now);
 
     // ---------------------------------------------------------------- timers
     void on_timer(std::uint32_t id, Nanos now);

@@ -17,7 +17,7 @@ inline void EngineImpl::release_tuple(Session& s, Nanos now) {
     s.tuple = kNone;
 }
 
-inline void EngineImpl::end_session(Session& s, Counter outcome, Nanos now) {
+inline void EngineImpl::do_closed(Session& s, Counter outcome, Nanos now) {
     const std::uint32_t id = id_of(s);
     finish_exchange(s);
     remember_closed(s, now);
@@ -54,7 +54,7 @@ inline bool EngineImpl::request_cut(Session& s) {
 }
 
 // Drops the connection to the target; the session waits for the next request boundary.
-inline void EngineImpl::detach_from_target(Session& s, Counter why, bool rst, Nanos now) {
+inline void EngineImpl::do_detached(Session& s, Counter why, bool rst, Nanos now) {
     if (rst && connected(s)) send_rst(s, now);
     ++ctr_[why];
     if (request_cut(s)) ++ctr_[Counter::requests_lost_resync];
@@ -76,7 +76,7 @@ inline void EngineImpl::detach_from_target(Session& s, Counter why, bool rst, Na
 inline bool EngineImpl::rebind(Session& s, Nanos now) {
     const auto t = tuples_.allocate(s.orig.src_ip, now);
     if (!t) {
-        end_session(s, Counter::end_no_tuple, now);
+        do_closed(s, Counter::end_no_tuple, now);
         return false;
     }
     bind_tuple(s, *t);

@@ -138,7 +138,7 @@ inline bool EngineImpl::advance_session(Session& s, Nanos now) {
             return false;
         case State::established: {
             if ((s.flags & sflag::tgt_fin) && has_unsent_payload(s)) {
-                detach_from_target(s, Counter::reconnect_target_fin, true, now);
+                do_detached(s, Counter::reconnect_target_fin, true, now);
                 resync(s, now);
                 return true;
             }
@@ -146,7 +146,7 @@ inline bool EngineImpl::advance_session(Session& s, Nanos now) {
                 const std::uint32_t after = first_unsent_piece(s);  // the first piece past the hole
                 const std::uint32_t need = after != kNone ? need_of(s, pieces_[after]) : online_rel_end(s);
                 if (answer_pending(s, need, now)) return false;
-                detach_from_target(s, Counter::reconnect_capture_gap, true, now);
+                do_detached(s, Counter::reconnect_capture_gap, true, now);
                 resync(s, now);
                 return true;
             }
@@ -332,7 +332,7 @@ inline bool EngineImpl::try_close(Session& s, Nanos now) {
     finish_exchange(s);
     if ((s.flags & sflag::cap_rst) && !fin_pending) {
         send_rst(s, now);
-        end_session(s, Counter::end_client_rst, now);
+        do_closed(s, Counter::end_client_rst, now);
         return true;
     }
     ++ctr_[Counter::fin_sent];
@@ -349,7 +349,7 @@ inline bool EngineImpl::try_close(Session& s, Nanos now) {
 inline void EngineImpl::resync(Session& s, Nanos now) {
     for (;;) {
         if (s.queue.head == kNone) {  // a captured RST ends the session once nothing is left to replay
-            if (s.flags & (sflag::input_done | sflag::cap_rst)) end_session(s, Counter::end_detached, now);
+            if (s.flags & (sflag::input_done | sflag::cap_rst)) do_closed(s, Counter::end_detached, now);
             return;
         }
         const Piece& p = pieces_[s.queue.head];
@@ -386,7 +386,7 @@ inline void EngineImpl::resync(Session& s, Nanos now) {
         }
         const Piece& q = pieces_[s.queue.head];
         if (q.fin()) {
-            end_session(s, Counter::end_detached, now);
+            do_closed(s, Counter::end_detached, now);
             return;
         }
         s.released_need = std::max(s.released_need, need_of(s, q));

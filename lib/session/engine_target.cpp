@@ -66,7 +66,7 @@ inline void EngineImpl::target_segment(std::uint32_t id, ConstBytes frame, const
 
 inline void EngineImpl::syn_sent_segment(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now) {
     if (th.has(tf::rst)) {
-        if (th.has(tf::ack) && th.ack == s.isn + 1) end_session(s, Counter::end_target_refused, now);
+        if (th.has(tf::ack) && th.ack == s.isn + 1) do_closed(s, Counter::end_target_refused, now);
         return;
     }
     if (!th.has(tf::ack)) return;
@@ -74,7 +74,7 @@ inline void EngineImpl::syn_sent_segment(Session& s, const net::TcpHdr& th, cons
         reset_stale_connection(s, th);
         return;
     }
-    enter_established(s, th, opts, now);
+    do_established(s, th, opts, now);
 }
 
 // A stale connection on this tuple answered our SYN (challenge ACK): reset it, our SYN
@@ -95,7 +95,7 @@ inline void EngineImpl::reset_stale_connection(Session& s, const net::TcpHdr& th
 
 // The target's SYN-ACK: syn_sent -> established, with the target's options, then whatever
 // the session can send (at least the handshake's ACK).
-inline void EngineImpl::enter_established(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now) {
+inline void EngineImpl::do_established(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now) {
     ++ctr_[Counter::handshakes];
     logins_.reset(id_of(s));
     s.flags &= ~sflag::mid_open;
@@ -137,7 +137,7 @@ inline void EngineImpl::connected_segment(Session& s, const net::TcpHdr& th, std
     if (th.has(tf::rst)) {
         const std::int32_t off = th.seq - s.rcv_nxt;
         if (off < 0 || off > (1 << 24)) return;  // not in window: ignore
-        target_reset(s, now);
+        do_reset(s, now);
         return;
     }
     if (th.has(tf::syn)) {  // SYN-ACK again: our ACK was lost
@@ -226,7 +226,7 @@ inline void EngineImpl::close_when_both_fins_acked(Session& s, bool need_ack, Na
     if (need_ack) send_ack(s, now);
     if ((s.flags & sflag::tgt_fin) && s.snd_una == s.snd_max) {
         remember_time_wait(s, now);
-        end_session(s, (s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input, now);
+        do_closed(s, (s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input, now);
     }
 }
 
@@ -241,19 +241,19 @@ inline void EngineImpl::fast_retransmit(Session& s, Nanos now) {
     s.queue.send = kNone;
 }
 
-inline void EngineImpl::target_reset(Session& s, Nanos now) {
+inline void EngineImpl::do_reset(Session& s, Nanos now) {
     if (s.state == State::fin_sent) {
-        end_session(s, s.snd_una == s.snd_max ? ((s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input)
+        do_closed(s, s.snd_una == s.snd_max ? ((s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input)
                                       : Counter::end_target_rst,
             now);
         return;
     }
     const bool left = has_unsent_payload(s) || s.snd_una != s.snd_max;
     if (!left && (s.flags & (sflag::cap_fin | sflag::cap_rst | sflag::input_done))) {
-        end_session(s, Counter::end_target_rst, now);
+        do_closed(s, Counter::end_target_rst, now);
         return;
     }
-    detach_from_target(s, Counter::reconnect_target_rst, false, now);
+    do_detached(s, Counter::reconnect_target_rst, false, now);
     resync(s, now);
 }
 

@@ -8,7 +8,7 @@ inline void EngineImpl::on_timer(std::uint32_t id, Nanos now) {
     if (s.state == State::free) return;
     if (now >= s.last_activity + cfg_.session_timeout) {
         if (connected(s)) send_rst(s, now);
-        end_session(s, Counter::end_idle_timeout, now);
+        do_closed(s, Counter::end_idle_timeout, now);
         return;
     }
     if (s.gap_at && now >= s.gap_at) {
@@ -25,7 +25,7 @@ inline void EngineImpl::on_timer(std::uint32_t id, Nanos now) {
         s.wait_at = 0;
         if (s.state == State::fin_sent) {
             send_rst(s, now);
-            end_session(s, Counter::end_close_linger, now);
+            do_closed(s, Counter::end_close_linger, now);
             return;
         }
         advance_session(s, now);
@@ -40,7 +40,7 @@ inline void EngineImpl::on_rto(Session& s, Nanos now) {
         case State::syn_sent:
             if (s.syn_retries >= cfg_.syn_retries) {
                 send_rst(s, now);
-                end_session(s, Counter::end_syn_timeout, now);
+                do_closed(s, Counter::end_syn_timeout, now);
                 return;
             }
             ++s.syn_retries;
@@ -60,7 +60,7 @@ inline void EngineImpl::on_rto(Session& s, Nanos now) {
             }
             if (s.backoff >= cfg_.max_retransmits) {
                 send_rst(s, now);
-                end_session(s, Counter::end_retrans_timeout, now);
+                do_closed(s, Counter::end_retrans_timeout, now);
                 return;
             }
             ++s.backoff;
@@ -76,7 +76,7 @@ inline void EngineImpl::on_rto(Session& s, Nanos now) {
             if (s.snd_una == s.snd_max) return;
             if (s.backoff >= cfg_.max_retransmits) {
                 send_rst(s, now);
-                end_session(s, Counter::end_retrans_timeout, now);
+                do_closed(s, Counter::end_retrans_timeout, now);
                 return;
             }
             ++s.backoff;
