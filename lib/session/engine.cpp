@@ -186,8 +186,8 @@ inline void EngineImpl::finish_input(Nanos now) {
         Session& s = sessions_[id];
         if (s.state == State::free) continue;
         s.flags |= sflag::input_done;
-        if (s.flags & sflag::gap) {  // nothing can fill it any more
-            s.flags |= sflag::gap_expired;
+        if (s.capture_gap != CaptureGap::none) {  // nothing can fill it any more
+            expire_gap(s);
             s.gap_at = 0;
         }
         advance_and_schedule(id, now);

@@ -81,18 +81,17 @@ inline void EngineImpl::open_from_syn(Session& s, const net::TcpHdr& th, const n
     // SACK-permitted is not sent: we do not process SACK blocks.
     s.snd_una = s.isn;
     s.snd_nxt = s.snd_max = s.isn + 1;
-    send_syn(s, now);
+    do_syn_sent(s, now);
 }
 
 inline void EngineImpl::open_mid_stream(Session& s, Seq first_seq, Nanos now) {
     ++ctr_[Counter::sessions_mid_stream];
-    s.flags |= sflag::mid_open;
     s.isn = first_seq - 1;
     s.captured_contig_end = first_seq;
     s.syn_mss = fabricated_mss_;
     s.snd_una = s.isn;
     s.snd_nxt = s.snd_max = s.isn + 1;
-    send_syn(s, now);
+    do_mid_stream_syn_sent(s, now);
 }
 
 inline void EngineImpl::rebase_mid_stream(Session& s, Seq first_seq, Nanos now) {
@@ -174,7 +173,7 @@ inline void EngineImpl::client_segment(std::uint32_t id, const net::TcpHdr& th, 
     }
     if (th.has(tf::syn)) return;
     if (payload.empty() && !th.has(tf::fin)) return;  // pure ACK: we make our own
-    if ((s.flags & sflag::mid_open) && s.state == State::syn_sent && !payload.empty() && th.seq < s.isn + 1 &&
+    if (s.state == State::mid_stream_syn_sent && !payload.empty() && th.seq < s.isn + 1 &&
         (s.isn + 1) - th.seq < (1 << 24)) {
         // a mid-stream session whose handshake is still pending got an earlier segment
         // (reordered in the capture, e.g. the head of a GRO run): nothing was sent yet,

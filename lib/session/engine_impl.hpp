@@ -154,8 +154,16 @@ private:
     }
 
     std::uint32_t id_of(const Session& s) const noexcept { return static_cast<std::uint32_t>(&s - sessions_.data()); }
-    bool connected(const Session& s) const noexcept {
-        return s.state == State::syn_sent || s.state == State::established || s.state == State::fin_sent;
+    // A connection to the target exists (from our SYN on).
+    static bool connected(const Session& s) noexcept { return s.state != State::free && s.state != State::detached; }
+    static bool awaiting_syn_ack(const Session& s) noexcept {
+        return s.state == State::syn_sent || s.state == State::mid_stream_syn_sent;
+    }
+    // Connected and our FIN not sent: data may go.
+    static bool sending(const Session& s) noexcept { return s.state == State::established || s.state == State::close_wait; }
+    static bool our_fin_sent(const Session& s) noexcept { return s.state == State::fin_wait || s.state == State::closing; }
+    static bool target_fin_received(const Session& s) noexcept {
+        return s.state == State::close_wait || s.state == State::closing;
     }
     std::uint32_t tsval(const Session& s, Nanos now) const noexcept {
         return static_cast<std::uint32_t>(now / kMs) + s.ts_off;
@@ -234,6 +242,22 @@ private:
     void start_exchange(Session& s, const Piece& p, std::uint32_t need, Nanos now);
     void finish_exchange(Session& s);
 
+    // ---------------------------------------------------------------- state transitions
+    // The only places that set Session::state (in the manner of Seastar's tcp do_established,
+    // do_reset, do_closed); do_reset (engine_target.cpp) picks do_closed or do_detached.
+    void do_syn_sent(Session& s, Nanos now);              // free/detached -> syn_sent (engine_lifecycle.cpp)
+    void do_mid_stream_syn_sent(Session& s, Nanos now);   // free -> mid_stream_syn_sent (engine_lifecycle.cpp)
+    void do_established(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts,
+                        Nanos now);                       // the SYN-ACK (engine_target.cpp)
+    void do_fin_received(Session& s, Nanos now);          // established -> close_wait, fin_wait -> closing
+    void do_fin_sent(Session& s, Nanos now);              // established -> fin_wait, close_wait -> closing
+    void do_detached(Session& s, Counter why, bool rst, Nanos now);  // connected -> detached
+    void do_closed(Session& s, Counter outcome, Nanos now);          // any -> free: the session ends
+    // The capture gap (CaptureGap): opened and filled by refresh_gap, expired here.
+    static void expire_gap(Session& s) noexcept {
+        if (s.capture_gap != CaptureGap::none) s.capture_gap = CaptureGap::expired;
+    }
+
     // ---------------------------------------------------------------- tuples, life cycle
     void bind_tuple(Session& s, const TupleAllocator::Tuple& t);
     void release_tuple(Session& s, Nanos now);
@@ -244,9 +268,7 @@ private:
             if (segmented_) sink_.payload_released(b, blocks_.gen(b));
         });
     }
-    void do_closed(Session& s, Counter outcome, Nanos now);
     bool request_cut(Session& s);
-    void do_detached(Session& s, Counter why, bool rst, Nanos now);
     bool rebind(Session& s, Nanos now);
     void reconnect(Session& s, const Piece& p, Nanos now);
 
@@ -307,7 +329,6 @@ private:
                            Nanos now);
 
     void reset_stale_connection(Session& s, const net::TcpHdr& th);
-    void do_established(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now);
     bool take_target_ack(Session& s, const net::TcpHdr& th, std::uint16_t len, Nanos now);
     void take_target_data(Session& s, Seq seq, ConstBytes payload, Nanos now);
     void close_when_both_fins_acked(Session& s, bool need_ack, Nanos now);

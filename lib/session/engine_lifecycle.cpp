@@ -63,7 +63,7 @@ inline void EngineImpl::do_detached(Session& s, Counter why, bool rst, Nanos now
     s.state = State::detached;
     s.rto_at = 0;
     s.wait_at = 0;
-    s.flags &= ~(sflag::tgt_fin | sflag::ts_on | sflag::rtt_timing | sflag::held | sflag::win_blocked);
+    s.flags &= static_cast<std::uint16_t>(~(sflag::ts_on | sflag::rtt_timing | sflag::held | sflag::win_blocked));
     s.dupacks = 0;
     s.backoff = 0;
     // bytes the target acknowledged are done; what was in flight is the request at risk
@@ -96,7 +96,7 @@ inline void EngineImpl::reconnect(Session& s, const Piece& p, Nanos now) {
     s.tgt_bytes = 0;
     s.ex_target_bytes_at_release = 0;
     s.answer_owed = 0;
-    s.flags &= ~(sflag::syn_ws | sflag::syn_ts | sflag::exchange | sflag::resync_jumped | sflag::mid_open);
+    s.flags &= static_cast<std::uint16_t>(~(sflag::syn_ws | sflag::syn_ts | sflag::exchange | sflag::resync_jumped));
     s.syn_mss = fabricated_mss_;
     s.snd_una = s.isn;
     s.snd_nxt = s.snd_max = s.isn + 1;
@@ -104,9 +104,21 @@ inline void EngineImpl::reconnect(Session& s, const Piece& p, Nanos now) {
     s.syn_retries = 0;
     s.backoff = 0;
     s.dupacks = 0;
-    s.state = State::syn_sent;
     s.quiet_ref = observed_clock_;
     if (observer_) observer_->on_session_start(id_of(s), s.replica);  // both streams begin again
+    do_syn_sent(s, now);
+}
+
+// Our SYN goes: the client's captured one, or a reconnect's.
+inline void EngineImpl::do_syn_sent(Session& s, Nanos now) {
+    s.state = State::syn_sent;
+    send_syn(s, now);
+}
+
+// Our fabricated SYN goes, for a session captured mid-stream (rebase_mid_stream may still
+// move its start before the SYN-ACK).
+inline void EngineImpl::do_mid_stream_syn_sent(Session& s, Nanos now) {
+    s.state = State::mid_stream_syn_sent;
     send_syn(s, now);
 }
 
@@ -129,7 +141,6 @@ inline std::uint32_t EngineImpl::create_chain(const net::FlowKey& orig, const Tr
         s = Session{};
         s.orig = orig;
         s.replica = static_cast<std::uint16_t>(r);
-        s.state = State::syn_sent;
         s.xlat.dst_ip = xfer.target_ip;
         s.xlat.dst_port = xfer.target_port;
         bind_tuple(s, *t);
@@ -157,7 +168,7 @@ inline void EngineImpl::supersede_chain(std::uint32_t head, Nanos now) {
         Session& s = sessions_[id];
         const std::uint32_t nx = s.next_rep;
         s.flags |= sflag::superseded | sflag::input_done;
-        if (s.flags & sflag::gap) s.flags |= sflag::gap_expired;
+        expire_gap(s);
         ++ctr_[Counter::sessions_superseded];
         advance_and_schedule(id, now);
         id = nx;

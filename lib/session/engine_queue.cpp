@@ -28,13 +28,13 @@ inline void EngineImpl::enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack
 
 inline void EngineImpl::refresh_gap(Session& s, Nanos now) {
     const bool gap = queue_.has_hole(s.queue, s.captured_contig_end);
-    if (gap && !(s.flags & sflag::gap)) {
-        s.flags |= sflag::gap;
+    if (gap && s.capture_gap == CaptureGap::none) {
+        s.capture_gap = CaptureGap::open;
         s.gap_at = now + cfg_.capture_gap_timeout;
         ++ctr_[Counter::capture_gaps];
         if (s.flags & sflag::input_done) s.gap_at = now;
-    } else if (!gap && (s.flags & sflag::gap)) {
-        s.flags &= ~(sflag::gap | sflag::gap_expired);
+    } else if (!gap && s.capture_gap != CaptureGap::none) {
+        s.capture_gap = CaptureGap::none;
         s.gap_at = 0;
         ++ctr_[Counter::capture_gaps_filled];
     }

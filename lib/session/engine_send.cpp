@@ -136,13 +136,14 @@ inline bool EngineImpl::advance_session(Session& s, Nanos now) {
         case State::detached:
             resync(s, now);
             return false;
-        case State::established: {
-            if ((s.flags & sflag::tgt_fin) && has_unsent_payload(s)) {
+        case State::established:
+        case State::close_wait: {
+            if (s.state == State::close_wait && has_unsent_payload(s)) {
                 do_detached(s, Counter::reconnect_target_fin, true, now);
                 resync(s, now);
                 return true;
             }
-            if ((s.flags & sflag::gap_expired) && s.snd_una == s.snd_max && s.snd_nxt == s.captured_contig_end) {
+            if (s.capture_gap == CaptureGap::expired && s.snd_una == s.snd_max && s.snd_nxt == s.captured_contig_end) {
                 const std::uint32_t after = first_unsent_piece(s);  // the first piece past the hole
                 const std::uint32_t need = after != kNone ? need_of(s, pieces_[after]) : online_rel_end(s);
                 if (answer_pending(s, need, now)) return false;
@@ -151,7 +152,7 @@ inline bool EngineImpl::advance_session(Session& s, Nanos now) {
                 return true;
             }
             const bool sent = send_queued_data(s, now, 0xffffffffu) > 0;
-            if (s.state != State::established) return sent;
+            if (!sending(s)) return sent;
             return try_close(s, now) || sent;
         }
         default:
@@ -335,14 +336,19 @@ inline bool EngineImpl::try_close(Session& s, Nanos now) {
         do_closed(s, Counter::end_client_rst, now);
         return true;
     }
+    do_fin_sent(s, now);
+    return true;
+}
+
+// Our FIN goes (the client's, replayed): established -> fin_wait, close_wait -> closing.
+inline void EngineImpl::do_fin_sent(Session& s, Nanos now) {
     ++ctr_[Counter::fin_sent];
     emit_session_segment(s, tf::fin | tf::ack, s.snd_nxt, now);
     s.snd_nxt += 1;
     s.snd_max = s.snd_nxt;
-    s.state = State::fin_sent;
+    s.state = s.state == State::close_wait ? State::closing : State::fin_wait;
     s.rto_at = now + rto_ns(s);
     s.wait_at = now + cfg_.close_linger;
-    return true;
 }
 
 // Detached: drop captured data up to the next request boundary, then reconnect there.
@@ -354,7 +360,7 @@ inline void EngineImpl::resync(Session& s, Nanos now) {
         }
         const Piece& p = pieces_[s.queue.head];
         if (p.seq > s.snd_nxt) {  // a capture gap before the next piece
-            if (!(s.flags & sflag::gap_expired) && now < p.cap_time + cfg_.capture_gap_timeout) return;
+            if (s.capture_gap != CaptureGap::expired && now < p.cap_time + cfg_.capture_gap_timeout) return;
             // give up on the hole. The first piece after the connection's last data cannot
             // be proven to start a request (the hole may be its head); after that, a piece
             // whose ack advanced over the previous captured piece is a boundary.
@@ -365,7 +371,7 @@ inline void EngineImpl::resync(Session& s, Nanos now) {
             if (!(s.flags & sflag::resync_jumped)) s.released_need = std::max(s.released_need, need_of(s, p));
             s.flags |= sflag::resync_jumped;
             if (s.captured_contig_end < s.snd_nxt) s.captured_contig_end = s.snd_nxt;
-            s.flags &= ~(sflag::gap | sflag::gap_expired);
+            s.capture_gap = CaptureGap::none;
             s.gap_at = 0;
             queue_.extend_contiguous(s.queue.head, s.captured_contig_end);
             refresh_gap(s, now);

@@ -43,11 +43,11 @@ inline void EngineImpl::reset_unknown(const net::PacketView& v, const net::TcpHd
 
 inline void EngineImpl::target_segment(std::uint32_t id, ConstBytes frame, const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
     Session& s = sessions_[id];
-    if (s.state == State::syn_sent) {
+    if (awaiting_syn_ack(s)) {
         std::optional<net::TcpOptions> opts;
         if (th.has(tf::syn)) opts = net::TcpOptions::read(v.tcp_options(frame));
         syn_sent_segment(s, th, opts, now);
-    } else if (s.state == State::established || s.state == State::fin_sent) {
+    } else if (sending(s) || our_fin_sent(s)) {
         // only the timestamp matters once connected (no full option parse per ACK)
         std::optional<net::TcpTimestamp> ts;
         if (s.flags & sflag::ts_on) ts = net::TcpOptions::read_timestamp(v.tcp_options(frame));
@@ -98,7 +98,6 @@ inline void EngineImpl::reset_stale_connection(Session& s, const net::TcpHdr& th
 inline void EngineImpl::do_established(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now) {
     ++ctr_[Counter::handshakes];
     logins_.reset(id_of(s));
-    s.flags &= ~sflag::mid_open;
     s.rcv_nxt = th.seq + 1;
     s.tgt_bytes = 0;
     s.ex_target_bytes_at_release = 0;
@@ -121,7 +120,7 @@ inline void EngineImpl::do_established(Session& s, const net::TcpHdr& th, const 
     if ((s.flags & sflag::rtt_timing) && s.syn_retries == 0) {
         Rto::sample(s.srtt_us, s.rttvar_us, s.rto_us, static_cast<std::uint32_t>((now - s.rtt_time) / 1000));
     }
-    s.flags &= ~sflag::rtt_timing;
+    s.flags &= static_cast<std::uint16_t>(~sflag::rtt_timing);
     s.backoff = 0;
     s.rto_at = 0;
     s.state = State::established;
@@ -152,18 +151,21 @@ inline void EngineImpl::connected_segment(Session& s, const net::TcpHdr& th, std
     }
     if (th.has(tf::fin)) {
         need_ack = true;
-        if (th.seq + len == s.rcv_nxt && !(s.flags & sflag::tgt_fin)) {
-            s.rcv_nxt += 1;
-            s.flags |= sflag::tgt_fin;
-            s.last_activity = now;
-        }
+        if (th.seq + len == s.rcv_nxt && !target_fin_received(s)) do_fin_received(s, now);
     }
-    if (s.state == State::fin_sent) {
+    if (our_fin_sent(s)) {
         close_when_both_fins_acked(s, need_ack, now);
         return;
     }
     const bool sent = advance_session(s, now);
-    if (need_ack && !sent && s.state == State::established) send_ack(s, now);
+    if (need_ack && !sent && sending(s)) send_ack(s, now);
+}
+
+// The target's FIN, in order: established -> close_wait, fin_wait -> closing.
+inline void EngineImpl::do_fin_received(Session& s, Nanos now) {
+    s.rcv_nxt += 1;
+    s.state = s.state == State::fin_wait ? State::closing : State::close_wait;
+    s.last_activity = now;
 }
 
 // The target's acknowledgement and window in a connected segment (RFC 9293 SEG.ACK checks):
@@ -220,11 +222,11 @@ inline void EngineImpl::take_target_data(Session& s, Seq seq, ConstBytes payload
     }
 }
 
-// fin_sent: our FIN is out; acknowledged and the target's FIN received, the connection is
-// closed (its TIME_WAIT remembered) and the session ends.
+// fin_wait, closing: our FIN is out; acknowledged and the target's FIN received (closing),
+// the connection is closed (its TIME_WAIT remembered) and the session ends.
 inline void EngineImpl::close_when_both_fins_acked(Session& s, bool need_ack, Nanos now) {
     if (need_ack) send_ack(s, now);
-    if ((s.flags & sflag::tgt_fin) && s.snd_una == s.snd_max) {
+    if (s.state == State::closing && s.snd_una == s.snd_max) {
         remember_time_wait(s, now);
         do_closed(s, (s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input, now);
     }
@@ -241,8 +243,9 @@ inline void EngineImpl::fast_retransmit(Session& s, Nanos now) {
     s.queue.send = kNone;
 }
 
+// The target's RST, in window: the session ends, or detaches to reconnect at the next request.
 inline void EngineImpl::do_reset(Session& s, Nanos now) {
-    if (s.state == State::fin_sent) {
+    if (our_fin_sent(s)) {
         do_closed(s, s.snd_una == s.snd_max ? ((s.flags & sflag::cap_fin) ? Counter::end_closed : Counter::end_finished_input)
                                       : Counter::end_target_rst,
             now);

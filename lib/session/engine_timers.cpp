@@ -13,7 +13,7 @@ inline void EngineImpl::on_timer(std::uint32_t id, Nanos now) {
     }
     if (s.gap_at && now >= s.gap_at) {
         s.gap_at = 0;
-        s.flags |= sflag::gap_expired;
+        expire_gap(s);
         advance_session(s, now);
         if (s.state == State::free) return;
     }
@@ -23,7 +23,7 @@ inline void EngineImpl::on_timer(std::uint32_t id, Nanos now) {
     }
     if (s.wait_at && now >= s.wait_at) {
         s.wait_at = 0;
-        if (s.state == State::fin_sent) {
+        if (our_fin_sent(s)) {
             send_rst(s, now);
             do_closed(s, Counter::end_close_linger, now);
             return;
@@ -38,6 +38,7 @@ inline void EngineImpl::on_rto(Session& s, Nanos now) {
     s.rto_at = 0;
     switch (s.state) {
         case State::syn_sent:
+        case State::mid_stream_syn_sent:
             if (s.syn_retries >= cfg_.syn_retries) {
                 send_rst(s, now);
                 do_closed(s, Counter::end_syn_timeout, now);
@@ -48,6 +49,7 @@ inline void EngineImpl::on_rto(Session& s, Nanos now) {
             send_syn(s, now);
             return;
         case State::established:
+        case State::close_wait:
             if (s.snd_una == s.snd_max) {  // persist: zero window with data waiting
                 if (has_unsent_payload(s) && std::int64_t{s.tgt_wnd} <= static_cast<std::int64_t>(s.snd_nxt - s.snd_una)) {
                     ++ctr_[Counter::window_probes];
@@ -72,7 +74,8 @@ inline void EngineImpl::on_rto(Session& s, Nanos now) {
             send_queued_data(s, now, 1);
             s.rto_at = now + rto_ns(s);
             return;
-        case State::fin_sent:
+        case State::fin_wait:
+        case State::closing:
             if (s.snd_una == s.snd_max) return;
             if (s.backoff >= cfg_.max_retransmits) {
                 send_rst(s, now);

@@ -12,35 +12,46 @@ namespace dpcopy::session {
 
 using net::Seq;
 
+// The session's connection to the target. Each state is entered by one transition of the
+// engine (engine_impl.hpp, "state transitions": do_syn_sent, do_mid_stream_syn_sent,
+// do_established, do_fin_received, do_fin_sent, do_detached, do_closed).
 enum class State : std::uint8_t {
     free = 0,
-    syn_sent,     // our SYN (captured or fabricated) is out, waiting for the SYN-ACK
-    established,  // connected to the target
-    fin_sent,     // our FIN is out: waiting for its ACK and the target's FIN
-    detached,     // no connection: waiting for a request boundary in the capture to reconnect
+    syn_sent,             // our SYN (the client's captured one, or a reconnect's) is out, waiting for the SYN-ACK
+    mid_stream_syn_sent,  // our fabricated SYN for a session captured mid-stream is out, waiting for the
+                          // SYN-ACK; an earlier captured segment may still move the stream's start (rebase)
+    established,          // connected to the target
+    close_wait,           // connected, the target's FIN received (we may still send)
+    fin_wait,             // our FIN is out: waiting for its ACK and the target's FIN
+    closing,              // both FINs are out: waiting for our FIN's ACK
+    detached,             // no connection: waiting for a request boundary in the capture to reconnect
 };
 
+// The captured client stream's hole, if any (at captured_contig_end).
+enum class CaptureGap : std::uint8_t {
+    none = 0,  // contiguous up to the queue's end
+    open,      // a hole, waiting to be filled until gap_at
+    expired,   // a hole not filled in time (or no more input will come): resync may skip it
+};
+
+// Independent facts about a session (its states are State and CaptureGap).
 namespace sflag {
-inline constexpr std::uint32_t cap_syn = 1u << 0;       // the client's SYN was captured
-inline constexpr std::uint32_t syn_ws = 1u << 1;        // our SYN carried window scale
-inline constexpr std::uint32_t syn_ts = 1u << 2;        // our SYN carried timestamps
-inline constexpr std::uint32_t ts_on = 1u << 3;         // timestamps negotiated with the target
-inline constexpr std::uint32_t base_known = 1u << 4;    // online_base is set
-inline constexpr std::uint32_t tgt_fin = 1u << 5;       // the target's FIN was received
-inline constexpr std::uint32_t cap_rst = 1u << 6;       // the client's RST was captured
-inline constexpr std::uint32_t cap_fin = 1u << 7;       // the client's FIN was captured (queued)
-inline constexpr std::uint32_t input_done = 1u << 8;    // no more captured frames will come
-inline constexpr std::uint32_t superseded = 1u << 9;    // chain detached from the original-key index
-inline constexpr std::uint32_t rtt_timing = 1u << 10;   // an RTT sample is being timed (rtt_seq/rtt_time)
-inline constexpr std::uint32_t gap = 1u << 11;          // the captured stream has a hole at captured_contig_end
-inline constexpr std::uint32_t gap_expired = 1u << 12;  // ... and it was not filled in time
-inline constexpr std::uint32_t srv_fin = 1u << 13;      // the online server's FIN was captured
-inline constexpr std::uint32_t exchange = 1u << 14;     // an exchange record is open
-inline constexpr std::uint32_t held = 1u << 15;         // the next request is held by pacing (counted)
-inline constexpr std::uint32_t win_blocked = 1u << 18;  // counted window block (until progress)
-inline constexpr std::uint32_t resync_jumped = 1u << 19; // resync already skipped a capture hole
-inline constexpr std::uint32_t srv_data_seen = 1u << 20; // srv_data_ack/srv_data_seq are set
-inline constexpr std::uint32_t mid_open = 1u << 21;      // opened mid-stream, SYN-ACK not yet received
+inline constexpr std::uint16_t cap_syn = 1u << 0;        // the client's SYN was captured
+inline constexpr std::uint16_t syn_ws = 1u << 1;         // our SYN carried window scale
+inline constexpr std::uint16_t syn_ts = 1u << 2;         // our SYN carried timestamps
+inline constexpr std::uint16_t ts_on = 1u << 3;          // timestamps negotiated with the target
+inline constexpr std::uint16_t base_known = 1u << 4;     // online_base is set
+inline constexpr std::uint16_t cap_rst = 1u << 5;        // the client's RST was captured
+inline constexpr std::uint16_t cap_fin = 1u << 6;        // the client's FIN was captured (queued)
+inline constexpr std::uint16_t input_done = 1u << 7;     // no more captured frames will come
+inline constexpr std::uint16_t superseded = 1u << 8;     // chain detached from the original-key index
+inline constexpr std::uint16_t rtt_timing = 1u << 9;     // an RTT sample is being timed (rtt_seq/rtt_time)
+inline constexpr std::uint16_t srv_fin = 1u << 10;       // the online server's FIN was captured
+inline constexpr std::uint16_t exchange = 1u << 11;      // an exchange record is open
+inline constexpr std::uint16_t held = 1u << 12;          // the next request is held by pacing (counted)
+inline constexpr std::uint16_t win_blocked = 1u << 13;   // counted window block (until progress)
+inline constexpr std::uint16_t resync_jumped = 1u << 14; // resync already skipped a capture hole
+inline constexpr std::uint16_t srv_data_seen = 1u << 15; // srv_data_ack/srv_data_seq are set
 }  // namespace sflag
 
 struct Session {
@@ -51,8 +62,9 @@ struct Session {
     std::uint32_t next_rep = 0xffffffffu, prev_rep = 0xffffffffu;  // replicas of one original
     std::uint16_t replica = 0;
     State state = State::free;
+    CaptureGap capture_gap = CaptureGap::none;
+    std::uint16_t flags = 0;  // sflag::
     std::uint8_t dupacks = 0;
-    std::uint32_t flags = 0;
     PieceList queue;  // queued captured client data (capture_queue.hpp)
     std::uint16_t ip_id = 0;
     std::uint8_t tgt_wscale = 0;
