@@ -93,7 +93,7 @@ inline void EngineImpl::target_parsed(ConstBytes frame, const Parsed& p, Nanos n
     const net::PacketView& v = p.v;
     const net::FlowKey xk = v.key.reversed();  // fake client -> target
     const std::uint64_t h = hash_of(p, false);
-    const std::uint32_t id = by_xlat_.find(h, [&](std::uint32_t i) { return sessions_[i].xlat == xk; });
+    const std::uint32_t id = by_xlat_.find(h, [&](std::uint32_t i) { return sessions_[i].identity.translated == xk; });
     const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
     if (id == kNone) {
         ++ctr_[Counter::drop_target_unknown];
@@ -188,7 +188,7 @@ inline void EngineImpl::finish_input(Nanos now) {
         s.flags |= sflag::input_done;
         if (s.capture_gap != CaptureGap::none) {  // nothing can fill it any more
             expire_gap(s);
-            s.gap_at = 0;
+            s.deadlines.gap_at = 0;
         }
         advance_and_schedule(id, now);
     }

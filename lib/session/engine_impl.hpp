@@ -166,22 +166,22 @@ private:
         return s.state == State::close_wait || s.state == State::closing;
     }
     std::uint32_t tsval(const Session& s, Nanos now) const noexcept {
-        return static_cast<std::uint32_t>(now / kMs) + s.ts_off;
+        return static_cast<std::uint32_t>(now / kMs) + s.target.ts_offset;
     }
-    Nanos rto_ns(const Session& s) const noexcept { return Rto::timeout_ns(s.rto_us, s.backoff); }
+    Nanos rto_ns(const Session& s) const noexcept { return Rto::timeout_ns(s.target.rto_us, s.target.backoff); }
     // Target response bytes since the latest request was released (since the connection
     // opened, before the first).
-    std::uint32_t target_bytes_since_release(const Session& s) const noexcept { return s.tgt_bytes - s.ex_target_bytes_at_release; }
+    std::uint32_t target_bytes_since_release(const Session& s) const noexcept { return s.target.received_bytes - s.exchange.target_bytes_at_release; }
     // The target's answer to what it was last sent: its bytes since the latest request went,
     // less what it still owed of the answer before (a request released after a quiet time,
     // while a long answer paused: the rest of that answer is not this request's; closing on
     // it would make the target abort the answer it is still writing and drop the request).
     std::uint32_t target_answer(const Session& s) const noexcept {
         const std::uint32_t since = target_bytes_since_release(s);
-        return since > s.answer_owed ? since - s.answer_owed : 0u;
+        return since > s.exchange.answer_owed ? since - s.exchange.answer_owed : 0u;
     }
     Nanos quiet(const Session& s) const noexcept {
-        return quiet_time(std::uint64_t{s.cap_rtt_us} * 1000, std::uint64_t{s.srtt_us} * 1000, quiet_policy_);
+        return quiet_time(std::uint64_t{s.capture.rtt_us} * 1000, std::uint64_t{s.target.srtt_us} * 1000, quiet_policy_);
     }
     // Before the client's FIN/RST: an early close makes the target abort the response it is
     // writing, a late one costs nothing, so the floor is longer than for a request.
@@ -189,10 +189,10 @@ private:
         return target_bytes_since_release(s) == 0 ? cfg_.unanswered_limit : std::max(quiet(s), cfg_.close_quiet);
     }
     // Quiet time is measured on the observed clock `observed_clock_` (see
-    // advance_observed_clock()); quiet_ref is an observed_clock_ value. Returns the engine-clock
+    // advance_observed_clock()); deadlines.quiet_from is an observed_clock_ value. Returns the engine-clock
     // deadline at which `quiet` will have elapsed if the engine keeps running.
     Nanos quiet_deadline(const Session& s, Nanos quiet_ns, Nanos now) const noexcept {
-        const Nanos end = s.quiet_ref + quiet_ns;
+        const Nanos end = s.deadlines.quiet_from + quiet_ns;
         return end > observed_clock_ ? now + (end - observed_clock_) : now;
     }
     // The observed clock: time passes for quiet-time purposes only while the engine is called.
@@ -206,14 +206,14 @@ private:
         }
     }
     std::uint32_t online_rel_end(const Session& s) const noexcept {
-        if (!(s.flags & sflag::base_known)) return 0;
-        return seq_dist(s.online_end, s.online_base);
+        if (!(s.flags & sflag::online_base_known)) return 0;
+        return seq_dist(s.capture.online_end, s.capture.online_base);
     }
     // Need of a queued piece: online response bytes the client had received when it sent it.
     std::uint32_t need_of(const Session& s, const Piece& p) const noexcept {
-        if (!(p.flags & Piece::kAck) || !(s.flags & sflag::base_known)) return s.released_need;
-        std::uint32_t r = seq_dist(p.ack, s.online_base);
-        if (s.flags & sflag::srv_fin) r = std::min(r, online_rel_end(s));  // the server's FIN is no data
+        if (!(p.flags & Piece::kAck) || !(s.flags & sflag::online_base_known)) return s.target.released_need;
+        std::uint32_t r = seq_dist(p.ack, s.capture.online_base);
+        if (s.flags & sflag::online_fin) r = std::min(r, online_rel_end(s));  // the server's FIN is no data
         return r;
     }
 
@@ -291,19 +291,19 @@ private:
     // (engine_queue.cpp; the pieces themselves: capture_queue.hpp)
     void enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool has_ack, bool fin, Nanos now, std::uint8_t start = 0);
     void refresh_gap(Session& s, Nanos now);
-    void drop_acked(Session& s) { queue_.drop_acked(s.queue, s.snd_una); }
+    void drop_acked(Session& s) { queue_.drop_acked(s.queue, s.target.snd_una); }
     // First piece holding data at or after snd_nxt (or the FIN not yet sent).
-    std::uint32_t first_unsent_piece(Session& s) { return queue_.first_unsent(s.queue, s.snd_nxt); }
-    bool has_unsent_payload(const Session& s) const { return queue_.has_data_after(s.queue, s.snd_max); }
+    std::uint32_t first_unsent_piece(Session& s) { return queue_.first_unsent(s.queue, s.target.snd_nxt); }
+    bool has_unsent_payload(const Session& s) const { return queue_.has_data_after(s.queue, s.target.snd_max); }
 
     // ---------------------------------------------------------------- sending
     void advance_and_schedule(std::uint32_t id, Nanos now);
     void schedule_deadline(std::uint32_t id) {
         const Session& s = sessions_[id];
-        Nanos at = s.last_activity + cfg_.session_timeout;
-        if (s.rto_at) at = std::min(at, s.rto_at);
-        if (s.wait_at) at = std::min(at, s.wait_at);
-        if (s.gap_at) at = std::min(at, s.gap_at);
+        Nanos at = s.deadlines.last_activity + cfg_.session_timeout;
+        if (s.deadlines.rto_at) at = std::min(at, s.deadlines.rto_at);
+        if (s.deadlines.wait_at) at = std::min(at, s.deadlines.wait_at);
+        if (s.deadlines.gap_at) at = std::min(at, s.deadlines.gap_at);
         wheel_.schedule_if_earlier(id, at);
     }
 
