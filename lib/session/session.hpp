@@ -31,7 +31,7 @@ enum class State : std::uint8_t {
 // The captured client stream's hole, if any (at capture.contiguous_end).
 enum class CaptureGap : std::uint8_t {
     none = 0,  // contiguous up to the queue's end
-    open,      // a hole, waiting to be filled until gap_at
+    open,      // a hole, waiting to be filled until deadlines.gap_at
     expired,   // a hole not filled in time (or no more input will come): resync may skip it
 };
 
