@@ -15,19 +15,19 @@ constexpr std::uint64_t kSameInterceptNs = 1'000'000'000;
 
 ControlSnapshot control_snapshot(const ControlClientCounters& c) {
     ControlSnapshot s;
-    s.subscribes_sent = c.subscribes_sent;
-    s.unsubscribes_sent = c.unsubscribes_sent;
-    s.subscribe_no_mac = c.subscribe_no_mac;
-    s.datagrams_rx = c.datagrams_rx;
+    s.subscribes_sent = c[ControlClientCounter::subscribes_sent];
+    s.unsubscribes_sent = c[ControlClientCounter::unsubscribes_sent];
+    s.subscribe_no_mac = c[ControlClientCounter::subscribe_no_mac];
+    s.datagrams_rx = c[ControlClientCounter::datagrams_rx];
     s.accepted = c.rejects.accepted;
-    s.records = c.records;
-    s.datagrams_lost = c.seq_gaps;
-    s.intercept_restarts = c.intercept_restarts;
-    s.resubscribed = c.resubscribed;
-    s.from_strangers = c.not_from_intercept;
-    s.wrong_type = c.wrong_type;
-    s.records_not_target = c.records_not_target;
-    s.records_not_client = c.records_not_client;
+    s.records = c[ControlClientCounter::records];
+    s.datagrams_lost = c[ControlClientCounter::seq_gaps];
+    s.intercept_restarts = c[ControlClientCounter::intercept_restarts];
+    s.resubscribed = c[ControlClientCounter::resubscribed];
+    s.from_strangers = c[ControlClientCounter::not_from_intercept];
+    s.wrong_type = c[ControlClientCounter::wrong_type];
+    s.records_not_target = c[ControlClientCounter::records_not_target];
+    s.records_not_client = c[ControlClientCounter::records_not_client];
     for (std::size_t i = 1; i < ctl::kRejectCount; ++i)
         s.rejects.emplace_back(ctl::reject_name(static_cast<ctl::Reject>(i)), c.rejects.by_reason[i]);
     return s;
@@ -81,7 +81,7 @@ ControlClient::ControlClient(ControlClientConfig cfg, Resolver resolve)
 bool ControlClient::send(Peer& p, ctl::Type type, std::uint64_t now, session::FrameSink& out) {
     const auto mac = resolve_(p.ep.ip);
     if (!mac) {
-        if (!p.no_mac) ++ctr_.subscribe_no_mac;
+        if (!p.no_mac) ++ctr_[ControlClientCounter::subscribe_no_mac];
         p.no_mac = true;
         return false;
     }
@@ -101,8 +101,8 @@ bool ControlClient::send(Peer& p, ctl::Type type, std::uint64_t now, session::Fr
                                            cfg_.control_port, p.ep.port, net::ConstBytes(dgram_.data(), n));
     if (len == 0) return false;
     out.emit(net::ConstBytes(out_.data(), len));
-    if (type == ctl::Type::subscribe) ++ctr_.subscribes_sent;
-    else ++ctr_.unsubscribes_sent;
+    if (type == ctl::Type::subscribe) ++ctr_[ControlClientCounter::subscribes_sent];
+    else ++ctr_[ControlClientCounter::unsubscribes_sent];
     return true;
 }
 
@@ -125,12 +125,12 @@ bool ControlClient::is_control(const net::PacketView& v) const noexcept {
 
 void ControlClient::on_datagram(net::ConstBytes frame, const net::PacketView& v, std::uint64_t now,
                                 session::FrameSink& records) {
-    ++ctr_.datagrams_rx;
+    ++ctr_[ControlClientCounter::datagrams_rx];
     Peer* peer = nullptr;
     for (auto& p : peers_)
         if (p.ep.ip == v.key.src_ip && p.ep.port == v.key.src_port) peer = &p;
     if (!peer) {
-        ++ctr_.not_from_intercept;
+        ++ctr_[ControlClientCounter::not_from_intercept];
         return;
     }
     ctl::Datagram d;
@@ -140,7 +140,7 @@ void ControlClient::on_datagram(net::ConstBytes frame, const net::PacketView& v,
         return;
     }
     if (d.h.type != ctl::Type::records || d.h.instance != cfg_.instance) {
-        ++ctr_.wrong_type;
+        ++ctr_[ControlClientCounter::wrong_type];
         return;
     }
     // bound to us (our epoch, our address): a datagram for another dpcopy, even one with our
@@ -159,10 +159,13 @@ void ControlClient::on_datagram(net::ConstBytes frame, const net::PacketView& v,
     if (w.new_epoch) {
         // An intercept's epochs are its start time (ns), then +1 for each subscription it
         // creates: a step under 1 s is the same intercept, a larger one a restart.
-        if (peer->seen) ++(d.h.epoch - prev_epoch < kSameInterceptNs ? ctr_.resubscribed : ctr_.intercept_restarts);
+        if (peer->seen) {
+            ++ctr_[d.h.epoch - prev_epoch < kSameInterceptNs ? ControlClientCounter::resubscribed
+                                                             : ControlClientCounter::intercept_restarts];
+        }
         peer->seen = true;
     }
-    ctr_.seq_gaps += w.gap;
+    ctr_[ControlClientCounter::seq_gaps] += w.gap;
     deliver(d, frame, records);
 }
 
@@ -182,12 +185,13 @@ void ControlClient::deliver(const ctl::Datagram& d, net::ConstBytes frame, sessi
         const auto ld16 = [](const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); };
         const RecordVerdict verdict = filter_.check(ld32(ip + 12), ld16(tcp), ld32(ip + 16), ld16(tcp + 2));
         if (verdict != RecordVerdict::ok) {
-            ++(verdict == RecordVerdict::not_target ? ctr_.records_not_target : ctr_.records_not_client);
+            ++ctr_[verdict == RecordVerdict::not_target ? ControlClientCounter::records_not_target
+                                                        : ControlClientCounter::records_not_client];
             continue;
         }
         std::memcpy(frame_.data() + net::EthHdr::size, rv.bytes.data(), rv.bytes.size());
         std::memset(frame_.data() + net::EthHdr::size + rv.bytes.size(), 0, rv.ip_total_len - rv.bytes.size());
-        ++ctr_.records;
+        ++ctr_[ControlClientCounter::records];
         records.emit(net::ConstBytes(frame_.data(), net::EthHdr::size + rv.ip_total_len));
     }
 }

@@ -14,6 +14,7 @@
 
 #include "lib/control/control_codec.hpp"
 #include "lib/control/record_filter.hpp"
+#include "lib/counters/counter_set.hpp"
 #include "lib/dpdk_io/run_stats.hpp"
 #include "lib/rewrite/parse.hpp"
 #include "lib/rewrite/types.hpp"
@@ -40,20 +41,28 @@ struct ControlClientConfig {
     std::optional<RecordFilter> filter;
 };
 
-struct ControlClientCounters {
-    std::uint64_t subscribes_sent = 0, unsubscribes_sent = 0;
-    std::uint64_t subscribe_no_mac = 0;      // heartbeats delayed: the intercept's next hop was not resolved
-    std::uint64_t datagrams_rx = 0;
-    std::uint64_t not_from_intercept = 0;    // a datagram to our control port from another source
-    std::uint64_t wrong_type = 0;            // not RECORDS, or for another instance
-    std::uint64_t records = 0;               // records handed to the engine
-    std::uint64_t records_not_target = 0;    // refused: the source is not a -x target
-    std::uint64_t records_not_client = 0;    // refused: the destination is not one of our fake clients
-    std::uint64_t seq_gaps = 0;              // RECORDS datagrams lost (sequence gaps)
-    std::uint64_t intercept_restarts = 0;    // a new intercept epoch after the first (its start time)
-    std::uint64_t resubscribed = 0;          // a new RECORDS stream of the same intercept: it had expired
-                                             // our subscription (epoch advanced by less than 1 s)
-    control::RejectCounters rejects;
+// X(name, description); the report, telemetry and metrics show them under the names of
+// ControlSnapshot (control_snapshot() below maps them).
+#define DPCOPY_CONTROL_CLIENT_COUNTERS(X)                                                             \
+    X(subscribes_sent, "SUBSCRIBE/heartbeats sent")                                                    \
+    X(unsubscribes_sent, "UNSUBSCRIBEs sent")                                                          \
+    X(subscribe_no_mac, "heartbeats delayed: the intercept's next hop was not resolved")               \
+    X(datagrams_rx, "datagrams to our control port")                                                   \
+    X(not_from_intercept, "datagrams to our control port from another source")                         \
+    X(wrong_type, "valid datagrams that are not RECORDS, or for another instance")                     \
+    X(records, "records handed to the engine")                                                         \
+    X(records_not_target, "records refused: the source is not a -x target")                            \
+    X(records_not_client, "records refused: the destination is not one of our fake clients")           \
+    X(seq_gaps, "RECORDS datagrams lost (sequence gaps)")                                              \
+    X(intercept_restarts, "a new intercept epoch after the first (its start time)")                    \
+    X(resubscribed, "a new RECORDS stream of the same intercept: it had expired our subscription "     \
+                    "(epoch advanced by less than 1 s)")
+
+DPCOPY_DEFINE_COUNTERS(ControlClientCounter, control_client_counter_count, control_client_counter_names,
+                       control_client_counter_descriptions, DPCOPY_CONTROL_CLIENT_COUNTERS)
+
+struct ControlClientCounters : counters::CounterSet<ControlClientCounter, control_client_counter_count> {
+    control::RejectCounters rejects;         // control datagrams dropped, by reason
 };
 
 // The counters as the report and the summary show them (RunSnapshot::control):

@@ -14,6 +14,7 @@ EngineImpl::EngineImpl(const EngineConfig& cfg, FrameSink& sink)
       blocks_(cfg.max_queued_segments),
       segmented_(sink.segmented()),
       share_blocks_(cfg.multiply > 1 || segmented_),
+      queue_(pieces_, blocks_, cfg.max_queued_per_session, share_blocks_),
       recently_closed_(cfg.max_sessions),
       time_wait_(cfg.max_sessions),
       tx_frame_(16384 + 256),
@@ -92,7 +93,7 @@ inline void EngineImpl::target_parsed(ConstBytes frame, const Parsed& p, Nanos n
     const net::PacketView& v = p.v;
     const net::FlowKey xk = v.key.reversed();  // fake client -> target
     const std::uint64_t h = hash_of(p, false);
-    const std::uint32_t id = by_xlat_.find(h, [&](std::uint32_t i) { return sessions_[i].xlat == xk; });
+    const std::uint32_t id = by_xlat_.find(h, [&](std::uint32_t i) { return sessions_[i].identity.translated == xk; });
     const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
     if (id == kNone) {
         ++ctr_[Counter::drop_target_unknown];
@@ -165,7 +166,7 @@ inline void EngineImpl::on_target_burst(std::span<const ConstBytes> frames, std:
         }
         // the queued pieces an ACK will free (the session lines are on their way)
         for (std::size_t i = 0; i < n; ++i) {
-            if (ids[i] != kNone) pieces_.prefetch(sessions_[ids[i]].q_head);
+            if (ids[i] != kNone) pieces_.prefetch(sessions_[ids[i]].queue.head);
         }
         for (std::size_t i = 0; i < n; ++i) target_parsed(frames[base + i], parsed[i], now);
         flush_unrefs();
@@ -185,9 +186,9 @@ inline void EngineImpl::finish_input(Nanos now) {
         Session& s = sessions_[id];
         if (s.state == State::free) continue;
         s.flags |= sflag::input_done;
-        if (s.flags & sflag::gap) {  // nothing can fill it any more
-            s.flags |= sflag::gap_expired;
-            s.gap_at = 0;
+        if (s.capture_gap != CaptureGap::none) {  // nothing can fill it any more
+            expire_gap(s);
+            s.deadlines.gap_at = 0;
         }
         advance_and_schedule(id, now);
     }

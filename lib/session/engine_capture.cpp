@@ -6,11 +6,11 @@ namespace dpcopy::session::detail {
 inline void EngineImpl::client_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, const TransferMap& xfer, Nanos now) {
     const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
     const net::FlowKey& orig = v.key;
-    std::uint32_t head = by_orig_.find(h, [&](std::uint32_t i) { return sessions_[i].orig == orig; });
+    std::uint32_t head = by_orig_.find(h, [&](std::uint32_t i) { return sessions_[i].identity.original == orig; });
     const bool syn = th.has(tf::syn) && !th.has(tf::ack);
     if (head != kNone && syn) {
         const Session& hs = sessions_[head];
-        if ((hs.flags & sflag::cap_syn) && hs.isn == th.seq) {
+        if ((hs.flags & sflag::client_syn) && hs.target.isn == th.seq) {
             ++ctr_[Counter::drop_captured_duplicate_syn];
             return;
         }
@@ -43,58 +43,55 @@ inline void EngineImpl::client_frame(ConstBytes frame, const net::PacketView& v,
         if (head == kNone) return;
         if (syn) {
             std::optional<net::TcpOptions> opts = net::TcpOptions::read(v.tcp_options(frame));
-            for (std::uint32_t id = head; id != kNone; id = sessions_[id].next_rep) {
+            for (std::uint32_t id = head; id != kNone; id = sessions_[id].identity.next_replica) {
                 open_from_syn(sessions_[id], th, opts ? *opts : net::TcpOptions{}, now);
                 schedule_deadline(id);
             }
             return;
         }
-        for (std::uint32_t id = head; id != kNone; id = sessions_[id].next_rep) {
+        for (std::uint32_t id = head; id != kNone; id = sessions_[id].identity.next_replica) {
             open_mid_stream(sessions_[id], th.seq, now);
         }
     }
     const ConstBytes payload = v.payload(frame);
     // the frame's payload is stored once, in blocks shared by every replica's pieces
     // (with one replica and a flat sink nothing is shared: private blocks, no meta)
-    if (share_blocks_) stash_begin(payload);
+    if (share_blocks_) queue_.share_frame(payload);
     for (std::uint32_t id = head; id != kNone;) {
-        const std::uint32_t nx = sessions_[id].next_rep;
+        const std::uint32_t nx = sessions_[id].identity.next_replica;
         client_segment(id, th, payload, now);
         id = nx;
     }
-    stash_.len = 0;
-    stash_.base = nullptr;
+    queue_.end_frame();
 }
 
 inline void EngineImpl::open_from_syn(Session& s, const net::TcpHdr& th, const net::TcpOptions& o, Nanos now) {
-    s.flags |= sflag::cap_syn;
-    s.isn = th.seq;
-    s.captured_contig_end = th.seq + 1;
-    s.syn_mss = o.mss ? std::min<std::uint16_t>(*o.mss, max_payload_) : 0;
+    s.flags |= sflag::client_syn;
+    s.target.isn = th.seq;
+    s.capture.contiguous_end = th.seq + 1;
+    s.target.syn_mss = o.mss ? std::min<std::uint16_t>(*o.mss, max_payload_) : 0;
     if (o.wscale) {
-        s.flags |= sflag::syn_ws;
-        s.syn_wscale = std::min<std::uint8_t>(*o.wscale, 14);
+        s.flags |= sflag::syn_window_scale;
+        s.target.syn_window_scale = std::min<std::uint8_t>(*o.wscale, 14);
     }
     if (o.ts) {
-        s.flags |= sflag::syn_ts;
-        s.syn_tsval = o.ts->val;
-        s.ts_off = o.ts->val - static_cast<std::uint32_t>(now / kMs);
+        s.flags |= sflag::syn_timestamps;
+        s.target.ts_offset = o.ts->val - static_cast<std::uint32_t>(now / kMs);
     }
     // SACK-permitted is not sent: we do not process SACK blocks.
-    s.snd_una = s.isn;
-    s.snd_nxt = s.snd_max = s.isn + 1;
-    send_syn(s, now);
+    s.target.snd_una = s.target.isn;
+    s.target.snd_nxt = s.target.snd_max = s.target.isn + 1;
+    do_syn_sent(s, now);
 }
 
 inline void EngineImpl::open_mid_stream(Session& s, Seq first_seq, Nanos now) {
     ++ctr_[Counter::sessions_mid_stream];
-    s.flags |= sflag::fabricated | sflag::mid_open;
-    s.isn = first_seq - 1;
-    s.captured_contig_end = first_seq;
-    s.syn_mss = fabricated_mss_;
-    s.snd_una = s.isn;
-    s.snd_nxt = s.snd_max = s.isn + 1;
-    send_syn(s, now);
+    s.target.isn = first_seq - 1;
+    s.capture.contiguous_end = first_seq;
+    s.target.syn_mss = fabricated_mss_;
+    s.target.snd_una = s.target.isn;
+    s.target.snd_nxt = s.target.snd_max = s.target.isn + 1;
+    do_mid_stream_syn_sent(s, now);
 }
 
 inline void EngineImpl::rebase_mid_stream(Session& s, Seq first_seq, Nanos now) {
@@ -102,20 +99,20 @@ inline void EngineImpl::rebase_mid_stream(Session& s, Seq first_seq, Nanos now) 
     release_tuple(s, now);
     if (!rebind(s, now)) return;
     ++ctr_[Counter::mid_stream_rebased];
-    s.isn = first_seq - 1;
-    s.captured_contig_end = first_seq;
-    s.snd_una = s.isn;
-    s.snd_nxt = s.snd_max = s.isn + 1;
-    s.syn_retries = 0;
-    s.q_send = kNone;
+    s.target.isn = first_seq - 1;
+    s.capture.contiguous_end = first_seq;
+    s.target.snd_una = s.target.isn;
+    s.target.snd_nxt = s.target.snd_max = s.target.isn + 1;
+    s.target.syn_retries = 0;
+    s.queue.send = kNone;
     send_syn(s, now);
-    if (s.q_head != kNone) extend_contig(s, s.q_head);
+    if (s.queue.head != kNone) queue_.extend_contiguous(s.queue.head, s.capture.contiguous_end);
 }
 
 inline void EngineImpl::server_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, Nanos now) {
     const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
     const net::FlowKey orig = v.key.reversed();
-    const std::uint32_t head = by_orig_.find(h, [&](std::uint32_t i) { return sessions_[i].orig == orig; });
+    const std::uint32_t head = by_orig_.find(h, [&](std::uint32_t i) { return sessions_[i].identity.original == orig; });
     if (head == kNone) {
         if (!sampled(orig, cfg_.percent, cfg_.sample_seed)) {
             ++ctr_[Counter::drop_captured_not_sampled];
@@ -124,60 +121,60 @@ inline void EngineImpl::server_frame(ConstBytes frame, const net::PacketView& v,
         }
         return;
     }
-    for (std::uint32_t id = head; id != kNone; id = sessions_[id].next_rep) {
+    for (std::uint32_t id = head; id != kNone; id = sessions_[id].identity.next_replica) {
         Session& s = sessions_[id];
         if (th.has(tf::syn)) {
-            if (th.has(tf::ack) && !(s.flags & sflag::base_known)) {
-                s.online_base = s.online_end = th.seq + 1;
-                s.flags |= sflag::base_known;
-                s.cap_mark = now;
+            if (th.has(tf::ack) && !(s.flags & sflag::online_base_known)) {
+                s.capture.online_base = s.capture.online_end = th.seq + 1;
+                s.flags |= sflag::online_base_known;
+                s.capture.synack_time = now;
             }
             continue;
         }
-        if (!(s.flags & sflag::base_known)) {
+        if (!(s.flags & sflag::online_base_known)) {
             ++ctr_[Counter::drop_server_frame_early];
             continue;
         }
         const Seq dend = th.seq + v.payload_len;
-        if (observer_ && v.payload_len > 0 && dend > s.online_base) {
+        if (observer_ && v.payload_len > 0 && dend > s.capture.online_base) {
             // the bytes at or after the online stream's start (an older retransmission is cut)
-            const std::uint32_t keep = std::min<std::uint32_t>(seq_dist(dend, s.online_base), v.payload_len);
-            observer_->on_online_data(id, seq_dist(dend - keep, s.online_base), v.payload(frame).last(keep), now);
+            const std::uint32_t keep = std::min<std::uint32_t>(seq_dist(dend, s.capture.online_base), v.payload_len);
+            observer_->on_online_data(id, seq_dist(dend - keep, s.capture.online_base), v.payload(frame).last(keep), now);
         }
-        if (v.payload_len > 0 && dend > s.online_end) {
-            s.online_end = dend;
-            s.online_last = now;
+        if (v.payload_len > 0 && dend > s.capture.online_end) {
+            s.capture.online_end = dend;
+            s.capture.online_last_data = now;
         }
         if (v.payload_len > 0 && th.has(tf::ack) &&
-            (!(s.flags & sflag::srv_data_seen) || th.ack != s.srv_data_ack)) {
-            s.srv_data_ack = th.ack;
-            s.srv_data_seq = th.seq;
-            s.flags |= sflag::srv_data_seen;
+            (!(s.flags & sflag::online_data_seen) || th.ack != s.capture.online_data_ack)) {
+            s.capture.online_data_ack = th.ack;
+            s.capture.online_data_seq = th.seq;
+            s.flags |= sflag::online_data_seen;
         }
-        if (th.has(tf::fin)) s.flags |= sflag::srv_fin;
+        if (th.has(tf::fin)) s.flags |= sflag::online_fin;
     }
 }
 
 inline void EngineImpl::client_segment(std::uint32_t id, const net::TcpHdr& th, ConstBytes payload, Nanos now) {
     Session& s = sessions_[id];
-    s.last_activity = now;
-    if (th.has(tf::ack) && !(s.flags & sflag::base_known)) {
-        s.online_base = s.online_end = th.ack;
-        s.flags |= sflag::base_known;
+    s.deadlines.last_activity = now;
+    if (th.has(tf::ack) && !(s.flags & sflag::online_base_known)) {
+        s.capture.online_base = s.capture.online_end = th.ack;
+        s.flags |= sflag::online_base_known;
     }
-    if (th.has(tf::ack) && s.cap_mark != 0 && !(s.flags & sflag::cap_rtt_set)) {
-        s.cap_rtt_us = static_cast<std::uint32_t>(std::min<Nanos>((now - s.cap_mark) / 1000, 0xffffffffULL));
-        s.flags |= sflag::cap_rtt_set;
+    if (th.has(tf::ack) && s.capture.synack_time != 0) {  // (synack_time is set once: with online_base)
+        s.capture.rtt_us = static_cast<std::uint32_t>(std::min<Nanos>((now - s.capture.synack_time) / 1000, 0xffffffffULL));
+        s.capture.synack_time = 0;
     }
     if (th.has(tf::rst)) {
-        s.flags |= sflag::cap_rst;
+        s.flags |= sflag::client_rst;
         advance_and_schedule(id, now);
         return;
     }
     if (th.has(tf::syn)) return;
     if (payload.empty() && !th.has(tf::fin)) return;  // pure ACK: we make our own
-    if ((s.flags & sflag::mid_open) && s.state == State::syn_sent && !payload.empty() && th.seq < s.isn + 1 &&
-        (s.isn + 1) - th.seq < (1 << 24)) {
+    if (s.state == State::mid_stream_syn_sent && !payload.empty() && th.seq < s.target.isn + 1 &&
+        (s.target.isn + 1) - th.seq < (1 << 24)) {
         // a mid-stream session whose handshake is still pending got an earlier segment
         // (reordered in the capture, e.g. the head of a GRO run): nothing was sent yet,
         // so start the connection there instead, on a fresh tuple
@@ -187,15 +184,15 @@ inline void EngineImpl::client_segment(std::uint32_t id, const net::TcpHdr& th, 
     // A segment starting exactly where the online server's latest response data said it
     // had received everything, and acknowledging that response, starts a request: even
     // after a capture hole right before it, it is a safe restart point.
-    const bool proven = !payload.empty() && th.has(tf::ack) && (s.flags & sflag::srv_data_seen) &&
-                        th.seq == s.srv_data_ack && th.ack > s.srv_data_seq;
+    const bool proven = !payload.empty() && th.has(tf::ack) && (s.flags & sflag::online_data_seen) &&
+                        th.seq == s.capture.online_data_ack && th.ack > s.capture.online_data_seq;
     // A segment acknowledging online server data the capture never showed: the server
     // answered something we missed (a request lost with its answer). Right after a hole it
     // is taken as the next request's start (a guess, counted: resync_restart_unseen_answer).
-    const bool unseen_answer = !payload.empty() && th.has(tf::ack) && (s.flags & sflag::base_known) &&
-                               th.ack > s.online_end;
-    if (observer_ && !payload.empty() && th.has(tf::ack) && (s.flags & sflag::base_known)) {
-        observer_->on_client_data(id, seq_dist(th.ack, s.online_base));
+    const bool unseen_answer = !payload.empty() && th.has(tf::ack) && (s.flags & sflag::online_base_known) &&
+                               th.ack > s.capture.online_end;
+    if (observer_ && !payload.empty() && th.has(tf::ack) && (s.flags & sflag::online_base_known)) {
+        observer_->on_client_data(id, seq_dist(th.ack, s.capture.online_base));
     }
     const std::uint8_t start = static_cast<std::uint8_t>((proven ? Piece::kBoundary : 0) |
                                                          (unseen_answer ? Piece::kUnseenAnswer : 0));

@@ -4,8 +4,8 @@
 namespace dpcopy::session::detail {
 
 inline void EngineImpl::remember_closed(const Session& s, Nanos now) {
-    if (!(s.flags & (sflag::cap_fin | sflag::cap_rst)) || (s.flags & sflag::superseded)) return;
-    recently_closed_.remember(s.orig, net::hash_flow(s.orig), s.captured_contig_end, now);
+    if (!(s.flags & (sflag::client_fin | sflag::client_rst)) || (s.flags & sflag::superseded)) return;
+    recently_closed_.remember(s.identity.original, net::hash_flow(s.identity.original), s.capture.contiguous_end, now);
 }
 
 inline bool EngineImpl::recently_closed(const net::FlowKey& orig, Seq seq, Nanos now) const {
@@ -13,15 +13,15 @@ inline bool EngineImpl::recently_closed(const net::FlowKey& orig, Seq seq, Nanos
 }
 
 inline void EngineImpl::remember_time_wait(const Session& s, Nanos now) {
-    TimeWaitRecord& t = time_wait_.place(s.xlat, net::hash_flow(s.xlat), now, cfg_.time_wait);
-    t.xlat = s.xlat;
-    t.snd = s.snd_max;
-    t.rcv = s.rcv_nxt;
-    t.ts_off = s.ts_off;
-    t.ts_recent = s.ts_recent;
+    TimeWaitRecord& t = time_wait_.place(s.identity.translated, net::hash_flow(s.identity.translated), now, cfg_.time_wait);
+    t.xlat = s.identity.translated;
+    t.snd = s.target.snd_max;
+    t.rcv = s.target.rcv_nxt;
+    t.ts_off = s.target.ts_offset;
+    t.ts_recent = s.target.ts_recent;
     t.ms = static_cast<std::uint32_t>(now / kMs);
     t.used = 1;
-    t.ts_on = (s.flags & sflag::ts_on) ? 1 : 0;
+    t.ts_on = (s.flags & sflag::timestamps) ? 1 : 0;
 }
 
 inline bool EngineImpl::time_wait_ack(const net::FlowKey& xk, std::uint64_t h, const net::PacketView& v, const net::TcpHdr& th, Nanos now) {

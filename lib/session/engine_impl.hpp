@@ -4,7 +4,7 @@
 // One EngineImpl per worker. Sessions live in a fixed slab; two FlatIndex tables find them
 // by original 4-tuple (head of the replica chain) and by translated tuple; one TimerWheel
 // entry per session holds its earliest deadline; captured client data waits in the
-// worker's PiecePool until the target acknowledges it. Every frame sent is built from
+// worker's PiecePool (the CaptureQueue) until the target acknowledges it. Every frame sent is built from
 // scratch by net::build_tcp_headers in emit_frame (our options, our checksums).
 //
 // The member functions are defined by seam: engine.cpp (entry points, bursts),
@@ -25,6 +25,7 @@
 #include "lib/rewrite/headers.hpp"
 #include "lib/rewrite/parse.hpp"
 #include "lib/session/big_array.hpp"
+#include "lib/session/capture_queue.hpp"
 #include "lib/session/close_memory.hpp"
 #include "lib/session/engine.hpp"
 #include "lib/session/flat_index.hpp"
@@ -153,26 +154,34 @@ private:
     }
 
     std::uint32_t id_of(const Session& s) const noexcept { return static_cast<std::uint32_t>(&s - sessions_.data()); }
-    bool connected(const Session& s) const noexcept {
-        return s.state == State::syn_sent || s.state == State::established || s.state == State::fin_sent;
+    // A connection to the target exists (from our SYN on).
+    static bool connected(const Session& s) noexcept { return s.state != State::free && s.state != State::detached; }
+    static bool awaiting_syn_ack(const Session& s) noexcept {
+        return s.state == State::syn_sent || s.state == State::mid_stream_syn_sent;
+    }
+    // Connected and our FIN not sent: data may go.
+    static bool sending(const Session& s) noexcept { return s.state == State::established || s.state == State::close_wait; }
+    static bool our_fin_sent(const Session& s) noexcept { return s.state == State::fin_wait || s.state == State::closing; }
+    static bool target_fin_received(const Session& s) noexcept {
+        return s.state == State::close_wait || s.state == State::closing;
     }
     std::uint32_t tsval(const Session& s, Nanos now) const noexcept {
-        return static_cast<std::uint32_t>(now / kMs) + s.ts_off;
+        return static_cast<std::uint32_t>(now / kMs) + s.target.ts_offset;
     }
-    Nanos rto_ns(const Session& s) const noexcept { return Rto::timeout_ns(s.rto_us, s.backoff); }
+    Nanos rto_ns(const Session& s) const noexcept { return Rto::timeout_ns(s.target.rto_us, s.target.backoff); }
     // Target response bytes since the latest request was released (since the connection
     // opened, before the first).
-    std::uint32_t target_bytes_since_release(const Session& s) const noexcept { return s.tgt_bytes - s.ex_target_bytes_at_release; }
+    std::uint32_t target_bytes_since_release(const Session& s) const noexcept { return s.target.received_bytes - s.exchange.target_bytes_at_release; }
     // The target's answer to what it was last sent: its bytes since the latest request went,
     // less what it still owed of the answer before (a request released after a quiet time,
     // while a long answer paused: the rest of that answer is not this request's; closing on
     // it would make the target abort the answer it is still writing and drop the request).
     std::uint32_t target_answer(const Session& s) const noexcept {
         const std::uint32_t since = target_bytes_since_release(s);
-        return since > s.answer_owed ? since - s.answer_owed : 0u;
+        return since > s.exchange.answer_owed ? since - s.exchange.answer_owed : 0u;
     }
     Nanos quiet(const Session& s) const noexcept {
-        return quiet_time(std::uint64_t{s.cap_rtt_us} * 1000, std::uint64_t{s.srtt_us} * 1000, quiet_policy_);
+        return quiet_time(std::uint64_t{s.capture.rtt_us} * 1000, std::uint64_t{s.target.srtt_us} * 1000, quiet_policy_);
     }
     // Before the client's FIN/RST: an early close makes the target abort the response it is
     // writing, a late one costs nothing, so the floor is longer than for a request.
@@ -180,10 +189,10 @@ private:
         return target_bytes_since_release(s) == 0 ? cfg_.unanswered_limit : std::max(quiet(s), cfg_.close_quiet);
     }
     // Quiet time is measured on the observed clock `observed_clock_` (see
-    // advance_observed_clock()); quiet_ref is an observed_clock_ value. Returns the engine-clock
+    // advance_observed_clock()); deadlines.quiet_from is an observed_clock_ value. Returns the engine-clock
     // deadline at which `quiet` will have elapsed if the engine keeps running.
     Nanos quiet_deadline(const Session& s, Nanos quiet_ns, Nanos now) const noexcept {
-        const Nanos end = s.quiet_ref + quiet_ns;
+        const Nanos end = s.deadlines.quiet_from + quiet_ns;
         return end > observed_clock_ ? now + (end - observed_clock_) : now;
     }
     // The observed clock: time passes for quiet-time purposes only while the engine is called.
@@ -197,14 +206,14 @@ private:
         }
     }
     std::uint32_t online_rel_end(const Session& s) const noexcept {
-        if (!(s.flags & sflag::base_known)) return 0;
-        return seq_dist(s.online_end, s.online_base);
+        if (!(s.flags & sflag::online_base_known)) return 0;
+        return seq_dist(s.capture.online_end, s.capture.online_base);
     }
     // Need of a queued piece: online response bytes the client had received when it sent it.
     std::uint32_t need_of(const Session& s, const Piece& p) const noexcept {
-        if (!(p.flags & Piece::kAck) || !(s.flags & sflag::base_known)) return s.released_need;
-        std::uint32_t r = seq_dist(p.ack, s.online_base);
-        if (s.flags & sflag::srv_fin) r = std::min(r, online_rel_end(s));  // the server's FIN is no data
+        if (!(p.flags & Piece::kAck) || !(s.flags & sflag::online_base_known)) return s.target.released_need;
+        std::uint32_t r = seq_dist(p.ack, s.capture.online_base);
+        if (s.flags & sflag::online_fin) r = std::min(r, online_rel_end(s));  // the server's FIN is no data
         return r;
     }
 
@@ -233,41 +242,33 @@ private:
     void start_exchange(Session& s, const Piece& p, std::uint32_t need, Nanos now);
     void finish_exchange(Session& s);
 
+    // ---------------------------------------------------------------- state transitions
+    // The only places that set Session::state (in the manner of Seastar's tcp do_established,
+    // do_reset, do_closed); do_reset (engine_target.cpp) picks do_closed or do_detached.
+    void do_syn_sent(Session& s, Nanos now);              // free/detached -> syn_sent (engine_lifecycle.cpp)
+    void do_mid_stream_syn_sent(Session& s, Nanos now);   // free -> mid_stream_syn_sent (engine_lifecycle.cpp)
+    void do_established(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts,
+                        Nanos now);                       // the SYN-ACK (engine_target.cpp)
+    void do_fin_received(Session& s, Nanos now);          // established -> close_wait, fin_wait -> closing
+    void do_fin_sent(Session& s, Nanos now);              // established -> fin_wait, close_wait -> closing
+    void do_detached(Session& s, Counter why, bool rst, Nanos now);  // connected -> detached
+    void do_closed(Session& s, Counter outcome, Nanos now);          // any -> free: the session ends
+    // The capture gap (CaptureGap): opened and filled by refresh_gap, expired here.
+    static void expire_gap(Session& s) noexcept {
+        if (s.capture_gap != CaptureGap::none) s.capture_gap = CaptureGap::expired;
+    }
+
     // ---------------------------------------------------------------- tuples, life cycle
     void bind_tuple(Session& s, const TupleAllocator::Tuple& t);
     void release_tuple(Session& s, Nanos now);
-    void free_queue_head(Session& s) {
-        const std::uint32_t id = s.q_head;
-        s.q_head = pieces_[id].next;
-        if (s.q_head == kNone) s.q_tail = kNone;
-        if (s.q_send == id) s.q_send = kNone;
-        const std::uint32_t b = pieces_[id].block;
-        if (b != kNone) {
-            if (pieces_[id].flags & Piece::kOwnBlock) blocks_.free_private(b);
-            else defer_unref(b);
-        }
-        pieces_.free(id);
-        --s.q_count;
-    }
-    // A freed piece's block reference is dropped at the end of the entry point (or burst),
-    // with its meta record prefetched meanwhile: at 1M sessions that line is a cache miss
-    // that would otherwise stall right behind the piece's own. Until then the block keeps
-    // its reference, so it cannot be handed out again.
-    void defer_unref(std::uint32_t b) noexcept {
-        if (n_deferred_unrefs_ == deferred_unrefs_.size()) flush_unrefs();
-        blocks_.prefetch_meta(b);
-        deferred_unrefs_[n_deferred_unrefs_++] = b;
-    }
+    // The block references of the pieces freed meanwhile are dropped at the end of each entry
+    // point (or burst): a segmented sink learns which blocks are free again.
     void flush_unrefs() {
-        for (std::size_t i = 0; i < n_deferred_unrefs_; ++i) {
-            const std::uint32_t b = deferred_unrefs_[i];
-            if (blocks_.unref(b) && segmented_) sink_.payload_released(b, blocks_.gen(b));
-        }
-        n_deferred_unrefs_ = 0;
+        queue_.release_blocks([&](std::uint32_t b) {
+            if (segmented_) sink_.payload_released(b, blocks_.gen(b));
+        });
     }
-    void end_session(Session& s, Counter outcome, Nanos now);
     bool request_cut(Session& s);
-    void detach_from_target(Session& s, Counter why, bool rst, Nanos now);
     bool rebind(Session& s, Nanos now);
     void reconnect(Session& s, const Piece& p, Nanos now);
 
@@ -287,62 +288,22 @@ private:
     void client_segment(std::uint32_t id, const net::TcpHdr& th, ConstBytes payload, Nanos now);
 
     // ---------------------------------------------------------------- the queue
-    // The captured frame being queued: its payload is copied into blocks at most once (block
-    // k holds payload bytes [k * kBlockBytes, (k + 1) * kBlockBytes)), when a first piece of
-    // any replica needs it; the other replicas' pieces reference the same block.
-    static constexpr std::size_t kStashBlocks = 65536 / BlockPool::kBlockBytes + 1;
-    struct Stash {
-        const std::uint8_t* base = nullptr;
-        std::size_t len = 0;
-        std::array<std::uint32_t, kStashBlocks> blocks{};
-    };
-    void stash_begin(ConstBytes payload) noexcept {
-        stash_.base = payload.data();
-        stash_.len = std::min(payload.size(), kStashBlocks * std::size_t{BlockPool::kBlockBytes});
-        const std::size_t n = (stash_.len + BlockPool::kBlockBytes - 1) / BlockPool::kBlockBytes;
-        for (std::size_t i = 0; i < n; ++i) stash_.blocks[i] = kNone;
-    }
-
-    std::uint32_t insert_run(Session& s, std::uint32_t prev, Seq seq, ConstBytes payload, Seq ack, bool has_ack,
-                             bool fin, Nanos now, std::uint32_t& first, std::uint8_t start = 0);
-
-    // Data that lies before the client's FIN already queued (captured out of order): it fills a
-    // hole in front of the FIN and is queued like any late segment.
-    bool before_captured_fin(const Session& s, Seq seq, std::size_t len) const noexcept {
-        if (len == 0 || s.q_tail == kNone || !pieces_[s.q_tail].fin()) return false;
-        return seq + static_cast<std::uint32_t>(len) <= pieces_[s.q_tail].data_end();
-    }
+    // (engine_queue.cpp; the pieces themselves: capture_queue.hpp)
     void enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack, bool has_ack, bool fin, Nanos now, std::uint8_t start = 0);
-    bool place_fin(Session& s, std::uint32_t prev, Seq end, Seq ack, bool has_ack, Nanos now, std::uint32_t& first_new);
-    void extend_contig(Session& s, std::uint32_t from);
     void refresh_gap(Session& s, Nanos now);
-    void drop_acked(Session& s) {
-        while (s.q_head != kNone && pieces_[s.q_head].end() <= s.snd_una) free_queue_head(s);
-    }
+    void drop_acked(Session& s) { queue_.drop_acked(s.queue, s.target.snd_una); }
     // First piece holding data at or after snd_nxt (or the FIN not yet sent).
-    std::uint32_t first_unsent_piece(Session& s) {
-        std::uint32_t id = s.q_send;
-        if (id == kNone || pieces_[id].seq > s.snd_nxt) id = s.q_head;
-        while (id != kNone) {
-            const Piece& p = pieces_[id];
-            if (p.data_end() > s.snd_nxt || (p.fin() && p.end() > s.snd_nxt)) break;
-            id = p.next;
-        }
-        s.q_send = id;
-        return id;
-    }
-    bool has_unsent_payload(const Session& s) const {
-        return s.q_tail != kNone && pieces_[s.q_tail].data_end() > s.snd_max;
-    }
+    std::uint32_t first_unsent_piece(Session& s) { return queue_.first_unsent(s.queue, s.target.snd_nxt); }
+    bool has_unsent_payload(const Session& s) const { return queue_.has_data_after(s.queue, s.target.snd_max); }
 
     // ---------------------------------------------------------------- sending
     void advance_and_schedule(std::uint32_t id, Nanos now);
     void schedule_deadline(std::uint32_t id) {
         const Session& s = sessions_[id];
-        Nanos at = s.last_activity + cfg_.session_timeout;
-        if (s.rto_at) at = std::min(at, s.rto_at);
-        if (s.wait_at) at = std::min(at, s.wait_at);
-        if (s.gap_at) at = std::min(at, s.gap_at);
+        Nanos at = s.deadlines.last_activity + cfg_.session_timeout;
+        if (s.deadlines.rto_at) at = std::min(at, s.deadlines.rto_at);
+        if (s.deadlines.wait_at) at = std::min(at, s.deadlines.wait_at);
+        if (s.deadlines.gap_at) at = std::min(at, s.deadlines.gap_at);
         wheel_.schedule_if_earlier(id, at);
     }
 
@@ -354,7 +315,6 @@ private:
     bool answer_pending(Session& s, std::uint32_t need, Nanos now);
 
     void rewrite_login(Session& s, std::uint32_t first);
-    bool replace_bytes(Piece& d, ConstBytes bytes);
 
     bool try_close(Session& s, Nanos now);
 
@@ -369,13 +329,12 @@ private:
                            Nanos now);
 
     void reset_stale_connection(Session& s, const net::TcpHdr& th);
-    void enter_established(Session& s, const net::TcpHdr& th, const std::optional<net::TcpOptions>& opts, Nanos now);
     bool take_target_ack(Session& s, const net::TcpHdr& th, std::uint16_t len, Nanos now);
     void take_target_data(Session& s, Seq seq, ConstBytes payload, Nanos now);
     void close_when_both_fins_acked(Session& s, bool need_ack, Nanos now);
     void fast_retransmit(Session& s, Nanos now);
 
-    void target_reset(Session& s, Nanos now);
+    void do_reset(Session& s, Nanos now);
 
     // ---------------------------------------------------------------- timers
     void on_timer(std::uint32_t id, Nanos now);
@@ -403,12 +362,10 @@ private:
     BlockPool blocks_;
     bool segmented_ = false;
     bool share_blocks_ = false;  // -n > 1 or a zero-copy sink: refcounted blocks, else private ones
-    Stash stash_;
+    CaptureQueue queue_;         // over pieces_ and blocks_
     static constexpr std::size_t kMaxSlices = 64;
     std::array<PayloadSlice, kMaxSlices> slices_{};
     std::array<ConstBytes, kMaxSlices> slice_bytes_{};  // slices_' bytes, for build_tcp_headers
-    std::array<std::uint32_t, 64> deferred_unrefs_{};   // blocks to release (defer_unref)
-    std::size_t n_deferred_unrefs_ = 0;
     RecentlyClosed recently_closed_;
     TimeWaitTable time_wait_;
     TupleAllocator tuples_;

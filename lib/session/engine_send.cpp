@@ -34,18 +34,18 @@ inline bool EngineImpl::emit_frame(const net::Ipv4Spec& ip, const net::TcpSpec& 
 
 inline net::TcpSpec EngineImpl::tcp_spec(Session& s, std::uint8_t flags, Seq seq, Nanos now, bool syn) {
     net::TcpSpec t;
-    t.src_port = s.xlat.src_port;
-    t.dst_port = s.xlat.dst_port;
+    t.src_port = s.identity.translated.src_port;
+    t.dst_port = s.identity.translated.dst_port;
     t.seq = seq;
-    t.ack = (flags & tf::ack) ? s.rcv_nxt : Seq(0);
+    t.ack = (flags & tf::ack) ? s.target.rcv_nxt : Seq(0);
     t.flags = flags;
     t.window = 65535;
     if (syn) {
-        if (s.syn_mss) t.options.mss = s.syn_mss;
-        if (s.flags & sflag::syn_ws) t.options.wscale = s.syn_wscale;
-        if (s.flags & sflag::syn_ts) t.options.ts = net::TcpTimestamp{tsval(s, now), 0};
-    } else if ((s.flags & sflag::ts_on) && !(flags & tf::rst)) {
-        t.options.ts = net::TcpTimestamp{tsval(s, now), s.ts_recent};
+        if (s.target.syn_mss) t.options.mss = s.target.syn_mss;
+        if (s.flags & sflag::syn_window_scale) t.options.wscale = s.target.syn_window_scale;
+        if (s.flags & sflag::syn_timestamps) t.options.ts = net::TcpTimestamp{tsval(s, now), 0};
+    } else if ((s.flags & sflag::timestamps) && !(flags & tf::rst)) {
+        t.options.ts = net::TcpTimestamp{tsval(s, now), s.target.ts_recent};
     }
     return t;
 }
@@ -56,62 +56,62 @@ inline void EngineImpl::emit_session_segment(Session& s, std::uint8_t flags, Seq
                                       std::span<const PayloadSlice> slices, bool syn) {
     const net::TcpSpec t = tcp_spec(s, flags, seq, now, syn);
     net::Ipv4Spec ip;
-    ip.src = s.xlat.src_ip;
-    ip.dst = s.xlat.dst_ip;
-    ip.id = s.ip_id++;
+    ip.src = s.identity.translated.src_ip;
+    ip.dst = s.identity.translated.dst_ip;
+    ip.id = s.target.ip_id++;
     emit_frame(ip, t, slices);
 }
 
 inline void EngineImpl::send_ack(Session& s, Nanos now) {
     ++ctr_[Counter::acks_sent];
-    emit_session_segment(s, tf::ack, s.snd_nxt, now);
+    emit_session_segment(s, tf::ack, s.target.snd_nxt, now);
 }
 
 inline void EngineImpl::send_rst(Session& s, Nanos now) {
     ++ctr_[Counter::rst_sent];
-    emit_session_segment(s, tf::rst | tf::ack, s.snd_max, now);
+    emit_session_segment(s, tf::rst | tf::ack, s.target.snd_max, now);
 }
 
 inline void EngineImpl::send_syn(Session& s, Nanos now) {
     ++ctr_[Counter::syn_sent];
-    emit_session_segment(s, tf::syn, s.isn, now, {}, true);
-    if (s.syn_retries == 0) {
-        s.rtt_time = now;
+    emit_session_segment(s, tf::syn, s.target.isn, now, {}, true);
+    if (s.target.syn_retries == 0) {
+        s.deadlines.rtt_start = now;
         s.flags |= sflag::rtt_timing;
     } else {
         s.flags &= ~sflag::rtt_timing;
     }
-    s.rto_at = now + Rto::timeout_ns(s.rto_us, s.syn_retries);
+    s.deadlines.rto_at = now + Rto::timeout_ns(s.target.rto_us, s.target.syn_retries);
 }
 
 inline void EngineImpl::emit_record(Session& s, std::uint32_t online_bytes, Nanos online_time) {
     ++ctr_[Counter::exchanges];
     if (!observer_) return;
     ExchangeRecord r;
-    r.original = s.orig;
-    r.replica = s.replica;
-    r.request_bytes = s.ex_req_bytes;
+    r.original = s.identity.original;
+    r.replica = s.identity.replica;
+    r.request_bytes = s.exchange.request_bytes;
     r.online_response_bytes = online_bytes;
     r.online_response_time = online_time;
     r.target_response_bytes = target_answer(s);
-    r.target_response_time = s.last_tgt_data > s.ex_sent ? s.last_tgt_data - s.ex_sent : 0;
+    r.target_response_time = s.exchange.target_last_data > s.exchange.sent_time ? s.exchange.target_last_data - s.exchange.sent_time : 0;
     r.slot = id_of(s);
-    r.online_begin = s.ex_online_received;
-    r.target_begin = s.ex_target_bytes_at_release;
+    r.online_begin = s.exchange.online_received;
+    r.target_begin = s.exchange.target_bytes_at_release;
     r.target_received = target_bytes_since_release(s);
     observer_->on_exchange(r);
 }
 
 inline void EngineImpl::start_exchange(Session& s, const Piece& p, std::uint32_t need, Nanos now) {
-    if (s.flags & sflag::exchange) {
-        emit_record(s, need > s.ex_online_received ? need - s.ex_online_received : 0, p.srv_time > s.ex_start ? p.srv_time - s.ex_start : 0);
+    if (s.flags & sflag::exchange_open) {
+        emit_record(s, need > s.exchange.online_received ? need - s.exchange.online_received : 0, p.srv_time > s.exchange.request_time ? p.srv_time - s.exchange.request_time : 0);
     }
-    s.flags |= sflag::exchange;
-    s.ex_start = p.cap_time;
-    s.ex_online_received = need;
-    s.ex_sent = now;
-    s.ex_target_bytes_at_release = s.tgt_bytes;
-    s.ex_req_bytes = 0;
+    s.flags |= sflag::exchange_open;
+    s.exchange.request_time = p.cap_time;
+    s.exchange.online_received = need;
+    s.exchange.sent_time = now;
+    s.exchange.target_bytes_at_release = s.target.received_bytes;
+    s.exchange.request_bytes = 0;
     if (observer_) {
         const std::size_t n = p.block == kNone ? 0 : std::min<std::size_t>(p.len, ExchangeObserver::kRequestHeadBytes);
         observer_->on_request(id_of(s), n ? ConstBytes(blocks_.data(p.block) + p.boff, n) : ConstBytes{}, now);
@@ -119,10 +119,10 @@ inline void EngineImpl::start_exchange(Session& s, const Piece& p, std::uint32_t
 }
 
 inline void EngineImpl::finish_exchange(Session& s) {
-    if (!(s.flags & sflag::exchange)) return;
+    if (!(s.flags & sflag::exchange_open)) return;
     const std::uint32_t end = online_rel_end(s);
-    emit_record(s, end > s.ex_online_received ? end - s.ex_online_received : 0, s.online_last > s.ex_start ? s.online_last - s.ex_start : 0);
-    s.flags &= ~sflag::exchange;
+    emit_record(s, end > s.exchange.online_received ? end - s.exchange.online_received : 0, s.capture.online_last_data > s.exchange.request_time ? s.capture.online_last_data - s.exchange.request_time : 0);
+    s.flags &= ~sflag::exchange_open;
 }
 
 inline void EngineImpl::advance_and_schedule(std::uint32_t id, Nanos now) {
@@ -137,22 +137,23 @@ inline bool EngineImpl::advance_session(Session& s, Nanos now) {
         case State::detached:
             resync(s, now);
             return false;
-        case State::established: {
-            if ((s.flags & sflag::tgt_fin) && has_unsent_payload(s)) {
-                detach_from_target(s, Counter::reconnect_target_fin, true, now);
+        case State::established:
+        case State::close_wait: {
+            if (s.state == State::close_wait && has_unsent_payload(s)) {
+                do_detached(s, Counter::reconnect_target_fin, true, now);
                 resync(s, now);
                 return true;
             }
-            if ((s.flags & sflag::gap_expired) && s.snd_una == s.snd_max && s.snd_nxt == s.captured_contig_end) {
+            if (s.capture_gap == CaptureGap::expired && s.target.snd_una == s.target.snd_max && s.target.snd_nxt == s.capture.contiguous_end) {
                 const std::uint32_t after = first_unsent_piece(s);  // the first piece past the hole
                 const std::uint32_t need = after != kNone ? need_of(s, pieces_[after]) : online_rel_end(s);
                 if (answer_pending(s, need, now)) return false;
-                detach_from_target(s, Counter::reconnect_capture_gap, true, now);
+                do_detached(s, Counter::reconnect_capture_gap, true, now);
                 resync(s, now);
                 return true;
             }
             const bool sent = send_queued_data(s, now, 0xffffffffu) > 0;
-            if (s.state != State::established) return sent;
+            if (!sending(s)) return sent;
             return try_close(s, now) || sent;
         }
         default:
@@ -165,39 +166,39 @@ inline bool EngineImpl::advance_session(Session& s, Nanos now) {
 // starts, true.
 inline bool EngineImpl::release_request(Session& s, const Piece& p, std::uint32_t need, Nanos now) {
     PaceInput in;
-    in.online_answer = (need > s.released_need ? need - s.released_need : 0u);
+    in.online_answer = (need > s.target.released_need ? need - s.target.released_need : 0u);
     in.target_answer = target_answer(s);
     in.target_silent = target_bytes_since_release(s) == 0;
-    in.all_acked = s.snd_una == s.snd_max;
+    in.all_acked = s.target.snd_una == s.target.snd_max;
     in.no_wait = cfg_.no_wait;
     in.now = observed_clock_;
-    in.quiet_since = s.quiet_ref;
+    in.quiet_since = s.deadlines.quiet_from;
     in.quiet = quiet(s);
     in.unanswered_limit = cfg_.unanswered_limit;
     const Pace d = pace(in);
     if (d == Pace::hold) {
-        if (!(s.flags & sflag::held)) {
-            s.flags |= sflag::held;
+        if (!(s.flags & sflag::request_held)) {
+            s.flags |= sflag::request_held;
             ++ctr_[Counter::requests_held];
         }
         const Nanos wait = in.target_silent ? in.unanswered_limit : in.quiet;
-        if (in.all_acked) s.wait_at = quiet_deadline(s, wait, now);
+        if (in.all_acked) s.deadlines.wait_at = quiet_deadline(s, wait, now);
         return false;
     }
     // a held request released by the target's answer; every guess, held or not
-    if (d == Pace::release_bytes && (s.flags & sflag::held)) ++ctr_[Counter::requests_released_bytes];
+    if (d == Pace::release_bytes && (s.flags & sflag::request_held)) ++ctr_[Counter::requests_released_bytes];
     if (d == Pace::release_quiet) ++ctr_[Counter::requests_released_quiet];
     if (d == Pace::release_unanswered) ++ctr_[Counter::requests_released_unanswered];
-    s.flags &= ~sflag::held;
-    s.wait_at = 0;
+    s.flags &= ~sflag::request_held;
+    s.deadlines.wait_at = 0;
     // a guess: the rest of the previous answer may still come (counted from the
     // bytes since the previous release, so owed bytes never pile up)
     const std::uint32_t since = target_bytes_since_release(s);
     const std::uint32_t owed =
         d == Pace::release_quiet && in.online_answer > since ? in.online_answer - since : 0u;
     start_exchange(s, p, need, now);
-    s.answer_owed = owed;
-    s.released_need = std::max(s.released_need, need);
+    s.exchange.answer_owed = owed;
+    s.target.released_need = std::max(s.target.released_need, need);
     return true;
 }
 
@@ -207,36 +208,36 @@ inline std::uint32_t EngineImpl::send_queued_data(Session& s, Nanos now, std::ui
         const std::uint32_t id = first_unsent_piece(s);
         if (id == kNone) break;
         const Piece& p = pieces_[id];
-        if (p.seq > s.snd_nxt) break;             // capture gap
-        if (p.data_end() <= s.snd_nxt) break;     // only the FIN is left
-        const bool first_tx = s.snd_nxt >= s.snd_max;
-        if (first_tx && p.seq == s.snd_nxt) {
+        if (p.seq > s.target.snd_nxt) break;             // capture gap
+        if (p.data_end() <= s.target.snd_nxt) break;     // only the FIN is left
+        const bool first_tx = s.target.snd_nxt >= s.target.snd_max;
+        if (first_tx && p.seq == s.target.snd_nxt) {
             const std::uint32_t need = need_of(s, p);
-            if (!(s.flags & sflag::exchange) || need > s.released_need) {  // a request starts here
+            if (!(s.flags & sflag::exchange_open) || need > s.target.released_need) {  // a request starts here
                 if (!release_request(s, p, need, now)) break;
             }
         }
-        if (first_tx && p.seq == s.snd_nxt && s.snd_nxt == s.isn + 1 && logins_.login_next(id_of(s))) {
+        if (first_tx && p.seq == s.target.snd_nxt && s.target.snd_nxt == s.target.isn + 1 && logins_.login_next(id_of(s))) {
             rewrite_login(s, id);
         }
-        const std::int64_t room = std::int64_t{s.tgt_wnd} - static_cast<std::int64_t>(s.snd_nxt - s.snd_una);
-        std::int64_t limit = std::min<std::int64_t>(s.snd_mss, room);
-        if (!first_tx) limit = std::min<std::int64_t>(limit, s.snd_max - s.snd_nxt);
+        const std::int64_t room = std::int64_t{s.target.window} - static_cast<std::int64_t>(s.target.snd_nxt - s.target.snd_una);
+        std::int64_t limit = std::min<std::int64_t>(s.target.mss, room);
+        if (!first_tx) limit = std::min<std::int64_t>(limit, s.target.snd_max - s.target.snd_nxt);
         if (limit <= 0) {
-            if (!(s.flags & sflag::win_blocked)) {
-                s.flags |= sflag::win_blocked;
+            if (!(s.flags & sflag::window_blocked)) {
+                s.flags |= sflag::window_blocked;
                 ++ctr_[Counter::window_blocked];
             }
-            if (s.snd_una == s.snd_max && s.rto_at == 0) s.rto_at = now + rto_ns(s);  // persist
+            if (s.target.snd_una == s.target.snd_max && s.deadlines.rto_at == 0) s.deadlines.rto_at = now + rto_ns(s);  // persist
             break;
         }
         // gather up to `limit` bytes over contiguous pieces of the same request
         std::size_t n = 0, parts = 0;
-        Seq pos = s.snd_nxt;
+        Seq pos = s.target.snd_nxt;
         for (std::uint32_t q = id; q != kNone && static_cast<std::int64_t>(n) < limit && parts < kMaxSlices;) {
             const Piece& d = pieces_[q];
             if (d.seq > pos) break;
-            if (q != id && pos >= s.snd_max && d.seq == pos && need_of(s, d) > s.released_need) break;
+            if (q != id && pos >= s.target.snd_max && d.seq == pos && need_of(s, d) > s.target.released_need) break;
             const std::uint32_t off = seq_dist(pos, d.seq);
             if (off >= d.len) break;
             const std::size_t take = std::min<std::size_t>(d.len - off, static_cast<std::size_t>(limit) - n);
@@ -256,20 +257,20 @@ inline std::uint32_t EngineImpl::send_queued_data(Session& s, Nanos now, std::ui
             q = d.next;
         }
         if (n == 0) break;
-        emit_session_segment(s, tf::ack | tf::psh, s.snd_nxt, now, std::span<const PayloadSlice>(slices_.data(), parts));
+        emit_session_segment(s, tf::ack | tf::psh, s.target.snd_nxt, now, std::span<const PayloadSlice>(slices_.data(), parts));
         if (first_tx) {
             ++ctr_[Counter::data_segments_sent];
             ctr_[Counter::data_bytes_sent] += n;
-            s.ex_req_bytes += static_cast<std::uint32_t>(n);
+            s.exchange.request_bytes += static_cast<std::uint32_t>(n);
             if (!(s.flags & sflag::rtt_timing)) {
                 s.flags |= sflag::rtt_timing;
-                s.rtt_seq = pos;
-                s.rtt_time = now;
+                s.target.rtt_seq = pos;
+                s.deadlines.rtt_start = now;
             }
         }
-        s.snd_nxt = pos;
-        if (pos > s.snd_max) s.snd_max = pos;
-        if (s.rto_at == 0) s.rto_at = now + rto_ns(s);
+        s.target.snd_nxt = pos;
+        if (pos > s.target.snd_max) s.target.snd_max = pos;
+        if (s.deadlines.rto_at == 0) s.deadlines.rto_at = now + rto_ns(s);
         ++sent;
     }
     return sent;
@@ -280,11 +281,11 @@ inline std::uint32_t EngineImpl::send_queued_data(Session& s, Nanos now, std::ui
 // (up to `need`) says; closing or resetting early makes the target abort it (nginx 499).
 // True while it is worth waiting (wait_at set).
 inline bool EngineImpl::answer_pending(Session& s, std::uint32_t need, Nanos now) {
-    const std::uint32_t online = need > s.released_need ? need - s.released_need : 0u;
+    const std::uint32_t online = need > s.target.released_need ? need - s.target.released_need : 0u;
     if (cfg_.no_wait || target_answer(s) >= online) return false;
     const Nanos q = close_quiet(s);
-    if (observed_clock_ < s.quiet_ref + q) {
-        s.wait_at = quiet_deadline(s, q, now);
+    if (observed_clock_ < s.deadlines.quiet_from + q) {
+        s.deadlines.wait_at = quiet_deadline(s, q, now);
         return true;
     }
     if (target_bytes_since_release(s) == 0) ++ctr_[Counter::close_unanswered];
@@ -298,7 +299,7 @@ inline void EngineImpl::rewrite_login(Session& s, std::uint32_t first) {
     std::size_t n = 0;
     for (std::uint32_t q = first; q != kNone; q = pieces_[q].next) {
         const Piece& d = pieces_[q];
-        if (d.len == 0 || d.seq != s.snd_nxt + static_cast<std::uint32_t>(n) || n + d.len > login_copy_.size()) break;
+        if (d.len == 0 || d.seq != s.target.snd_nxt + static_cast<std::uint32_t>(n) || n + d.len > login_copy_.size()) break;
         std::memcpy(login_copy_.data() + n, blocks_.data(d.block) + d.boff, d.len);
         n += d.len;
     }
@@ -307,88 +308,77 @@ inline void EngineImpl::rewrite_login(Session& s, std::uint32_t first) {
     for (std::uint32_t q = first; off < n; q = pieces_[q].next) {
         Piece& d = pieces_[q];
         const ConstBytes now_bytes(login_copy_.data() + off, d.len);
-        if (std::memcmp(now_bytes.data(), blocks_.data(d.block) + d.boff, d.len) != 0 && !replace_bytes(d, now_bytes)) {
+        if (std::memcmp(now_bytes.data(), blocks_.data(d.block) + d.boff, d.len) != 0 && !queue_.replace_payload(d, now_bytes)) {
             ++ctr_[Counter::mysql_logins_not_rewritten];  // no block free: sent as captured
         }
         off += d.len;
     }
 }
 
-// A piece's payload replaced by `bytes` (same length) in a block of its own.
-inline bool EngineImpl::replace_bytes(Piece& d, ConstBytes bytes) {
-    if (blocks_.available() == 0) return false;
-    if (d.flags & Piece::kOwnBlock) {
-        blocks_.free_private(d.block);
-        d.block = blocks_.alloc_private(bytes);
-    } else {
-        const std::uint32_t old = d.block;
-        d.block = blocks_.alloc(bytes);
-        blocks_.ref(d.block);
-        defer_unref(old);
-    }
-    d.boff = 0;
-    return true;
-}
-
 // Replays the client's FIN/RST (or closes after finish_input) once all data is acknowledged.
 inline bool EngineImpl::try_close(Session& s, Nanos now) {
-    if (s.snd_nxt != s.snd_max) return false;
+    if (s.target.snd_nxt != s.target.snd_max) return false;
     const std::uint32_t id = first_unsent_piece(s);
     bool fin_pending = false;
     if (id != kNone) {
         const Piece& p = pieces_[id];
-        if (!(p.fin() && p.data_end() == s.snd_nxt)) return false;  // data (or a gap) first
+        if (!(p.fin() && p.data_end() == s.target.snd_nxt)) return false;  // data (or a gap) first
         fin_pending = true;
-    } else if (!(s.flags & (sflag::cap_rst | sflag::input_done))) {
+    } else if (!(s.flags & (sflag::client_rst | sflag::input_done))) {
         return false;
     }
-    if (s.snd_una != s.snd_max) return false;
+    if (s.target.snd_una != s.target.snd_max) return false;
     const std::uint32_t need = fin_pending ? need_of(s, pieces_[id]) : online_rel_end(s);
     if (answer_pending(s, need, now)) return false;
-    s.wait_at = 0;
+    s.deadlines.wait_at = 0;
     finish_exchange(s);
-    if ((s.flags & sflag::cap_rst) && !fin_pending) {
+    if ((s.flags & sflag::client_rst) && !fin_pending) {
         send_rst(s, now);
-        end_session(s, Counter::end_client_rst, now);
+        do_closed(s, Counter::end_client_rst, now);
         return true;
     }
-    ++ctr_[Counter::fin_sent];
-    emit_session_segment(s, tf::fin | tf::ack, s.snd_nxt, now);
-    s.snd_nxt += 1;
-    s.snd_max = s.snd_nxt;
-    s.state = State::fin_sent;
-    s.rto_at = now + rto_ns(s);
-    s.wait_at = now + cfg_.close_linger;
+    do_fin_sent(s, now);
     return true;
+}
+
+// Our FIN goes (the client's, replayed): established -> fin_wait, close_wait -> closing.
+inline void EngineImpl::do_fin_sent(Session& s, Nanos now) {
+    ++ctr_[Counter::fin_sent];
+    emit_session_segment(s, tf::fin | tf::ack, s.target.snd_nxt, now);
+    s.target.snd_nxt += 1;
+    s.target.snd_max = s.target.snd_nxt;
+    s.state = s.state == State::close_wait ? State::closing : State::fin_wait;
+    s.deadlines.rto_at = now + rto_ns(s);
+    s.deadlines.wait_at = now + cfg_.close_linger;
 }
 
 // Detached: drop captured data up to the next request boundary, then reconnect there.
 inline void EngineImpl::resync(Session& s, Nanos now) {
     for (;;) {
-        if (s.q_head == kNone) {  // a captured RST ends the session once nothing is left to replay
-            if (s.flags & (sflag::input_done | sflag::cap_rst)) end_session(s, Counter::end_detached, now);
+        if (s.queue.head == kNone) {  // a captured RST ends the session once nothing is left to replay
+            if (s.flags & (sflag::input_done | sflag::client_rst)) do_closed(s, Counter::end_detached, now);
             return;
         }
-        const Piece& p = pieces_[s.q_head];
-        if (p.seq > s.snd_nxt) {  // a capture gap before the next piece
-            if (!(s.flags & sflag::gap_expired) && now < p.cap_time + cfg_.capture_gap_timeout) return;
+        const Piece& p = pieces_[s.queue.head];
+        if (p.seq > s.target.snd_nxt) {  // a capture gap before the next piece
+            if (s.capture_gap != CaptureGap::expired && now < p.cap_time + cfg_.capture_gap_timeout) return;
             // give up on the hole. The first piece after the connection's last data cannot
             // be proven to start a request (the hole may be its head); after that, a piece
             // whose ack advanced over the previous captured piece is a boundary.
             // the request holding the hole is lost (its head, if sent, was reset with the connection)
-            ctr_[Counter::capture_hole_bytes] += seq_dist(p.seq, s.snd_nxt);
+            ctr_[Counter::capture_hole_bytes] += seq_dist(p.seq, s.target.snd_nxt);
             ++ctr_[Counter::requests_lost_capture_hole];
-            s.snd_nxt = p.seq;
-            if (!(s.flags & sflag::resync_jumped)) s.released_need = std::max(s.released_need, need_of(s, p));
-            s.flags |= sflag::resync_jumped;
-            if (s.captured_contig_end < s.snd_nxt) s.captured_contig_end = s.snd_nxt;
-            s.flags &= ~(sflag::gap | sflag::gap_expired);
-            s.gap_at = 0;
-            extend_contig(s, s.q_head);
+            s.target.snd_nxt = p.seq;
+            if (!(s.flags & sflag::hole_skipped)) s.target.released_need = std::max(s.target.released_need, need_of(s, p));
+            s.flags |= sflag::hole_skipped;
+            if (s.capture.contiguous_end < s.target.snd_nxt) s.capture.contiguous_end = s.target.snd_nxt;
+            s.capture_gap = CaptureGap::none;
+            s.deadlines.gap_at = 0;
+            queue_.extend_contiguous(s.queue.head, s.capture.contiguous_end);
             refresh_gap(s, now);
             // right after a hole only a proven request start (the online server had answered
             // every byte before it) is a restart point: the hole may hold its head
-            const Piece& b = pieces_[s.q_head];
+            const Piece& b = pieces_[s.queue.head];
             if ((b.flags & (Piece::kBoundary | Piece::kUnseenAnswer)) && b.len > 0) {
                 if (!(b.flags & Piece::kBoundary)) ++ctr_[Counter::resync_restart_unseen_answer];
                 reconnect(s, b, now);
@@ -396,21 +386,21 @@ inline void EngineImpl::resync(Session& s, Nanos now) {
             }
         } else {
             const std::uint32_t need = need_of(s, p);
-            if (p.len > 0 && p.seq == s.snd_nxt && need > s.released_need) {
+            if (p.len > 0 && p.seq == s.target.snd_nxt && need > s.target.released_need) {
                 reconnect(s, p, now);
                 return;
             }
         }
-        const Piece& q = pieces_[s.q_head];
+        const Piece& q = pieces_[s.queue.head];
         if (q.fin()) {
-            end_session(s, Counter::end_detached, now);
+            do_closed(s, Counter::end_detached, now);
             return;
         }
-        s.released_need = std::max(s.released_need, need_of(s, q));
-        if (q.data_end() > s.snd_nxt) s.snd_nxt = q.data_end();
+        s.target.released_need = std::max(s.target.released_need, need_of(s, q));
+        if (q.data_end() > s.target.snd_nxt) s.target.snd_nxt = q.data_end();
         ++ctr_[Counter::drop_resync_segments];
         ctr_[Counter::drop_resync_bytes] += q.len;
-        free_queue_head(s);
+        queue_.free_head(s.queue);
     }
 }
 

@@ -6,26 +6,26 @@ namespace dpcopy::session::detail {
 inline void EngineImpl::on_timer(std::uint32_t id, Nanos now) {
     Session& s = sessions_[id];
     if (s.state == State::free) return;
-    if (now >= s.last_activity + cfg_.session_timeout) {
+    if (now >= s.deadlines.last_activity + cfg_.session_timeout) {
         if (connected(s)) send_rst(s, now);
-        end_session(s, Counter::end_idle_timeout, now);
+        do_closed(s, Counter::end_idle_timeout, now);
         return;
     }
-    if (s.gap_at && now >= s.gap_at) {
-        s.gap_at = 0;
-        s.flags |= sflag::gap_expired;
+    if (s.deadlines.gap_at && now >= s.deadlines.gap_at) {
+        s.deadlines.gap_at = 0;
+        expire_gap(s);
         advance_session(s, now);
         if (s.state == State::free) return;
     }
-    if (s.rto_at && now >= s.rto_at) {
+    if (s.deadlines.rto_at && now >= s.deadlines.rto_at) {
         on_rto(s, now);
         if (s.state == State::free) return;
     }
-    if (s.wait_at && now >= s.wait_at) {
-        s.wait_at = 0;
-        if (s.state == State::fin_sent) {
+    if (s.deadlines.wait_at && now >= s.deadlines.wait_at) {
+        s.deadlines.wait_at = 0;
+        if (our_fin_sent(s)) {
             send_rst(s, now);
-            end_session(s, Counter::end_close_linger, now);
+            do_closed(s, Counter::end_close_linger, now);
             return;
         }
         advance_session(s, now);
@@ -35,54 +35,57 @@ inline void EngineImpl::on_timer(std::uint32_t id, Nanos now) {
 }
 
 inline void EngineImpl::on_rto(Session& s, Nanos now) {
-    s.rto_at = 0;
+    s.deadlines.rto_at = 0;
     switch (s.state) {
         case State::syn_sent:
-            if (s.syn_retries >= cfg_.syn_retries) {
+        case State::mid_stream_syn_sent:
+            if (s.target.syn_retries >= cfg_.syn_retries) {
                 send_rst(s, now);
-                end_session(s, Counter::end_syn_timeout, now);
+                do_closed(s, Counter::end_syn_timeout, now);
                 return;
             }
-            ++s.syn_retries;
+            ++s.target.syn_retries;
             ++ctr_[Counter::syn_retransmits];
             send_syn(s, now);
             return;
         case State::established:
-            if (s.snd_una == s.snd_max) {  // persist: zero window with data waiting
-                if (has_unsent_payload(s) && std::int64_t{s.tgt_wnd} <= static_cast<std::int64_t>(s.snd_nxt - s.snd_una)) {
+        case State::close_wait:
+            if (s.target.snd_una == s.target.snd_max) {  // persist: zero window with data waiting
+                if (has_unsent_payload(s) && std::int64_t{s.target.window} <= static_cast<std::int64_t>(s.target.snd_nxt - s.target.snd_una)) {
                     ++ctr_[Counter::window_probes];
                     ++ctr_[Counter::acks_sent];
-                    emit_session_segment(s, tf::ack, s.snd_una - 1, now);
-                    if (s.backoff < 16) ++s.backoff;
-                    s.rto_at = now + rto_ns(s);
+                    emit_session_segment(s, tf::ack, s.target.snd_una - 1, now);
+                    if (s.target.backoff < 16) ++s.target.backoff;
+                    s.deadlines.rto_at = now + rto_ns(s);
                 }
                 return;
             }
-            if (s.backoff >= cfg_.max_retransmits) {
+            if (s.target.backoff >= cfg_.max_retransmits) {
                 send_rst(s, now);
-                end_session(s, Counter::end_retrans_timeout, now);
+                do_closed(s, Counter::end_retrans_timeout, now);
                 return;
             }
-            ++s.backoff;
+            ++s.target.backoff;
             ++ctr_[Counter::retransmits_rto];
             s.flags &= ~sflag::rtt_timing;
-            s.dupacks = 0;
-            s.snd_nxt = s.snd_una;
-            s.q_send = kNone;
+            s.target.dupacks = 0;
+            s.target.snd_nxt = s.target.snd_una;
+            s.queue.send = kNone;
             send_queued_data(s, now, 1);
-            s.rto_at = now + rto_ns(s);
+            s.deadlines.rto_at = now + rto_ns(s);
             return;
-        case State::fin_sent:
-            if (s.snd_una == s.snd_max) return;
-            if (s.backoff >= cfg_.max_retransmits) {
+        case State::fin_wait:
+        case State::closing:
+            if (s.target.snd_una == s.target.snd_max) return;
+            if (s.target.backoff >= cfg_.max_retransmits) {
                 send_rst(s, now);
-                end_session(s, Counter::end_retrans_timeout, now);
+                do_closed(s, Counter::end_retrans_timeout, now);
                 return;
             }
-            ++s.backoff;
+            ++s.target.backoff;
             ++ctr_[Counter::retransmits_rto];
-            emit_session_segment(s, tf::fin | tf::ack, s.snd_max - 1, now);
-            s.rto_at = now + rto_ns(s);
+            emit_session_segment(s, tf::fin | tf::ack, s.target.snd_max - 1, now);
+            s.deadlines.rto_at = now + rto_ns(s);
             return;
         default:
             return;

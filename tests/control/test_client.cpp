@@ -66,7 +66,7 @@ TEST_CASE("client + intercept: records come back as the frames the engine expect
         client.poll(kT0, to_ic);
         client.poll(kT0 + 999'999'999, to_ic);  // the next heartbeat is 1 s later
         REQUIRE(to_ic.frames.size() == 1);
-        CHECK(client.counters().subscribes_sent == 1);
+        CHECK(client.counters()[io::ControlClientCounter::subscribes_sent] == 1);
         core.on_control(to_ic.frames[0], parse(to_ic.frames[0]), kT0, to_copy);
         REQUIRE(core.subscriptions() == 1);
 
@@ -89,7 +89,7 @@ TEST_CASE("client + intercept: records come back as the frames the engine expect
         CHECK(fv.l4 == net::L4Kind::tcp);
         CHECK(fv.payload_len == 300);
         CHECK(fv.key == parse(r).key);
-        CHECK(client.counters().records == 1);
+        CHECK(client.counters()[io::ControlClientCounter::records] == 1);
         CHECK(client.counters().rejects.accepted == 1);
 
         // the same datagram again: replayed, nothing delivered
@@ -117,7 +117,7 @@ TEST_CASE("client: sequence gaps, an intercept restart, strangers and forgeries"
     }
     REQUIRE(to_copy.frames.size() == 4);
     for (std::size_t i : {0u, 3u}) client.on_datagram(to_copy.frames[i], parse(to_copy.frames[i]), kT0 + 3, engine);
-    CHECK(client.counters().seq_gaps == 2);  // datagrams 2 and 3 were lost
+    CHECK(client.counters()[io::ControlClientCounter::seq_gaps] == 2);  // datagrams 2 and 3 were lost
     CHECK(engine.frames.size() == 2);
 
     // a forged datagram (one byte changed) and one from a stranger
@@ -128,7 +128,7 @@ TEST_CASE("client: sequence gaps, an intercept restart, strangers and forgeries"
     Buf stranger = to_copy.frames[1];
     stranger[14 + 12 + 3] ^= 1;  // source address
     client.on_datagram(stranger, parse(stranger), kT0 + 4, engine);
-    CHECK(client.counters().not_from_intercept == 1);
+    CHECK(client.counters()[io::ControlClientCounter::not_from_intercept] == 1);
     CHECK(engine.frames.size() == 2);
 
     // the intercept restarts: a new epoch, sequences from 1 again
@@ -139,7 +139,7 @@ TEST_CASE("client: sequence gaps, an intercept restart, strangers and forgeries"
     core->flush_all(kT0 + 202, to_copy);
     REQUIRE(to_copy.frames.size() == 1);
     client.on_datagram(to_copy.frames[0], parse(to_copy.frames[0]), kT0 + 203, engine);
-    CHECK(client.counters().intercept_restarts == 1);
+    CHECK(client.counters()[io::ControlClientCounter::intercept_restarts] == 1);
     CHECK(engine.frames.size() == 3);
 
     // what --report and the summary show (RunSnapshot::control)
@@ -192,9 +192,9 @@ TEST_CASE("client: the intercept expires our subscription and takes the next hea
     exchange(kT0 + 3'500'000'010ULL, 5);
     CHECK(engine.frames.size() == 105);
     CHECK(client.counters().rejects.rejected() == 0);
-    CHECK(client.counters().resubscribed == 1);
-    CHECK(client.counters().intercept_restarts == 0);
-    CHECK(client.counters().seq_gaps == 0);
+    CHECK(client.counters()[io::ControlClientCounter::resubscribed] == 1);
+    CHECK(client.counters()[io::ControlClientCounter::intercept_restarts] == 0);
+    CHECK(client.counters()[io::ControlClientCounter::seq_gaps] == 0);
 }
 
 TEST_CASE("client: heartbeats wait for the intercept's MAC; records for another instance", "[control]") {
@@ -204,7 +204,7 @@ TEST_CASE("client: heartbeats wait for the intercept's MAC; records for another 
     client.poll(kT0, out);
     client.poll(kT0 + 1, out);
     CHECK(out.frames.empty());
-    CHECK(client.counters().subscribe_no_mac == 1);  // once per streak
+    CHECK(client.counters()[io::ControlClientCounter::subscribe_no_mac] == 1);  // once per streak
     mac = kIcMac;
     client.poll(kT0 + 10'000'000, out);  // retried at every poll: sent as soon as the MAC is known
     REQUIRE(out.frames.size() == 1);

@@ -279,9 +279,9 @@ TEST_CASE("v2 client: forged records from non-targets or to non-clients never re
     f.resize(net::build_udp(f, net::L2Spec{kIcMac, kCopyMac, 0, {}}, net::Ipv4Spec{kIcIp, kCopyIp},
                             Port(ctl::kDefaultPort), Port(ctl::kDefaultPort), d));
     client.on_datagram(f, parse(f), kT0 + 1, engine);
-    CHECK(client.counters().records_not_target == 3);
-    CHECK(client.counters().records_not_client == 2);
-    CHECK(client.counters().records == 1);
+    CHECK(client.counters()[io::ControlClientCounter::records_not_target] == 3);
+    CHECK(client.counters()[io::ControlClientCounter::records_not_client] == 2);
+    CHECK(client.counters()[io::ControlClientCounter::records] == 1);
     REQUIRE(engine.frames.size() == 1);
     CHECK(parse(engine.frames[0]).key.src_ip == kTarget);
     const auto s = io::control_snapshot(client.counters());
