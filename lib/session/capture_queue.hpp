@@ -48,6 +48,7 @@ public:
         std::uint8_t start = 0;       // Piece flags of its first byte (kBoundary, kUnseenAnswer)
         std::uint64_t cap_time = 0;   // Piece::cap_time
         std::uint64_t srv_time = 0;   // Piece::srv_time
+        std::uint64_t request_time = 0;  // Piece::request_time
     };
     enum class Full : std::uint8_t { no, session, worker };
     // What add() did.
@@ -261,6 +262,7 @@ inline std::uint32_t CaptureQueue::insert_run(PieceList& q, std::uint32_t prev, 
                                             ((fin && i + 1 == pieces) ? Piece::kFin : 0) | (i == 0 ? start : 0));
         p.cap_time = seg.cap_time;
         p.srv_time = seg.srv_time;
+        p.request_time = seg.request_time;
         off += n;
         if (after == kNone) {
             p.next = q.head;

@@ -45,6 +45,7 @@ inline bool EngineImpl::init(std::string& err) {
 
 // Entry points: the work, then the deferred block releases (flush_unrefs).
 inline void EngineImpl::on_captured(ConstBytes frame, net::LinkType link, Nanos now) {
+    capture_clock_ = now;
     captured_one(frame, link, now);
     flush_unrefs();
 }
@@ -126,6 +127,13 @@ inline bool EngineImpl::parse_and_hash(ConstBytes f, net::LinkType link, Parsed&
 }
 
 inline void EngineImpl::on_captured_burst(std::span<const ConstBytes> frames, net::LinkType link, Nanos now) {
+    on_captured_burst(frames, {}, link, now);
+}
+
+// capture_times (a capture file's timestamps) or, when empty, `now` is each frame's
+// capture_clock_: what the online server's latency is measured on.
+inline void EngineImpl::on_captured_burst(std::span<const ConstBytes> frames, std::span<const Nanos> capture_times,
+                                          net::LinkType link, Nanos now) {
     std::array<Parsed, kBurst> parsed;
     for (std::size_t base = 0; base < frames.size(); base += kBurst) {
         const std::size_t n = std::min(kBurst, frames.size() - base);
@@ -140,7 +148,10 @@ inline void EngineImpl::on_captured_burst(std::span<const ConstBytes> frames, ne
             pieces_.prefetch_next(static_cast<std::uint32_t>(i));
             blocks_.prefetch_next(static_cast<std::uint32_t>(i), share_blocks_);
         }
-        for (std::size_t i = 0; i < n; ++i) captured_parsed(frames[base + i], parsed[i], now);
+        for (std::size_t i = 0; i < n; ++i) {
+            capture_clock_ = capture_times.empty() ? now : capture_times[base + i];
+            captured_parsed(frames[base + i], parsed[i], now);
+        }
         flush_unrefs();
     }
 }

@@ -139,11 +139,11 @@ inline void EngineImpl::server_frame(ConstBytes frame, const net::PacketView& v,
         if (observer_ && v.payload_len > 0 && dend > s.capture.online_base) {
             // the bytes at or after the online stream's start (an older retransmission is cut)
             const std::uint32_t keep = std::min<std::uint32_t>(seq_dist(dend, s.capture.online_base), v.payload_len);
-            observer_->on_online_data(id, seq_dist(dend - keep, s.capture.online_base), v.payload(frame).last(keep), now);
+            observer_->on_online_data(id, seq_dist(dend - keep, s.capture.online_base), v.payload(frame).last(keep), capture_clock_);
         }
         if (v.payload_len > 0 && dend > s.capture.online_end) {
             s.capture.online_end = dend;
-            s.capture.online_last_data = now;
+            s.capture.online_last_data = capture_clock_;
         }
         if (v.payload_len > 0 && th.has(tf::ack) &&
             (!(s.flags & sflag::online_data_seen) || th.ack != s.capture.online_data_ack)) {

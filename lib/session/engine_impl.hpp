@@ -124,6 +124,8 @@ public:
     bool parse_and_hash(ConstBytes f, net::LinkType link, Parsed& p, const net::PacketView* given = nullptr) const noexcept;
 
     void on_captured_burst(std::span<const ConstBytes> frames, net::LinkType link, Nanos now) override;
+    void on_captured_burst(std::span<const ConstBytes> frames, std::span<const Nanos> capture_times, net::LinkType link,
+                           Nanos now) override;
 
     void on_target_burst(std::span<const ConstBytes> frames, Nanos now) override;
     void on_target_burst(std::span<const ConstBytes> frames, std::span<const net::PacketView> views, Nanos now) override;
@@ -351,6 +353,10 @@ private:
 
     EngineConfig cfg_;
     FrameSink& sink_;
+    // The captured frame being processed: its time in the capture (a file's timestamp, or
+    // `now` live). Only the online server's latency is measured on it (Piece::request_time,
+    // CaptureSide::online_last_data); timers run on `now`.
+    Nanos capture_clock_ = 0;
     ExchangeObserver* observer_ = nullptr;
     Counters ctr_;
     BigArray<Session> sessions_;

@@ -13,7 +13,7 @@ inline void EngineImpl::enqueue(Session& s, Seq seq, ConstBytes payload, Seq ack
         return;
     }
     const Seq low = s.state == State::detached ? s.target.snd_nxt : s.target.snd_una;
-    const CaptureQueue::Segment seg{seq, payload, ack, has_ack, fin, start, now, s.capture.online_last_data};
+    const CaptureQueue::Segment seg{seq, payload, ack, has_ack, fin, start, now, s.capture.online_last_data, capture_clock_};
     const CaptureQueue::Added r = queue_.add(s.queue, seg, low, s.capture.contiguous_end);
     if (r.duplicate) {
         ++ctr_[Counter::drop_captured_duplicate];

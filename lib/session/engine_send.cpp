@@ -107,7 +107,7 @@ inline void EngineImpl::start_exchange(Session& s, const Piece& p, std::uint32_t
         emit_record(s, need > s.exchange.online_received ? need - s.exchange.online_received : 0, p.srv_time > s.exchange.request_time ? p.srv_time - s.exchange.request_time : 0);
     }
     s.flags |= sflag::exchange_open;
-    s.exchange.request_time = p.cap_time;
+    s.exchange.request_time = p.request_time;
     s.exchange.online_received = need;
     s.exchange.sent_time = now;
     s.exchange.target_bytes_at_release = s.target.received_bytes;

@@ -33,8 +33,9 @@ struct Piece {
     std::uint8_t pad_ = 0;
     std::uint32_t block = 0xffffffffu;  // payload block (none for a bare FIN)
     std::uint16_t boff = 0;             // first byte's offset in the block
-    std::uint64_t cap_time = 0;  // capture time of the segment
-    std::uint64_t srv_time = 0;  // capture time of the online server's last data before it
+    std::uint64_t cap_time = 0;      // when the engine got the segment (its clock: capture gap timeout)
+    std::uint64_t request_time = 0;  // its time in the capture (EngineImpl::capture_clock_)
+    std::uint64_t srv_time = 0;      // the online server's last data before it, in the capture
     net::Seq data_end() const noexcept { return seq + len; }
     net::Seq end() const noexcept { return seq + len + ((flags & kFin) ? 1u : 0u); }
     bool fin() const noexcept { return (flags & kFin) != 0; }

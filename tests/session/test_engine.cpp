@@ -712,6 +712,33 @@ TEST_CASE("engine: exchange records carry online and target sizes and times") {
     CHECK(obs.v[0].target_response_time == 6 * kMs);
 }
 
+TEST_CASE("engine: a capture file's timestamps measure the online latency, whatever the replay speed") {
+    struct Obs : ExchangeObserver {
+        std::vector<ExchangeRecord> v;
+        void on_exchange(const ExchangeRecord& r) override { v.push_back(r); }
+    } obs;
+    Rig r(base_config());
+    r.e->set_observer(&obs);
+    Conv cv;
+    open(r, cv);
+    // as fast as possible: the engine's clock hardly moves, the capture's says 7 ms
+    const auto at = [&](const Frame& f, Nanos capture_time) {
+        const net::ConstBytes b(f.data(), f.size());
+        const Nanos t = capture_time;
+        r.e->on_captured_burst({&b, 1}, {&t, 1}, net::LinkType::ethernet, r.now);
+    };
+    at(cv.cdata(0, 0, bytes(100, 1)), 1'000 * kMs);
+    r.out();
+    at(cv.sdata(0, 100, 300), 1'007 * kMs);
+    r.tgt(cv.tack(0, cv.cisn + 101, 65535, 300));
+    at(cv.cdata(100, 300, bytes(20, 2)), 1'009 * kMs);
+    r.step(1 * kMs);
+    r.out();
+    REQUIRE(obs.v.size() == 1);
+    CHECK(obs.v[0].online_response_time == 7 * kMs);
+    CHECK(obs.v[0].online_response_bytes == 300);
+}
+
 TEST_CASE("engine: the observer's byte hooks name the slot and the stream offsets of both answers") {
     struct Obs : ExchangeObserver {
         std::vector<std::string> log;
