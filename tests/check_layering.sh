@@ -4,11 +4,8 @@
 # and nothing outside lib/dpdk_io and apps/*/main*.cpp may either. lib/control includes
 # only lib/control, lib/counters, lib/rewrite, lib/session and two DPDK-free headers of
 # lib/dpdk_io (host_stack.hpp, run_stats.hpp); lib/counters includes nothing of lib/;
-<<<<<<< HEAD
-# lib/metrics and lib/report include nothing of the project but themselves.
-=======
+# lib/metrics and lib/report include nothing of the project but themselves;
 # lib/compare includes only lib/compare, lib/session and lib/rewrite.
->>>>>>> compare
 set -u
 root=${1:-.}
 fail=0
@@ -38,11 +35,7 @@ done < <(grep -RnE '\brte_exit\s*\(' "$root/lib" 2>/dev/null)
 probe=$(mktemp -d); mkdir -p "$probe/lib/rewrite"; echo '#include <rte_mbuf.h>' > "$probe/lib/rewrite/x.hpp"
 if ! grep -RqE '#\s*include\s*[<"](rte_|generic/rte_)' "$probe/lib/rewrite"; then echo "layering: self-check failed"; fail=1; fi
 rm -rf "$probe"
-<<<<<<< HEAD
-for d in rewrite control counters metrics report; do
-=======
-for d in rewrite control counters metrics compare; do
->>>>>>> compare
+for d in rewrite control counters metrics report compare; do
   [ -d "$root/lib/$d" ] || { echo "layering: $root/lib/$d missing"; fail=1; }
 done
 [ $fail -eq 0 ] && echo "layering: ok"
