@@ -29,13 +29,19 @@ struct StatusPairs {
     static_assert(N >= 2);
     std::array<StatusPair, N> pairs{};
     std::uint32_t used = 0;
+    std::uint32_t last = 0;  // the pair matched last: most exchanges repeat it
 
     void add(const JoinedStatus& online, const JoinedStatus& target) noexcept {
         const std::uint32_t distinct = used < N ? used : N - 1;  // the folded entry aside
+        if (last < distinct && pairs[last].online == online && pairs[last].target == target) {
+            ++pairs[last].count;
+            return;
+        }
         for (std::uint32_t i = 0; i < distinct; ++i) {
             StatusPair& p = pairs[i];
             if (p.online == online && p.target == target) {
                 ++p.count;
+                last = i;
                 return;
             }
         }
