@@ -14,7 +14,7 @@ Scenarios:
   missing_pcap   -i of a missing file: one line, status 2, no EAL directory
   sigint_report  SIGINT while the feeder waits for the next frame: status 0, summary,
                  --report JSON with "end": "interrupted"
-  telemetry      /dpcopy/stats answers over the telemetry socket (SOCK_SEQPACKET)
+  telemetry      /dpcopy/stats and /dpcopy/compare answer over the telemetry socket (SOCK_SEQPACKET)
   gap_ahead      a record 136 years after the one before (issue #13) at --speed 1: with
                  --max-gap 200 the replay finishes, warns once, counts the shortened
                  gaps; with the default bound (60 s) it warns at once instead of waiting
@@ -336,6 +336,13 @@ def scenario_telemetry(r, src):
         check(stats.get("port_rx_missed") == 0 and stats.get("port_rx_nombuf") == 0 and stats.get("port_rx_errors") == 0,
               "/dpcopy/stats: the mirror port's drops (offline: none)")
         check(all(set(k) <= set("abcdefghijklmnopqrstuvwxyz0123456789_") for k in stats), "names are [a-z0-9_]")
+        # the comparison's totals (issue #15): on by default, nothing compared yet
+        s.send(b"/dpcopy/compare")
+        cmp = json.loads(s.recv(65536).decode())["/dpcopy/compare"]
+        print(json.dumps(cmp))
+        check(cmp.get("enabled") == 1 and cmp.get("exchanges") == 0 and cmp.get("different_status") == 0 and
+              set(cmp) == {"enabled", "exchanges", "compared", "same_status", "different_status", "length_mismatch",
+                           "unknown_status"}, "/dpcopy/compare: enabled, the six totals, none yet")
         s.send(b"/help,/dpcopy/stats")
         helptext = json.loads(s.recv(16384).decode())
         check("dpcopy" in json.dumps(helptext), "/help describes /dpcopy/stats")
