@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/test.sh — installs what is missing, builds, runs every test.
 # Ends with a line "N passed, N failed"; exits non-zero on any failure.
-#   build/      the product build (DPDK apps, integration and e2e tests, benchmarks)
+#   build/      the product build (DPDK apps, integration and e2e tests, benchmarks; the
+#               unit-test executables are left out: -Dunit_tests=false)
 #   build-san/  ASan+UBSan build of the pure code; the unit tests run here
 #   build-fuzz/ clang + libFuzzer + ASan/UBSan: each fuzz harness runs 20 s (suite fuzz;
 #               longer runs: tools/fuzz.sh, docs/fuzzing.md)
@@ -29,7 +30,7 @@ dpcopy_log "building build-san/ (ASan+UBSan, unit tests)"
 dpcopy_build build-san -Ddpdk=disabled -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false || exit 1
 if [ $only_unit -eq 0 ]; then
   dpcopy_log "building build/ (product)"
-  dpcopy_build build -Ddpdk=enabled || exit 1
+  dpcopy_build build -Ddpdk=enabled -Dunit_tests=false || exit 1
 fi
 if [ $only_unit -eq 0 ] || [ "$suite" = fuzz ]; then
   dpcopy_log "building build-fuzz/ (clang, libFuzzer harnesses)"
