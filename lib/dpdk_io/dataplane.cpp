@@ -200,120 +200,129 @@ void Run::finish_output(const std::string& end, EndReason reason, int status) {
     if (cfg_.report_file && !write_report(*cfg_.report_file, doc, why)) log("dpcopy: " + why);
 }
 
+// The control loop: resolve the next hop, feed (offline) or copy (live), let the sessions
+// finish, stop. Each stage is one step function; signals can end any stage.
 int Run::run(std::string& err) {
     if (cfg_.started == ReportClock::time_point{}) cfg_.started = ReportClock::now();
     int status = 1;
     if (!setup(err, status)) return status;
+    install_signal_handlers();
+    LoopState st;
+    // the last request gets the retry interval to be answered
+    st.resolve_deadline = clock_.now() + std::uint64_t{cfg_.arp_max_tries} * 1'000'000'000ULL + 1;
+    while (st.stage != Stage::done) {
+        const std::uint64_t now = clock_.now();
+        handle_signals(st, now);
+        if (st.stage == Stage::done) break;  // stopped by a signal: no further step
+        switch (st.stage) {
+            case Stage::resolve: step_resolve(st, now, err); break;
+            case Stage::feed: step_feed(st, now, err); break;
+            case Stage::finish: step_finish(st, now); break;
+            case Stage::done: break;
+        }
+        stats_tick(now);
+    }
+    stop_workers();
+    if (st.status == 0 || st.status == 2)
+        finish_output(st.end, st.status == 0 ? st.reason : EndReason::error, st.status);
+    return st.status;
+}
+
+void Run::install_signal_handlers() {
     g_signals.store(0);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     g_hangups.store(0);
     std::signal(SIGHUP, on_hangup);
+}
 
-    enum class Stage { resolve, feed, finish, done } stage = Stage::resolve;
-    std::string end = "input done";
-    EndReason reason = EndReason::input_finished;
-    std::uint64_t finish_deadline = 0;
-    std::uint64_t next_arp_log = 0;
-    // the last request gets the retry interval to be answered
-    const std::uint64_t resolve_deadline =
-        clock_.now() + std::uint64_t{cfg_.arp_max_tries} * 1'000'000'000ULL + 1;
-    int signals_seen = 0;
-    std::uint64_t first_signal_at = 0;
-    status = 0;
+void Run::end_loop(LoopState& st, const char* end, EndReason reason, int status) {
+    st.end = end;
+    st.reason = reason;
+    st.status = status;
+    st.stage = Stage::done;
+}
 
-    while (stage != Stage::done) {
-        const std::uint64_t now = clock_.now();
-        const int sig = g_signals.load(std::memory_order_relaxed);
-        if (sig != signals_seen) {
-            // One interrupt may arrive twice (`timeout` signals the process and its
-            // group; so does a supervisor): signals within kSignalDebounceNs of the first
-            // count as one. A later one means "stop now".
-            const bool first = signals_seen == 0;
-            const bool again = !first && now - first_signal_at >= kSignalDebounceNs;
-            if (first) first_signal_at = now;
-            signals_seen = sig;
-            if (!first && !again) {
-                // the same interrupt, delivered twice: nothing to do
-            } else if (again || stage == Stage::resolve) {
-                end = again ? "interrupted twice: stopped at once" : "interrupted";
-                reason = EndReason::signal;
-                stage = Stage::done;
-                break;
-            } else if (stage != Stage::finish || finish_deadline == 0) {
-                // (an offline run already waiting for its sessions has no bound yet: it gets one)
-                log("dpcopy: interrupted: letting sessions finish (at most " +
-                    std::to_string(cfg_.drain_bound_ns / 1'000'000'000ULL) + " s; interrupt again to stop now)");
-                end = "interrupted";
-                reason = EndReason::signal;
-                set_phase(kFinish);
-                stage = Stage::finish;
-                finish_deadline = now + cfg_.drain_bound_ns;
-            }
-        }
-        switch (stage) {
-            case Stage::resolve:
-                if (hop_.resolved.load(std::memory_order_acquire)) {
-                    const std::uint64_t m = hop_.mac.load(std::memory_order_relaxed);
-                    log("dpcopy: next hop " + host_->config().next_hops.front().to_string() + " is at " +
-                        unpack_mac(m).to_string() + (cfg_.capture ? "; replaying" : "; copying"));
-                    stage = Stage::feed;  // live: runs until a signal
-                    break;
-                }
-                if (now >= next_arp_log) {
-                    // worker 0 owns the host stack: read the published counters, not the stack
-                    WorkerPub p;
-                    std::uint64_t tries = 0;
-                    if (g_worker_pub[0].read(p)) tries = p.io[IoCounter::arp_requests_sent];
-                    if (cfg_.arp_max_tries && now >= resolve_deadline) {
-                        err = "no ARP reply from the next hop " + host_->config().next_hops.front().to_string() +
-                              " after " + std::to_string(cfg_.arp_max_tries) + " requests on " +
-                              port_name(cfg_.tx_port);
-                        status = 1;
-                        end = "no ARP reply";
-                        reason = EndReason::error;
-                        stage = Stage::done;
-                        break;
-                    }
-                    if (next_arp_log != 0)
-                        log("dpcopy: waiting for the ARP reply of the next hop " +
-                            host_->config().next_hops.front().to_string() + " (" + std::to_string(tries) +
-                            " requests sent)");
-                    next_arp_log = now + 1'000'000'000ULL;
-                }
-                service();
-                break;
-            case Stage::feed:
-                if (cfg_.capture) {
-                    if (!feeder_->feed_some(now, status, err)) {
-                        if (status != 0) {
-                            end = "capture error";
-                            reason = EndReason::error;
-                            stage = Stage::done;
-                            break;
-                        }
-                        set_phase(kFinish);
-                        stage = Stage::finish;
-                        finish_deadline = 0;  // offline end: wait for the engines (they time out sessions)
-                        break;
-                    }
-                }
-                service();
-                break;
-            case Stage::finish:
-                service();
-                if (all_idle()) stage = Stage::done;
-                else if (finish_deadline && now >= finish_deadline) {
-                    end = "interrupted: drain bound reached";
-                    stage = Stage::done;
-                }
-                break;
-            case Stage::done:
-                break;
-        }
-        stats_tick(now);
+void Run::handle_signals(LoopState& st, std::uint64_t now) {
+    const int sig = g_signals.load(std::memory_order_relaxed);
+    if (sig == st.signals_seen) return;
+    // One interrupt may arrive twice (`timeout` signals the process and its group; so does
+    // a supervisor): signals within kSignalDebounceNs of the first count as one. A later
+    // one means "stop now".
+    const bool first = st.signals_seen == 0;
+    const bool again = !first && now - st.first_signal_at >= kSignalDebounceNs;
+    if (first) st.first_signal_at = now;
+    st.signals_seen = sig;
+    if (!first && !again) return;  // the same interrupt, delivered twice
+    if (again || st.stage == Stage::resolve) {
+        end_loop(st, again ? "interrupted twice: stopped at once" : "interrupted", EndReason::signal, st.status);
+    } else if (st.stage != Stage::finish || st.finish_deadline == 0) {
+        // (an offline run already waiting for its sessions has no bound yet: it gets one)
+        log("dpcopy: interrupted: letting sessions finish (at most " +
+            std::to_string(cfg_.drain_bound_ns / 1'000'000'000ULL) + " s; interrupt again to stop now)");
+        st.end = "interrupted";
+        st.reason = EndReason::signal;
+        set_phase(kFinish);
+        st.stage = Stage::finish;
+        st.finish_deadline = now + cfg_.drain_bound_ns;
     }
-    // Stop the workers, then report from their final counters.
+}
+
+// Waits for the next hop's ARP reply (worker 0 owns the host stack and sends the requests).
+void Run::step_resolve(LoopState& st, std::uint64_t now, std::string& err) {
+    if (hop_.resolved.load(std::memory_order_acquire)) {
+        const std::uint64_t m = hop_.mac.load(std::memory_order_relaxed);
+        log("dpcopy: next hop " + host_->config().next_hops.front().to_string() + " is at " +
+            unpack_mac(m).to_string() + (cfg_.capture ? "; replaying" : "; copying"));
+        st.stage = Stage::feed;  // live: runs until a signal
+        return;
+    }
+    if (now >= st.next_arp_log) {
+        // read the published counters, not the stack
+        WorkerPub p;
+        std::uint64_t tries = 0;
+        if (g_worker_pub[0].read(p)) tries = p.io[IoCounter::arp_requests_sent];
+        if (cfg_.arp_max_tries && now >= st.resolve_deadline) {
+            err = "no ARP reply from the next hop " + host_->config().next_hops.front().to_string() + " after " +
+                  std::to_string(cfg_.arp_max_tries) + " requests on " + port_name(cfg_.tx_port);
+            end_loop(st, "no ARP reply", EndReason::error, 1);
+            return;
+        }
+        if (st.next_arp_log != 0)
+            log("dpcopy: waiting for the ARP reply of the next hop " + host_->config().next_hops.front().to_string() +
+                " (" + std::to_string(tries) + " requests sent)");
+        st.next_arp_log = now + 1'000'000'000ULL;
+    }
+    service();
+}
+
+// Offline: reads the capture into the workers' rings until it ends; live: copies until a signal.
+void Run::step_feed(LoopState& st, std::uint64_t now, std::string& err) {
+    if (cfg_.capture && !feeder_->feed_some(now, st.status, err)) {
+        if (st.status != 0) {
+            end_loop(st, "capture error", EndReason::error, st.status);
+            return;
+        }
+        set_phase(kFinish);
+        st.stage = Stage::finish;
+        st.finish_deadline = 0;  // offline end: wait for the engines (they time out sessions)
+        return;
+    }
+    service();
+}
+
+// Lets the sessions finish: until every worker is idle, or the drain bound after a signal.
+void Run::step_finish(LoopState& st, std::uint64_t now) {
+    service();
+    if (all_idle()) st.stage = Stage::done;
+    else if (st.finish_deadline && now >= st.finish_deadline) {
+        st.end = "interrupted: drain bound reached";
+        st.stage = Stage::done;
+    }
+}
+
+// Stops the workers, so that the report reads their final counters.
+void Run::stop_workers() {
     if (launched_) {
         set_phase(kQuit);
         rte_eal_mp_wait_lcore();
@@ -324,8 +333,6 @@ int Run::run(std::string& err) {
     // Frames still buffered for a TX queue will never leave: drop and count them now, so the
     // report and the summary account for them (teardown would count them too late).
     for (auto& w : workers_) w->sink.discard();
-    if (status == 0 || status == 2) finish_output(end, status == 0 ? reason : EndReason::error, status);
-    return status;
 }
 
 }  // namespace dp

@@ -59,6 +59,27 @@ private:
         for (auto& w : workers_) w->phase.store(p, std::memory_order_release);
     }
     void stats_tick(std::uint64_t now);
+
+    // The control loop (Run::run): its stages and what it carries between iterations.
+    enum class Stage { resolve, feed, finish, done };
+    struct LoopState {
+        Stage stage = Stage::resolve;
+        std::string end = "input done";
+        EndReason reason = EndReason::input_finished;
+        int status = 0;
+        std::uint64_t finish_deadline = 0;   // 0: none (offline end waits for the engines)
+        std::uint64_t resolve_deadline = 0;  // no ARP reply by then: error
+        std::uint64_t next_arp_log = 0;
+        int signals_seen = 0;
+        std::uint64_t first_signal_at = 0;
+    };
+    void install_signal_handlers();
+    void handle_signals(LoopState& st, std::uint64_t now);
+    void step_resolve(LoopState& st, std::uint64_t now, std::string& err);
+    void step_feed(LoopState& st, std::uint64_t now, std::string& err);
+    void step_finish(LoopState& st, std::uint64_t now);
+    void end_loop(LoopState& st, const char* end, EndReason reason, int status);
+    void stop_workers();
     void finish_output(const std::string& end, EndReason reason, int status);
 
     DataplaneConfig cfg_;
