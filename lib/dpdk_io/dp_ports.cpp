@@ -33,16 +33,11 @@ std::string port_name(std::uint16_t port) {
 // what the port offers (af_packet's qpairs fan frames out over all of them, net_pcap and
 // net_ring have one queue per file/ring), RSS with the symmetric key when there are
 // several and the port hashes TCP/IPv4; TX: one per worker.
-bool setup_port(PortSetup& ps, rte_mempool* pool, std::string& err, std::string& note, std::uint16_t& rxq_out) {
-    rte_eth_dev_info info{};
-    int rc = rte_eth_dev_info_get(ps.id, &info);
-    if (rc != 0) {
-        err = "port " + std::to_string(ps.id) + ": cannot read its capabilities: " + rte_strerror(-rc);
-        return false;
-    }
-    const std::uint16_t rxq = std::min<std::uint16_t>(ps.rxq, std::max<std::uint16_t>(info.max_rx_queues, 1));
-    rxq_out = rxq;
-    if (ps.txq_as_rxq) ps.txq = std::min<std::uint16_t>(rxq, std::max<std::uint16_t>(info.max_tx_queues, 1));
+namespace {
+
+// The port's configuration: RSS over rxq queues (symmetric key) when the port hashes TCP,
+// multi-segment TX and scattered RX when offered, the MTU when asked and possible.
+rte_eth_conf port_conf(PortSetup& ps, const rte_eth_dev_info& info, std::uint16_t rxq, bool& mtu_set) {
     rte_eth_conf conf{};
     conf.rxmode.mq_mode = rxq > 1 ? RTE_ETH_MQ_RX_RSS : RTE_ETH_MQ_RX_NONE;
     ps.rss_rx = false;
@@ -61,18 +56,18 @@ bool setup_port(PortSetup& ps, rte_mempool* pool, std::string& err, std::string&
     // offered (large frames are chained otherwise; the PMD must accept chains).
     conf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
     if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
-    bool mtu_set = false;
+    mtu_set = false;
     if (ps.mtu > 1500 && info.max_mtu >= ps.mtu) {
         conf.rxmode.mtu = ps.mtu;
         mtu_set = true;
     }
-    rc = rte_eth_dev_configure(ps.id, rxq, ps.txq, &conf);
-    if (rc != 0) {
-        err = port_name(ps.id) + ": configure failed (" + std::to_string(rxq) + " rx, " + std::to_string(ps.txq) +
-              " tx queues): " + rte_strerror(-rc);
-        return false;
-    }
-    std::uint16_t nrxd = kRxDesc, ntxd = kTxDesc;
+    return conf;
+}
+
+// The RX queues (mbufs from pool) and TX queues on the port's NUMA socket.
+bool setup_queues(const PortSetup& ps, const rte_eth_dev_info& info, const rte_eth_conf& conf, rte_mempool* pool,
+                  std::uint16_t rxq, std::uint16_t& nrxd, std::uint16_t& ntxd, std::string& err) {
+    int rc = 0;
     rte_eth_dev_adjust_nb_rx_tx_desc(ps.id, &nrxd, &ntxd);
     const int socket = rte_eth_dev_socket_id(ps.id);
     const unsigned sock = socket < 0 ? static_cast<unsigned>(SOCKET_ID_ANY) : static_cast<unsigned>(socket);
@@ -92,6 +87,31 @@ bool setup_port(PortSetup& ps, rte_mempool* pool, std::string& err, std::string&
             return false;
         }
     }
+    return true;
+}
+
+}  // namespace
+
+bool setup_port(PortSetup& ps, rte_mempool* pool, std::string& err, std::string& note, std::uint16_t& rxq_out) {
+    rte_eth_dev_info info{};
+    int rc = rte_eth_dev_info_get(ps.id, &info);
+    if (rc != 0) {
+        err = "port " + std::to_string(ps.id) + ": cannot read its capabilities: " + rte_strerror(-rc);
+        return false;
+    }
+    const std::uint16_t rxq = std::min<std::uint16_t>(ps.rxq, std::max<std::uint16_t>(info.max_rx_queues, 1));
+    rxq_out = rxq;
+    if (ps.txq_as_rxq) ps.txq = std::min<std::uint16_t>(rxq, std::max<std::uint16_t>(info.max_tx_queues, 1));
+    bool mtu_set = false;
+    const rte_eth_conf conf = port_conf(ps, info, rxq, mtu_set);
+    rc = rte_eth_dev_configure(ps.id, rxq, ps.txq, &conf);
+    if (rc != 0) {
+        err = port_name(ps.id) + ": configure failed (" + std::to_string(rxq) + " rx, " + std::to_string(ps.txq) +
+              " tx queues): " + rte_strerror(-rc);
+        return false;
+    }
+    std::uint16_t nrxd = kRxDesc, ntxd = kTxDesc;
+    if (!setup_queues(ps, info, conf, pool, rxq, nrxd, ntxd, err)) return false;
     rc = rte_eth_dev_start(ps.id);
     if (rc != 0) {
         err = port_name(ps.id) + ": start failed: " + rte_strerror(-rc);
