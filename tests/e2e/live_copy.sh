@@ -305,10 +305,36 @@ if [[ "two instances" =~ ${LIVE_ONLY:-.} ]]; then
 fi
 
 # ---- responses through dpintercept on the assistant ------------------------------------
+# A second Prometheus, in the assistant's namespace, scrapes dpintercept's --metrics; at the
+# end its HTTP API must hold the values of dpintercept's --report.
+start_prometheus() {  # ns port target -> PROM_PID (empty when it did not become ready)
+  local ns=$1 port=$2 target=$3 i
+  PROM_PID=""
+  cat >"$RIG_TMP/prometheus-$ns.yml" <<YML
+global: {scrape_interval: 1s, scrape_timeout: 900ms}
+scrape_configs:
+  - job_name: $ns
+    static_configs: [{targets: ['$target']}]
+YML
+  rig_bg "$ns" prometheus --config.file="$RIG_TMP/prometheus-$ns.yml" --storage.tsdb.path="$RIG_TMP/tsdb-$ns" \
+    --web.listen-address="127.0.0.1:$port" --log.level=warn >"$RIG_TMP/prometheus-$ns.log" 2>&1
+  local pid=$RIG_LAST_PID
+  for i in $(seq 100); do
+    rig_exec "$ns" curl -sf "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1 && { PROM_PID=$pid; return 0; }
+    sleep 0.2
+  done
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  return 1
+}
+ICE_PROM_Q=""
+if [[ "live intercept" =~ ${LIVE_ONLY:-.} ]] && command -v prometheus >/dev/null; then
+  start_prometheus asst 9091 127.0.0.1:9465 || bad "dpintercept scraped by Prometheus" "prometheus not ready: $(tail -3 "$RIG_TMP/prometheus-asst.log")"
+fi
 ip -n "$(rig_ns tgt)" route replace 198.19.0.0/16 via 198.18.1.7
 rig_bg asst "$DPINTERCEPT" --no-huge -m 512 --no-pci --lcores '0@(0-1)' --file-prefix "dpclivei$$" \
   --log-level 'lib.*:warning' --vdev net_af_packet0,iface=dp0 -- \
-  --ip 198.18.1.7/24 -F 'tcp and src host 198.18.1.2' --stats-interval 0 --metrics 127.0.0.1:9465 >"$RIG_TMP/intercept.out" 2>&1
+  --ip 198.18.1.7/24 -F 'tcp and src host 198.18.1.2' --stats-interval 0 --metrics 127.0.0.1:9465 \
+  --report "$RIG_TMP/intercept.json" >"$RIG_TMP/intercept.out" 2>&1
 ICE_PID=$RIG_LAST_PID
 sleep 2
 if kill -0 "$ICE_PID" 2>/dev/null; then
@@ -322,12 +348,38 @@ if kill -0 "$ICE_PID" 2>/dev/null; then
        python3 -c "import sys; sys.exit(0 if float('$rec') > 0 else 1)"; then
       ok "dpintercept --metrics: records $rec"
     else bad "dpintercept --metrics" "$(head -c 300 <<<"$m")"; fi
+    if [ -n "${PROM_PID:-}" ]; then
+      sleep 3  # a few scrapes after the last response
+      ICE_PROM_Q=$(rig_exec asst curl -s -G http://127.0.0.1:9091/api/v1/query \
+        --data-urlencode 'query={__name__=~"dpintercept_(responses|records|subscriptions_new|io_filtered_out)_total"}')
+    fi
   fi
 else
   bad dpintercept "exited at start"; tail -5 "$RIG_TMP/intercept.out"
 fi
 kill -INT "$ICE_PID" 2>/dev/null; for _ in $(seq 50); do kill -0 "$ICE_PID" 2>/dev/null || break; sleep 0.1; done
 rm -rf "/var/run/dpdk/dpclivei$$"
+if [ -n "${PROM_PID:-}" ]; then
+  kill "$PROM_PID" 2>/dev/null; wait "$PROM_PID" 2>/dev/null
+  if [ -n "$ICE_PROM_Q" ]; then
+    python3 - "$ICE_PROM_Q" "$RIG_TMP/intercept.json" <<'PY'
+import json, sys
+res = json.loads(sys.argv[1])["data"]["result"]
+prom = {r["metric"]["__name__"][len("dpintercept_"):-len("_total")]: float(r["value"][1]) for r in res}
+rep = json.load(open(sys.argv[2]))
+want = {"responses": rep["intercept"]["responses"], "records": rep["intercept"]["records"],
+        "subscriptions_new": rep["intercept"]["subscriptions_new"],
+        "io_filtered_out": rep["io"]["filtered_out"]}
+bad = [f"{n}: prometheus {prom.get(n)} report {v}" for n, v in want.items() if prom.get(n) != v]
+print("; ".join(bad) if bad else "ok " + ", ".join(f"{n} {int(v)}" for n, v in want.items()))
+sys.exit(1 if bad or want["records"] == 0 else 0)
+PY
+    if [ $? -eq 0 ]; then ok "dpintercept scraped by Prometheus: it holds the report's values"
+    else bad "dpintercept scraped by Prometheus" "values differ (above)"; fi
+  else
+    bad "dpintercept scraped by Prometheus" "no query made (dpintercept did not run its cases)"
+  fi
+fi
 
 # The copy namespace's kernel never saw the copied sessions.
 if ct=$(rig_conntrack_untouched copy); then ok "no conntrack entry in the copy namespace (control flow tracked)"
