@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The Debian package (debian/): built with `dpkg-buildpackage -b -us -uc` in a clean copy of
-# the source (tracked and new files, no build directories), installed on this machine with
-# dpkg -i, checked, then purged. Checks: the files every operator needs are in it; it holds
+# the source (tracked and new files, no build directories), installed with dpkg -i into a
+# container-less chroot (an overlay of this machine's / whose writes go to a tmpfs, so the
+# machine itself is never touched), checked there, then purged there. Checks: the files every operator needs are in it; it holds
 # exactly what `meson install` installs from the same build (man pages compressed); the
 # installed programs run (--version), `man -w` finds the pages and they render, the units
 # pass `systemd-analyze verify`, the helpers and the completion work; purging removes it all.
-# Needs root, dpkg-buildpackage (dpkg-dev, debhelper) and the build dependencies; skips
-# (77) without them, or when a dpcopy package is already installed (it is left alone).
+# Needs root, overlayfs, dpkg-buildpackage (dpkg-dev, debhelper) and the build dependencies;
+# skips (77) without them, or when a dpcopy package is already installed (the chroot would
+# inherit it).
 # Prints "debian-package: N passed, N failed" and the time each step took.
 #
 #   tests/tools/debian_package.sh        (meson test --suite package)
@@ -33,9 +35,9 @@ fi
 (cd "$root" && dpkg-checkbuilddeps) || skip "build dependencies missing (above)"
 
 tmp=$(mktemp -d /tmp/dpcopy-deb.XXXXXX)
-installed=0
+R="$tmp/root"  # the chroot: / overlaid, writes to $tmp/layer (a tmpfs)
 cleanup() {
-  [ $installed -eq 1 ] && dpkg --purge dpcopy >/dev/null 2>&1
+  for m in "$R/sys" "$R/dev" "$R/proc" "$R" "$tmp/layer"; do mountpoint -q "$m" && umount -l "$m"; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -82,12 +84,17 @@ if diff -u "$tmp/meson.want" "$tmp/deb.have" >"$tmp/diff.txt"; then
   ok "the package holds exactly what meson install installs ($(wc -l <"$tmp/deb.have") files)"
 else bad "package and meson install differ (- meson only, + package only): $(grep -E '^[-+]/' "$tmp/diff.txt")"; fi
 
-# ---- install ---------------------------------------------------------------------------
-if dpkg -i "$deb" >"$tmp/dpkg.log" 2>&1; then installed=1; ok "dpkg -i"
-else
-  installed=1  # half-configured: purge it at exit
-  bad "dpkg -i: $(tail -10 "$tmp/dpkg.log")"; exit 1
-fi
+# ---- install into the chroot -------------------------------------------------------------
+mkdir -p "$tmp/layer" "$R"
+if mount -t tmpfs -o size=1g dpcopy-deb "$tmp/layer" && mkdir -p "$tmp/layer/upper" "$tmp/layer/work" &&
+   mount -t overlay dpcopy-deb -o "lowerdir=/,upperdir=$tmp/layer/upper,workdir=$tmp/layer/work" "$R" &&
+   mount -t proc proc "$R/proc" && mount --bind /dev "$R/dev" && mount --bind -o ro /sys "$R/sys"; then
+  ok "chroot: / overlaid on a tmpfs"
+else bad "chroot: cannot mount the overlay (overlayfs needed)"; exit 1; fi
+inroot() { chroot "$R" "$@"; }
+cp "$deb" "$R/tmp/" && debname="/tmp/$(basename "$deb")"
+if inroot dpkg -i "$debname" >"$tmp/dpkg.log" 2>&1; then ok "dpkg -i (in the chroot)"
+else bad "dpkg -i: $(tail -10 "$tmp/dpkg.log")"; exit 1; fi
 step "installed"
 # Every file an operator needs (a file missing from meson's install set fails here too).
 need=(/usr/bin/dpcopy /usr/bin/dpintercept
@@ -101,38 +108,39 @@ need=(/usr/bin/dpcopy /usr/bin/dpintercept
   /usr/share/doc/dpcopy/copyright
   /usr/share/doc/dpcopy/examples/dpcopy.conf.example /usr/share/doc/dpcopy/examples/dpintercept.conf.example
   /usr/share/doc/dpcopy/examples/grafana-dashboard.json /usr/share/doc/dpcopy/examples/http.pcap)
-dpkg -L dpcopy >"$tmp/dpkg-L.txt"
+inroot dpkg -L dpcopy >"$tmp/dpkg-L.txt"
 missing=""
 for f in "${need[@]}"; do
-  grep -qxF "$f" "$tmp/dpkg-L.txt" && [ -e "$f" ] || missing+=" $f"
+  grep -qxF "$f" "$tmp/dpkg-L.txt" && [ -e "$R$f" ] || missing+=" $f"
 done
 [ -z "$missing" ] && ok "dpkg -L lists every needed file (${#need[@]}), all on disk" || bad "missing:$missing"
-check "setup-hugepages.sh and bind-nic.sh are executable" test -x /usr/lib/dpcopy/setup-hugepages.sh -a -x /usr/lib/dpcopy/bind-nic.sh
+check "setup-hugepages.sh and bind-nic.sh are executable" test -x "$R/usr/lib/dpcopy/setup-hugepages.sh" -a -x "$R/usr/lib/dpcopy/bind-nic.sh"
+check "this machine itself is untouched (no /usr/bin/dpcopy outside the chroot)" test ! -e /usr/bin/dpcopy
 
-check "dpcopy --version" bash -c "/usr/bin/dpcopy --version | grep -qx 'dpcopy $version'"
-check "dpintercept --version" bash -c "/usr/bin/dpintercept --version | grep -qx 'dpintercept $version'"
-check "man -w dpcopy" bash -c "[ \"\$(man -w dpcopy)\" = /usr/share/man/man1/dpcopy.1.gz ]"
-check "man -w dpintercept" bash -c "[ \"\$(man -w dpintercept)\" = /usr/share/man/man1/dpintercept.1.gz ]"
-check "man dpcopy renders (EXIT STATUS, --report)" bash -c "MANWIDTH=100 man dpcopy 2>/dev/null | grep -q '^EXIT STATUS' && MANWIDTH=100 man dpcopy 2>/dev/null | grep -q -- '--report'"
-mkdir -p "$tmp/units"
-ln -s /usr/lib/systemd/system/dpcopy@.service "$tmp/units/dpcopy@0.service"  # the template, as an instance
-for u in /usr/lib/systemd/system/dpcopy.service "$tmp/units/dpcopy@0.service" /usr/lib/systemd/system/dpintercept.service; do
-  check "systemd-analyze verify $(basename "$u") (installed): no complaint" bash -c \
+check "dpcopy --version" inroot bash -c "/usr/bin/dpcopy --version | grep -qx 'dpcopy $version'"
+check "dpintercept --version" inroot bash -c "/usr/bin/dpintercept --version | grep -qx 'dpintercept $version'"
+check "man -w dpcopy" inroot bash -c "[ \"\$(man -w dpcopy)\" = /usr/share/man/man1/dpcopy.1.gz ]"
+check "man -w dpintercept" inroot bash -c "[ \"\$(man -w dpintercept)\" = /usr/share/man/man1/dpintercept.1.gz ]"
+check "man dpcopy renders (EXIT STATUS, --report)" inroot bash -c "MANWIDTH=100 man dpcopy 2>/dev/null | grep -q '^EXIT STATUS' && MANWIDTH=100 man dpcopy 2>/dev/null | grep -q -- '--report'"
+mkdir -p "$R/tmp/units"
+ln -s /usr/lib/systemd/system/dpcopy@.service "$R/tmp/units/dpcopy@0.service"  # the template, as an instance
+for u in /usr/lib/systemd/system/dpcopy.service /tmp/units/dpcopy@0.service /usr/lib/systemd/system/dpintercept.service; do
+  check "systemd-analyze verify $(basename "$u") (installed): no complaint" inroot bash -c \
     "out=\$(systemd-analyze verify '$u' 2>&1); [ -z \"\$out\" ] || { echo \"\$out\"; exit 1; }"
 done
-check "units name the installed paths, nothing under /usr/local" bash -c \
+check "units name the installed paths, nothing under /usr/local" inroot bash -c \
   "! grep -l /usr/local /usr/lib/systemd/system/dpcopy.service /usr/lib/systemd/system/dpcopy@.service /usr/lib/systemd/system/dpintercept.service"
-check "the unit's ExecStartPre helper runs (--dry-run)" bash -c \
+check "the unit's ExecStartPre helper runs (--dry-run)" inroot bash -c \
   "/usr/lib/dpcopy/setup-hugepages.sh --size 64M --dry-run | grep -qE 'would run: dpdk-hugepages.py|nothing to do'"
-check "bind-nic.sh finds its lib/common.sh (--help)" bash -c "/usr/lib/dpcopy/bind-nic.sh --help 2>&1 | grep -q 'hands a NIC to DPDK'"
-check "bash completion loads for both programs" bash -c \
+check "bind-nic.sh finds its lib/common.sh (--help)" inroot bash -c "/usr/lib/dpcopy/bind-nic.sh --help 2>&1 | grep -q 'hands a NIC to DPDK'"
+check "bash completion loads for both programs" inroot bash -c \
   "source /usr/share/bash-completion/completions/dpcopy && complete -p dpcopy dpintercept >/dev/null"
 
 # ---- purge -----------------------------------------------------------------------------
-if dpkg --purge dpcopy >"$tmp/purge.log" 2>&1; then installed=0; ok "dpkg --purge dpcopy"
+if inroot dpkg --purge dpcopy >"$tmp/purge.log" 2>&1; then ok "dpkg --purge dpcopy (in the chroot)"
 else bad "dpkg --purge: $(tail -5 "$tmp/purge.log")"; fi
 left=""
-for f in "${need[@]}"; do [ -e "$f" ] && left+=" $f"; done
+for f in "${need[@]}"; do [ -e "$R$f" ] && left+=" $f"; done
 [ -z "$left" ] && ok "purged: none of its files is left" || bad "left after purge:$left"
 step "done"
 echo "debian-package: $pass passed, $fail failed"
