@@ -45,7 +45,7 @@ inline constexpr const char* kPortsHelp =
 inline constexpr const char* kIdleHelp =
     "      --idle-sleep US            a poll loop with nothing to do for a few polls sleeps, backing off\n"
     "                                 from 2 us up to US microseconds; a packet resets it\n"
-    "                                 (0..1000, default 20; 0 = always poll)\n"
+    "                                 (0..1000, default 200; 0 = always poll)\n"
     "      --busy-poll                always poll, never sleep: dedicated cores (= --idle-sleep 0)\n";
 // --stats-interval, -l/--log, --report and OptionParser's --config, --version, -h/--help,
 inline constexpr const char* kOutputHelp =

@@ -43,7 +43,7 @@ struct DataplaneConfig {
     // its next frame) sleeps, backing off up to this; on a machine whose CPUs are shared
     // (the kernel's softirqs, the target, the clients) a spinning loop starves them.
     // 0: always poll (dedicated cores). Bursts wait at most this long in the RX ring.
-    std::uint32_t idle_sleep_us = 20;
+    std::uint32_t idle_sleep_us = 200;
     std::FILE* log = stderr;                  // -l
     std::optional<std::string> report_file;   // --report
     std::optional<std::string> log_path;      // -l FILE: `log` is that file (stamped lines, SIGHUP reopens)

@@ -26,7 +26,7 @@ struct InterceptPlaneConfig {
     std::uint16_t tx_port = 0;
     std::string filter = "tcp";               // -F
     std::uint32_t stats_interval_s = 1;       // 0: none
-    std::uint32_t idle_sleep_us = 20;         // the idle policy's longest sleep (idle_policy.hpp); 0: always poll
+    std::uint32_t idle_sleep_us = 200;        // the idle policy's longest sleep (idle_policy.hpp); 0: always poll
     std::FILE* log = stderr;
     std::optional<std::string> report_file;
     std::optional<std::string> metrics_address;  // --metrics IP:PORT (Prometheus)

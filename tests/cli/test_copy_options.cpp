@@ -34,7 +34,7 @@ TEST_CASE("dpcopy: defaults", "[cli][copy]") {
     CHECK_FALSE(o.full_sessions_only);
     CHECK(o.session_timeout_s == 120);
     CHECK(o.time_wait_s == 60);
-    CHECK(o.idle_sleep_us == 20);
+    CHECK(o.idle_sleep_us == 200);
     check_shared_defaults(o);
 }
 

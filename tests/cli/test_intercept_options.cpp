@@ -18,7 +18,7 @@ TEST_CASE("dpintercept: defaults", "[cli][intercept]") {
     REQUIRE(r.outcome == Outcome::run);
     const auto& o = r.options;
     CHECK(o.filter == "tcp");
-    CHECK(o.idle_sleep_us == 20);
+    CHECK(o.idle_sleep_us == 200);
     CHECK(o.ip.ip == ip("10.0.0.3"));
     CHECK(o.ip.prefix == 24);
     CHECK(o.payload_bytes == 64);
