@@ -12,7 +12,9 @@ void add_shared_options(po::options_description& d) {
         ("stats-interval", po::value<S>(), "")
         ("log,l", po::value<S>(), "")
         ("report", po::value<S>(), "")
-        ("metrics", po::value<S>(), "");
+        ("metrics", po::value<S>(), "")
+        ("idle-sleep", po::value<S>(), "")
+        ("busy-poll", OptionParser::flag_value(), "");
 }
 
 }  // namespace dpcopy::cli

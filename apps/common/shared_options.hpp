@@ -31,7 +31,8 @@ inline auto file_check(Result<bool> (*check)(const std::string&)) {
     };
 }
 
-// --rx-port, --tx-port, --control-port, --key-file, --stats-interval, -l/--log, --report, --metrics
+// --rx-port, --tx-port, --control-port, --key-file, --stats-interval, -l/--log, --report, --metrics,
+// --idle-sleep, --busy-poll
 void add_shared_options(po::options_description& d);
 
 // The help lines both usages print, each ending in a newline:
@@ -40,6 +41,12 @@ inline constexpr const char* kPortsHelp =
     "      --rx-port N, --tx-port N   DPDK port ids (default 0 and 0)\n"
     "      --control-port PORT        UDP port of the control ring (default 36524)\n"
     "      --key-file FILE            shared secret that authenticates control datagrams\n";
+// --idle-sleep and --busy-poll (the poll loops' idle policy, lib/dpdk_io/idle_policy.hpp),
+inline constexpr const char* kIdleHelp =
+    "      --idle-sleep US            a poll loop with nothing to do for a few polls sleeps, backing off\n"
+    "                                 from 2 us up to US microseconds; a packet resets it\n"
+    "                                 (0..1000, default 200; 0 = always poll)\n"
+    "      --busy-poll                always poll, never sleep: dedicated cores (= --idle-sleep 0)\n";
 // --stats-interval, -l/--log, --report and OptionParser's --config, --version, -h/--help,
 inline constexpr const char* kOutputHelp =
     "      --stats-interval S         a status line every S seconds (0..3600, default 1; 0 = none)\n"
@@ -54,7 +61,8 @@ inline constexpr const char* kExitStatusHelp =
     "Exit status: 0 success, --help, --version; 1 runtime failure; 2 bad command line, config file or input file.\n";
 
 // Reads the shared options into an options struct with the members rx_port, tx_port,
-// control_port, key_file, stats_interval_s, log_file, report_file and metrics.
+// control_port, key_file, stats_interval_s, log_file, report_file, metrics and
+// idle_sleep_us (--busy-poll sets it to 0, whatever --idle-sleep says).
 template <class Options>
 void take_shared_options(OptionParser& p, Options& o) {
     p.take("rx-port", uint_in<std::uint16_t>(0, 65534), o.rx_port);
@@ -65,6 +73,10 @@ void take_shared_options(OptionParser& p, Options& o) {
     p.take("log", file_check(check_writable_path), o.log_file);
     p.take("report", file_check(check_writable_path), o.report_file);
     p.take("metrics", parse_listen_address, o.metrics);
+    p.take("idle-sleep", uint_in<std::uint32_t>(0, 1000), o.idle_sleep_us);
+    bool busy_poll = false;
+    p.take_flag("busy-poll", busy_poll);
+    if (busy_poll) o.idle_sleep_us = 0;
 }
 
 }  // namespace dpcopy::cli

@@ -34,7 +34,6 @@ po::options_description copy_description() {
         ("full-sessions-only,O", flag(), "")
         ("session-timeout,t", po::value<S>(), "")
         ("time-wait", po::value<S>(), "")
-        ("idle-sleep", po::value<S>(), "")
         ("mysql-user", po::value<L>(), "")
         ("no-compare", flag(), "")
         ("diff-log", po::value<S>(), "")
@@ -81,9 +80,7 @@ EAL options: dpcopy --help
   -t, --session-timeout S        idle time before a session is ended with RST (1..86400, default 120)
       --time-wait S              seconds before a translated tuple is reused toward the same target
                                  (1..3600, default 60)
-      --idle-sleep US            a worker with nothing to do for 256 polls sleeps US microseconds,
-                                 leaving its CPU to others (0..1000, default 20; 0 = always poll)
-      --mysql-user NAME:PASSWORD MySQL/MariaDB account whose replayed logins are rewritten for the
+)") + kIdleHelp + R"(      --mysql-user NAME:PASSWORD MySQL/MariaDB account whose replayed logins are rewritten for the
                                  target's scramble (repeatable; best in --config: never printed)
 Comparison of the target's answers with production's (docs/compare.md):
       --no-compare               do not compare (default: status, length and latency per exchange,
@@ -91,7 +88,7 @@ Comparison of the target's answers with production's (docs/compare.md):
       --diff-log FILE            one JSON line per exchange whose status differs (at most 1000 per worker)
       --stats-file FILE          one JSON line per status interval (rates, lost, compare counters)
       --html-report FILE         one self-contained HTML page: latency CDFs, status table, rates over time
-)") + kPortsHelp + kOutputHelp + R"(
+)" + kPortsHelp + kOutputHelp + R"(
 Example: dpcopy -l 1-2 -- -x 80-10.0.0.2:8080 -c 10.9.0.x -n 2
 )" + kExitStatusHelp;
 }
@@ -123,7 +120,6 @@ void read_copy_options(OptionParser& p, CopyOptions& o) {
     p.take_flag("full-sessions-only", o.full_sessions_only);
     p.take("session-timeout", uint_in<std::uint32_t>(1, 86400), o.session_timeout_s);
     p.take("time-wait", uint_in<std::uint32_t>(1, 3600), o.time_wait_s);
-    p.take("idle-sleep", uint_in<std::uint32_t>(0, 1000), o.idle_sleep_us);
     p.take_flag("no-compare", o.no_compare);
     p.take("diff-log", file_check(check_writable_path), o.diff_log);
     p.take("stats-file", file_check(check_writable_path), o.stats_file);

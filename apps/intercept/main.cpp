@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
     pc.tx_port = opt.tx_port;
     pc.filter = opt.filter;
     pc.stats_interval_s = opt.stats_interval_s;
+    pc.idle_sleep_us = opt.idle_sleep_us;
     pc.report_file = opt.report_file;
     pc.metrics_address = opt.metrics;
     pc.version = DPCOPY_VERSION;

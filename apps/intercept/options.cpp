@@ -64,7 +64,7 @@ EAL options: dpintercept --help
                                  statuses with (0..1460, default 64; 0 = headers only)
       --allow CIDR[,CIDR...]     networks allowed to subscribe (default: the subnet of --ip;
                                  with --key-file and no --allow: any source)
-)" + kOutputHelp + R"(
+)" + kIdleHelp + kOutputHelp + R"(
 Example: dpintercept -l 1 -- --ip 10.0.0.3/24 -F 'tcp and src port 8080'
 )" + kExitStatusHelp;
 }

@@ -24,6 +24,7 @@ struct InterceptOptions {
     // --key-file and no --allow, empty = any source (the key authenticates).
     std::vector<Cidr> allow;
     std::uint32_t stats_interval_s = 1;      // --stats-interval 0..3600 (0 = none)
+    std::uint32_t idle_sleep_us = 200;       // --idle-sleep 0..1000 (0, --busy-poll: always poll)
     std::optional<std::string> log_file;     // -l: nullopt = stderr
     std::optional<std::string> report_file;  // --report
     std::optional<std::string> metrics;      // --metrics IP:PORT

@@ -18,7 +18,6 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
-#include <rte_pause.h>
 #include <rte_ring.h>
 
 #include <sys/prctl.h>
@@ -126,16 +125,31 @@ RunSnapshot Run::snapshot(bool final_read) {
     return s;
 }
 
-void Run::service() {
+void Run::service(std::uint64_t now, bool fed, std::uint64_t due_at) {
+    // (a frame in hand already due waits for room: no due time to keep)
+    const std::uint64_t due_in_us = due_at > now ? (due_at - now) / 1000 : IdlePolicy::kNoDue;
     if (inline_worker_) {
-        workers_[0]->poll_once();
-    } else if (!cfg_.capture) {
+        // The main lcore runs worker 0: its idle policy, never past the feeder's next frame.
+        Worker& w = *workers_[0];
+        const bool busy = w.poll_once() || fed;
+        w.sleep_idle(w.idle.after_poll(busy, due_in_us));
+        return;
+    }
+    if (!cfg_.capture) {
         // Live mode: the main lcore only watches signals and prints status lines; it
         // yields its CPU (often shared with a worker on small machines).
         rte_delay_us_sleep(200);
-    } else {
-        rte_pause();
+        return;
     }
+    // Offline, workers on their own lcores: the main lcore only feeds. Pacing (the next
+    // frame not due yet), it sleeps until close to the due time; waiting for room, for a
+    // pass's sessions, for the workers to finish or for ARP, the back-off.
+    const std::uint32_t us = fed          ? main_idle_.after_poll(true)
+                             : due_at > now ? main_idle_.wait_for_due(due_in_us)
+                                            : main_idle_.after_poll(false);
+    if (us == 0) return;
+    ++feed_ctr_[IoCounter::idle_sleeps];
+    rte_delay_us_sleep(us);
 }
 
 bool Run::all_idle() {
@@ -293,11 +307,12 @@ void Run::step_resolve(LoopState& st, std::uint64_t now, std::string& err) {
                 " (" + std::to_string(tries) + " requests sent)");
         st.next_arp_log = now + 1'000'000'000ULL;
     }
-    service();
+    service(now);
 }
 
 // Offline: reads the capture into the workers' rings until it ends; live: copies until a signal.
 void Run::step_feed(LoopState& st, std::uint64_t now, std::string& err) {
+    const std::uint64_t fed_before = feed_ctr_[IoCounter::fed_frames];
     if (cfg_.capture && !feeder_->feed_some(now, st.status, err)) {
         if (st.status != 0) {
             end_loop(st, "capture error", EndReason::error, st.status);
@@ -308,12 +323,12 @@ void Run::step_feed(LoopState& st, std::uint64_t now, std::string& err) {
         st.finish_deadline = 0;  // offline end: wait for the engines (they time out sessions)
         return;
     }
-    service();
+    service(now, feed_ctr_[IoCounter::fed_frames] != fed_before, feeder_ ? feeder_->due_at() : 0);
 }
 
 // Lets the sessions finish: until every worker is idle, or the drain bound after a signal.
 void Run::step_finish(LoopState& st, std::uint64_t now) {
-    service();
+    service(now);
     if (all_idle()) st.stage = Stage::done;
     else if (st.finish_deadline && now >= st.finish_deadline) {
         st.end = "interrupted: drain bound reached";

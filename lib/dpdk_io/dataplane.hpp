@@ -38,11 +38,12 @@ struct DataplaneConfig {
     std::optional<net::Ipv4Addr> gateway;     // --gateway
     AddressSet clients;                       // -c (empty: the original client addresses)
     std::uint32_t stats_interval_s = 1;       // 0: no status lines
-    // A worker that found nothing to do in 256 polls in a row sleeps this long (never
-    // the main lcore while it feeds a capture): on a machine whose CPUs are shared (the
-    // kernel's softirqs, the target, the clients) a spinning worker starves them.
-    // 0: always poll. Bursts wait at most this long in the RX ring (1024 descriptors).
-    std::uint32_t idle_sleep_us = 20;
+    // The idle policy's longest sleep (IdlePolicy, idle_policy.hpp): a poll loop with
+    // nothing to do (workers, the inline worker, the offline feeder waiting for room or for
+    // its next frame) sleeps, backing off up to this; on a machine whose CPUs are shared
+    // (the kernel's softirqs, the target, the clients) a spinning loop starves them.
+    // 0: always poll (dedicated cores). Bursts wait at most this long in the RX ring.
+    std::uint32_t idle_sleep_us = 200;
     std::FILE* log = stderr;                  // -l
     std::optional<std::string> report_file;   // --report
     std::optional<std::string> log_path;      // -l FILE: `log` is that file (stamped lines, SIGHUP reopens)

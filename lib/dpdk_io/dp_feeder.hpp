@@ -45,6 +45,9 @@ public:
         in.done_bytes = passes_done_ >= cfg_.loop ? in.file_bytes : cfg_.capture->position();
         return in;
     }
+    // When the frame in hand is due (0: no frame in hand): the main lcore's idle policy
+    // sleeps until close to it rather than spin.
+    std::uint64_t due_at() const noexcept { return pending_ ? pending_due_ : 0; }
     // Frees the frame waiting for room (teardown, before the pool goes).
     void release() noexcept {
         if (pending_) {

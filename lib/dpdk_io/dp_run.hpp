@@ -53,7 +53,9 @@ private:
     net::EgressGuard egress_guard() const;
     void teardown();
     RunSnapshot snapshot(bool final_read);
-    void service();                       // one step of the control loop
+    // One step of the control loop: the inline worker's poll, then the idle policy's sleep.
+    // `fed`: the feeder handed out a frame; `due_at`: when its next frame is due (0: none).
+    void service(std::uint64_t now, bool fed = false, std::uint64_t due_at = 0);
     bool all_idle();
     void set_phase(int p) {
         for (auto& w : workers_) w->phase.store(p, std::memory_order_release);
@@ -102,6 +104,7 @@ private:
     std::unique_ptr<RxClassifier> classifier_;
     SharedHop hop_;
     IoCounters feed_ctr_;
+    IdlePolicy main_idle_;  // the main lcore when it does not run a worker (its sleeps: feed_ctr_)
     std::uint64_t next_stats_ = 0;
     std::uint64_t feed_pub_at_ = 0;
     RunSnapshot prev_;

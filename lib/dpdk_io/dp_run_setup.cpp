@@ -64,7 +64,8 @@ bool Run::choose_worker_lcores(std::string& err) {
     unsigned lc;
     RTE_LCORE_FOREACH_WORKER(lc) { lcores.push_back(lc); }
     inline_worker_ = lcores.empty();
-    if (inline_worker_) prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);  // short idle sleeps (live)
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);  // the main lcore's idle sleeps last what was asked
+    main_idle_ = IdlePolicy(cfg_.idle_sleep_us);
     if (inline_worker_) lcores.push_back(rte_get_main_lcore());
     rte_eth_dev_info txinfo{};
     if (rte_eth_dev_info_get(cfg_.tx_port, &txinfo) != 0) {
@@ -322,8 +323,8 @@ bool Run::create_workers(const net::MacAddr& mac, std::string& err) {
             return false;
         }
         if (compare::Comparator* c = compare_->worker(k)) w->engine->set_observer(c);
-        // The main lcore never sleeps while it feeds a capture (it runs worker 0 inline).
-        w->idle_sleep_us = (inline_worker_ && cfg_.capture) ? 0 : cfg_.idle_sleep_us;
+        // (inline: Run::service applies worker 0's policy, with the feeder's due time)
+        w->idle = IdlePolicy(cfg_.idle_sleep_us);
         w->from_main = create_ring("dpc_main_" + std::to_string(k), kRingSize, err);
         if (!w->from_main) return false;
         if (k > 0) {

@@ -23,11 +23,11 @@ Published<CompareCounts> g_compare_pub;
 std::atomic<bool> g_compare_on{false};
 
 int worker_main(void* arg) {
-    // Sleeps when idle (--idle-sleep) should last what was asked, not the default 50 us
-    // of timer slack.
+    // Sleeps when idle (--idle-sleep, IdlePolicy) should last what was asked, not the
+    // default 50 us of timer slack.
     prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
     auto* w = static_cast<Worker*>(arg);
-    while (w->phase.load(std::memory_order_relaxed) != kQuit) w->poll_once();
+    while (w->phase.load(std::memory_order_relaxed) != kQuit) w->sleep_idle(w->idle.after_poll(w->poll_once()));
     w->control_stop();
     w->publish();
     return 0;

@@ -33,6 +33,7 @@
 #include "lib/dpdk_io/dp_tx_sink.hpp"
 #include "lib/dpdk_io/packet_socket_drops.hpp"
 #include "lib/dpdk_io/host_stack.hpp"
+#include "lib/dpdk_io/idle_policy.hpp"
 #include "lib/dpdk_io/io_counters.hpp"
 #include "lib/dpdk_io/published.hpp"
 #include "lib/dpdk_io/run_compare.hpp"
@@ -47,7 +48,6 @@ constexpr unsigned kRingSize = 2048;        // main lcore -> worker (the feeder 
 constexpr unsigned kHandoffRingSize = 8192; // worker 0 -> worker k: live frames cannot wait, so
                                             // a descheduled worker gets ~ms of room
 constexpr unsigned kPoolCache = 256;
-constexpr std::uint32_t kIdlePolls = 256;       // empty polls before a worker may sleep
 constexpr std::uint64_t kDrainNs = 100'000;     // TX batch drained at least every 100 us
 constexpr std::uint64_t kPublishNs = 1'000'000; // counters published every 1 ms
 constexpr std::uint64_t kTxStallNs = 1'000'000'000;  // a TX queue that took nothing this long is stuck
@@ -139,11 +139,10 @@ struct Worker {
     std::uint64_t advanced_at = 0;
     std::uint64_t tx_moved_at = 0;  // the last time the TX queue took a frame, or had none waiting
     std::uint64_t tx_seen = 0;      // ctr[tx_frames] then
-    std::uint32_t idle_sleep_us = 0;  // see DataplaneConfig::idle_sleep_us
+    IdlePolicy idle;  // --idle-sleep: worker_main sleeps when poll_once found nothing to do
     // Captured segments the engine holds, stored after every poll (one relaxed store)
     // for the offline feeder, which must not wait for the 1 ms publication.
     alignas(64) std::atomic<std::uint64_t> queued_now{0};
-    std::uint32_t idle_polls = 0;
 
     struct RxQueue {
         std::uint16_t port = 0, queue = 0;
@@ -374,7 +373,9 @@ struct Worker {
         hop->gen.fetch_add(1, std::memory_order_release);
     }
 
-    void poll_once() {
+    // One iteration of the loop; true when it moved a frame or frames wait to be sent (the
+    // idle policy's `busy`). The caller sleeps, when the policy says so (sleep_idle).
+    bool poll_once() {
         const std::uint64_t now = clock->now();
         const std::uint32_t g = hop->gen.load(std::memory_order_acquire);
         if (g != hop_gen_seen) {
@@ -446,13 +447,14 @@ struct Worker {
             publish();
             publish_at = now + kPublishNs;
         }
-        // Idle: nothing received for kIdlePolls polls and nothing waiting to be sent.
-        // Not a per-packet system call: it only happens when there are no packets.
-        if (got != 0 || sink.pending() != 0) {
-            idle_polls = 0;
-        } else if (idle_sleep_us != 0 && ++idle_polls >= kIdlePolls) {
-            rte_delay_us_sleep(idle_sleep_us);
-        }
+        return got != 0 || sink.pending() != 0;
+    }
+    // The idle policy's sleep (counted): not a per-packet system call, it only happens when
+    // there are no packets.
+    void sleep_idle(std::uint32_t us) {
+        if (us == 0) return;
+        ++ctr[IoCounter::idle_sleeps];
+        rte_delay_us_sleep(us);
     }
 
     bool queues_empty() const noexcept {

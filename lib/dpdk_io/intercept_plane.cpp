@@ -15,6 +15,8 @@
 #include <rte_mbuf.h>
 #include <rte_telemetry.h>
 
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -25,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lib/dpdk_io/dp_ports.hpp"
+#include "lib/dpdk_io/idle_policy.hpp"
 #include "lib/dpdk_io/port_mac.hpp"
 #include "lib/dpdk_io/published.hpp"
 #include "lib/dpdk_io/report.hpp"
@@ -128,6 +131,7 @@ struct InterceptPlane::Impl : session::FrameSink {
     std::unique_ptr<InterceptCore> core;
     std::unique_ptr<HostStack> host;
     InterceptPlaneStats st;
+    IdlePolicy idle;  // run(): --idle-sleep
     bool rx_started = false, tx_started = false;
     // filter
     rte_bpf* bpf = nullptr;
@@ -334,9 +338,10 @@ std::unique_ptr<InterceptPlane> InterceptPlane::start(InterceptPlaneConfig cfg, 
     return std::unique_ptr<InterceptPlane>(new InterceptPlane(std::move(im)));
 }
 
-void InterceptPlane::poll_once() {
+bool InterceptPlane::poll_once() {
     auto& im = *impl_;
     std::array<rte_mbuf*, kBurst> rx{};
+    const std::uint64_t tx_before = im.st[InterceptIoCounter::tx_frames];
     const std::uint16_t n = rte_eth_rx_burst(im.cfg.rx_port, 0, rx.data(), kBurst);
     const std::uint64_t t = im.now();
     for (std::uint16_t i = 0; i < n; ++i) {
@@ -347,6 +352,7 @@ void InterceptPlane::poll_once() {
     im.host->poll(t, im);
     if (im.ntx) im.flush_tx();
     if (t >= im.next_publish) im.publish(t);
+    return n != 0 || im.ntx != 0 || im.st[InterceptIoCounter::tx_frames] != tx_before;
 }
 
 const InterceptCounters& InterceptPlane::counters() const noexcept { return impl_->core->counters(); }
@@ -425,8 +431,13 @@ int InterceptPlane::run(std::string& err) {
     g_ihangups.store(0);
     std::signal(SIGHUP, on_ihangup);
     const std::uint64_t interval = std::uint64_t{im.cfg.stats_interval_s} * 1'000'000'000ULL;
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);  // idle sleeps last what the policy asked
+    im.idle = IdlePolicy(im.cfg.idle_sleep_us);
     while (g_isignals.load(std::memory_order_relaxed) == 0) {
-        poll_once();
+        if (const std::uint32_t us = im.idle.after_poll(poll_once())) {
+            ++im.st[InterceptIoCounter::idle_sleeps];
+            rte_delay_us_sleep(us);
+        }
         if (g_ihangups.load(std::memory_order_relaxed) != 0) {  // SIGHUP: logrotate moved the log
             g_ihangups.store(0, std::memory_order_relaxed);
             std::string why;

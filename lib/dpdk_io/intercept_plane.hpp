@@ -26,6 +26,7 @@ struct InterceptPlaneConfig {
     std::uint16_t tx_port = 0;
     std::string filter = "tcp";               // -F
     std::uint32_t stats_interval_s = 1;       // 0: none
+    std::uint32_t idle_sleep_us = 200;        // the idle policy's longest sleep (idle_policy.hpp); 0: always poll
     std::FILE* log = stderr;
     std::optional<std::string> report_file;
     std::optional<std::string> metrics_address;  // --metrics IP:PORT (Prometheus)
@@ -47,7 +48,8 @@ struct InterceptPlaneConfig {
     X(drop_not_ours, "received frames for another host or of another protocol")                        \
     X(drop_too_big, "frames larger than the linearisation buffer or an mbuf")                          \
     X(drop_no_mbuf, "frames dropped: the mbuf pool was empty")                                         \
-    X(drop_tx_full, "frames dropped: the TX queue stayed full")
+    X(drop_tx_full, "frames dropped: the TX queue stayed full")                                        \
+    X(idle_sleeps, "sleeps of the poll loop with nothing to do (--idle-sleep; 0 with --busy-poll)")
 
 DPCOPY_DEFINE_COUNTERS(InterceptIoCounter, intercept_io_counter_count, intercept_io_counter_names,
                        intercept_io_counter_descriptions, DPCOPY_INTERCEPT_IO_COUNTERS)
@@ -62,7 +64,8 @@ struct InterceptPlaneStats : counters::CounterSet<InterceptIoCounter, intercept_
 };
 
 // Ports set up, filter compiled; poll_once() does one RX burst and the timers. Tests
-// drive it one iteration at a time; run() loops until SIGINT/SIGTERM.
+// drive it one iteration at a time; run() loops until SIGINT/SIGTERM, sleeping when the
+// idle policy says so (--idle-sleep, counted as idle_sleeps).
 class InterceptPlane {
 public:
     static std::unique_ptr<InterceptPlane> start(InterceptPlaneConfig cfg, std::string& err);
@@ -70,7 +73,7 @@ public:
     InterceptPlane(const InterceptPlane&) = delete;
     InterceptPlane& operator=(const InterceptPlane&) = delete;
 
-    void poll_once();
+    bool poll_once();  // true when it moved a frame or frames wait to be sent (IdlePolicy's busy)
     // Runs until a signal; flushes pending batches, prints the summary, writes the report.
     // Returns the exit status (0; 1 when the report cannot be written).
     int run(std::string& err);

@@ -45,6 +45,8 @@ namespace dpcopy::io {
     X(arp_ignored, "ARP frames for other hosts, or replies we did not ask for")                        \
     X(icmp_echo_replies, "ICMP echo replies sent for --ip")                                            \
     X(icmp_ignored, "ICMP frames not an echo request for --ip")                                        \
+    /* the poll loops (IdlePolicy) */                                                                  \
+    X(idle_sleeps, "sleeps of the poll loops with nothing to do (--idle-sleep; 0 with --busy-poll)")   \
     /* offline source */                                                                               \
     X(file_frames, "records read from the capture file (every pass), skipped ones included")          \
     X(file_truncated, "records cut by the capture's snap length")                                      \

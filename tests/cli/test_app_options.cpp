@@ -142,16 +142,17 @@ TEST_CASE("option_tests.hpp: concat", "[cli][common]") {
 }
 
 TEST_CASE("shared help lines: every shared option, in both usages", "[cli][common]") {
-    const std::string shared = std::string(kPortsHelp) + kOutputHelp;
+    const std::string shared = std::string(kPortsHelp) + kIdleHelp + kOutputHelp;
     po::options_description d;
     add_shared_options(d);
-    REQUIRE(long_names(d).size() == 8);  // ports x3, key file, stats interval, log, report, metrics
+    // ports x3, key file, stats interval, log, report, metrics, idle sleep, busy poll
+    REQUIRE(long_names(d).size() == 10);
     for (const auto& key : long_names(d)) {
         INFO(key);
         CHECK_THAT(shared, Catch::Contains("--" + key + " "));
     }
     for (const char* s : {"-l, --log", "--config FILE", "--version", "-h, --help"}) CHECK_THAT(shared, Catch::Contains(s));
-    for (const char* block : {kPortsHelp, kOutputHelp, kExitStatusHelp}) {
+    for (const char* block : {kPortsHelp, kIdleHelp, kOutputHelp, kExitStatusHelp}) {
         const std::string text(block);
         CHECK(text.back() == '\n');
         CHECK_THAT(copy_usage(), Catch::Contains(text));

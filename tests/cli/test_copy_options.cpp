@@ -34,7 +34,7 @@ TEST_CASE("dpcopy: defaults", "[cli][copy]") {
     CHECK_FALSE(o.full_sessions_only);
     CHECK(o.session_timeout_s == 120);
     CHECK(o.time_wait_s == 60);
-    CHECK(o.idle_sleep_us == 20);
+    CHECK(o.idle_sleep_us == 200);
     check_shared_defaults(o);
 }
 
@@ -94,6 +94,9 @@ TEST_CASE("dpcopy: accepted values of every option", "[cli][copy]") {
         {with_x({"--time-wait", "3600"}), [](auto& o) { return o.time_wait_s == 3600; }, "--time-wait 3600"},
         {with_x({"--idle-sleep", "0"}), [](auto& o) { return o.idle_sleep_us == 0; }, "--idle-sleep 0"},
         {with_x({"--idle-sleep", "1000"}), [](auto& o) { return o.idle_sleep_us == 1000; }, "--idle-sleep 1000"},
+        {with_x({"--busy-poll"}), [](auto& o) { return o.idle_sleep_us == 0; }, "--busy-poll"},
+        {with_x({"--idle-sleep", "50", "--busy-poll"}), [](auto& o) { return o.idle_sleep_us == 0; },
+         "--busy-poll wins over --idle-sleep"},
         {with_x({"--mysql-user", "app:pa,ss:x", "--mysql-user", "ro:"}),
          [](auto& o) {
              return o.mysql_users.size() == 2 && o.mysql_users[0].name == "app" &&

@@ -18,6 +18,7 @@ TEST_CASE("dpintercept: defaults", "[cli][intercept]") {
     REQUIRE(r.outcome == Outcome::run);
     const auto& o = r.options;
     CHECK(o.filter == "tcp");
+    CHECK(o.idle_sleep_us == 200);
     CHECK(o.ip.ip == ip("10.0.0.3"));
     CHECK(o.ip.prefix == 24);
     CHECK(o.payload_bytes == 64);
@@ -46,6 +47,9 @@ TEST_CASE("dpintercept: accepted values of every option", "[cli][intercept]") {
         {with_ip({"--allow", "0.0.0.0/0"}), [](auto& o) { return o.allow[0].prefix == 0; }, "--allow everyone"},
         {with_ip({"--allow", "10.0.0.0/8", "--allow", "172.16.0.0/12"}), [](auto& o) { return o.allow.size() == 2; }, "--allow twice"},
         {with_ip({"--stats-interval", "0"}), [](auto& o) { return o.stats_interval_s == 0; }, "--stats-interval"},
+        {with_ip({"--idle-sleep", "100"}), [](auto& o) { return o.idle_sleep_us == 100; }, "--idle-sleep"},
+        {with_ip({"--idle-sleep", "0"}), [](auto& o) { return o.idle_sleep_us == 0; }, "--idle-sleep 0"},
+        {with_ip({"--busy-poll"}), [](auto& o) { return o.idle_sleep_us == 0; }, "--busy-poll"},
         {with_ip({"-l", temp().path("i.log"), "--report", temp().path("i.json")}),
          [](auto& o) { return o.log_file && o.report_file; }, "-l --report"},
     };
@@ -79,6 +83,7 @@ TEST_CASE("dpintercept: rejected values of every option", "[cli][intercept]") {
         {with_ip({"--allow", "10.0.0.0/8,"}), "for option --allow: empty item"},
         {with_ip({"--allow", "10.0.0.0/40"}), "for option --allow"},
         {with_ip({"--stats-interval", "3601"}), "for option --stats-interval"},
+        {with_ip({"--idle-sleep", "1001"}), "for option --idle-sleep"},
         {with_ip({"-l", temp().path("no/dir.log")}), "for option --log"},
         {with_ip({"--report", temp().path("no/dir.json")}), "for option --report"},
         {with_ip({"--bogus"}), "unrecognised option '--bogus'"},

@@ -71,6 +71,15 @@ for out in keepalive curl close redis curlkl-s1; do
   else bad "intercept: $out control counters" "[$(echo $ctl)]"; fi
 done
 
+# The idle policy (--idle-sleep, default 20 us): dpcopy at --speed 1 (-l 0: the main lcore
+# feeds and runs the worker) slept in the capture's gaps, and lost nothing (checked above).
+for out in keepalive-s1 curlkl-s1; do
+  sleeps=$(sed -nE 's/.*"idle_sleeps": ([0-9]+).*/\1/p' "$RIG_TMP/$out.json" | head -1)
+  lost=$(sed -nE 's/.*"lost_total": ([0-9]+).*/\1/p' "$RIG_TMP/$out.json" | head -1)
+  if [ -n "$sleeps" ] && [ "$sleeps" -gt 0 ] && [ "$lost" = 0 ]; then ok "idle policy: dpcopy $out slept $sleeps times, lost nothing"
+  else bad "idle policy: dpcopy $out" "idle_sleeps=$sleeps lost_total=$lost"; fi
+done
+
 # ---- two dpcopy instances (-f 0 and -f 1) share the one dpintercept -------------
 # -f 0 owns the fake client ports 1024-33279, -f 1 33280-33791 (docs/cli.md): the
 # target's log tells whose each request was.
@@ -107,7 +116,7 @@ ok = t["records"] > 0 and t["datagrams"] > 0 and t["subscriptions_new"] >= 8 and
 sys.exit(0 if ok else 1)
 PY
 ice_intercept_stop "$ICE1_PID" "$ICE1_PREFIX" INT
-python3 - "$RIG_TMP/intercept.json" "$here/../../docs/report.schema.json" <<'PY' && ok "dpintercept: report at SIGINT: two subscribers served, records batched, nothing rejected, valid against docs/report.schema.json" || bad dpintercept "report: see above"
+python3 - "$RIG_TMP/intercept.json" "$here/../../docs/report.schema.json" <<'PY' && ok "dpintercept: report at SIGINT: two subscribers served, records batched, nothing rejected, idle sleeps, valid against docs/report.schema.json" || bad dpintercept "report: see above"
 import json, sys, jsonschema
 r = json.load(open(sys.argv[1]))
 errors = [e.message for e in jsonschema.Draft202012Validator(json.load(open(sys.argv[2]))).iter_errors(r)]
@@ -115,12 +124,14 @@ print("dpintercept report schema errors:", errors)
 i, rej = r["intercept"], r["control_rejects"]
 print("dpintercept:", {k: i[k] for k in ("subscriptions_new", "unsubscribes", "responses", "no_subscriber", "records", "datagrams")},
       "filter", r["filter"])
+print("dpintercept idle_sleeps:", r["io"]["idle_sleeps"])
 print("dpintercept report header:", {k: r[k] for k in ("program", "start_time", "end_time", "host", "end_reason")})
 ok = (not errors and r["end"] == "interrupted" and r["end_reason"] == "signal" and r["program"] == "dpintercept"
       and r["options"][0].endswith("dpintercept") and r["duration_s"] > 0
       and i["subscriptions_new"] >= 8 and i["unsubscribes"] == i["subscriptions_new"]
       and i["records"] > 0 and i["datagrams"] > 0 and i["records"] >= i["datagrams"] and i["drop_build"] == 0
-      and sum(rej.values()) == 0 and i["control_not_allowed"] == 0)
+      and sum(rej.values()) == 0 and i["control_not_allowed"] == 0
+      and r["io"]["idle_sleeps"] > 0)  # the idle policy: it slept between the replays
 sys.exit(0 if ok else 1)
 PY
 grep -q "dpintercept: summary:" "$RIG_TMP/intercept.out" && ok "dpintercept printed its summary" || bad dpintercept "no summary line"

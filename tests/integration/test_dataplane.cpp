@@ -155,6 +155,39 @@ TEST_CASE("replay at --speed 1 with -n 2 and --loop 2: four times the requests")
     CHECK(line_counts(fx.target.requests()) == line_counts(expected, 4));
 }
 
+// An io counter of the report (its "io" object), or -1 when absent.
+long long report_counter(const std::string& json, const std::string& name) {
+    const std::string key = "\"" + name + "\": ";
+    const std::size_t at = json.find(key);
+    return at == std::string::npos ? -1 : std::stoll(json.substr(at + key.size()));
+}
+
+// The idle policy (lib/dpdk_io/idle_policy.hpp): at --speed 1 the capture's gaps leave the
+// main lcore (the feeder, and worker 0 with -l 0) or the workers with nothing to do. They
+// sleep (counted), and the replay still delivers every request once.
+TEST_CASE("idle policy: a replay at --speed 1 sleeps in the capture's gaps and loses nothing") {
+    Replay<> fx(kSample, 1.0);
+    fx.report_to("report");
+    fx.run_ok();
+    CHECK(line_counts(fx.target.requests()) == line_counts(requests_in_capture(kSample, 80)));
+    const std::string json = fx.report_json();
+    INFO(json);
+    CHECK(report_counter(json, "lost_total") == 0);
+    CHECK(report_counter(json, "idle_sleeps") > 0);
+}
+
+TEST_CASE("idle policy: --idle-sleep 0 (--busy-poll) never sleeps and loses nothing") {
+    Replay<> fx(kSample, 1.0);
+    fx.cfg.idle_sleep_us = 0;
+    fx.report_to("report");
+    fx.run_ok();
+    CHECK(line_counts(fx.target.requests()) == line_counts(requests_in_capture(kSample, 80)));
+    const std::string json = fx.report_json();
+    INFO(json);
+    CHECK(report_counter(json, "lost_total") == 0);
+    CHECK(report_counter(json, "idle_sleeps") == 0);
+}
+
 // A capture of keep-alive sessions whose requests are `request_bytes` long (3,500: 3
 // captured segments each, what zero-copy amplification chains), cut into segments of at
 // most `segment_bytes` of payload (over 1,460: GRO/TSO super-segments), written with libpcap.

@@ -19,12 +19,19 @@
 # has been stable for 2 s (at most 60 s after the load). Lost = expected - requests the
 # target logged from the fake clients. DPCOPY_LCORES (default "-l 0": one inline worker,
 # so that nginx, wrk and the kernel keep the other CPU), DURATION (default 10).
+# Each row gives the target's req/s served and dpcopy's CPU seconds (user + system; offline
+# from /usr/bin/time, live from /proc/PID/stat up to the SIGINT) and per 1,000 requests.
+# OFFLINE_SPECS (default "1 1,2 1,1 2,1 5,0 1": "SPEED N" pairs, 0 = fastest);
+# DPCOPY_BASELINE=BINARY also runs every offline case with that binary, on the same capture
+# (e.g. main's build, to compare a change: rows marked "[baseline]").
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 DPCOPY=$(realpath "${1:-$root/build/apps/copy/dpcopy}")
 DURATION=${DURATION:-10}
 LCORES=${DPCOPY_LCORES:--l 0}
 ONLY=${ONLY:-.}   # regex over case names (debugging)
+OFFLINE_SPECS=${OFFLINE_SPECS:-1 1,2 1,1 2,1 5,0 1}
+BASELINE=${DPCOPY_BASELINE:+$(realpath "$DPCOPY_BASELINE")}
 BENCH_PACKAGES=(wrk nginx-light tcpdump ethtool iproute2)
 
 # shellcheck source=lib.sh
@@ -77,6 +84,10 @@ wait_stable() {
     sleep 0.5
   done
 }
+# cpu_text SECONDS SERVED: "cpu U+S s (per 1k requests)"
+cpu_text() { awk -v c="$1" -v s="$2" 'BEGIN { printf "cpu %.2f s (%.3f s per 1k req)", c, (s > 0 ? 1000 * c / s : 0) }'; }
+# pid_cpu PID: the CPU seconds (user + system) a running process has used so far
+pid_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 result() {  # CASE EXPECTED SERVED SECONDS EXTRA
   awk -v c="$1" -v e="$2" -v s="$3" -v t="$4" -v x="$5" -v l="$(load)" 'BEGIN {
     lost = e - s; pct = e > 0 ? 100 * lost / e : 0
@@ -104,12 +115,17 @@ for w in keepalive close; do
   exp=$(python3 "$REQS" "$cap" 80 | wc -l)
   conns=$(tcpdump -r "$cap" 'tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack == 0' 2>/dev/null | wc -l)
   echo "== offline $w: capture of wrk at $(wrk_rate "$RIG_TMP/$w.rec.wrk") req/s: $exp complete requests, $conns connections, online nginx logged $(online); tcpdump drops $(rig_tcpdump_drops "$cap")"
-  for spec in "1 1" "2 1" "1 2" "1 5"; do
+  IFS=, read -r -a specs <<<"$OFFLINE_SPECS"
+  for spec in "${specs[@]}"; do
+   for bin in "$DPCOPY" ${BASELINE:+"$BASELINE"}; do
+    # shellcheck disable=SC2086  # "SPEED N"
     set -- $spec; speed=$1; n=$2
+    label=""; [ "$bin" = "$DPCOPY" ] || label=" [baseline]"
     run_no=$((run_no + 1)); prefix="dpctcw$$_$run_no"
     : > "$TGT_LOG"
     # shellcheck disable=SC2086
-    timeout 900 ip netns exec "$(rig_ns copy)" "$DPCOPY" --no-huge -m 768 --no-pci $LCORES --file-prefix "$prefix" \
+    /usr/bin/time -f '%U %S' -o "$RIG_TMP/off.$run_no.cpu" \
+    timeout 900 ip netns exec "$(rig_ns copy)" "$bin" --no-huge -m 768 --no-pci $LCORES --file-prefix "$prefix" \
       --log-level 'lib.*:warning' --vdev net_af_packet0,iface=tx0 -- \
       -i "$cap" -x 80-198.18.1.2:80 -c 198.19.0.0/16 --ip 198.18.1.9/24 --speed "$speed" -n "$n" \
       --stats-interval 0 --report "$RIG_TMP/off.$run_no.json" >"$RIG_TMP/off.$run_no.out" 2>&1
@@ -118,7 +134,10 @@ for w in keepalive close; do
     sleep 1
     secs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["elapsed_s"])' "$RIG_TMP/off.$run_no.json" 2>/dev/null || echo 0)
     drops=$(python3 -c 'import json,sys; r = json.load(open(sys.argv[1])); print(r["lost_total"], "lost", r["filtered_total"], "filtered")' "$RIG_TMP/off.$run_no.json" 2>/dev/null || echo '?')
-    result "offline $w --speed $speed -n $n" $((exp * n)) "$(served)" "$secs" "(run ${secs} s, exit $rc, dpcopy drops: $drops)"
+    cpu=$(tail -1 "$RIG_TMP/off.$run_no.cpu" | awk '{ print $1 + $2 }')
+    result "offline $w --speed $speed -n $n$label" $((exp * n)) "$(served)" "$secs" \
+      "(run ${secs} s, exit $rc, dpcopy drops: $drops, $(cpu_text "$cpu" "$(served)"))"
+   done
   done
 done
 
@@ -147,6 +166,7 @@ for w in keepalive close keepalive_throttled close_throttled; do
     read -r m0 r0 d0 s0 < <(mirror_counters)
     run_wrk "$w" "$RIG_TMP/$w.live.$n.wrk"
     wait_stable
+    cpu=$(pid_cpu "$pid")
     kill -INT "$pid" 2>/dev/null
     for i in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
@@ -159,6 +179,6 @@ for w in keepalive close keepalive_throttled close_throttled; do
     drops=$(python3 -c 'import json,sys; r = json.load(open(sys.argv[1])); print(r["lost_total"], "lost", r["filtered_total"], "filtered")' "$RIG_TMP/live.$run_no.json" 2>/dev/null || echo '?')
     # rate: over the load's DURATION (the target is served while the load runs)
     result "live $w -n $n" $((on * n)) "$(served)" "$DURATION" \
-      "(online $on at $(wrk_rate "$RIG_TMP/$w.live.$n.wrk") req/s beside dpcopy; exit $rc, dpcopy drops: $drops)"
+      "(online $on at $(wrk_rate "$RIG_TMP/$w.live.$n.wrk") req/s beside dpcopy; exit $rc, dpcopy drops: $drops, $(cpu_text "$cpu" "$(served)"))"
   done
 done
