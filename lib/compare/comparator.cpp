@@ -13,8 +13,6 @@ constexpr std::uint32_t kMaxSessions = 1u << 24;
 constexpr std::uint32_t kMaxEndpoints = 1u << 16;
 constexpr std::uint32_t kMaxDiffs = 1u << 20;
 
-void add(std::atomic<std::uint64_t>& a) noexcept { a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
-
 }  // namespace
 
 std::unique_ptr<Comparator> Comparator::create(const CompareConfig& cfg, std::string& err) {
@@ -198,7 +196,7 @@ std::uint32_t ComparatorImpl::endpoint_index(Protocol proto, const EndpointName&
 // a response begins in them, the earlier answer was over (the target answered it shorter)
 // and they are this answer: its length runs from that response's start.
 void ComparatorImpl::on_exchange(const session::ExchangeRecord& record) {
-    add(totals_.exchanges);
+    ++totals_.exchanges;
     session::ExchangeRecord r = record;
     JoinedStatus online, target;
     bool online_known = false, target_known = false;
@@ -229,20 +227,20 @@ void ComparatorImpl::count_exchange(EndpointStats& ep, const session::ExchangeRe
     tables_.statuses.add(online, target);
     if (!online_known || !target_known) {
         ++ep.unknown_status;
-        add(totals_.unknown_status);
+        ++totals_.unknown_status;
         return;
     }
-    add(totals_.compared);
+    ++totals_.compared;
     if (!(online == target)) {
         ++ep.different_status;
-        add(totals_.different_status);
+        ++totals_.different_status;
         return;
     }
     ++ep.same_status;
-    add(totals_.same_status);
+    ++totals_.same_status;
     if (r.online_response_bytes != r.target_response_bytes) {
         ++ep.length_mismatch;
-        add(totals_.length_mismatch);
+        ++totals_.length_mismatch;
     }
 }
 
