@@ -154,14 +154,13 @@ void ComparatorImpl::on_request(std::uint32_t slot, session::ConstBytes head, se
     if (slot >= slots_.size()) return;
     Slot& s = slots_[slot];
     decide_protocol(s, head);
-    RequestDescription desc;
-    describe_request(s.protocol, head, desc);
-    s.request = desc.line;
-    s.endpoint = endpoint_index(s.protocol, desc.endpoint, s.endpoint_overflowed);
+    EndpointName& name = scratch_name_;
+    const bool head_request = describe_request(s.protocol, head, name, s.request);
+    s.endpoint = endpoint_index(s.protocol, name, s.endpoint, s.endpoint_overflowed);
     // The target's answer begins where its stream has got to, unless a framed response is
     // still arriving (then its framing finds the next one).
     s.target.anchor_here();
-    if (desc.head) {
+    if (head_request) {
         s.target.expect_head(s.target.position());
         const auto ahead = static_cast<std::int32_t>(s.last_client_offset - s.online.position());
         if (s.has_client_offset && (ahead > 0 || (ahead == 0 && s.online.state() == StreamParser::State::response_start)))
@@ -169,8 +168,14 @@ void ComparatorImpl::on_request(std::uint32_t slot, session::ConstBytes head, se
     }
 }
 
-std::uint32_t ComparatorImpl::endpoint_index(Protocol proto, const EndpointName& name, bool& overflowed) noexcept {
+// `previous`: the slot's endpoint so far; most sessions ask for the same one again (no hash).
+std::uint32_t ComparatorImpl::endpoint_index(Protocol proto, const EndpointName& name, std::uint32_t previous,
+                                             bool& overflowed) noexcept {
     overflowed = false;
+    if (previous != tables_.other_index) {
+        const EndpointStats& ep = tables_.endpoints[previous];
+        if (ep.protocol == proto && ep.name == name) return previous;
+    }
     if (name.view() == "other") return tables_.other_index;
     const std::uint32_t hash = fnv1a32(reinterpret_cast<const std::uint8_t*>(name.data), name.len, 2166136261u ^ static_cast<std::uint32_t>(proto));
     const std::size_t mask = endpoint_slots_.size() - 1;
@@ -221,8 +226,14 @@ void ComparatorImpl::on_exchange(const session::ExchangeRecord& record) {
 void ComparatorImpl::count_exchange(EndpointStats& ep, const session::ExchangeRecord& r, const JoinedStatus& online,
                                     bool online_known, const JoinedStatus& target, bool target_known) noexcept {
     ++ep.exchanges;
-    if (r.online_response_bytes > 0) ep.online.record(r.online_response_time), tables_.online.record(r.online_response_time);
-    if (r.target_response_bytes > 0) ep.target.record(r.target_response_time), tables_.target.record(r.target_response_time);
+    if (r.online_response_bytes > 0) {
+        const std::size_t b = LatencyHistogram::bucket_of(r.online_response_time);
+        ep.online.record_in(b), tables_.online.record_in(b);
+    }
+    if (r.target_response_bytes > 0) {
+        const std::size_t b = LatencyHistogram::bucket_of(r.target_response_time);
+        ep.target.record_in(b), tables_.target.record_in(b);
+    }
     ep.statuses.add(online, target);
     tables_.statuses.add(online, target);
     if (!online_known || !target_known) {
