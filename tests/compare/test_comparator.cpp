@@ -358,7 +358,7 @@ TEST_CASE("StatusPairs: the indexed table and the scanned one count as a plain l
     std::vector<std::pair<std::string, std::string>> order;
     std::map<std::pair<std::string, std::string>, std::uint64_t> counts;
     for (int k = 0; k < 20000; ++k) {
-        const unsigned r = rng() % (k < 10000 ? 40u : 400u);  // repeats, then many new pairs
+        const auto r = static_cast<unsigned>(rng() % (k < 10000 ? 40u : 400u));  // repeats, then many new pairs
         const JoinedStatus online = status(r), target = status(r / 3 + (r & 1));
         big.add(online, target);
         small.add(online, target);
