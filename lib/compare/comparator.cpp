@@ -13,8 +13,6 @@ constexpr std::uint32_t kMaxSessions = 1u << 24;
 constexpr std::uint32_t kMaxEndpoints = 1u << 16;
 constexpr std::uint32_t kMaxDiffs = 1u << 20;
 
-void add(std::atomic<std::uint64_t>& a) noexcept { a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
-
 }  // namespace
 
 std::unique_ptr<Comparator> Comparator::create(const CompareConfig& cfg, std::string& err) {
@@ -156,14 +154,13 @@ void ComparatorImpl::on_request(std::uint32_t slot, session::ConstBytes head, se
     if (slot >= slots_.size()) return;
     Slot& s = slots_[slot];
     decide_protocol(s, head);
-    RequestDescription desc;
-    describe_request(s.protocol, head, desc);
-    s.request = desc.line;
-    s.endpoint = endpoint_index(s.protocol, desc.endpoint, s.endpoint_overflowed);
+    EndpointName& name = scratch_name_;
+    const bool head_request = describe_request(s.protocol, head, name, s.request);
+    s.endpoint = endpoint_index(s.protocol, name, s.endpoint, s.endpoint_overflowed);
     // The target's answer begins where its stream has got to, unless a framed response is
     // still arriving (then its framing finds the next one).
     s.target.anchor_here();
-    if (desc.head) {
+    if (head_request) {
         s.target.expect_head(s.target.position());
         const auto ahead = static_cast<std::int32_t>(s.last_client_offset - s.online.position());
         if (s.has_client_offset && (ahead > 0 || (ahead == 0 && s.online.state() == StreamParser::State::response_start)))
@@ -171,8 +168,14 @@ void ComparatorImpl::on_request(std::uint32_t slot, session::ConstBytes head, se
     }
 }
 
-std::uint32_t ComparatorImpl::endpoint_index(Protocol proto, const EndpointName& name, bool& overflowed) noexcept {
+// `previous`: the slot's endpoint so far; most sessions ask for the same one again (no hash).
+std::uint32_t ComparatorImpl::endpoint_index(Protocol proto, const EndpointName& name, std::uint32_t previous,
+                                             bool& overflowed) noexcept {
     overflowed = false;
+    if (previous != tables_.other_index) {
+        const EndpointStats& ep = tables_.endpoints[previous];
+        if (ep.protocol == proto && ep.name == name) return previous;
+    }
     if (name.view() == "other") return tables_.other_index;
     const std::uint32_t hash = fnv1a32(reinterpret_cast<const std::uint8_t*>(name.data), name.len, 2166136261u ^ static_cast<std::uint32_t>(proto));
     const std::size_t mask = endpoint_slots_.size() - 1;
@@ -198,7 +201,7 @@ std::uint32_t ComparatorImpl::endpoint_index(Protocol proto, const EndpointName&
 // a response begins in them, the earlier answer was over (the target answered it shorter)
 // and they are this answer: its length runs from that response's start.
 void ComparatorImpl::on_exchange(const session::ExchangeRecord& record) {
-    add(totals_.exchanges);
+    ++totals_.exchanges;
     session::ExchangeRecord r = record;
     JoinedStatus online, target;
     bool online_known = false, target_known = false;
@@ -223,26 +226,32 @@ void ComparatorImpl::on_exchange(const session::ExchangeRecord& record) {
 void ComparatorImpl::count_exchange(EndpointStats& ep, const session::ExchangeRecord& r, const JoinedStatus& online,
                                     bool online_known, const JoinedStatus& target, bool target_known) noexcept {
     ++ep.exchanges;
-    if (r.online_response_bytes > 0) ep.online.record(r.online_response_time), tables_.online.record(r.online_response_time);
-    if (r.target_response_bytes > 0) ep.target.record(r.target_response_time), tables_.target.record(r.target_response_time);
+    if (r.online_response_bytes > 0) {
+        const std::size_t b = LatencyHistogram::bucket_of(r.online_response_time);
+        ep.online.record_in(b), tables_.online.record_in(b);
+    }
+    if (r.target_response_bytes > 0) {
+        const std::size_t b = LatencyHistogram::bucket_of(r.target_response_time);
+        ep.target.record_in(b), tables_.target.record_in(b);
+    }
     ep.statuses.add(online, target);
     tables_.statuses.add(online, target);
     if (!online_known || !target_known) {
         ++ep.unknown_status;
-        add(totals_.unknown_status);
+        ++totals_.unknown_status;
         return;
     }
-    add(totals_.compared);
+    ++totals_.compared;
     if (!(online == target)) {
         ++ep.different_status;
-        add(totals_.different_status);
+        ++totals_.different_status;
         return;
     }
     ++ep.same_status;
-    add(totals_.same_status);
+    ++totals_.same_status;
     if (r.online_response_bytes != r.target_response_bytes) {
         ++ep.length_mismatch;
-        add(totals_.length_mismatch);
+        ++totals_.length_mismatch;
     }
 }
 

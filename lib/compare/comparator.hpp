@@ -5,7 +5,6 @@
 // merged into a CompareSummary off the data path (docs/compare.md).
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -29,15 +28,16 @@ struct CompareConfig {
     std::uint32_t max_pending_statuses = 1u << 18;
 };
 
-// Totals another thread may read while the worker runs (relaxed atomics, written only by
-// the worker): status lines, telemetry, metrics, the stats file.
+// The comparator's totals: plain numbers, written only by the worker that owns the
+// comparator, per exchange. Another thread reads the copy the worker publishes with its
+// other counters (lib/dpdk_io: WorkerPub, every ms), or these once the worker has stopped.
 struct CompareTotals {
-    std::atomic<std::uint64_t> exchanges{0};         // exchanges recorded
-    std::atomic<std::uint64_t> compared{0};          // both statuses known
-    std::atomic<std::uint64_t> same_status{0};
-    std::atomic<std::uint64_t> different_status{0};
-    std::atomic<std::uint64_t> length_mismatch{0};   // compared, same status, different length
-    std::atomic<std::uint64_t> unknown_status{0};    // one side's status could not be read
+    std::uint64_t exchanges = 0;         // exchanges recorded
+    std::uint64_t compared = 0;          // both statuses known
+    std::uint64_t same_status = 0;
+    std::uint64_t different_status = 0;
+    std::uint64_t length_mismatch = 0;   // compared, same status, different length
+    std::uint64_t unknown_status = 0;    // one side's status could not be read
 };
 
 class Comparator : public session::ExchangeObserver {

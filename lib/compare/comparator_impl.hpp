@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -23,29 +24,68 @@ struct StatusPair {
 };
 
 // (online, target) status pairs with their counts: N - 1 distinct pairs, then every further
-// pair is counted in the last entry, ("other", "other").
+// pair is counted in the last entry, ("other", "other"). Pairs are found by one-word keys
+// (lengths and three characters of each status: key_of) before their texts are compared:
+// small tables by a scan, big ones (the worker's) through an open-addressing index, since
+// once such a table is full most pairs are new ones (statuses that are hashes, error codes)
+// that a scan would compare with every entry.
 template <std::size_t N>
 struct StatusPairs {
-    static_assert(N >= 2);
+    static_assert(N >= 2 && N < 256);
+    static constexpr std::size_t kIndex = N > 16 ? std::bit_ceil(N * 2) : 0;  // 0: scan
+    static constexpr std::uint32_t kNotFound = ~0u;
     std::array<StatusPair, N> pairs{};
+    std::array<std::uint64_t, N> keys{};     // key_of() of pairs[i], i < N - 1
+    std::array<std::uint8_t, kIndex> index{};  // i + 1 for pairs[i], 0: empty
     std::uint32_t used = 0;
     std::uint32_t last = 0;  // the pair matched last: most exchanges repeat it
 
+    static std::uint32_t key_of(const JoinedStatus& s) noexcept {
+        if (s.len == 0) return 0;
+        const auto at = [&](std::size_t i) { return std::uint32_t{static_cast<unsigned char>(s.data[i])}; };
+        return std::uint32_t{s.len} | at(0) << 8 | at(s.len > 1 ? s.len - 2u : 0u) << 16 | at(s.len - 1u) << 24;
+    }
+    static std::uint64_t key_of(const JoinedStatus& online, const JoinedStatus& target) noexcept {
+        return key_of(online) | std::uint64_t{key_of(target)} << 32;
+    }
+    static std::size_t home(std::uint64_t key) noexcept {
+        return static_cast<std::size_t>((key * 0x9e3779b97f4a7c15ull) >> 40) & (kIndex - 1);
+    }
+    bool is(std::uint32_t i, std::uint64_t key, const JoinedStatus& online, const JoinedStatus& target) const noexcept {
+        return keys[i] == key && pairs[i].online == online && pairs[i].target == target;
+    }
+    std::uint32_t find(std::uint64_t key, const JoinedStatus& online, const JoinedStatus& target) const noexcept {
+        if constexpr (kIndex > 0) {
+            for (std::size_t h = home(key);; h = (h + 1) & (kIndex - 1)) {
+                if (index[h] == 0) return kNotFound;
+                if (is(index[h] - 1u, key, online, target)) return index[h] - 1u;
+            }
+        } else {
+            const std::uint32_t distinct = used < N ? used : N - 1;  // the folded entry aside
+            for (std::uint32_t i = 0; i < distinct; ++i)
+                if (is(i, key, online, target)) return i;
+            return kNotFound;
+        }
+    }
+
     void add(const JoinedStatus& online, const JoinedStatus& target) noexcept {
-        const std::uint32_t distinct = used < N ? used : N - 1;  // the folded entry aside
-        if (last < distinct && pairs[last].online == online && pairs[last].target == target) {
+        const std::uint64_t key = key_of(online, target);
+        if (last < used && last < N - 1 && is(last, key, online, target)) {
             ++pairs[last].count;
             return;
         }
-        for (std::uint32_t i = 0; i < distinct; ++i) {
-            StatusPair& p = pairs[i];
-            if (p.online == online && p.target == target) {
-                ++p.count;
-                last = i;
-                return;
-            }
+        if (const std::uint32_t i = find(key, online, target); i != kNotFound) {
+            ++pairs[i].count;
+            last = i;
+            return;
         }
         if (used < N - 1) {
+            keys[used] = key;
+            if constexpr (kIndex > 0) {
+                std::size_t h = home(key);
+                while (index[h] != 0) h = (h + 1) & (kIndex - 1);
+                index[h] = static_cast<std::uint8_t>(used + 1);
+            }
             pairs[used++] = StatusPair{online, target, 1};
             return;
         }
@@ -107,8 +147,10 @@ public:
     std::uint64_t fifo_overflows() const noexcept;
     std::uint64_t desyncs() const noexcept;
 
-    // Per-slot state: both streams' parsers and FIFOs, the current request.
-    struct Slot {
+    // Per-slot state: both streams' parsers and FIFOs, the current request. Six cache lines
+    // (the engine prefetches them with the session's, slot_memory()): per exchange the
+    // hooks touch nearly all of it.
+    struct alignas(64) Slot {
         StreamParser online, target;
         ResponseFifo online_fifo, target_fifo;
         RequestLine request;                  // the current exchange's request
@@ -121,12 +163,17 @@ public:
         bool has_client_offset = false;
         bool endpoint_overflowed = false;
     };
+    static_assert(sizeof(Slot) == 6 * 64);
+
+    SlotMemory slot_memory() const override {
+        return {slots_.data(), sizeof(Slot), sizeof(Slot), static_cast<std::uint32_t>(slots_.size())};
+    }
 
 private:
     Protocol stream_protocol(Slot& s, std::uint32_t offset, session::ConstBytes first) noexcept;
     void switch_protocol(Slot& s, Protocol p) noexcept;
     void decide_protocol(Slot& s, session::ConstBytes head) noexcept;
-    std::uint32_t endpoint_index(Protocol proto, const EndpointName& name, bool& overflowed) noexcept;
+    std::uint32_t endpoint_index(Protocol proto, const EndpointName& name, std::uint32_t previous, bool& overflowed) noexcept;
     void count_exchange(EndpointStats& ep, const session::ExchangeRecord& r, const JoinedStatus& online,
                         bool online_known, const JoinedStatus& target, bool target_known) noexcept;
     void log_diff(EndpointStats& ep, const Slot* s, std::uint32_t endpoint, const session::ExchangeRecord& r,
@@ -138,6 +185,7 @@ private:
     std::vector<Slot> slots_;
     std::vector<std::uint32_t> endpoint_slots_;  // open addressing: endpoint index + 1, 0 = free
     WorkerTables tables_;
+    EndpointName scratch_name_;  // on_request's endpoint name, before it is looked up
 };
 
 }  // namespace dpcopy::compare

@@ -24,6 +24,14 @@ bool is_hex(char c) noexcept { return is_digit(c) || (c >= 'a' && c <= 'f') || (
 char upper(char c) noexcept { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
 char printable(std::uint8_t c) noexcept { return (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '.'; }
 
+// Where a description goes: the caller's storage (a RequestDescription, or the comparator's
+// slot, written in place).
+struct Described {
+    EndpointName& endpoint;
+    RequestLine& line;
+    bool head = false;
+};
+
 std::string_view as_text(HeadBytes b) noexcept { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 
 // Startup-phase PostgreSQL messages have no type byte: length, then a code.
@@ -69,7 +77,7 @@ bool is_id_segment(std::string_view s) noexcept {
     return true;
 }
 
-void describe_http(HeadBytes head, RequestDescription& out) noexcept {
+void describe_http(HeadBytes head, Described& out) noexcept {
     const std::string_view text = as_text(head);
     const std::size_t sp = text.find(' ');
     const std::string_view method = text.substr(0, sp);
@@ -84,7 +92,7 @@ void describe_http(HeadBytes head, RequestDescription& out) noexcept {
 }
 
 // RESP request: "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n...": the bulk strings, in order.
-void describe_redis(HeadBytes head, RequestDescription& out) noexcept {
+void describe_redis(HeadBytes head, Described& out) noexcept {
     const std::string_view text = as_text(head);
     std::size_t i = text.find('\n');
     bool first = true;
@@ -114,7 +122,7 @@ void copy_sql(std::string_view sql, RequestLine& line) noexcept {
     }
 }
 
-void describe_pg(HeadBytes head, RequestDescription& out) noexcept {
+void describe_pg(HeadBytes head, Described& out) noexcept {
     if (is_pg_untyped(head)) {
         const std::uint32_t code = be32(head.data() + 4);
         out.endpoint.assign(code == kPgProtocol3 ? "STARTUP" : code == kPgSslRequest ? "SSL REQUEST"
@@ -145,7 +153,7 @@ void describe_pg(HeadBytes head, RequestDescription& out) noexcept {
     out.line.assign(out.endpoint.view());
 }
 
-void describe_mysql(HeadBytes head, RequestDescription& out) noexcept {
+void describe_mysql(HeadBytes head, Described& out) noexcept {
     if (head.size() < 5 || head[3] != 0) {
         out.endpoint.assign("LOGIN");
         out.line.assign("LOGIN");
@@ -201,21 +209,29 @@ Protocol detect_response_protocol(HeadBytes first) noexcept {
     return Protocol::unknown;
 }
 
-void describe_request(Protocol proto, HeadBytes head, RequestDescription& out) noexcept {
-    out = RequestDescription{};
+bool describe_request(Protocol proto, HeadBytes head, EndpointName& endpoint, RequestLine& line) noexcept {
+    endpoint.clear();
+    line.clear();
+    Described out{endpoint, line};
     switch (proto) {
         case Protocol::http:
-            if (is_http_request(head)) return describe_http(head, out);
+            if (is_http_request(head)) return describe_http(head, out), out.head;
             break;
         case Protocol::redis:
-            if (!head.empty() && head[0] == '*') return describe_redis(head, out);
+            if (!head.empty() && head[0] == '*') return describe_redis(head, out), out.head;
             break;
-        case Protocol::postgresql: return describe_pg(head, out);
-        case Protocol::mysql: return describe_mysql(head, out);
+        case Protocol::postgresql: return describe_pg(head, out), out.head;
+        case Protocol::mysql: return describe_mysql(head, out), out.head;
         default: break;
     }
     out.endpoint.assign("other");
     for (std::size_t i = 0; i < head.size() && head[i] != '\r' && head[i] != '\n'; ++i) out.line.push(printable(head[i]));
+    return false;
+}
+
+void describe_request(Protocol proto, HeadBytes head, RequestDescription& out) noexcept {
+    out = RequestDescription{};
+    out.head = describe_request(proto, head, out.endpoint, out.line);
 }
 
 void append_collapsed_path(std::string_view target, EndpointName& out) noexcept {

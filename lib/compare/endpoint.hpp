@@ -30,6 +30,8 @@ struct RequestDescription {
 
 // Describes the request `head` of a session speaking `proto`.
 void describe_request(Protocol proto, HeadBytes head, RequestDescription& out) noexcept;
+// The same into the caller's storage (the comparator's slot: no copy); true for a HEAD request.
+bool describe_request(Protocol proto, HeadBytes head, EndpointName& endpoint, RequestLine& line) noexcept;
 
 // Helpers, exposed for the tests.
 // "/users/17/orders?x=1" -> "/users/{id}/orders" (appended to `out`).

@@ -3,10 +3,12 @@
 // to 1 µs, the last one everything above 10^(63/8) µs, 100 s and more included.
 // Percentiles are interpolated linearly within the bucket that holds the rank, so they lie
 // in the same bucket as the exact value: within a factor 10^(1/8) ≈ 1.33 of it.
-// Recording is a binary search over 65 bounds: no allocation, no floating point.
+// Recording finds the bucket from the value's bit width (a table of where each power of two
+// falls) and at most a few comparisons: no allocation, no floating point.
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -24,19 +26,20 @@ public:
         return std::pow(10.0, static_cast<double>(i) / static_cast<double>(kPerDecade));
     }
 
+    // The first bucket whose bound is >= ns, else the last. A value of bit width w lies in
+    // [2^(w-1), 2^w): its bucket is at or after the first one bounding 2^(w-1), and a factor
+    // 2 spans log10(2) * 8 = 2.4 buckets: at most three steps.
     static std::size_t bucket_of(std::uint64_t ns) noexcept {
-        const auto& b = bounds().ns;
-        std::size_t lo = 0, hi = kBuckets - 1;  // the first bucket whose bound >= ns, else the last
-        while (lo < hi) {
-            const std::size_t mid = (lo + hi) / 2;
-            if (b[mid] >= ns) hi = mid;
-            else lo = mid + 1;
-        }
-        return lo;
+        const Bounds& b = bounds();
+        std::size_t i = b.first_of_width[static_cast<std::size_t>(std::bit_width(ns))];
+        while (i < kBuckets - 1 && b.ns[i] < ns) ++i;
+        return i;
     }
 
-    void record(std::uint64_t ns) noexcept {
-        ++counts_[bucket_of(ns)];
+    void record(std::uint64_t ns) noexcept { record_in(bucket_of(ns)); }
+    // A sample whose bucket_of() is known (one lookup for several histograms).
+    void record_in(std::size_t bucket) noexcept {
+        ++counts_[bucket];
         ++total_;
     }
     void merge(const LatencyHistogram& o) noexcept {
@@ -69,8 +72,16 @@ public:
 private:
     struct Bounds {
         std::array<std::uint64_t, kBuckets> ns{};
+        // [w]: the first bucket whose bound is >= 2^(w-1) (the smallest value of bit width w)
+        std::array<std::uint8_t, 65> first_of_width{};
         Bounds() noexcept {
             for (std::size_t i = 0; i < kBuckets; ++i) ns[i] = static_cast<std::uint64_t>(std::llround(upper_us(i) * 1000.0));
+            for (std::size_t w = 1; w < first_of_width.size(); ++w) {
+                const std::uint64_t smallest = std::uint64_t{1} << (w - 1);
+                std::size_t i = 0;
+                while (i < kBuckets - 1 && ns[i] < smallest) ++i;
+                first_of_width[w] = static_cast<std::uint8_t>(i);
+            }
         }
     };
     static const Bounds& bounds() noexcept {

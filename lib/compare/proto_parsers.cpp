@@ -35,6 +35,12 @@ Status status_of(std::string_view s) noexcept {
     return st;
 }
 
+// The fixed statuses, built once: a Status built on the stack byte by byte and then copied
+// whole stalls the copy's loads on the stores (store forwarding), once per response.
+const Status kStatusOk = status_of("ok");
+const Status kStatusNil = status_of("nil");
+const Status kStatusError = status_of("error");
+
 // Server-chosen text (a RESP error prefix, a SQLSTATE) as printable ASCII, so that the
 // report's JSON is always valid UTF-8.
 Status printable_status_of(std::string_view s) noexcept {
@@ -77,7 +83,7 @@ void StreamParser::resp_line_done(ResponseFifo& out) noexcept {
             resp_element_done();
             return;
         case '_':
-            if (top) emit(out, status_of("nil"));
+            if (top) emit(out, kStatusNil);
             resp_element_done();
             return;
         case '-': {  // the error's prefix: "-ERR", "-WRONGTYPE"
@@ -90,7 +96,7 @@ void StreamParser::resp_line_done(ResponseFifo& out) noexcept {
         case '$': case '!': case '=':
             if (line_cut_ || !parse_resp_length(line_ + 1, line_len_ - 1u, count) || count > (512 << 20)) break;
             if (count < 0) {
-                if (top) emit(out, status_of("nil"));
+                if (top) emit(out, kStatusNil);
                 resp_element_done();
             } else {
                 if (top) emit(out, status_of(std::string_view(&type, 1)));
@@ -101,7 +107,7 @@ void StreamParser::resp_line_done(ResponseFifo& out) noexcept {
         case '*': case '~': case '>': case '%':
             if (line_cut_ || !parse_resp_length(line_ + 1, line_len_ - 1u, count) || count > (1 << 30)) break;
             if (count < 0) {
-                if (top) emit(out, status_of("nil"));
+                if (top) emit(out, kStatusNil);
                 resp_element_done();
                 return;
             }
@@ -180,7 +186,7 @@ void StreamParser::pg_header_done(ResponseFifo& out) noexcept {
     pg_type_ = h[0];
     remaining_ = len - 4;
     line_len_ = 0;
-    if (pg_type_ == 'Z' && !emitted_) emit(out, status_of("ok"));
+    if (pg_type_ == 'Z' && !emitted_) emit(out, kStatusOk);
     if (pg_type_ == 'E' && !emitted_ && remaining_ > 0) {
         state_ = State::pg_error_code;
     } else if (remaining_ > 0) {
@@ -191,7 +197,7 @@ void StreamParser::pg_header_done(ResponseFifo& out) noexcept {
 }
 
 void StreamParser::pg_message_done(ResponseFifo& out) noexcept {
-    if (pg_type_ == 'E' && !emitted_) emit(out, status_of("error"));  // no SQLSTATE field
+    if (pg_type_ == 'E' && !emitted_) emit(out, kStatusError);  // no SQLSTATE field
     line_len_ = 0;
     state_ = pg_type_ == 'Z' ? State::response_start : State::pg_header;
 }
@@ -244,7 +250,7 @@ void StreamParser::mysql_header_done() noexcept {
 void StreamParser::mysql_status(ResponseFifo& out) noexcept {
     const auto* b = reinterpret_cast<const std::uint8_t*>(line_ + 4);
     if (b[0] != 0xff) {
-        emit(out, status_of("ok"));  // OK, a result set's column count, an auth step
+        emit(out, kStatusOk);  // OK, a result set's column count, an auth step
         return;
     }
     char text[16];

@@ -162,14 +162,15 @@ private:
     std::uint8_t pg_type_ = 0;     // PostgreSQL: the message being read
     std::uint8_t pg_field_ = 0;    // PostgreSQL: ErrorResponse field being read
     std::uint16_t http_code_ = 0;
-    bool anchor_pending_ = false;
-    bool head_pending_ = false;
-    bool this_is_head_ = false;    // the current HTTP response answers a HEAD
-    bool emitted_ = false;         // the current response's status is in the FIFO
-    bool line_cut_ = false;        // the current line was longer than line_
-    bool http_chunked_ = false;
-    bool http_has_length_ = false;
-    bool mysql_first_ = false;     // the packet being read begins a response
+    // flags in one byte (a comparator slot holds two parsers: docs/PERFORMANCE.md, issue #15)
+    bool anchor_pending_ : 1 = false;
+    bool head_pending_ : 1 = false;
+    bool this_is_head_ : 1 = false;    // the current HTTP response answers a HEAD
+    bool emitted_ : 1 = false;         // the current response's status is in the FIFO
+    bool line_cut_ : 1 = false;        // the current line was longer than line_
+    bool http_chunked_ : 1 = false;
+    bool http_has_length_ : 1 = false;
+    bool mysql_first_ : 1 = false;     // the packet being read begins a response
     char line_[kLineCap] = {};
 };
 

@@ -139,12 +139,12 @@ void CompareSummary::merge(const Comparator& c) {
     if (!worker) return;
     const CompareTotals& t = worker->totals();
     Impl& m = *impl_;
-    m.exchanges += t.exchanges.load(std::memory_order_relaxed);
-    m.compared += t.compared.load(std::memory_order_relaxed);
-    m.same_status += t.same_status.load(std::memory_order_relaxed);
-    m.different_status += t.different_status.load(std::memory_order_relaxed);
-    m.length_mismatch += t.length_mismatch.load(std::memory_order_relaxed);
-    m.unknown_status += t.unknown_status.load(std::memory_order_relaxed);
+    m.exchanges += t.exchanges;
+    m.compared += t.compared;
+    m.same_status += t.same_status;
+    m.different_status += t.different_status;
+    m.length_mismatch += t.length_mismatch;
+    m.unknown_status += t.unknown_status;
     const WorkerTables& w = worker->tables();
     m.endpoints_other += w.endpoints_other;
     m.diffs_not_logged += w.diffs_not_logged;

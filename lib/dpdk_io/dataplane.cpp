@@ -171,8 +171,6 @@ void Run::stats_tick(std::uint64_t now) {
     // (publishing them on every loop iteration cost the inline worker ~3 % of its time)
     if (now >= feed_pub_at_) {
         g_feed_pub.publish(feed_ctr_);
-        if (compare_)
-            if (auto c = compare_->counts()) g_compare_pub.publish(*c);
         feed_pub_at_ = now + kPublishNs;
     }
     if (cfg_.stats_interval_s == 0 || now < next_stats_) return;
@@ -183,9 +181,10 @@ void Run::stats_tick(std::uint64_t now) {
         return;
     }
     RunSnapshot cur = snapshot(false);
-    const std::optional<CompareCounts> counts = compare_ ? compare_->counts() : std::nullopt;
+    // the comparators' totals as the workers published them, like `cur`'s counters
+    const std::optional<CompareCounts> counts = compare_ ? published_compare_counts() : std::nullopt;
     log(status_line(cur, prev_) + (counts ? compare_status_text(*counts) : ""));
-    if (compare_) compare_->interval(cur, prev_, wall_clock_ns());
+    if (compare_) compare_->interval(cur, prev_, wall_clock_ns(), counts);
     prev_ = std::move(cur);
 }
 

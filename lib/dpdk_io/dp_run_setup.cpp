@@ -301,7 +301,6 @@ bool Run::create_workers(const net::MacAddr& mac, std::string& err) {
     co.compare.max_pending_statuses = cfg_.engine.max_queued_segments;  // how far the capture runs ahead
     compare_ = RunCompare::create(co, nw, err);
     if (!compare_) return false;
-    g_compare_pub.publish(CompareCounts{});
     g_compare_on.store(cfg_.compare.enabled, std::memory_order_relaxed);
     for (std::uint32_t k = 0; k < nw; ++k) {
         auto w = std::make_unique<Worker>();
@@ -322,7 +321,7 @@ bool Run::create_workers(const net::MacAddr& mac, std::string& err) {
             err = "session engine: " + e;
             return false;
         }
-        if (compare::Comparator* c = compare_->worker(k)) w->engine->set_observer(c);
+        if (compare::Comparator* c = compare_->worker(k)) w->engine->set_observer(c), w->comparator = c;
         // (inline: Run::service applies worker 0's policy, with the feeder's due time)
         w->idle = IdlePolicy(cfg_.idle_sleep_us);
         w->from_main = create_ring("dpc_main_" + std::to_string(k), kRingSize, err);
@@ -369,8 +368,7 @@ bool Run::start_metrics(std::string& err, int& status) {
     if (!cfg_.metrics_address) return true;
     metrics_ = metrics::Exporter::start(*cfg_.metrics_address, [] {
         metrics::MetricSet m = run_metrics(published_snapshot());
-        CompareCounts c;
-        if (g_compare_on.load(std::memory_order_relaxed) && g_compare_pub.read(c)) add_compare_metrics(m, c);
+        if (const auto c = published_compare_counts()) add_compare_metrics(m, *c);
         return m;
     }, err);
     if (!metrics_) {

@@ -19,7 +19,6 @@ std::atomic<bool> g_control_on{false};
 std::atomic<int> g_mirror_port{-1};
 std::atomic<int> g_tx_port{-1};
 PacketSocketDrops g_mirror_socket_drops;
-Published<CompareCounts> g_compare_pub;
 std::atomic<bool> g_compare_on{false};
 
 int worker_main(void* arg) {
@@ -81,6 +80,17 @@ RunSnapshot published_snapshot() {
     return s;
 }
 
+std::optional<CompareCounts> published_compare_counts() {
+    if (!g_compare_on.load(std::memory_order_relaxed)) return std::nullopt;
+    CompareCounts c;
+    const std::uint32_t n = g_workers.load(std::memory_order_acquire);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        WorkerPub p;
+        if (g_worker_pub[i].read(p)) c += p.compare;
+    }
+    return c;
+}
+
 static int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_data* d) {
     const RunSnapshot s = published_snapshot();
     rte_tel_data_start_dict(d);
@@ -129,11 +139,9 @@ static int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_
 // /dpcopy/compare: the comparison's totals (the report has the per-endpoint detail).
 static int telemetry_compare(const char* /*cmd*/, const char* /*params*/, rte_tel_data* d) {
     rte_tel_data_start_dict(d);
-    CompareCounts c;
-    const bool on = g_compare_on.load(std::memory_order_relaxed);
-    rte_tel_data_add_dict_u64(d, "enabled", on ? 1 : 0);
-    if (on && g_compare_pub.read(c))
-        for_each_compare_count(c, [&](const char* name, std::uint64_t v) { rte_tel_data_add_dict_u64(d, name, v); });
+    const std::optional<CompareCounts> c = published_compare_counts();
+    rte_tel_data_add_dict_u64(d, "enabled", c ? 1 : 0);
+    if (c) for_each_compare_count(*c, [&](const char* name, std::uint64_t v) { rte_tel_data_add_dict_u64(d, name, v); });
     return 0;
 }
 

@@ -76,6 +76,7 @@ struct WorkerPub {
     std::uint64_t active = 0;
     std::uint64_t idle = 0;   // engine idle and nothing queued toward it
     ControlClientCounters control;  // worker 0 with -s
+    CompareCounts compare;          // its comparator's totals (comparison on)
 };
 
 // Static storage (dp_worker.cpp) so the telemetry thread never reads freed memory.
@@ -87,12 +88,13 @@ extern std::atomic<bool> g_control_on;  // -s: worker 0 publishes the control cl
 extern std::atomic<int> g_mirror_port;  // live mode: the mirror's port id (its drops are lost); -1 offline
 extern PacketSocketDrops g_mirror_socket_drops;  // live, net_af_packet mirror: the kernel's drops
 extern std::atomic<int> g_tx_port;     // the TX port (metrics); -1 when no run
-extern Published<CompareCounts> g_compare_pub;  // the main lcore publishes the comparators' totals
-extern std::atomic<bool> g_compare_on;          // comparison on in this run
+extern std::atomic<bool> g_compare_on;  // comparison on in this run: the workers publish their totals
 
 // The counters the workers and the feeder publish, summed, with the mirror's and the TX
 // port's statistics: what telemetry and --metrics show, from any thread (at most 1 ms old).
 RunSnapshot published_snapshot();
+// The comparators' totals the workers publish, summed; nothing when comparison is off.
+std::optional<CompareCounts> published_compare_counts();
 // A port's ethdev statistics (and, for the mirror, its packet sockets' kernel drops);
 // nothing for a negative or unknown port.
 std::optional<PortStats> port_stats(int port, bool mirror);
@@ -125,6 +127,7 @@ struct Worker {
     const Clock* clock = nullptr;
     std::span<const session::TransferMap> transfers;  // -x (live: drops before the next hop is known)
     std::unique_ptr<session::Engine> engine;
+    const compare::Comparator* comparator = nullptr;  // the engine's observer (comparison on)
     TxSink sink;
     IoCounters ctr;
     rte_ring* from_main = nullptr;   // captured frames (main -> this)
@@ -468,6 +471,7 @@ struct Worker {
         if (host) p.io += host->counters();
         p.active = engine->active_sessions();
         if (control) p.control = control->counters();
+        if (comparator) p.compare = counts_of(*comparator);
         p.idle = (finished_input && engine->idle() && queues_empty()) ? 1 : 0;
         g_worker_pub[index].publish(p);
     }

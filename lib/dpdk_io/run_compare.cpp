@@ -144,24 +144,35 @@ compare::Comparator* RunCompare::worker(std::uint32_t k) const {
     return k < workers_.size() ? workers_[k].get() : nullptr;
 }
 
+CompareCounts& CompareCounts::operator+=(const CompareCounts& o) noexcept {
+    exchanges += o.exchanges;
+    compared += o.compared;
+    same_status += o.same_status;
+    different_status += o.different_status;
+    length_mismatch += o.length_mismatch;
+    unknown_status += o.unknown_status;
+    return *this;
+}
+
+CompareCounts counts_of(const compare::Comparator& c) noexcept {
+    const compare::CompareTotals& t = c.totals();
+    return CompareCounts{t.exchanges, t.compared, t.same_status, t.different_status, t.length_mismatch, t.unknown_status};
+}
+
 std::optional<CompareCounts> RunCompare::counts() const {
     if (workers_.empty()) return std::nullopt;
     CompareCounts n;
-    constexpr auto r = std::memory_order_relaxed;
-    for (const auto& w : workers_) {
-        const compare::CompareTotals& t = w->totals();
-        n.exchanges += t.exchanges.load(r);
-        n.compared += t.compared.load(r);
-        n.same_status += t.same_status.load(r);
-        n.different_status += t.different_status.load(r);
-        n.length_mismatch += t.length_mismatch.load(r);
-        n.unknown_status += t.unknown_status.load(r);
-    }
+    for (const auto& w : workers_) n += counts_of(*w);
     return n;
 }
 
 void RunCompare::interval(const RunSnapshot& cur, const RunSnapshot& prev, std::uint64_t wall_ns) {
-    nlohmann::json line = interval_json(cur, prev, wall_ns, counts());
+    interval(cur, prev, wall_ns, counts());
+}
+
+void RunCompare::interval(const RunSnapshot& cur, const RunSnapshot& prev, std::uint64_t wall_ns,
+                          const std::optional<CompareCounts>& counts) {
+    nlohmann::json line = interval_json(cur, prev, wall_ns, counts);
     if (stats_file_) {
         const std::string text = line.dump() + "\n";
         std::fwrite(text.data(), 1, text.size(), stats_file_);

@@ -28,11 +28,14 @@ struct CompareOutputs {
     compare::CompareConfig compare;          // max_sessions: the run sets the engine's
 };
 
-// The workers' totals summed (plain numbers, read from the relaxed atomics).
+// Comparators' totals (one worker's, as it publishes them, or the workers' summed).
 struct CompareCounts {
     std::uint64_t exchanges = 0, compared = 0, same_status = 0, different_status = 0, length_mismatch = 0,
                   unknown_status = 0;
+    CompareCounts& operator+=(const CompareCounts& o) noexcept;
 };
+// A comparator's totals as counts: on the worker's own thread, or once it has stopped.
+CompareCounts counts_of(const compare::Comparator& c) noexcept;
 
 // One --stats-file line (docs/compare.md): the interval from `prev` to `cur`, `wall_ns` the
 // wall clock (ns since the epoch) at `cur`.
@@ -56,10 +59,14 @@ public:
 
     // Worker k's comparator (the engine's observer); nullptr when comparison is off.
     compare::Comparator* worker(std::uint32_t k) const;
-    // Readable from any thread while the workers run.
+    // The workers' totals summed, read from the comparators: only once the workers have
+    // stopped (while they run, each publishes its own with its counters: dp::WorkerPub).
     std::optional<CompareCounts> counts() const;
-    // A status interval: one line to --stats-file, kept (bounded) for the HTML report.
+    // A status interval: one line to --stats-file, kept (bounded) for the HTML report, with
+    // `counts` (what the workers published) or, without, counts().
     void interval(const RunSnapshot& cur, const RunSnapshot& prev, std::uint64_t wall_ns);
+    void interval(const RunSnapshot& cur, const RunSnapshot& prev, std::uint64_t wall_ns,
+                  const std::optional<CompareCounts>& counts);
     // After the workers stopped: merge them; the report gets "compare"; the summary's lines
     // are returned, each ending with a newline ("" when nothing was compared); --diff-log and
     // --html-report are written from `report` (the whole report, "compare" included).

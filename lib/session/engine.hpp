@@ -132,6 +132,15 @@ public:
     virtual void on_target_data(std::uint32_t slot, std::uint32_t offset, ConstBytes payload, Nanos now) {
         (void)slot, (void)offset, (void)payload, (void)now;
     }
+    // Where the observer keeps its per-slot state, so that the engine prefetches it with the
+    // session's lines: slot k (< count) is `bytes` long at base + k * stride (nothing when base
+    // is null). Asked once, by set_observer(); that memory must stay put while it is set.
+    struct SlotMemory {
+        const void* base = nullptr;
+        std::size_t stride = 0, bytes = 0;
+        std::uint32_t count = 0;
+    };
+    virtual SlotMemory slot_memory() const { return {}; }
 };
 
 struct EngineConfig {

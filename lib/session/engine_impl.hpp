@@ -136,7 +136,10 @@ public:
 
     bool idle() const override { return active_ == 0; }
     void set_next_hop_mac(MacAddr mac) override { l2_.dst = mac; }
-    void set_observer(ExchangeObserver* obs) override { observer_ = obs; }
+    void set_observer(ExchangeObserver* obs) override {
+        observer_ = obs;
+        observer_slots_ = obs ? obs->slot_memory() : ExchangeObserver::SlotMemory{};
+    }
     const Counters& counters() const override { return ctr_; }
     std::size_t active_sessions() const override { return active_; }
     std::size_t queued_segments() const override { return pieces_.in_use(); }
@@ -153,6 +156,10 @@ private:
         if (id == kNone) return;
         prefetch_session_lines(id);
         wheel_.prefetch(id);
+        if (id < observer_slots_.count) {  // the observer's state for this slot (the comparator's)
+            const auto* p = static_cast<const char*>(observer_slots_.base) + std::size_t{id} * observer_slots_.stride;
+            for (std::size_t off = 0; off < observer_slots_.bytes; off += 64) __builtin_prefetch(p + off, 1);
+        }
     }
 
     std::uint32_t id_of(const Session& s) const noexcept { return static_cast<std::uint32_t>(&s - sessions_.data()); }
@@ -358,6 +365,7 @@ private:
     // CaptureSide::online_last_data); timers run on `now`.
     Nanos capture_clock_ = 0;
     ExchangeObserver* observer_ = nullptr;
+    ExchangeObserver::SlotMemory observer_slots_;  // prefetched with a session's lines
     Counters ctr_;
     BigArray<Session> sessions_;
     std::vector<std::uint32_t> free_ids_;

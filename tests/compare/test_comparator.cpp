@@ -3,7 +3,10 @@
 // target bytes in segments; the last record at the session's end), then merged and reported.
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <random>
 #include <set>
+#include <tuple>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -339,4 +342,43 @@ TEST_CASE("Status pairs: N - 1 distinct, the rest folded into (other, other)", "
     CHECK(pairs.pairs[2].online.view() == "other");
     CHECK(pairs.pairs[2].target.view() == "other");
     CHECK(pairs.pairs[2].count == 2);
+}
+
+TEST_CASE("StatusPairs: the indexed table and the scanned one count as a plain list would", "[compare][comparator]") {
+    // a reference: the first N - 1 distinct pairs in order of arrival, the rest folded
+    std::mt19937 rng(5);
+    const auto status = [&](unsigned r) {
+        JoinedStatus s;
+        if (r % 7 == 0) return s;  // unknown
+        s.assign(r % 3 == 0 ? "ERR " + std::to_string(r % 97) : r % 3 == 1 ? "ok" : "#" + std::to_string(r * 2654435761u));
+        return s;
+    };
+    StatusPairs<64> big;
+    StatusPairs<8> small;
+    std::vector<std::pair<std::string, std::string>> order;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> counts;
+    for (int k = 0; k < 20000; ++k) {
+        const auto r = static_cast<unsigned>(rng() % (k < 10000 ? 40u : 400u));  // repeats, then many new pairs
+        const JoinedStatus online = status(r), target = status(r / 3 + (r & 1));
+        big.add(online, target);
+        small.add(online, target);
+        const auto key = std::make_pair(std::string(online.view()), std::string(target.view()));
+        if (counts[key]++ == 0) order.push_back(key);
+    }
+    for (auto [table_n, used, pairs] : {std::tuple{63u, big.used, big.pairs.data()}, std::tuple{7u, small.used, small.pairs.data()}}) {
+        REQUIRE(order.size() > table_n);
+        REQUIRE(used == table_n + 1);
+        std::uint64_t folded = 0;
+        for (std::size_t i = 0; i < order.size(); ++i) {
+            if (i < table_n) {
+                CHECK(pairs[i].online.view() == order[i].first);
+                CHECK(pairs[i].target.view() == order[i].second);
+                CHECK(pairs[i].count == counts[order[i]]);
+            } else {
+                folded += counts[order[i]];
+            }
+        }
+        CHECK(pairs[table_n].online.view() == "other");
+        CHECK(pairs[table_n].count == folded);
+    }
 }

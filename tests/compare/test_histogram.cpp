@@ -25,6 +25,26 @@ TEST_CASE("Histogram buckets: 8 per decade from 1 us to 100 s", "[compare][histo
     CHECK(LatencyHistogram::bucket_of(500'000'000'000ull) == 64);  // above 100 s: the last
 }
 
+TEST_CASE("Histogram bucket_of: the first bucket whose bound is >= the value (the last above)", "[compare][histogram]") {
+    // the definition, as a plain scan, against the bit-width lookup
+    const auto scan = [](std::uint64_t ns) {
+        std::size_t i = 0;
+        while (i < LatencyHistogram::kBuckets - 1 && LatencyHistogram::upper_ns(i) < ns) ++i;
+        return i;
+    };
+    std::vector<std::uint64_t> values{0, 1, 2, 3, ~0ull, ~0ull - 1};
+    for (std::size_t i = 0; i < LatencyHistogram::kBuckets; ++i)
+        for (std::uint64_t d : {0ull, 1ull}) values.push_back(LatencyHistogram::upper_ns(i) - d), values.push_back(LatencyHistogram::upper_ns(i) + d);
+    for (unsigned w = 1; w < 64; ++w)
+        for (std::uint64_t d : {0ull, 1ull}) values.push_back((1ull << w) - d), values.push_back((1ull << w) + d);
+    std::mt19937_64 rng(11);
+    for (int k = 0; k < 100000; ++k) values.push_back(rng() >> (rng() % 64));
+    for (std::uint64_t v : values) {
+        INFO("ns " << v);
+        REQUIRE(LatencyHistogram::bucket_of(v) == scan(v));
+    }
+}
+
 TEST_CASE("Histogram percentiles lie in the bucket of the exact value", "[compare][histogram]") {
     std::mt19937_64 rng(7);
     for (int round = 0; round < 20; ++round) {
