@@ -35,6 +35,7 @@ po::options_description copy_description() {
         ("session-timeout,t", po::value<S>(), "")
         ("time-wait", po::value<S>(), "")
         ("idle-sleep", po::value<S>(), "")
+        ("high-water", po::value<S>(), "")
         ("mysql-user", po::value<L>(), "")
         ("no-compare", flag(), "")
         ("diff-log", po::value<S>(), "")
@@ -83,6 +84,8 @@ EAL options: dpcopy --help
                                  (1..3600, default 60)
       --idle-sleep US            a worker with nothing to do for 256 polls sleeps US microseconds,
                                  leaving its CPU to others (0..1000, default 20; 0 = always poll)
+      --high-water PCT           live: new sessions are shed whole (counted, not lost) once a worker's
+                                 queue or session table is PCT% full (1..100, default 80; 100 = off)
       --mysql-user NAME:PASSWORD MySQL/MariaDB account whose replayed logins are rewritten for the
                                  target's scramble (repeatable; best in --config: never printed)
 Comparison of the target's answers with production's (docs/compare.md):
@@ -124,6 +127,7 @@ void read_copy_options(OptionParser& p, CopyOptions& o) {
     p.take("session-timeout", uint_in<std::uint32_t>(1, 86400), o.session_timeout_s);
     p.take("time-wait", uint_in<std::uint32_t>(1, 3600), o.time_wait_s);
     p.take("idle-sleep", uint_in<std::uint32_t>(0, 1000), o.idle_sleep_us);
+    p.take("high-water", uint_in<std::uint32_t>(1, 100), o.high_water_pct);
     p.take_flag("no-compare", o.no_compare);
     p.take("diff-log", file_check(check_writable_path), o.diff_log);
     p.take("stats-file", file_check(check_writable_path), o.stats_file);

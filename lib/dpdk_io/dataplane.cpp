@@ -69,6 +69,7 @@ void Run::teardown() {
     }
     if (feeder_) feeder_->release();
     for (auto& w : workers_) {
+        if (w->gate) w->gate->release();
         w->sink.discard();
         w->sink.release_all();
     }

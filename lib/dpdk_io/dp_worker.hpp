@@ -29,6 +29,7 @@
 
 #include "lib/control/control_client.hpp"
 #include "lib/control/wall_clock.hpp"
+#include "lib/dpdk_io/dp_capture_gate.hpp"
 #include "lib/dpdk_io/dp_mbuf.hpp"
 #include "lib/dpdk_io/dp_tx_sink.hpp"
 #include "lib/dpdk_io/packet_socket_drops.hpp"
@@ -140,9 +141,8 @@ struct Worker {
     std::uint64_t tx_moved_at = 0;  // the last time the TX queue took a frame, or had none waiting
     std::uint64_t tx_seen = 0;      // ctr[tx_frames] then
     std::uint32_t idle_sleep_us = 0;  // see DataplaneConfig::idle_sleep_us
-    // Captured segments the engine holds, stored after every poll (one relaxed store)
-    // for the offline feeder, which must not wait for the 1 ms publication.
-    alignas(64) std::atomic<std::uint64_t> queued_now{0};
+    // Offline: takes from from_main only what the engine has room for (dp_capture_gate.hpp).
+    std::unique_ptr<CaptureGate> gate;
     std::uint32_t idle_polls = 0;
 
     struct RxQueue {
@@ -383,7 +383,8 @@ struct Worker {
             if (mac) engine->set_next_hop_mac(unpack_mac(mac));
         }
         rte_mbuf* b[kBurst];
-        unsigned n = rte_ring_sc_dequeue_burst(from_main, reinterpret_cast<void**>(b), kBurst, nullptr);
+        unsigned n = gate ? gate->take(from_main, b, kBurst, *engine, now, ctr)
+                          : rte_ring_sc_dequeue_burst(from_main, reinterpret_cast<void**>(b), kBurst, nullptr);
         unsigned got = n;
         prefetch_burst(b, n);
         for (unsigned i = 0; i < n; ++i) deliver_captured(b[i], now);
@@ -417,8 +418,8 @@ struct Worker {
             publish_hop();
         }
         flush_batches();
-        queued_now.store(engine->queued_segments(), std::memory_order_relaxed);
-        if (!finished_input && phase.load(std::memory_order_acquire) >= kFinish && rte_ring_empty(from_main)) {
+        if (!finished_input && phase.load(std::memory_order_acquire) >= kFinish && rte_ring_empty(from_main) &&
+            (!gate || gate->empty())) {
             engine->finish_input(now);
             finished_input = true;
         }
@@ -456,7 +457,8 @@ struct Worker {
     }
 
     bool queues_empty() const noexcept {
-        return rte_ring_empty(from_main) && (!from_rx || rte_ring_empty(from_rx)) && sink.pending() == 0;
+        return rte_ring_empty(from_main) && (!gate || gate->empty()) && (!from_rx || rte_ring_empty(from_rx)) &&
+               sink.pending() == 0;
     }
 
     void publish() noexcept {

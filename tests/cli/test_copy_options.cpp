@@ -94,6 +94,9 @@ TEST_CASE("dpcopy: accepted values of every option", "[cli][copy]") {
         {with_x({"--time-wait", "3600"}), [](auto& o) { return o.time_wait_s == 3600; }, "--time-wait 3600"},
         {with_x({"--idle-sleep", "0"}), [](auto& o) { return o.idle_sleep_us == 0; }, "--idle-sleep 0"},
         {with_x({"--idle-sleep", "1000"}), [](auto& o) { return o.idle_sleep_us == 1000; }, "--idle-sleep 1000"},
+        {with_x({"--high-water", "100"}), [](auto& o) { return o.high_water_pct == 100; }, "--high-water 100"},
+        {with_x({"--high-water", "1"}), [](auto& o) { return o.high_water_pct == 1; }, "--high-water 1"},
+        {with_x({}), [](auto& o) { return o.high_water_pct == 80; }, "--high-water default 80"},
         {with_x({"--mysql-user", "app:pa,ss:x", "--mysql-user", "ro:"}),
          [](auto& o) {
              return o.mysql_users.size() == 2 && o.mysql_users[0].name == "app" &&
@@ -167,6 +170,8 @@ TEST_CASE("dpcopy: rejected values of every option, one line naming option and v
         {with_x({"--time-wait", "0"}), "for option --time-wait"},
         {with_x({"--time-wait", "3601"}), "for option --time-wait"},
         {with_x({"--idle-sleep", "1001"}), "for option --idle-sleep"},
+        {with_x({"--high-water", "0"}), "for option --high-water"},
+        {with_x({"--high-water", "101"}), "for option --high-water"},
         {with_x({"--mysql-user", "app:x", "--mysql-user", "app:y"}), "--mysql-user"},
         {with_x({"--mysql-user", ":secret"}), "--mysql-user"},
         {with_x({"--mysql-user", "nocolon"}), "--mysql-user"},
