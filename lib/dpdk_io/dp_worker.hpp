@@ -76,6 +76,7 @@ struct WorkerPub {
     IoCounters io;
     std::uint64_t active = 0;
     std::uint64_t idle = 0;   // engine idle and nothing queued toward it
+    std::uint64_t request_delay_ns = 0;  // Engine::request_delay()
     ControlClientCounters control;  // worker 0 with -s
 };
 
@@ -467,6 +468,7 @@ struct Worker {
         p.io = ctr;
         if (host) p.io += host->counters();
         p.active = engine->active_sessions();
+        p.request_delay_ns = engine->request_delay();
         if (control) p.control = control->counters();
         p.idle = (finished_input && engine->idle() && queues_empty()) ? 1 : 0;
         g_worker_pub[index].publish(p);

@@ -15,7 +15,8 @@ EngineImpl::EngineImpl(const EngineConfig& cfg, FrameSink& sink)
       segmented_(sink.segmented()),
       share_blocks_(cfg.multiply > 1 || segmented_),
       queue_(pieces_, blocks_, cfg.max_queued_per_session, share_blocks_),
-      shed_(cfg.admission_high_water_pct ? cfg.max_sessions : 0),
+      // shed flows may outnumber the admitted ones many times: at least 65,536 slots
+      shed_(cfg.admission_high_water_pct ? std::max<std::size_t>(cfg.max_sessions, std::size_t{1} << 16) : 0),
       recently_closed_(cfg.max_sessions),
       time_wait_(cfg.max_sessions),
       tx_frame_(16384 + 256),

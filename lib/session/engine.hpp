@@ -254,6 +254,10 @@ public:
         return {};
     }
     bool can_accept(ConstBytes frame, net::LinkType link) const { return covers(capture_headroom(), capture_cost(frame, link)); }
+    // How long the latest request waited in the engine before its first transmission (from
+    // when its first captured segment was handed over): with the feeder's own lag, how far
+    // an offline replay is behind the capture's clock.
+    virtual Nanos request_delay() const { return 0; }
     // Bytes allocated up front by this engine (tables, pools), for sizing and the benchmark.
     virtual std::size_t memory_bytes() const { return 0; }
     // Payload blocks in use (of max_queued_segments): one per 2 KiB of captured payload

@@ -146,6 +146,7 @@ public:
         return {pieces_.available(), blocks_.available(), free_ids_.size()};
     }
     CaptureCost capture_cost(ConstBytes frame, net::LinkType link) const override;
+    Nanos request_delay() const override { return request_delay_; }
     CaptureCost capture_cost_bound(std::size_t frame_bytes) const override {
         return session::capture_cost(frame_bytes, cfg_.multiply, share_blocks_, true);
     }
@@ -398,6 +399,7 @@ private:
     MysqlLogins logins_;
     std::array<std::uint8_t, 8192> login_copy_{};  // a session's login, rewritten before it goes
     std::size_t active_ = 0;
+    Nanos request_delay_ = 0;  // request_delay()
     std::uint32_t rst_tokens_ = kUnknownRstBurst;  // take_unknown_rst_token()
     Nanos rst_refill_at_ = 0;
     Nanos observed_clock_ = 0;  // advance_observed_clock()

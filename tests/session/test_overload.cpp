@@ -220,3 +220,23 @@ TEST_CASE("engine admission: off by default, the table overflows as before") {
     CHECK(r.c(Counter::create_table_full) == 1);
     CHECK(r.c(Counter::shed_sessions) == 0);
 }
+
+TEST_CASE("engine overload: request_delay() is how long the latest request waited in the engine") {
+    Rig r(base_config());
+    Conv cv;
+    open(r, cv);
+    r.out();
+    CHECK(r.e->request_delay() == 0);
+    r.cap(cv.cdata(0, 0, bytes(100, 1)));  // the first request goes at once
+    CHECK(r.out().size() == 1);
+    CHECK(r.e->request_delay() == 0);
+    r.cap(cv.sdata(0, 100, 300));              // the online answer
+    r.cap(cv.cdata(100, 300, bytes(100, 2)));  // the next request waits for the target's answer
+    r.out();
+    r.step(50 * kMs);
+    r.tgt(cv.tack(0, cv.cisn + 1 + 100, 65535, 300));
+    bool sent = false;
+    for (const Seg& s : r.out()) sent = sent || s.payload.size() == 100;
+    CHECK(sent);
+    CHECK(r.e->request_delay() == 50 * kMs);
+}
