@@ -104,7 +104,7 @@ RunSnapshot Run::snapshot(bool final_read) {
     RunSnapshot s;
     s.elapsed_ns = clock_.now();
     s.workers = static_cast<std::uint32_t>(workers_.size());
-    std::uint64_t request_delay = 0;
+    std::uint64_t request_delay = 0, max_request_delay = 0;
     for (auto& w : workers_) {
         WorkerPub p;
         if (final_read) {
@@ -113,6 +113,7 @@ RunSnapshot Run::snapshot(bool final_read) {
             if (w->host) p.io += w->host->counters();
             p.active = w->engine->active_sessions();
             p.request_delay_ns = w->engine->request_delay();
+            p.max_request_delay_ns = std::max<std::uint64_t>(w->max_request_delay, p.request_delay_ns);
             if (w->control) p.control = w->control->counters();
         } else if (!g_worker_pub[w->index].read(p)) {
             continue;
@@ -122,6 +123,7 @@ RunSnapshot Run::snapshot(bool final_read) {
         s.io += p.io;
         s.active_sessions += p.active;
         request_delay = std::max(request_delay, p.request_delay_ns);
+        max_request_delay = std::max(max_request_delay, p.max_request_delay_ns);
     }
     s.io += feed_ctr_;
     for (std::uint16_t id : ports_up_)  // live: the mirror's own drops are lost
@@ -132,7 +134,8 @@ RunSnapshot Run::snapshot(bool final_read) {
         // engine (a queue that absorbs a slow target's backlog lags without the feeder waiting)
         if (s.input->paced) {
             s.input->lag_ns += request_delay;
-            replay_max_lag_ns_ = std::max({replay_max_lag_ns_, s.input->lag_ns, s.input->max_lag_ns});
+            // (at most: the two largest, sampled every millisecond by the workers and the feeder)
+            replay_max_lag_ns_ = std::max({replay_max_lag_ns_, s.input->lag_ns, s.input->max_lag_ns + max_request_delay});
             s.input->max_lag_ns = replay_max_lag_ns_;
         }
     }

@@ -76,7 +76,8 @@ struct WorkerPub {
     IoCounters io;
     std::uint64_t active = 0;
     std::uint64_t idle = 0;   // engine idle and nothing queued toward it
-    std::uint64_t request_delay_ns = 0;  // Engine::request_delay()
+    std::uint64_t request_delay_ns = 0;      // Engine::request_delay()
+    std::uint64_t max_request_delay_ns = 0;  //   the largest seen at a publication
     ControlClientCounters control;  // worker 0 with -s
 };
 
@@ -145,6 +146,7 @@ struct Worker {
     // Offline: takes from from_main only what the engine has room for (dp_capture_gate.hpp).
     std::unique_ptr<CaptureGate> gate;
     std::uint32_t idle_polls = 0;
+    std::uint64_t max_request_delay = 0;  // publish(): the largest Engine::request_delay() seen
 
     struct RxQueue {
         std::uint16_t port = 0, queue = 0;
@@ -469,6 +471,8 @@ struct Worker {
         if (host) p.io += host->counters();
         p.active = engine->active_sessions();
         p.request_delay_ns = engine->request_delay();
+        max_request_delay = std::max<std::uint64_t>(max_request_delay, p.request_delay_ns);
+        p.max_request_delay_ns = max_request_delay;
         if (control) p.control = control->counters();
         p.idle = (finished_input && engine->idle() && queues_empty()) ? 1 : 0;
         g_worker_pub[index].publish(p);
