@@ -236,8 +236,8 @@ public:
         (void)views;
         for (ConstBytes f : frames) on_target(f, now);
     }
-    // Captured segments queued now (of max_queued_segments): the offline feeder waits
-    // when a worker's queue is nearly full instead of making it drop.
+    // Captured segments queued now (of max_queued_segments), for the benchmark and tests
+    // (the offline back-pressure uses capture_headroom()).
     virtual std::size_t queued_segments() const { return 0; }
     // Offline back-pressure (overload.hpp): the free pieces, blocks and session slots, and the
     // most a captured frame may take of them (0 for a frame that queues nothing and opens no
