@@ -34,6 +34,7 @@ po::options_description copy_description() {
         ("full-sessions-only,O", flag(), "")
         ("session-timeout,t", po::value<S>(), "")
         ("time-wait", po::value<S>(), "")
+        ("high-water", po::value<S>(), "")
         ("mysql-user", po::value<L>(), "")
         ("no-compare", flag(), "")
         ("diff-log", po::value<S>(), "")
@@ -80,7 +81,9 @@ EAL options: dpcopy --help
   -t, --session-timeout S        idle time before a session is ended with RST (1..86400, default 120)
       --time-wait S              seconds before a translated tuple is reused toward the same target
                                  (1..3600, default 60)
-)") + kIdleHelp + R"(      --mysql-user NAME:PASSWORD MySQL/MariaDB account whose replayed logins are rewritten for the
+)") + kIdleHelp + R"(      --high-water PCT           live: new sessions are shed whole (counted, not lost) once a worker's
+                                 queue or session table is PCT% full (1..100, default 80; 100 = off)
+      --mysql-user NAME:PASSWORD MySQL/MariaDB account whose replayed logins are rewritten for the
                                  target's scramble (repeatable; best in --config: never printed)
 Comparison of the target's answers with production's (docs/compare.md):
       --no-compare               do not compare (default: status, length and latency per exchange,
@@ -120,6 +123,7 @@ void read_copy_options(OptionParser& p, CopyOptions& o) {
     p.take_flag("full-sessions-only", o.full_sessions_only);
     p.take("session-timeout", uint_in<std::uint32_t>(1, 86400), o.session_timeout_s);
     p.take("time-wait", uint_in<std::uint32_t>(1, 3600), o.time_wait_s);
+    p.take("high-water", uint_in<std::uint32_t>(1, 100), o.high_water_pct);
     p.take_flag("no-compare", o.no_compare);
     p.take("diff-log", file_check(check_writable_path), o.diff_log);
     p.take("stats-file", file_check(check_writable_path), o.stats_file);

@@ -37,6 +37,7 @@ struct CopyOptions {
     std::uint32_t session_timeout_s = 120;       // -t 1..86400
     std::uint32_t time_wait_s = 60;              // --time-wait 1..3600
     std::uint32_t idle_sleep_us = 200;           // --idle-sleep 0..1000 (0 = always poll)
+    std::uint32_t high_water_pct = 80;           // --high-water 1..100 (live; 100 = no admission control)
     std::uint16_t rx_port = 0;                   // --rx-port (DPDK port id)
     std::uint16_t tx_port = 0;                   // --tx-port
     net::Port control_port{kDefaultControlPort}; // --control-port

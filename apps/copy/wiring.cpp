@@ -33,6 +33,11 @@ io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
     // answers: offline, --speed 0 hands the whole file over as fast as it can; live, a
     // keep-alive client of the online server runs ahead of a slower target.
     e.max_queued_per_session = e.max_queued_segments / 4;
+    // Overload (docs/operations.md): offline the workers wait for room (no session bound of
+    // its own: a session whose target is slow may take the whole queue, the replay lags);
+    // live, new sessions are shed whole above --high-water.
+    if (opt.offline()) e.max_queued_per_session = e.max_queued_segments;
+    else e.admission_high_water_pct = opt.high_water_pct;
     // Every original session becomes -n sessions: the table grows with -n (up to 1M
     // per worker, 256 bytes each).
     e.max_sessions = static_cast<std::uint32_t>(

@@ -68,6 +68,7 @@ void Run::teardown() {
     }
     if (feeder_) feeder_->release();
     for (auto& w : workers_) {
+        if (w->gate) w->gate->release();
         w->sink.discard();
         w->sink.release_all();
     }
@@ -102,6 +103,7 @@ RunSnapshot Run::snapshot(bool final_read) {
     RunSnapshot s;
     s.elapsed_ns = clock_.now();
     s.workers = static_cast<std::uint32_t>(workers_.size());
+    std::uint64_t request_delay = 0, max_request_delay = 0;
     for (auto& w : workers_) {
         WorkerPub p;
         if (final_read) {
@@ -109,6 +111,8 @@ RunSnapshot Run::snapshot(bool final_read) {
             p.io = w->ctr;
             if (w->host) p.io += w->host->counters();
             p.active = w->engine->active_sessions();
+            p.request_delay_ns = w->engine->request_delay();
+            p.max_request_delay_ns = std::max<std::uint64_t>(w->max_request_delay, p.request_delay_ns);
             if (w->control) p.control = w->control->counters();
         } else if (!g_worker_pub[w->index].read(p)) {
             continue;
@@ -117,11 +121,23 @@ RunSnapshot Run::snapshot(bool final_read) {
         s.session += p.session;
         s.io += p.io;
         s.active_sessions += p.active;
+        request_delay = std::max(request_delay, p.request_delay_ns);
+        max_request_delay = std::max(max_request_delay, p.max_request_delay_ns);
     }
     s.io += feed_ctr_;
     for (std::uint16_t id : ports_up_)  // live: the mirror's own drops are lost
         if (auto ps = port_stats(id, !cfg_.capture && id == cfg_.rx_port)) s.ports.push_back(*ps);
-    if (feeder_) s.input = feeder_->progress();  // the feeder reads the capture on this lcore too
+    if (feeder_) {
+        s.input = feeder_->progress();  // the feeder reads the capture on this lcore too
+        // the replay's lag: the feeder's, plus how long the latest request waited in its
+        // engine (a queue that absorbs a slow target's backlog lags without the feeder waiting)
+        if (s.input->paced) {
+            s.input->lag_ns += request_delay;
+            // (at most: the two largest, sampled every millisecond by the workers and the feeder)
+            replay_max_lag_ns_ = std::max({replay_max_lag_ns_, s.input->lag_ns, s.input->max_lag_ns + max_request_delay});
+            s.input->max_lag_ns = replay_max_lag_ns_;
+        }
+    }
     return s;
 }
 

@@ -97,23 +97,10 @@ bool OfflineFeeder::feed_some(std::uint64_t now, int& status, std::string& err) 
             pending_due_ = pacer_->due(f.ts_ns, now);
             count_shortened_gaps();
         }
+        note_lag(now);
         if (pending_due_ > now) return true;  // not due yet
-        // Do not make the owner drop what a wait would save (offline, lagging costs
-        // nothing): its queue of captured segments nearly full (any --speed: a target
-        // slower than the capture), or its session table (--speed 0).
-        {
-            // (the frames still in the hand-off ring will be queued too)
-            const Worker& w = *workers_[pending_worker_];
-            const std::uint64_t queued = w.queued_now.load(std::memory_order_relaxed) + rte_ring_count(w.from_main);
-            WorkerPub p;
-            if (queued >= std::uint64_t{cfg_.engine.max_queued_segments} * 9 / 10 ||
-                (pacer_->as_fast_as_possible() && g_worker_pub[pending_worker_].read(p) &&
-                 p.active >= std::uint64_t{cfg_.engine.max_sessions} * 9 / 10)) {
-                if (!waiting_) ++feed_ctr_[IoCounter::feed_waits];
-                waiting_ = true;
-                return true;
-            }
-        }
+        // (a worker that has no room for more takes nothing from its ring, which fills: the
+        // feeder waits here and the replay lags; see dp_capture_gate.hpp)
         if (rte_ring_sp_enqueue(workers_[pending_worker_]->from_main, pending_) != 0) {
             if (!waiting_) ++feed_ctr_[IoCounter::feed_waits];
             waiting_ = true;

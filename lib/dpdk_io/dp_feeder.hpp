@@ -1,7 +1,9 @@
 // The offline feeder (internal to lib/dpdk_io's data plane): on the main lcore, reads the
 // capture, paces its records (Pacer), copies each into an mbuf and hands it to the worker
-// of its shard through that worker's SP/SC ring, waiting (counted) rather than making a
-// worker drop; --loop passes start once the previous pass's sessions ended.
+// of its shard through that worker's SP/SC ring, waiting (counted) when the ring is full:
+// a worker takes only what its engine has room for (dp_capture_gate.hpp), so a slow target
+// makes the replay lag (measured: InputProgress::lag_ns) rather than drop; --loop passes
+// start once the previous pass's sessions ended.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -43,6 +45,9 @@ public:
         in.passes = cfg_.loop;
         in.pass = std::min(passes_done_, cfg_.loop - 1);
         in.done_bytes = passes_done_ >= cfg_.loop ? in.file_bytes : cfg_.capture->position();
+        in.paced = !pacer_->as_fast_as_possible();
+        in.lag_ns = lag_ns_;
+        in.max_lag_ns = max_lag_ns_;
         return in;
     }
     // When the frame in hand is due (0: no frame in hand): the main lcore's idle policy
@@ -62,6 +67,13 @@ private:
         std::fflush(cfg_.log);
     }
     void count_reader_records() noexcept;
+    // The replay's lag behind the capture's clock (--speed > 0): how late the frame in hand
+    // is, from when it was due until a worker's ring takes it.
+    void note_lag(std::uint64_t now) noexcept {
+        if (pacer_->as_fast_as_possible()) return;
+        lag_ns_ = now > pending_due_ ? now - pending_due_ : 0;
+        if (lag_ns_ > max_lag_ns_) max_lag_ns_ = lag_ns_;
+    }
     void count_shortened_gaps();
     enum class PassEnd { next_pass, wait, done };
     PassEnd end_of_pass(std::uint64_t now, int& status, std::string& err);
@@ -85,6 +97,8 @@ private:
     bool waiting_ = false;
     bool at_pass_end_ = false;
     std::uint64_t pass_wait_until_ = 0;
+    std::uint64_t lag_ns_ = 0;
+    std::uint64_t max_lag_ns_ = 0;
 };
 
 }  // namespace dpcopy::io::dp

@@ -109,6 +109,7 @@ private:
     std::uint64_t feed_pub_at_ = 0;
     RunSnapshot prev_;
     std::unique_ptr<OfflineFeeder> feeder_;  // offline
+    std::uint64_t replay_max_lag_ns_ = 0;    // the largest lag snapshot() saw
     std::unique_ptr<metrics::Exporter> metrics_;  // --metrics
     // The engines' observers (comparison with production): teardown() stops and frees the
     // workers and their engines before this is destroyed.

@@ -91,7 +91,8 @@ bool Run::create_pool(std::string& err) {
         std::max<std::uint32_t>(RTE_MBUF_DEFAULT_BUF_SIZE, RTE_PKTMBUF_HEADROOM + ((frame_room + 63) / 64) * 64));
     const unsigned nports = (!live || cfg_.rx_port == cfg_.tx_port) ? 1 : 2;
     std::uint64_t need = std::uint64_t{nports} * (kMaxRxQueues * kRxDesc + kTxDesc) + std::uint64_t{nw} * (kTxDesc + kTxBufCap) +
-                         std::uint64_t{nw} * (kRingSize + kHandoffRingSize) + std::uint64_t{rte_lcore_count()} * kPoolCache * 2 + 4096;
+                         std::uint64_t{nw} * (kRingSize + kHandoffRingSize) + std::uint64_t{rte_lcore_count()} * kPoolCache * 2 + 4096 +
+                         (live ? 0 : std::uint64_t{nw} * CaptureGate::kMaxHeld);
     std::uint64_t n = 8191;
     while (n < need) n = n * 2 + 1;
     if (cfg_.mbuf_pool_size) n = cfg_.mbuf_pool_size;
@@ -324,6 +325,11 @@ bool Run::create_workers(const net::MacAddr& mac, std::string& err) {
         if (compare::Comparator* c = compare_->worker(k)) w->engine->set_observer(c), w->comparator = c;
         // (inline: Run::service applies worker 0's policy, with the feeder's due time)
         w->idle = IdlePolicy(cfg_.idle_sleep_us);
+        // offline: frames wait for room in the engine (back-pressure), a few of them held
+        // aside while other flows go on; a small mbuf pool holds fewer
+        if (cfg_.capture)
+            w->gate = std::make_unique<CaptureGate>(static_cast<unsigned>(
+                std::min<std::uint64_t>(CaptureGate::kMaxHeld, pool_mbufs_ / (4 * std::uint64_t{nw}))));
         w->from_main = create_ring("dpc_main_" + std::to_string(k), kRingSize, err);
         if (!w->from_main) return false;
         if (k > 0) {

@@ -29,6 +29,7 @@
 
 #include "lib/control/control_client.hpp"
 #include "lib/control/wall_clock.hpp"
+#include "lib/dpdk_io/dp_capture_gate.hpp"
 #include "lib/dpdk_io/dp_mbuf.hpp"
 #include "lib/dpdk_io/dp_tx_sink.hpp"
 #include "lib/dpdk_io/packet_socket_drops.hpp"
@@ -75,6 +76,8 @@ struct WorkerPub {
     IoCounters io;
     std::uint64_t active = 0;
     std::uint64_t idle = 0;   // engine idle and nothing queued toward it
+    std::uint64_t request_delay_ns = 0;      // Engine::request_delay()
+    std::uint64_t max_request_delay_ns = 0;  //   the largest seen at a publication
     ControlClientCounters control;  // worker 0 with -s
     CompareCounts compare;          // its comparator's totals (comparison on)
 };
@@ -143,9 +146,9 @@ struct Worker {
     std::uint64_t tx_moved_at = 0;  // the last time the TX queue took a frame, or had none waiting
     std::uint64_t tx_seen = 0;      // ctr[tx_frames] then
     IdlePolicy idle;  // --idle-sleep: worker_main sleeps when poll_once found nothing to do
-    // Captured segments the engine holds, stored after every poll (one relaxed store)
-    // for the offline feeder, which must not wait for the 1 ms publication.
-    alignas(64) std::atomic<std::uint64_t> queued_now{0};
+    // Offline: takes from from_main only what the engine has room for (dp_capture_gate.hpp).
+    std::unique_ptr<CaptureGate> gate;
+    std::uint64_t max_request_delay = 0;  // publish(): the largest Engine::request_delay() seen
 
     struct RxQueue {
         std::uint16_t port = 0, queue = 0;
@@ -387,7 +390,8 @@ struct Worker {
             if (mac) engine->set_next_hop_mac(unpack_mac(mac));
         }
         rte_mbuf* b[kBurst];
-        unsigned n = rte_ring_sc_dequeue_burst(from_main, reinterpret_cast<void**>(b), kBurst, nullptr);
+        unsigned n = gate ? gate->take(from_main, b, kBurst, *engine, now, ctr)
+                          : rte_ring_sc_dequeue_burst(from_main, reinterpret_cast<void**>(b), kBurst, nullptr);
         unsigned got = n;
         prefetch_burst(b, n);
         for (unsigned i = 0; i < n; ++i) deliver_captured(b[i], now);
@@ -421,8 +425,8 @@ struct Worker {
             publish_hop();
         }
         flush_batches();
-        queued_now.store(engine->queued_segments(), std::memory_order_relaxed);
-        if (!finished_input && phase.load(std::memory_order_acquire) >= kFinish && rte_ring_empty(from_main)) {
+        if (!finished_input && phase.load(std::memory_order_acquire) >= kFinish && rte_ring_empty(from_main) &&
+            (!gate || gate->empty())) {
             engine->finish_input(now);
             finished_input = true;
         }
@@ -461,7 +465,8 @@ struct Worker {
     }
 
     bool queues_empty() const noexcept {
-        return rte_ring_empty(from_main) && (!from_rx || rte_ring_empty(from_rx)) && sink.pending() == 0;
+        return rte_ring_empty(from_main) && (!gate || gate->empty()) && (!from_rx || rte_ring_empty(from_rx)) &&
+               sink.pending() == 0;
     }
 
     void publish() noexcept {
@@ -470,6 +475,9 @@ struct Worker {
         p.io = ctr;
         if (host) p.io += host->counters();
         p.active = engine->active_sessions();
+        p.request_delay_ns = engine->request_delay();
+        max_request_delay = std::max<std::uint64_t>(max_request_delay, p.request_delay_ns);
+        p.max_request_delay_ns = max_request_delay;
         if (control) p.control = control->counters();
         if (comparator) p.compare = counts_of(*comparator);
         p.idle = (finished_input && engine->idle() && queues_empty()) ? 1 : 0;

@@ -54,7 +54,8 @@ namespace dpcopy::io {
     X(drop_file_bad_link_header, "records skipped by the reader: too short for their link header")      \
     X(file_passes, "passes over the capture file completed (--loop)")                                  \
     X(fed_frames, "captured frames handed to the workers")                                             \
-    X(feed_waits, "times the feeder waited for room in a worker (ring or session table)")              \
+    X(feed_waits, "times the feeder waited for room in a worker (its ring full, or a pass to end)")    \
+    X(capture_held, "captured frames a worker held back until its engine had room for them (offline back-pressure)") \
     X(capture_gaps_shortened, "capture gaps longer than --max-gap, shortened to it")
 
 DPCOPY_DEFINE_COUNTERS(IoCounter, io_counter_count, io_counter_names, io_counter_descriptions, DPCOPY_IO_COUNTERS)

@@ -86,6 +86,12 @@ metrics::MetricSet run_metrics(const RunSnapshot& s) {
     add(m, "dpcopy_workers", "worker lcores", Kind::gauge, s.workers);
     add(m, "dpcopy_sessions_active", "sessions alive now", Kind::gauge, static_cast<double>(s.active_sessions));
     if (s.input) add(m, "dpcopy_input_progress_ratio", "offline: fraction of the capture read", Kind::gauge, s.input->fraction());
+    if (s.input && s.input->paced) {
+        add(m, "dpcopy_replay_lag_seconds", "offline: how far the replay is behind the capture's clock", Kind::gauge,
+            static_cast<double>(s.input->lag_ns) / 1e9);
+        add(m, "dpcopy_replay_lag_max_seconds", "offline: the replay's largest lag so far", Kind::gauge,
+            static_cast<double>(s.input->max_lag_ns) / 1e9);
+    }
     add_counters(m, s);
     add_drops(m, s);
     add_ports(m, s);

@@ -191,6 +191,7 @@ std::string progress_text(const InputProgress& in, std::uint64_t elapsed_ns) {
     s += " (" + fmt("%.1f", static_cast<double>(std::min(in.done_bytes, in.file_bytes)) / unit) + " of " +
          fmt("%.1f", static_cast<double>(in.file_bytes) / unit) + (mb ? " MB)" : " kB)");
     if (f >= 0.01 && f < 1) s += ", " + fmt("%.0fs", static_cast<double>(elapsed_ns) / 1e9 * (1 - f) / f) + " left";
+    if (in.paced) s += ", lag " + fmt("%.1fs", static_cast<double>(in.lag_ns) / 1e9);
     return s + " |";
 }
 
@@ -217,6 +218,7 @@ std::string status_line(const RunSnapshot& cur, const RunSnapshot& prev) {
     if (!lost.empty()) s += " (" + reasons_text(lost, 3) + ")";
     s += " | filtered " + std::to_string(totals.filtered);
     if (!filtered.empty()) s += " (" + reasons_text(filtered, 3) + ")";
+    if (const std::uint64_t shed = c[Counter::shed_sessions]) s += " | shed " + std::to_string(shed) + " sessions";
     if (cur.control) {
         const ControlSnapshot& k = *cur.control;
         s += " | control records " + std::to_string(k.records) + " lost " + std::to_string(k.datagrams_lost) +
@@ -300,6 +302,15 @@ std::string summary_text(const RunSnapshot& s, std::string_view end) {
     if (resync_bytes) t += " (" + std::to_string(resync_bytes) + " captured bytes skipped by resync)";
     t += "\n";
     t += "  filtered: " + (filtered.empty() ? std::string("none") : reasons_text(filtered, filtered.size())) + "\n";
+    if (c[Counter::shed_sessions] || c[Counter::shed_frames]) {
+        t += "  shed (admission control, not lost): " + std::to_string(c[Counter::shed_sessions]) + " sessions, " +
+             std::to_string(c[Counter::shed_requests]) + " requests, " + std::to_string(c[Counter::shed_frames]) +
+             " captured frames\n";
+    }
+    if (s.input && s.input->paced) {
+        t += "  replay lag behind the capture: " + fmt("%.3f", static_cast<double>(s.input->max_lag_ns) / 1e9) +
+             " s at most, " + fmt("%.3f", static_cast<double>(s.input->lag_ns) / 1e9) + " s at the end\n";
+    }
     t += request_loss_lines(c);
     if (s.control) {
         const ControlSnapshot& k = *s.control;
@@ -385,6 +396,14 @@ ReportJson report_document(const RunSnapshot& s, const ReportInfo& info) {
     o["drops_total"] = totals.lost + totals.filtered;
     o["lost_total"] = totals.lost;
     o["filtered_total"] = totals.filtered;
+    o["shed"] = {{"sessions", s.session[Counter::shed_sessions]},
+                 {"requests", s.session[Counter::shed_requests]},
+                 {"frames", s.session[Counter::shed_frames]}};
+    if (s.input) {
+        o["replay"] = {{"paced", s.input->paced},
+                       {"lag_s", static_cast<double>(s.input->lag_ns) / 1e9},
+                       {"max_lag_s", static_cast<double>(s.input->max_lag_ns) / 1e9}};
+    }
     ReportJson sess = ReportJson::object(), pc = ReportJson::object(), pt = ReportJson::object();
     s.session.for_each([&](std::string_view group, std::string_view name, std::uint64_t v) {
         (group == "session" ? sess : group == "parse_captured" ? pc : pt)[std::string(name)] = v;

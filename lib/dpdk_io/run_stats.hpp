@@ -62,6 +62,13 @@ struct InputProgress {
     std::uint64_t done_bytes = 0;   // read so far in this pass
     std::uint32_t pass = 0;         // 0-based
     std::uint32_t passes = 1;       // --loop
+    // The replay's lag behind the capture's clock (--speed > 0, `paced`): how late the frame
+    // the feeder had in hand was when a worker took it, plus how long the latest request
+    // waited in its engine (now, and the most so far). A target slower than the capture makes
+    // the replay lag instead of dropping (docs/operations.md, "Overload").
+    bool paced = false;
+    std::uint64_t lag_ns = 0;
+    std::uint64_t max_lag_ns = 0;
     // Fraction of the whole replay read, 0..1.
     double fraction() const noexcept;
 };

@@ -60,6 +60,10 @@ namespace dpcopy::session {
     X(sessions_superseded, "sessions detached because the client reused the port with a new SYN")   \
     X(create_table_full, "session not created: table full")                                         \
     X(create_no_tuple, "session not created: no free translated tuple")                             \
+    /* live admission control (lib/session/overload.hpp): shed whole, never lost mid-session */    \
+    X(shed_sessions, "sessions not admitted (each replica counts): the queue or table was over the high-water mark (live)") \
+    X(shed_requests, "requests of shed sessions, not replayed (each replica counts; pipelined ones count once)") \
+    X(shed_frames, "captured frames of shed sessions, not replayed")                                \
     X(syn_sent, "SYNs sent (captured or fabricated)")                                               \
     X(syn_retransmits, "SYN retransmissions")                                                       \
     X(handshakes, "handshakes completed with the target")                                           \

@@ -15,6 +15,8 @@ EngineImpl::EngineImpl(const EngineConfig& cfg, FrameSink& sink)
       segmented_(sink.segmented()),
       share_blocks_(cfg.multiply > 1 || segmented_),
       queue_(pieces_, blocks_, cfg.max_queued_per_session, share_blocks_),
+      // shed flows may outnumber the admitted ones many times: at least 65,536 slots
+      shed_(cfg.admission_high_water_pct ? std::max<std::size_t>(cfg.max_sessions, std::size_t{1} << 16) : 0),
       recently_closed_(cfg.max_sessions),
       time_wait_(cfg.max_sessions),
       tx_frame_(16384 + 256),
@@ -209,7 +211,25 @@ inline void EngineImpl::finish_input(Nanos now) {
 inline std::size_t EngineImpl::memory_bytes() const {
     return sessions_.size() * sizeof(Session) + (by_orig_.slot_count() + by_xlat_.slot_count()) * 8 +
            std::size_t{wheel_.capacity()} * TimerWheel::bytes_per_id() + pieces_.memory_bytes() + blocks_.memory_bytes() + tuples_.memory_bytes() +
-           free_ids_.capacity() * 4 + recently_closed_.memory_bytes() + time_wait_.memory_bytes();
+           free_ids_.capacity() * 4 + recently_closed_.memory_bytes() + time_wait_.memory_bytes() + shed_.memory_bytes();
+}
+
+// The most a captured frame may take (overload.hpp): a client segment of a -x transfer queues
+// its payload for every replica, and opens the replicas' sessions when it is a SYN or data of
+// a flow with no session yet. Server frames and anything else take nothing.
+inline CaptureCost EngineImpl::capture_cost(ConstBytes frame, net::LinkType link) const {
+    net::PacketView v;
+    if (net::parse_frame(frame, v, link) != net::ParseError::ok || v.l4 != net::L4Kind::tcp) return {};
+    const net::FlowKey& k = v.key;
+    for (const TransferMap& t : cfg_.transfers) {
+        if (k.dst_port != t.online_port || (t.online_ip && *t.online_ip != k.dst_ip)) continue;
+        const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
+        bool opens = th.has(tf::syn) && !th.has(tf::ack);
+        if (!opens && v.payload_len > 0)
+            opens = by_orig_.find(net::hash_flow(k), [&](std::uint32_t i) { return sessions_[i].identity.original == k; }) == kNone;
+        return session::capture_cost(v.payload_len, cfg_.multiply, share_blocks_, opens);
+    }
+    return {};
 }
 
 }  // namespace dpcopy::session::detail

@@ -29,6 +29,7 @@
 #include "lib/rewrite/parse.hpp"
 #include "lib/rewrite/types.hpp"
 #include "lib/session/counters.hpp"
+#include "lib/session/overload.hpp"
 #include "lib/session/transfer_map.hpp"
 
 namespace dpcopy::session {
@@ -191,6 +192,10 @@ struct EngineConfig {
     // scramble (lib/session/mysql_login.hpp). Without them logins go as captured (fine for
     // passwordless accounts); the target's answer to every login is counted either way.
     std::vector<proto::mysql::MysqlUser> mysql_users;
+    // Live admission control (overload.hpp, admit_session): above this percentage of the
+    // queue's or the table's capacity new sessions are shed whole (shed_sessions). 0: off (the
+    // engine's default, and offline, where the adapter waits for headroom instead).
+    std::uint32_t admission_high_water_pct = 0;
 };
 
 class Engine {
@@ -240,9 +245,28 @@ public:
         (void)views;
         for (ConstBytes f : frames) on_target(f, now);
     }
-    // Captured segments queued now (of max_queued_segments): the offline feeder waits
-    // when a worker's queue is nearly full instead of making it drop.
+    // Captured segments queued now (of max_queued_segments), for the benchmark and tests
+    // (the offline back-pressure uses capture_headroom()).
     virtual std::size_t queued_segments() const { return 0; }
+    // Offline back-pressure (overload.hpp): the free pieces, blocks and session slots, and the
+    // most a captured frame may take of them (0 for a frame that queues nothing and opens no
+    // session). An adapter hands a frame over only when the headroom covers its cost, so a
+    // target slower than the capture makes the replay lag instead of the engine drop.
+    virtual CaptureHeadroom capture_headroom() const { return {~0ull, ~0ull, ~0ull}; }
+    virtual CaptureCost capture_cost(ConstBytes frame, net::LinkType link) const {
+        (void)frame, (void)link;
+        return {};
+    }
+    // The worst cost of any captured frame of `frame_bytes` bytes (a new session's included).
+    virtual CaptureCost capture_cost_bound(std::size_t frame_bytes) const {
+        (void)frame_bytes;
+        return {};
+    }
+    bool can_accept(ConstBytes frame, net::LinkType link) const { return covers(capture_headroom(), capture_cost(frame, link)); }
+    // How long the latest request waited in the engine before its first transmission (from
+    // when its first captured segment was handed over): with the feeder's own lag, how far
+    // an offline replay is behind the capture's clock.
+    virtual Nanos request_delay() const { return 0; }
     // Bytes allocated up front by this engine (tables, pools), for sizing and the benchmark.
     virtual std::size_t memory_bytes() const { return 0; }
     // Payload blocks in use (of max_queued_segments): one per 2 KiB of captured payload

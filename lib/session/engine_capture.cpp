@@ -18,6 +18,10 @@ inline void EngineImpl::client_frame(ConstBytes frame, const net::PacketView& v,
         head = kNone;
     }
     if (head == kNone) {
+        if (!syn && shed_.contains(h, now, cfg_.session_timeout)) {  // a session shed whole
+            shed_frame(h, v.payload_len > 0, th);
+            return;
+        }
         if (th.has(tf::syn) && th.has(tf::ack)) {
             ++ctr_[Counter::drop_captured_no_session];
             return;
@@ -39,6 +43,7 @@ inline void EngineImpl::client_frame(ConstBytes frame, const net::PacketView& v,
             ++ctr_[Counter::drop_captured_not_sampled];
             return;
         }
+        if (!admit(h, data, th, now)) return;
         head = create_chain(orig, xfer, now);
         if (head == kNone) return;
         if (syn) {
@@ -63,6 +68,27 @@ inline void EngineImpl::client_frame(ConstBytes frame, const net::PacketView& v,
         id = nx;
     }
     queue_.end_frame();
+}
+
+// Live admission control (overload.hpp): a new session is admitted with all its replicas, or
+// shed whole and remembered, so that none of its frames opens it later.
+inline bool EngineImpl::admit(std::uint64_t h, bool data, const net::TcpHdr& th, Nanos now) {
+    if (!shed_.enabled()) return true;
+    Occupancy o;
+    o.pieces_used = pieces_.in_use();
+    o.pieces_cap = pieces_.capacity();
+    o.blocks_used = blocks_.in_use();
+    o.blocks_cap = blocks_.capacity();
+    o.sessions_cap = cfg_.max_sessions;
+    o.sessions_used = cfg_.max_sessions - free_ids_.size();
+    if (admit_session(o, cfg_.multiply, cfg_.admission_high_water_pct)) {
+        shed_.erase(h);  // (a new SYN on a flow shed before)
+        return true;
+    }
+    shed_.add(h, now);
+    ctr_[Counter::shed_sessions] += cfg_.multiply;
+    shed_frame(h, data, th);
+    return false;
 }
 
 inline void EngineImpl::open_from_syn(Session& s, const net::TcpHdr& th, const net::TcpOptions& o, Nanos now) {
@@ -114,7 +140,9 @@ inline void EngineImpl::server_frame(ConstBytes frame, const net::PacketView& v,
     const net::FlowKey orig = v.key.reversed();
     const std::uint32_t head = by_orig_.find(h, [&](std::uint32_t i) { return sessions_[i].identity.original == orig; });
     if (head == kNone) {
-        if (!sampled(orig, cfg_.percent, cfg_.sample_seed)) {
+        if (shed_.contains(h, now, cfg_.session_timeout)) {
+            ++ctr_[Counter::shed_frames];
+        } else if (!sampled(orig, cfg_.percent, cfg_.sample_seed)) {
             ++ctr_[Counter::drop_captured_not_sampled];
         } else {
             ++ctr_[Counter::drop_captured_no_session];

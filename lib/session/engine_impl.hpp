@@ -30,6 +30,7 @@
 #include "lib/session/engine.hpp"
 #include "lib/session/flat_index.hpp"
 #include "lib/session/mysql_login.hpp"
+#include "lib/session/overload.hpp"
 #include "lib/session/policy.hpp"
 #include "lib/session/rto.hpp"
 #include "lib/session/seg_pool.hpp"
@@ -144,6 +145,14 @@ public:
     std::size_t active_sessions() const override { return active_; }
     std::size_t queued_segments() const override { return pieces_.in_use(); }
     std::size_t payload_blocks() const override { return blocks_.in_use(); }
+    CaptureHeadroom capture_headroom() const override {
+        return {pieces_.available(), blocks_.available(), free_ids_.size()};
+    }
+    CaptureCost capture_cost(ConstBytes frame, net::LinkType link) const override;
+    Nanos request_delay() const override { return request_delay_; }
+    CaptureCost capture_cost_bound(std::size_t frame_bytes) const override {
+        return session::capture_cost(frame_bytes, cfg_.multiply, share_blocks_, true);
+    }
     std::size_t memory_bytes() const override;
 
 private:
@@ -281,6 +290,14 @@ private:
     bool rebind(Session& s, Nanos now);
     void reconnect(Session& s, const Piece& p, Nanos now);
 
+    // Live admission control: false when the new session `orig` is shed (counted; the flow is
+    // remembered so that its later frames are shed too).
+    bool admit(std::uint64_t h, bool data, const net::TcpHdr& th, Nanos now);
+    // A captured client frame of a shed flow: counted, nothing else.
+    void shed_frame(std::uint64_t h, bool data, const net::TcpHdr& th) {
+        ++ctr_[Counter::shed_frames];
+        if (data && shed_.new_request(h, th.ack.value())) ctr_[Counter::shed_requests] += cfg_.multiply;
+    }
     std::uint32_t create_chain(const net::FlowKey& orig, const TransferMap& xfer, Nanos now);
     void supersede_chain(std::uint32_t head, Nanos now);
 
@@ -380,6 +397,7 @@ private:
     static constexpr std::size_t kMaxSlices = 64;
     std::array<PayloadSlice, kMaxSlices> slices_{};
     std::array<ConstBytes, kMaxSlices> slice_bytes_{};  // slices_' bytes, for build_tcp_headers
+    ShedFlows shed_;             // live admission control: flows shed whole (overload.hpp)
     RecentlyClosed recently_closed_;
     TimeWaitTable time_wait_;
     TupleAllocator tuples_;
@@ -389,6 +407,7 @@ private:
     MysqlLogins logins_;
     std::array<std::uint8_t, 8192> login_copy_{};  // a session's login, rewritten before it goes
     std::size_t active_ = 0;
+    Nanos request_delay_ = 0;  // request_delay()
     std::uint32_t rst_tokens_ = kUnknownRstBurst;  // take_unknown_rst_token()
     Nanos rst_refill_at_ = 0;
     Nanos observed_clock_ = 0;  // advance_observed_clock()

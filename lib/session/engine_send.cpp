@@ -110,6 +110,7 @@ inline void EngineImpl::start_exchange(Session& s, const Piece& p, std::uint32_t
     s.exchange.request_time = p.request_time;
     s.exchange.online_received = need;
     s.exchange.sent_time = now;
+    request_delay_ = now > p.cap_time ? now - p.cap_time : 0;
     s.exchange.target_bytes_at_release = s.target.received_bytes;
     s.exchange.request_bytes = 0;
     if (observer_) {

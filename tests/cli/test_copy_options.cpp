@@ -97,6 +97,9 @@ TEST_CASE("dpcopy: accepted values of every option", "[cli][copy]") {
         {with_x({"--busy-poll"}), [](auto& o) { return o.idle_sleep_us == 0; }, "--busy-poll"},
         {with_x({"--idle-sleep", "50", "--busy-poll"}), [](auto& o) { return o.idle_sleep_us == 0; },
          "--busy-poll wins over --idle-sleep"},
+        {with_x({"--high-water", "100"}), [](auto& o) { return o.high_water_pct == 100; }, "--high-water 100"},
+        {with_x({"--high-water", "1"}), [](auto& o) { return o.high_water_pct == 1; }, "--high-water 1"},
+        {with_x({}), [](auto& o) { return o.high_water_pct == 80; }, "--high-water default 80"},
         {with_x({"--mysql-user", "app:pa,ss:x", "--mysql-user", "ro:"}),
          [](auto& o) {
              return o.mysql_users.size() == 2 && o.mysql_users[0].name == "app" &&
@@ -170,6 +173,8 @@ TEST_CASE("dpcopy: rejected values of every option, one line naming option and v
         {with_x({"--time-wait", "0"}), "for option --time-wait"},
         {with_x({"--time-wait", "3601"}), "for option --time-wait"},
         {with_x({"--idle-sleep", "1001"}), "for option --idle-sleep"},
+        {with_x({"--high-water", "0"}), "for option --high-water"},
+        {with_x({"--high-water", "101"}), "for option --high-water"},
         {with_x({"--mysql-user", "app:x", "--mysql-user", "app:y"}), "--mysql-user"},
         {with_x({"--mysql-user", ":secret"}), "--mysql-user"},
         {with_x({"--mysql-user", "nocolon"}), "--mysql-user"},

@@ -107,7 +107,7 @@ TEST_CASE("report: dpcopy's document parses, header then every section") {
     const std::vector<std::string> want{"program", "version", "start_time", "end_time", "duration_s", "host",
                                         "options", "end_reason", "mode", "input", "end", "exit_status",
                                         "elapsed_s", "workers", "sessions", "drops_total", "lost_total",
-                                        "filtered_total", "session", "parse_captured", "parse_target", "io",
+                                        "filtered_total", "shed", "session", "parse_captured", "parse_target", "io",
                                         "lost", "filtered", "ports"};
     CHECK(keys(text) == want);
     CHECK(j["end"] == "interrupted");

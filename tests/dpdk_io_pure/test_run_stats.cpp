@@ -374,3 +374,37 @@ TEST_CASE("offline: the status line shows the position in the capture and the ti
     s.input.reset();  // live
     CHECK(io::status_line(s, prev).find("dpcopy: 3.0s sessions ") == 0);
 }
+
+TEST_CASE("overload: the replay's lag in the status line, the summary and the report; shed sessions apart from lost") {
+    io::RunSnapshot s = sample();
+    io::RunSnapshot prev;
+    s.elapsed_ns = 3'000'000'000ULL;
+    io::InputProgress in{2'900'000, 1'160'000, 0, 1};
+    in.paced = true;
+    in.lag_ns = 1'250'000'000ULL;
+    in.max_lag_ns = 2'500'000'000ULL;
+    s.input = in;
+    CHECK(io::status_line(s, prev).find("dpcopy: 3.0s file 40% (1.2 of 2.9 MB), 4s left, lag 1.2s | sessions ") == 0);
+    CHECK(io::summary_text(s, "input done").find("  replay lag behind the capture: 2.500 s at most, 1.250 s at the end\n") !=
+          std::string::npos);
+    std::string j = io::report_json(s, report_info("offline", "a.pcap", "input done"));
+    CHECK(j.find("\"replay\": {\"paced\": true, \"lag_s\": 1.25, \"max_lag_s\": 2.5}") != std::string::npos);
+    // --speed 0: no clock to lag behind
+    s.input->paced = false;
+    CHECK(io::status_line(s, prev).find("lag") == std::string::npos);
+    CHECK(io::summary_text(s, "input done").find("replay lag") == std::string::npos);
+    // live: shed sessions are their own outcome, neither lost nor filtered
+    s.input.reset();
+    const io::DropTotals before = io::drop_totals(s);
+    s.session.v[static_cast<std::size_t>(session::Counter::shed_sessions)] = 4;
+    s.session.v[static_cast<std::size_t>(session::Counter::shed_requests)] = 9;
+    s.session.v[static_cast<std::size_t>(session::Counter::shed_frames)] = 30;
+    CHECK(io::drop_totals(s).lost == before.lost);
+    CHECK(io::drop_totals(s).filtered == before.filtered);
+    CHECK(io::status_line(s, prev).find(" | shed 4 sessions | ") != std::string::npos);
+    CHECK(io::summary_text(s, "interrupted").find("  shed (admission control, not lost): 4 sessions, 9 requests, 30 captured frames\n") !=
+          std::string::npos);
+    j = io::report_json(s, report_info("live", "port 1", "interrupted"));
+    CHECK(j.find("\"shed\": {\"sessions\": 4, \"requests\": 9, \"frames\": 30}") != std::string::npos);
+    CHECK(j.find("\"replay\"") == std::string::npos);
+}

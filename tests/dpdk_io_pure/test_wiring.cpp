@@ -29,3 +29,18 @@ TEST_CASE("options become the data plane's configuration") {
     CHECK(c.stats_interval_s == 0);
     CHECK(!c.capture);
 }
+
+TEST_CASE("overload: live sheds new sessions above --high-water, offline waits with no session bound of its own") {
+    auto live = cli::parse_copy_options({"-x", "80-198.18.0.2:8080", "--high-water", "70"});
+    REQUIRE(live.outcome == cli::Outcome::run);
+    const auto l = cli::dataplane_config(live.options);
+    CHECK(l.engine.admission_high_water_pct == 70);
+    CHECK(l.engine.max_queued_per_session == l.engine.max_queued_segments / 4);
+    auto dflt = cli::parse_copy_options({"-x", "80-198.18.0.2:8080"});
+    CHECK(cli::dataplane_config(dflt.options).engine.admission_high_water_pct == 80);
+    auto off = cli::parse_copy_options({"-x", "80-198.18.0.2:8080"});
+    off.options.pcap_file = "capture.pcap";  // (the file is not read here)
+    const auto o = cli::dataplane_config(off.options);
+    CHECK(o.engine.admission_high_water_pct == 0);
+    CHECK(o.engine.max_queued_per_session == o.engine.max_queued_segments);
+}

@@ -133,7 +133,7 @@ for w in keepalive close; do
     rm -rf "/var/run/dpdk/$prefix"
     sleep 1
     secs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["elapsed_s"])' "$RIG_TMP/off.$run_no.json" 2>/dev/null || echo 0)
-    drops=$(python3 -c 'import json,sys; r = json.load(open(sys.argv[1])); print(r["lost_total"], "lost", r["filtered_total"], "filtered")' "$RIG_TMP/off.$run_no.json" 2>/dev/null || echo '?')
+    drops=$(python3 -c 'import json,sys; r = json.load(open(sys.argv[1])); print(r["lost_total"], "lost", r["filtered_total"], "filtered, replay lag at most %.1f s" % r.get("replay", {}).get("max_lag_s", 0))' "$RIG_TMP/off.$run_no.json" 2>/dev/null || echo '?')
     cpu=$(tail -1 "$RIG_TMP/off.$run_no.cpu" | awk '{ print $1 + $2 }')
     result "offline $w --speed $speed -n $n$label" $((exp * n)) "$(served)" "$secs" \
       "(run ${secs} s, exit $rc, dpcopy drops: $drops, $(cpu_text "$cpu" "$(served)"))"
@@ -176,7 +176,7 @@ for w in keepalive close keepalive_throttled close_throttled; do
     rxp=$(python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["ports"]; print(sum(x["ipackets"] for x in p if x["port"] == 0))' "$RIG_TMP/live.$run_no.json" 2>/dev/null || echo '?')
     echo "    mirror path: mir0 sent $((m1 - m0)) frames, rx0 received $((r1 - r0)) (dropped $((d1 - d0))), softnet backlog drops $((s1 - s0)), dpcopy's RX port got $rxp"
     on=$(online)
-    drops=$(python3 -c 'import json,sys; r = json.load(open(sys.argv[1])); print(r["lost_total"], "lost", r["filtered_total"], "filtered")' "$RIG_TMP/live.$run_no.json" 2>/dev/null || echo '?')
+    drops=$(python3 -c 'import json,sys; r = json.load(open(sys.argv[1])); s = r.get("shed", {}); print(r["lost_total"], "lost", r["filtered_total"], "filtered, shed", s.get("sessions", 0), "sessions", s.get("requests", 0), "requests")' "$RIG_TMP/live.$run_no.json" 2>/dev/null || echo '?')
     # rate: over the load's DURATION (the target is served while the load runs)
     result "live $w -n $n" $((on * n)) "$(served)" "$DURATION" \
       "(online $on at $(wrk_rate "$RIG_TMP/$w.live.$n.wrk") req/s beside dpcopy; exit $rc, dpcopy drops: $drops, $(cpu_text "$cpu" "$(served)"))"

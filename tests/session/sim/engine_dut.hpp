@@ -32,6 +32,7 @@ public:
     void advance(Nanos now) override { engine_->advance(now); }
     void finish_input(Nanos now) override { engine_->finish_input(now); }
     bool idle() const override { return engine_->idle(); }
+    bool can_take(net::ConstBytes frame) override { return engine_->can_accept(frame, net::LinkType::ethernet); }
     std::string describe() const override;
 
     const std::vector<session::ExchangeRecord>& exchanges() const { return exchanges_; }

@@ -223,11 +223,12 @@ SimResult Harness::run(Dut& dut) {
     };
     auto stall_end = [&](Nanos at) { return at - at % cfg_.dut_stall_period + cfg_.dut_stall_time; };
     Nanos next_poll = 0;
+    bool held = false;  // backpressure: frames[next] waits for room in the DUT
     for (;;) {
         // while the DUT is stalled, what is for it waits until the stall ends
         const Nanos dut_from = polled && stalled(now) ? stall_end(now) : 0;
         Nanos t = next_tick;
-        if (next < frames.size()) t = std::min(t, std::max(cap_time(next), dut_from));
+        if (next < frames.size() && !held) t = std::min(t, std::max(cap_time(next), dut_from));
         if (!queue_.empty()) t = std::min(t, queue_.begin()->first.first);
         t = std::min(t, model_.next_timer());
         if (polled && !dut_inbox_.empty()) t = std::min(t, std::max({next_poll, now, dut_from}));
@@ -246,6 +247,9 @@ SimResult Harness::run(Dut& dut) {
         now = std::max(now, t);
         const bool dut_off = polled && stalled(now);
         while (!dut_off && next < frames.size() && cap_time(next) <= now) {
+            held = cfg_.backpressure && !dut.can_take(frames[next].bytes);
+            if (held) break;
+            res.max_lag = std::max(res.max_lag, now - cap_time(next));
             if (trace_) trace_frame(frames[next].bytes, true, now, "CAP");
             dut.on_captured(frames[next].bytes, now);
             ++next;

@@ -37,6 +37,11 @@ public:
     virtual void finish_input(Nanos now) = 0;
     virtual bool idle() const = 0;
     virtual std::string describe() const { return {}; }  // counters etc., printed on failure
+    // Offline back-pressure (SimConfig::backpressure): may the DUT take this captured frame now?
+    virtual bool can_take(net::ConstBytes frame) {
+        (void)frame;
+        return true;
+    }
 };
 
 // Faults on one direction of the link between the DUT and the model target.
@@ -70,6 +75,10 @@ struct SimConfig {
     Nanos dut_stall_period = 0, dut_stall_time = 0;
     std::uint32_t dut_rx_burst = 0;
     Nanos dut_poll_time = 20 * kUs;
+    // Offline back-pressure, as dpdk_io's capture gate: a captured frame the DUT cannot take
+    // (Dut::can_take) waits, with every frame after it, and is offered again at the next tick;
+    // the replay lags (SimResult::max_lag) instead of the DUT dropping.
+    bool backpressure = false;
 };
 
 struct SessionOutcome {
@@ -86,6 +95,7 @@ struct SimResult {
     Nanos end_time = 0;
     std::uint64_t frames_to_target = 0, frames_to_engine = 0, dropped = 0;
     std::uint64_t model_connections = 0;
+    Nanos max_lag = 0;                  // the latest a captured frame was handed to the DUT
     std::string report() const;         // failures, one per line (at most 20)
     bool ok() const { return failures.empty(); }
 };
