@@ -37,6 +37,7 @@ po::options_description copy_description() {
         ("high-water", po::value<S>(), "")
         ("mysql-user", po::value<L>(), "")
         ("no-compare", flag(), "")
+        ("compare-queue", po::value<S>(), "")
         ("diff-log", po::value<S>(), "")
         ("stats-file", po::value<S>(), "")
         ("html-report", po::value<S>(), "");
@@ -88,6 +89,8 @@ EAL options: dpcopy --help
 Comparison of the target's answers with production's (docs/compare.md):
       --no-compare               do not compare (default: status, length and latency per exchange,
                                  per endpoint, in the summary and the report)
+      --compare-queue MB         each worker's queue toward the compare thread (1..4096, default 16);
+                                 when it is full, whole sessions go uncompared (counted)
       --diff-log FILE            one JSON line per exchange whose status differs (at most 1000 per worker)
       --stats-file FILE          one JSON line per status interval (rates, lost, compare counters)
       --html-report FILE         one self-contained HTML page: latency CDFs, status table, rates over time
@@ -125,6 +128,7 @@ void read_copy_options(OptionParser& p, CopyOptions& o) {
     p.take("time-wait", uint_in<std::uint32_t>(1, 3600), o.time_wait_s);
     p.take("high-water", uint_in<std::uint32_t>(1, 100), o.high_water_pct);
     p.take_flag("no-compare", o.no_compare);
+    p.take("compare-queue", uint_in<std::uint32_t>(1, 4096), o.compare_queue_mb);
     p.take("diff-log", file_check(check_writable_path), o.diff_log);
     p.take("stats-file", file_check(check_writable_path), o.stats_file);
     p.take("html-report", file_check(check_writable_path), o.html_report);

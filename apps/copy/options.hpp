@@ -46,6 +46,7 @@ struct CopyOptions {
     std::optional<std::string> log_file;         // -l: nullopt = stderr
     std::optional<std::string> report_file;      // --report
     bool no_compare = false;                     // --no-compare
+    std::uint32_t compare_queue_mb = 16;         // --compare-queue MB
     std::optional<std::string> diff_log;         // --diff-log
     std::optional<std::string> stats_file;       // --stats-file
     std::optional<std::string> html_report;      // --html-report

@@ -61,6 +61,7 @@ io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
     c.idle_sleep_us = opt.idle_sleep_us;
     c.report_file = opt.report_file;
     c.compare.enabled = !opt.no_compare;
+    c.compare.queue_bytes = std::size_t{opt.compare_queue_mb} << 20;
     c.compare.diff_log = opt.diff_log;
     c.compare.stats_file = opt.stats_file;
     c.compare.html_report = opt.html_report;

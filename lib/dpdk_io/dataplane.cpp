@@ -206,6 +206,7 @@ void Run::stats_tick(std::uint64_t now) {
 
 void Run::finish_output(const std::string& end, EndReason reason, int status) {
     RunSnapshot s = snapshot(true);
+    if (compare_) compare_->stop();  // the workers have stopped: what they queued is compared
     // the stats file's last line reaches the run's end (a run shorter than one interval has one)
     if (compare_ && prev_.elapsed_ns < s.elapsed_ns) compare_->interval(s, prev_, wall_clock_ns());
     ReportInfo info;

@@ -300,7 +300,7 @@ bool Run::create_workers(const net::MacAddr& mac, std::string& err) {
     CompareOutputs co = cfg_.compare;
     co.compare.max_sessions = cfg_.engine.max_sessions;  // one comparator slot per session slot
     co.compare.max_pending_statuses = cfg_.engine.max_queued_segments;  // how far the capture runs ahead
-    compare_ = RunCompare::create(co, nw, err);
+    compare_ = RunCompare::create(co, nw, g_compare_pub, err);
     if (!compare_) return false;
     g_compare_on.store(cfg_.compare.enabled, std::memory_order_relaxed);
     for (std::uint32_t k = 0; k < nw; ++k) {
@@ -322,7 +322,7 @@ bool Run::create_workers(const net::MacAddr& mac, std::string& err) {
             err = "session engine: " + e;
             return false;
         }
-        if (compare::Comparator* c = compare_->worker(k)) w->engine->set_observer(c), w->comparator = c;
+        if (compare::CompareQueue* q = compare_->queue(k)) w->engine->set_observer(q), w->compare_queue = q;
         // (inline: Run::service applies worker 0's policy, with the feeder's due time)
         w->idle = IdlePolicy(cfg_.idle_sleep_us);
         // offline: frames wait for room in the engine (back-pressure), a few of them held

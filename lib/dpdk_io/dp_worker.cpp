@@ -12,6 +12,7 @@
 namespace dpcopy::io::dp {
 
 Published<WorkerPub> g_worker_pub[kMaxWorkers];
+Published<CompareCounts> g_compare_pub[kMaxWorkers];
 Published<IoCounters> g_feed_pub;
 std::atomic<std::uint32_t> g_workers{0};
 std::atomic<std::uint64_t> g_start_tsc{0};
@@ -85,8 +86,8 @@ std::optional<CompareCounts> published_compare_counts() {
     CompareCounts c;
     const std::uint32_t n = g_workers.load(std::memory_order_acquire);
     for (std::uint32_t i = 0; i < n; ++i) {
-        WorkerPub p;
-        if (g_worker_pub[i].read(p)) c += p.compare;
+        CompareCounts k;
+        if (g_compare_pub[i].read(k)) c += k;
     }
     return c;
 }

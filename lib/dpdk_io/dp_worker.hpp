@@ -79,7 +79,6 @@ struct WorkerPub {
     std::uint64_t request_delay_ns = 0;      // Engine::request_delay()
     std::uint64_t max_request_delay_ns = 0;  //   the largest seen at a publication
     ControlClientCounters control;  // worker 0 with -s
-    CompareCounts compare;          // its comparator's totals (comparison on)
 };
 
 // Static storage (dp_worker.cpp) so the telemetry thread never reads freed memory.
@@ -91,12 +90,13 @@ extern std::atomic<bool> g_control_on;  // -s: worker 0 publishes the control cl
 extern std::atomic<int> g_mirror_port;  // live mode: the mirror's port id (its drops are lost); -1 offline
 extern PacketSocketDrops g_mirror_socket_drops;  // live, net_af_packet mirror: the kernel's drops
 extern std::atomic<int> g_tx_port;     // the TX port (metrics); -1 when no run
-extern std::atomic<bool> g_compare_on;  // comparison on in this run: the workers publish their totals
+extern std::atomic<bool> g_compare_on;  // comparison on in this run: the compare thread publishes g_compare_pub
+extern Published<CompareCounts> g_compare_pub[kMaxWorkers];
 
 // The counters the workers and the feeder publish, summed, with the mirror's and the TX
 // port's statistics: what telemetry and --metrics show, from any thread (at most 1 ms old).
 RunSnapshot published_snapshot();
-// The comparators' totals the workers publish, summed; nothing when comparison is off.
+// The comparators' totals the compare thread publishes, summed; nothing when comparison is off.
 std::optional<CompareCounts> published_compare_counts();
 // A port's ethdev statistics (and, for the mirror, its packet sockets' kernel drops);
 // nothing for a negative or unknown port.
@@ -130,7 +130,7 @@ struct Worker {
     const Clock* clock = nullptr;
     std::span<const session::TransferMap> transfers;  // -x (live: drops before the next hop is known)
     std::unique_ptr<session::Engine> engine;
-    const compare::Comparator* comparator = nullptr;  // the engine's observer (comparison on)
+    compare::CompareQueue* compare_queue = nullptr;  // the engine's observer (comparison on)
     TxSink sink;
     IoCounters ctr;
     rte_ring* from_main = nullptr;   // captured frames (main -> this)
@@ -450,6 +450,7 @@ struct Worker {
             sink.discard();
             tx_moved_at = now;
         }
+        if (compare_queue) compare_queue->publish();  // what the engine queued, to the compare thread
         if (now >= publish_at) {
             publish();
             publish_at = now + kPublishNs;
@@ -479,7 +480,6 @@ struct Worker {
         max_request_delay = std::max<std::uint64_t>(max_request_delay, p.request_delay_ns);
         p.max_request_delay_ns = max_request_delay;
         if (control) p.control = control->counters();
-        if (comparator) p.compare = counts_of(*comparator);
         p.idle = (finished_input && engine->idle() && queues_empty()) ? 1 : 0;
         g_worker_pub[index].publish(p);
     }

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <chrono>
 #include <ctime>
 #include <fstream>
 
@@ -83,7 +84,8 @@ nlohmann::json interval_json(const RunSnapshot& cur, const RunSnapshot& prev, st
                         {"same_status", compare->same_status},
                         {"different_status", compare->different_status},
                         {"length_mismatch", compare->length_mismatch},
-                        {"unknown_status", compare->unknown_status}};
+                        {"unknown_status", compare->unknown_status},
+                        {"not_compared", compare->not_compared}};
     }
     return j;
 }
@@ -95,6 +97,7 @@ void for_each_compare_count(const CompareCounts& c, const std::function<void(con
     f("different_status", c.different_status);
     f("length_mismatch", c.length_mismatch);
     f("unknown_status", c.unknown_status);
+    f("not_compared", c.not_compared);
 }
 
 void add_compare_metrics(metrics::MetricSet& m, const CompareCounts& c) {
@@ -114,15 +117,25 @@ std::string compare_status_text(const CompareCounts& c) {
     return " | compare " + std::to_string(c.exchanges) + " exchanges " + pct + " same";
 }
 
-std::unique_ptr<RunCompare> RunCompare::create(const CompareOutputs& out, std::uint32_t workers, std::string& err) {
+std::unique_ptr<RunCompare> RunCompare::create(const CompareOutputs& out, std::uint32_t workers,
+                                               std::span<Published<CompareCounts>> published, std::string& err) {
     std::unique_ptr<RunCompare> r(new RunCompare());
     r->out_ = out;
     if (out.enabled) {
+        if (published.size() < workers) {
+            err = "compare: no room to publish " + std::to_string(workers) + " workers' counts";
+            return nullptr;
+        }
         for (std::uint32_t k = 0; k < workers; ++k) {
             auto c = compare::Comparator::create(out.compare, err);
             if (!c) return nullptr;
+            auto q = compare::CompareQueue::create(out.queue_bytes, out.compare.max_sessions, err);
+            if (!q) return nullptr;
             r->workers_.push_back(std::move(c));
+            r->queues_.push_back(std::move(q));
         }
+        r->published_ = published.first(workers);
+        r->publish_counts();
     }
     if (out.stats_file) {
         r->stats_file_ = std::fopen(out.stats_file->c_str(), "w");
@@ -133,15 +146,52 @@ std::unique_ptr<RunCompare> RunCompare::create(const CompareOutputs& out, std::u
     }
     for (const auto* path : {&out.diff_log, &out.html_report})
         if (*path && !writable(**path, err)) return nullptr;
+    if (!r->workers_.empty()) r->thread_ = std::thread([p = r.get()] { p->compare_thread_main(); });
     return r;
 }
 
 RunCompare::~RunCompare() {
+    stop();
     if (stats_file_) std::fclose(stats_file_);
 }
 
-compare::Comparator* RunCompare::worker(std::uint32_t k) const {
-    return k < workers_.size() ? workers_[k].get() : nullptr;
+compare::CompareQueue* RunCompare::queue(std::uint32_t k) const {
+    return k < queues_.size() ? queues_[k].get() : nullptr;
+}
+
+bool RunCompare::drain_queues() {
+    constexpr std::size_t kBatch = 4096;  // events per queue per pass: no worker waits long
+    bool delivered = false;
+    for (std::size_t k = 0; k < queues_.size(); ++k)
+        if (queues_[k]->drain(*workers_[k], kBatch) > 0) delivered = true;
+    return delivered;
+}
+
+void RunCompare::publish_counts() {
+    for (std::size_t k = 0; k < workers_.size(); ++k) published_[k].publish(counts_of(*workers_[k], queues_[k].get()));
+}
+
+// The compare thread: not an lcore (it polls nothing of DPDK's); it sleeps when the queues
+// are empty, and gives way to the workers on a shared CPU. Counts are published every ms.
+void RunCompare::compare_thread_main() {
+    constexpr auto kIdleSleep = std::chrono::microseconds(200);
+    constexpr auto kPublishEvery = std::chrono::milliseconds(1);
+    auto next_publish = std::chrono::steady_clock::now();
+    for (;;) {
+        const bool last = stopping_.load(std::memory_order_acquire);  // the workers have stopped
+        const bool delivered = drain_queues();
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= next_publish) publish_counts(), next_publish = now + kPublishEvery;
+        if (last && !delivered) break;  // everything they queued is delivered
+        if (!delivered) std::this_thread::sleep_for(kIdleSleep);
+    }
+    publish_counts();
+}
+
+void RunCompare::stop() {
+    if (!thread_.joinable()) return;
+    stopping_.store(true, std::memory_order_release);
+    thread_.join();
 }
 
 CompareCounts& CompareCounts::operator+=(const CompareCounts& o) noexcept {
@@ -151,18 +201,20 @@ CompareCounts& CompareCounts::operator+=(const CompareCounts& o) noexcept {
     different_status += o.different_status;
     length_mismatch += o.length_mismatch;
     unknown_status += o.unknown_status;
+    not_compared += o.not_compared;
     return *this;
 }
 
-CompareCounts counts_of(const compare::Comparator& c) noexcept {
+CompareCounts counts_of(const compare::Comparator& c, const compare::CompareQueue* q) noexcept {
     const compare::CompareTotals& t = c.totals();
-    return CompareCounts{t.exchanges, t.compared, t.same_status, t.different_status, t.length_mismatch, t.unknown_status};
+    return CompareCounts{t.exchanges,        t.compared,        t.same_status, t.different_status,
+                         t.length_mismatch, t.unknown_status, q ? q->counts().not_compared : 0};
 }
 
 std::optional<CompareCounts> RunCompare::counts() const {
     if (workers_.empty()) return std::nullopt;
     CompareCounts n;
-    for (const auto& w : workers_) n += counts_of(*w);
+    for (std::size_t k = 0; k < workers_.size(); ++k) n += counts_of(*workers_[k], queues_[k].get());
     return n;
 }
 
@@ -188,11 +240,14 @@ void RunCompare::interval(const RunSnapshot& cur, const RunSnapshot& prev, std::
 }
 
 std::string RunCompare::finish(ReportJson& report, std::vector<std::string>& errors) {
+    stop();
     std::string summary;
     compare::CompareSummary merged;
     if (!workers_.empty()) {
         for (const auto& w : workers_) merged.merge(*w);
-        add_report_section(report, "compare", merged.to_json());
+        nlohmann::json section = merged.to_json();
+        section["not_compared"] = counts()->not_compared;
+        add_report_section(report, "compare", std::move(section));
         if (merged.exchanges() > 0) {
             std::string lines = merged.summary_line();
             for (std::size_t at = 0; at < lines.size();) {  // indented like the summary's other lines
@@ -201,6 +256,8 @@ std::string RunCompare::finish(ReportJson& report, std::vector<std::string>& err
                 at = nl + 1;
             }
         }
+        if (const std::uint64_t left_out = counts()->not_compared)
+            summary += "  " + std::to_string(left_out) + " exchanges not compared (a worker's compare queue was full)\n";
     }
     if (out_.diff_log) {
         write_file(*out_.diff_log, "diff log", [&](std::ostream& o) {

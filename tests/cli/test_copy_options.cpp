@@ -100,6 +100,8 @@ TEST_CASE("dpcopy: accepted values of every option", "[cli][copy]") {
         {with_x({"--high-water", "100"}), [](auto& o) { return o.high_water_pct == 100; }, "--high-water 100"},
         {with_x({"--high-water", "1"}), [](auto& o) { return o.high_water_pct == 1; }, "--high-water 1"},
         {with_x({}), [](auto& o) { return o.high_water_pct == 80; }, "--high-water default 80"},
+        {with_x({"--compare-queue", "64"}), [](auto& o) { return o.compare_queue_mb == 64; }, "--compare-queue 64"},
+        {with_x({}), [](auto& o) { return o.compare_queue_mb == 16; }, "--compare-queue default 16"},
         {with_x({"--mysql-user", "app:pa,ss:x", "--mysql-user", "ro:"}),
          [](auto& o) {
              return o.mysql_users.size() == 2 && o.mysql_users[0].name == "app" &&
@@ -175,6 +177,8 @@ TEST_CASE("dpcopy: rejected values of every option, one line naming option and v
         {with_x({"--idle-sleep", "1001"}), "for option --idle-sleep"},
         {with_x({"--high-water", "0"}), "for option --high-water"},
         {with_x({"--high-water", "101"}), "for option --high-water"},
+        {with_x({"--compare-queue", "0"}), "for option --compare-queue"},
+        {with_x({"--compare-queue", "4097"}), "for option --compare-queue"},
         {with_x({"--mysql-user", "app:x", "--mysql-user", "app:y"}), "--mysql-user"},
         {with_x({"--mysql-user", ":secret"}), "--mysql-user"},
         {with_x({"--mysql-user", "nocolon"}), "--mysql-user"},

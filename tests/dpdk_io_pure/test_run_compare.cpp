@@ -29,7 +29,7 @@ std::string slurp(const std::string& path) {
 }
 
 // One HTTP exchange on slot 0: online 200, target `status`.
-void exchange(compare::Comparator& c, const std::string& status) {
+void exchange(session::ExchangeObserver& c, const std::string& status) {
     const std::string req = "GET /users/7 HTTP/1.1\r\nHost: x\r\n\r\n";
     const std::string online = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
     const std::string target = "HTTP/1.1 " + status + " X\r\nContent-Length: 2\r\n\r\nok";
@@ -81,7 +81,7 @@ TEST_CASE("run_compare: one --stats-file line per interval, rates from the two s
     CHECK(io::compare_status_text(io::CompareCounts{}).empty());
     metrics::MetricSet m;
     io::add_compare_metrics(m, c);
-    REQUIRE(m.size() == 6);
+    REQUIRE(m.size() == 7);
     CHECK(m[0].name == "dpcopy_compare_exchanges_total");
     CHECK(m[0].value == 40);
     for (const auto& s : m) CHECK(metrics::valid_metric_name(s.name));
@@ -96,16 +96,29 @@ TEST_CASE("run_compare: the workers' comparators merged into the report, the dif
     out.compare.max_sessions = 4;
     out.compare.max_pending_statuses = 16;
     std::string err;
-    auto rc = io::RunCompare::create(out, 2, err);
+    io::Published<io::CompareCounts> published[2];
+    CHECK_FALSE(io::RunCompare::create(out, 3, published, err));  // no room to publish a third
+    auto rc = io::RunCompare::create(out, 2, published, err);
     REQUIRE(rc);
-    exchange(*rc->worker(0), "200");
-    exchange(*rc->worker(0), "404");
-    exchange(*rc->worker(1), "500");
-    CHECK(rc->worker(2) == nullptr);
+    // the workers' engines report to their queues; the compare thread feeds the comparators
+    exchange(*rc->queue(0), "200");
+    exchange(*rc->queue(0), "404");
+    exchange(*rc->queue(1), "500");
+    rc->queue(0)->publish();
+    rc->queue(1)->publish();
+    CHECK(rc->queue(2) == nullptr);
+    rc->stop();
     const auto counts = rc->counts();
     REQUIRE(counts);
     CHECK(counts->exchanges == 3);
     CHECK(counts->different_status == 2);
+    CHECK(counts->not_compared == 0);
+    io::CompareCounts w0, w1;  // what the thread published last
+    REQUIRE(published[0].read(w0));
+    REQUIRE(published[1].read(w1));
+    CHECK(w0.exchanges == 2);
+    CHECK(w1.exchanges == 1);
+    CHECK(w1.different_status == 1);
     io::RunSnapshot a, b;
     b.elapsed_ns = 1'000'000'000ULL;
     rc->interval(b, a, 0);
@@ -116,6 +129,7 @@ TEST_CASE("run_compare: the workers' comparators merged into the report, the dif
     CHECK(summary.rfind("  compared 3 exchanges: 33.3 % same status", 0) == 0);
     CHECK(report["compare"]["exchanges"] == 3);
     CHECK(report["compare"]["different_status"] == 2);
+    CHECK(report["compare"]["not_compared"] == 0);
     std::istringstream diff(slurp(*out.diff_log));
     std::string line;
     std::set<std::string> targets;
@@ -131,13 +145,14 @@ TEST_CASE("run_compare: an output that cannot be written is a one-line error at 
     io::CompareOutputs out;
     out.stats_file = "/nonexistent-dir/stats.jsonl";
     std::string err;
-    CHECK_FALSE(io::RunCompare::create(out, 1, err));
+    io::Published<io::CompareCounts> published[2];
+    CHECK_FALSE(io::RunCompare::create(out, 1, published, err));
     CHECK(err.find("/nonexistent-dir/stats.jsonl") != std::string::npos);
     io::CompareOutputs off;
     off.enabled = false;
-    auto rc = io::RunCompare::create(off, 2, err);
+    auto rc = io::RunCompare::create(off, 2, {}, err);
     REQUIRE(rc);
-    CHECK(rc->worker(0) == nullptr);
+    CHECK(rc->queue(0) == nullptr);
     CHECK_FALSE(rc->counts());
     io::ReportJson report = nlohmann::ordered_json::object();
     std::vector<std::string> errors;

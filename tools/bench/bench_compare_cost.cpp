@@ -6,6 +6,12 @@
 //
 //   valgrind --tool=callgrind --toggle-collect='timed_round*' bench_compare_cost on 10
 //   valgrind --tool=callgrind --toggle-collect='timed_round*' bench_compare_cost off 10
+//   valgrind --tool=callgrind --toggle-collect='timed_round*' bench_compare_cost queue 10
+//
+// `on`: the Comparator is the engine's observer (the comparison on the worker, as before
+// issue #15's queue); `queue`: the engine reports to a compare::CompareQueue, as dpcopy's
+// workers do, drained into the Comparator after each round (outside the timed region: the
+// run's compare thread does that work).
 //
 // Instructions per frame = "Collected" / frames_in_timed (rounds 4..N; the first three warm
 // up). The engine's path only: bench_dataplane's worker also runs the ports, mbufs and its
@@ -19,6 +25,7 @@
 #include <vector>
 
 #include "lib/compare/comparator.hpp"
+#include "lib/compare/compare_queue.hpp"
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/parse.hpp"
 #include "lib/session/engine.hpp"
@@ -65,6 +72,7 @@ struct Frames {
     std::vector<net::ConstBytes> v;
 };
 Engine* g_e;
+compare::CompareQueue* g_queue = nullptr;
 Nanos g_now = kSec;
 void feed(const Frames& cap, const Frames& tgt) {
     for (std::size_t j = 0; j < cap.v.size(); j += 32) {
@@ -81,9 +89,11 @@ void feed(const Frames& cap, const Frames& tgt) {
 }
 __attribute__((noinline)) void timed_round(const Frames& cap, const Frames& tgt) {
     feed(cap, tgt);
+    if (g_queue) g_queue->publish();
 }
 int main(int argc, char** argv) {
-    const bool compare = argc > 1 && std::string(argv[1]) == "on";
+    const std::string mode = argc > 1 ? argv[1] : "off";
+    const bool queued = mode == "queue", compare = queued || mode == "on";
     const std::uint32_t n = 1000, rounds = argc > 2 ? std::atoi(argv[2]) : 20;
     const net::Ipv4Addr online = net::Ipv4Addr::from_octets(192, 168, 1, 10),
                         target = net::Ipv4Addr::from_octets(192, 168, 2, 20);
@@ -106,8 +116,19 @@ int main(int argc, char** argv) {
         cc.max_sessions = cfg.max_sessions;
         cc.max_pending_statuses = cfg.max_queued_segments;
         cmp = compare::Comparator::create(cc, err);
+        if (!cmp) return 2;
         e->set_observer(cmp.get());
     }
+    std::unique_ptr<compare::CompareQueue> queue;
+    if (queued) {
+        queue = compare::CompareQueue::create(std::size_t{64} << 20, cfg.max_sessions, err);
+        if (!queue) return 2;
+        g_queue = queue.get();
+        e->set_observer(queue.get());
+    }
+    const auto drain = [&] {
+        if (queue) queue->publish(), queue->drain(*cmp, ~std::size_t{0});
+    };
     std::vector<net::FlowKey> orig(n), xlat(n);
     std::vector<std::uint8_t> buf(kStride);
     const std::uint32_t cisn = 1000, sisn = 7000, tisn = 90000;
@@ -162,10 +183,13 @@ int main(int argc, char** argv) {
             timed_round(cap, tgt);
             frames_in += cap.v.size() + tgt.v.size();
         }
+        drain();
     }
     const auto& c = e->counters();
-    std::printf("compare=%d frames_in_timed=%llu requests_sent=%llu exchanges=%llu emitted=%llu\n", compare,
-                (unsigned long long)frames_in, (unsigned long long)c[Counter::data_segments_sent],
-                (unsigned long long)c[Counter::exchanges], (unsigned long long)sink.frames);
+    std::printf("mode=%s frames_in_timed=%llu requests_sent=%llu exchanges=%llu emitted=%llu compared=%llu not_compared=%llu\n",
+                mode.c_str(), (unsigned long long)frames_in, (unsigned long long)c[Counter::data_segments_sent],
+                (unsigned long long)c[Counter::exchanges], (unsigned long long)sink.frames,
+                (unsigned long long)(cmp ? cmp->totals().exchanges : 0),
+                (unsigned long long)(queue ? queue->counts().not_compared : 0));
     return 0;
 }
