@@ -91,6 +91,10 @@ __attribute__((noinline)) void timed_round(const Frames& cap, const Frames& tgt)
     feed(cap, tgt);
     if (g_queue) g_queue->publish();
 }
+// The compare thread's share (`queue` mode): --toggle-collect='drain_round*' counts it.
+__attribute__((noinline)) void drain_round(compare::CompareQueue& q, compare::Comparator& c) {
+    q.drain(c, ~std::size_t{0});
+}
 int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "off";
     const bool queued = mode == "queue", compare = queued || mode == "on";
@@ -127,7 +131,7 @@ int main(int argc, char** argv) {
         e->set_observer(queue.get());
     }
     const auto drain = [&] {
-        if (queue) queue->publish(), queue->drain(*cmp, ~std::size_t{0});
+        if (queue) queue->publish(), drain_round(*queue, *cmp);
     };
     std::vector<net::FlowKey> orig(n), xlat(n);
     std::vector<std::uint8_t> buf(kStride);

@@ -747,6 +747,10 @@ int main(int argc, char** argv) {
     std::printf("  dpcopy report: sessions %s created, lost_total %s, filtered_total %s, requests sent %s\n",
                 json_number(doc, "created").c_str(), json_number(doc, "lost_total").c_str(),
                 json_number(doc, "filtered_total").c_str(), json_number(doc, "data_segments_sent").c_str());
+    if (o.compare)  // the compare thread's work, off the worker: what it reached, what the queue left out
+        std::printf("  dpcopy compare: %s compared, %s status unknown, %s not compared (queue full)\n",
+                    json_number(doc, "compared").c_str(), json_number(doc, "unknown_status").c_str(),
+                    json_number(doc, "not_compared").c_str());
     if (!peer.measured || sh.failed.load()) {
         std::printf("  FAILED: %s\n", peer.why.empty() ? "no measurement" : peer.why.c_str());
         rte_eal_cleanup();
