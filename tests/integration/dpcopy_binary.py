@@ -342,7 +342,8 @@ def scenario_telemetry(r, src):
         print(json.dumps(cmp))
         check(cmp.get("enabled") == 1 and cmp.get("exchanges") == 0 and cmp.get("different_status") == 0 and
               set(cmp) == {"enabled", "exchanges", "compared", "same_status", "different_status", "length_mismatch",
-                           "unknown_status"}, "/dpcopy/compare: enabled, the six totals, none yet")
+                           "unknown_status", "not_compared"} and cmp.get("not_compared") == 0,
+              "/dpcopy/compare: enabled, the seven totals, none yet")
         s.send(b"/help,/dpcopy/stats")
         helptext = json.loads(s.recv(16384).decode())
         check("dpcopy" in json.dumps(helptext), "/help describes /dpcopy/stats")
