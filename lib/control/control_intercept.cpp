@@ -195,12 +195,15 @@ void InterceptCore::flush(Sub& s, std::uint64_t now, session::FrameSink& out) {
     out.emit(net::ConstBytes(frame_.data(), len));
 }
 
-void InterceptCore::poll(std::uint64_t now, session::FrameSink& out) {
+void InterceptCore::poll(std::uint64_t now, session::FrameSink& out, bool input_drained) {
     for (auto& s : subs_) {
         if (!s->used) continue;
         if (!s->builder.empty() && now - s->first_record >= cfg_.flush_ns) {
             flush(*s, now, out);
             ++ctr_[InterceptCounter::flush_time];
+        } else if (!s->builder.empty() && input_drained) {
+            flush(*s, now, out);
+            ++ctr_[InterceptCounter::flush_idle];
         }
         if (now >= s->expires) {
             flush(*s, now, out);

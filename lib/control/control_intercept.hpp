@@ -53,6 +53,7 @@ struct InterceptConfig {
     X(datagrams, "RECORDS datagrams sent")                                                             \
     X(flush_size, "batches sent: datagram full")                                                       \
     X(flush_time, "batches sent: flush_ns elapsed")                                                    \
+    X(flush_idle, "batches sent: no more input waiting")                                               \
     X(flush_final, "batches sent at exit")                                                             \
     X(drop_build, "frames that could not be built (never expected)")
 
@@ -71,8 +72,11 @@ public:
     void on_control(net::ConstBytes frame, const net::PacketView& v, std::uint64_t now, session::FrameSink& out);
     // A TCP response that passed -F. Returns true when a subscription took it.
     bool on_response(net::ConstBytes frame, const net::PacketView& v, std::uint64_t now, session::FrameSink& out);
-    // Flushes batches older than flush_ns; expires subscriptions.
-    void poll(std::uint64_t now, session::FrameSink& out);
+    // Flushes batches older than flush_ns, or every batch when `input_drained` (the caller's
+    // poll found no more input waiting: holding the records would only delay dpcopy, its
+    // next request and its latency figures; under a steady input they go in full batches);
+    // expires subscriptions.
+    void poll(std::uint64_t now, session::FrameSink& out, bool input_drained = false);
     // Sends every pending batch (at exit).
     void flush_all(std::uint64_t now, session::FrameSink& out);
 

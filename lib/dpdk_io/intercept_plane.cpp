@@ -348,7 +348,7 @@ bool InterceptPlane::poll_once() {
         im.on_frame(rx[i], t);
         rte_pktmbuf_free(rx[i]);
     }
-    im.core->poll(t, im);
+    im.core->poll(t, im, /*input_drained=*/n < kBurst);
     im.host->poll(t, im);
     if (im.ntx) im.flush_tx();
     if (t >= im.next_publish) im.publish(t);

@@ -98,6 +98,31 @@ ctl::Datagram records_of(const Buf& frame, const ctl::Key* key, std::uint16_t to
 
 }  // namespace
 
+TEST_CASE("intercept: a batch goes as soon as the input is drained, else after flush_ns", "[control]") {
+    io::InterceptCore core(config(false, 16));
+    Sink out;
+    const auto sf = subscribe_frame(0, 1, kT0, subscription(1024, 33279), nullptr);
+    core.on_control(sf, parse(sf), kT0, out);
+    const auto r1 = response(1100, 0);
+    const auto r2 = response(1101, 100);
+    const auto r3 = response(1102, 200);
+    CHECK(core.on_response(r1, parse(r1), kT0 + 1000, out));
+    core.poll(kT0 + 2000, out, /*input_drained=*/false);  // more input waiting: the batch waits
+    CHECK(out.frames.empty());
+    CHECK(core.on_response(r2, parse(r2), kT0 + 3000, out));
+    core.poll(kT0 + 4000, out, /*input_drained=*/true);  // nothing more: both records go now
+    REQUIRE(out.frames.size() == 1);
+    CHECK(records_of(out.frames[0], nullptr).n_records == 2);
+    CHECK(core.counters()[io::InterceptCounter::flush_idle] == 1);
+    core.poll(kT0 + 5000, out, true);  // nothing pending: nothing sent
+    CHECK(out.frames.size() == 1);
+    CHECK(core.on_response(r3, parse(r3), kT0 + 6000, out));
+    core.poll(kT0 + 6000 + 1'000'000, out, false);  // a steady input: flush_ns still bounds the wait
+    CHECK(out.frames.size() == 2);
+    CHECK(core.counters()[io::InterceptCounter::flush_time] == 1);
+    CHECK(core.counters()[io::InterceptCounter::flush_idle] == 1);
+}
+
 TEST_CASE("intercept: subscribe, batch, flush after 1 ms, exact record bytes", "[control]") {
     io::InterceptCore core(config(false, 16));
     Sink out;
@@ -116,6 +141,7 @@ TEST_CASE("intercept: subscribe, batch, flush after 1 ms, exact record bytes", "
     core.poll(kT0 + 1000 + 1'000'000, out);
     REQUIRE(out.frames.size() == 1);
     CHECK(core.counters()[io::InterceptCounter::flush_time] == 1);
+    CHECK(core.counters()[io::InterceptCounter::flush_idle] == 0);
     const auto d = records_of(out.frames[0], nullptr);
     CHECK(d.h.seq == 1);
     CHECK(d.h.epoch == kT0 - 5);
