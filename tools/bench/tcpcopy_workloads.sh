@@ -24,8 +24,19 @@
 # OFFLINE_SPECS (default "1 1,2 1,1 2,1 5,0 1": "SPEED N" pairs, 0 = fastest);
 # DPCOPY_BASELINE=BINARY also runs every offline case with that binary, on the same capture
 # (e.g. main's build, to compare a change: rows marked "[baseline]").
+# TCPCOPY_SRC=DIR runs vs_tcpcopy.sh instead: tcpcopy + intercept from DIR side by side.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# TCPCOPY_SRC=DIR: tcpcopy + intercept built from DIR beside dpcopy + dpintercept and wrk
+# alone, on the seed's three-host rig (tools/bench/vs_tcpcopy.sh; dpintercept is taken
+# next to DPCOPY_BINARY, as in a build directory)
+if [ -n "${TCPCOPY_SRC:-}" ]; then
+  if [ -n "${1:-}" ]; then
+    DPCOPY=$(realpath "$1"); export DPCOPY
+    export DPINTERCEPT=${DPINTERCEPT:-$(dirname "$DPCOPY")/../intercept/dpintercept}
+  fi
+  exec "$root/tools/bench/vs_tcpcopy.sh"
+fi
 DPCOPY=$(realpath "${1:-$root/build/apps/copy/dpcopy}")
 DURATION=${DURATION:-10}
 LCORES=${DPCOPY_LCORES:--l 0}
@@ -60,8 +71,7 @@ mirror_counters() {
   sn=$(python3 -c 'print(sum(int(l.split()[1], 16) for l in open("/proc/net/softnet_stat")))')
   echo "$mtx $rrx $rdrop $sn"
 }
-echo 'function delay() return 10 end' > "$RIG_TMP/delay10.lua"
-echo 'function delay() return 20 end' > "$RIG_TMP/delay20.lua"
+bench_wrk_scripts
 echo "tcpcopy workloads on dpcopy, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, dpcopy $LCORES, load $(load)"
 
 # ---------------------------------------------------------------- offline
@@ -69,18 +79,8 @@ run_no=0
 for w in keepalive close; do
   [[ "offline $w" =~ $ONLY ]] || continue
   cap="$RIG_TMP/$w.pcap"
-  for try in 1 2 3; do
-    : > "$ONL_LOG"
-    rig_tcpdump onl eth0 "$cap" "tcp port 80"
-    pid=$RIG_LAST_PID
-    run_wrk "$w" "$RIG_TMP/$w.rec.wrk"
-    rig_tcpdump_stop "$pid"
-    [ "$(rig_tcpdump_drops "$cap")" = 0 ] && break
-    echo "  record $w: tcpdump dropped $(rig_tcpdump_drops "$cap") packets (try $try)"
-  done
-  exp=$(python3 "$REQS" "$cap" 80 | wc -l)
-  conns=$(tcpdump -r "$cap" 'tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack == 0' 2>/dev/null | wc -l)
-  echo "== offline $w: capture of wrk at $(wrk_rate "$RIG_TMP/$w.rec.wrk") req/s: $exp complete requests, $conns connections, online nginx logged $(online); tcpdump drops $(rig_tcpdump_drops "$cap")"
+  record_capture "$w" "$cap"
+  exp=$CAP_REQS
   IFS=, read -r -a specs <<<"$OFFLINE_SPECS"
   for spec in "${specs[@]}"; do
    for bin in "$DPCOPY" ${BASELINE:+"$BASELINE"}; do
