@@ -2,7 +2,7 @@
 # Smoke of the benchmark scripts (tools/bench; the benchmarks themselves are run by hand):
 # every script parses (bash -n), and em_flows.py's pcaps and l3fwd rules describe the same
 # flows: every frame is a valid IPv4/TCP frame of 64 bytes whose 5-tuple has exactly one rule
-# toward port 1, each flow once, spread round-robin over the files.
+# toward the port after the files' ports (3 here), each flow once, spread round-robin over the files.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 fail=0
@@ -19,7 +19,7 @@ rules = {}
 for line in open(prefix + ".rules"):
     dst, src, dport, sport, proto, port = line[1:].split()
     key = (src, dst, int(sport), int(dport), int(proto))
-    assert key not in rules and line[0] == "R" and port == "1", line
+    assert key not in rules and line[0] == "R" and port == str(q), line
     rules[key] = True
 seen = set()
 for i in range(q):

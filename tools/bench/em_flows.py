@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""tools/bench/em_flows.py N OUT_PREFIX [QUEUES]: N TCP flows for the per-packet anchor of
+"""tools/bench/em_flows.py N OUT_PREFIX [FILES [OUT_PORT]]: N TCP flows for the per-packet anchor of
 tools/bench/dataplane.sh (issue #16): one 64-byte frame per flow (Ethernet + IPv4 + TCP
 SYN, 10 bytes of Ethernet padding; no FCS), client 10.A.B.C:40000 (A.B.C = the flow's
-index) toward 198.18.1.2:80; written round-robin over QUEUES pcap files
-OUT_PREFIX.Q.pcap (default 1), and OUT_PREFIX.rules: one l3fwd exact-match rule per flow
-(R<dst> <src> <dport> <sport> <proto> <out port>), out port 1."""
+index) toward 198.18.1.2:80; written round-robin over FILES pcap files OUT_PREFIX.K.pcap
+(default 1), and OUT_PREFIX.rules: one l3fwd exact-match rule per flow
+(R<dst> <src> <dport> <sport> <proto> <out port>) toward OUT_PORT (default: FILES, the port
+after the FILES net_pcap ports)."""
 import struct
 import sys
 
@@ -31,6 +32,7 @@ def frame(i):
 def main():
     n, prefix = int(sys.argv[1]), sys.argv[2]
     queues = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    out_port = int(sys.argv[4]) if len(sys.argv) > 4 else queues
     if n < 1 or n > 1 << 24 or queues < 1:
         sys.exit("em_flows.py: 1 <= N <= 2^24 flows, QUEUES >= 1")
     files = [open("%s.%d.pcap" % (prefix, q), "wb") for q in range(queues)]
@@ -40,7 +42,7 @@ def main():
         for i in range(n):
             fr = frame(i)
             files[i % queues].write(struct.pack("<IIII", 0, i, len(fr), len(fr)) + fr)
-            rules.write("R198.18.1.2 10.%d.%d.%d 80 40000 6 1\n" % ((i >> 16) & 255, (i >> 8) & 255, i & 255))
+            rules.write("R198.18.1.2 10.%d.%d.%d 80 40000 6 %d\n" % ((i >> 16) & 255, (i >> 8) & 255, i & 255, out_port))
     for f in files:
         f.close()
 
