@@ -18,7 +18,8 @@
 #      rules matching them, one rule per flow); forwarded frames (net_null's opackets) per
 #      CPU-second of the l3fwd process, one lcore. A net_pcap port holds its whole file in mbufs
 #      and l3fwd sizes its pool by RX descriptors (at most 65,535 per port), so the flows are
-#      spread over ceil(N / 60,000) net_pcap ports, all polled by the one lcore. Printed beside
+#      spread over ceil(N / 65,000) net_pcap ports (16 for 1M: l3fwd polls at most 16 queues per
+#      lcore), all polled by the one lcore. Printed beside
 #      section 1's figure for the same number of sessions (64-byte frames): ratio dpcopy / l3fwd.
 #      dpdk-testpmd io forwarding on the same kind of ports (1k flows) is the no-work limit there.
 #      These DPDK processes run in a network namespace made here (removed at exit).
@@ -168,7 +169,7 @@ PY
 L3FWD_PID=""
 l3() {
   local flows=$1 q i best=0 v pfx out vdevs=() cfg="" mask ports f0 c0 f1 c1 ip0 ip1
-  q=$(( (flows + 59999) / 60000 ))
+  q=$(( (flows + 64999) / 65000 ))
   python3 "$root/tools/bench/em_flows.py" "$flows" "$tmp/em$flows" "$q" || return
   for i in $(seq 0 $((q - 1))); do
     vdevs+=(--vdev "net_pcap$i,rx_pcap=$tmp/em$flows.$i.pcap,infinite_rx=1"); cfg+="${cfg:+,}($i,0,1)"
