@@ -24,8 +24,19 @@
 # OFFLINE_SPECS (default "1 1,2 1,1 2,1 5,0 1": "SPEED N" pairs, 0 = fastest);
 # DPCOPY_BASELINE=BINARY also runs every offline case with that binary, on the same capture
 # (e.g. main's build, to compare a change: rows marked "[baseline]").
+# TCPCOPY_SRC=DIR runs vs_tcpcopy.sh instead: tcpcopy + intercept from DIR side by side.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# TCPCOPY_SRC=DIR: tcpcopy + intercept built from DIR beside dpcopy + dpintercept and wrk
+# alone, on the seed's three-host rig (tools/bench/vs_tcpcopy.sh; dpintercept is taken
+# next to DPCOPY_BINARY, as in a build directory)
+if [ -n "${TCPCOPY_SRC:-}" ]; then
+  if [ -n "${1:-}" ]; then
+    DPCOPY=$(realpath "$1"); export DPCOPY
+    export DPINTERCEPT=${DPINTERCEPT:-$(dirname "$DPCOPY")/../intercept/dpintercept}
+  fi
+  exec "$root/tools/bench/vs_tcpcopy.sh"
+fi
 DPCOPY=$(realpath "${1:-$root/build/apps/copy/dpcopy}")
 DURATION=${DURATION:-10}
 LCORES=${DPCOPY_LCORES:--l 0}
@@ -51,18 +62,6 @@ ONL_LOG=$RIG_NGINX_LOG
 rig_nginx tgt 198.18.1.2 80 || exit 1
 TGT_LOG=$RIG_NGINX_LOG
 
-run_wrk() {  # WORKLOAD OUTFILE: the workload's wrk from the client namespace
-  case $1 in
-    keepalive) rig_exec cli wrk -t 2 -c 50 -d "${DURATION}s" http://198.18.0.2/ >"$2" 2>&1 ;;
-    close) rig_exec cli wrk -t 2 -c 50 -d "${DURATION}s" -H 'Connection: close' http://198.18.0.2/ >"$2" 2>&1 ;;
-    # throttled, as the reference's last live row: each connection waits DELAY ms
-    # between requests (wrk's delay() hook): 50 x 1000/10 = at most 5k req/s, 50 x 1000/20
-    # = at most 2.5k conn/s
-    keepalive_throttled) rig_exec cli wrk -t 2 -c 50 -d "${DURATION}s" -s "$RIG_TMP/delay10.lua" http://198.18.0.2/ >"$2" 2>&1 ;;
-    close_throttled) rig_exec cli wrk -t 2 -c 50 -d "${DURATION}s" -s "$RIG_TMP/delay20.lua" -H 'Connection: close' \
-                       http://198.18.0.2/ >"$2" 2>&1 ;;
-  esac
-}
 # Where mirrored frames are lost before dpcopy: mir0's TX (onl), rx0's RX and RX drops
 # (copy), and the kernel's per-CPU backlog drops (/proc/net/softnet_stat, whole machine).
 mirror_counters() {
@@ -72,30 +71,7 @@ mirror_counters() {
   sn=$(python3 -c 'print(sum(int(l.split()[1], 16) for l in open("/proc/net/softnet_stat")))')
   echo "$mtx $rrx $rdrop $sn"
 }
-wrk_rate() { sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' "$1"; }
-served() { grep -cE '^198\.19\.' "$TGT_LOG"; }
-online() { grep -cE '^198\.18\.0\.1 ' "$ONL_LOG"; }
-# wait_stable: until the target's count has not moved for 2 s (at most 60 s)
-wait_stable() {
-  local prev=-1 n i
-  for i in $(seq 120); do
-    n=$(served); [ "$n" = "$prev" ] && [ $((i % 4)) -eq 0 ] && return 0
-    [ $((i % 4)) -eq 0 ] && prev=$n
-    sleep 0.5
-  done
-}
-# cpu_text SECONDS SERVED: "cpu U+S s (per 1k requests)"
-cpu_text() { awk -v c="$1" -v s="$2" 'BEGIN { printf "cpu %.2f s (%.3f s per 1k req)", c, (s > 0 ? 1000 * c / s : 0) }'; }
-# pid_cpu PID: the CPU seconds (user + system) a running process has used so far
-pid_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-result() {  # CASE EXPECTED SERVED SECONDS EXTRA
-  awk -v c="$1" -v e="$2" -v s="$3" -v t="$4" -v x="$5" -v l="$(load)" 'BEGIN {
-    lost = e - s; pct = e > 0 ? 100 * lost / e : 0
-    printf "%-34s expected %8d  served %8d  lost %7d (%5.2f %%)  %8.0f req/s served  %s  load %s\n", c, e, s, lost, pct, (t > 0 ? s / t : 0), x, l }'
-}
-
-echo 'function delay() return 10 end' > "$RIG_TMP/delay10.lua"
-echo 'function delay() return 20 end' > "$RIG_TMP/delay20.lua"
+bench_wrk_scripts
 echo "tcpcopy workloads on dpcopy, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, dpcopy $LCORES, load $(load)"
 
 # ---------------------------------------------------------------- offline
@@ -103,18 +79,8 @@ run_no=0
 for w in keepalive close; do
   [[ "offline $w" =~ $ONLY ]] || continue
   cap="$RIG_TMP/$w.pcap"
-  for try in 1 2 3; do
-    : > "$ONL_LOG"
-    rig_tcpdump onl eth0 "$cap" "tcp port 80"
-    pid=$RIG_LAST_PID
-    run_wrk "$w" "$RIG_TMP/$w.rec.wrk"
-    rig_tcpdump_stop "$pid"
-    [ "$(rig_tcpdump_drops "$cap")" = 0 ] && break
-    echo "  record $w: tcpdump dropped $(rig_tcpdump_drops "$cap") packets (try $try)"
-  done
-  exp=$(python3 "$REQS" "$cap" 80 | wc -l)
-  conns=$(tcpdump -r "$cap" 'tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack == 0' 2>/dev/null | wc -l)
-  echo "== offline $w: capture of wrk at $(wrk_rate "$RIG_TMP/$w.rec.wrk") req/s: $exp complete requests, $conns connections, online nginx logged $(online); tcpdump drops $(rig_tcpdump_drops "$cap")"
+  record_capture "$w" "$cap"
+  exp=$CAP_REQS
   IFS=, read -r -a specs <<<"$OFFLINE_SPECS"
   for spec in "${specs[@]}"; do
    for bin in "$DPCOPY" ${BASELINE:+"$BASELINE"}; do

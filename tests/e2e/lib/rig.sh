@@ -91,6 +91,8 @@ rig_wait_port() {
 
 # rig_nginx ROLE IP PORT: nginx with an access log we can count; sets RIG_NGINX_LOG.
 # Paths: / -> small page, /large -> 256 KiB, anything else -> 200 "ok".
+# RIG_NGINX_LOG_MSEC=1 (optional) ends each log line with the time it was logged ($msec,
+# seconds with millisecond resolution: the benchmarks' served rate).
 # RIG_NGINX_EXTRA (optional, default none): more directives for the server block, placed
 # before the catch-all location (e.g. "location = /file { }" for a file put in
 # $RIG_TMP/nginx-ROLE-PORT/www).
@@ -107,7 +109,7 @@ pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 events { worker_connections 4096; }
 http {
-  log_format rig '\$remote_addr \$remote_port "\$request" \$status \$body_bytes_sent';
+  log_format rig '\$remote_addr \$remote_port "\$request" \$status \$body_bytes_sent${RIG_NGINX_LOG_MSEC:+ \$msec}';
   access_log $dir/access.log rig;
   client_body_temp_path $dir/tmp; proxy_temp_path $dir/tmp; fastcgi_temp_path $dir/tmp;
   uwsgi_temp_path $dir/tmp; scgi_temp_path $dir/tmp;
