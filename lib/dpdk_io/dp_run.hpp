@@ -43,6 +43,7 @@ private:
     bool setup_control(const net::MacAddr& mac, std::string& err, int& status);
     void setup_classifier();
     bool create_workers(const net::MacAddr& mac, std::string& err);
+    void start_compare_thread();
     void wire_workers();
     bool start_metrics(std::string& err, int& status);  // --metrics: the Prometheus endpoint
     void log_mode();

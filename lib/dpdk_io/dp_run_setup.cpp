@@ -3,6 +3,8 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <sched.h>
+#include <unistd.h>
 #include <rte_mbuf.h>
 
 #include <sys/prctl.h>
@@ -47,9 +49,33 @@ bool Run::setup(std::string& err, int& status) {
         feeder_ = std::make_unique<OfflineFeeder>(cfg_, pool_, workers_, feed_ctr_);
     }
     log_mode();
+    start_compare_thread();
     if (!launch_workers(err)) return false;
     status = 0;
     return true;
+}
+
+// The compare thread (comparison on) runs on the CPUs no worker lcore runs on, as DPDK's own
+// control threads do; when the workers have every CPU, anywhere (the scheduler shares them).
+// Never on the main lcore's CPU alone, which it would inherit: with an inline worker that is
+// the worker's, whose caches it would flush (+33 % per frame in bench_dataplane).
+void Run::start_compare_thread() {
+    cpu_set_t used;
+    CPU_ZERO(&used);
+    for (unsigned lc : worker_lcores_) {
+        const rte_cpuset_t s = rte_lcore_cpuset(lc);
+        for (int c = 0; c < CPU_SETSIZE; ++c)
+            if (CPU_ISSET(c, &s)) CPU_SET(c, &used);
+    }
+    std::vector<int> spare, all;
+    const long online = sysconf(_SC_NPROCESSORS_ONLN);
+    for (int c = 0; c < online && c < CPU_SETSIZE; ++c) {
+        all.push_back(c);
+        if (!CPU_ISSET(c, &used)) spare.push_back(c);
+    }
+    std::string why;
+    if (!compare_->start(spare.empty() ? all : spare, why))
+        log("dpcopy: " + why + " (it shares the main lcore's CPU)");
 }
 
 int Run::socket() const {

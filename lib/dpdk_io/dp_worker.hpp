@@ -50,6 +50,7 @@ constexpr unsigned kHandoffRingSize = 8192; // worker 0 -> worker k: live frames
                                             // a descheduled worker gets ~ms of room
 constexpr unsigned kPoolCache = 256;
 constexpr std::uint64_t kDrainNs = 100'000;     // TX batch drained at least every 100 us
+constexpr std::uint64_t kComparePublishNs = 50'000;  // the compare queue published at least every 50 us
 constexpr std::uint64_t kPublishNs = 1'000'000; // counters published every 1 ms
 constexpr std::uint64_t kTxStallNs = 1'000'000'000;  // a TX queue that took nothing this long is stuck
 constexpr unsigned kMaxWorkers = RTE_MAX_LCORE;
@@ -131,6 +132,7 @@ struct Worker {
     std::span<const session::TransferMap> transfers;  // -x (live: drops before the next hop is known)
     std::unique_ptr<session::Engine> engine;
     compare::CompareQueue* compare_queue = nullptr;  // the engine's observer (comparison on)
+    std::uint64_t compare_publish_at = 0;
     TxSink sink;
     IoCounters ctr;
     rte_ring* from_main = nullptr;   // captured frames (main -> this)
@@ -455,7 +457,13 @@ struct Worker {
             sink.discard();
             tx_moved_at = now;
         }
-        if (compare_queue) compare_queue->publish();  // what the engine queued, to the compare thread
+        // what the engine queued, to the compare thread: when the input is drained, and at
+        // least every kComparePublishNs (not at every poll: each publication takes the
+        // queue head's cache line back from the compare thread's core)
+        if (compare_queue && (got == 0 || now >= compare_publish_at)) {
+            compare_queue->publish();
+            compare_publish_at = now + kComparePublishNs;
+        }
         if (now >= publish_at) {
             publish();
             publish_at = now + kPublishNs;

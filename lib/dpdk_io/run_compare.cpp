@@ -1,6 +1,9 @@
 // A run's comparison outputs (run_compare.hpp, docs/compare.md).
 #include "lib/dpdk_io/run_compare.hpp"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <cerrno>
 #include <cstring>
 #include <chrono>
@@ -146,8 +149,22 @@ std::unique_ptr<RunCompare> RunCompare::create(const CompareOutputs& out, std::u
     }
     for (const auto* path : {&out.diff_log, &out.html_report})
         if (*path && !writable(**path, err)) return nullptr;
-    if (!r->workers_.empty()) r->thread_ = std::thread([p = r.get()] { p->compare_thread_main(); });
     return r;
+}
+
+bool RunCompare::start(const std::vector<int>& cpus, std::string& err) {
+    if (workers_.empty() || thread_.joinable()) return true;
+    thread_ = std::thread([this] { compare_thread_main(); });
+    if (cpus.empty()) return true;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int c : cpus)
+        if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &set);
+    if (const int e = pthread_setaffinity_np(thread_.native_handle(), sizeof set, &set); e != 0) {
+        err = std::string("compare thread: cannot set its CPUs: ") + std::strerror(e);
+        return false;
+    }
+    return true;
 }
 
 RunCompare::~RunCompare() {
@@ -159,31 +176,35 @@ compare::CompareQueue* RunCompare::queue(std::uint32_t k) const {
     return k < queues_.size() ? queues_[k].get() : nullptr;
 }
 
-bool RunCompare::drain_queues() {
-    constexpr std::size_t kBatch = 4096;  // events per queue per pass: no worker waits long
-    bool delivered = false;
-    for (std::size_t k = 0; k < queues_.size(); ++k)
-        if (queues_[k]->drain(*workers_[k], kBatch) > 0) delivered = true;
-    return delivered;
+RunCompare::Drained RunCompare::drain_queues() {
+    Drained d;
+    for (std::size_t k = 0; k < queues_.size(); ++k) {
+        const std::size_t n = queues_[k]->drain(*workers_[k], kDrainBatch);
+        if (n > 0) d.any = true;
+        if (n == kDrainBatch) d.more = true;
+    }
+    return d;
 }
 
 void RunCompare::publish_counts() {
     for (std::size_t k = 0; k < workers_.size(); ++k) published_[k].publish(counts_of(*workers_[k], queues_[k].get()));
 }
 
-// The compare thread: not an lcore (it polls nothing of DPDK's); it sleeps when the queues
-// are empty, and gives way to the workers on a shared CPU. Counts are published every ms.
+// The compare thread: not an lcore (it polls nothing of DPDK's). It sleeps 200 µs unless a
+// queue had more than a batch waiting: the queues hold far more than that, and a thread that
+// polled them continuously would pull their heads' cache lines away from the workers at
+// every publication. Counts are published every ms.
 void RunCompare::compare_thread_main() {
-    constexpr auto kIdleSleep = std::chrono::microseconds(200);
+    constexpr auto kSleep = std::chrono::microseconds(200);
     constexpr auto kPublishEvery = std::chrono::milliseconds(1);
     auto next_publish = std::chrono::steady_clock::now();
     for (;;) {
         const bool last = stopping_.load(std::memory_order_acquire);  // the workers have stopped
-        const bool delivered = drain_queues();
+        const Drained d = drain_queues();
         const auto now = std::chrono::steady_clock::now();
         if (now >= next_publish) publish_counts(), next_publish = now + kPublishEvery;
-        if (last && !delivered) break;  // everything they queued is delivered
-        if (!delivered) std::this_thread::sleep_for(kIdleSleep);
+        if (last && !d.any) break;  // everything they queued is delivered
+        if (!d.more) std::this_thread::sleep_for(kSleep);
     }
     publish_counts();
 }

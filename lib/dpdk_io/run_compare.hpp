@@ -61,7 +61,7 @@ class RunCompare {
 public:
     // Opens --stats-file at once (the other files are written at the end, but checked to be
     // writable now): nullptr and a one-line `err` when a file cannot be opened. With the
-    // comparison on, starts the compare thread, which publishes worker k's counts in
+    // comparison on, start() runs the compare thread, which publishes worker k's counts in
     // `published[k]` (static storage: telemetry reads it; at least `workers` entries).
     static std::unique_ptr<RunCompare> create(const CompareOutputs& out, std::uint32_t workers,
                                               std::span<Published<CompareCounts>> published, std::string& err);
@@ -69,6 +69,9 @@ public:
     RunCompare(const RunCompare&) = delete;
     RunCompare& operator=(const RunCompare&) = delete;
 
+    // Starts the compare thread (comparison on), on `cpus` (empty: wherever the thread that
+    // calls start() may run). Returns false, with `err`, if the thread cannot be pinned.
+    bool start(const std::vector<int>& cpus, std::string& err);
     // Worker k's queue: its engine's observer, which the worker publish()es after each poll;
     // nullptr when comparison is off.
     compare::CompareQueue* queue(std::uint32_t k) const;
@@ -91,9 +94,13 @@ public:
 private:
     RunCompare() = default;
     void compare_thread_main();
-    // One pass over the queues: what each holds, up to a batch, into its comparator; true if
-    // anything was delivered.
-    bool drain_queues();
+    // One pass over the queues: what each holds, up to kDrainBatch events, into its comparator.
+    static constexpr std::size_t kDrainBatch = 4096;
+    struct Drained {
+        bool any = false;   // something was delivered
+        bool more = false;  // a queue had a whole batch: more may wait
+    };
+    Drained drain_queues();
     void publish_counts();
     CompareOutputs out_;
     std::vector<std::unique_ptr<compare::Comparator>> workers_;

@@ -100,6 +100,7 @@ TEST_CASE("run_compare: the workers' comparators merged into the report, the dif
     CHECK_FALSE(io::RunCompare::create(out, 3, published, err));  // no room to publish a third
     auto rc = io::RunCompare::create(out, 2, published, err);
     REQUIRE(rc);
+    REQUIRE(rc->start({0}, err));  // CPU 0 exists everywhere
     // the workers' engines report to their queues; the compare thread feeds the comparators
     exchange(*rc->queue(0), "200");
     exchange(*rc->queue(0), "404");
@@ -152,6 +153,7 @@ TEST_CASE("run_compare: an output that cannot be written is a one-line error at 
     off.enabled = false;
     auto rc = io::RunCompare::create(off, 2, {}, err);
     REQUIRE(rc);
+    CHECK(rc->start({}, err));  // nothing to start
     CHECK(rc->queue(0) == nullptr);
     CHECK_FALSE(rc->counts());
     io::ReportJson report = nlohmann::ordered_json::object();

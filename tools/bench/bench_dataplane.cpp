@@ -3,6 +3,7 @@
 //
 //   bench_dataplane [EAL options] -- [--sessions N] [--frame 64|512] [-n REPLICAS]
 //                   [--window W] [--warmup S] [--seconds S] [--peer-cpu C] [--log FILE] [--no-compare]
+//                   [--compare-queue-kb KB]
 //
 // Ports: port A = the mirror (rx_port): the peer enqueues captured frames on its RX
 // ring(s); port B = toward the target (tx_port): dpcopy's TX queue k is ring k, which
@@ -87,6 +88,7 @@ struct Options {
     int peer_cpu = -1;              // -1: the last CPU no lcore runs on (else the last CPU)
     std::string log = "/dev/null";
     bool compare = true;            // --no-compare: without the comparison with production (A/B)
+    std::uint32_t compare_queue_kb = 16384;  // --compare-queue-kb: each worker's queue to the compare thread
 };
 
 const MacAddr kPeerMac{{0x02, 0x70, 0x65, 0x65, 0x72, 0x01}};
@@ -563,6 +565,7 @@ bool parse_options(int argc, char** argv, Options& o) {
         else if (a == "--peer-cpu") o.peer_cpu = static_cast<int>(std::strtol(val(), nullptr, 10));
         else if (a == "--log") o.log = val();
         else if (a == "--no-compare") o.compare = false;
+        else if (a == "--compare-queue-kb") o.compare_queue_kb = static_cast<std::uint32_t>(std::strtoul(val(), nullptr, 10));
         else {
             std::fprintf(stderr, "bench_dataplane: unknown option '%s'\n", a.c_str());
             return false;
@@ -695,6 +698,7 @@ int main(int argc, char** argv) {
     cfg.drain_bound_ns = 200'000'000ULL;
     cfg.version = "bench";
     cfg.compare.enabled = o.compare;  // A/B: the comparison's cost on the data path
+    cfg.compare.queue_bytes = std::size_t{o.compare_queue_kb} << 10;
     std::FILE* log = std::fopen(o.log.c_str(), "w");
     cfg.log = log ? log : stderr;
     char report[] = "/tmp/bench_dataplane_XXXXXX";
