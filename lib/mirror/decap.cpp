@@ -57,9 +57,11 @@ bool takes_gre(const DecapConfig& cfg) noexcept {
     return cfg.mode == EncapMode::auto_detect || cfg.mode == EncapMode::erspan || cfg.mode == EncapMode::gretap;
 }
 
-// The inner frame is [start, end) of the outer one.
-Decapsulated inner(std::size_t start, std::size_t end, DecapCounter encap, std::uint32_t id) noexcept {
+// The inner frame is [start, end) of the outer one; `selected`: by vni= / session=.
+// Checked last, so a frame not selected is one the open configuration decapsulates.
+Decapsulated inner(std::size_t start, std::size_t end, DecapCounter encap, std::uint32_t id, bool selected) noexcept {
     if (end - start < eth_size) return reject(DecapCounter::reject_inner_too_short);
+    if (!selected) return reject(DecapCounter::reject_not_selected);
     return Decapsulated{encap, static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(end - start), id};
 }
 
@@ -75,8 +77,7 @@ Decapsulated vxlan(ConstBytes f, std::size_t p, std::size_t end, const DecapConf
     if (end - p < vxlan_size) return reject(DecapCounter::reject_truncated_outer);
     if ((f[p] & 0x08U) == 0) return reject(DecapCounter::reject_bad_flags);
     const std::uint32_t vni = load_be32(f, p + 4) >> 8;
-    if (!vni_selected(cfg, vni)) return reject(DecapCounter::reject_not_selected);
-    return inner(p + vxlan_size, end, DecapCounter::decap_vxlan, vni);
+    return inner(p + vxlan_size, end, DecapCounter::decap_vxlan, vni, vni_selected(cfg, vni));
 }
 
 // GENEVE (RFC 8926): Ver(2) OptLen(6, in 4-byte words) | O C Rsvd(6) | Protocol Type |
@@ -89,8 +90,7 @@ Decapsulated geneve(ConstBytes f, std::size_t p, std::size_t end, const DecapCon
     const std::size_t header = geneve_size + std::size_t{f[p] & 0x3fU} * 4;
     if (end - p < header) return reject(DecapCounter::reject_truncated_outer);
     const std::uint32_t vni = load_be32(f, p + 4) >> 8;
-    if (!vni_selected(cfg, vni)) return reject(DecapCounter::reject_not_selected);
-    return inner(p + header, end, DecapCounter::decap_geneve, vni);
+    return inner(p + header, end, DecapCounter::decap_geneve, vni, vni_selected(cfg, vni));
 }
 
 // The outer UDP datagram is [l4, end).
@@ -118,8 +118,8 @@ Decapsulated erspan(ConstBytes f, std::size_t p, std::size_t end, bool type3, co
         if (end - p < header) return reject(DecapCounter::reject_truncated_outer);
     }
     const std::uint32_t session = load_be16(f, p + 2) & 0x3ffU;
-    if (!session_selected(cfg, true, session)) return reject(DecapCounter::reject_not_selected);
-    return inner(p + header, end, type3 ? DecapCounter::decap_erspan3 : DecapCounter::decap_erspan2, session);
+    return inner(p + header, end, type3 ? DecapCounter::decap_erspan3 : DecapCounter::decap_erspan2, session,
+                 session_selected(cfg, true, session));
 }
 
 // GRE (RFC 2784, key and sequence RFC 2890): C R K S s Recur(3) Flags(5) Ver(3) | Protocol,
@@ -143,14 +143,12 @@ Decapsulated gre(ConstBytes f, std::size_t l4, std::size_t end, const DecapConfi
     if (proto == gre_teb) {
         const bool has_key = (flags & gre_flag_k) != 0;
         const std::uint32_t key = has_key ? load_be32(f, key_off) : 0;
-        if (!session_selected(cfg, has_key, key)) return reject(DecapCounter::reject_not_selected);
-        return inner(p, end, DecapCounter::decap_gretap, key);
+        return inner(p, end, DecapCounter::decap_gretap, key, session_selected(cfg, has_key, key));
     }
     if (proto == gre_erspan3) return erspan(f, p, end, true, cfg);
     if ((flags & gre_flag_s) != 0) return erspan(f, p, end, false, cfg);
     // ERSPAN type I: no sequence number and no ERSPAN header (the frame follows GRE).
-    if (!session_selected(cfg, false, 0)) return reject(DecapCounter::reject_not_selected);
-    return inner(p, end, DecapCounter::decap_erspan1, 0);
+    return inner(p, end, DecapCounter::decap_erspan1, 0, session_selected(cfg, false, 0));
 }
 
 // Outer IPv6 is recognised (to count it) but not decapsulated yet.
