@@ -41,6 +41,13 @@ DPCOPY_DEFINE_COUNTERS(DecapCounter, decap_counter_count, decap_counter_names, d
 
 struct DecapCounters : counters::CounterSet<DecapCounter, decap_counter_count> {};
 
+// The names prefixed "mirror_" (mirror_decap_vxlan, mirror_reject_not_selected): how
+// reports, telemetry and metrics show them next to the other counters. NUL-terminated.
+#define DPCOPY_DECAP_QUALIFIED_NAME_(name, desc) std::string_view{"mirror_" #name},
+inline constexpr std::array<std::string_view, decap_counter_count> decap_counter_qualified_names{
+    DPCOPY_DECAP_COUNTERS(DPCOPY_DECAP_QUALIFIED_NAME_)};
+#undef DPCOPY_DECAP_QUALIFIED_NAME_
+
 inline constexpr bool is_reject(DecapCounter c) noexcept { return c >= DecapCounter::reject_truncated_outer; }
 
 // What --mirror-encap asks for.
