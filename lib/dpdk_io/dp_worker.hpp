@@ -307,7 +307,10 @@ struct Worker {
     // Remote mirrors: the outer headers (and outer padding) are cut off the mbuf in place;
     // false when the frame was refused (counted by reason, freed).
     bool decapsulate_mirror(rte_mbuf* m) {
-        if (!decap_config || decap_config->mode == mirror::EncapMode::none) return true;
+        if (!decap_config || decap_config->mode == mirror::EncapMode::none) {
+            ++decap[mirror::DecapCounter::plain];
+            return true;
+        }
         const mirror::Decapsulated d = mirror::decapsulate(mbuf_bytes(m, scratch), *decap_config);
         ++decap[d.outcome];
         if (!d.ok()) {
