@@ -2,6 +2,7 @@
 
 #include "apps/common/app_options.hpp"
 #include "apps/common/shared_options.hpp"
+#include "lib/mirror/decap_config.hpp"
 
 #include <cmath>
 
@@ -19,6 +20,7 @@ po::options_description copy_description() {
     d.add_options()
         ("transfer,x", po::value<L>(), "")
         ("pcap,i", po::value<S>(), "")
+        ("mirror-encap", po::value<S>(), "")
         ("clients,c", po::value<L>(), "")
         ("intercept,s", po::value<L>(), "")
         ("ip", po::value<S>(), "")
@@ -62,6 +64,11 @@ EAL options: dpcopy --help
 
   -x, --transfer MAP[,MAP...]    MAP = [ONLINE_IP:]PORT-TARGET_IP:PORT (required)
   -i, --pcap FILE                offline: replay a pcap or pcapng file (default: live, from --rx-port)
+      --mirror-encap MODE[,vni=N][,session=N]
+                                 live: remote mirrors on --rx-port; MODE = auto (VXLAN on UDP 4789,
+                                 GENEVE on 6081, ERSPAN, gretap; other frames as they are), none,
+                                 vxlan[:PORT], geneve[:PORT], erspan, gretap (default auto;
+                                 vni=/session= keep one mirror session; docs/mirrors.md)
   -c, --clients LIST             fake client addresses: A.B.C.D, A.B.C.x, CIDR, comma lists
                                  (default: keep the originals; target addresses are left out)
   -s, --intercept IP[:PORT][,..] remote dpintercept(s); without it, responses are taken on the TX port
@@ -108,6 +115,12 @@ void read_copy_options(OptionParser& p, CopyOptions& o) {
                "dpcopy [EAL options] -- -x 80-10.0.0.2:80 ...)");
     p.take("transfer", parse_transfer_list, o.transfer);
     p.take("pcap", file_check(check_capture_file), o.pcap_file);
+    p.take("mirror-encap", [](std::string_view s) -> Result<mirror::DecapConfig> {
+        mirror::DecapConfig c;
+        std::string err;
+        if (!mirror::parse_decap_config(s, c, err)) return fail<mirror::DecapConfig>(err);
+        return c;
+    }, o.mirror_encap);
     p.take("intercept", parse_endpoint_list, o.intercepts);
     p.take("ip", parse_ifaddr, o.ip);
     p.take("gateway", parse_host_ipv4, o.gateway);
@@ -162,6 +175,8 @@ void read_copy_options(OptionParser& p, CopyOptions& o) {
         if (p.given("max-gap")) p.fail("dpcopy: --max-gap needs -i/--pcap (it applies to offline replay only)");
         if (p.given("speed") && o.speed != 1.0)
             p.fail("dpcopy: --speed needs -i/--pcap (live traffic is replayed as it arrives)");
+    } else if (p.given("mirror-encap")) {
+        p.fail("dpcopy: --mirror-encap applies to live input (--rx-port); offline captures are read as they are");
     }
     if (!o.intercepts.empty() && !o.ip)
         p.fail("dpcopy: -s/--intercept needs --ip IP/PREFIX (the address control datagrams come from)");

@@ -5,6 +5,7 @@
 #include "apps/common/client_pool.hpp"
 #include "apps/common/option_parser.hpp"
 #include "apps/common/values.hpp"
+#include "lib/mirror/decap.hpp"
 #include "lib/proto/mysql_auth.hpp"
 
 #include <cstdint>
@@ -21,6 +22,7 @@ inline constexpr std::uint32_t kDefaultMaxGapMs = 60000;
 struct CopyOptions {
     std::vector<TransferMap> transfer;           // -x, at least one
     std::optional<std::string> pcap_file;        // -i: offline replay; nullopt = live from rx_port
+    mirror::DecapConfig mirror_encap;            // --mirror-encap (live; default auto)
     std::optional<ClientPool> clients;           // -c: nullopt = keep the original client addresses
     std::vector<Endpoint> intercepts;            // -s: ports resolved (never nullopt); empty = responses on tx_port
     std::optional<IfAddr> ip;                    // --ip (required with -s)

@@ -47,6 +47,7 @@ io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
     c.loop = opt.loop;
     c.max_gap_ns = std::uint64_t{opt.max_gap_ms} * session::kMs;
     c.rx_port = opt.rx_port;
+    c.mirror_encap = opt.mirror_encap;
     c.tx_port = opt.tx_port;
     if (opt.ip) {
         c.ip = opt.ip->ip;

@@ -110,6 +110,7 @@ RunSnapshot Run::snapshot(bool final_read) {
             p.session = w->engine->counters();
             p.io = w->ctr;
             if (w->host) p.io += w->host->counters();
+            p.decap = w->decap;
             p.active = w->engine->active_sessions();
             p.request_delay_ns = w->engine->request_delay();
             p.max_request_delay_ns = std::max<std::uint64_t>(w->max_request_delay, p.request_delay_ns);
@@ -120,6 +121,7 @@ RunSnapshot Run::snapshot(bool final_read) {
         if (w->control) s.control = control_snapshot(p.control);
         s.session += p.session;
         s.io += p.io;
+        s.mirror_decap += p.decap;
         s.active_sessions += p.active;
         request_delay = std::max(request_delay, p.request_delay_ns);
         max_request_delay = std::max(max_request_delay, p.max_request_delay_ns);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/mirror/decap.hpp"
 #include "lib/dpdk_io/capture.hpp"
 #include "lib/control/control_client.hpp"
 #include "lib/dpdk_io/host_stack.hpp"
@@ -32,6 +33,9 @@ struct DataplaneConfig {
     // otherwise stall the replay); nullopt keeps every gap (tests only; dpcopy always bounds).
     std::optional<std::uint64_t> max_gap_ns = std::uint64_t{60} * 1'000'000'000ULL;
     std::uint16_t rx_port = 0;                // live: mirrored frames
+    // --mirror-encap (live, a separate --rx-port): remote mirrors in VXLAN, GENEVE, ERSPAN or
+    // gretap are decapsulated before sharding (lib/mirror, docs/mirrors.md).
+    mirror::DecapConfig mirror_encap;
     std::uint16_t tx_port = 0;                // toward the target; responses come back here
     std::optional<net::Ipv4Addr> ip;          // --ip
     std::uint8_t prefix = 32;

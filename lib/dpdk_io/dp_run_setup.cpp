@@ -13,6 +13,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "lib/mirror/decap_config.hpp"
 #include "lib/dpdk_io/dp_ports.hpp"
 #include "lib/dpdk_io/dp_run.hpp"
 #include "lib/dpdk_io/run_metrics.hpp"
@@ -163,7 +164,14 @@ bool Run::setup_ports(std::string& err) {
     if (!setup_port(rx, pool_, err, note, nq)) return false;
     ports_up_.push_back(rx.id);
     log("dpcopy: " + note);
-    rss_direct_ = nw > 1 && rx.rss_rx && nq == nw;
+    // Decapsulation (--mirror-encap other than none): the NIC hashes the outer header, so
+    // the owner is found after decapsulation, in software.
+    const bool decap = cfg_.mirror_encap.mode != mirror::EncapMode::none;
+    rss_direct_ = nw > 1 && rx.rss_rx && nq == nw && !decap;
+    if (nw > 1 && rx.rss_rx && nq == nw && decap)
+        log("dpcopy: " + port_name(rx.id) + ": --mirror-encap " + mirror::to_string(cfg_.mirror_encap) +
+            ": RSS hashes the outer header; worker 0 decapsulates and shards in software (--mirror-encap none "
+            "keeps RSS queue k -> worker k)");
     if (rss_direct_) {
         log("dpcopy: " + port_name(rx.id) + ": RSS queue k -> worker k (" + std::to_string(nw) + " queues)");
     } else {
@@ -336,6 +344,7 @@ bool Run::create_workers(const net::MacAddr& mac, std::string& err) {
         w->clock = &clock_;
         w->hop = &hop_;
         w->transfers = cfg_.engine.transfers;
+        w->decap_config = &cfg_.mirror_encap;
         session::EngineConfig ec = cfg_.engine;
         ec.worker_index = k;
         ec.worker_count = nw;

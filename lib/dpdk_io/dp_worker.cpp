@@ -66,6 +66,7 @@ RunSnapshot published_snapshot() {
         if (i == 0 && g_control_on.load(std::memory_order_relaxed)) s.control = control_snapshot(p.control);
         s.session += p.session;
         s.io += p.io;
+        s.mirror_decap += p.decap;
         s.active_sessions += p.active;
     }
     IoCounters feed;
@@ -118,6 +119,8 @@ static int telemetry_stats(const char* /*cmd*/, const char* /*params*/, rte_tel_
         name.assign(io_counter_names[k]);
         rte_tel_data_add_dict_u64(d, name.c_str(), s.io.v[k]);
     }
+    for (std::size_t k = 0; k < mirror::decap_counter_count; ++k)
+        rte_tel_data_add_dict_u64(d, mirror::decap_counter_qualified_names[k].data(), s.mirror_decap.v[k]);
     if (s.control) {  // -s: the control ring, as in the summary's control line
         const ControlSnapshot& c = *s.control;
         for (const auto& [key, v] :

@@ -40,6 +40,7 @@
 #include "lib/dpdk_io/run_compare.hpp"
 #include "lib/dpdk_io/run_stats.hpp"
 #include "lib/dpdk_io/shard.hpp"
+#include "lib/mirror/decap.hpp"
 #include "lib/rewrite/egress_guard.hpp"
 #include "lib/session/engine.hpp"
 
@@ -79,6 +80,7 @@ struct WorkerPub {
     std::uint64_t idle = 0;   // engine idle and nothing queued toward it
     std::uint64_t request_delay_ns = 0;      // Engine::request_delay()
     std::uint64_t max_request_delay_ns = 0;  //   the largest seen at a publication
+    mirror::DecapCounters decap;    // mirrored frames by encapsulation and reject reason (live)
     ControlClientCounters control;  // worker 0 with -s
 };
 
@@ -135,6 +137,8 @@ struct Worker {
     std::uint64_t compare_publish_at = 0;
     TxSink sink;
     IoCounters ctr;
+    const mirror::DecapConfig* decap_config = nullptr;  // live: --mirror-encap
+    mirror::DecapCounters decap;
     rte_ring* from_main = nullptr;   // captured frames (main -> this)
     rte_ring* from_rx = nullptr;     // target/live frames (worker 0 -> this); null for worker 0
     std::vector<std::uint8_t> scratch = std::vector<std::uint8_t>(kMaxFrame);
@@ -302,9 +306,35 @@ struct Worker {
         rte_pktmbuf_free(m);
     }
 
+    // Remote mirrors: the outer headers (and outer padding) are cut off the mbuf in place;
+    // false when the frame was refused (counted by reason, freed).
+    bool decapsulate_mirror(rte_mbuf* m) {
+        if (!decap_config || decap_config->mode == mirror::EncapMode::none) {
+            ++decap[mirror::DecapCounter::plain];
+            return true;
+        }
+        const mirror::Decapsulated d = mirror::decapsulate(mbuf_bytes(m, scratch), *decap_config);
+        ++decap[d.outcome];
+        if (!d.ok()) {
+            rte_pktmbuf_free(m);
+            return false;
+        }
+        if (d.outcome == mirror::DecapCounter::plain) return true;
+        // The outer headers lie in the first segment (a segment holds far more than them) and
+        // the outer padding in the last; otherwise the frame is dropped (drop_decap_chain).
+        if (rte_pktmbuf_adj(m, static_cast<std::uint16_t>(d.inner_off)) == nullptr ||
+            (m->pkt_len > d.inner_len && rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->pkt_len - d.inner_len)) != 0)) {
+            ++ctr[IoCounter::drop_decap_chain];
+            rte_pktmbuf_free(m);
+            return false;
+        }
+        return true;
+    }
+
     void handle_mirror(rte_mbuf* m, bool direct, std::uint64_t now) {
         ++ctr[IoCounter::rx_frames];
         ctr[IoCounter::rx_bytes] += m->pkt_len;
+        if (!decapsulate_mirror(m)) return;
         net::PacketView v;
         bool parsed = false;
         // Parsed here only to pick the owner (one worker, or RSS: it is this one); the engine
@@ -487,6 +517,7 @@ struct Worker {
         WorkerPub p;
         p.session = engine->counters();
         p.io = ctr;
+        p.decap = decap;
         if (host) p.io += host->counters();
         p.active = engine->active_sessions();
         p.request_delay_ns = engine->request_delay();

@@ -27,6 +27,9 @@ void add_counters(MetricSet& m, const RunSnapshot& s) {
     for (std::size_t i = 0; i < io_counter_count; ++i)
         add(m, "dpcopy_" + std::string(io_counter_names[i]) + "_total", std::string(io_counter_descriptions[i]),
             Kind::counter, static_cast<double>(s.io.v[i]));
+    for (std::size_t i = 0; i < mirror::decap_counter_count; ++i)
+        add(m, "dpcopy_" + std::string(mirror::decap_counter_qualified_names[i]) + "_total",
+            std::string(mirror::decap_counter_descriptions[i]), Kind::counter, static_cast<double>(s.mirror_decap.v[i]));
 }
 
 void add_drops(MetricSet& m, const RunSnapshot& s) {

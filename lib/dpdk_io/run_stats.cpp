@@ -37,6 +37,10 @@ constexpr std::string_view kFiltered[] = {
     "drop_target_bad_ack",       "drop_rx_parse",             "drop_rx_not_ours",
     "drop_file_not_ipv4",        "drop_live_before_next_hop_other",
 };
+// Mirrored frames refused by the decapsulation by design: another mirror session than
+// vni=/session= select, not the encapsulation --mirror-encap names. Its other reject
+// reasons (cut, malformed, fragmented, unsupported outer headers) are lost.
+constexpr std::string_view kFilteredMirror[] = {"mirror_reject_not_selected", "mirror_reject_not_encapsulated"};
 
 // Parse reasons of captured frames that are not TCP by what they are (another network
 // protocol, ARP, UDP, ICMP, an IPv4 protocol the parser does not read): filtered like
@@ -86,6 +90,9 @@ std::vector<Drop> classified_drops(const RunSnapshot& s) {
     for (const FilteredParse& f : kFilteredCapturedParse) add(f.name, captured_parse(s, f.reason));
     for (std::size_t i = 0; i < io_counter_count; ++i)
         if (is_drop_name(io_counter_names[i])) add(io_counter_names[i], s.io.v[i]);
+    for (std::size_t i = 0; i < mirror::decap_counter_count; ++i)
+        if (mirror::is_reject(static_cast<mirror::DecapCounter>(i)))
+            add(mirror::decap_counter_qualified_names[i], s.mirror_decap.v[i]);
     const MirrorPortDrops p = mirror_port_drops(s);
     add("port_rx_missed", p.missed);
     add("port_rx_nombuf", p.nombuf);
@@ -132,6 +139,8 @@ DropClass drop_class(std::string_view counter) noexcept {
     for (std::string_view f : kFiltered)
         if (counter == f) return DropClass::filtered;
     for (std::string_view f : kFilteredParseNames)
+        if (counter == f) return DropClass::filtered;
+    for (std::string_view f : kFilteredMirror)
         if (counter == f) return DropClass::filtered;
     return DropClass::lost;
 }
@@ -412,6 +421,7 @@ ReportJson report_document(const RunSnapshot& s, const ReportInfo& info) {
     o["parse_captured"] = std::move(pc);
     o["parse_target"] = std::move(pt);
     o["io"] = counters_object(io_counter_names, s.io.v);
+    o["mirror"] = counters_object(mirror::decap_counter_names, s.mirror_decap.v);
     // after the counters, so a reader taking a name's first occurrence gets the counter
     o["lost"] = reasons_object(drops_by_reason(s, DropClass::lost));
     o["filtered"] = reasons_object(drops_by_reason(s, DropClass::filtered));

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "lib/dpdk_io/io_counters.hpp"
+#include "lib/mirror/decap.hpp"
 #include "lib/dpdk_io/report.hpp"
 #include "lib/session/counters.hpp"
 
@@ -79,6 +80,7 @@ struct RunSnapshot {
     std::uint64_t active_sessions = 0;
     session::Counters session;         // summed over the workers
     IoCounters io;                     // summed over the workers and the feeder
+    mirror::DecapCounters mirror_decap;  // live, --mirror-encap: by encapsulation and reject reason
     std::vector<PortStats> ports;
     std::optional<ControlSnapshot> control;  // with -s only
     std::optional<InputProgress> input;      // offline only

@@ -4,6 +4,7 @@
 #include "temp_files.hpp"
 
 using namespace dpcopy::cli;
+namespace mirror = dpcopy::mirror;
 using namespace cli_test;
 
 namespace {
@@ -78,6 +79,11 @@ TEST_CASE("dpcopy: accepted values of every option", "[cli][copy]") {
         {with_x({"-i", pcap, "-a", "0.5"}), [](auto& o) { return o.speed == 0.5; }, "-a 0.5"},
         {with_x({"-a", "1"}), [](auto& o) { return o.speed == 1.0; }, "-a 1 live is harmless"},
         {with_x({"-i", pcap, "--loop", "3"}), [](auto& o) { return o.loop == 3; }, "--loop"},
+        {with_x({}), [](auto& o) { return o.mirror_encap.mode == mirror::EncapMode::auto_detect; }, "--mirror-encap default auto"},
+        {with_x({"--mirror-encap", "vxlan:8472,vni=42"}),
+         [](auto& o) { return o.mirror_encap.mode == mirror::EncapMode::vxlan && o.mirror_encap.vxlan_udp_port == 8472 &&
+                              o.mirror_encap.select_vni && o.mirror_encap.vni == 42; }, "--mirror-encap vxlan:8472,vni=42"},
+        {with_x({"--mirror-encap", "none"}), [](auto& o) { return o.mirror_encap.mode == mirror::EncapMode::none; }, "--mirror-encap none"},
         {with_x({"-i", pcap, "--max-gap", "1"}), [](auto& o) { return o.max_gap_ms == 1u; }, "--max-gap 1"},
         {with_x({"-i", pcap, "--max-gap", "5000"}), [](auto& o) { return o.max_gap_ms == 5000u; }, "--max-gap"},
         {with_x({"-M", "576"}), [](auto& o) { return o.mtu == 576; }, "-M 576"},
@@ -167,6 +173,9 @@ TEST_CASE("dpcopy: rejected values of every option, one line naming option and v
         {with_x({"--loop", "2"}), "--loop needs -i/--pcap"},
         {with_x({"-i", pcap, "--loop", "0"}), "for option --loop"},
         {with_x({"--max-gap", "10"}), "--max-gap needs -i/--pcap"},
+        {with_x({"--mirror-encap", "vxlam"}), "unknown encapsulation 'vxlam'"},
+        {with_x({"--mirror-encap", "erspan,vni=1x"}), "expected vni=N"},
+        {with_x({"-i", pcap, "--mirror-encap", "vxlan"}), "--mirror-encap applies to live input"},
         {with_x({"-i", pcap, "--max-gap", "0"}), "for option --max-gap"},
         {with_x({"-M", "575"}), "for option --mtu"},
         {with_x({"--mtu", "9001"}), "for option --mtu"},

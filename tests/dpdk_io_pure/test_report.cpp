@@ -108,7 +108,7 @@ TEST_CASE("report: dpcopy's document parses, header then every section") {
                                         "options", "end_reason", "mode", "input", "end", "exit_status",
                                         "elapsed_s", "workers", "sessions", "drops_total", "lost_total",
                                         "filtered_total", "shed", "session", "parse_captured", "parse_target", "io",
-                                        "lost", "filtered", "ports"};
+                                        "mirror", "lost", "filtered", "ports"};
     CHECK(keys(text) == want);
     CHECK(j["end"] == "interrupted");
     CHECK(j["end_reason"] == "signal");

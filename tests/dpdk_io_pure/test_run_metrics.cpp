@@ -31,6 +31,8 @@ io::RunSnapshot busy_snapshot() {
     s.session.parse_captured[static_cast<std::size_t>(net::ParseError::not_ipv4)] = 5;
     s.session[Counter::drop_captured_parse] = 5;
     s.io[io::IoCounter::tx_frames] = 900;
+    s.mirror_decap[mirror::DecapCounter::decap_geneve] = 30;
+    s.mirror_decap[mirror::DecapCounter::reject_not_selected] = 6;  // filtered
     io::PortStats mirror{1, 5000, 0, 100, 0, 4, 0, 0, 0, true, 2, 1};
     s.ports = {io::PortStats{0, 10, 20, 30, 40, 0, 0, 0, 0}, mirror};
     io::ControlSnapshot k;
@@ -89,6 +91,9 @@ TEST_CASE("run_metrics: the same figures as the report") {
     CHECK(value_of(m, "dpcopy_port_rx_kernel_drops_total", {{"port", "0"}, {"role", "port"}}) == -1);  // no sockets
     CHECK(value_of(m, "dpcopy_port_tx_packets_total", {{"port", "0"}, {"role", "port"}}) == 20);
     CHECK(value_of(m, "dpcopy_control_records_total") == 77);
+    CHECK(value_of(m, "dpcopy_mirror_decap_geneve_total") == 30);
+    CHECK(value_of(m, "dpcopy_mirror_reject_not_selected_total") == 6);
+    CHECK(value_of(m, "dpcopy_filtered_total", {{"reason", "mirror_reject_not_selected"}}) == 6);
     CHECK(value_of(m, "dpcopy_control_rejected_total", {{"reason", "bad_mac"}}) == 2);
     // the lost and filtered families add up to the report's totals
     const io::DropTotals t = io::drop_totals(s);

@@ -98,6 +98,13 @@ TEST_CASE("drop classes") {
     CHECK(io::drop_class("drop_file_bad_link_header") == io::DropClass::lost);
     CHECK(io::drop_class("drop_file_not_ipv4") == io::DropClass::filtered);
     CHECK(io::drop_class("drop_live_before_next_hop_other") == io::DropClass::filtered);
+    // decapsulation: other mirror sessions and other encapsulations are left out by design;
+    // cut, malformed, fragmented or unsupported outer headers may hide a frame the copy needed
+    CHECK(io::drop_class("mirror_reject_not_selected") == io::DropClass::filtered);
+    CHECK(io::drop_class("mirror_reject_not_encapsulated") == io::DropClass::filtered);
+    for (std::string_view n : {"mirror_reject_truncated_outer", "mirror_reject_outer_fragment", "mirror_reject_outer_ipv6",
+                               "mirror_reject_unknown_gre_proto", "drop_decap_chain"})
+        CHECK(io::drop_class(n) == io::DropClass::lost);
     // the mirror port's own drops
     for (std::string_view n : {"port_rx_missed", "port_rx_nombuf", "port_rx_errors"})
         CHECK(io::drop_class(n) == io::DropClass::lost);
@@ -407,4 +414,21 @@ TEST_CASE("overload: the replay's lag in the status line, the summary and the re
     j = io::report_json(s, report_info("live", "port 1", "interrupted"));
     CHECK(j.find("\"shed\": {\"sessions\": 4, \"requests\": 9, \"frames\": 30}") != std::string::npos);
     CHECK(j.find("\"replay\"") == std::string::npos);
+}
+
+// --mirror-encap: the decapsulation's counters in the report, and its rejects among the
+// drops by class (other sessions filtered, unreadable outer headers lost).
+TEST_CASE("mirror decapsulation counters: report section, drops by class") {
+    io::RunSnapshot s;
+    s.elapsed_ns = 1'000'000'000ULL;
+    s.mirror_decap[mirror::DecapCounter::decap_vxlan] = 40;
+    s.mirror_decap[mirror::DecapCounter::reject_not_selected] = 7;
+    s.mirror_decap[mirror::DecapCounter::reject_outer_fragment] = 2;
+    CHECK(io::drop_totals(s).lost == 2);
+    CHECK(io::drop_totals(s).filtered == 7);
+    const std::string j = io::report_json(s, report_info("live", "port 1", "interrupted"));
+    CHECK(j.find("\"mirror\": {\"plain\": 0, \"decap_vxlan\": 40, ") != std::string::npos);
+    CHECK(j.find("\"lost\": {\"mirror_reject_outer_fragment\": 2},") != std::string::npos);
+    CHECK(j.find("\"filtered\": {\"mirror_reject_not_selected\": 7},") != std::string::npos);
+    CHECK(io::summary_text(s, "interrupted").find("mirror_reject_outer_fragment 2") != std::string::npos);
 }

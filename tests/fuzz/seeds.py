@@ -4,6 +4,7 @@
     seeds.py NAME OUT-DIR      (NAME: parse, engine, capture, control, options, mysql)
 
 parse    every frame of every capture in tests/data, tests/proto/data and config/samples
+decap    every frame of tests/data/mirror (encapsulated mirrors), behind each of six configurations
 capture  those capture files whole, and each also converted to pcapng
 control  control datagrams (subscribe, unsubscribe, records) encoded as docs/control-protocol.md says
 options  command lines of both apps and the config files in config/ (fuzz_options' input format)
@@ -50,6 +51,15 @@ def to_pcapng(path):
         ts = sec * 1_000_000 + frac % 1_000_000
         out += block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(frame), orig) + frame)
     return out
+
+
+def seeds_decap():
+    """fuzz_decap's input: two configuration bytes (mode in the low three bits), then a frame."""
+    for path in sorted(glob.glob(f"{ROOT}/tests/data/mirror/*.pcap")):
+        base = os.path.basename(path)
+        for i, (link, _, frame) in enumerate(pcap_records(path)):
+            for mode in range(6):
+                yield f"{base}.{i}.m{mode}", bytes([mode, 0x03 if mode == 1 else 0]) + frame
 
 
 def seeds_parse():
@@ -169,7 +179,7 @@ def seeds_mysql(out):
 def main():
     name, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
-    gens = {"parse": seeds_parse, "capture": seeds_capture, "control": seeds_control,
+    gens = {"parse": seeds_parse, "decap": seeds_decap, "capture": seeds_capture, "control": seeds_control,
             "options": seeds_options, "engine": seeds_engine, "mysql": lambda: seeds_mysql(out)}
     if name not in gens:
         raise SystemExit(f"seeds.py: unknown harness '{name}'")
