@@ -147,7 +147,7 @@ RxKind RxClassifier::classify(net::ConstBytes frame, net::PacketView& v) const n
     v = net::PacketView{};
     const net::ParseError e = net::parse_frame(frame, v, net::LinkType::ethernet, /*accept_other_l4=*/true);
     if (e != net::ParseError::ok) {
-        if (e == net::ParseError::not_ipv4) return RxKind::drop_not_ours;
+        if (e == net::ParseError::not_ipv4 || e == net::ParseError::ipv6_not_supported) return RxKind::drop_not_ours;
         return live_ ? RxKind::captured : RxKind::drop_parse;  // live: the engine counts it by reason
     }
     if (v.l3 == net::L3Kind::arp || v.l4 == net::L4Kind::icmp) return RxKind::host;

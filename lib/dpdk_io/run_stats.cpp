@@ -43,7 +43,7 @@ constexpr std::string_view kFiltered[] = {
 constexpr std::string_view kFilteredMirror[] = {"mirror_reject_not_selected", "mirror_reject_not_encapsulated"};
 
 // Parse reasons of captured frames that are not TCP by what they are (another network
-// protocol, ARP, UDP, ICMP, an IPv4 protocol the parser does not read): filtered like
+// protocol, IPv6 until its sessions exist (issue #18), ARP, UDP, ICMP, an IPv4 protocol the parser does not read): filtered like
 // drop_captured_not_tcp, under these names. The rest of drop_captured_parse (cut or
 // malformed Ethernet, IPv4 or TCP headers, fragments) may hide a frame the copy needed: lost.
 struct FilteredParse {
@@ -52,6 +52,7 @@ struct FilteredParse {
 };
 constexpr FilteredParse kFilteredCapturedParse[] = {
     {net::ParseError::not_ipv4, "parse_captured_not_ipv4"},
+    {net::ParseError::ipv6_not_supported, "parse_captured_ipv6_not_supported"},
     {net::ParseError::truncated_arp, "parse_captured_truncated_arp"},
     {net::ParseError::bad_arp, "parse_captured_bad_arp"},
     {net::ParseError::truncated_udp, "parse_captured_truncated_udp"},

@@ -3,31 +3,17 @@
 #include <algorithm>
 #include <cstring>
 
+#include "lib/rewrite/build_detail.hpp"
 #include "lib/rewrite/checksum.hpp"
 
 namespace dpcopy::net {
 
+using detail::halves;
+using detail::l2_ok;
+using detail::l2_size;
+using detail::write_l2;
+
 namespace {
-
-std::size_t l2_size(const L2Spec& l2) noexcept { return EthHdr::size + VlanTag::size * std::size_t{l2.vlan_count}; }
-
-// Writes Ethernet + tags ending in `type`; returns the L3 offset.
-std::size_t write_l2(Bytes out, const L2Spec& l2, std::uint16_t type) noexcept {
-    EthHdr eth;
-    eth.dst = l2.dst;
-    eth.src = l2.src;
-    eth.ethertype = l2.vlan_count > 0 ? l2.vlans[0].tpid : type;
-    eth.write(out);
-    std::size_t off = EthHdr::size;
-    for (std::size_t i = 0; i < l2.vlan_count; ++i) {
-        store_be16(out, off, l2.vlans[i].tci);
-        store_be16(out, off + 2, i + 1 < l2.vlan_count ? l2.vlans[i + 1].tpid : type);
-        off += VlanTag::size;
-    }
-    return off;
-}
-
-constexpr std::uint32_t halves(std::uint32_t v) noexcept { return (v >> 16) + (v & 0xffffU); }
 
 // The header checksum is summed from the values rather than read back from `out`: loading
 // words just written as bytes stalls on store forwarding, which cost more than the sum itself.
@@ -47,8 +33,6 @@ void write_ipv4(Bytes out, std::size_t off, const Ipv4Spec& ip, std::uint8_t pro
     h.checksum = static_cast<std::uint16_t>(~csum_fold(s));
     h.write(out.subspan(off, Ipv4Hdr::min_size));
 }
-
-bool l2_ok(const L2Spec& l2) noexcept { return l2.vlan_count <= 2; }
 
 }  // namespace
 
@@ -81,31 +65,8 @@ std::size_t build_tcp_headers(Bytes out, const L2Spec& l2, const Ipv4Spec& ip, c
     const std::size_t l3 = write_l2(out, l2, ethertype::ipv4);
     write_ipv4(out, l3, ip, ipproto::tcp, total);
     const std::size_t l4 = l3 + Ipv4Hdr::min_size;
-    TcpHdr h;
-    h.src_port = tcp.src_port;
-    h.dst_port = tcp.dst_port;
-    h.seq = tcp.seq;
-    h.ack = tcp.ack;
-    h.data_off = static_cast<std::uint8_t>(hdr_len / 4);
-    h.flags = tcp.flags;
-    h.window = tcp.window;
-    // pseudo-header + TCP header and options (from the values, as for IPv4) + parts;
-    // hdr_len is a multiple of 4, so the first part starts at an even position
-    std::uint32_t s = pseudo_header_sum(ip.src, ip.dst, ipproto::tcp, static_cast<std::uint16_t>(l4_len));
-    s += std::uint32_t{h.src_port.value()} + h.dst_port.value() + halves(h.seq.value()) + halves(h.ack.value()) +
-         ((std::uint32_t{h.data_off} << 12) | h.flags) + h.window + h.urgent;
-    if (opt_len > 0) s = csum_fold(s) + tcp.options.word_sum();
-    std::size_t pos = 0;
-    for (ConstBytes p : parts) {
-        if (p.empty()) continue;
-        std::uint16_t ps = csum_fold(csum_add(p));
-        if (pos & 1u) ps = static_cast<std::uint16_t>((ps << 8) | (ps >> 8));  // RFC 1071 byte-order independence
-        s = csum_fold(s) + ps;
-        pos += p.size();
-    }
-    h.checksum = static_cast<std::uint16_t>(~csum_fold(s));
-    h.write(out.subspan(l4, TcpHdr::min_size));
-    if (opt_len > 0) tcp.options.write(out.subspan(l4 + TcpHdr::min_size, opt_len));
+    const std::uint16_t pseudo = pseudo_header_sum(ip.src, ip.dst, ipproto::tcp, static_cast<std::uint16_t>(l4_len));
+    detail::write_tcp_header(out.subspan(l4, hdr_len), tcp, hdr_len, pseudo, parts);
     return size;
 }
 

@@ -10,6 +10,7 @@
 
 #include "lib/rewrite/bytes.hpp"
 #include "lib/rewrite/headers.hpp"
+#include "lib/rewrite/ipv6_headers.hpp"
 #include "lib/rewrite/parse.hpp"
 
 namespace dpcopy::net {
@@ -28,6 +29,15 @@ struct Ipv4Spec {
     std::uint8_t tos = 0;
     std::uint16_t id = 0;
     bool dont_fragment = true;
+};
+
+// IPv6 header fields (build_ipv6.cpp). No extension headers are written.
+struct Ipv6Spec {
+    Ipv6Addr src;
+    Ipv6Addr dst;
+    std::uint8_t hop_limit = 64;
+    std::uint8_t traffic_class = 0;
+    std::uint32_t flow_label = 0;  // 20 bits
 };
 
 struct TcpSpec {
@@ -66,5 +76,30 @@ std::size_t build_arp_reply(Bytes out, ConstBytes req, const PacketView& req_vie
 // care pick their own with set_ip_id). IP options (e.g. record route) are not echoed.
 // Keeps the request's VLAN tags. No minimum-size padding is added by any builder.
 std::size_t build_icmp_echo_reply(Bytes out, ConstBytes req, const PacketView& req_view, MacAddr our_mac) noexcept;
+
+// IPv6 (build_ipv6.cpp): the same contracts with an IPv6 header of 40 bytes (payload length
+// at most 65535; no extension headers) and the TCP checksum over the IPv6 pseudo-header.
+std::size_t tcp_frame_size6(const L2Spec& l2, const TcpSpec& tcp) noexcept;
+std::size_t build_tcp(Bytes out, const L2Spec& l2, const Ipv6Spec& ip, const TcpSpec& tcp) noexcept;
+std::size_t build_tcp_headers(Bytes out, const L2Spec& l2, const Ipv6Spec& ip, const TcpSpec& tcp,
+                              std::span<const ConstBytes> parts) noexcept;
+// ICMPv6 echo reply to a parsed echo request (l4 == icmpv6, type 128, code 0): same identifier,
+// sequence and data, swapped addresses, hop limit 64, the request's traffic class, flow label 0,
+// our MAC as source, the request's VLAN tags; its extension headers are not echoed. 0 when
+// `req` is not an echo request or was sent to a multicast address (the reply's source must be
+// one of ours: the caller answers those with a frame of its own).
+std::size_t build_icmpv6_echo_reply(Bytes out, ConstBytes req, const PacketView& req_view, MacAddr our_mac) noexcept;
+// Any neighbour solicitation/advertisement: hop limit 255 (RFC 4861 §7.1), ICMPv6 checksum filled.
+std::size_t build_ndp(Bytes out, const L2Spec& l2, const Ipv6Addr& src, const Ipv6Addr& dst, const NdpMessage& m) noexcept;
+// "Who has `target`" from (our_mac, our_ip) to the target's solicited-node multicast address
+// (and its 33:33:ff:.. MAC), with our link-layer address as the source option.
+std::size_t build_neighbor_solicitation(Bytes out, MacAddr our_mac, const Ipv6Addr& our_ip, const Ipv6Addr& target) noexcept;
+// Advertisement answering a parsed solicitation `req` for `answer_ip` with `our_mac`: from
+// answer_ip to the solicitation's source (solicited and override flags set), or to ff02::1
+// without the solicited flag when that source is unspecified (RFC 4861 §7.2.4); our MAC as
+// the target link-layer option; the request's VLAN tags. 0 if `req` is not a valid
+// solicitation (read_ndp) for answer_ip.
+std::size_t build_neighbor_advertisement(Bytes out, ConstBytes req, const PacketView& req_view, MacAddr our_mac,
+                                         const Ipv6Addr& answer_ip) noexcept;
 
 }  // namespace dpcopy::net

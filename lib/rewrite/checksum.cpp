@@ -106,6 +106,31 @@ std::uint16_t l4_checksum(Ipv4Addr src, Ipv4Addr dst, std::uint8_t proto, ConstB
     return c;
 }
 
+std::uint16_t pseudo_header_sum6(const Ipv6Addr& src, const Ipv6Addr& dst, std::uint8_t next_header,
+                                 std::uint32_t l4_len) noexcept {
+    std::uint32_t s = csum_add(ConstBytes(src.bytes()));
+    s = csum_add(ConstBytes(dst.bytes()), s);
+    s += (l4_len >> 16) + (l4_len & 0xffffU) + next_header;  // < 2^32: no carry lost
+    return csum_fold(s);
+}
+
+std::uint16_t l4_checksum6(const Ipv6Addr& src, const Ipv6Addr& dst, std::uint8_t next_header, ConstBytes l4) noexcept {
+    std::size_t field = l4.size();  // unknown: no field to skip
+    if (next_header == 6) field = 16;
+    if (next_header == 17) field = 6;
+    if (next_header == 58) field = 2;
+    std::uint32_t s = pseudo_header_sum6(src, dst, next_header, static_cast<std::uint32_t>(l4.size()));
+    if (field + 2 <= l4.size()) {
+        s = csum_add(l4.first(field), s);
+        s = csum_add(l4.subspan(field + 2), s);
+    } else {
+        s = csum_add(l4, s);
+    }
+    auto c = static_cast<std::uint16_t>(~csum_fold(s));
+    if (next_header == 17 && c == 0) c = 0xffff;
+    return c;
+}
+
 std::uint16_t csum_update_sum(std::uint16_t hc, std::uint32_t old_sum, std::uint32_t new_sum) noexcept {
     // RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), with m and m' the (folded) sums of the changed words.
     std::uint32_t s = static_cast<std::uint16_t>(~hc);
@@ -120,6 +145,10 @@ std::uint16_t csum_update16(std::uint16_t hc, std::uint16_t old_v, std::uint16_t
 
 std::uint16_t csum_update32(std::uint16_t hc, std::uint32_t old_v, std::uint32_t new_v) noexcept {
     return csum_update_sum(hc, (old_v >> 16) + (old_v & 0xffffU), (new_v >> 16) + (new_v & 0xffffU));
+}
+
+std::uint16_t csum_update128(std::uint16_t hc, const Ipv6Addr& old_v, const Ipv6Addr& new_v) noexcept {
+    return csum_update_sum(hc, csum_add(ConstBytes(old_v.bytes())), csum_add(ConstBytes(new_v.bytes())));
 }
 
 }  // namespace dpcopy::net

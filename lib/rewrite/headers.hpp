@@ -27,6 +27,7 @@ namespace ipproto {
 inline constexpr std::uint8_t icmp = 1;
 inline constexpr std::uint8_t tcp = 6;
 inline constexpr std::uint8_t udp = 17;
+inline constexpr std::uint8_t icmpv6 = 58;
 }  // namespace ipproto
 
 struct EthHdr {

@@ -1,5 +1,7 @@
 #include "lib/rewrite/parse.hpp"
 
+#include "lib/rewrite/parse_l4.hpp"
+
 namespace dpcopy::net {
 
 const char* to_string(ParseError e) noexcept {
@@ -52,11 +54,11 @@ ParseError parse_arp(ConstBytes frame, std::size_t off, PacketView& out) noexcep
     return ParseError::ok;
 }
 
-ParseError parse_ipv4(ConstBytes frame, std::size_t off, PacketView& out, bool raw, bool accept_other_l4) noexcept {
+ParseError parse_ipv4(ConstBytes frame, std::size_t off, PacketView& out, bool accept_other_l4) noexcept {
     const std::size_t avail = frame.size() - off;
     if (avail < 1) return ParseError::truncated_ip;
     const auto version = static_cast<std::uint8_t>(frame[off] >> 4);
-    if (version != 4) return (raw && version == 6) ? ParseError::not_ipv4 : ParseError::bad_ip_version;
+    if (version != 4) return ParseError::bad_ip_version;
     if (avail < Ipv4Hdr::min_size) return ParseError::truncated_ip;
     const std::size_t ihl = std::size_t{frame[off] & 0x0fU} * 4;
     if (ihl < Ipv4Hdr::min_size) return ParseError::bad_ihl;
@@ -75,55 +77,20 @@ ParseError parse_ipv4(ConstBytes frame, std::size_t off, PacketView& out, bool r
     out.key.src_ip = Ipv4Addr(load_be32(frame, off + 12));
     out.key.dst_ip = Ipv4Addr(load_be32(frame, off + 16));
     const std::size_t l4 = off + ihl;
-    const std::size_t seg = total - ihl;  // bytes of L4 inside the total length
     out.l4_off = static_cast<std::uint16_t>(l4);
-
-    switch (proto) {
-        case ipproto::tcp: {
-            if (seg < TcpHdr::min_size) return ParseError::truncated_tcp;
-            const std::size_t doff = std::size_t{static_cast<std::uint8_t>(frame[l4 + 12] >> 4)} * 4;
-            if (doff < TcpHdr::min_size || doff > seg) return ParseError::bad_data_offset;
-            if (!TcpOptions::valid(frame.subspan(l4 + TcpHdr::min_size, doff - TcpHdr::min_size)))
-                return ParseError::bad_tcp_options;
-            out.l4 = L4Kind::tcp;
-            out.payload_off = static_cast<std::uint16_t>(l4 + doff);
-            out.payload_len = static_cast<std::uint16_t>(seg - doff);
-            out.key.src_port = Port(load_be16(frame, l4));
-            out.key.dst_port = Port(load_be16(frame, l4 + 2));
-            return ParseError::ok;
-        }
-        case ipproto::udp: {
-            if (seg < UdpHdr::size) return ParseError::truncated_udp;
-            const std::size_t ulen = load_be16(frame, l4 + 4);
-            if (ulen < UdpHdr::size || ulen > seg) return ParseError::bad_udp_length;
-            out.l4 = L4Kind::udp;
-            out.payload_off = static_cast<std::uint16_t>(l4 + UdpHdr::size);
-            out.payload_len = static_cast<std::uint16_t>(ulen - UdpHdr::size);
-            out.key.src_port = Port(load_be16(frame, l4));
-            out.key.dst_port = Port(load_be16(frame, l4 + 2));
-            return ParseError::ok;
-        }
-        case ipproto::icmp: {
-            if (seg < IcmpEcho::size) return ParseError::truncated_icmp;
-            out.l4 = L4Kind::icmp;
-            out.payload_off = static_cast<std::uint16_t>(l4 + IcmpEcho::size);
-            out.payload_len = static_cast<std::uint16_t>(seg - IcmpEcho::size);
-            return ParseError::ok;
-        }
-        default:
-            if (!accept_other_l4) return ParseError::unsupported_l4;
-            out.l4 = L4Kind::none;
-            out.payload_off = static_cast<std::uint16_t>(l4);
-            out.payload_len = static_cast<std::uint16_t>(seg);
-            return ParseError::ok;
-    }
+    return detail::parse_l4(frame, l4, total - ihl, proto, out, accept_other_l4);
 }
 
 }  // namespace
 
-ParseError parse_frame(ConstBytes frame, PacketView& out, LinkType link, bool accept_other_l4) noexcept {
+ParseError parse_frame(ConstBytes frame, PacketView& out, LinkType link, bool accept_other_l4,
+                       IpFamilies families) noexcept {
     out = PacketView{};
-    if (link == LinkType::raw_ipv4) return parse_ipv4(frame, 0, out, true, accept_other_l4);
+    if (link == LinkType::raw_ipv4) {
+        if (frame.empty() || (frame[0] >> 4) != 6) return parse_ipv4(frame, 0, out, accept_other_l4);
+        if (families == IpFamilies::ipv4) return ParseError::ipv6_not_supported;
+        return detail::parse_ipv6(frame, 0, out, accept_other_l4);
+    }
 
     if (frame.size() < EthHdr::size) return ParseError::truncated_l2;
     std::uint16_t type = load_be16(frame, 12);
@@ -137,8 +104,10 @@ ParseError parse_frame(ConstBytes frame, PacketView& out, LinkType link, bool ac
     }
     out.l3_off = static_cast<std::uint16_t>(off);
     if (type == ethertype::arp) return parse_arp(frame, off, out);
-    if (type != ethertype::ipv4) return ParseError::not_ipv4;
-    return parse_ipv4(frame, off, out, false, accept_other_l4);
+    if (type == ethertype::ipv4) return parse_ipv4(frame, off, out, accept_other_l4);
+    if (type != ethertype::ipv6) return ParseError::not_ipv4;
+    if (families == IpFamilies::ipv4) return ParseError::ipv6_not_supported;
+    return detail::parse_ipv6(frame, off, out, accept_other_l4);
 }
 
 }  // namespace dpcopy::net

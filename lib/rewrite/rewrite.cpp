@@ -16,6 +16,7 @@ std::size_t l4_csum_field(const PacketView& v) noexcept {
         case L4Kind::tcp: return 16;
         case L4Kind::udp: return 6;
         case L4Kind::icmp: return 2;
+        case L4Kind::icmpv6: return 2;
         case L4Kind::none: break;
     }
     return 0;
@@ -267,6 +268,12 @@ void fill_ipv4_checksum(Bytes frame, const PacketView& v) noexcept {
 
 void fill_l4_checksum(Bytes frame, const PacketView& v) noexcept {
     if (v.l4 == L4Kind::none) return;
+    if (v.l3 == L3Kind::ipv6) {
+        const std::uint16_t c = l4_checksum6(v.src6(frame), v.dst6(frame), v.ip_proto,
+                                             ConstBytes(frame).subspan(v.l4_off, l4_len(v)));
+        store_be16(frame, std::size_t{v.l4_off} + l4_csum_field(v), c);
+        return;
+    }
     const std::uint8_t proto = v.l4 == L4Kind::tcp ? ipproto::tcp : v.l4 == L4Kind::udp ? ipproto::udp : ipproto::icmp;
     const Ipv4Addr src(load_be32(frame, std::size_t{v.l3_off} + 12));
     const Ipv4Addr dst(load_be32(frame, std::size_t{v.l3_off} + 16));
@@ -283,9 +290,11 @@ bool l4_checksum_ok(ConstBytes frame, const PacketView& v) noexcept {
     if (v.l4 == L4Kind::none) return true;
     const std::size_t len = l4_len(v);
     const ConstBytes l4 = frame.subspan(v.l4_off, len);
-    if (v.l4 == L4Kind::udp && load_be16(l4, 6) == 0) return true;  // no checksum
+    if (v.l4 == L4Kind::udp && load_be16(l4, 6) == 0) return v.l3 != L3Kind::ipv6;  // none: IPv4 only
     std::uint32_t s = 0;
-    if (v.l4 != L4Kind::icmp) {
+    if (v.l3 == L3Kind::ipv6) {
+        s = pseudo_header_sum6(v.src6(frame), v.dst6(frame), v.ip_proto, static_cast<std::uint32_t>(len));
+    } else if (v.l4 != L4Kind::icmp) {
         const std::uint8_t proto = v.l4 == L4Kind::tcp ? ipproto::tcp : ipproto::udp;
         const Ipv4Addr src(load_be32(frame, std::size_t{v.l3_off} + 12));
         const Ipv4Addr dst(load_be32(frame, std::size_t{v.l3_off} + 16));

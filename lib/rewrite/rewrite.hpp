@@ -43,9 +43,19 @@ int remove_tcp_option(Bytes frame, const PacketView& v, std::uint8_t kind) noexc
 // `option` must have 2 <= size <= 40 and option[1] == size.
 bool add_tcp_option(Bytes buf, std::size_t& frame_len, PacketView& v, ConstBytes option) noexcept;
 
+// IPv6 (l3 == ipv6; rewrite_ipv6.cpp): an address rewrite updates the TCP, UDP or ICMPv6
+// checksum by RFC 1624 over the 128-bit field (there is no IPv6 header checksum); the hop
+// limit is covered by no checksum. The port, sequence, flag, window and option setters above
+// touch only L4 bytes and work on IPv6 frames unchanged; set_ttl, set_ip_id and
+// add_tcp_option are IPv4 only (add_tcp_option returns false on IPv6).
+void set_ip6_src(Bytes frame, const PacketView& v, const Ipv6Addr& a) noexcept;
+void set_ip6_dst(Bytes frame, const PacketView& v, const Ipv6Addr& a) noexcept;
+void set_hop_limit(Bytes frame, const PacketView& v, std::uint8_t hop_limit) noexcept;
+
 // Full recomputation, for frames whose checksums are not trusted or were built field by field.
 void fill_ipv4_checksum(Bytes frame, const PacketView& v) noexcept;
-void fill_l4_checksum(Bytes frame, const PacketView& v) noexcept;  // TCP, UDP or ICMP
+// TCP, UDP, ICMP or ICMPv6; IPv6 frames with the IPv6 pseudo-header.
+void fill_l4_checksum(Bytes frame, const PacketView& v) noexcept;
 bool ipv4_checksum_ok(ConstBytes frame, const PacketView& v) noexcept;
 bool l4_checksum_ok(ConstBytes frame, const PacketView& v) noexcept;
 

@@ -32,6 +32,62 @@ private:
     std::uint32_t v_ = 0;
 };
 
+// An IPv6 address: the 16 bytes in network order (as on the wire; no host-order form exists).
+class Ipv6Addr {
+public:
+    using Bytes16 = std::array<std::uint8_t, 16>;
+    constexpr Ipv6Addr() noexcept = default;
+    constexpr explicit Ipv6Addr(const Bytes16& b) noexcept : b_(b) {}
+    // Reads 16 bytes in network order (the caller guarantees they exist).
+    static Ipv6Addr load(const std::uint8_t* p) noexcept;
+    void store(std::uint8_t* p) const noexcept;
+    // RFC 4291 §2.2 text: eight hex groups of 1-4 digits, one "::" for a run of zero groups,
+    // an optional dotted-quad tail (::ffff:192.0.2.1). Hex in either case; no zone (%eth0),
+    // no brackets, no prefix length.
+    static std::optional<Ipv6Addr> parse(std::string_view text) noexcept;
+    // RFC 5952 §4: lowercase, no leading zeros, the longest run (first of equal ones) of two or
+    // more zero groups as "::"; IPv4-mapped addresses (::ffff:0:0/96) with a dotted-quad tail (§5).
+    std::string to_string() const;
+
+    constexpr const Bytes16& bytes() const noexcept { return b_; }
+    constexpr std::uint16_t group(int i) const noexcept {
+        return static_cast<std::uint16_t>((std::uint16_t{b_[static_cast<std::size_t>(2 * i)]} << 8) |
+                                          b_[static_cast<std::size_t>(2 * i + 1)]);
+    }
+    constexpr bool is_unspecified() const noexcept { return *this == Ipv6Addr{}; }
+    constexpr bool is_multicast() const noexcept { return b_[0] == 0xff; }
+    constexpr bool is_link_local() const noexcept { return b_[0] == 0xfe && (b_[1] & 0xc0) == 0x80; }
+    // ff02::1:ffXX:XXXX for this address (RFC 4291 §2.7.1): where NDP solicitations go.
+    Ipv6Addr solicited_node() const noexcept;
+
+    constexpr auto operator<=>(const Ipv6Addr&) const noexcept = default;
+
+private:
+    Bytes16 b_{};
+};
+
+// An IPv6 prefix: address and length 0..128. Bits beyond the length are cleared on
+// construction, so equal prefixes compare equal whatever host bits the text had.
+class Ipv6Prefix {
+public:
+    constexpr Ipv6Prefix() noexcept = default;
+    Ipv6Prefix(Ipv6Addr addr, std::uint8_t len) noexcept;
+    // "addr/len" with len 0..128 in decimal (no leading '+'). parse_strict also refuses host
+    // bits set beyond the length (fd77::1/64), for options where that is likely a mistake.
+    static std::optional<Ipv6Prefix> parse(std::string_view text) noexcept;
+    static std::optional<Ipv6Prefix> parse_strict(std::string_view text) noexcept;
+    std::string to_string() const;  // "addr/len", the address as Ipv6Addr::to_string
+
+    constexpr const Ipv6Addr& addr() const noexcept { return addr_; }
+    constexpr std::uint8_t len() const noexcept { return len_; }
+    bool contains(const Ipv6Addr& a) const noexcept;
+    constexpr auto operator<=>(const Ipv6Prefix&) const noexcept = default;
+
+private:
+    Ipv6Addr addr_{};
+    std::uint8_t len_ = 0;
+};
+
 class Port {
 public:
     constexpr Port() noexcept = default;
@@ -41,6 +97,16 @@ public:
 
 private:
     std::uint16_t v_ = 0;
+};
+
+// "[addr]:port" (RFC 3986 §3.2.2 / RFC 5952 §6), port 0..65535 in decimal: the IPv6 form of
+// an endpoint in list options. nullopt for anything else (no brackets, zone, missing port).
+struct Ipv6Endpoint {
+    Ipv6Addr addr;
+    Port port;
+    static std::optional<Ipv6Endpoint> parse(std::string_view text) noexcept;
+    std::string to_string() const;  // "[addr]:port"
+    constexpr bool operator==(const Ipv6Endpoint&) const noexcept = default;
 };
 
 struct MacAddr {

@@ -124,6 +124,7 @@ TEST_CASE("drop classes") {
         CHECK(reason);
     }
     CHECK(io::captured_parse_filtered(net::ParseError::not_ipv4));
+    CHECK(io::captured_parse_filtered(net::ParseError::ipv6_not_supported));
     CHECK(io::captured_parse_filtered(net::ParseError::unsupported_l4));
     for (auto e : {net::ParseError::truncated_ip, net::ParseError::bad_total_length, net::ParseError::truncated_tcp,
                    net::ParseError::ip_fragment, net::ParseError::truncated_l2})

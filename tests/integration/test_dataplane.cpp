@@ -490,7 +490,7 @@ TEST_CASE("live: mirrored frames on their own port reach the scripted target, ev
     const std::string filtered_reasons = json.substr(filtered, json.find('}', filtered) - filtered);
     CHECK(lost_reasons.find("\"drop_live_before_next_hop\": 1") != std::string::npos);
     CHECK(lost_reasons.find("drop_captured_parse") == std::string::npos);
-    CHECK(filtered_reasons.find("\"parse_captured_not_ipv4\": 1") != std::string::npos);
+    CHECK(filtered_reasons.find("\"parse_captured_ipv6_not_supported\": 1") != std::string::npos);
     CHECK(filtered_reasons.find("\"drop_live_before_next_hop_other\": 2") != std::string::npos);
     CHECK(json.find("{\"port\": " + std::to_string(mirror.port) + ", \"mirror\": true,") != std::string::npos);
     CHECK(json.find("{\"port\": " + std::to_string(fx.port.port) + ", \"mirror\": false,") != std::string::npos);

@@ -92,12 +92,12 @@ std::vector<Malformed> malformed_corpus() {
         k.l4 = tcp_bytes({}, {});
         c.push_back({"three VLAN tags", k.make(), ParseError::too_many_vlans});
     }
-    mutate("IPv6 ethertype", ParseError::not_ipv4, [](Frame& f) { f[12] = 0x86; f[13] = 0xdd; });
+    mutate("IPv6 ethertype", ParseError::ipv6_not_supported, [](Frame& f) { f[12] = 0x86; f[13] = 0xdd; });
     mutate("LLDP ethertype", ParseError::not_ipv4, [](Frame& f) { f[12] = 0x88; f[13] = 0xcc; });
     {
         Frame f = tcp;
         f[14] = 0x60;
-        c.push_back({"raw IPv6 packet", Frame(f.begin() + 14, f.end()), ParseError::not_ipv4, LinkType::raw_ipv4});
+        c.push_back({"raw IPv6 packet", Frame(f.begin() + 14, f.end()), ParseError::ipv6_not_supported, LinkType::raw_ipv4});
     }
     const Frame arp = arp_frame();
     c.push_back({"ARP cut at 27 bytes", Frame(arp.begin(), arp.begin() + 14 + 27), ParseError::truncated_arp});
@@ -294,7 +294,10 @@ TEST_CASE("malformed corpus: every frame rejected with its reason", "[parse][mal
     for (std::size_t i = 0; i < parse_error_count; ++i) {
         const auto e = static_cast<ParseError>(i);
         if (e == ParseError::ok) continue;
-        INFO("no malformed frame for " << to_string(e));
+        const std::string name = to_string(e);
+        // IPv6's own reasons have their corpus in test_ipv6_parse.cpp
+        if (name != "ipv6_not_supported" && (name.find("ipv6") != std::string::npos || name.find("icmpv6") != std::string::npos)) continue;
+        INFO("no malformed frame for " << name);
         CHECK(seen.count(e) == 1);
     }
 }
