@@ -143,13 +143,16 @@ run_config "live 1 worker -n 2" default 1 2
 run_config "live 4 workers" '(0-4)@(0-1)' 4 1
 # Multi-queue RSS: the mirror reaches a net_tap port (rx0's frames redirected onto its
 # tap, mtap0); the kernel's tun picks the queue by a symmetric flow hash, the port says
-# it does RSS, so worker k reads queue k itself (no software sharding).
+# it does RSS, so worker k reads queue k itself (no software sharding). A plain SPAN port:
+# --mirror-encap none (with auto, the default, worker 0 reads every queue, decapsulates and
+# shards by the inner 4-tuple, since a NIC hashes a tunnel's outer header: docs/mirrors.md).
 tap_mirror() {  # (a tap queues at most txqueuelen frames for its reader: give bursts room)
   rig_exec copy ip link set mtap0 txqueuelen 20000 &&
   rig_exec copy tc qdisc add dev rx0 clsact &&
   rig_exec copy tc filter add dev rx0 ingress protocol all u32 match u32 0 0 action mirred egress redirect dev mtap0
 }
-MIRROR_VDEV="net_tap0,iface=mtap0" MIRROR_HOOK=tap_mirror run_config "live 2 workers RSS" '(0-2)@(0-1)' 2 1
+MIRROR_VDEV="net_tap0,iface=mtap0" MIRROR_HOOK=tap_mirror run_config "live 2 workers RSS" '(0-2)@(0-1)' 2 1 \
+  --mirror-encap none
 rig_exec copy tc qdisc del dev rx0 clsact 2>/dev/null
 if [[ "live 2 workers RSS" =~ ${LIVE_ONLY:-.} ]]; then
   grep -q "RSS queue k -> worker k (2 queues)" "$RIG_TMP/live 2 workers RSS.out" &&
