@@ -90,7 +90,12 @@ void ComparatorImpl::on_session_start(std::uint32_t slot, std::uint16_t) {
 Protocol ComparatorImpl::stream_protocol(Slot& s, std::uint32_t offset, session::ConstBytes first) noexcept {
     if (s.protocol == Protocol::unknown) {
         s.protocol = detect_response_protocol(first);
-        if (s.protocol == Protocol::unknown) s.protocol = Protocol::other, s.protocol_guessed = true;
+        if (s.protocol == Protocol::unknown) {
+            // a lone 'N', 'S' or 'G' opening the stream: PostgreSQL's answer to SSLRequest or
+            // GSSENCRequest (libpq's default sslmode=prefer), a guess the request confirms
+            s.protocol = offset == 0 && is_pg_encryption_answer(first) ? Protocol::postgresql : Protocol::other;
+            s.protocol_guessed = true;
+        }
     } else if (s.protocol_guessed && offset == 0) {
         // a stream's first bytes: an answer a parser recognises (an HTTP status line after a
         // request in a private format) decides after all
@@ -145,6 +150,8 @@ void ComparatorImpl::decide_protocol(Slot& s, session::ConstBytes head) noexcept
     if (s.protocol == Protocol::unknown) {
         s.protocol = requested;
         s.protocol_guessed = requested == Protocol::other;
+    } else if (requested == s.protocol) {
+        s.protocol_guessed = false;  // the guess was right: what was parsed stands
     } else if (requested != Protocol::other) {
         switch_protocol(s, requested);
     }

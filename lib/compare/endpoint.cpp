@@ -209,6 +209,10 @@ Protocol detect_response_protocol(HeadBytes first) noexcept {
     return Protocol::unknown;
 }
 
+bool is_pg_encryption_answer(HeadBytes first) noexcept {
+    return first.size() == 1 && (first[0] == 'N' || first[0] == 'S' || first[0] == 'G');
+}
+
 bool describe_request(Protocol proto, HeadBytes head, EndpointName& endpoint, RequestLine& line) noexcept {
     endpoint.clear();
     line.clear();

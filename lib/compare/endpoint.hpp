@@ -21,6 +21,9 @@ Protocol detect_request_protocol(HeadBytes head) noexcept;
 // From the first bytes a server sent (server-first protocols, or answers captured before the
 // request's release); Protocol::unknown when none is recognised.
 Protocol detect_response_protocol(HeadBytes first) noexcept;
+// A server stream's first segment is one byte 'N', 'S' or 'G': PostgreSQL's answer to an
+// SSLRequest or a GSSENCRequest (too short to decide on alone: a guess).
+bool is_pg_encryption_answer(HeadBytes first) noexcept;
 
 struct RequestDescription {
     EndpointName endpoint;

@@ -382,3 +382,44 @@ TEST_CASE("StatusPairs: the indexed table and the scanned one count as a plain l
         CHECK(pairs[table_n].count == folded);
     }
 }
+
+// libpq's sslmode=prefer: an 8-byte SSLRequest answered by one byte 'N', then the
+// StartupMessage. The capture runs ahead of the releases, so the online 'N' arrives before
+// any request told the comparator the protocol (a one-byte answer no parser recognises).
+TEST_CASE("Comparator: PostgreSQL SSLRequest answered 'N' before the protocol is known", "[compare][comparator]") {
+    auto c = make({.max_sessions = 1});
+    const std::string ssl = be32(8) + be32(80877103);
+    const std::string startup = be32(9) + be32(196608) + "u"s;
+    const std::string query = pg('Q', "SELECT 1"s + '\0');
+    const std::string startup_answer = pg('R', be32(0)) + pg('S', "a\0b\0"s) + pg('Z', "I");
+    const std::string rows = pg('T', std::string(10, 't')) + pg('D', std::string(6, 'd')) + pg('C', "SELECT 1"s + '\0') + pg('Z', "I");
+    const std::string err = pg('E', "SERROR\0C42P01\0Mno\0\0"s) + pg('Z', "I");
+    const std::vector<std::string> requests{ssl, startup, query, query};
+    const std::vector<std::string> online{"N", startup_answer, rows, rows};
+    const std::vector<std::string> target{"N", startup_answer, rows, err};
+    c->on_session_start(0, 0);
+    std::uint32_t at = 0;
+    for (std::size_t i = 0; i < requests.size(); ++i) {  // the whole capture first
+        c->on_client_data(0, at);
+        c->on_online_data(0, at, bytes_of(online[i]), 0);
+        at += static_cast<std::uint32_t>(online[i].size());
+    }
+    session::ExchangeRecord r{};
+    std::uint32_t online_at = 0, target_at = 0;
+    for (std::size_t i = 0; i < requests.size(); ++i) {  // then the releases
+        if (i > 0) c->on_exchange(r);
+        c->on_request(0, bytes_of(requests[i]), 0);
+        c->on_target_data(0, target_at, bytes_of(target[i]), 0);
+        r.online_begin = online_at;
+        r.online_response_bytes = static_cast<std::uint32_t>(online[i].size());
+        r.target_begin = target_at;
+        r.target_response_bytes = static_cast<std::uint32_t>(target[i].size());
+        online_at += r.online_response_bytes;
+        target_at += r.target_response_bytes;
+    }
+    c->on_exchange(r);
+    CHECK(c->totals().exchanges == 4);
+    CHECK(c->totals().unknown_status == 0);
+    CHECK(c->totals().compared == 4);
+    CHECK(c->totals().different_status == 1);
+}

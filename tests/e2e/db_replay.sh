@@ -201,8 +201,22 @@ run_case() {
   fi
 }
 
+# compared NAME: the comparison of NAME's last replay (the target is a copy of the online
+# server): no status differs, and every exchange's status was read but the session's last
+# (Terminate / COM_QUIT: no answer), one per handshake
+compared() {
+  local case="$1 compared" f="$RIG_TMP/$1.$run_no.json" got
+  got=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); c=r["compare"]
+print(c["exchanges"], c["different_status"], c["unknown_status"], r["session"]["handshakes"])' "$f" 2>&1)
+  read -r ex diff unknown hs <<<"$got"
+  if [ "${ex:-0}" -gt 0 ] && [ "$diff" = 0 ] && [ "$unknown" -le "$hs" ]; then
+    ok "$case ($ex exchanges, $unknown statuses unread for $hs sessions)"
+  else bad "$case" "exchanges different_status unknown_status handshakes: $got"; fi
+}
+
 for name in pg-prefer pg-disable mysql; do
   run_case "$name --speed 0" "$name" plain --speed 0
+  [ -z "${DB_CASES:-}" ] && compared "$name"
   run_case "$name --speed 1" "$name" plain --speed 1
   run_case "$name busy host --speed 1" "$name" busy --speed 1
   run_case "$name target +40ms ($DELAY_HOW) --speed 1" "$name" delay --speed 1
