@@ -2,7 +2,7 @@
 # tools/fuzz.sh — builds the libFuzzer harnesses (tests/fuzz, clang, ASan+UBSan) in
 # build-fuzz/ and runs each in turn for a time budget; see docs/fuzzing.md.
 #   --time SECONDS   budget of each harness (default 60)
-#   --only NAME      one harness: parse, decap, control, capture, options, engine, mysql
+#   --only NAME      one harness: parse, decap, control, capture, options, engine, mysql, compare
 #   --work DIR       corpora, seeds, logs and crash inputs (default /var/tmp/dpcopy-fuzz);
 #                    the corpora grow from run to run
 #   --jobs N         libFuzzer workers per harness (default 1)
@@ -13,7 +13,7 @@ source "$(dirname "$0")/lib/common.sh"
 cd "$DPCOPY_ROOT"
 
 secs=60 only="" work=/var/tmp/dpcopy-fuzz jobs=1
-all=(parse decap control capture options engine mysql)
+all=(parse decap control capture options engine mysql compare)
 while [ $# -gt 0 ]; do
   case "$1" in
     --time) secs=$2; shift ;;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seed corpora of the libFuzzer harnesses (tests/fuzz), from the repository's test data.
 
-    seeds.py NAME OUT-DIR      (NAME: parse, engine, capture, control, options, mysql)
+    seeds.py NAME OUT-DIR      (NAME: parse, engine, capture, control, options, mysql, compare)
 
 parse    every frame of every capture in tests/data, tests/proto/data and config/samples
 decap    every frame of tests/data/mirror (encapsulated mirrors), behind each of six configurations
@@ -169,6 +169,38 @@ def seeds_engine():
                 n += 1
 
 
+def compare_ops(exchanges, slot=0):
+    """fuzz_compare's operations for one session in `slot`: (request, online, target) triples."""
+    ops = bytes([0, slot, 0])
+    for req, onl, tgt in exchanges:
+        ops += bytes([2, slot, 0]) + bytes([3, slot, len(req)]) + req
+        for i in range(0, len(onl), 200):
+            ops += bytes([1, slot, 0, len(onl[i:i + 200])]) + onl[i:i + 200]
+        for i in range(0, len(tgt), 200):
+            ops += bytes([4, slot, 0, len(tgt[i:i + 200])]) + tgt[i:i + 200]
+        ops += bytes([5, slot, 0, len(onl) // 3, 0, len(tgt) // 3, 6])
+    return ops
+
+
+def seeds_compare():
+    import struct
+    http = lambda code, body: b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n" % (code, len(body)) + body
+    yield "http", compare_ops([(b"GET /users/17 HTTP/1.1\r\n\r\n", http(200, b"abc"), http(404, b"no")),
+                               (b"POST /a?x=1 HTTP/1.1\r\n\r\n", http(500, b""), http(500, b""))])
+    yield "redis", compare_ops([(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", b"$1\r\nv\r\n", b"$-1\r\n"),
+                                (b"*1\r\n$4\r\nPING\r\n", b"+PONG\r\n", b"-ERR x\r\n")], slot=1)
+    pg = lambda t, body: t + struct.pack(">I", len(body) + 4) + body
+    ssl = struct.pack(">II", 8, 80877103)
+    startup = struct.pack(">II", 9, 196608) + b"u"
+    ready = pg(b"Z", b"I")
+    yield "pg", compare_ops([(ssl, b"N", b"N"), (startup, pg(b"R", b"\0" * 4) + ready, pg(b"R", b"\0" * 4) + ready),
+                             (pg(b"Q", b"SELECT 1\0"), pg(b"C", b"SELECT 1\0") + ready,
+                              pg(b"E", b"SERROR\0C42P01\0\0") + ready)], slot=2)
+    my = lambda seq, body: struct.pack("<I", len(body))[:3] + bytes([seq]) + body
+    yield "mysql", compare_ops([(my(0, b"\x03SELECT 1"), my(1, b"\x00\x00\x00\x02\x00\x00\x00"),
+                                 my(1, b"\xff\x7a\x04#42S02no"))], slot=3)
+
+
 def seeds_mysql(out):
     import subprocess
     subprocess.run([sys.executable, f"{ROOT}/tests/fuzz/mysql_seeds.py", out]
@@ -180,7 +212,8 @@ def main():
     name, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
     gens = {"parse": seeds_parse, "decap": seeds_decap, "capture": seeds_capture, "control": seeds_control,
-            "options": seeds_options, "engine": seeds_engine, "mysql": lambda: seeds_mysql(out)}
+            "options": seeds_options, "engine": seeds_engine, "mysql": lambda: seeds_mysql(out),
+            "compare": seeds_compare}
     if name not in gens:
         raise SystemExit(f"seeds.py: unknown harness '{name}'")
     for fname, data in gens[name]():
