@@ -25,15 +25,18 @@ while [ $# -gt 0 ]; do
 done
 
 dpcopy_install_packages || exit 1
+# each phase says when it starts (seconds since test.sh began): the full run must stay well
+# inside CI's 90 minutes (under 45 on a 2-CPU machine: README.md)
+at() { echo "+${SECONDS}s"; }
 
-dpcopy_log "building build-san/ (ASan+UBSan, unit tests)"
+dpcopy_log "$(at) building build-san/ (ASan+UBSan, unit tests)"
 dpcopy_build build-san -Ddpdk=disabled -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false || exit 1
 if [ $only_unit -eq 0 ]; then
-  dpcopy_log "building build/ (product)"
+  dpcopy_log "$(at) building build/ (product)"
   dpcopy_build build -Ddpdk=enabled -Dunit_tests=false || exit 1
 fi
 if [ $only_unit -eq 0 ] || [ "$suite" = fuzz ]; then
-  dpcopy_log "building build-fuzz/ (clang, libFuzzer harnesses)"
+  dpcopy_log "$(at) building build-fuzz/ (clang, libFuzzer harnesses)"
   (export CXX=clang++; dpcopy_build build-fuzz -Ddpdk=disabled -Dtests=disabled -Dbench=false -Dfuzz=enabled \
     -Db_sanitize=address,undefined -Db_lundef=false) || exit 1
 fi
@@ -43,6 +46,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 run_suite() {  # dir, meson test args...
   local dir=$1; shift
+  dpcopy_log "$(at) tests in $dir/: $*"
   meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 "$@"
   return 0  # the summary decides
 }
@@ -61,4 +65,5 @@ else
   fi
 fi
 
+dpcopy_log "$(at) done: $((SECONDS / 60)) min $((SECONDS % 60)) s"
 python3 "$DPCOPY_ROOT/tools/lib/summarize.py" "${logs[@]}"
