@@ -52,6 +52,7 @@ namespace dpcopy::session {
     X(target_out_of_order, "target data out of order (duplicate ACK sent)")                         \
     X(target_duplicate_data, "target data already received (retransmission)")                      \
     X(target_challenge_rst, "RST sent for a bad ACK while our SYN was pending")                     \
+    X(syn_resent_after_challenge, "SYN sent again at once behind such an RST (once per session)")    \
     X(target_time_wait_acks, "ACKs re-sent for a target FIN of a connection we closed (TIME_WAIT)") \
     /* session life */                                                                              \
     X(sessions_created, "sessions created (each replica counts)")                                   \

@@ -354,7 +354,7 @@ private:
     void connected_segment(Session& s, const net::TcpHdr& th, std::optional<net::TcpTimestamp> ts, ConstBytes payload,
                            Nanos now);
 
-    void reset_stale_connection(Session& s, const net::TcpHdr& th);
+    void reset_stale_connection(Session& s, const net::TcpHdr& th, Nanos now);
     bool take_target_ack(Session& s, const net::TcpHdr& th, std::uint16_t len, Nanos now);
     void take_target_data(Session& s, Seq seq, ConstBytes payload, Nanos now);
     void close_when_both_fins_acked(Session& s, bool need_ack, Nanos now);

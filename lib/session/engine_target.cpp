@@ -71,15 +71,20 @@ inline void EngineImpl::syn_sent_segment(Session& s, const net::TcpHdr& th, cons
     }
     if (!th.has(tf::ack)) return;
     if (!th.has(tf::syn) || th.ack != s.target.isn + 1) {
-        reset_stale_connection(s, th);
+        reset_stale_connection(s, th, now);
         return;
     }
     do_established(s, th, opts, now);
 }
 
-// A stale connection on this tuple answered our SYN (challenge ACK): reset it, our SYN
-// retransmission will then go through.
-inline void EngineImpl::reset_stale_connection(Session& s, const net::TcpHdr& th) {
+// A stale connection on this tuple answered our SYN (challenge ACK): typically the target's
+// TIME_WAIT of the same tuple from an earlier replay of the same capture (the same client
+// ISN, lower than where that connection ended). Reset it; the first time, send the SYN again
+// at once behind the RST (the target takes them in order: the RST ends its TIME_WAIT, the SYN
+// opens the new connection) instead of waiting a whole RTO, which on a re-run of a capture of
+// short connections would stall every session for a second. A second challenge (a target
+// that keeps its TIME_WAIT against RSTs: net.ipv4.tcp_rfc1337) waits for the RTO as usual.
+inline void EngineImpl::reset_stale_connection(Session& s, const net::TcpHdr& th, Nanos now) {
     ++ctr_[Counter::target_challenge_rst];
     net::TcpSpec t;
     t.src_port = s.identity.translated.src_port;
@@ -91,6 +96,12 @@ inline void EngineImpl::reset_stale_connection(Session& s, const net::TcpHdr& th
     ip.src = s.identity.translated.src_ip;
     ip.dst = s.identity.translated.dst_ip;
     emit_frame(ip, t);
+    if (s.target.syn_retries == 0 && s.target.syn_retries < cfg_.syn_retries) {
+        ++s.target.syn_retries;
+        ++ctr_[Counter::syn_retransmits];
+        ++ctr_[Counter::syn_resent_after_challenge];
+        send_syn(s, now);
+    }
 }
 
 // The target's SYN-ACK: syn_sent -> established, with the target's options, then whatever

@@ -1325,3 +1325,40 @@ TEST_CASE("engine: RSTs for target frames of no session go only to a -x target a
     CHECK(r.c(Counter::target_unknown_rst_sent) == before);
     CHECK(r.c(Counter::drop_target_unknown) == 1002);
 }
+
+TEST_CASE("engine: a challenge ACK to our SYN (the target's TIME_WAIT of the tuple): RST, the SYN again at once, once") {
+    Rig r(base_config());
+    Conv cv;
+    r.cap(cv.csyn());
+    auto o = r.out();
+    REQUIRE(o.size() == 1);
+    cv.xlat = o[0].key;
+    // the earlier connection's TIME_WAIT answers with its own sequence numbers
+    const Frame challenge = tcp(cv.xlat.reversed(), 5555, 777, tf::ack);
+    r.step(1 * kMs);
+    r.tgt(challenge);
+    o = r.out();
+    REQUIRE(o.size() == 2);
+    CHECK(o[0].h.flags == tf::rst);
+    CHECK(o[0].h.seq == Seq(777));  // in the stale connection's window
+    CHECK(o[1].h.flags == tf::syn);
+    CHECK(o[1].h.seq == Seq(cv.cisn));
+    CHECK(r.c(Counter::target_challenge_rst) == 1);
+    CHECK(r.c(Counter::syn_resent_after_challenge) == 1);
+    // a target that keeps its TIME_WAIT (tcp_rfc1337): RST only, the SYN waits for its RTO
+    r.step(1 * kMs);
+    r.tgt(challenge);
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].h.flags == tf::rst);
+    CHECK(r.c(Counter::syn_resent_after_challenge) == 1);
+    r.step(5000 * kMs);
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].h.flags == tf::syn);
+    r.tgt(cv.tsynack(cv.cisn + 1, mss_option(1460)));
+    o = r.out();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].h.flags == tf::ack);
+    CHECK(r.c(Counter::handshakes) == 1);
+}
