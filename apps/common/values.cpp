@@ -275,6 +275,19 @@ Result<std::vector<Endpoint>> parse_endpoint_list(std::string_view text) {
     return out;
 }
 
+Result<std::vector<std::uint16_t>> parse_vlan_ids(std::string_view text) {
+    using R = std::vector<std::uint16_t>;
+    const auto items = split_commas(text);
+    if (items.size() > 2) return fail<R>("at most two VLAN IDs (outer,inner)");
+    R out;
+    for (auto item : items) {
+        auto v = parse_uint(item, 1, kMaxVlanId);
+        if (!v) return fail<R>("bad VLAN ID " + quoted(item) + ": " + v.error());
+        out.push_back(static_cast<std::uint16_t>(*v));
+    }
+    return out;
+}
+
 namespace {
 
 // What a path that is not a regular file is, for the error line.

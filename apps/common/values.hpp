@@ -80,6 +80,10 @@ std::string transfer_loop_reason(const std::vector<TransferMap>& maps);
 // IP[:PORT][,...]; duplicates merged.
 Result<std::vector<Endpoint>> parse_endpoint_list(std::string_view text);
 
+// --vlan: ID or OUTER,INNER; IDs 1..4094 (0 is "priority only", 4095 reserved).
+inline constexpr std::uint64_t kMaxVlanId = 4094;
+Result<std::vector<std::uint16_t>> parse_vlan_ids(std::string_view text);
+
 // Split on ',' keeping empty items (so that "a,,b" and "a," can be rejected).
 std::vector<std::string_view> split_commas(std::string_view text);
 

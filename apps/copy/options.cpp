@@ -25,6 +25,7 @@ po::options_description copy_description() {
         ("intercept,s", po::value<L>(), "")
         ("ip", po::value<S>(), "")
         ("gateway", po::value<S>(), "")
+        ("vlan", po::value<S>(), "")
         ("multiply,n", po::value<S>(), "")
         ("instance,f", po::value<S>(), "")
         ("percent,r", po::value<S>(), "")
@@ -75,6 +76,9 @@ EAL options: dpcopy --help
       --ip IP/PREFIX             dpcopy's own address on the TX port (ARP, ICMP, control datagrams;
                                  required with -s)
       --gateway IP               next hop toward targets that are not on-link (needs --ip)
+      --vlan ID[,ID]             tag every frame sent on the TX port: one 802.1Q tag, or two (outer
+                                 802.1ad, inner 802.1Q); only frames with these tags are taken
+                                 there (IDs 1..4094; the mirror port is not affected)
   -n, --multiply N               replay every session N times (1..1000, default 1)
   -f, --instance K               instance number that keeps several dpcopy on one target apart (0..63, default 0)
   -r, --percent P                replay P% of sessions, chosen by a stable hash (0 < P <= 100, two decimals)
@@ -124,6 +128,7 @@ void read_copy_options(OptionParser& p, CopyOptions& o) {
     p.take("intercept", parse_endpoint_list, o.intercepts);
     p.take("ip", parse_ifaddr, o.ip);
     p.take("gateway", parse_host_ipv4, o.gateway);
+    p.take("vlan", parse_vlan_ids, o.vlan);
     p.take("multiply", uint_in<std::uint32_t>(1, 1000), o.multiply);
     p.take("instance", uint_in<std::uint32_t>(0, 63), o.instance);
     p.take("percent", [](std::string_view s) -> Result<std::uint32_t> {

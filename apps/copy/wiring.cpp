@@ -1,6 +1,7 @@
 #include "apps/copy/wiring.hpp"
 
 #include "dpcopy_version.hpp"
+#include "lib/rewrite/headers.hpp"
 
 #include <algorithm>
 
@@ -24,6 +25,12 @@ io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
     e.instance = opt.instance;
     e.percent = static_cast<double>(opt.percent_x100) / 100.0;
     e.mtu = opt.mtu;
+    // --vlan: one 802.1Q tag, or an 802.1ad S-tag outside an 802.1Q C-tag.
+    e.vlan_count = static_cast<std::uint8_t>(std::min<std::size_t>(opt.vlan.size(), e.vlans.size()));
+    for (std::size_t i = 0; i < e.vlan_count; ++i) {
+        const bool outer = e.vlan_count == 2 && i == 0;
+        e.vlans[i] = net::VlanTag{outer ? net::ethertype::qinq : net::ethertype::vlan, opt.vlan[i]};
+    }
     e.no_wait = opt.no_wait;
     e.mysql_users = opt.mysql_users;
     e.full_sessions_only = opt.full_sessions_only;

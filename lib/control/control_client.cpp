@@ -97,7 +97,7 @@ bool ControlClient::send(Peer& p, ctl::Type type, std::uint64_t now, session::Fr
     const std::size_t n = type == ctl::Type::subscribe ? ctl::encode_subscribe(dgram_, h, sub, key_)
                                                        : ctl::encode_unsubscribe(dgram_, h, reply, key_);
     if (n == 0) return false;
-    const std::size_t len = net::build_udp(out_, net::L2Spec{cfg_.mac, *mac, 0, {}}, net::Ipv4Spec{cfg_.ip, p.ep.ip},
+    const std::size_t len = net::build_udp(out_, net::L2Spec{cfg_.mac, *mac, cfg_.vlan_count, cfg_.vlans}, net::Ipv4Spec{cfg_.ip, p.ep.ip},
                                            cfg_.control_port, p.ep.port, net::ConstBytes(dgram_.data(), n));
     if (len == 0) return false;
     out.emit(net::ConstBytes(out_.data(), len));

@@ -31,6 +31,8 @@ struct ControlClientConfig {
         net::Port port{control::kDefaultPort};
     };
     std::vector<Intercept> intercepts;
+    std::uint8_t vlan_count = 0;             // --vlan: tags on the datagrams (outer first)
+    std::array<net::VlanTag, 2> vlans{};
     std::optional<control::Key> key;
     std::uint16_t instance = 0;
     control::Subscribe sub;                  // what we own; heartbeat_ms / expire_after inside

@@ -238,6 +238,8 @@ void Run::setup_host(const net::MacAddr& mac) {
     hc.prefix = cfg_.prefix;
     hc.clients = cfg_.clients;
     hc.arp_max_tries = cfg_.arp_max_tries;
+    hc.vlan_count = cfg_.engine.vlan_count;
+    hc.vlans = cfg_.engine.vlans;
     if (cfg_.gateway) {
         hc.next_hops.push_back(*cfg_.gateway);
     } else {
@@ -264,6 +266,8 @@ bool Run::setup_control(const net::MacAddr& mac, std::string& err, int& status) 
     cc.ip = *cfg_.ip;
     cc.control_port = cfg_.control_port;
     cc.intercepts = cfg_.intercepts;
+    cc.vlan_count = cfg_.engine.vlan_count;
+    cc.vlans = cfg_.engine.vlans;
     if (cfg_.key_file) {
         auto key = control::Key::from_file(*cfg_.key_file, err);
         if (!key) {
@@ -314,7 +318,10 @@ void Run::setup_classifier() {
     std::vector<TargetEndpoint> targets;
     for (const auto& t : cfg_.engine.transfers) targets.push_back({t.target_ip, t.target_port});
     // Frames on the TX port are mirrored ones only when the mirror shares that port.
-    classifier_ = std::make_unique<RxClassifier>(targets, cfg_.clients, !cfg_.capture && cfg_.rx_port == cfg_.tx_port);
+    // --vlan: only frames with its tags are the host's or the target's.
+    std::vector<net::VlanTag> tags(cfg_.engine.vlans.begin(), cfg_.engine.vlans.begin() + cfg_.engine.vlan_count);
+    classifier_ = std::make_unique<RxClassifier>(targets, cfg_.clients, !cfg_.capture && cfg_.rx_port == cfg_.tx_port,
+                                                 std::move(tags));
 }
 
 rte_ring* Run::create_ring(const std::string& name, unsigned size, std::string& err) {

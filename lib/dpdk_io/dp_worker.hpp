@@ -355,7 +355,8 @@ struct Worker {
         const net::ConstBytes f = mbuf_bytes(m, scratch);
         net::PacketView v;
         const RxKind kind = classifier->classify(f, v);
-        if (control && kind != RxKind::host && kind != RxKind::drop_parse && control->is_control(v)) {
+        if (control && kind != RxKind::host && kind != RxKind::drop_parse && kind != RxKind::drop_vlan &&
+            control->is_control(v)) {
             rec_now = now;
             control->on_datagram(f, v, wall.now(now), records);
             rte_pktmbuf_free(m);
@@ -381,6 +382,9 @@ struct Worker {
                 break;
             case RxKind::drop_not_ours:
                 ++ctr[IoCounter::drop_rx_not_ours];
+                break;
+            case RxKind::drop_vlan:
+                ++ctr[IoCounter::drop_rx_vlan];
                 break;
         }
         rte_pktmbuf_free(m);

@@ -52,8 +52,14 @@ bool HostStack::answers_for(net::Ipv4Addr ip) const noexcept {
     return std::none_of(hops_.begin(), hops_.end(), [&](const Hop& h) { return h.ip == ip; });
 }
 
-bool HostStack::on_frame(net::ConstBytes frame, const net::PacketView& v, std::uint64_t /*now*/,
+bool HostStack::on_frame(net::ConstBytes frame, const net::PacketView& request, std::uint64_t /*now*/,
                          session::FrameSink& out) {
+    // Replies go with the request's tags, or with --vlan's exactly (TPIDs included).
+    net::PacketView v = request;
+    if (cfg_.vlan_count) {
+        v.vlan_count = cfg_.vlan_count;
+        v.vlans = cfg_.vlans;
+    }
     if (v.l3 == net::L3Kind::arp) {
         const net::ArpPkt a = net::ArpPkt::read(frame.subspan(v.l3_off, net::ArpPkt::size));
         bool used = false;
@@ -98,7 +104,7 @@ void HostStack::poll(std::uint64_t now, session::FrameSink& out) {
     for (Hop& h : hops_) {
         if (h.mac || now < h.next_try) continue;
         if (cfg_.arp_max_tries && h.tries >= cfg_.arp_max_tries) continue;
-        const std::size_t n = net::build_arp_request(buf_, cfg_.mac, cfg_.ip.value_or(net::Ipv4Addr{}), h.ip);
+        const std::size_t n = build_arp_request(h.ip);
         if (n) {
             out.emit(net::ConstBytes(buf_.data(), n));
             ++ctr_[IoCounter::arp_requests_sent];
@@ -106,6 +112,20 @@ void HostStack::poll(std::uint64_t now, session::FrameSink& out) {
         ++h.tries;
         h.next_try = now + cfg_.arp_retry_ns;
     }
+}
+
+std::size_t HostStack::build_arp_request(net::Ipv4Addr target) noexcept {
+    net::L2Spec l2;
+    l2.src = cfg_.mac;
+    l2.dst = net::MacAddr::broadcast();
+    l2.vlan_count = cfg_.vlan_count;
+    l2.vlans = cfg_.vlans;
+    net::ArpPkt a;
+    a.op = net::ArpPkt::op_request;
+    a.sha = cfg_.mac;
+    a.spa = cfg_.ip.value_or(net::Ipv4Addr{});
+    a.tpa = target;
+    return net::build_arp(buf_, l2, a);
 }
 
 bool HostStack::resolved() const noexcept {
@@ -140,16 +160,31 @@ bool of_transfer_service(const net::PacketView& v, std::span<const session::Tran
     return false;
 }
 
-RxClassifier::RxClassifier(std::vector<TargetEndpoint> targets, AddressSet clients, bool live)
-    : targets_(std::move(targets)), clients_(std::move(clients)), live_(live) {}
+bool carries_tags(const net::PacketView& v, std::span<const net::VlanTag> tags) noexcept {
+    if (v.vlan_count != tags.size()) return false;
+    for (std::size_t i = 0; i < tags.size(); ++i)
+        if (v.vlans[i].vid() != tags[i].vid()) return false;
+    return true;
+}
+
+RxClassifier::RxClassifier(std::vector<TargetEndpoint> targets, AddressSet clients, bool live,
+                           std::vector<net::VlanTag> tags)
+    : targets_(std::move(targets)), clients_(std::move(clients)), live_(live), tags_(std::move(tags)) {}
 
 RxKind RxClassifier::classify(net::ConstBytes frame, net::PacketView& v) const noexcept {
     v = net::PacketView{};
     const net::ParseError e = net::parse_frame(frame, v, net::LinkType::ethernet, /*accept_other_l4=*/true);
+    // The tags are read before anything past them: a frame cut in its tags is a parse drop.
+    const bool tags_read = e != net::ParseError::truncated_l2 && e != net::ParseError::truncated_vlan &&
+                           e != net::ParseError::too_many_vlans;
+    const bool ours = tags_.empty() || carries_tags(v, tags_);
+    if (!ours && tags_read && !live_) return RxKind::drop_vlan;
     if (e != net::ParseError::ok) {
         if (e == net::ParseError::not_ipv4 || e == net::ParseError::ipv6_not_supported) return RxKind::drop_not_ours;
         return live_ ? RxKind::captured : RxKind::drop_parse;  // live: the engine counts it by reason
     }
+    // A port shared with the mirror (live): frames without our tags are mirrored ones.
+    if (!ours) return RxKind::captured;
     if (v.l3 == net::L3Kind::arp || v.l4 == net::L4Kind::icmp) return RxKind::host;
     if (v.l4 == net::L4Kind::tcp) {
         for (const TargetEndpoint& t : targets_) {

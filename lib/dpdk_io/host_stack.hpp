@@ -5,6 +5,7 @@
 // Pure (no DPDK): frames in as spans, frames out through a FrameSink, time passed in.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -43,6 +44,10 @@ struct HostConfig {
     AddressSet clients;                     // fake clients (-c): ARP answered inside the prefix
     std::uint64_t arp_retry_ns = 1'000'000'000;
     std::uint32_t arp_max_tries = 0;        // requests per next hop before giving up (0: no limit)
+    // --vlan: the tags put on every frame sent (outer first); 0: ARP requests go untagged and
+    // replies keep the request's tags.
+    std::uint8_t vlan_count = 0;
+    std::array<net::VlanTag, 2> vlans{};
 };
 
 class HostStack {
@@ -76,6 +81,7 @@ private:
         std::uint64_t next_try = 0;
     };
     bool on_link(net::Ipv4Addr a) const noexcept;
+    std::size_t build_arp_request(net::Ipv4Addr target) noexcept;  // into buf_, with --vlan's tags
 
     HostConfig cfg_;
     std::vector<Hop> hops_;
@@ -84,6 +90,11 @@ private:
     std::array<std::uint8_t, 2048> buf_{};
 };
 
+// --vlan: whether a parsed frame carries exactly `tags` (outer first). The VIDs are compared,
+// not the TPIDs (a port may hand back an outer 802.1ad tag it stripped as 0x8100: the kernel's
+// packet sockets under net_af_packet do) nor the priority bits (the sender's).
+bool carries_tags(const net::PacketView& v, std::span<const net::VlanTag> tags) noexcept;
+
 // What a received frame is for.
 enum class RxKind : std::uint8_t {
     host,          // ARP, ICMP: HostStack
@@ -91,6 +102,7 @@ enum class RxKind : std::uint8_t {
     captured,      // live mode: anything else goes to Engine::on_captured (it counts what it ignores)
     drop_parse,    // the parser rejected it
     drop_not_ours, // offline mode: not for us
+    drop_vlan,     // --vlan: untagged, or tags other than dpcopy's (not on a port shared with the mirror)
 };
 
 struct TargetEndpoint {
@@ -107,7 +119,10 @@ bool of_transfer_service(const net::PacketView& v, std::span<const session::Tran
 class RxClassifier {
 public:
     // clients empty: any destination address counts as a fake client (-c not given).
-    RxClassifier(std::vector<TargetEndpoint> targets, AddressSet clients, bool live);
+    // tags (--vlan, outer first): only frames carrying them are the host's or the target's;
+    // the others are drop_vlan, or captured when the mirror shares the port (live).
+    RxClassifier(std::vector<TargetEndpoint> targets, AddressSet clients, bool live,
+                 std::vector<net::VlanTag> tags = {});
     // Parses `frame` into `v` and classifies it.
     RxKind classify(net::ConstBytes frame, net::PacketView& v) const noexcept;
 
@@ -115,6 +130,7 @@ private:
     std::vector<TargetEndpoint> targets_;
     AddressSet clients_;
     bool live_;
+    std::vector<net::VlanTag> tags_;
 };
 
 }  // namespace dpcopy::io

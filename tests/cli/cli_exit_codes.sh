@@ -59,6 +59,8 @@ expect 2 "invalid value '80-10.0.0.256:80' for option --transfer" -- "$dpcopy" "
 expect 2 "missing required option -x" -- "$dpcopy" "${P[@]}" --
 expect 2 "missing required option -x" -- "$dpcopy" "${P[@]}" -x 80-10.0.0.2:80
 expect 2 "for option --multiply" -- "$dpcopy" "${P[@]}" -- -x 80-10.0.0.2:80 -n 0
+expect 2 "for option --vlan: bad VLAN ID '4095'" -- "$dpcopy" "${P[@]}" -- -x 80-10.0.0.2:80 --vlan 4095
+expect 2 "for option --vlan: at most two VLAN IDs" -- "$dpcopy" "${P[@]}" -- -x 80-10.0.0.2:80 --vlan 1,2,3
 expect 2 "for option --pcap: no such file" -- "$dpcopy" "${P[@]}" -- -x 80-10.0.0.2:80 -i "$tmp/missing.pcap"
 expect 2 "for option --pcap: not a pcap" -- "$dpcopy" "${P[@]}" -- -x 80-10.0.0.2:80 -i "$tmp/notpcap"
 expect 2 "--loop needs -i" -- "$dpcopy" "${P[@]}" -- -x 80-10.0.0.2:80 --loop 2

@@ -24,6 +24,7 @@ TEST_CASE("dpcopy: defaults", "[cli][copy]") {
     CHECK(o.intercepts.empty());
     CHECK_FALSE(o.ip.has_value());
     CHECK_FALSE(o.gateway.has_value());
+    CHECK(o.vlan.empty());
     CHECK(o.multiply == 1);
     CHECK(o.instance == 0);
     CHECK(o.percent_x100 == 10000);
@@ -66,6 +67,10 @@ TEST_CASE("dpcopy: accepted values of every option", "[cli][copy]") {
         {with_x({"--ip", "10.0.0.1/24"}), [](auto& o) { return o.ip->prefix == 24 && o.ip->ip == ip("10.0.0.1"); }, "--ip"},
         {with_x({"--ip", "10.0.0.1/24", "--gateway", "10.0.0.254"}),
          [](auto& o) { return o.gateway == ip("10.0.0.254"); }, "--gateway"},
+        {with_x({"--vlan", "100"}), [](auto& o) { return o.vlan == std::vector<std::uint16_t>{100}; }, "--vlan one tag"},
+        {with_x({"--vlan", "1,4094"}), [](auto& o) { return o.vlan == std::vector<std::uint16_t>{1, 4094}; }, "--vlan QinQ"},
+        {with_x({"--vlan=20"}), [](auto& o) { return o.vlan.size() == 1; }, "--vlan=ID"},
+        {with_x({"-i", pcap, "--vlan", "7"}), [](auto& o) { return o.vlan.size() == 1 && o.offline(); }, "--vlan offline"},
         {with_x({"-n", "1"}), [](auto& o) { return o.multiply == 1; }, "-n 1"},
         {with_x({"--multiply", "1000"}), [](auto& o) { return o.multiply == 1000; }, "-n 1000"},
         {with_x({"-f", "0"}), [](auto& o) { return o.instance == 0; }, "-f 0"},
@@ -157,6 +162,14 @@ TEST_CASE("dpcopy: rejected values of every option, one line naming option and v
         {with_x({"--ip", "10.0.0.1/24", "--gateway", "10.0.1.254"}), "invalid value '10.0.1.254' for option --gateway: not on-link"},
         {with_x({"--ip", "10.0.0.1/24", "--gateway", "10.0.0.1"}), "own --ip"},
         {with_x({"--ip", "10.0.0.1/24", "--gateway", "300.0.0.1"}), "for option --gateway"},
+        {with_x({"--vlan", "0"}), "invalid value '0' for option --vlan: bad VLAN ID '0': out of range; expected an integer from 1 to 4094"},
+        {with_x({"--vlan", "4095"}), "invalid value '4095' for option --vlan: bad VLAN ID '4095': out of range"},
+        {with_x({"--vlan", "10,20,30"}), "invalid value '10,20,30' for option --vlan: at most two VLAN IDs"},
+        {with_x({"--vlan", ""}), "invalid value '' for option --vlan: bad VLAN ID '': empty value"},
+        {with_x({"--vlan", "10,"}), "for option --vlan: bad VLAN ID '': empty value"},
+        {with_x({"--vlan", "0x64"}), "for option --vlan: bad VLAN ID '0x64': not a plain decimal integer"},
+        {with_x({"--vlan", "-1"}), "for option --vlan"},
+        {with_x({"--vlan"}), "the required argument for option '--vlan' is missing"},
         {with_x({"-n", "0"}), "invalid value '0' for option --multiply: out of range"},
         {with_x({"-n", "1001"}), "for option --multiply"},
         {with_x({"-n", "two"}), "for option --multiply"},
@@ -261,6 +274,7 @@ TEST_CASE("dpcopy: config file values, precedence and errors", "[cli][copy][conf
         "full-sessions-only = no\n"
         "pcap = " + pcap + "\n"
         "speed = 0\n"
+        "vlan = 10,20\n"
         "percent = 50\n");
     SECTION("values from the file") {
         const auto r = parse_copy_options({"--config", conf});
@@ -274,6 +288,7 @@ TEST_CASE("dpcopy: config file values, precedence and errors", "[cli][copy][conf
         CHECK(r.options.pcap_file == pcap);
         CHECK(r.options.speed == 0.0);
         CHECK(r.options.percent_x100 == 5000);
+        CHECK(r.options.vlan == std::vector<std::uint16_t>{10, 20});
         CHECK(r.options.config_file == conf);
     }
     SECTION("the command line wins, lists included") {
@@ -304,6 +319,7 @@ TEST_CASE("dpcopy: config file values, precedence and errors", "[cli][copy][conf
             {"transfer = 80-10.0.0.2:80\nx = 80-10.0.0.2:80\n", "unrecognised option 'x'"},
             {"transfer = 80-10.0.0.2:80\njust a line\n", "invalid line"},
             {"transfer = 80-10.0.0.2:80\nno-wait = maybe\n", "for option --no-wait (config file"},
+            {"transfer = 80-10.0.0.2:80\nvlan = 5000\n", "invalid value '5000' for option --vlan (config file"},
             {"transfer = 80-10.0.0.2:80\nmtu = 1500\nmtu = 1400\n", "more than once"},
             // what Boost's error templates would loop on (issue #13)
             {"transfer = 80-10.0.0.2:80\n%canonical_option% = 1\n", "invalid line 2: bad option name '%canonical_option%'"},

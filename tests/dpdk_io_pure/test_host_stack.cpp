@@ -260,3 +260,168 @@ TEST_CASE("sharding is symmetric and spreads flows") {
     for (int b : buckets) CHECK((b > 800 && b < 1200));
     CHECK(io::shard_of(net::FlowKey{}, 1) == 0);
 }
+
+// --vlan (issue #19): what the host stack sends carries the configured tags, and the
+// classifier takes only frames carrying them.
+namespace {
+
+// `f` with tags (TPID, VID; outer first) inserted after the MAC addresses.
+std::vector<std::uint8_t> tagged(std::vector<std::uint8_t> f, std::initializer_list<net::VlanTag> tags) {
+    std::vector<std::uint8_t> ins;
+    for (const net::VlanTag& t : tags) {
+        ins.push_back(static_cast<std::uint8_t>(t.tpid >> 8));
+        ins.push_back(static_cast<std::uint8_t>(t.tpid));
+        ins.push_back(static_cast<std::uint8_t>(t.tci >> 8));
+        ins.push_back(static_cast<std::uint8_t>(t.tci));
+    }
+    f.insert(f.begin() + 12, ins.begin(), ins.end());
+    return f;
+}
+
+// The tags of a frame as raw bytes read (TPID, TCI; outer first) and the ethertype after them.
+struct Tags {
+    std::vector<std::pair<std::uint16_t, std::uint16_t>> tags;
+    std::uint16_t ethertype = 0;
+};
+Tags tags_of(const std::vector<std::uint8_t>& f) {
+    Tags t;
+    std::size_t off = 12;
+    auto be16 = [&](std::size_t o) { return static_cast<std::uint16_t>(f.at(o) << 8 | f.at(o + 1)); };
+    while (be16(off) == 0x8100 || be16(off) == 0x88a8) {
+        t.tags.emplace_back(be16(off), be16(off + 2));
+        off += 4;
+    }
+    t.ethertype = be16(off);
+    return t;
+}
+
+const net::VlanTag kQ100{net::ethertype::vlan, 100};
+const net::VlanTag kS10{net::ethertype::qinq, 10};
+const net::VlanTag kC20{net::ethertype::vlan, 20};
+// what net_af_packet hands back for an 802.1ad outer tag the kernel stripped: TPID 0x8100
+const net::VlanTag kS10AsQ{net::ethertype::vlan, 10};
+
+std::vector<std::uint8_t> tcp_from(Ipv4Addr src, std::uint16_t sp, Ipv4Addr dst, std::uint16_t dp) {
+    net::L2Spec l2;
+    l2.src = kTargetMac;
+    l2.dst = kOurMac;
+    net::Ipv4Spec ip;
+    ip.src = src;
+    ip.dst = dst;
+    net::TcpSpec t;
+    t.src_port = net::Port(sp);
+    t.dst_port = net::Port(dp);
+    std::vector<std::uint8_t> f(128);
+    f.resize(net::build_tcp(f, l2, ip, t));
+    return f;
+}
+
+}  // namespace
+
+TEST_CASE("--vlan: ARP requests, ARP replies and ICMP echo replies carry the configured tags") {
+    struct Case {
+        const char* what;
+        std::uint8_t count;
+        std::array<net::VlanTag, 2> mine;
+        std::initializer_list<net::VlanTag> received;  // the tags requests arrive with
+        std::vector<std::pair<std::uint16_t, std::uint16_t>> expect;
+    };
+    const Case cases[] = {
+        {"802.1Q 100", 1, {kQ100, {}}, {kQ100}, {{0x8100, 100}}},
+        {"QinQ 10,20", 2, {kS10, kC20}, {kS10, kC20}, {{0x88a8, 10}, {0x8100, 20}}},
+        {"QinQ 10,20, requests with the outer TPID as 0x8100", 2, {kS10, kC20}, {kS10AsQ, kC20},
+         {{0x88a8, 10}, {0x8100, 20}}},
+    };
+    for (const Case& c : cases) {
+        INFO(c.what);
+        auto cfg = config();
+        cfg.vlan_count = c.count;
+        cfg.vlans = c.mine;
+        io::HostStack h(cfg);
+        Sink s;
+        h.poll(0, s);  // ARP request for the next hop
+        CHECK(feed(h, tagged(arp_request(kTargetMac, kTargetIp, kOurIp), c.received), s));
+        CHECK(feed(h, tagged(icmp_echo(kTargetIp, kOurIp), c.received), s));
+        REQUIRE(s.frames.size() == 3);
+        for (const auto& f : s.frames) {
+            const Tags t = tags_of(f);
+            CHECK(t.tags == c.expect);
+        }
+        CHECK(tags_of(s.frames[0]).ethertype == net::ethertype::arp);
+        CHECK(arp_of(s.frames[0]).op == net::ArpPkt::op_request);
+        CHECK(arp_of(s.frames[0]).tpa == kTargetIp);
+        CHECK(arp_of(s.frames[1]).op == net::ArpPkt::op_reply);
+        CHECK(arp_of(s.frames[1]).tha == kTargetMac);
+        net::PacketView v;
+        REQUIRE(net::parse_frame(s.frames[2], v) == net::ParseError::ok);
+        CHECK(v.l4 == net::L4Kind::icmp);
+        CHECK(v.key.dst_ip == kTargetIp);
+        CHECK(v.vlan_count == c.count);
+        // the tagged request taught the next hop's MAC as an untagged one would
+        CHECK(h.mac_of(kTargetIp) == kTargetMac);
+    }
+}
+
+TEST_CASE("--vlan: without it, replies keep the request's tags and requests go untagged") {
+    io::HostStack h(config());
+    Sink s;
+    h.poll(0, s);
+    CHECK(feed(h, tagged(arp_request(kTargetMac, kTargetIp, kOurIp), {kQ100}), s));
+    REQUIRE(s.frames.size() == 2);
+    CHECK(tags_of(s.frames[0]).tags.empty());
+    CHECK(tags_of(s.frames[1]).tags == std::vector<std::pair<std::uint16_t, std::uint16_t>>{{0x8100, 100}});
+}
+
+TEST_CASE("--vlan: RxClassifier takes only frames carrying its tags on the TX port") {
+    const io::AddressSet clients({{Ipv4Addr::from_octets(198, 18, 0, 100), Ipv4Addr::from_octets(198, 18, 0, 120)}});
+    const auto client = Ipv4Addr::from_octets(198, 18, 0, 105);
+    const auto answer = tcp_from(kTargetIp, 80, client, 40000);
+    const auto arp = arp_request(kTargetMac, kTargetIp, kOurIp);
+    std::vector<std::uint8_t> v6(60, 0);
+    v6[12] = 0x86;
+    v6[13] = 0xdd;
+    net::PacketView v;
+    using io::RxKind;
+
+    SECTION("one tag, offline") {
+        io::RxClassifier c({{kTargetIp, net::Port(80)}}, clients, false, {kQ100});
+        CHECK(c.classify(tagged(answer, {kQ100}), v) == RxKind::target);
+        CHECK(v.vlan_count == 1);
+        CHECK(c.classify(tagged(arp, {kQ100}), v) == RxKind::host);
+        CHECK(c.classify(tagged(icmp_echo(kTargetIp, kOurIp), {net::VlanTag{0x8100, 0x2000 | 100}}), v) ==
+              RxKind::host);  // priority bits are the sender's
+        CHECK(c.classify(answer, v) == RxKind::drop_vlan);                                      // untagged
+        CHECK(c.classify(arp, v) == RxKind::drop_vlan);
+        CHECK(c.classify(tagged(answer, {net::VlanTag{0x8100, 101}}), v) == RxKind::drop_vlan);  // another VLAN
+        CHECK(c.classify(tagged(answer, {kQ100, kC20}), v) == RxKind::drop_vlan);               // one tag more
+        CHECK(c.classify(v6, v) == RxKind::drop_vlan);                                          // untagged, not IPv4
+        CHECK(c.classify(tagged(v6, {kQ100}), v) == RxKind::drop_not_ours);                      // ours, not IPv4
+        CHECK(c.classify(tagged(tcp_from(kTargetIp, 81, client, 40000), {kQ100}), v) == RxKind::drop_not_ours);
+        auto cut = tagged(answer, {kQ100});
+        cut.resize(15);
+        CHECK(c.classify(cut, v) == RxKind::drop_parse);  // cut in its tag
+    }
+    SECTION("QinQ: the outer TPID may come back as 0x8100") {
+        io::RxClassifier c({{kTargetIp, net::Port(80)}}, clients, false, {kS10, kC20});
+        CHECK(c.classify(tagged(answer, {kS10, kC20}), v) == RxKind::target);
+        CHECK(c.classify(tagged(answer, {kS10AsQ, kC20}), v) == RxKind::target);
+        CHECK(c.classify(tagged(arp, {kS10, kC20}), v) == RxKind::host);
+        CHECK(c.classify(tagged(answer, {kS10}), v) == RxKind::drop_vlan);        // outer only
+        CHECK(c.classify(tagged(answer, {kC20, kS10}), v) == RxKind::drop_vlan);  // swapped
+        CHECK(c.classify(answer, v) == RxKind::drop_vlan);
+    }
+    SECTION("live, the mirror sharing the TX port: other frames are mirrored ones") {
+        io::RxClassifier c({{kTargetIp, net::Port(80)}}, clients, true, {kQ100});
+        CHECK(c.classify(tagged(answer, {kQ100}), v) == RxKind::target);
+        CHECK(c.classify(tagged(arp, {kQ100}), v) == RxKind::host);
+        CHECK(c.classify(answer, v) == RxKind::captured);  // the target's tuple, untagged: the mirror's
+        CHECK(c.classify(arp, v) == RxKind::captured);
+        CHECK(c.classify(tagged(answer, {net::VlanTag{0x8100, 7}}), v) == RxKind::captured);
+    }
+    SECTION("no --vlan: tagged and untagged frames alike") {
+        io::RxClassifier c({{kTargetIp, net::Port(80)}}, clients, false);
+        CHECK(c.classify(answer, v) == RxKind::target);
+        CHECK(c.classify(tagged(answer, {kQ100}), v) == RxKind::target);
+        CHECK(c.classify(tagged(answer, {kS10, kC20}), v) == RxKind::target);
+    }
+}

@@ -44,3 +44,25 @@ TEST_CASE("overload: live sheds new sessions above --high-water, offline waits w
     CHECK(o.engine.admission_high_water_pct == 0);
     CHECK(o.engine.max_queued_per_session == o.engine.max_queued_segments);
 }
+
+TEST_CASE("--vlan: one 802.1Q tag, or an 802.1ad S-tag outside an 802.1Q C-tag, on the engine's frames") {
+    auto none = cli::parse_copy_options({"-x", "80-198.18.0.2:8080"});
+    REQUIRE(none.outcome == cli::Outcome::run);
+    CHECK(cli::dataplane_config(none.options).engine.vlan_count == 0);
+
+    auto one = cli::parse_copy_options({"-x", "80-198.18.0.2:8080", "--vlan", "100"});
+    REQUIRE(one.outcome == cli::Outcome::run);
+    const auto c1 = cli::dataplane_config(one.options).engine;
+    REQUIRE(c1.vlan_count == 1);
+    CHECK(c1.vlans[0].tpid == 0x8100);
+    CHECK(c1.vlans[0].tci == 100);
+
+    auto two = cli::parse_copy_options({"-x", "80-198.18.0.2:8080", "--vlan", "10,4094"});
+    REQUIRE(two.outcome == cli::Outcome::run);
+    const auto c2 = cli::dataplane_config(two.options).engine;
+    REQUIRE(c2.vlan_count == 2);
+    CHECK(c2.vlans[0].tpid == 0x88a8);
+    CHECK(c2.vlans[0].tci == 10);
+    CHECK(c2.vlans[1].tpid == 0x8100);
+    CHECK(c2.vlans[1].tci == 4094);
+}
