@@ -1,6 +1,7 @@
 #include "apps/copy/options.hpp"
 
 #include "apps/common/app_options.hpp"
+#include "apps/common/filter_option.hpp"
 #include "apps/common/shared_options.hpp"
 #include "lib/mirror/decap_config.hpp"
 
@@ -21,6 +22,7 @@ po::options_description copy_description() {
         ("transfer,x", po::value<L>(), "")
         ("pcap,i", po::value<S>(), "")
         ("mirror-encap", po::value<S>(), "")
+        ("filter,F", po::value<S>(), "")
         ("clients,c", po::value<L>(), "")
         ("intercept,s", po::value<L>(), "")
         ("ip", po::value<S>(), "")
@@ -70,6 +72,9 @@ EAL options: dpcopy --help
                                  GENEVE on 6081, ERSPAN, gretap; other frames as they are), none,
                                  vxlan[:PORT], geneve[:PORT], erspan, gretap (default auto;
                                  vni=/session= keep one mirror session; docs/mirrors.md)
+  -F, --filter EXPR              copy only the frames EXPR matches (libpcap/tcpdump syntax; live: the
+                                 inner frame of a remote mirror); both directions of a session
+                                 must pass: name the service, e.g. 'host 10.0.0.5 and port 80'
   -c, --clients LIST             fake client addresses: A.B.C.D, A.B.C.x, CIDR, comma lists
                                  (default: keep the originals; target addresses are left out)
   -s, --intercept IP[:PORT][,..] remote dpintercept(s); without it, responses are taken on the TX port
@@ -125,6 +130,8 @@ void read_copy_options(OptionParser& p, CopyOptions& o) {
         if (!mirror::parse_decap_config(s, c, err)) return fail<mirror::DecapConfig>(err);
         return c;
     }, o.mirror_encap);
+    p.take("filter", [](std::string_view s) { return check_filter(s, " (leave -F out to copy every frame)"); },
+           o.filter);
     p.take("intercept", parse_endpoint_list, o.intercepts);
     p.take("ip", parse_ifaddr, o.ip);
     p.take("gateway", parse_host_ipv4, o.gateway);

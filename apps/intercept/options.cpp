@@ -1,18 +1,14 @@
 #include "apps/intercept/options.hpp"
 
 #include "apps/common/app_options.hpp"
+#include "apps/common/filter_option.hpp"
 #include "apps/common/shared_options.hpp"
-
-#include <pcap/pcap.h>
-
-#include <memory>
 
 namespace dpcopy::cli {
 
 namespace {
 
 constexpr const char* kProg = "dpintercept";
-constexpr std::size_t kMaxFilterLength = 4096;
 
 po::options_description intercept_description() {
     using S = std::string;
@@ -25,21 +21,6 @@ po::options_description intercept_description() {
         ("allow", po::value<L>(), "");
     add_shared_options(d);
     return d;
-}
-
-// Compiles the filter for Ethernet frames, as the capture will see them.
-Result<std::string> check_filter(std::string_view text) {
-    if (text.empty()) return fail<std::string>("empty filter (use \"tcp\" for every TCP response)");
-    if (text.size() > kMaxFilterLength)
-        return fail<std::string>("longer than " + std::to_string(kMaxFilterLength) + " characters");
-    std::unique_ptr<pcap_t, void (*)(pcap_t*)> dead(pcap_open_dead(DLT_EN10MB, 65535), pcap_close);
-    if (!dead) return fail<std::string>("libpcap cannot open a dead handle to check the filter");
-    std::string filter(text);
-    bpf_program prog{};
-    if (pcap_compile(dead.get(), &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
-        return fail<std::string>(pcap_geterr(dead.get()));
-    pcap_freecode(&prog);
-    return filter;
 }
 
 }  // namespace
@@ -76,7 +57,8 @@ void read_intercept_options(OptionParser& p, InterceptOptions& o) {
     if (!p.given("ip"))
         p.fail("dpintercept: missing required option --ip IP/PREFIX (dpintercept's options go after '--': "
                "dpintercept [EAL options] -- --ip 10.0.0.3/24 ...)");
-    p.take("filter", check_filter, o.filter);
+    p.take("filter", [](std::string_view s) { return check_filter(s, " (use \"tcp\" for every TCP response)"); },
+           o.filter);
     p.take("ip", parse_ifaddr, o.ip);
     take_shared_options(p, o);
     p.take("payload-bytes", uint_in<std::uint32_t>(0, 1460), o.payload_bytes);

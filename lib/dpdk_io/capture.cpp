@@ -54,6 +54,22 @@ std::FILE* open_regular(const std::string& path, std::string& err, std::uint64_t
 
 }  // namespace
 
+struct CaptureReader::Filter {
+    bpf_program prog{};
+    ~Filter() { pcap_freecode(&prog); }
+};
+
+bool CaptureReader::set_filter(const std::string& expr, std::string& err) {
+    auto f = std::make_unique<Filter>();
+    if (pcap_compile(handle(pcap_), &f->prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        err = "invalid value '" + expr + "' for option --filter: " + pcap_geterr(handle(pcap_)) + " (capture '" +
+              path_ + "', link type " + datalink_name() + ")";
+        return false;
+    }
+    filter_ = std::move(f);
+    return true;
+}
+
 bool CaptureReader::supported_datalink(int dlt) noexcept {
     switch (dlt) {
     case DLT_EN10MB:
@@ -139,6 +155,10 @@ ReadStatus CaptureReader::next(CaptureFrame& out) {
             return ReadStatus::error;
         }
         ++stats_.frames;
+        if (filter_ && pcap_offline_filter(&filter_->prog, hdr, bytes) == 0) {
+            ++stats_.filtered;
+            continue;
+        }
         net::ConstBytes data(bytes, hdr->caplen);
         // A pcap record's seconds are an unsigned 32-bit field (up to 2106) that libpcap
         // sign-extends into tv_sec: read past 2038 as what they are, not as before 1970

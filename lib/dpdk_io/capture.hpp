@@ -25,6 +25,7 @@ struct CaptureStats {
     std::uint64_t truncated = 0;      // records shorter than on the wire
     std::uint64_t not_ipv4 = 0;       // cooked/loopback records of another protocol (skipped)
     std::uint64_t bad_link_header = 0;// records too short for their link-layer header (skipped)
+    std::uint64_t filtered = 0;       // records the -F filter rejected (skipped)
 };
 
 enum class ReadStatus : std::uint8_t { frame, end, error };
@@ -39,6 +40,11 @@ public:
 
     // Next frame. `error` means the file is corrupt past this point: err() says why.
     ReadStatus next(CaptureFrame& out);
+    // -F: from now on, records the libpcap expression does not match are skipped (counted,
+    // stats().filtered). Compiled for the file's link type, as tcpdump -r would; false with
+    // `err` set ("invalid value 'EXPR' for option --filter: <libpcap's message>").
+    bool set_filter(const std::string& expr, std::string& err);
+    bool has_filter() const noexcept { return filter_ != nullptr; }
     // Starts again from the first record (for --loop). False with err() set on failure.
     bool rewind();
 
@@ -61,6 +67,8 @@ private:
 
     std::string path_;
     void* pcap_ = nullptr;  // pcap_t*, kept opaque so users of this header need no pcap.h
+    struct Filter;
+    std::unique_ptr<Filter> filter_;  // -F (bpf_program), kept over rewind()
     int dlt_ = 0;
     std::uint64_t size_ = 0;
     CaptureStats stats_;

@@ -36,6 +36,11 @@ struct DataplaneConfig {
     // --mirror-encap (live, a separate --rx-port): remote mirrors in VXLAN, GENEVE, ERSPAN or
     // gretap are decapsulated before sharding (lib/mirror, docs/mirrors.md).
     mirror::DecapConfig mirror_encap;
+    // -F: a libpcap expression; the frames it rejects are dropped, counted as
+    // drop_capture_filter (filtered). Live: run with rte_bpf on each mirrored frame after
+    // decapsulation, before sharding; offline: by the capture reader, compiled for the
+    // file's link type (CaptureReader::set_filter). A bad expression: status 2.
+    std::optional<std::string> filter;
     std::uint16_t tx_port = 0;                // toward the target; responses come back here
     std::optional<net::Ipv4Addr> ip;          // --ip
     std::uint8_t prefix = 32;

@@ -17,6 +17,7 @@ void OfflineFeeder::count_reader_records() noexcept {
     feed_ctr_[IoCounter::file_truncated] = st.truncated;
     feed_ctr_[IoCounter::drop_file_not_ipv4] = st.not_ipv4;
     feed_ctr_[IoCounter::drop_file_bad_link_header] = st.bad_link_header;
+    feed_ctr_[IoCounter::drop_capture_filter] = st.filtered;
 }
 
 // Gaps the pacer shortened to --max-gap: counted, and the first one told in one line (a

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "lib/control/control_client.hpp"
+#include "lib/dpdk_io/bpf_filter.hpp"
 #include "lib/dpdk_io/dataplane.hpp"
 #include "lib/dpdk_io/dp_feeder.hpp"
 #include "lib/dpdk_io/log_file.hpp"
@@ -38,6 +39,7 @@ private:
     bool create_pool(std::string& err);
     bool setup_ports(std::string& err);
     bool setup_zero_copy(std::string& err);
+    bool setup_filter(std::string& err, int& status);  // -F
     net::MacAddr our_mac();
     void setup_host(const net::MacAddr& mac);
     bool setup_control(const net::MacAddr& mac, std::string& err, int& status);
@@ -103,6 +105,7 @@ private:
     std::unique_ptr<ControlClient> control_;
     std::uint64_t control_wall0_ = 0;
     std::unique_ptr<RxClassifier> classifier_;
+    std::unique_ptr<BpfFilter> filter_;  // -F, live (offline: the capture reader filters)
     SharedHop hop_;
     IoCounters feed_ctr_;
     IdlePolicy main_idle_;  // the main lcore when it does not run a worker (its sleeps: feed_ctr_)

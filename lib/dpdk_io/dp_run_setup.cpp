@@ -36,6 +36,7 @@ bool Run::setup(std::string& err, int& status) {
     status = 1;
     clock_.init();
     g_start_tsc.store(clock_.tsc0, std::memory_order_relaxed);
+    if (!setup_filter(err, status)) return false;
     if (!choose_worker_lcores(err) || !create_pool(err) || !setup_ports(err) || !setup_zero_copy(err)) return false;
     const net::MacAddr mac = our_mac();
     setup_host(mac);
@@ -352,6 +353,7 @@ bool Run::create_workers(const net::MacAddr& mac, std::string& err) {
         w->hop = &hop_;
         w->transfers = cfg_.engine.transfers;
         w->decap_config = &cfg_.mirror_encap;
+        w->filter = filter_.get();
         session::EngineConfig ec = cfg_.engine;
         ec.worker_index = k;
         ec.worker_count = nw;
@@ -427,6 +429,16 @@ bool Run::start_metrics(std::string& err, int& status) {
     return true;
 }
 
+// -F, compiled once: live for rte_bpf (JIT where DPDK has one), offline by the reader for
+// the capture's link type. A bad expression is bad input: status 2.
+bool Run::setup_filter(std::string& err, int& status) {
+    if (!cfg_.filter) return true;
+    const bool ok = cfg_.capture ? cfg_.capture->set_filter(*cfg_.filter, err)
+                                 : (filter_ = BpfFilter::compile(*cfg_.filter, err)) != nullptr;
+    if (!ok) status = 2;
+    return ok;
+}
+
 void Run::log_mode() {
     const bool live = !cfg_.capture;
     const auto nw = workers_.size();
@@ -435,6 +447,9 @@ void Run::log_mode() {
     log("dpcopy: " + mode + " toward " + port_name(cfg_.tx_port) + ", " + std::to_string(nw) + " worker" +
         (nw == 1 ? "" : "s") + (inline_worker_ ? " (on the main lcore)" : "") + ", " + std::to_string(pool_mbufs_) +
         " mbufs of " + std::to_string(data_room_) + " bytes");
+    if (cfg_.filter)
+        log("dpcopy: -F '" + *cfg_.filter + "' (" + (filter_ ? filter_->engine() : "libpcap, on the capture's records") +
+            "): rejected frames are counted as drop_capture_filter");
 }
 
 // Launch the workers (not the inline one).

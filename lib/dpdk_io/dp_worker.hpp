@@ -41,6 +41,7 @@
 #include "lib/dpdk_io/run_stats.hpp"
 #include "lib/dpdk_io/shard.hpp"
 #include "lib/mirror/decap.hpp"
+#include "lib/dpdk_io/bpf_filter.hpp"
 #include "lib/rewrite/egress_guard.hpp"
 #include "lib/session/engine.hpp"
 
@@ -138,6 +139,7 @@ struct Worker {
     TxSink sink;
     IoCounters ctr;
     const mirror::DecapConfig* decap_config = nullptr;  // live: --mirror-encap
+    const BpfFilter* filter = nullptr;                  // live: -F
     mirror::DecapCounters decap;
     rte_ring* from_main = nullptr;   // captured frames (main -> this)
     rte_ring* from_rx = nullptr;     // target/live frames (worker 0 -> this); null for worker 0
@@ -281,9 +283,15 @@ struct Worker {
 
     // Live mode: the mirror's frames (its own port, or classified `captured` on a shared
     // port) go to the owner of their online conversation, both directions to the same
-    // worker. Until the next hop is known they are dropped (counted): a copy would leave
-    // with no destination MAC.
+    // worker. Frames -F rejects are dropped first (drop_capture_filter: decapsulated, the
+    // filter sees the inner frame). Until the next hop is known they are dropped (counted):
+    // a copy would leave with no destination MAC.
     void handle_captured(rte_mbuf* m, const net::PacketView& v, bool parsed, bool direct, std::uint64_t now) {
+        if (filter && !filter->passes(m, filter->runs_on_mbuf() ? net::ConstBytes{} : mbuf_bytes(m, scratch))) {
+            ++ctr[IoCounter::drop_capture_filter];
+            rte_pktmbuf_free(m);
+            return;
+        }
         if (!hop->resolved.load(std::memory_order_relaxed)) {
             drop_before_next_hop(m);
             return;

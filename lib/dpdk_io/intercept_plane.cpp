@@ -1,17 +1,12 @@
 // dpintercept's data plane; see intercept_plane.hpp and docs/control-protocol.md.
-#ifndef ALLOW_EXPERIMENTAL_API
-#define ALLOW_EXPERIMENTAL_API 1  // rte_bpf_convert is experimental in 22.11
-#endif
 #include "lib/dpdk_io/log_file.hpp"
 #include "lib/metrics/exporter.hpp"
 #include "lib/dpdk_io/intercept_plane.hpp"
+#include "lib/dpdk_io/bpf_filter.hpp"
 
-#include <pcap/pcap.h>
-#include <rte_bpf.h>
 #include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
-#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_telemetry.h>
 
@@ -133,12 +128,7 @@ struct InterceptPlane::Impl : session::FrameSink {
     InterceptPlaneStats st;
     IdlePolicy idle;  // run(): --idle-sleep
     bool rx_started = false, tx_started = false;
-    // filter
-    rte_bpf* bpf = nullptr;
-    bool bpf_mbuf_arg = true;
-    rte_bpf_jit jit{};
-    bpf_program cbpf{};
-    bool cbpf_ok = false;
+    std::unique_ptr<BpfFilter> filter;  // -F
     // clock: TSC time re-anchored on the wall clock every second (wall_clock.hpp)
     std::uint64_t wall0 = 0, tsc0 = 0, hz = 1;
     mutable WallClock wall;
@@ -198,17 +188,6 @@ struct InterceptPlane::Impl : session::FrameSink {
         ntx = 0;
     }
 
-    bool passes_filter(rte_mbuf* m, net::ConstBytes frame) const noexcept {
-        if (jit.func) return jit.func(bpf_mbuf_arg ? static_cast<void*>(m) : rte_pktmbuf_mtod(m, void*)) != 0;
-        if (bpf) return rte_bpf_exec(bpf, bpf_mbuf_arg ? static_cast<void*>(m) : rte_pktmbuf_mtod(m, void*)) != 0;
-        if (cbpf_ok) {
-            pcap_pkthdr h{};
-            h.caplen = h.len = static_cast<bpf_u_int32>(frame.size());
-            return pcap_offline_filter(&cbpf, &h, frame.data()) != 0;
-        }
-        return true;
-    }
-
     void on_frame(rte_mbuf* m, std::uint64_t t) {
         ++st[InterceptIoCounter::rx_frames];
         const std::uint32_t len = rte_pktmbuf_pkt_len(m);
@@ -237,7 +216,7 @@ struct InterceptPlane::Impl : session::FrameSink {
             return;
         }
         if (v.l4 == net::L4Kind::tcp) {
-            if (!passes_filter(m, frame)) {
+            if (!filter->passes(m, frame)) {
                 ++st[InterceptIoCounter::filtered_out];
                 return;
             }
@@ -251,8 +230,6 @@ struct InterceptPlane::Impl : session::FrameSink {
         if (ntx) flush_tx();
         if (rx_started) dp::stop_port(cfg.rx_port);
         if (tx_started && cfg.tx_port != cfg.rx_port) dp::stop_port(cfg.tx_port);
-        if (bpf) rte_bpf_destroy(bpf);
-        if (cbpf_ok) pcap_freecode(&cbpf);
         if (pool) rte_mempool_free(pool);
     }
 };
@@ -266,20 +243,8 @@ std::unique_ptr<InterceptPlane> InterceptPlane::start(InterceptPlaneConfig cfg, 
     auto& c = im->cfg;
 
     // -F: libpcap compiles it for Ethernet; DPDK converts the cBPF to eBPF and JITs it.
-    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
-    if (!dead || pcap_compile(dead, &im->cbpf, c.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-        err = "invalid value '" + c.filter + "' for option --filter: " + (dead ? pcap_geterr(dead) : "pcap_open_dead failed");
-        if (dead) pcap_close(dead);
-        return nullptr;
-    }
-    pcap_close(dead);
-    im->cbpf_ok = true;
-    if (rte_bpf_prm* prm = rte_bpf_convert(&im->cbpf)) {
-        im->bpf_mbuf_arg = prm->prog_arg.type == RTE_BPF_ARG_PTR_MBUF;
-        im->bpf = rte_bpf_load(prm);
-        rte_free(prm);
-        if (im->bpf && rte_bpf_get_jit(im->bpf, &im->jit) != 0) im->jit = {};
-    }
+    im->filter = BpfFilter::compile(c.filter, err);
+    if (!im->filter) return nullptr;
 
     const std::string pool_name = "dpintercept_" + std::to_string(c.rx_port);
     im->pool = rte_pktmbuf_pool_create(pool_name.c_str(), kPoolSize, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
@@ -332,7 +297,7 @@ std::unique_ptr<InterceptPlane> InterceptPlane::start(InterceptPlaneConfig cfg, 
     write_log(c.log, c.log_path,
               "dpintercept: " + c.core.ip.to_string() + "/" + std::to_string(c.prefix) + " mac " + m.to_string() +
                   ", control port " + std::to_string(c.core.control_port.value()) + ", filter '" + c.filter + "' (" +
-                  (im->jit.func ? "rte_bpf jit" : im->bpf ? "rte_bpf" : "libpcap") + "), " +
+                  im->filter->engine() + "), " +
                   (c.core.key ? "authenticated (--key-file)" : "unauthenticated, --allow only") + ", payload " +
                   std::to_string(c.core.payload_bytes) + " bytes");
     return std::unique_ptr<InterceptPlane>(new InterceptPlane(std::move(im)));
@@ -357,10 +322,8 @@ bool InterceptPlane::poll_once() {
 
 const InterceptCounters& InterceptPlane::counters() const noexcept { return impl_->core->counters(); }
 const InterceptPlaneStats& InterceptPlane::stats() const noexcept { return impl_->st; }
-bool InterceptPlane::filter_jit() const noexcept { return impl_->jit.func != nullptr; }
-std::string InterceptPlane::filter_engine() const {
-    return impl_->jit.func ? "rte_bpf jit" : impl_->bpf ? "rte_bpf" : "libpcap";
-}
+bool InterceptPlane::filter_jit() const noexcept { return impl_->filter->jit(); }
+std::string InterceptPlane::filter_engine() const { return impl_->filter->engine(); }
 
 namespace {
 std::string top_rejects(const control::RejectCounters& r) {

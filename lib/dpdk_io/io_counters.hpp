@@ -24,6 +24,7 @@ namespace dpcopy::io {
     X(drop_rx_not_ours, "received frames for another host or of another protocol")                     \
     X(drop_rx_vlan, "frames on the TX port untagged or with other tags than --vlan's")                 \
     X(drop_decap_chain, "decapsulated mirrored frames whose outer padding could not be cut from their mbuf chain") \
+    X(drop_capture_filter, "captured frames -F rejected (live: the inner frame, after decapsulation; offline: records read)") \
     X(drop_handoff_full, "frames dropped: the hand-off ring to the owner worker was full")             \
     X(drop_live_before_next_hop, "mirrored frames of a -x service dropped before the next hop's MAC was known (live)") \
     X(drop_live_before_next_hop_other, "other mirrored frames (not TCP, no -x service) dropped before the next hop's MAC was known") \

@@ -67,6 +67,7 @@ expect 2 "--loop needs -i" -- "$dpcopy" "${P[@]}" -- -x 80-10.0.0.2:80 --loop 2
 expect 2 "for option --key-file" -- "$dpcopy" "${P[@]}" -- -x 80-10.0.0.2:80 --key-file "$tmp/nokey"
 expect 2 "unrecognised option 'bogus'" -- "$dpcopy" "${P[@]}" -- --config "$tmp/bad.conf"
 expect 2 "unexpected argument 'stray'" -- "$dpcopy" "${P[@]}" -- -x 80-10.0.0.2:80 stray
+expect 2 "invalid value 'tcp and' for option --filter: " -- "$dpcopy" "${P[@]}" -- -x 80-10.0.0.2:80 -F 'tcp and'
 expect 2 "missing required option --ip" -- "$dpintercept" "${P[@]}" --
 expect 2 "for option --filter" -- "$dpintercept" "${P[@]}" -- --ip 10.0.0.3/24 -F 'tcp and'
 expect 2 "unrecognised option '--bogus'" -- "$dpintercept" "${P[@]}" -- --ip 10.0.0.3/24 --bogus

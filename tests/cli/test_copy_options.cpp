@@ -37,6 +37,7 @@ TEST_CASE("dpcopy: defaults", "[cli][copy]") {
     CHECK(o.session_timeout_s == 120);
     CHECK(o.time_wait_s == 60);
     CHECK(o.idle_sleep_us == 200);
+    CHECK_FALSE(o.filter.has_value());  // no -F: every frame
     check_shared_defaults(o);
 }
 
@@ -54,6 +55,12 @@ TEST_CASE("dpcopy: accepted values of every option", "[cli][copy]") {
         {{"-x", "80-10.0.0.2:80", "-x", "443-10.0.0.2:443"}, [](auto& o) { return o.transfer.size() == 2; }, "-x twice adds"},
         {with_x({"-i", pcap}), [&](auto& o) { return o.pcap_file == pcap && o.offline(); }, "-i pcap"},
         {with_x({"--pcap", pcapng}), [&](auto& o) { return o.pcap_file == pcapng; }, "--pcap pcapng"},
+        {with_x({"-F", "host 10.0.0.5 and tcp port 80"}),
+         [](auto& o) { return o.filter == "host 10.0.0.5 and tcp port 80"; }, "-F"},
+        {with_x({"--filter", "tcp and (port 80 or port 443) and not net 10.9.0.0/16"}),
+         [](auto& o) { return o.filter && o.filter->find("443") != std::string::npos; }, "--filter"},
+        {with_x({"-i", pcap, "-F", "port 80"}), [&](auto& o) { return o.offline() && o.filter == "port 80"; },
+         "-F offline"},
         {with_x({"-c", "10.9.0.x"}), [](auto& o) { return o.clients && o.clients->size() == 254; }, "-c A.B.C.x"},
         {with_x({"--clients", "10.9.0.0/24,10.9.1.7"}), [](auto& o) { return o.clients->size() == 255; }, "-c CIDR list"},
         {with_x({"-c", "10.0.0.x"}),
@@ -221,6 +228,13 @@ TEST_CASE("dpcopy: rejected values of every option, one line naming option and v
         {with_x({"--key-file", temp().path("fifo")}), "for option --key-file: is a FIFO"},
         {with_x({"--config", temp().path("fifo")}), "invalid value '" + temp().path("fifo") + "' for option --config: is a FIFO"},
         {with_x({"-i", "/dev/null"}), "for option --pcap: is a device"},
+        // -F: libpcap's message, one line
+        {with_x({"-F", "tcp and"}), "invalid value 'tcp and' for option --filter: "},
+        {with_x({"-F", "port 99999"}), "for option --filter: "},
+        {with_x({"--filter", "bogus keyword"}), "for option --filter: "},
+        {with_x({"-F", ""}), "for option --filter: empty filter (leave -F out to copy every frame)"},
+        {with_x({"-F", std::string(5000, 'x')}), "for option --filter: longer than 4096 characters"},
+        {with_x({"-F", "port 80", "-F", "port 81"}), "cannot be specified more than once"},
         // option names Boost's error templates would loop on (issue #13), or cannot name
         {{"--%canonical_option%"}, "invalid option '--%canonical_option%'"},
         {with_x({"--%canonical_option%=1"}), "invalid option '--%canonical_option%=1'"},
@@ -258,7 +272,7 @@ TEST_CASE("dpcopy: --help and --version", "[cli][copy]") {
     check_help_and_version(parse_copy_options, "dpcopy",
                            {V{"--help"}, V{"-h"}, V{"-x", "bad", "--help"}, V{"--bogus", "-h"}}, copy_usage(),
                            copy_config_keys(),
-                           {"-x,", "-i,", "-c,", "-s,", "-n,", "-f,", "-r,", "-a,", "-M,", "-W,", "-O,", "-t,", "-l,",
+                           {"-x,", "-i,", "-F,", "-c,", "-s,", "-n,", "-f,", "-r,", "-a,", "-M,", "-W,", "-O,", "-t,", "-l,",
                             "-h,", "--config", "--version"});
 }
 

@@ -252,6 +252,59 @@ TEST_CASE("capture: every skipped record is counted under its reason, over every
     }
 }
 
+// -F offline: compiled for the file's link type (as tcpdump -r does), the records it does not
+// match skipped and counted (the adapter's drop_capture_filter), over every pass.
+TEST_CASE("capture: -F skips the records it does not match, counted, for the file's link type", "[capture]") {
+    TempDir dir;
+    auto syn_to = [](std::uint8_t port) {  // the SYN toward port 80 or `port`
+        auto l3 = ipv4_syn();
+        l3[23] = port;
+        return l3;
+    };
+    std::vector<std::uint8_t> sll(16, 0);
+    sll[14] = 0x08;
+    for (int dlt : {DLT_EN10MB, DLT_RAW, DLT_LINUX_SLL}) {
+        CAPTURE(dlt);
+        auto frame = [&](std::uint8_t port) {
+            return dlt == DLT_EN10MB ? eth(0x0800, syn_to(port)) : dlt == DLT_RAW ? syn_to(port) : concat(sll, syn_to(port));
+        };
+        const std::string path = dir.file(("f" + std::to_string(dlt) + ".pcap").c_str());
+        write_pcap(path, dlt, {{frame(81), 0, 1}, {frame(80), 0, 2}, {frame(81), 0, 3}, {frame(80), 0, 4}});
+        std::string err;
+        auto r = io::CaptureReader::open(path, err);
+        REQUIRE(r);
+        CHECK_FALSE(r->has_filter());
+        REQUIRE(r->set_filter("tcp dst port 80 and host 198.18.0.2", err));
+        CHECK(r->has_filter());
+        for (std::uint64_t pass = 1; pass <= 2; ++pass) {
+            CAPTURE(pass);
+            io::CaptureFrame fr;
+            REQUIRE(r->next(fr) == io::ReadStatus::frame);
+            CHECK(fr.ts_ns == 2);
+            expect_tcp_syn(fr);
+            REQUIRE(r->next(fr) == io::ReadStatus::frame);
+            CHECK(fr.ts_ns == 4);
+            CHECK(r->next(fr) == io::ReadStatus::end);
+            CHECK(r->stats().frames == 4 * pass);
+            CHECK(r->stats().filtered == 2 * pass);
+            REQUIRE(r->rewind());
+        }
+        // an expression that does not compile, or not for this link type: libpcap's message
+        auto r2 = io::CaptureReader::open(path, err);
+        REQUIRE(r2);
+        CHECK_FALSE(r2->set_filter("tcp and", err));
+        CHECK(err.starts_with("invalid value 'tcp and' for option --filter: "));
+        CHECK(err.find('\n') == std::string::npos);
+        err.clear();
+        const bool ether = r2->set_filter("ether host 02:00:00:00:00:01", err);
+        if (dlt == DLT_EN10MB) CHECK(ether);
+        if (dlt == DLT_RAW) {  // raw IPv4 has no Ethernet header
+            CHECK_FALSE(ether);
+            CHECK(err.find("for option --filter: ") != std::string::npos);
+        }
+    }
+}
+
 TEST_CASE("capture: missing, unsupported and corrupt files give one-line errors", "[capture]") {
     TempDir dir;
     std::string err;

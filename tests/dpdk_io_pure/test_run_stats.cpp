@@ -98,6 +98,7 @@ TEST_CASE("drop classes") {
     CHECK(io::drop_class("drop_file_bad_link_header") == io::DropClass::lost);
     CHECK(io::drop_class("drop_file_not_ipv4") == io::DropClass::filtered);
     CHECK(io::drop_class("drop_live_before_next_hop_other") == io::DropClass::filtered);
+    CHECK(io::drop_class("drop_capture_filter") == io::DropClass::filtered);  // -F leaves them out by design
     // decapsulation: other mirror sessions and other encapsulations are left out by design;
     // cut, malformed, fragmented or unsupported outer headers may hide a frame the copy needed
     CHECK(io::drop_class("mirror_reject_not_selected") == io::DropClass::filtered);

@@ -159,6 +159,33 @@ if [[ "live 2 workers RSS" =~ ${LIVE_ONLY:-.} ]]; then
     ok "live 2 workers RSS: each worker read its own queue" || bad "live 2 workers RSS" "not in RSS mode"
 fi
 
+# ---- -F: a capture filter keeps one of two online services -----------------------------
+# The online host serves port 80 and 8081, both -x services; -F names the 8081 one, so the
+# target must serve exactly the 8081 requests (none of port 80's, which run at the same
+# time), and the report counts the other service's frames as drop_capture_filter (filtered).
+filter_case() {
+  local name="live -F one of two services" onl80=$ONL_LOG
+  [[ "$name" =~ ${LIVE_ONLY:-.} ]] || return 0
+  rig_nginx onl 198.18.0.2 8081 || { bad "$name" "second online server did not start"; return; }
+  local onl8081=$RIG_NGINX_LOG
+  start_copy "$name" default 1 -x 8081-198.18.1.2:80 -F 'host 198.18.0.2 and tcp port 8081' || return
+  : > "$onl80"
+  ONL_LOG=$onl8081 load "$name: 8081 copied while port 80 runs too" 1 bash -c \
+    'ab -q -k -n 150 -c 3 http://198.18.0.2/p80 & ab -q -n 60 -c 2 http://198.18.0.2:8081/p8081; wait'
+  stop_copy || bad "$name" "dpcopy exited $? after SIGINT"
+  python3 - "$RIG_TMP/$name.json" "$(grep -c . "$onl80")" <<'PY'
+import json, sys
+rep = json.load(open(sys.argv[1]))
+n80 = int(sys.argv[2])
+f = rep["filtered"].get("drop_capture_filter", 0)
+print(f"online port 80 requests {n80}, drop_capture_filter {f}, lost {rep['lost']}")
+sys.exit(0 if n80 >= 150 and f > n80 and "drop_capture_filter" not in rep["lost"] else 1)
+PY
+  if [ $? -eq 0 ]; then ok "$name: the other service counted as drop_capture_filter (filtered)"
+  else bad "$name" "filtered counts (above)"; fi
+}
+filter_case
+
 # ---- accounting under load: two clients at once, -n 2 --------------------------------
 # What the target did not get must be counted: target requests = online x 2 when dpcopy
 # counted no loss; otherwise the run names a lost reason (dpcopy's, the port's, or the

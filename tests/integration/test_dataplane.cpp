@@ -497,6 +497,143 @@ TEST_CASE("live: mirrored frames on their own port reach the scripted target, ev
     CHECK(json.find("\"created\": 13") != std::string::npos);
 }
 
+// ---------------------------------------------------------------- -F: one of two services
+// The sample's frames (service port 80) and, after each, its twin of a second service on
+// port 81 (the port rewritten, the TCP checksum adjusted): two services dpcopy copies
+// (-x 80 and -x 81 toward the target), of which -F keeps one.
+struct TwoServices {
+    std::vector<Frame> frames;
+    std::vector<std::uint64_t> ts_ns;
+};
+TwoServices two_services() {
+    TwoServices t;
+    std::string err;
+    auto cap = io::CaptureReader::open(kSample, err);
+    REQUIRE(cap);
+    io::CaptureFrame f;
+    while (cap->next(f) == io::ReadStatus::frame) {
+        Frame a(f.data.begin(), f.data.end()), b = a;
+        net::PacketView v;
+        REQUIRE(net::parse_frame(b, v, net::LinkType::ethernet, true) == net::ParseError::ok);
+        REQUIRE(v.l4 == net::L4Kind::tcp);
+        const std::size_t port_off = v.l4_off + (v.key.dst_port == net::Port(80) ? 2 : 0);
+        REQUIRE(net::load_be16(b, port_off) == 80);
+        net::store_be16(b.data() + port_off, 81);
+        // RFC 1624: HC' = ~(~HC + ~m + m')
+        std::uint32_t sum = static_cast<std::uint16_t>(~net::load_be16(b, v.l4_off + 16)) + (0xffffu - 80u) + 81u;
+        while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+        net::store_be16(b.data() + v.l4_off + 16, static_cast<std::uint16_t>(~sum));
+        for (Frame* x : {&a, &b}) {
+            t.frames.push_back(*x);
+            t.ts_ns.push_back(f.ts_ns);
+        }
+    }
+    REQUIRE(t.frames.size() == 2 * 170);
+    return t;
+}
+std::string write_two_services(const TwoServices& t) {
+    const std::string path = "/tmp/" + g_prefix + "-two-services.pcap";
+    pcap_t* dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
+    REQUIRE(dead);
+    pcap_dumper_t* d = pcap_dump_open(dead, path.c_str());
+    REQUIRE(d);
+    for (std::size_t i = 0; i < t.frames.size(); ++i) {
+        pcap_pkthdr h{};
+        h.ts.tv_sec = static_cast<time_t>(t.ts_ns[i] / 1'000'000'000ULL);
+        h.ts.tv_usec = static_cast<suseconds_t>(t.ts_ns[i] % 1'000'000'000ULL);
+        h.caplen = h.len = static_cast<bpf_u_int32>(t.frames[i].size());
+        pcap_dump(reinterpret_cast<u_char*>(d), &h, t.frames[i].data());
+    }
+    pcap_dump_close(d);
+    pcap_close(dead);
+    return path;
+}
+void add_second_service(io::DataplaneConfig& c) {
+    c.engine.transfers.push_back(session::TransferMap{std::nullopt, net::Port(81), kTargetIp, net::Port(kTargetPort)});
+}
+// The report's "filtered" object.
+std::string filtered_reasons(const std::string& json) {
+    const auto at = json.find("\"filtered\": {");
+    return at == std::string::npos ? "" : json.substr(at, json.find('}', at) - at);
+}
+
+TEST_CASE("filter -F offline: only the sessions of the service the filter keeps are copied, the rest counted filtered") {
+    const std::string cap = write_two_services(two_services());
+    const auto expected = requests_in_capture(cap, 81);
+    REQUIRE(expected.size() == 33);
+    REQUIRE(requests_in_capture(cap, 80).size() == 33);  // copied too without -F (both are -x services)
+    Replay<> fx(cap);
+    add_second_service(fx.cfg);
+    fx.cfg.filter = "host 198.18.0.2 and tcp port 81";
+    fx.report_to("filter-offline");
+    fx.run_ok();
+    std::map<std::string, int> full_expected, full_got;
+    for (auto& r : expected) ++full_expected[r];
+    for (auto& r : fx.target.requests()) ++full_got[r];
+    CHECK(full_got == full_expected);
+    const std::string json = fx.report_json();
+    INFO(json);
+    CHECK(json.find("\"file_frames\": 340,") != std::string::npos);
+    CHECK(json.find("\"fed_frames\": 170,") != std::string::npos);
+    CHECK(json.find("\"drop_capture_filter\": 170,") != std::string::npos);
+    CHECK(filtered_reasons(json).find("\"drop_capture_filter\": 170") != std::string::npos);
+    CHECK(json.find("\"lost_total\": 0,") != std::string::npos);
+    CHECK(json.find("\"created\": 13") != std::string::npos);
+    std::filesystem::remove(cap);
+}
+
+TEST_CASE("filter -F live: the mirror's frames of the other service are counted filtered, the kept one is copied") {
+    const TwoServices t = two_services();
+    const std::string cap = write_two_services(t);
+    const auto expected = requests_in_capture(cap, 80);
+    REQUIRE(expected.size() == 33);
+    std::filesystem::remove(cap);
+    Replay<> fx(kSample);
+    RingPort mirror(1);
+    auto& target = fx.target;
+    target.start();  // before the feeder, which waits for dpcopy's first host frame
+    std::thread feeder([&] {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (target.host_frames().empty() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the ARP reply is learnt
+        for (const Frame& f : t.frames) mirror.send(f);
+        while (target.requests().size() < expected.size() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the closes through
+        std::raise(SIGINT);
+    });
+    fx.cfg.capture.reset();  // live
+    fx.cfg.rx_port = mirror.port;
+    add_second_service(fx.cfg);
+    fx.cfg.filter = "tcp port 80";
+    fx.report_to("filter-live");
+    const int status = fx.run();
+    feeder.join();
+    INFO(fx.err);
+    REQUIRE(status == 0);
+    std::map<std::string, int> full_expected, full_got;
+    for (auto& r : expected) ++full_expected[r];
+    for (auto& r : target.requests()) ++full_got[r];
+    CHECK(full_got == full_expected);
+    const std::string json = fx.report_json();
+    INFO(json);
+    CHECK(json.find("\"drop_capture_filter\": 170,") != std::string::npos);
+    CHECK(filtered_reasons(json).find("\"drop_capture_filter\": 170") != std::string::npos);
+    CHECK(json.find("\"rx_captured\": 170,") != std::string::npos);
+    CHECK(json.find("\"created\": 13") != std::string::npos);
+}
+
+TEST_CASE("filter -F live: an expression libpcap cannot compile stops the run, status 2") {
+    Replay<> fx(kSample);
+    RingPort mirror(1);
+    fx.cfg.capture.reset();
+    fx.cfg.rx_port = mirror.port;
+    fx.cfg.filter = "tcp and";
+    CHECK(fx.run() == 2);
+    CHECK(fx.err.starts_with("invalid value 'tcp and' for option --filter: "));
+}
+
 // The key dpcopy programs for RSS must hash a TCP/IPv4 flow and its reverse alike, or
 // the two directions of a mirrored conversation would reach different workers.
 TEST_CASE("RSS: the symmetric key hashes every flow and its reverse alike (a random key does not)") {
