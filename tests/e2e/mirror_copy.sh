@@ -22,6 +22,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 DPCOPY=$(realpath "$1")
 source "$here/lib/rig.sh"
+source "$here/lib/live_checks.sh"
 pass=0; fail=0
 ok()  { echo "PASS $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
@@ -58,8 +59,6 @@ rig_nginx tgt 198.18.1.2 80 || exit 1
 TGT_LOG=$RIG_NGINX_LOG
 [ -n "${E2E_KEEP:-}" ] && trap 'mkdir -p "$E2E_KEEP"; cp -r "$RIG_TMP"/. "$E2E_KEEP"/; rig_cleanup' EXIT
 
-lines() { grep -E "^$2 " "$1" | sed -E 's/^[^"]*"([^"]*)".*/\1/' | sort; }
-count() { grep -c . <<<"$1"; }
 
 COPY_PID=""; COPY_OUT=""; COPY_REPORT=""; run_no=0
 start_copy() {  # NAME [dpcopy options]
@@ -77,38 +76,6 @@ start_copy() {  # NAME [dpcopy options]
     sleep 0.1
   done
   bad "$name" "dpcopy did not start copying"; tail -5 "$COPY_OUT"; stop_copy; return 1
-}
-stop_copy() {
-  local rc
-  kill -INT "$COPY_PID" 2>/dev/null
-  for _ in $(seq 300); do kill -0 "$COPY_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$COPY_PID" 2>/dev/null && { kill -9 "$COPY_PID"; echo "dpcopy did not stop" >>"$COPY_OUT"; }
-  wait "$COPY_PID"; rc=$?
-  rm -rf "/var/run/dpdk/$COPY_PREFIX"
-  return $rc
-}
-
-# load CASE MULT CMD...: as tests/e2e/live_copy.sh: the target must serve exactly the
-# online server's request lines, MULT times each.
-load() {
-  local case=$1 mult=$2 exp got i prev=-1 n; shift 2
-  : > "$ONL_LOG"; : > "$TGT_LOG"
-  rig_exec cli "$@" >"$RIG_TMP/client.log" 2>&1 || echo "$case: client exited $?" >&2
-  sleep 0.3
-  exp=$(lines "$ONL_LOG" '198\.18\.0\.1' | awk -v m="$mult" '{for (i = 0; i < m; i++) print}' | sort)
-  for i in $(seq 60); do
-    n=$(grep -cE '^198\.19\.' "$TGT_LOG")
-    [ "$n" -ge "$(count "$exp")" ] && [ "$n" = "$prev" ] && break
-    prev=$n; sleep 0.5
-  done
-  got=$(lines "$TGT_LOG" '198\.19\.[0-9.]+')
-  if [ "$(count "$exp")" -eq 0 ]; then bad "$case" "the online server served nothing"; return; fi
-  if [ "$exp" == "$got" ]; then ok "$case ($(count "$got") requests, online $(( $(count "$exp") / mult )) x$mult)"
-  else
-    bad "$case" "target served $(count "$got"), online server $(count "$exp") (x$mult)"
-    diff <(echo "$exp" | uniq -c) <(echo "$got" | uniq -c) | head -6
-    tail -3 "$COPY_OUT"
-  fi
 }
 
 # check_report CASE PYTHON-EXPR: the expression over `m` (report["mirror"]), `r` (the report)
