@@ -81,13 +81,14 @@ void ComparatorImpl::on_session_start(std::uint32_t slot, std::uint16_t) {
     s.endpoint = tables_.other_index;
     s.last_client_offset = 0;
     s.protocol = Protocol::unknown;
-    s.protocol_guessed = s.has_client_offset = s.endpoint_overflowed = false;
+    s.protocol_guessed = s.has_client_offset = s.endpoint_overflowed = s.answer_unchecked = false;
 }
 
 // The protocol to parse a server's bytes with: the session's, or (before any request: a
 // server-first protocol, or an answer captured before the request's release) a guess from
 // these first bytes.
-Protocol ComparatorImpl::stream_protocol(Slot& s, std::uint32_t offset, session::ConstBytes first) noexcept {
+Protocol ComparatorImpl::stream_protocol(Slot& s, const StreamParser& stream, std::uint32_t offset,
+                                         session::ConstBytes first) noexcept {
     if (s.protocol == Protocol::unknown) {
         s.protocol = detect_response_protocol(first);
         if (s.protocol == Protocol::unknown) {
@@ -101,6 +102,15 @@ Protocol ComparatorImpl::stream_protocol(Slot& s, std::uint32_t offset, session:
         // request in a private format) decides after all
         const Protocol answered = detect_response_protocol(first);
         if (answered != Protocol::unknown) switch_protocol(s, answered);
+    } else if (s.answer_unchecked && (offset == 0 || stream.response_begins_at(offset))) {
+        // the first answer since a request named the protocol: a private binary format whose
+        // requests only look like MySQL or PostgreSQL is "other" for good
+        s.answer_unchecked = false;
+        if (!can_begin_answer(s.protocol, first)) {
+            switch_protocol(s, Protocol::other);
+            s.endpoint = tables_.other_index;
+            s.request.clear();
+        }
     }
     return s.protocol;
 }
@@ -122,7 +132,7 @@ void ComparatorImpl::switch_protocol(Slot& s, Protocol p) noexcept {
 void ComparatorImpl::on_online_data(std::uint32_t slot, std::uint32_t offset, session::ConstBytes payload, session::Nanos) {
     if (slot >= slots_.size() || payload.empty()) return;
     Slot& s = slots_[slot];
-    const Protocol proto = stream_protocol(s, offset, payload);
+    const Protocol proto = stream_protocol(s, s.online, offset, payload);
     s.online.feed(proto, offset, payload.data(), payload.size(), s.online_fifo);
 }
 
@@ -137,7 +147,7 @@ void ComparatorImpl::on_client_data(std::uint32_t slot, std::uint32_t online_off
 void ComparatorImpl::on_target_data(std::uint32_t slot, std::uint32_t offset, session::ConstBytes payload, session::Nanos) {
     if (slot >= slots_.size() || payload.empty()) return;
     Slot& s = slots_[slot];
-    const Protocol proto = stream_protocol(s, offset, payload);
+    const Protocol proto = stream_protocol(s, s.target, offset, payload);
     s.target.feed(proto, offset, payload.data(), payload.size(), s.target_fifo);
 }
 
@@ -150,10 +160,12 @@ void ComparatorImpl::decide_protocol(Slot& s, session::ConstBytes head) noexcept
     if (s.protocol == Protocol::unknown) {
         s.protocol = requested;
         s.protocol_guessed = requested == Protocol::other;
+        s.answer_unchecked = !s.protocol_guessed;
     } else if (requested == s.protocol) {
         s.protocol_guessed = false;  // the guess was right: what was parsed stands
     } else if (requested != Protocol::other) {
         switch_protocol(s, requested);
+        s.answer_unchecked = true;
     }
 }
 

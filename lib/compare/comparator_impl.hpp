@@ -162,6 +162,9 @@ public:
         bool protocol_guessed = false;
         bool has_client_offset = false;
         bool endpoint_overflowed = false;
+        // the protocol comes from a request's first bytes: the target's next answer (or a
+        // stream's first bytes) must be able to begin in it (can_begin_answer), else "other"
+        bool answer_unchecked = false;
     };
     static_assert(sizeof(Slot) == 6 * 64);
 
@@ -170,7 +173,7 @@ public:
     }
 
 private:
-    Protocol stream_protocol(Slot& s, std::uint32_t offset, session::ConstBytes first) noexcept;
+    Protocol stream_protocol(Slot& s, const StreamParser& stream, std::uint32_t offset, session::ConstBytes first) noexcept;
     void switch_protocol(Slot& s, Protocol p) noexcept;
     void decide_protocol(Slot& s, session::ConstBytes head) noexcept;
     std::uint32_t endpoint_index(Protocol proto, const EndpointName& name, std::uint32_t previous, bool& overflowed) noexcept;

@@ -213,6 +213,27 @@ bool is_pg_encryption_answer(HeadBytes first) noexcept {
     return first.size() == 1 && (first[0] == 'N' || first[0] == 'S' || first[0] == 'G');
 }
 
+bool can_begin_answer(Protocol proto, HeadBytes first) noexcept {
+    const std::string_view text = as_text(first);
+    switch (proto) {
+        case Protocol::http: return text.size() < 5 || text.starts_with("HTTP/");
+        case Protocol::redis: return text.empty() || std::string_view("+-:$*_%~>,#!=(|").find(text[0]) != std::string_view::npos;
+        case Protocol::mysql:
+            // a packet header: an answer follows its request's sequence number (a command's
+            // is 1, the login's 2); only the greeting (or a refusal to connect) has 0
+            if (first.size() < 5) return true;
+            if (le24(first.data()) == 0) return false;
+            return first[3] != 0 || first[4] == 0x0a || first[4] == 0xff;
+        case Protocol::postgresql:
+            if (is_pg_encryption_answer(first)) return true;
+            if (first.size() < 5) return true;
+            // a backend message: its type, then a length that counts itself
+            return std::string_view("123ACDEGHIKNRSTVWZcdnstv").find(text[0]) != std::string_view::npos &&
+                   be32(first.data() + 1) >= 4;
+        default: return true;
+    }
+}
+
 bool describe_request(Protocol proto, HeadBytes head, EndpointName& endpoint, RequestLine& line) noexcept {
     endpoint.clear();
     line.clear();

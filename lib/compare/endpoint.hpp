@@ -24,6 +24,11 @@ Protocol detect_response_protocol(HeadBytes first) noexcept;
 // A server stream's first segment is one byte 'N', 'S' or 'G': PostgreSQL's answer to an
 // SSLRequest or a GSSENCRequest (too short to decide on alone: a guess).
 bool is_pg_encryption_answer(HeadBytes first) noexcept;
+// Whether a server stream's first bytes can begin an answer in `proto`, the protocol a
+// request's first bytes suggested: false refutes the request's detection (a private binary
+// protocol whose first bytes happen to look like a MySQL or PostgreSQL message). Too few
+// bytes to judge: true.
+bool can_begin_answer(Protocol proto, HeadBytes first) noexcept;
 
 struct RequestDescription {
     EndpointName endpoint;

@@ -113,6 +113,11 @@ public:
     // Forgets the framing (the protocol was decided late): lost until the next anchor.
     void forget_framing() noexcept { lose_sync(); }
 
+    // Whether bytes at `offset` would begin a response: the stream is at a response's start
+    // there, or an anchor is.
+    bool response_begins_at(std::uint32_t offset) const noexcept {
+        return (anchor_pending_ && anchor_ == offset) || (state_ == State::response_start && pos_ == offset);
+    }
     std::uint32_t position() const noexcept { return pos_; }
     State state() const noexcept { return state_; }
     bool synchronised() const noexcept { return state_ != State::desync; }

@@ -423,3 +423,33 @@ TEST_CASE("Comparator: PostgreSQL SSLRequest answered 'N' before the protocol is
     CHECK(c->totals().compared == 4);
     CHECK(c->totals().different_status == 1);
 }
+
+// A private binary format (bench_dataplane's 10-byte payloads: session id, round, "aa") whose
+// requests look like PostgreSQL ('P' and a length) or, from some round on, MySQL commands
+// (a length, sequence 0, a command byte): the answers refute both, and every exchange is
+// compared as "other".
+TEST_CASE("Comparator: binary requests that look like MySQL or PostgreSQL are compared as other", "[compare][comparator]") {
+    auto c = make({.max_sessions = 2});
+    const auto payload = [](std::uint32_t id, std::uint32_t round) {
+        std::string s(10, 'a');
+        for (int i = 0; i < 4; ++i) s[i] = static_cast<char>(id >> (8 * i)), s[4 + i] = static_cast<char>(round >> (8 * i));
+        return s;
+    };
+    for (const std::uint32_t id : {848u, 7u}) {  // 'P' 03 00 00 ...; 07 00 00 00 <round>
+        SessionDriver s(*c, id % 2, 0);
+        for (std::uint32_t round = 0; round < 6; ++round) {
+            const std::string answer = payload(id, round);
+            s.exchange({payload(id, round), answer, round == 4 ? payload(id, 99) : answer}, 10);
+        }
+    }
+    CHECK(c->totals().exchanges == 12);
+    CHECK(c->totals().unknown_status == 0);
+    CHECK(c->totals().compared == 12);
+    CHECK(c->totals().different_status == 2);
+    CompareSummary sum;
+    sum.merge(*c);
+    const json j = sum.to_json();
+    REQUIRE(j["endpoints"].size() == 1);
+    CHECK(j["endpoints"][0]["endpoint"] == "other");
+    CHECK(j["endpoints"][0]["protocol"] == "other");
+}

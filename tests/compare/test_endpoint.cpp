@@ -98,3 +98,24 @@ TEST_CASE("Unknown protocols: endpoint other; server-first detection", "[compare
     CHECK(detect_response_protocol(bytes_of(pg('R', be32(0)))) == Protocol::postgresql);
     CHECK(detect_response_protocol(bytes_of("SSH-2.0-OpenSSH\r\n"s)) == Protocol::unknown);
 }
+
+TEST_CASE("can_begin_answer: answers each protocol can begin with, and binary that refutes it", "[compare][endpoint]") {
+    const auto can = [](Protocol p, const std::string& s) { return can_begin_answer(p, bytes_of(s)); };
+    CHECK(can(Protocol::http, "HTTP/1.1 200 OK\r\n"));
+    CHECK(can(Protocol::http, "HTT"));  // too short to judge
+    CHECK_FALSE(can(Protocol::http, "\x00\x01\x02\x03\x04\x05"s));
+    CHECK(can(Protocol::redis, "+OK\r\n"));
+    CHECK(can(Protocol::redis, ">3\r\n"));  // RESP3 push
+    CHECK_FALSE(can(Protocol::redis, "hello"));
+    CHECK(can(Protocol::mysql, "\x07\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00"s));  // OK to a command
+    CHECK(can(Protocol::mysql, "\x07\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00"s));  // OK to the login
+    CHECK(can(Protocol::mysql, "\x4a\x00\x00\x00\x0a" "8.0"s));                     // the greeting
+    CHECK_FALSE(can(Protocol::mysql, "\x50\x03\x00\x00\x02\x00\x00\x00aa"s));       // sequence 0, no greeting
+    CHECK_FALSE(can(Protocol::mysql, "\x00\x00\x00\x01\x00"s));                     // empty packet
+    CHECK(can(Protocol::postgresql, "N"));
+    CHECK(can(Protocol::postgresql, pg('Z', "I")));
+    CHECK(can(Protocol::postgresql, pg('v', be32(0))));
+    CHECK_FALSE(can(Protocol::postgresql, pg('Q', "SELECT 1"s + '\0')));  // a frontend message
+    CHECK_FALSE(can(Protocol::postgresql, "T\x00\x00\x00\x02" "xx"s));    // length below 4
+    CHECK(can(Protocol::other, "anything"));
+}
