@@ -84,6 +84,18 @@ void ComparatorImpl::on_session_start(std::uint32_t slot, std::uint16_t) {
     s.protocol_guessed = s.has_client_offset = s.endpoint_overflowed = s.answer_unchecked = false;
 }
 
+// Events of the slot were lost (its queue was full): both streams have holes; each finds its
+// framing again at its next anchor (the client's next data, the next release).
+void ComparatorImpl::on_events_lost(std::uint32_t slot) {
+    if (slot >= slots_.size()) return;
+    Slot& s = slots_[slot];
+    s.online.forget_framing();
+    s.target.forget_framing();
+    s.online_fifo.clear();
+    s.target_fifo.clear();
+    s.has_client_offset = false;
+}
+
 // The protocol to parse a server's bytes with: the session's, or (before any request: a
 // server-first protocol, or an answer captured before the request's release) a guess from
 // these first bytes.

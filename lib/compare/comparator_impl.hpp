@@ -137,6 +137,7 @@ public:
     void on_online_data(std::uint32_t slot, std::uint32_t offset, session::ConstBytes payload, session::Nanos capture_time) override;
     void on_client_data(std::uint32_t slot, std::uint32_t online_offset) override;
     void on_request(std::uint32_t slot, session::ConstBytes head, session::Nanos now) override;
+    void on_events_lost(std::uint32_t slot) override;
     void on_target_data(std::uint32_t slot, std::uint32_t offset, session::ConstBytes payload, session::Nanos now) override;
 
     const CompareTotals& totals() const noexcept override { return totals_; }

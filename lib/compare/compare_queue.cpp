@@ -55,7 +55,8 @@ std::unique_ptr<CompareQueue> CompareQueue::create(std::size_t ring_bytes, std::
 }
 
 CompareQueue::CompareQueue(std::size_t ring_bytes, std::uint32_t max_sessions)
-    : ring_(ring_bytes + 64), mask_(ring_bytes - 1), marked_((max_sessions + 63) / 64, 0), max_sessions_(max_sessions) {
+    : ring_(ring_bytes + 64), mask_(ring_bytes - 1), marked_((max_sessions + 63) / 64, 0),
+      settling_((max_sessions + 63) / 64, 0), max_sessions_(max_sessions) {
     const auto addr = reinterpret_cast<std::uintptr_t>(ring_.data());
     base_ = ring_.data() + ((64 - addr % 64) % 64);
 }
@@ -63,13 +64,26 @@ CompareQueue::CompareQueue(std::size_t ring_bytes, std::uint32_t max_sessions)
 CompareQueue::~CompareQueue() = default;
 
 std::size_t CompareQueue::memory_bytes() const noexcept {
-    return sizeof(*this) + ring_.capacity() + marked_.capacity() * sizeof(std::uint64_t);
+    return sizeof(*this) + ring_.capacity() + (marked_.capacity() + settling_.capacity()) * sizeof(std::uint64_t);
 }
 
 void CompareQueue::mark(std::uint32_t slot) noexcept {
     if (slot >= max_sessions_ || marked(slot)) return;
-    marked_[slot >> 6] |= std::uint64_t{1} << (slot & 63);
+    set_bit(marked_, slot, true);
     ++marked_count_;
+}
+
+// A marked slot's next request: if an events_lost event finds room, the slot's events flow
+// again from this request on, and the exchange it opens is not reported (settling).
+bool CompareQueue::resume(std::uint32_t slot) noexcept {
+    if (!reserve(Kind::events_lost, slot, 0, 0, 0)) return false;  // still full: counted dropped
+    set_bit(marked_, slot, false);
+    --marked_count_;
+    if (!bit(settling_, slot)) {
+        set_bit(settling_, slot, true);
+        ++settling_count_;
+    }
+    return true;
 }
 
 // Room for `size` bytes at the head, past a wrap event when the ring's end is too short; or
@@ -158,6 +172,12 @@ void CompareQueue::on_exchange(const session::ExchangeRecord& r) {
         not_compared_pub_.store(not_compared_, std::memory_order_relaxed);
         return;
     }
+    if (settling_count_ != 0 && r.slot < max_sessions_ && bit(settling_, r.slot)) [[unlikely]] {
+        set_bit(settling_, r.slot, false);  // the exchange the queue resumed in: not reported
+        --settling_count_;
+        not_compared_pub_.store(++not_compared_, std::memory_order_relaxed);
+        return;
+    }
     std::uint8_t* at = reserve(Kind::exchange, r.slot, 0, 0, sizeof r);
     if (!at) {
         not_compared_pub_.store(++not_compared_, std::memory_order_relaxed);
@@ -171,8 +191,12 @@ void CompareQueue::on_session_start(std::uint32_t slot, std::uint16_t replica) {
     const bool was_marked = marked(slot);
     if (!reserve(Kind::session_start, slot, replica, 0, 0)) return;
     if (was_marked) {  // the slot starts again: its events are whole from here
-        marked_[slot >> 6] &= ~(std::uint64_t{1} << (slot & 63));
+        set_bit(marked_, slot, false);
         --marked_count_;
+    }
+    if (settling_count_ != 0 && slot < max_sessions_ && bit(settling_, slot)) {
+        set_bit(settling_, slot, false);
+        --settling_count_;
     }
     publish_if_due();
 }
@@ -186,6 +210,7 @@ void CompareQueue::on_client_data(std::uint32_t slot, std::uint32_t online_offse
 }
 
 void CompareQueue::on_request(std::uint32_t slot, session::ConstBytes head, session::Nanos now) {
+    if (marked(slot) && !resume(slot)) [[unlikely]] return;
     push_bytes(Kind::request, slot, 0, now, head.first(std::min(head.size(), kRequestHeadBytes)));
 }
 
@@ -208,6 +233,7 @@ void CompareQueue::dispatch(const std::uint8_t* at, session::ExchangeObserver& t
         case Kind::client_data: to.on_client_data(h.slot, h.offset); break;
         case Kind::request: to.on_request(h.slot, extra, h.time); break;
         case Kind::target_data: to.on_target_data(h.slot, h.offset, extra, h.time); break;
+        case Kind::events_lost: to.on_events_lost(h.slot); break;
         case Kind::wrap: break;
     }
 }

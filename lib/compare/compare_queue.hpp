@@ -6,9 +6,12 @@
 // short copy, instead of the parsing (docs/compare.md, docs/PERFORMANCE.md).
 //
 // Nothing blocks: when the ring is full, the event is dropped and its session slot marked;
-// the slot's further events are dropped too, up to its next on_session_start(), and its
-// exchanges counted `not_compared` (never half-compared). Pure C++, no allocation after
-// create(), no lock, no system call.
+// the slot's further events are dropped too, up to its next request's release that finds
+// room (or its next on_session_start()). There the queue resumes: an events_lost event tells
+// the consumer that the slot's streams have holes (on_events_lost), and the exchange that
+// request opens is not reported either, as events of it may be missing (its client data).
+// Every exchange not reported is counted `not_compared` (never half-compared). Pure C++, no
+// allocation after create(), no lock, no system call.
 #pragma once
 
 #include <atomic>
@@ -63,7 +66,7 @@ public:
     static constexpr std::size_t kPublishBytes = 4096;
 
 private:
-    enum class Kind : std::uint8_t { wrap, exchange, session_start, online_data, client_data, request, target_data };
+    enum class Kind : std::uint8_t { wrap, exchange, session_start, online_data, client_data, request, target_data, events_lost };
     struct Header;
     struct WrapHeader;
     CompareQueue(std::size_t ring_bytes, std::uint32_t max_sessions);
@@ -81,12 +84,22 @@ private:
         return marked_count_ != 0 && slot < max_sessions_ && ((marked_[slot >> 6] >> (slot & 63)) & 1);
     }
     void mark(std::uint32_t slot) noexcept;
+    // A marked slot's request finds room: events_lost queued, the slot unmarked and settling.
+    bool resume(std::uint32_t slot) noexcept;
+    static bool bit(const std::vector<std::uint64_t>& set, std::uint32_t slot) noexcept {
+        return (set[slot >> 6] >> (slot & 63)) & 1;
+    }
+    static void set_bit(std::vector<std::uint64_t>& set, std::uint32_t slot, bool on) noexcept {
+        const std::uint64_t m = std::uint64_t{1} << (slot & 63);
+        set[slot >> 6] = on ? set[slot >> 6] | m : set[slot >> 6] & ~m;
+    }
     void dispatch(const std::uint8_t* at, session::ExchangeObserver& to) const;
 
     std::vector<std::uint8_t> ring_;  // 64-byte aligned inside: see create()
     std::uint8_t* base_ = nullptr;
     std::size_t mask_ = 0;
-    std::vector<std::uint64_t> marked_;  // one bit per slot
+    std::vector<std::uint64_t> marked_;    // one bit per slot: its events are dropped
+    std::vector<std::uint64_t> settling_;  // one bit per slot: its next exchange is not reported
     std::uint32_t max_sessions_ = 0;
 
     // producer's cache line
@@ -95,7 +108,7 @@ private:
     std::uint64_t tail_seen_ = 0;              // the consumer's tail, as last read
     std::uint64_t limit_ = 0;                  // events fit below this without asking (claim_slow)
     std::uint64_t events_ = 0, dropped_ = 0, not_compared_ = 0;
-    std::uint32_t marked_count_ = 0;
+    std::uint32_t marked_count_ = 0, settling_count_ = 0;
     // shared
     alignas(64) std::atomic<std::uint64_t> head_pub_{0};
     alignas(64) std::atomic<std::uint64_t> tail_pub_{0};

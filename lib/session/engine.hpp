@@ -133,6 +133,10 @@ public:
     virtual void on_target_data(std::uint32_t slot, std::uint32_t offset, ConstBytes payload, Nanos now) {
         (void)slot, (void)offset, (void)payload, (void)now;
     }
+    // Events of `slot` were not delivered (a full queue between the engine and this observer):
+    // its streams have holes since the last event delivered, and the exchanges between were
+    // not reported. The next event is a request's release (on_request).
+    virtual void on_events_lost(std::uint32_t slot) { (void)slot; }
     // Where the observer keeps its per-slot state, so that the engine prefetches it with the
     // session's lines: slot k (< count) is `bytes` long at base + k * stride (nothing when base
     // is null). Asked once, by set_observer(); that memory must stay put while it is set.

@@ -1,6 +1,6 @@
 // CompareQueue: every hook's arguments come out of the ring as they went in, in order (across
-// the ring's end, long payloads in chunks); a full ring drops whole sessions (marked slots,
-// their exchanges counted not_compared), never part of one; a producer and a consumer on two
+// the ring's end, long payloads in chunks); a full ring drops a slot's events up to its next
+// request with room (the exchanges between counted not_compared), never part of an exchange; a producer and a consumer on two
 // threads; the comparator fed through the queue counts what it counts when fed directly.
 #include <catch2/catch.hpp>
 
@@ -20,7 +20,7 @@ namespace {
 
 // Every hook call as one comparable record.
 struct Call {
-    char kind = 0;  // x exchange, s start, o online, c client, r request, t target
+    char kind = 0;  // x exchange, s start, o online, c client, r request, t target, l events lost
     std::uint32_t slot = 0, offset = 0;
     std::uint64_t time = 0;
     std::string bytes;
@@ -43,6 +43,7 @@ struct Recorder : session::ExchangeObserver {
         calls.push_back({'o', slot, off, t, text(p)});
     }
     void on_client_data(std::uint32_t slot, std::uint32_t off) override { calls.push_back({'c', slot, off, 0, {}, {}}); }
+    void on_events_lost(std::uint32_t slot) override { calls.push_back({'l', slot, 0, 0, {}, {}}); }
     void on_request(std::uint32_t slot, session::ConstBytes head, session::Nanos t) override {
         calls.push_back({'r', slot, 0, t, text(head)});
     }
@@ -130,7 +131,7 @@ TEST_CASE("compare_queue: nothing is visible before publish(), and a long payloa
     CHECK(joined == big);
 }
 
-TEST_CASE("compare_queue: a full ring drops whole sessions, counted; a new session in the slot flows again") {
+TEST_CASE("compare_queue: a full ring drops a slot's events up to its next request with room; that exchange is not reported") {
     std::string err;
     auto q = CompareQueue::create(0, 8, err);
     REQUIRE(q);
@@ -142,28 +143,47 @@ TEST_CASE("compare_queue: a full ring drops whole sessions, counted; a new sessi
     while (q->counts().dropped_events == 0) q->on_target_data(3, pushed++ * 1000, as_bytes(answer), 0);
     const std::uint64_t queued = q->counts().events;
     CHECK(queued == pushed - 1);
+    q->on_request(3, as_bytes("GET"), 0);  // still full: dropped, the slot stays marked
+    CHECK(q->counts().dropped_events == 2);
     Recorder out;
     q->publish();
-    q->drain(out, 10);  // room again, but slot 3 is marked: its further events are dropped
+    q->drain(out, 10);  // room again, but slot 3 is marked: its events are dropped up to a request
     q->on_target_data(3, 0, as_bytes(answer), 0);
     q->on_exchange(r);
     q->on_client_data(3, 1);
-    CHECK(q->counts().dropped_events == 4);
+    CHECK(q->counts().dropped_events == 5);
     CHECK(q->counts().not_compared == 1);
-    q->on_client_data(5, 77);  // another slot's events go on
-    q->on_session_start(3, 1);  // slot 3 starts again: whole from here
-    q->on_exchange(r);
+    q->on_client_data(5, 77);           // another slot's events go on
+    q->on_request(3, as_bytes("GET /a"), 9);  // slot 3 resumes: events lost, then the request
+    q->on_target_data(3, 4000, as_bytes("ok"), 10);
+    q->on_exchange(r);                   // the exchange it resumed in: not reported
+    CHECK(q->counts().not_compared == 2);
+    q->on_request(3, as_bytes("GET /b"), 11);
+    q->on_exchange(r);                   // whole: reported
     q->publish();
     out.calls.clear();
     q->drain(out, ~std::size_t{0});
-    REQUIRE(out.calls.size() >= 3);
-    const std::size_t n = out.calls.size();
-    CHECK(out.calls[n - 3].kind == 'c');
-    CHECK(out.calls[n - 3].slot == 5);
-    CHECK(out.calls[n - 2].kind == 's');
-    CHECK(out.calls[n - 1].kind == 'x');
-    CHECK(q->counts().not_compared == 1);
-    CHECK(q->counts().events == queued + 3);
+    CHECK(q->counts().not_compared == 2);
+    CHECK(q->counts().dropped_events == 5);
+    REQUIRE(out.calls.size() >= 6);
+    const std::vector<Call> tail(out.calls.end() - 6, out.calls.end());
+    CHECK(tail[0].kind == 'c');
+    CHECK(tail[0].slot == 5);
+    CHECK(tail[1].kind == 'l');
+    CHECK(tail[1].slot == 3);
+    CHECK(tail[2].kind == 'r');
+    CHECK(tail[2].bytes == "GET /a");
+    CHECK(tail[3].kind == 't');
+    CHECK(tail[4].kind == 'r');
+    CHECK(tail[4].bytes == "GET /b");
+    CHECK(tail[5].kind == 'x');
+    // a new session in a marked slot flows again at once
+    while (q->counts().dropped_events == 5) q->on_target_data(3, 0, as_bytes(answer), 0);
+    q->publish();
+    q->drain(out, ~std::size_t{0});
+    q->on_session_start(3, 1);
+    q->on_exchange(r);
+    CHECK(q->counts().not_compared == 2);
 }
 
 TEST_CASE("compare_queue: create's bounds") {
