@@ -7,6 +7,8 @@
 //   valgrind --tool=callgrind --toggle-collect='timed_round*' bench_compare_cost on 10
 //   valgrind --tool=callgrind --toggle-collect='timed_round*' bench_compare_cost off 10
 //   valgrind --tool=callgrind --toggle-collect='timed_round*' bench_compare_cost queue 10
+//   (queue mode takes the ring's KiB as a third argument, default 65536; with --cache-sim=yes
+//   callgrind also counts the cache misses the ring's size causes)
 //
 // `on`: the Comparator is the engine's observer (the comparison on the worker, as before
 // issue #15's queue); `queue`: the engine reports to a compare::CompareQueue, as dpcopy's
@@ -18,6 +20,7 @@
 // loop, so the share there is smaller (docs/PERFORMANCE.md).
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <random>
@@ -125,7 +128,8 @@ int main(int argc, char** argv) {
     }
     std::unique_ptr<compare::CompareQueue> queue;
     if (queued) {
-        queue = compare::CompareQueue::create(std::size_t{64} << 20, cfg.max_sessions, err);
+        const std::size_t ring_kb = argc > 3 ? std::strtoul(argv[3], nullptr, 10) : 64 * 1024;  // [ring KiB]
+        queue = compare::CompareQueue::create(ring_kb << 10, cfg.max_sessions, err);
         if (!queue) return 2;
         g_queue = queue.get();
         e->set_observer(queue.get());
