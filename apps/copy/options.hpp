@@ -27,6 +27,7 @@ struct CopyOptions {
     std::optional<ClientPool> clients;           // -c: nullopt = keep the original client addresses
     std::vector<Endpoint> intercepts;            // -s: ports resolved (never nullopt); empty = responses on tx_port
     std::optional<IfAddr> ip;                    // --ip (required with -s)
+    std::optional<IfAddr> mirror_ip;             // --mirror-ip (live, a separate --rx-port)
     std::optional<net::Ipv4Addr> gateway;        // --gateway (requires --ip, on-link)
     std::vector<std::uint16_t> vlan;             // --vlan: 0, 1 or 2 VLAN IDs (1..4094), outer first
     std::uint32_t multiply = 1;                  // -n 1..1000

@@ -36,6 +36,10 @@ struct DataplaneConfig {
     // --mirror-encap (live, a separate --rx-port): remote mirrors in VXLAN, GENEVE, ERSPAN or
     // gretap are decapsulated before sharding (lib/mirror, docs/mirrors.md).
     mirror::DecapConfig mirror_encap;
+    // --mirror-ip (live, a separate --rx-port): ARP requests for this address on the mirror
+    // port are answered with the port's MAC (a tunnel sender resolves it; docs/mirrors.md).
+    std::optional<net::Ipv4Addr> mirror_ip;
+    std::uint8_t mirror_prefix = 32;
     // -F: a libpcap expression; the frames it rejects are dropped, counted as
     // drop_capture_filter (filtered). Live: run with rte_bpf on each mirrored frame after
     // decapsulation, before sharding; offline: by the capture reader, compiled for the

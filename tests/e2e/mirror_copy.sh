@@ -14,7 +14,8 @@
 #   copy:tx0 ── tgt:dp0     dpcopy's TX port (--ip 198.18.1.9) and the target nginx 198.18.1.2,
 #                           which routes the fake clients 198.19.0.0/16 back to dpcopy.
 # dpcopy runs two workers: worker 0 reads the mirror, decapsulates and shards by the inner
-# 4-tuple. Every frame dpcopy reads is a VXLAN datagram made by the kernel. For each load the target
+# 4-tuple. Every frame dpcopy reads is a VXLAN datagram made by the kernel (the last case,
+# --mirror-ip, removes the static neighbour entry: the kernel must learn dpcopy's RX port by ARP). For each load the target
 # must serve exactly the online server's requests (times -n); the report must count the
 # decapsulated frames and, with two mirror sessions and vni=43, the other session's frames
 # as not selected (filtered), nothing lost to decapsulation.
@@ -61,6 +62,19 @@ mirror_to vx42 vx43 || exit 1
 if run_case vxlan_two_sessions 2 --mirror-encap vxlan,vni=43; then
   check_report "vxlan_two_sessions: VNI 42 not selected (filtered), as many as VNI 43 taken" \
     'm["reject_not_selected"] > 600 and abs(m["reject_not_selected"] - m["decap_vxlan"]) <= m["decap_vxlan"] // 20 and r["filtered"].get("mirror_reject_not_selected") == m["reject_not_selected"]'
+fi
+
+# ---- --mirror-ip: no static neighbour entry, the kernel resolves 198.18.5.2 by ARP -------
+mirror_to vx42 || exit 1
+ip -n "$(rig_ns onl)" neigh del 198.18.5.2 dev und0 || exit 1
+if [ -z "$(ip -n "$(rig_ns onl)" neigh show 198.18.5.2 dev und0)" ]; then ok "mirror_ip: no neighbour entry for the tunnel's remote before"
+else bad mirror_ip "a neighbour entry is left: $(ip -n "$(rig_ns onl)" neigh show 198.18.5.2 dev und0)"; fi
+if run_case mirror_ip 1 --mirror-ip 198.18.5.2/24; then
+  neigh=$(ip -n "$(rig_ns onl)" neigh show 198.18.5.2 dev und0)
+  if grep -q "lladdr $RX_MAC" <<<"$neigh" && ! grep -q PERMANENT <<<"$neigh"; then ok "mirror_ip: the kernel learnt dpcopy's mirror port by ARP ($neigh)"
+  else bad mirror_ip "neighbour entry: '$neigh', RX port $RX_MAC"; fi
+  check_report "mirror_ip: ARP answered on the mirror port, VXLAN frames taken, no reject" \
+    'r["io"]["mirror_arp_replies"] >= 1 and m["decap_vxlan"] > 600 and all(v == 0 for k, v in m.items() if k.startswith("reject_"))'
 fi
 
 echo "e2e-mirror: $pass passed, $fail failed"
