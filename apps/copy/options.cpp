@@ -69,10 +69,11 @@ EAL options: dpcopy --help
   -x, --transfer MAP[,MAP...]    MAP = [ONLINE_IP:]PORT-TARGET_IP:PORT (required)
   -i, --pcap FILE                offline: replay a pcap or pcapng file (default: live, from --rx-port)
       --mirror-encap MODE[,vni=N][,session=N]
-                                 live: remote mirrors on --rx-port; MODE = auto (VXLAN on UDP 4789,
-                                 GENEVE on 6081, ERSPAN, gretap; other frames as they are), none,
-                                 vxlan[:PORT], geneve[:PORT], erspan, gretap (default auto;
-                                 vni=/session= keep one mirror session; docs/mirrors.md)
+                                 remote mirrors on --rx-port (or in -i's capture); MODE = auto (VXLAN
+                                 on UDP 4789, GENEVE on 6081, ERSPAN, gretap; other frames as they
+                                 are), none, vxlan[:PORT], geneve[:PORT], erspan, gretap (default
+                                 auto live, none with -i; vni=/session= keep one mirror session;
+                                 docs/mirrors.md)
       --mirror-ip IP/PREFIX      live: answer ARP for IP on a separate --rx-port, so a tunnel
                                  sender resolves dpcopy's mirror port without a static entry
   -F, --filter EXPR              copy only the frames EXPR matches (libpcap/tcpdump syntax; live: the
@@ -191,8 +192,8 @@ void read_copy_options(OptionParser& p, CopyOptions& o) {
         if (p.given("max-gap")) p.fail("dpcopy: --max-gap needs -i/--pcap (it applies to offline replay only)");
         if (p.given("speed") && o.speed != 1.0)
             p.fail("dpcopy: --speed needs -i/--pcap (live traffic is replayed as it arrives)");
-    } else if (p.given("mirror-encap")) {
-        p.fail("dpcopy: --mirror-encap applies to live input (--rx-port); offline captures are read as they are");
+    } else if (!p.given("mirror-encap")) {
+        o.mirror_encap.mode = mirror::EncapMode::none;  // offline: read as they are unless asked
     }
     if (o.mirror_ip) {
         if (o.offline()) p.fail("dpcopy: --mirror-ip applies to live input (--rx-port)");

@@ -22,7 +22,7 @@ inline constexpr std::uint32_t kDefaultMaxGapMs = 60000;
 struct CopyOptions {
     std::vector<TransferMap> transfer;           // -x, at least one
     std::optional<std::string> pcap_file;        // -i: offline replay; nullopt = live from rx_port
-    mirror::DecapConfig mirror_encap;            // --mirror-encap (live; default auto)
+    mirror::DecapConfig mirror_encap;            // --mirror-encap (default auto live, none with -i)
     std::optional<std::string> filter;           // -F: pcap syntax, checked with pcap_compile (EN10MB)
     std::optional<ClientPool> clients;           // -c: nullopt = keep the original client addresses
     std::vector<Endpoint> intercepts;            // -s: ports resolved (never nullopt); empty = responses on tx_port

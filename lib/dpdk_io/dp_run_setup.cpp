@@ -449,8 +449,10 @@ bool Run::start_metrics(std::string& err, int& status) {
 }
 
 // -F, compiled once: live for rte_bpf (JIT where DPDK has one), offline by the reader for
-// the capture's link type. A bad expression is bad input: status 2.
+// the capture's link type (after the reader's --mirror-encap, set here too). A bad
+// expression is bad input: status 2.
 bool Run::setup_filter(std::string& err, int& status) {
+    if (cfg_.capture && cfg_.decap_capture) cfg_.capture->set_decap(cfg_.mirror_encap);
     if (!cfg_.filter) return true;
     const bool ok = cfg_.capture ? cfg_.capture->set_filter(*cfg_.filter, err)
                                  : (filter_ = BpfFilter::compile(*cfg_.filter, err)) != nullptr;

@@ -96,6 +96,10 @@ TEST_CASE("dpcopy: accepted values of every option", "[cli][copy]") {
          [](auto& o) { return o.mirror_encap.mode == mirror::EncapMode::vxlan && o.mirror_encap.vxlan_udp_port == 8472 &&
                               o.mirror_encap.select_vni && o.mirror_encap.vni == 42; }, "--mirror-encap vxlan:8472,vni=42"},
         {with_x({"--mirror-encap", "none"}), [](auto& o) { return o.mirror_encap.mode == mirror::EncapMode::none; }, "--mirror-encap none"},
+        {with_x({"-i", pcap}), [](auto& o) { return o.mirror_encap.mode == mirror::EncapMode::none; }, "-i: --mirror-encap default none"},
+        {with_x({"-i", pcap, "--mirror-encap", "erspan,session=7"}),
+         [](auto& o) { return o.mirror_encap.mode == mirror::EncapMode::erspan && o.mirror_encap.select_session &&
+                              o.mirror_encap.session == 7; }, "-i with --mirror-encap erspan,session=7"},
         {with_x({"--rx-port", "1", "--mirror-ip", "10.0.5.2/24"}),
          [](auto& o) { return o.mirror_ip && o.mirror_ip->ip.to_string() == "10.0.5.2" && o.mirror_ip->prefix == 24; },
          "--mirror-ip on a separate --rx-port"},
@@ -199,7 +203,6 @@ TEST_CASE("dpcopy: rejected values of every option, one line naming option and v
         {with_x({"--max-gap", "10"}), "--max-gap needs -i/--pcap"},
         {with_x({"--mirror-encap", "vxlam"}), "unknown encapsulation 'vxlam'"},
         {with_x({"--mirror-encap", "erspan,vni=1x"}), "expected vni=N"},
-        {with_x({"-i", pcap, "--mirror-encap", "vxlan"}), "--mirror-encap applies to live input"},
         {with_x({"--mirror-ip", "10.0.5.2/24"}), "--mirror-ip needs a separate --rx-port"},
         {with_x({"-i", pcap, "--rx-port", "1", "--mirror-ip", "10.0.5.2/24"}), "--mirror-ip applies to live input"},
         {with_x({"--rx-port", "1", "--ip", "10.0.5.2/24", "--mirror-ip", "10.0.5.2/24"}), "is also dpcopy's --ip address"},

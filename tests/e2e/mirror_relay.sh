@@ -15,6 +15,8 @@
 #   counted under its own encapsulation (telemetry), with no reject at the end.
 # Case 2 (-n 2, --mirror-encap erspan,session=200): two ERSPAN II sessions, 100 and 200,
 #   carry the same frames; session 200 is copied twice, session 100 counted as not selected.
+# Case 3 (offline): the mirror port recorded by tcpdump during a load of those two sessions,
+#   replayed with -i, --mirror-encap erspan,session=200 and -F on the inner frame.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 DPCOPY=$(realpath "$1")
@@ -77,6 +79,35 @@ if start_copy relay_two_sessions -n 2 --mirror-encap erspan,session=200; then
   check_report "relay_two_sessions: session 100 not selected (filtered), as many as session 200 taken" \
     'm["decap_erspan2"] > 500 and m["reject_not_selected"] > 500 and abs(m["reject_not_selected"] - m["decap_erspan2"]) <= m["decap_erspan2"] // 20 and r["filtered"].get("mirror_reject_not_selected") == m["reject_not_selected"]'
 fi
+
+# ---- offline: a capture of the mirror port (the two ERSPAN II sessions), replayed with -i
+# --mirror-encap erspan,session=200 and -F on the inner frame (on the outer GRE frames
+# 'tcp port 80' would match nothing) ------------------------------------------------------
+CAP="$RIG_TMP/mirror_port.pcap"
+rig_tcpdump copy rx0 "$CAP" ""
+TCPDUMP_PID=$RIG_LAST_PID
+: > "$ONL_LOG"
+rig_exec cli ab -q -k -n 60 -c 3 http://198.18.0.2/ >"$RIG_TMP/client.log" 2>&1
+rig_exec cli bash -c 'for i in 1 2; do curl -s -o /dev/null http://198.18.0.2/large; done'
+rig_tcpdump_stop "$TCPDUMP_PID"
+exp=$(lines "$ONL_LOG" '198\.18\.0\.1')
+: > "$TGT_LOG"
+prefix="dpcmrel$$_off"
+timeout 120 ip netns exec "$(rig_ns copy)" "$DPCOPY" --no-huge -m 512 --no-pci -l 0 --file-prefix "$prefix" \
+  --log-level 'lib.*:warning' --vdev net_af_packet0,iface=tx0 -- -i "$CAP" --speed 0 \
+  -x 80-198.18.1.2:80 -c 198.19.0.0/16 --ip 198.18.1.9/24 --mirror-encap erspan,session=200 \
+  -F 'host 198.18.0.2 and tcp port 80' --stats-interval 0 --report "$RIG_TMP/offline.json" >"$RIG_TMP/offline.out" 2>&1
+rc=$?
+rm -rf "/var/run/dpdk/$prefix"
+sleep 0.5
+got=$(lines "$TGT_LOG" '198\.19\.[0-9.]+')
+if [ $rc -eq 0 ] && [ "$(count "$exp")" -gt 0 ] && [ "$exp" == "$got" ]; then
+  ok "offline -i mirror capture: target served the $(count "$got") online requests"
+else bad "offline -i mirror capture" "dpcopy exited $rc; target served $(count "$got"), online $(count "$exp")"; tail -5 "$RIG_TMP/offline.out"; fi
+COPY_REPORT="$RIG_TMP/offline.json"
+check_report "offline: ERSPAN II decapsulated by the reader, session 100 not selected, -F on the inner frame" \
+  'm["decap_erspan2"] > 150 and abs(m["reject_not_selected"] - m["decap_erspan2"]) <= m["decap_erspan2"] // 20 and r["filtered"].get("mirror_reject_not_selected") == m["reject_not_selected"] and r["io"]["drop_capture_filter"] < m["decap_erspan2"] // 10'
+
 grep -v '^ready$' "$RIG_TMP/relay.out" | head -3
 
 echo "e2e-mirror-relay: $pass passed, $fail failed"
