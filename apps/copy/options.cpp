@@ -22,6 +22,7 @@ po::options_description copy_description() {
         ("transfer,x", po::value<L>(), "")
         ("pcap,i", po::value<S>(), "")
         ("mirror-encap", po::value<S>(), "")
+        ("mirror-ip", po::value<S>(), "")
         ("filter,F", po::value<S>(), "")
         ("clients,c", po::value<L>(), "")
         ("intercept,s", po::value<L>(), "")
@@ -68,10 +69,13 @@ EAL options: dpcopy --help
   -x, --transfer MAP[,MAP...]    MAP = [ONLINE_IP:]PORT-TARGET_IP:PORT (required)
   -i, --pcap FILE                offline: replay a pcap or pcapng file (default: live, from --rx-port)
       --mirror-encap MODE[,vni=N][,session=N]
-                                 live: remote mirrors on --rx-port; MODE = auto (VXLAN on UDP 4789,
-                                 GENEVE on 6081, ERSPAN, gretap; other frames as they are), none,
-                                 vxlan[:PORT], geneve[:PORT], erspan, gretap (default auto;
-                                 vni=/session= keep one mirror session; docs/mirrors.md)
+                                 remote mirrors on --rx-port (or in -i's capture); MODE = auto (VXLAN
+                                 on UDP 4789, GENEVE on 6081, ERSPAN, gretap; other frames as they
+                                 are), none, vxlan[:PORT], geneve[:PORT], erspan, gretap (default
+                                 auto live, none with -i; vni=/session= keep one mirror session;
+                                 docs/mirrors.md)
+      --mirror-ip IP/PREFIX      live: answer ARP for IP on a separate --rx-port, so a tunnel
+                                 sender resolves dpcopy's mirror port without a static entry
   -F, --filter EXPR              copy only the frames EXPR matches (libpcap/tcpdump syntax; live: the
                                  inner frame of a remote mirror); both directions of a session
                                  must pass: name the service, e.g. 'host 10.0.0.5 and port 80'
@@ -134,6 +138,7 @@ void read_copy_options(OptionParser& p, CopyOptions& o) {
            o.filter);
     p.take("intercept", parse_endpoint_list, o.intercepts);
     p.take("ip", parse_ifaddr, o.ip);
+    p.take("mirror-ip", parse_ifaddr, o.mirror_ip);
     p.take("gateway", parse_host_ipv4, o.gateway);
     p.take("vlan", parse_vlan_ids, o.vlan);
     p.take("multiply", uint_in<std::uint32_t>(1, 1000), o.multiply);
@@ -187,8 +192,15 @@ void read_copy_options(OptionParser& p, CopyOptions& o) {
         if (p.given("max-gap")) p.fail("dpcopy: --max-gap needs -i/--pcap (it applies to offline replay only)");
         if (p.given("speed") && o.speed != 1.0)
             p.fail("dpcopy: --speed needs -i/--pcap (live traffic is replayed as it arrives)");
-    } else if (p.given("mirror-encap")) {
-        p.fail("dpcopy: --mirror-encap applies to live input (--rx-port); offline captures are read as they are");
+    } else if (!p.given("mirror-encap")) {
+        o.mirror_encap.mode = mirror::EncapMode::none;  // offline: read as they are unless asked
+    }
+    if (o.mirror_ip) {
+        if (o.offline()) p.fail("dpcopy: --mirror-ip applies to live input (--rx-port)");
+        else if (o.rx_port == o.tx_port)
+            p.fail("dpcopy: --mirror-ip needs a separate --rx-port (on the TX port, --ip answers ARP)");
+        else if (o.ip && o.ip->ip == o.mirror_ip->ip)
+            p.fail_value("mirror-ip", "is also dpcopy's --ip address");
     }
     if (!o.intercepts.empty() && !o.ip)
         p.fail("dpcopy: -s/--intercept needs --ip IP/PREFIX (the address control datagrams come from)");

@@ -22,11 +22,12 @@ inline constexpr std::uint32_t kDefaultMaxGapMs = 60000;
 struct CopyOptions {
     std::vector<TransferMap> transfer;           // -x, at least one
     std::optional<std::string> pcap_file;        // -i: offline replay; nullopt = live from rx_port
-    mirror::DecapConfig mirror_encap;            // --mirror-encap (live; default auto)
+    mirror::DecapConfig mirror_encap;            // --mirror-encap (default auto live, none with -i)
     std::optional<std::string> filter;           // -F: pcap syntax, checked with pcap_compile (EN10MB)
     std::optional<ClientPool> clients;           // -c: nullopt = keep the original client addresses
     std::vector<Endpoint> intercepts;            // -s: ports resolved (never nullopt); empty = responses on tx_port
     std::optional<IfAddr> ip;                    // --ip (required with -s)
+    std::optional<IfAddr> mirror_ip;             // --mirror-ip (live, a separate --rx-port)
     std::optional<net::Ipv4Addr> gateway;        // --gateway (requires --ip, on-link)
     std::vector<std::uint16_t> vlan;             // --vlan: 0, 1 or 2 VLAN IDs (1..4094), outer first
     std::uint32_t multiply = 1;                  // -n 1..1000

@@ -55,6 +55,11 @@ io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
     c.max_gap_ns = std::uint64_t{opt.max_gap_ms} * session::kMs;
     c.rx_port = opt.rx_port;
     c.mirror_encap = opt.mirror_encap;
+    c.decap_capture = opt.offline() && opt.mirror_encap.mode != mirror::EncapMode::none;
+    if (opt.mirror_ip) {
+        c.mirror_ip = opt.mirror_ip->ip;
+        c.mirror_prefix = opt.mirror_ip->prefix;
+    }
     c.filter = opt.filter;
     c.tx_port = opt.tx_port;
     if (opt.ip) {

@@ -70,6 +70,16 @@ bool CaptureReader::set_filter(const std::string& expr, std::string& err) {
     return true;
 }
 
+// -F on a record, or on the inner frame a decapsulated record holds (outer_len > 0; Ethernet
+// like the record, so the filter compiled for the file's link type applies).
+bool CaptureReader::passes_filter(const pcap_pkthdr& hdr, net::ConstBytes data, std::uint32_t outer_len) const {
+    if (outer_len == 0) return pcap_offline_filter(&filter_->prog, &hdr, data.data()) != 0;
+    pcap_pkthdr inner = hdr;
+    inner.caplen = static_cast<bpf_u_int32>(data.size());
+    inner.len = hdr.len - std::min(hdr.len, outer_len);
+    return pcap_offline_filter(&filter_->prog, &inner, data.data()) != 0;
+}
+
 bool CaptureReader::supported_datalink(int dlt) noexcept {
     switch (dlt) {
     case DLT_EN10MB:
@@ -155,11 +165,19 @@ ReadStatus CaptureReader::next(CaptureFrame& out) {
             return ReadStatus::error;
         }
         ++stats_.frames;
-        if (filter_ && pcap_offline_filter(&filter_->prog, hdr, bytes) == 0) {
+        net::ConstBytes data(bytes, hdr->caplen);
+        std::uint32_t outer_len = 0;  // --mirror-encap: the outer headers cut off
+        if (decap_.mode != mirror::EncapMode::none && dlt_ == DLT_EN10MB) {
+            const mirror::Decapsulated d = mirror::decapsulate(data, decap_);
+            ++stats_.decap[d.outcome];
+            if (!d.ok()) continue;
+            data = d.inner(data);
+            outer_len = d.inner_off;
+        }
+        if (filter_ && !passes_filter(*hdr, data, outer_len)) {
             ++stats_.filtered;
             continue;
         }
-        net::ConstBytes data(bytes, hdr->caplen);
         // A pcap record's seconds are an unsigned 32-bit field (up to 2106) that libpcap
         // sign-extends into tv_sec: read past 2038 as what they are, not as before 1970
         // (pcapng timestamps are 64-bit and never negative here).
@@ -167,7 +185,7 @@ ReadStatus CaptureReader::next(CaptureFrame& out) {
                                                      : static_cast<std::uint64_t>(hdr->ts.tv_sec);
         out.ts_ns = sec * 1'000'000'000ULL +
                     static_cast<std::uint64_t>(hdr->ts.tv_usec);  // tv_usec holds ns at NANO precision
-        out.wire_len = hdr->len;
+        out.wire_len = hdr->len - std::min(hdr->len, outer_len);
         out.truncated = hdr->caplen < hdr->len;
         if (out.truncated) ++stats_.truncated;
 

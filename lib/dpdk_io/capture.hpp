@@ -7,8 +7,11 @@
 #include <memory>
 #include <string>
 
+#include "lib/mirror/decap.hpp"
 #include "lib/rewrite/bytes.hpp"
 #include "lib/rewrite/parse.hpp"
+
+struct pcap_pkthdr;  // <pcap/pcap.h>, only in capture.cpp
 
 namespace dpcopy::io {
 
@@ -26,6 +29,7 @@ struct CaptureStats {
     std::uint64_t not_ipv4 = 0;       // cooked/loopback records of another protocol (skipped)
     std::uint64_t bad_link_header = 0;// records too short for their link-layer header (skipped)
     std::uint64_t filtered = 0;       // records the -F filter rejected (skipped)
+    mirror::DecapCounters decap;      // --mirror-encap with -i: Ethernet records by outcome
 };
 
 enum class ReadStatus : std::uint8_t { frame, end, error };
@@ -45,6 +49,11 @@ public:
     // `err` set ("invalid value 'EXPR' for option --filter: <libpcap's message>").
     bool set_filter(const std::string& expr, std::string& err);
     bool has_filter() const noexcept { return filter_ != nullptr; }
+    // --mirror-encap with -i (a capture of a remote mirror's port): each Ethernet record is
+    // decapsulated before -F sees it (the filter runs on the inner frame, as live); refused
+    // records are skipped, counted in stats().decap by reason. Mode none (the default
+    // offline): records are read as they are and not counted there.
+    void set_decap(const mirror::DecapConfig& cfg) noexcept { decap_ = cfg; }
     // Starts again from the first record (for --loop). False with err() set on failure.
     bool rewind();
 
@@ -64,11 +73,18 @@ public:
 private:
     CaptureReader() = default;
     bool open_handle(std::string& err);
+    bool passes_filter(const ::pcap_pkthdr& hdr, net::ConstBytes data, std::uint32_t outer_len) const;
 
     std::string path_;
     void* pcap_ = nullptr;  // pcap_t*, kept opaque so users of this header need no pcap.h
     struct Filter;
     std::unique_ptr<Filter> filter_;  // -F (bpf_program), kept over rewind()
+    mirror::DecapConfig decap_ = no_decap();
+    static mirror::DecapConfig no_decap() noexcept {
+        mirror::DecapConfig c;
+        c.mode = mirror::EncapMode::none;
+        return c;
+    }
     int dlt_ = 0;
     std::uint64_t size_ = 0;
     CaptureStats stats_;

@@ -127,6 +127,7 @@ RunSnapshot Run::snapshot(bool final_read) {
         max_request_delay = std::max(max_request_delay, p.max_request_delay_ns);
     }
     s.io += feed_ctr_;
+    if (cfg_.capture) s.mirror_decap += cfg_.capture->stats().decap;  // -i with --mirror-encap
     for (std::uint16_t id : ports_up_)  // live: the mirror's own drops are lost
         if (auto ps = port_stats(id, !cfg_.capture && id == cfg_.rx_port)) s.ports.push_back(*ps);
     if (feeder_) {

@@ -33,9 +33,15 @@ struct DataplaneConfig {
     // otherwise stall the replay); nullopt keeps every gap (tests only; dpcopy always bounds).
     std::optional<std::uint64_t> max_gap_ns = std::uint64_t{60} * 1'000'000'000ULL;
     std::uint16_t rx_port = 0;                // live: mirrored frames
-    // --mirror-encap (live, a separate --rx-port): remote mirrors in VXLAN, GENEVE, ERSPAN or
-    // gretap are decapsulated before sharding (lib/mirror, docs/mirrors.md).
+    // --mirror-encap (live, a separate --rx-port; offline, by the capture reader): remote
+    // mirrors in VXLAN, GENEVE, ERSPAN or gretap are decapsulated before sharding (lib/mirror,
+    // docs/mirrors.md).
     mirror::DecapConfig mirror_encap;
+    bool decap_capture = false;  // offline: the reader applies mirror_encap (-i with --mirror-encap)
+    // --mirror-ip (live, a separate --rx-port): ARP requests for this address on the mirror
+    // port are answered with the port's MAC (a tunnel sender resolves it; docs/mirrors.md).
+    std::optional<net::Ipv4Addr> mirror_ip;
+    std::uint8_t mirror_prefix = 32;
     // -F: a libpcap expression; the frames it rejects are dropped, counted as
     // drop_capture_filter (filtered). Live: run with rte_bpf on each mirrored frame after
     // decapsulation, before sharding; offline: by the capture reader, compiled for the

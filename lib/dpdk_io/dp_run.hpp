@@ -47,6 +47,7 @@ private:
     bool create_workers(const net::MacAddr& mac, std::string& err);
     void start_compare_thread();
     void wire_workers();
+    void wire_mirror_ip();
     bool start_metrics(std::string& err, int& status);  // --metrics: the Prometheus endpoint
     void log_mode();
     bool launch_workers(std::string& err);

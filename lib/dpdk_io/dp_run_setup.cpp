@@ -386,6 +386,24 @@ bool Run::create_workers(const net::MacAddr& mac, std::string& err) {
     return true;
 }
 
+// --mirror-ip: each worker reading the mirror (worker 0, or worker k its RSS queue k) answers
+// ARP for the address with the mirror port's MAC, on TX queue 0 (k), otherwise idle.
+void Run::wire_mirror_ip() {
+    rte_ether_addr a{};
+    rte_eth_macaddr_get(cfg_.rx_port, &a);
+    HostConfig hc;
+    std::memcpy(hc.mac.b.data(), a.addr_bytes, 6);
+    hc.mac = effective_mac(hc.mac, cfg_.rx_port);
+    hc.ip = cfg_.mirror_ip;
+    hc.prefix = cfg_.mirror_prefix;
+    const std::size_t readers = rss_direct_ ? workers_.size() : 1;
+    for (std::size_t k = 0; k < readers; ++k) {
+        Worker& w = *workers_[k];
+        w.mirror_host.emplace(hc);
+        w.mirror_reply.init(cfg_.rx_port, static_cast<std::uint16_t>(k), pool_, &w.ctr);
+    }
+}
+
 // Worker 0's duties (RX queues, host stack, control client, hand-offs), RSS queues, and
 // the state the telemetry thread reads.
 void Run::wire_workers() {
@@ -397,6 +415,7 @@ void Run::wire_workers() {
     if (rss_direct_)
         for (std::uint32_t k = 0; k < nw; ++k)
             workers_[k]->direct_rx = Worker::RxQueue{cfg_.rx_port, static_cast<std::uint16_t>(k), true};
+    if (cfg_.mirror_ip && !cfg_.capture && cfg_.rx_port != cfg_.tx_port) wire_mirror_ip();
     w0.control = control_.get();
     w0.pool = pool_;
     w0.wall.anchor(0, control_wall0_);  // clock 0 = control_wall0_; re-anchored every second
@@ -430,8 +449,10 @@ bool Run::start_metrics(std::string& err, int& status) {
 }
 
 // -F, compiled once: live for rte_bpf (JIT where DPDK has one), offline by the reader for
-// the capture's link type. A bad expression is bad input: status 2.
+// the capture's link type (after the reader's --mirror-encap, set here too). A bad
+// expression is bad input: status 2.
 bool Run::setup_filter(std::string& err, int& status) {
+    if (cfg_.capture && cfg_.decap_capture) cfg_.capture->set_decap(cfg_.mirror_encap);
     if (!cfg_.filter) return true;
     const bool ok = cfg_.capture ? cfg_.capture->set_filter(*cfg_.filter, err)
                                  : (filter_ = BpfFilter::compile(*cfg_.filter, err)) != nullptr;

@@ -38,6 +38,36 @@ struct ZeroCopyPools {
 };
 constexpr std::size_t kInlinePayload = 256;
 
+// --mirror-ip: the few frames sent on the mirror port (ARP replies), each at once on
+// `queue` (the mirror port's TX queues idle otherwise); counted as mirror_arp_replies.
+class MirrorReplySink final : public session::FrameSink {
+public:
+    void init(std::uint16_t port, std::uint16_t queue, rte_mempool* pool, IoCounters* ctr) {
+        port_ = port;
+        queue_ = queue;
+        pool_ = pool;
+        ctr_ = ctr;
+    }
+    void emit(net::ConstBytes frame) override {
+        rte_mbuf* m = frame_to_mbuf(pool_, frame);
+        if (!m) {
+            ++(*ctr_)[IoCounter::drop_no_mbuf];
+            return;
+        }
+        if (rte_eth_tx_burst(port_, queue_, &m, 1) == 1) {
+            ++(*ctr_)[IoCounter::mirror_arp_replies];
+        } else {
+            rte_pktmbuf_free(m);
+            ++(*ctr_)[IoCounter::drop_tx_full];
+        }
+    }
+
+private:
+    std::uint16_t port_ = 0, queue_ = 0;
+    rte_mempool* pool_ = nullptr;
+    IoCounters* ctr_ = nullptr;
+};
+
 class TxSink final : public session::FrameSink {
 public:
     // `guard`: what may leave (lib/rewrite/egress_guard.hpp); every frame passes it.

@@ -43,6 +43,7 @@
 #include "lib/mirror/decap.hpp"
 #include "lib/dpdk_io/bpf_filter.hpp"
 #include "lib/rewrite/egress_guard.hpp"
+#include "lib/rewrite/headers.hpp"
 #include "lib/session/engine.hpp"
 
 namespace dpcopy::io::dp {
@@ -141,6 +142,10 @@ struct Worker {
     const mirror::DecapConfig* decap_config = nullptr;  // live: --mirror-encap
     const BpfFilter* filter = nullptr;                  // live: -F
     mirror::DecapCounters decap;
+    // --mirror-ip: ARP for it on the mirror port, answered by this worker's own host stack
+    // (every worker that reads mirror queues has one; set by Run::wire_workers)
+    std::optional<HostStack> mirror_host;
+    MirrorReplySink mirror_reply;
     rte_ring* from_main = nullptr;   // captured frames (main -> this)
     rte_ring* from_rx = nullptr;     // target/live frames (worker 0 -> this); null for worker 0
     std::vector<std::uint8_t> scratch = std::vector<std::uint8_t>(kMaxFrame);
@@ -339,9 +344,31 @@ struct Worker {
         return true;
     }
 
+    // --mirror-ip: an ARP request for it (untagged or tagged) is answered and consumed; any
+    // other frame, ARP included (a local SPAN copies ARP too), is a mirrored one.
+    bool answered_mirror_arp(rte_mbuf* m, std::uint64_t now) {
+        if (!mirror_host || m->data_len < 14) return false;
+        const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
+        std::size_t off = 12;
+        while (off + 4 <= m->data_len && ((p[off] == 0x81 && p[off + 1] == 0x00) || (p[off] == 0x88 && p[off + 1] == 0xa8)))
+            off += 4;
+        if (off + 2 > m->data_len || p[off] != 0x08 || p[off + 1] != 0x06) return false;
+        const net::ConstBytes f = mbuf_bytes(m, scratch);
+        net::PacketView v;
+        if (net::parse_frame(f, v, net::LinkType::ethernet, true) != net::ParseError::ok || v.l3 != net::L3Kind::arp)
+            return false;
+        const net::ArpPkt a = net::ArpPkt::read(f.subspan(v.l3_off, net::ArpPkt::size));
+        if (a.op != net::ArpPkt::op_request || !mirror_host->answers_for(a.tpa)) return false;
+        ++ctr[IoCounter::rx_host];
+        mirror_host->on_frame(f, v, now, mirror_reply);
+        rte_pktmbuf_free(m);
+        return true;
+    }
+
     void handle_mirror(rte_mbuf* m, bool direct, std::uint64_t now) {
         ++ctr[IoCounter::rx_frames];
         ctr[IoCounter::rx_bytes] += m->pkt_len;
+        if (answered_mirror_arp(m, now)) return;
         if (!decapsulate_mirror(m)) return;
         net::PacketView v;
         bool parsed = false;

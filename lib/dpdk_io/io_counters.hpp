@@ -48,6 +48,7 @@ namespace dpcopy::io {
     X(arp_ignored, "ARP frames for other hosts, or replies we did not ask for")                        \
     X(icmp_echo_replies, "ICMP echo replies sent for --ip")                                            \
     X(icmp_ignored, "ICMP frames not an echo request for --ip")                                        \
+    X(mirror_arp_replies, "ARP replies sent on the mirror port for --mirror-ip")                       \
     /* the poll loops (IdlePolicy) */                                                                  \
     X(idle_sleeps, "sleeps of the poll loops with nothing to do (--idle-sleep; 0 with --busy-poll)")   \
     /* offline source */                                                                               \

@@ -14,7 +14,8 @@
 #   copy:tx0 ── tgt:dp0     dpcopy's TX port (--ip 198.18.1.9) and the target nginx 198.18.1.2,
 #                           which routes the fake clients 198.19.0.0/16 back to dpcopy.
 # dpcopy runs two workers: worker 0 reads the mirror, decapsulates and shards by the inner
-# 4-tuple. Every frame dpcopy reads is a VXLAN datagram made by the kernel. For each load the target
+# 4-tuple. Every frame dpcopy reads is a VXLAN datagram made by the kernel (the last case,
+# --mirror-ip, removes the static neighbour entry: the kernel must learn dpcopy's RX port by ARP). For each load the target
 # must serve exactly the online server's requests (times -n); the report must count the
 # decapsulated frames and, with two mirror sessions and vni=43, the other session's frames
 # as not selected (filtered), nothing lost to decapsulation.
@@ -23,70 +24,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 DPCOPY=$(realpath "$1")
 source "$here/lib/rig.sh"
 source "$here/lib/live_checks.sh"
+source "$here/lib/mirror_rig.sh"
 pass=0; fail=0
 ok()  { echo "PASS $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
 
-rig_init mirr
-for r in cli onl copy tgt; do rig_add_ns $r || exit 1; done
-rig_link cli eth0 onl eth0 && rig_link onl und0 copy rx0 && rig_link copy tx0 tgt dp0 || exit 1
-for r in cli onl; do ip -n "$(rig_ns $r)" link set eth0 mtu 1400; done
-rig_addr cli eth0 198.18.0.1/24; rig_addr onl eth0 198.18.0.2/24
-rig_addr onl und0 198.18.5.1/24
-rig_addr tgt dp0 198.18.1.2/24
-ip -n "$(rig_ns tgt)" route replace 198.19.0.0/16 via 198.18.1.9
-RX_MAC=$(ip -n "$(rig_ns copy)" -o link show rx0 | sed -nE 's/.*link\/ether ([0-9a-f:]+).*/\1/p')
+mirror_rig_up mirr || exit 1
 ip -n "$(rig_ns onl)" neigh replace 198.18.5.2 lladdr "$RX_MAC" dev und0 nud permanent || exit 1
 for vni in 42 43; do
   ip -n "$(rig_ns onl)" link add vx$vni type vxlan id $vni local 198.18.5.1 remote 198.18.5.2 dstport 4789 dev und0 || exit 1
   rig_exec onl ethtool -K vx$vni tso off gso off tx off >/dev/null 2>&1
   ip -n "$(rig_ns onl)" link set vx$vni up
 done
-rig_exec onl tc qdisc add dev eth0 clsact || exit 1
-# mirror_to VNI...: the online port's frames, both directions, into those vxlan devices
-mirror_to() {
-  local dir vni
-  for dir in ingress egress; do
-    rig_exec onl tc filter del dev eth0 "$dir" 2>/dev/null
-    local actions=()
-    for vni in "$@"; do actions+=(action mirred egress mirror dev "vx$vni"); done
-    rig_exec onl tc filter add dev eth0 "$dir" protocol all u32 match u32 0 0 "${actions[@]}" || return 1
-  done
-}
-rig_nginx onl 198.18.0.2 80 || exit 1
-ONL_LOG=$RIG_NGINX_LOG
-rig_nginx tgt 198.18.1.2 80 || exit 1
-TGT_LOG=$RIG_NGINX_LOG
-[ -n "${E2E_KEEP:-}" ] && trap 'mkdir -p "$E2E_KEEP"; cp -r "$RIG_TMP"/. "$E2E_KEEP"/; rig_cleanup' EXIT
-
-
-COPY_PID=""; COPY_OUT=""; COPY_REPORT=""; run_no=0
-start_copy() {  # NAME [dpcopy options]
-  local name=$1 i; shift
-  run_no=$((run_no + 1))
-  COPY_OUT="$RIG_TMP/$name.out"; COPY_REPORT="$RIG_TMP/$name.json"; COPY_PREFIX="dpcmirr$$_$run_no"
-  rig_bg copy "$DPCOPY" --no-huge -m 512 --no-pci --lcores '(0-2)@(0-1)' --file-prefix "$COPY_PREFIX" \
-    --log-level 'lib.*:warning' --vdev net_af_packet0,iface=rx0 --vdev net_af_packet1,iface=tx0 -- \
-    -x 80-198.18.1.2:80 -c 198.19.0.0/16 --ip 198.18.1.9/24 --rx-port 0 --tx-port 1 \
-    --stats-interval 1 --report "$COPY_REPORT" "$@" >"$COPY_OUT" 2>&1
-  COPY_PID=$RIG_LAST_PID
-  for i in $(seq 600); do
-    grep -q "; copying" "$COPY_OUT" && return 0
-    kill -0 "$COPY_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  bad "$name" "dpcopy did not start copying"; tail -5 "$COPY_OUT"; stop_copy; return 1
-}
-
-# check_report CASE PYTHON-EXPR: the expression over `m` (report["mirror"]), `r` (the report)
-check_report() {
-  if python3 - "$COPY_REPORT" "$2" <<'PY'; then ok "$1"; else bad "$1" "report: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r.get("mirror"), r.get("lost"), r.get("filtered"))' "$COPY_REPORT" 2>&1)"; fi
-import json, sys
-r = json.load(open(sys.argv[1]))
-m = r["mirror"]
-sys.exit(0 if eval(sys.argv[2]) else 1)
-PY
-}
 
 run_case() {  # NAME MULT [dpcopy options]
   local name=$1 mult=$2; shift 2
@@ -102,17 +51,30 @@ run_case() {  # NAME MULT [dpcopy options]
 }
 
 # ---- one VXLAN mirror session, --mirror-encap left at auto ----------------------------
-mirror_to 42 || exit 1
+mirror_to vx42 || exit 1
 if run_case vxlan_auto 1; then
   check_report "vxlan_auto: report counts VXLAN frames, no reject, nothing lost" \
     'm["decap_vxlan"] > 600 and all(v == 0 for k, v in m.items() if k.startswith("reject_")) and not any(k.startswith("mirror_") for k in r["lost"])'
 fi
 
 # ---- two sessions (VNI 42 and 43 carry the same frames), vni=43 keeps one, -n 2 ---------
-mirror_to 42 43 || exit 1
+mirror_to vx42 vx43 || exit 1
 if run_case vxlan_two_sessions 2 --mirror-encap vxlan,vni=43; then
   check_report "vxlan_two_sessions: VNI 42 not selected (filtered), as many as VNI 43 taken" \
     'm["reject_not_selected"] > 600 and abs(m["reject_not_selected"] - m["decap_vxlan"]) <= m["decap_vxlan"] // 20 and r["filtered"].get("mirror_reject_not_selected") == m["reject_not_selected"]'
+fi
+
+# ---- --mirror-ip: no static neighbour entry, the kernel resolves 198.18.5.2 by ARP -------
+mirror_to vx42 || exit 1
+ip -n "$(rig_ns onl)" neigh del 198.18.5.2 dev und0 || exit 1
+if [ -z "$(ip -n "$(rig_ns onl)" neigh show 198.18.5.2 dev und0)" ]; then ok "mirror_ip: no neighbour entry for the tunnel's remote before"
+else bad mirror_ip "a neighbour entry is left: $(ip -n "$(rig_ns onl)" neigh show 198.18.5.2 dev und0)"; fi
+if run_case mirror_ip 1 --mirror-ip 198.18.5.2/24; then
+  neigh=$(ip -n "$(rig_ns onl)" neigh show 198.18.5.2 dev und0)
+  if grep -q "lladdr $RX_MAC" <<<"$neigh" && ! grep -q PERMANENT <<<"$neigh"; then ok "mirror_ip: the kernel learnt dpcopy's mirror port by ARP ($neigh)"
+  else bad mirror_ip "neighbour entry: '$neigh', RX port $RX_MAC"; fi
+  check_report "mirror_ip: ARP answered on the mirror port, VXLAN frames taken, no reject" \
+    'r["io"]["mirror_arp_replies"] >= 1 and m["decap_vxlan"] > 600 and all(v == 0 for k, v in m.items() if k.startswith("reject_"))'
 fi
 
 echo "e2e-mirror: $pass passed, $fail failed"

@@ -8,7 +8,7 @@ DPCOPY_PACKAGES=(
   g++ meson ninja-build pkg-config python3 help2man man-db
   clang libclang-rt-dev
   libdpdk-dev dpdk libpcap-dev libboost-program-options-dev catch2 libsodium-dev libssl-dev prometheus-cpp-dev
-  nlohmann-json3-dev libjs-d3 debhelper dpkg-dev python3-jsonschema
+  nlohmann-json3-dev libjs-d3 debhelper dpkg-dev python3-jsonschema python3-scapy
   iproute2 iputils-ping nftables ethtool tcpdump conntrack curl apache2-utils wrk nginx-light redis-server redis-tools
   postgresql postgresql-contrib mariadb-server mariadb-client prometheus
   chromium
