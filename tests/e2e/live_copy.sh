@@ -53,7 +53,7 @@ TGT_LOG=$RIG_NGINX_LOG
 # start_copy NAME LCORES QPAIRS [dpcopy options]: dpcopy in the background until stop_copy.
 COPY_PID=""; COPY_OUT=""; run_no=0
 start_copy() {
-  local name=$1 lcores=$2 qp=$3 i; shift 3
+  local name=$1 lcores=$2 qp=$3; shift 3
   run_no=$((run_no + 1))
   COPY_OUT="$RIG_TMP/$name.out"; COPY_PREFIX="dpclive$$_$run_no"
   # default: the acceptance command line: EAL's lcores (every CPU), no memory or PCI
@@ -65,12 +65,7 @@ start_copy() {
     -x 80-198.18.1.2:80 -c 198.19.0.0/16 --ip 198.18.1.9/24 --rx-port 0 --tx-port 1 \
     --stats-interval 1 --report "$RIG_TMP/$name.json" "$@" >"$COPY_OUT" 2>&1
   COPY_PID=$RIG_LAST_PID
-  for i in $(seq 600); do
-    grep -q "; copying" "$COPY_OUT" && return 0
-    kill -0 "$COPY_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  bad "$name" "dpcopy did not start copying"; tail -5 "$COPY_OUT"; stop_copy; return 1
+  wait_copying "$name"
 }
 # run_config NAME LCORES QPAIRS MULT [dpcopy options]: the three loads under one dpcopy run.
 # LIVE_ONLY=REGEX runs only the configurations whose name matches (debugging).

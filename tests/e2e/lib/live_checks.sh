@@ -38,3 +38,15 @@ load() {
     tail -3 "$COPY_OUT"
   fi
 }
+
+# wait_copying NAME: until dpcopy ($COPY_PID, its output in $COPY_OUT) says "; copying" (60 s at
+# most); else FAIL NAME, show its last lines and stop it.
+wait_copying() {
+  local i
+  for i in $(seq 600); do
+    grep -q "; copying" "$COPY_OUT" && return 0
+    kill -0 "$COPY_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  bad "$1" "dpcopy did not start copying"; tail -5 "$COPY_OUT"; stop_copy; return 1
+}

@@ -40,7 +40,7 @@ mirror_to() {
 
 COPY_PID=""; COPY_OUT=""; COPY_REPORT=""; run_no=0
 start_copy() {  # NAME [dpcopy options]
-  local name=$1 i; shift
+  local name=$1; shift
   run_no=$((run_no + 1))
   COPY_OUT="$RIG_TMP/$name.out"; COPY_REPORT="$RIG_TMP/$name.json"; COPY_PREFIX="dpcmirr$$_$run_no"
   rig_bg copy "$DPCOPY" --no-huge -m 512 --no-pci --lcores '(0-2)@(0-1)' --file-prefix "$COPY_PREFIX" \
@@ -48,12 +48,7 @@ start_copy() {  # NAME [dpcopy options]
     -x 80-198.18.1.2:80 -c 198.19.0.0/16 --ip 198.18.1.9/24 --rx-port 0 --tx-port 1 \
     --stats-interval 1 --report "$COPY_REPORT" "$@" >"$COPY_OUT" 2>&1
   COPY_PID=$RIG_LAST_PID
-  for i in $(seq 600); do
-    grep -q "; copying" "$COPY_OUT" && return 0
-    kill -0 "$COPY_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  bad "$name" "dpcopy did not start copying"; tail -5 "$COPY_OUT"; stop_copy; return 1
+  wait_copying "$name"
 }
 
 # check_report CASE PYTHON-EXPR: the expression over `m` (report["mirror"]), `r` (the report)
