@@ -2,6 +2,9 @@
 // checked in their family, conversations whose capture and target families may differ.
 #pragma once
 
+#include "lib/session/ipv6_keys.hpp"
+#include "lib/session/session.hpp"
+#include "lib/session/tuple_alloc.hpp"
 #include "tests/session/engine_rig.hpp"
 
 namespace {

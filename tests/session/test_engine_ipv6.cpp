@@ -264,3 +264,27 @@ TEST_CASE("engine: IPv6 frames of no IPv6 entry are refused by name; a stray tar
     CHECK(r.out6().empty());
     CHECK(r.c(Counter::drop_target_unknown) == 2);
 }
+
+TEST_CASE("engine: IPv6 costs 64 bytes per session slot and the IPv6 pool's tuples, only with an IPv6 -x entry") {
+    static_assert(sizeof(Session) <= 256);
+    static_assert(sizeof(SessionAddrs6) == 64);
+    Sink sink;
+    std::string err;
+    EngineConfig c4 = base_config();
+    c4.max_tuples = 1u << 16;
+    EngineConfig c4pool = c4;
+    c4pool.clients6 = kPool6;  // a pool alone allocates nothing: no entry is IPv6
+    EngineConfig c6 = config6(true, true);
+    c6.max_tuples = 1u << 16;
+    auto e4 = Engine::create(c4, sink, err);
+    auto e4pool = Engine::create(c4pool, sink, err);
+    auto e6 = Engine::create(c6, sink, err);
+    REQUIRE((e4 && e4pool && e6));
+    TupleConfig tc;
+    tc.clients6 = kPool6;
+    tc.max_tuples = c6.max_tuples;
+    TupleAllocator pool6;
+    REQUIRE(pool6.init(tc, err));
+    CHECK(e4pool->memory_bytes() == e4->memory_bytes());
+    CHECK(e6->memory_bytes() - e4->memory_bytes() == std::size_t{c6.max_sessions} * 64 + pool6.memory_bytes());
+}
