@@ -5,7 +5,7 @@ namespace dpcopy::session::detail {
 
 // An IPv6 captured frame (ipv6_keys.hpp: its key holds the folds of its addresses): the -x
 // entries matching IPv6, by port and, when they name one, the online server's full address.
-inline void EngineImpl::captured_ipv6(ConstBytes frame, const Parsed& p, Nanos now) {
+void EngineImpl::captured_ipv6(ConstBytes frame, const Parsed& p, Nanos now) {
     const net::PacketView& v = p.v;
     const Addr6Pair a{v.src6(frame), v.dst6(frame)};
     for (const TransferMap& t : transfers6_) {

@@ -118,6 +118,7 @@ public:
     void target_one(ConstBytes frame, Nanos now);
 
     void target_parsed(ConstBytes frame, const Parsed& p, Nanos now);
+    [[gnu::noinline]] void target_ipv6(ConstBytes frame, const Parsed& p, Nanos now);
 
     // Bursts: pass 1 parses every frame once and hashes its flow (prefetching the index
     // slot), pass 2 prefetches the sessions and what they will touch, pass 3 processes.
@@ -363,7 +364,7 @@ private:
     // ---------------------------------------------------------------- captured frames
     void client_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, const TransferMap& xfer,
                       const Addr6Pair* a6, Nanos now);
-    void captured_ipv6(ConstBytes frame, const Parsed& p, Nanos now);
+    [[gnu::noinline]] void captured_ipv6(ConstBytes frame, const Parsed& p, Nanos now);
 
     void open_from_syn(Session& s, const net::TcpHdr& th, const net::TcpOptions& o, Nanos now);
     void open_mid_stream(Session& s, Seq first_seq, Nanos now);
