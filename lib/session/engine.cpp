@@ -109,7 +109,7 @@ inline void EngineImpl::target_one(ConstBytes frame, Nanos now) {
     target_parsed(frame, p, now);
 }
 
-inline void EngineImpl::target_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
+void EngineImpl::target_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
     if (!admit_frame(p, kTargetIntake, now)) return;
     const net::PacketView& v = p.v;
     if (v.l3 == net::L3Kind::ipv6) [[unlikely]] {
