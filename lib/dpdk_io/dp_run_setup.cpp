@@ -317,12 +317,12 @@ bool Run::setup_control(const net::MacAddr& mac, std::string& err, int& status) 
 // Worker 0's RX classifier: target, host, mirrored (when the mirror shares the TX port) or dropped.
 void Run::setup_classifier() {
     std::vector<TargetEndpoint> targets;
-    for (const auto& t : cfg_.engine.transfers) targets.push_back({t.target_ip, t.target_port});
+    for (const auto& t : cfg_.engine.transfers) targets.push_back({t.target_ip, t.target_port, t.target_ip6});
     // Frames on the TX port are mirrored ones only when the mirror shares that port.
     // --vlan: only frames with its tags are the host's or the target's.
     std::vector<net::VlanTag> tags(cfg_.engine.vlans.begin(), cfg_.engine.vlans.begin() + cfg_.engine.vlan_count);
     classifier_ = std::make_unique<RxClassifier>(targets, cfg_.clients, !cfg_.capture && cfg_.rx_port == cfg_.tx_port,
-                                                 std::move(tags));
+                                                 std::move(tags), cfg_.engine.clients6);
 }
 
 rte_ring* Run::create_ring(const std::string& name, unsigned size, std::string& err) {

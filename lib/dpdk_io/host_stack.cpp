@@ -168,12 +168,23 @@ bool carries_tags(const net::PacketView& v, std::span<const net::VlanTag> tags) 
 }
 
 RxClassifier::RxClassifier(std::vector<TargetEndpoint> targets, AddressSet clients, bool live,
-                           std::vector<net::VlanTag> tags)
-    : targets_(std::move(targets)), clients_(std::move(clients)), live_(live), tags_(std::move(tags)) {}
+                           std::vector<net::VlanTag> tags, std::optional<net::Ipv6Prefix> clients6)
+    : targets_(std::move(targets)), clients_(std::move(clients)), live_(live), tags_(std::move(tags)), clients6_(clients6) {
+    for (const TargetEndpoint& t : targets_)
+        if (t.ip6) families_ = net::IpFamilies::ipv4_and_ipv6;
+}
+
+bool RxClassifier::ipv6_target(net::ConstBytes frame, const net::PacketView& v) const noexcept {
+    const net::Ipv6Addr src = v.src6(frame);
+    for (const TargetEndpoint& t : targets_) {
+        if (t.ip6 && *t.ip6 == src && t.port == v.key.src_port) return !clients6_ || clients6_->contains(v.dst6(frame));
+    }
+    return false;
+}
 
 RxKind RxClassifier::classify(net::ConstBytes frame, net::PacketView& v) const noexcept {
     v = net::PacketView{};
-    const net::ParseError e = net::parse_frame(frame, v, net::LinkType::ethernet, /*accept_other_l4=*/true);
+    const net::ParseError e = net::parse_frame(frame, v, net::LinkType::ethernet, /*accept_other_l4=*/true, families_);
     // The tags are read before anything past them: a frame cut in its tags is a parse drop.
     const bool tags_read = e != net::ParseError::truncated_l2 && e != net::ParseError::truncated_vlan &&
                            e != net::ParseError::too_many_vlans;
@@ -186,8 +197,13 @@ RxKind RxClassifier::classify(net::ConstBytes frame, net::PacketView& v) const n
     // A port shared with the mirror (live): frames without our tags are mirrored ones.
     if (!ours) return RxKind::captured;
     if (v.l3 == net::L3Kind::arp || v.l4 == net::L4Kind::icmp) return RxKind::host;
+    if (v.l3 == net::L3Kind::ipv6) {
+        if (v.l4 == net::L4Kind::tcp && ipv6_target(frame, v)) return RxKind::target;
+        return live_ ? RxKind::captured : RxKind::drop_not_ours;
+    }
     if (v.l4 == net::L4Kind::tcp) {
         for (const TargetEndpoint& t : targets_) {
+            if (t.ip6) continue;
             if (t.ip == v.key.src_ip && t.port == v.key.src_port) {
                 if (clients_.empty() || clients_.contains(v.key.dst_ip)) return RxKind::target;
                 break;

@@ -108,6 +108,7 @@ enum class RxKind : std::uint8_t {
 struct TargetEndpoint {
     net::Ipv4Addr ip;
     net::Port port;
+    std::optional<net::Ipv6Addr> ip6{};  // an IPv6 target (ip unused), issue #18
 };
 
 // Live mode: whether a frame parsed as TCP belongs to a -x service, to or from a
@@ -121,8 +122,11 @@ public:
     // clients empty: any destination address counts as a fake client (-c not given).
     // tags (--vlan, outer first): only frames carrying them are the host's or the target's;
     // the others are drop_vlan, or captured when the mirror shares the port (live).
+    // IPv6 (issue #18): with an IPv6 target, frames are parsed in both families and IPv6 TCP
+    // from that target to a fake client (in clients6, or any address without it) is `target`;
+    // without one IPv6 is refused by its ethertype as before.
     RxClassifier(std::vector<TargetEndpoint> targets, AddressSet clients, bool live,
-                 std::vector<net::VlanTag> tags = {});
+                 std::vector<net::VlanTag> tags = {}, std::optional<net::Ipv6Prefix> clients6 = {});
     // Parses `frame` into `v` and classifies it.
     RxKind classify(net::ConstBytes frame, net::PacketView& v) const noexcept;
 
@@ -131,6 +135,9 @@ private:
     AddressSet clients_;
     bool live_;
     std::vector<net::VlanTag> tags_;
+    std::optional<net::Ipv6Prefix> clients6_;
+    net::IpFamilies families_ = net::IpFamilies::ipv4;
+    bool ipv6_target(net::ConstBytes frame, const net::PacketView& v) const noexcept;
 };
 
 }  // namespace dpcopy::io

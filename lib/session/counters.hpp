@@ -56,6 +56,8 @@ namespace dpcopy::session {
     X(target_time_wait_acks, "ACKs re-sent for a target FIN of a connection we closed (TIME_WAIT)") \
     /* session life */                                                                              \
     X(sessions_created, "sessions created (each replica counts)")                                   \
+    X(sessions_ipv6, "sessions created whose captured connection is IPv6 (each replica counts)")      \
+    X(sessions_family_mapped, "sessions created toward a target of the other IP family than the capture's") \
     X(sessions_mid_stream, "sessions created without a captured SYN (fabricated handshake)")        \
     X(mid_stream_rebased, "mid-stream sessions restarted at an earlier, late-captured segment before their handshake") \
     X(sessions_superseded, "sessions detached because the client reused the port with a new SYN")   \

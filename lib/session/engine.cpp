@@ -31,6 +31,17 @@ EngineImpl::EngineImpl(const EngineConfig& cfg, FrameSink& sink)
     quiet_policy_.max_ns = std::max(cfg.quiet_max, cfg.quiet_min);
     max_payload_ = static_cast<std::uint16_t>(cfg.mtu - 40);
     fabricated_mss_ = static_cast<std::uint16_t>(std::min<std::uint32_t>(1460, cfg.mtu - 40));
+    max_payload6_ = static_cast<std::uint16_t>(cfg.mtu - 60);
+    fabricated_mss6_ = static_cast<std::uint16_t>(std::min<std::uint32_t>(1440, cfg.mtu - 60));
+    bool any6 = false;
+    for (const TransferMap& t : cfg.transfers) {
+        if (t.matches_ipv4()) transfers4_.push_back(t);
+        if (t.matches_ipv6()) transfers6_.push_back(t);
+        if (t.matches_ipv6()) captured_families_ = net::IpFamilies::ipv4_and_ipv6;
+        if (t.target_is_ipv6()) target_families_ = net::IpFamilies::ipv4_and_ipv6;
+        any6 = any6 || t.matches_ipv6() || t.target_is_ipv6();
+    }
+    if (any6) addrs6_ = BigArray<SessionAddrs6>(cfg.max_sessions);
 }
 
 inline bool EngineImpl::init(std::string& err) {
@@ -42,7 +53,11 @@ inline bool EngineImpl::init(std::string& err) {
     tc.worker_count = cfg_.worker_count;
     tc.time_wait_ns = cfg_.time_wait;
     tc.max_tuples = cfg_.max_tuples;
-    return tuples_.init(tc, err);
+    if (!tuples_.init(tc, err)) return false;
+    if (target_families_ == net::IpFamilies::ipv4) return true;
+    tc.clients.clear();
+    tc.clients6 = cfg_.clients6;
+    return tuples6_.init(tc, err);
 }
 
 // Entry points: the work, then the deferred block releases (flush_unrefs).
@@ -59,26 +74,29 @@ inline void EngineImpl::on_target(ConstBytes frame, Nanos now) {
 
 inline void EngineImpl::captured_one(ConstBytes frame, net::LinkType link, Nanos now) {
     Parsed p;
-    p.pe = net::parse_frame(frame, p.v, link);
+    p.pe = parse_for(frame, p.v, link, captured_families_);
     captured_parsed(frame, p, now);
 }
 
 inline void EngineImpl::captured_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
     if (!admit_frame(p, kCapturedIntake, now)) return;
     const net::PacketView& v = p.v;
+    if (v.l3 == net::L3Kind::ipv6) {
+        captured_ipv6(frame, p, now);
+        return;
+    }
     const net::FlowKey& k = v.key;
-    for (std::size_t i = 0; i < cfg_.transfers.size(); ++i) {
-        const TransferMap& t = cfg_.transfers[i];
+    for (const TransferMap& t : transfers4_) {
         if (k.dst_port == t.online_port && (!t.online_ip || *t.online_ip == k.dst_ip)) {
             ++ctr_[Counter::captured_client_frames];
-            client_frame(frame, v, hash_of(p, true), t, now);
+            client_frame(frame, v, hash_of(p, true), t, nullptr, now);
             return;
         }
     }
-    for (const TransferMap& t : cfg_.transfers) {
+    for (const TransferMap& t : transfers4_) {
         if (k.src_port == t.online_port && (!t.online_ip || *t.online_ip == k.src_ip)) {
             ++ctr_[Counter::captured_server_frames];
-            server_frame(frame, v, hash_of(p, false), now);
+            server_frame(frame, v, hash_of(p, false), nullptr, now);
             return;
         }
     }
@@ -87,22 +105,48 @@ inline void EngineImpl::captured_parsed(ConstBytes frame, const Parsed& p, Nanos
 
 inline void EngineImpl::target_one(ConstBytes frame, Nanos now) {
     Parsed p;
-    p.pe = net::parse_frame(frame, p.v, net::LinkType::ethernet);
+    p.pe = parse_for(frame, p.v, net::LinkType::ethernet, target_families_);
     target_parsed(frame, p, now);
 }
 
-inline void EngineImpl::target_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
+void EngineImpl::target_parsed(ConstBytes frame, const Parsed& p, Nanos now) {
     if (!admit_frame(p, kTargetIntake, now)) return;
     const net::PacketView& v = p.v;
+    if (v.l3 == net::L3Kind::ipv6) [[unlikely]] {
+        target_ipv6(frame, p, now);
+        return;
+    }
     const net::FlowKey xk = v.key.reversed();  // fake client -> target
     const std::uint64_t h = hash_of(p, false);
-    const std::uint32_t id = by_xlat_.find(h, [&](std::uint32_t i) { return sessions_[i].identity.translated == xk; });
+    const std::uint32_t id = by_xlat_.find(h, [&](std::uint32_t i) {
+        const SessionIdentity& si = sessions_[i].identity;
+        return si.translated == xk && !(si.family & family::translated6);
+    });
     const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
     if (id == kNone) {
         ++ctr_[Counter::drop_target_unknown];
         if (th.has(tf::rst)) return;
-        if (time_wait_ack(xk, h, v, th, now)) return;
-        if (tuples_.owns(xk.src_ip, xk.src_port) && is_target(xk.dst_ip, xk.dst_port)) reset_unknown(v, th, now);
+        if (time_wait_ack(frame, xk, h, v, th, now)) return;
+        if (tuples_.owns(xk.src_ip, xk.src_port) && is_target(xk.dst_ip, xk.dst_port)) reset_unknown(frame, v, th, now);
+        return;
+    }
+    target_segment(id, frame, v, th, now);
+}
+
+// An IPv6 target frame (its key holds the folds of its addresses): matched by the full ones.
+// Out of line (noinline, not `inline`), like captured_ipv6: IPv4's path stays as compact as before.
+void EngineImpl::target_ipv6(ConstBytes frame, const Parsed& p, Nanos now) {
+    const net::PacketView& v = p.v;
+    const net::FlowKey xk = v.key.reversed();  // fake client -> target
+    const std::uint64_t h = hash_of(p, false);
+    const Addr6Pair a6{v.dst6(frame), v.src6(frame)};
+    const std::uint32_t id = by_xlat_.find(h, [&](std::uint32_t i) { return translated_is(i, xk, &a6); });
+    const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
+    if (id == kNone) {
+        ++ctr_[Counter::drop_target_unknown];
+        if (th.has(tf::rst)) return;
+        if (time_wait_ack(frame, xk, h, v, th, now)) return;
+        if (tuples6_.owns6(a6.src, xk.src_port) && is_target6(a6.dst, xk.dst_port)) reset_unknown(frame, v, th, now);
         return;
     }
     target_segment(id, frame, v, th, now);
@@ -112,19 +156,24 @@ inline void EngineImpl::target_parsed(ConstBytes frame, const Parsed& p, Nanos n
 // a captured frame toward an online port by its own key, any other (captured from the
 // server, or from the target, whose tuple is the translated one reversed) reversed.
 // `given`: the caller's parse of f (used when its l3 is set).
-inline bool EngineImpl::parse_and_hash(ConstBytes f, net::LinkType link, Parsed& p, const net::PacketView* given) const noexcept {
+inline bool EngineImpl::parse_and_hash(ConstBytes f, net::LinkType link, net::IpFamilies families, Parsed& p,
+                                       const net::PacketView* given) const noexcept {
     if (given && given->l3 != net::L3Kind::none) {
         p.v = *given;
         p.pe = net::ParseError::ok;
+        if (p.v.l3 == net::L3Kind::ipv6) {
+            if (families == net::IpFamilies::ipv4) p.pe = net::ParseError::ipv6_not_supported;
+            fold_view_key(f, p.v);
+        }
     } else {
-        p.pe = net::parse_frame(f, p.v, link);
+        p.pe = parse_for(f, p.v, link, families);
     }
     p.hashed = p.pe == net::ParseError::ok && p.v.l4 == net::L4Kind::tcp;
     if (!p.hashed) return false;
     const net::FlowKey& k = p.v.key;
     p.to_server = std::any_of(cfg_.transfers.begin(), cfg_.transfers.end(),
                               [&](const TransferMap& t) { return k.dst_port == t.online_port; });
-    p.h = net::hash_flow(p.to_server ? k : k.reversed());
+    p.h = key_hash(p.to_server ? k : k.reversed(), p.v.l3 == net::L3Kind::ipv6);
     return true;
 }
 
@@ -141,7 +190,7 @@ inline void EngineImpl::on_captured_burst(std::span<const ConstBytes> frames, st
         const std::size_t n = std::min(kBurst, frames.size() - base);
         for (std::size_t i = 0; i < n; ++i) {
             Parsed& p = parsed[i];
-            if (!parse_and_hash(frames[base + i], link, p)) continue;
+            if (!parse_and_hash(frames[base + i], link, captured_families_, p)) continue;
             by_orig_.prefetch(p.h);
         }
         // (in packet order: each packet's session lines, then the piece it will fill)
@@ -169,7 +218,7 @@ inline void EngineImpl::on_target_burst(std::span<const ConstBytes> frames, std:
         for (std::size_t i = 0; i < n; ++i) {
             Parsed& p = parsed[i];
             const net::PacketView* given = views.empty() ? nullptr : &views[base + i];
-            if (!parse_and_hash(frames[base + i], net::LinkType::ethernet, p, given)) continue;
+            if (!parse_and_hash(frames[base + i], net::LinkType::ethernet, target_families_, p, given)) continue;
             by_xlat_.prefetch(p.h);
         }
         std::array<std::uint32_t, kBurst> ids{};
@@ -210,7 +259,7 @@ inline void EngineImpl::finish_input(Nanos now) {
 
 inline std::size_t EngineImpl::memory_bytes() const {
     return sessions_.size() * sizeof(Session) + (by_orig_.slot_count() + by_xlat_.slot_count()) * 8 +
-           std::size_t{wheel_.capacity()} * TimerWheel::bytes_per_id() + pieces_.memory_bytes() + blocks_.memory_bytes() + tuples_.memory_bytes() +
+           std::size_t{wheel_.capacity()} * TimerWheel::bytes_per_id() + pieces_.memory_bytes() + blocks_.memory_bytes() + tuples_.memory_bytes() + tuples6_.memory_bytes() + addrs6_.size() * sizeof(SessionAddrs6) +
            free_ids_.capacity() * 4 + recently_closed_.memory_bytes() + time_wait_.memory_bytes() + shed_.memory_bytes();
 }
 
@@ -219,14 +268,19 @@ inline std::size_t EngineImpl::memory_bytes() const {
 // a flow with no session yet. Server frames and anything else take nothing.
 inline CaptureCost EngineImpl::capture_cost(ConstBytes frame, net::LinkType link) const {
     net::PacketView v;
-    if (net::parse_frame(frame, v, link) != net::ParseError::ok || v.l4 != net::L4Kind::tcp) return {};
+    if (parse_for(frame, v, link, captured_families_) != net::ParseError::ok || v.l4 != net::L4Kind::tcp) return {};
     const net::FlowKey& k = v.key;
-    for (const TransferMap& t : cfg_.transfers) {
-        if (k.dst_port != t.online_port || (t.online_ip && *t.online_ip != k.dst_ip)) continue;
+    const bool v6 = v.l3 == net::L3Kind::ipv6;
+    Addr6Pair a6;
+    if (v6) a6 = Addr6Pair{v.src6(frame), v.dst6(frame)};
+    for (const TransferMap& t : v6 ? transfers6_ : transfers4_) {
+        if (k.dst_port != t.online_port) continue;
+        if (v6 ? (t.online_ip6 && *t.online_ip6 != a6.dst) : (t.online_ip && *t.online_ip != k.dst_ip)) continue;
         const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
         bool opens = th.has(tf::syn) && !th.has(tf::ack);
+        const Addr6Pair* ap = v6 ? &a6 : nullptr;
         if (!opens && v.payload_len > 0)
-            opens = by_orig_.find(net::hash_flow(k), [&](std::uint32_t i) { return sessions_[i].identity.original == k; }) == kNone;
+            opens = by_orig_.find(key_hash(k, v6), [&](std::uint32_t i) { return original_is(i, k, ap); }) == kNone;
         return session::capture_cost(v.payload_len, cfg_.multiply, share_blocks_, opens);
     }
     return {};
@@ -242,6 +296,26 @@ std::uint32_t owner_of(const net::FlowKey& translated_client_to_target, std::uin
 }
 
 using detail::EngineImpl;
+
+// The -x entries' families against the pools: a session whose target is of another family
+// than its capture cannot keep its client's address, it needs a pool of the target's family.
+static bool check_families(const EngineConfig& cfg, std::string& err) {
+    for (const TransferMap& t : cfg.transfers) {
+        if ((t.online_ip6 && t.online_family != OnlineFamily::ipv6) || (t.online_ip && t.online_family == OnlineFamily::ipv6)) {
+            err = "transfer " + t.to_string() + ": its online address is not of the family it matches";
+            return false;
+        }
+        if (t.matches_ipv6() && !t.target_is_ipv6() && cfg.clients.empty()) {
+            err = "transfer " + t.to_string() + ": an IPv6 capture copied to an IPv4 target needs an IPv4 client pool (-c)";
+            return false;
+        }
+        if (t.matches_ipv4() && t.target_is_ipv6() && !cfg.clients6) {
+            err = "transfer " + t.to_string() + ": an IPv4 capture copied to an IPv6 target needs an IPv6 client pool (-c PREFIX)";
+            return false;
+        }
+    }
+    return true;
+}
 
 std::unique_ptr<Engine> Engine::create(const EngineConfig& cfg, FrameSink& sink, std::string& err) {
     if (cfg.transfers.empty()) {
@@ -284,6 +358,7 @@ std::unique_ptr<Engine> Engine::create(const EngineConfig& cfg, FrameSink& sink,
         err = "at most two VLAN tags";
         return nullptr;
     }
+    if (!check_families(cfg, err)) return nullptr;
     auto e = std::make_unique<EngineImpl>(cfg, sink);
     if (!e->init(err)) return nullptr;
     return e;

@@ -200,6 +200,10 @@ struct EngineConfig {
     // queue's or the table's capacity new sessions are shed whole (shed_sessions). 0: off (the
     // engine's default, and offline, where the adapter waits for headroom instead).
     std::uint32_t admission_high_water_pct = 0;
+    // IPv6 (issue #18): the pool of fake IPv6 clients (-c with an IPv6 prefix) for IPv6 targets;
+    // empty: an IPv6 session keeps its client's address (an IPv4 capture copied to an IPv6
+    // target needs this pool, an IPv6 capture copied to an IPv4 target needs `clients`).
+    std::optional<net::Ipv6Prefix> clients6;
 };
 
 class Engine {

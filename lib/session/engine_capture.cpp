@@ -3,10 +3,35 @@
 
 namespace dpcopy::session::detail {
 
-inline void EngineImpl::client_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, const TransferMap& xfer, Nanos now) {
+// An IPv6 captured frame (ipv6_keys.hpp: its key holds the folds of its addresses): the -x
+// entries matching IPv6, by port and, when they name one, the online server's full address.
+void EngineImpl::captured_ipv6(ConstBytes frame, const Parsed& p, Nanos now) {
+    const net::PacketView& v = p.v;
+    const Addr6Pair a{v.src6(frame), v.dst6(frame)};
+    for (const TransferMap& t : transfers6_) {
+        if (v.key.dst_port == t.online_port && (!t.online_ip6 || *t.online_ip6 == a.dst)) {
+            ++ctr_[Counter::captured_client_frames];
+            client_frame(frame, v, hash_of(p, true), t, &a, now);
+            return;
+        }
+    }
+    for (const TransferMap& t : transfers6_) {
+        if (v.key.src_port == t.online_port && (!t.online_ip6 || *t.online_ip6 == a.src)) {
+            ++ctr_[Counter::captured_server_frames];
+            const Addr6Pair client_to_server{a.dst, a.src};
+            server_frame(frame, v, hash_of(p, false), &client_to_server, now);
+            return;
+        }
+    }
+    ++ctr_[Counter::drop_captured_no_transfer];
+}
+
+// a6: the frame's IPv6 addresses (nullptr for IPv4).
+inline void EngineImpl::client_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, const TransferMap& xfer,
+                                     const Addr6Pair* a6, Nanos now) {
     const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
     const net::FlowKey& orig = v.key;
-    std::uint32_t head = by_orig_.find(h, [&](std::uint32_t i) { return sessions_[i].identity.original == orig; });
+    std::uint32_t head = by_orig_.find(h, [&](std::uint32_t i) { return original_is(i, orig, a6); });
     const bool syn = th.has(tf::syn) && !th.has(tf::ack);
     if (head != kNone && syn) {
         const Session& hs = sessions_[head];
@@ -31,7 +56,7 @@ inline void EngineImpl::client_frame(ConstBytes frame, const net::PacketView& v,
             ++ctr_[Counter::drop_captured_no_session];
             return;
         }
-        if (!syn && recently_closed(orig, th.seq, now)) {
+        if (!syn && recently_closed(orig, a6 != nullptr, th.seq, now)) {
             ++ctr_[Counter::drop_captured_after_close];
             return;
         }
@@ -39,12 +64,12 @@ inline void EngineImpl::client_frame(ConstBytes frame, const net::PacketView& v,
             ++ctr_[Counter::drop_captured_mid_stream];
             return;
         }
-        if (!sampled(orig, cfg_.percent, cfg_.sample_seed)) {
+        if (!(a6 ? sampled6(*a6, orig, cfg_.percent, cfg_.sample_seed) : sampled(orig, cfg_.percent, cfg_.sample_seed))) {
             ++ctr_[Counter::drop_captured_not_sampled];
             return;
         }
         if (!admit(h, data, th, now)) return;
-        head = create_chain(orig, xfer, now);
+        head = create_chain(orig, xfer, a6, now);
         if (head == kNone) return;
         if (syn) {
             std::optional<net::TcpOptions> opts = net::TcpOptions::read(v.tcp_options(frame));
@@ -95,7 +120,7 @@ inline void EngineImpl::open_from_syn(Session& s, const net::TcpHdr& th, const n
     s.flags |= sflag::client_syn;
     s.target.isn = th.seq;
     s.capture.contiguous_end = th.seq + 1;
-    s.target.syn_mss = o.mss ? std::min<std::uint16_t>(*o.mss, max_payload_) : 0;
+    s.target.syn_mss = o.mss ? syn_mss_toward_target(s, *o.mss) : 0;
     if (o.wscale) {
         s.flags |= sflag::syn_window_scale;
         s.target.syn_window_scale = std::min<std::uint8_t>(*o.wscale, 14);
@@ -114,7 +139,7 @@ inline void EngineImpl::open_mid_stream(Session& s, Seq first_seq, Nanos now) {
     ++ctr_[Counter::sessions_mid_stream];
     s.target.isn = first_seq - 1;
     s.capture.contiguous_end = first_seq;
-    s.target.syn_mss = fabricated_mss_;
+    s.target.syn_mss = fabricated_mss(s);
     s.target.snd_una = s.target.isn;
     s.target.snd_nxt = s.target.snd_max = s.target.isn + 1;
     do_mid_stream_syn_sent(s, now);
@@ -135,14 +160,15 @@ inline void EngineImpl::rebase_mid_stream(Session& s, Seq first_seq, Nanos now) 
     if (s.queue.head != kNone) queue_.extend_contiguous(s.queue.head, s.capture.contiguous_end);
 }
 
-inline void EngineImpl::server_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, Nanos now) {
+// a6: the client->server IPv6 addresses (the frame's reversed; nullptr for IPv4).
+inline void EngineImpl::server_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, const Addr6Pair* a6, Nanos now) {
     const net::TcpHdr th = net::TcpHdr::read(frame.subspan(v.l4_off));
     const net::FlowKey orig = v.key.reversed();
-    const std::uint32_t head = by_orig_.find(h, [&](std::uint32_t i) { return sessions_[i].identity.original == orig; });
+    const std::uint32_t head = by_orig_.find(h, [&](std::uint32_t i) { return original_is(i, orig, a6); });
     if (head == kNone) {
         if (shed_.contains(h, now, cfg_.session_timeout)) {
             ++ctr_[Counter::shed_frames];
-        } else if (!sampled(orig, cfg_.percent, cfg_.sample_seed)) {
+        } else if (!(a6 ? sampled6(*a6, orig, cfg_.percent, cfg_.sample_seed) : sampled(orig, cfg_.percent, cfg_.sample_seed))) {
             ++ctr_[Counter::drop_captured_not_sampled];
         } else {
             ++ctr_[Counter::drop_captured_no_session];

@@ -5,15 +5,17 @@ namespace dpcopy::session::detail {
 
 inline void EngineImpl::remember_closed(const Session& s, Nanos now) {
     if (!(s.flags & (sflag::client_fin | sflag::client_rst)) || (s.flags & sflag::superseded)) return;
-    recently_closed_.remember(s.identity.original, net::hash_flow(s.identity.original), s.capture.contiguous_end, now);
+    recently_closed_.remember(s.identity.original, original_hash(s), s.capture.contiguous_end, now);
 }
 
-inline bool EngineImpl::recently_closed(const net::FlowKey& orig, Seq seq, Nanos now) const {
-    return recently_closed_.covers(orig, net::hash_flow(orig), seq, now, cfg_.time_wait);
+// (An IPv6 key's addresses are folds: two IPv6 flows whose folds and ports all match share a
+// memory, a false match about once in 2^64 pairs.)
+inline bool EngineImpl::recently_closed(const net::FlowKey& orig, bool v6, Seq seq, Nanos now) const {
+    return recently_closed_.covers(orig, key_hash(orig, v6), seq, now, cfg_.time_wait);
 }
 
 inline void EngineImpl::remember_time_wait(const Session& s, Nanos now) {
-    TimeWaitRecord& t = time_wait_.place(s.identity.translated, net::hash_flow(s.identity.translated), now, cfg_.time_wait);
+    TimeWaitRecord& t = time_wait_.place(s.identity.translated, translated_hash(s), now, cfg_.time_wait);
     t.xlat = s.identity.translated;
     t.snd = s.target.snd_max;
     t.rcv = s.target.rcv_nxt;
@@ -24,7 +26,8 @@ inline void EngineImpl::remember_time_wait(const Session& s, Nanos now) {
     t.ts_on = (s.flags & sflag::timestamps) ? 1 : 0;
 }
 
-inline bool EngineImpl::time_wait_ack(const net::FlowKey& xk, std::uint64_t h, const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
+inline bool EngineImpl::time_wait_ack(ConstBytes frame, const net::FlowKey& xk, std::uint64_t h, const net::PacketView& v,
+                                      const net::TcpHdr& th, Nanos now) {
     TimeWaitRecord* tp = time_wait_.find(xk, h);
     if (!tp) return false;
     TimeWaitRecord& t = *tp;
@@ -42,10 +45,7 @@ inline bool EngineImpl::time_wait_ack(const net::FlowKey& xk, std::uint64_t h, c
     ts.flags = tf::ack;
     ts.window = 65535;
     if (t.ts_on) ts.options.ts = net::TcpTimestamp{static_cast<std::uint32_t>(now / kMs) + t.ts_off, t.ts_recent};
-    net::Ipv4Spec ip;
-    ip.src = xk.src_ip;
-    ip.dst = xk.dst_ip;
-    if (!emit_frame(ip, ts)) return true;
+    if (!emit_reply(frame, v, ts)) return true;
     ++ctr_[Counter::target_time_wait_acks];
     ++ctr_[Counter::acks_sent];
     return true;

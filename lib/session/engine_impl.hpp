@@ -29,6 +29,7 @@
 #include "lib/session/close_memory.hpp"
 #include "lib/session/engine.hpp"
 #include "lib/session/flat_index.hpp"
+#include "lib/session/ipv6_keys.hpp"
 #include "lib/session/mysql_login.hpp"
 #include "lib/session/overload.hpp"
 #include "lib/session/policy.hpp"
@@ -84,7 +85,7 @@ public:
     // The hash of `k` (to_server) or of its reverse, reusing the burst's when it is that one.
     static std::uint64_t hash_of(const Parsed& p, bool to_server) noexcept {
         if (p.hashed && p.to_server == to_server) return p.h;
-        return net::hash_flow(to_server ? p.v.key : p.v.key.reversed());
+        return key_hash(to_server ? p.v.key : p.v.key.reversed(), p.v.l3 == net::L3Kind::ipv6);
     }
 
     // Counts a frame of one direction in (`frames`) and, when it is not a parsed TCP segment,
@@ -116,13 +117,22 @@ public:
 
     void target_one(ConstBytes frame, Nanos now);
 
-    void target_parsed(ConstBytes frame, const Parsed& p, Nanos now);
+    [[gnu::noinline]] void target_parsed(ConstBytes frame, const Parsed& p, Nanos now);  // (out of line as GCC chose before IPv6)
+    [[gnu::noinline]] void target_ipv6(ConstBytes frame, const Parsed& p, Nanos now);
 
     // Bursts: pass 1 parses every frame once and hashes its flow (prefetching the index
     // slot), pass 2 prefetches the sessions and what they will touch, pass 3 processes.
     static constexpr std::size_t kBurst = 32;
 
-    bool parse_and_hash(ConstBytes f, net::LinkType link, Parsed& p, const net::PacketView* given = nullptr) const noexcept;
+    bool parse_and_hash(ConstBytes f, net::LinkType link, net::IpFamilies families, Parsed& p,
+                        const net::PacketView* given = nullptr) const noexcept;
+    // parse_frame with the families this engine reads (IPv6 only when a -x entry is IPv6 on
+    // that side), an IPv6 key folded (ipv6_keys.hpp).
+    static net::ParseError parse_for(ConstBytes f, net::PacketView& v, net::LinkType link, net::IpFamilies families) noexcept {
+        const net::ParseError pe = net::parse_frame(f, v, link, false, families);
+        if (pe == net::ParseError::ok) fold_view_key(f, v);
+        return pe;
+    }
 
     void on_captured_burst(std::span<const ConstBytes> frames, net::LinkType link, Nanos now) override;
     void on_captured_burst(std::span<const ConstBytes> frames, std::span<const Nanos> capture_times, net::LinkType link,
@@ -165,6 +175,7 @@ private:
         if (id == kNone) return;
         prefetch_session_lines(id);
         wheel_.prefetch(id);
+        if (addrs6_.size() != 0) __builtin_prefetch(&addrs6_[id]);
         if (id < observer_slots_.count) {  // the observer's state for this slot (the comparator's)
             const auto* p = static_cast<const char*>(observer_slots_.base) + std::size_t{id} * observer_slots_.stride;
             for (std::size_t off = 0; off < observer_slots_.bytes; off += 64) __builtin_prefetch(p + off, 1);
@@ -235,7 +246,12 @@ private:
         return r;
     }
 
-    bool emit_frame(const net::Ipv4Spec& ip, const net::TcpSpec& t, std::span<const PayloadSlice> slices = {});
+    template <class IpSpec>
+    bool emit_frame(const IpSpec& ip, const net::TcpSpec& t, std::span<const PayloadSlice> slices = {});
+    // A frame of the session's connection to the target, in the target's family.
+    bool emit_to_target(Session& s, const net::TcpSpec& t, std::uint16_t ip_id, std::span<const PayloadSlice> slices = {});
+    // A frame answering target frame (frame, v) of no session: addresses swapped, its family.
+    bool emit_reply(ConstBytes frame, const net::PacketView& v, const net::TcpSpec& t);
     net::TcpSpec tcp_spec(Session& s, std::uint8_t flags, Seq seq, Nanos now, bool syn);
     void emit_session_segment(Session& s, std::uint8_t flags, Seq seq, Nanos now, std::span<const PayloadSlice> slices = {},
                               bool syn = false);
@@ -244,8 +260,52 @@ private:
     void send_syn(Session& s, Nanos now);
     bool is_target(Ipv4Addr ip, Port port) const noexcept {
         for (const TransferMap& t : cfg_.transfers)
-            if (t.target_ip == ip && t.target_port == port) return true;
+            if (!t.target_ip6 && t.target_ip == ip && t.target_port == port) return true;
         return false;
+    }
+    bool is_target6(const net::Ipv6Addr& ip, Port port) const noexcept {
+        for (const TransferMap& t : cfg_.transfers)
+            if (t.target_ip6 && *t.target_ip6 == ip && t.target_port == port) return true;
+        return false;
+    }
+    // ---------------------------------------------------------------- families (ipv6_keys.hpp)
+    // Session i has original key k and, for an IPv6 one, the addresses a6 (nullptr: IPv4).
+    bool original_is(std::uint32_t i, const net::FlowKey& k, const Addr6Pair* a6) const noexcept {
+        const SessionIdentity& id = sessions_[i].identity;
+        if (!(id.original == k)) return false;
+        if (!(id.family & family::original6)) return a6 == nullptr;
+        return a6 && addrs6_[i].original_src == a6->src && addrs6_[i].original_dst == a6->dst;
+    }
+    bool translated_is(std::uint32_t i, const net::FlowKey& k, const Addr6Pair* a6) const noexcept {
+        const SessionIdentity& id = sessions_[i].identity;
+        if (!(id.translated == k)) return false;
+        if (!(id.family & family::translated6)) return a6 == nullptr;
+        return a6 && addrs6_[i].translated_src == a6->src && addrs6_[i].translated_dst == a6->dst;
+    }
+    static std::uint64_t original_hash(const Session& s) noexcept {
+        return key_hash(s.identity.original, s.identity.family & family::original6);
+    }
+    static std::uint64_t translated_hash(const Session& s) noexcept {
+        return key_hash(s.identity.translated, s.identity.family & family::translated6);
+    }
+    TupleAllocator& tuples_of(const Session& s) noexcept {
+        return (s.identity.family & family::translated6) ? tuples6_ : tuples_;
+    }
+    // Payload bytes per segment toward the session's target (-M less the IP and TCP headers).
+    std::uint16_t max_payload(const Session& s) const noexcept {
+        return (s.identity.family & family::translated6) ? max_payload6_ : max_payload_;
+    }
+    std::uint16_t fabricated_mss(const Session& s) const noexcept {
+        return (s.identity.family & family::translated6) ? fabricated_mss6_ : fabricated_mss_;
+    }
+    // The captured SYN's MSS toward the target: adjusted by the headers' difference when the
+    // families differ (IPv6's header is 20 bytes longer), within what -M allows.
+    std::uint16_t syn_mss_toward_target(const Session& s, std::uint16_t captured) const noexcept {
+        const bool o6 = s.identity.family & family::original6, x6 = s.identity.family & family::translated6;
+        std::uint32_t m = captured;
+        if (o6 && !x6) m += 20;
+        if (!o6 && x6) m = m > 20 ? m - 20 : 1;
+        return static_cast<std::uint16_t>(std::min<std::uint32_t>(m, max_payload(s)));
     }
     // RSTs for target frames of no live session: at most kUnknownRstBurst in a row, refilled
     // at kUnknownRstPerSec (an RST storm from the target, or forged frames, is not answered
@@ -253,7 +313,7 @@ private:
     static constexpr std::uint32_t kUnknownRstBurst = 64;
     static constexpr std::uint32_t kUnknownRstPerSec = 1000;
     bool take_unknown_rst_token(Nanos now) noexcept;
-    void reset_unknown(const net::PacketView& v, const net::TcpHdr& th, Nanos now);
+    void reset_unknown(ConstBytes frame, const net::PacketView& v, const net::TcpHdr& th, Nanos now);
 
     // ---------------------------------------------------------------- exchange records
     void emit_record(Session& s, std::uint32_t online_bytes, Nanos online_time);
@@ -298,18 +358,20 @@ private:
         ++ctr_[Counter::shed_frames];
         if (data && shed_.new_request(h, th.ack.value())) ctr_[Counter::shed_requests] += cfg_.multiply;
     }
-    std::uint32_t create_chain(const net::FlowKey& orig, const TransferMap& xfer, Nanos now);
+    std::uint32_t create_chain(const net::FlowKey& orig, const TransferMap& xfer, const Addr6Pair* a6, Nanos now);
     void supersede_chain(std::uint32_t head, Nanos now);
 
     // ---------------------------------------------------------------- captured frames
-    void client_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, const TransferMap& xfer, Nanos now);
+    void client_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, const TransferMap& xfer,
+                      const Addr6Pair* a6, Nanos now);
+    [[gnu::noinline]] void captured_ipv6(ConstBytes frame, const Parsed& p, Nanos now);
 
     void open_from_syn(Session& s, const net::TcpHdr& th, const net::TcpOptions& o, Nanos now);
     void open_mid_stream(Session& s, Seq first_seq, Nanos now);
 
     void rebase_mid_stream(Session& s, Seq first_seq, Nanos now);
 
-    void server_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, Nanos now);
+    void server_frame(ConstBytes frame, const net::PacketView& v, std::uint64_t h, const Addr6Pair* a6, Nanos now);
 
     void client_segment(std::uint32_t id, const net::TcpHdr& th, ConstBytes payload, Nanos now);
 
@@ -371,9 +433,10 @@ private:
     // closed must not open a mid-stream one; a retransmitted FIN of the target after our FIN
     // exchange is re-acknowledged instead of being reset.
     void remember_closed(const Session& s, Nanos now);
-    bool recently_closed(const net::FlowKey& orig, Seq seq, Nanos now) const;
+    bool recently_closed(const net::FlowKey& orig, bool v6, Seq seq, Nanos now) const;
     void remember_time_wait(const Session& s, Nanos now);
-    bool time_wait_ack(const net::FlowKey& xk, std::uint64_t h, const net::PacketView& v, const net::TcpHdr& th, Nanos now);
+    bool time_wait_ack(ConstBytes frame, const net::FlowKey& xk, std::uint64_t h, const net::PacketView& v, const net::TcpHdr& th,
+                       Nanos now);
 
     EngineConfig cfg_;
     FrameSink& sink_;
@@ -401,6 +464,14 @@ private:
     RecentlyClosed recently_closed_;
     TimeWaitTable time_wait_;
     TupleAllocator tuples_;
+    // IPv6 (ipv6_keys.hpp): per session slot, the full addresses of its IPv6 tuples (empty
+    // unless a -x entry is IPv6 on either side); the IPv6 targets' tuples; which families each
+    // direction parses; the -x entries matching each captured family.
+    BigArray<SessionAddrs6> addrs6_;
+    TupleAllocator tuples6_;
+    net::IpFamilies captured_families_ = net::IpFamilies::ipv4;
+    net::IpFamilies target_families_ = net::IpFamilies::ipv4;
+    std::vector<TransferMap> transfers4_, transfers6_;
     net::L2Spec l2_;
     QuietPolicy quiet_policy_;
     std::vector<std::uint8_t> tx_frame_;
@@ -414,6 +485,8 @@ private:
     Nanos last_call_ = 0;       // engine clock of the latest call
     std::uint16_t max_payload_ = 1460;
     std::uint16_t fabricated_mss_ = 1460;
+    std::uint16_t max_payload6_ = 1440;
+    std::uint16_t fabricated_mss6_ = 1440;
 };
 
 }  // namespace

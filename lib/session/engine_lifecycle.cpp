@@ -3,17 +3,24 @@
 
 namespace dpcopy::session::detail {
 
+// An IPv6 fake client is the pool's address of the tuple, or the captured client's own.
 inline void EngineImpl::bind_tuple(Session& s, const TupleAllocator::Tuple& t) {
     s.identity.tuple = t.index;
-    s.identity.translated.src_ip = t.ip;
+    if (s.identity.family & family::translated6) {
+        SessionAddrs6& a = addrs6_[id_of(s)];
+        a.translated_src = tuples6_.pool6() ? tuples6_.address6(t.index) : a.original_src;
+        s.identity.translated.src_ip = fold6(a.translated_src);
+    } else {
+        s.identity.translated.src_ip = t.ip;
+    }
     s.identity.translated.src_port = t.port;
-    by_xlat_.insert(net::hash_flow(s.identity.translated), id_of(s));
+    by_xlat_.insert(translated_hash(s), id_of(s));
 }
 
 inline void EngineImpl::release_tuple(Session& s, Nanos now) {
     if (s.identity.tuple == kNone) return;
-    by_xlat_.erase(net::hash_flow(s.identity.translated), id_of(s));
-    tuples_.release(s.identity.tuple, now);
+    by_xlat_.erase(translated_hash(s), id_of(s));
+    tuples_of(s).release(s.identity.tuple, now);
     s.identity.tuple = kNone;
 }
 
@@ -26,7 +33,7 @@ inline void EngineImpl::do_closed(Session& s, Counter outcome, Nanos now) {
     if (s.identity.prev_replica != kNone) {
         sessions_[s.identity.prev_replica].identity.next_replica = s.identity.next_replica;
     } else if (!(s.flags & sflag::superseded)) {
-        const std::uint64_t h = net::hash_flow(s.identity.original);
+        const std::uint64_t h = original_hash(s);
         if (s.identity.next_replica != kNone) {
             by_orig_.replace(h, id, s.identity.next_replica);
         } else {
@@ -74,7 +81,7 @@ inline void EngineImpl::do_detached(Session& s, Counter why, bool rst, Nanos now
 // A new translated tuple for a session that opens a new connection to the target; without
 // one the session ends (end_no_tuple) and this returns false.
 inline bool EngineImpl::rebind(Session& s, Nanos now) {
-    const auto t = tuples_.allocate(s.identity.original.src_ip, now);
+    const auto t = tuples_of(s).allocate(s.identity.original.src_ip, now);
     if (!t) {
         do_closed(s, Counter::end_no_tuple, now);
         return false;
@@ -97,7 +104,7 @@ inline void EngineImpl::reconnect(Session& s, const Piece& p, Nanos now) {
     s.exchange.target_bytes_at_release = 0;
     s.exchange.answer_owed = 0;
     s.flags &= static_cast<std::uint16_t>(~(sflag::syn_window_scale | sflag::syn_timestamps | sflag::exchange_open | sflag::hole_skipped));
-    s.target.syn_mss = fabricated_mss_;
+    s.target.syn_mss = fabricated_mss(s);
     s.target.snd_una = s.target.isn;
     s.target.snd_nxt = s.target.snd_max = s.target.isn + 1;
     s.target.rcv_nxt = Seq(0);
@@ -123,14 +130,17 @@ inline void EngineImpl::do_mid_stream_syn_sent(Session& s, Nanos now) {
 }
 
 // Session creation: one per replica, chained; the head is indexed by original key.
-inline std::uint32_t EngineImpl::create_chain(const net::FlowKey& orig, const TransferMap& xfer, Nanos now) {
+// a6: the captured connection's IPv6 addresses (nullptr: IPv4); the target's family is xfer's.
+inline std::uint32_t EngineImpl::create_chain(const net::FlowKey& orig, const TransferMap& xfer, const Addr6Pair* a6, Nanos now) {
     std::uint32_t head = kNone, last = kNone;
+    const bool x6 = xfer.target_is_ipv6();
+    const auto fam = static_cast<std::uint8_t>((a6 ? family::original6 : 0) | (x6 ? family::translated6 : 0));
     for (std::uint32_t r = 0; r < cfg_.multiply; ++r) {
         if (free_ids_.empty()) {
             ++ctr_[Counter::create_table_full];
             break;
         }
-        const auto t = tuples_.allocate(orig.src_ip, now);
+        const auto t = (x6 ? tuples6_ : tuples_).allocate(orig.src_ip, now);
         if (!t) {
             ++ctr_[Counter::create_no_tuple];
             break;
@@ -141,7 +151,16 @@ inline std::uint32_t EngineImpl::create_chain(const net::FlowKey& orig, const Tr
         s = Session{};
         s.identity.original = orig;
         s.identity.replica = static_cast<std::uint16_t>(r);
-        s.identity.translated.dst_ip = xfer.target_ip;
+        s.identity.family = fam;
+        if (fam) {
+            SessionAddrs6& ad = addrs6_[id];
+            ad = SessionAddrs6{};
+            if (a6) ad.original_src = a6->src, ad.original_dst = a6->dst;
+            if (x6) ad.translated_dst = *xfer.target_ip6;
+            if (a6) ++ctr_[Counter::sessions_ipv6];
+            if ((a6 != nullptr) != x6) ++ctr_[Counter::sessions_family_mapped];
+        }
+        s.identity.translated.dst_ip = x6 ? fold6(*xfer.target_ip6) : xfer.target_ip;
         s.identity.translated.dst_port = xfer.target_port;
         bind_tuple(s, *t);
         s.deadlines.last_activity = now;
@@ -158,12 +177,12 @@ inline std::uint32_t EngineImpl::create_chain(const net::FlowKey& orig, const Tr
         ++ctr_[Counter::sessions_created];
         if (observer_) observer_->on_session_start(id, s.identity.replica);
     }
-    if (head != kNone) by_orig_.insert(net::hash_flow(orig), head);
+    if (head != kNone) by_orig_.insert(key_hash(orig, a6 != nullptr), head);
     return head;
 }
 
 inline void EngineImpl::supersede_chain(std::uint32_t head, Nanos now) {
-    by_orig_.erase(net::hash_flow(sessions_[head].identity.original), head);
+    by_orig_.erase(original_hash(sessions_[head]), head);
     for (std::uint32_t id = head; id != kNone;) {
         Session& s = sessions_[id];
         const std::uint32_t nx = s.identity.next_replica;

@@ -8,7 +8,8 @@ namespace dpcopy::session::detail {
 // engine); a segmented sink gets the headers and the slices of a data segment, any other
 // sink (and every control segment) the frame assembled in tx_frame_. False when the frame
 // could not be built (nothing sent, nothing counted).
-inline bool EngineImpl::emit_frame(const net::Ipv4Spec& ip, const net::TcpSpec& t, std::span<const PayloadSlice> slices) {
+template <class IpSpec>
+inline bool EngineImpl::emit_frame(const IpSpec& ip, const net::TcpSpec& t, std::span<const PayloadSlice> slices) {
     std::size_t bytes = 0;
     for (std::size_t i = 0; i < slices.size(); ++i) {
         slice_bytes_[i] = slices[i].bytes;
@@ -30,6 +31,34 @@ inline bool EngineImpl::emit_frame(const net::Ipv4Spec& ip, const net::TcpSpec& 
     }
     sink_.emit(ConstBytes(tx_frame_.data(), at));
     return true;
+}
+
+inline bool EngineImpl::emit_to_target(Session& s, const net::TcpSpec& t, std::uint16_t ip_id, std::span<const PayloadSlice> slices) {
+    if (s.identity.family & family::translated6) {
+        const SessionAddrs6& a = addrs6_[id_of(s)];
+        net::Ipv6Spec ip;
+        ip.src = a.translated_src;
+        ip.dst = a.translated_dst;
+        return emit_frame(ip, t, slices);
+    }
+    net::Ipv4Spec ip;
+    ip.src = s.identity.translated.src_ip;
+    ip.dst = s.identity.translated.dst_ip;
+    ip.id = ip_id;
+    return emit_frame(ip, t, slices);
+}
+
+inline bool EngineImpl::emit_reply(ConstBytes frame, const net::PacketView& v, const net::TcpSpec& t) {
+    if (v.l3 == net::L3Kind::ipv6) {
+        net::Ipv6Spec ip;
+        ip.src = v.dst6(frame);
+        ip.dst = v.src6(frame);
+        return emit_frame(ip, t);
+    }
+    net::Ipv4Spec ip;
+    ip.src = v.key.dst_ip;
+    ip.dst = v.key.src_ip;
+    return emit_frame(ip, t);
 }
 
 inline net::TcpSpec EngineImpl::tcp_spec(Session& s, std::uint8_t flags, Seq seq, Nanos now, bool syn) {
@@ -55,11 +84,7 @@ inline net::TcpSpec EngineImpl::tcp_spec(Session& s, std::uint8_t flags, Seq seq
 inline void EngineImpl::emit_session_segment(Session& s, std::uint8_t flags, Seq seq, Nanos now,
                                       std::span<const PayloadSlice> slices, bool syn) {
     const net::TcpSpec t = tcp_spec(s, flags, seq, now, syn);
-    net::Ipv4Spec ip;
-    ip.src = s.identity.translated.src_ip;
-    ip.dst = s.identity.translated.dst_ip;
-    ip.id = s.target.ip_id++;
-    emit_frame(ip, t, slices);
+    emit_to_target(s, t, s.target.ip_id++, slices);
 }
 
 inline void EngineImpl::send_ack(Session& s, Nanos now) {

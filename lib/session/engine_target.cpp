@@ -16,7 +16,7 @@ inline bool EngineImpl::take_unknown_rst_token(Nanos now) noexcept {
     return true;
 }
 
-inline void EngineImpl::reset_unknown(const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
+inline void EngineImpl::reset_unknown(ConstBytes frame, const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
     // RFC 793 reset generation for a segment of no live session (e.g. the target still
     // holds a connection we already ended): it frees the target's state.
     if (!take_unknown_rst_token(now)) {
@@ -35,10 +35,7 @@ inline void EngineImpl::reset_unknown(const net::PacketView& v, const net::TcpHd
         t.flags = tf::rst | tf::ack;
     }
     t.window = 0;
-    net::Ipv4Spec ip;
-    ip.src = v.key.dst_ip;
-    ip.dst = v.key.src_ip;
-    if (emit_frame(ip, t)) ++ctr_[Counter::target_unknown_rst_sent];
+    if (emit_reply(frame, v, t)) ++ctr_[Counter::target_unknown_rst_sent];
 }
 
 inline void EngineImpl::target_segment(std::uint32_t id, ConstBytes frame, const net::PacketView& v, const net::TcpHdr& th, Nanos now) {
@@ -92,10 +89,7 @@ inline void EngineImpl::reset_stale_connection(Session& s, const net::TcpHdr& th
     t.seq = th.ack;
     t.flags = tf::rst;
     t.window = 0;
-    net::Ipv4Spec ip;
-    ip.src = s.identity.translated.src_ip;
-    ip.dst = s.identity.translated.dst_ip;
-    emit_frame(ip, t);
+    emit_to_target(s, t, 0);
     if (s.target.syn_retries == 0 && s.target.syn_retries < cfg_.syn_retries) {
         ++s.target.syn_retries;
         ++ctr_[Counter::syn_retransmits];
@@ -125,7 +119,7 @@ inline void EngineImpl::do_established(Session& s, const net::TcpHdr& th, const 
         }
     }
     s.target.window = th.window;  // never scaled in a SYN
-    std::uint16_t m = std::min<std::uint16_t>(mss, max_payload_);
+    std::uint16_t m = std::min<std::uint16_t>(mss, max_payload(s));
     if (s.flags & sflag::timestamps) m = static_cast<std::uint16_t>(m > 64 ? m - 12 : m);
     s.target.mss = std::max<std::uint16_t>(m, 64);
     if ((s.flags & sflag::rtt_timing) && s.target.syn_retries == 0) {

@@ -62,6 +62,9 @@ struct SessionIdentity {
     std::uint32_t tuple = 0xffffffffu;  // TupleAllocator index of translated's client side
     std::uint32_t next_replica = 0xffffffffu, prev_replica = 0xffffffffu;  // replicas of one original
     std::uint16_t replica = 0;
+    // family:: bits (ipv6_keys.hpp): an IPv6 tuple's addresses are fold6() values, the full
+    // ones are in the engine's SessionAddrs6 of this slot. Fits the struct's padding.
+    std::uint8_t family = 0;
 };
 
 // The captured client stream and the online server's stream.

@@ -55,9 +55,23 @@ bool TupleAllocator::init(const TupleConfig& cfg, std::string& err) {
     clients_ = cfg.clients;
     sorted_ = clients_;
     std::sort(sorted_.begin(), sorted_.end());
-    keep_ = clients_.empty();
+    clients6_ = cfg.clients6;
+    if (clients6_ && !clients_.empty()) {
+        err = "a tuple pool is IPv4 or IPv6, not both";
+        return false;
+    }
+    if (clients6_ && clients6_->len() > 126) {
+        err = "an IPv6 client pool needs a prefix of /126 or shorter";
+        return false;
+    }
+    keep_ = clients_.empty() && !clients6_;
     const std::uint64_t max_slots = std::max<std::uint64_t>(1, cfg.max_tuples / ports_);
-    if (keep_) {
+    if (clients6_) {
+        // host ids 1 .. 2^(128-len) - 1 (at most max_slots of them)
+        const unsigned host_bits = 128u - clients6_->len();
+        const std::uint64_t hosts = host_bits >= 32 ? std::uint64_t{0xffffffffu} : (std::uint64_t{1} << host_bits) - 1;
+        slots_ = static_cast<std::uint32_t>(std::min(hosts, max_slots));
+    } else if (keep_) {
         slots_ = kKeepSlots;
         keep_cursor_.assign(kKeepSlots, 0);
     } else {
@@ -108,10 +122,11 @@ std::optional<TupleAllocator::Tuple> TupleAllocator::allocate(net::Ipv4Addr orig
         ++live_;
         const auto slot = static_cast<std::uint32_t>(t % slots_);
         const auto pidx = static_cast<std::uint32_t>(t / slots_);
+        const net::Port port(static_cast<std::uint16_t>(first_port_ + pidx * step_));
+        if (clients6_) return Tuple{net::Ipv4Addr{}, port, static_cast<std::uint32_t>(t)};
         // spread the used slots over the whole pool when it is larger than max_tuples allows
         const std::uint64_t addr = std::uint64_t{slot} * clients_.size() / slots_;
-        return Tuple{clients_[addr], net::Port(static_cast<std::uint16_t>(first_port_ + pidx * step_)),
-                     static_cast<std::uint32_t>(t)};
+        return Tuple{clients_[addr], port, static_cast<std::uint32_t>(t)};
     }
     return std::nullopt;
 }
@@ -124,11 +139,33 @@ void TupleAllocator::release(std::uint32_t index, std::uint64_t now) noexcept {
     --live_;
 }
 
-bool TupleAllocator::owns(net::Ipv4Addr ip, net::Port port) const noexcept {
+bool TupleAllocator::port_ours(net::Port port) const noexcept {
     const std::uint32_t p = port.value();
-    if (p < lo_ || p >= hi_ || p % step_ != worker_ % step_) return false;
+    return p >= lo_ && p < hi_ && p % step_ == worker_ % step_;
+}
+
+bool TupleAllocator::owns(net::Ipv4Addr ip, net::Port port) const noexcept {
+    if (!port_ours(port) || clients6_) return false;
     if (keep_) return true;
     return std::binary_search(sorted_.begin(), sorted_.end(), ip);
+}
+
+// Host id (low 32 bits of the address, the prefix's bits above them) of each slot: slot + 1.
+net::Ipv6Addr TupleAllocator::address6(std::uint32_t index) const noexcept {
+    auto b = clients6_ ? clients6_->addr().bytes() : net::Ipv6Addr::Bytes16{};
+    const std::uint32_t host = index % (slots_ ? slots_ : 1) + 1;
+    for (int i = 0; i < 4; ++i) b[static_cast<std::size_t>(15 - i)] |= static_cast<std::uint8_t>(host >> (8 * i));
+    return net::Ipv6Addr(b);
+}
+
+bool TupleAllocator::owns6(const net::Ipv6Addr& ip, net::Port port) const noexcept {
+    if (!port_ours(port)) return false;
+    if (keep_) return true;
+    if (!clients6_ || !clients6_->contains(ip)) return false;
+    std::uint32_t host = 0;  // the low 32 bits less the prefix's bits there
+    for (std::size_t i = 12; i < 16; ++i)
+        host = (host << 8) | static_cast<std::uint8_t>(ip.bytes()[i] ^ clients6_->addr().bytes()[i]);
+    return host >= 1 && host <= slots_ && address6(host - 1) == ip;
 }
 
 }  // namespace dpcopy::session

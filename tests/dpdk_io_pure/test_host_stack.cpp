@@ -222,7 +222,58 @@ TEST_CASE("RxClassifier sorts received frames") {
     v6[12] = 0x86;
     v6[13] = 0xdd;
     CHECK(off.classify(v6, v) == io::RxKind::drop_not_ours);
-    CHECK(live.classify(v6, v) == io::RxKind::drop_not_ours);  // no IPv6 sessions yet (issue #18)
+    CHECK(live.classify(v6, v) == io::RxKind::drop_not_ours);  // no IPv6 target: refused by its ethertype
+}
+
+TEST_CASE("RxClassifier with an IPv6 target passes its IPv6 TCP to the engine, IPv4 as before") {
+    const auto target6 = *net::Ipv6Addr::parse("fd77:40::2");
+    const auto pool6 = *net::Ipv6Prefix::parse("fd77:41::/64");
+    const io::AddressSet clients({{Ipv4Addr::from_octets(198, 18, 0, 100), Ipv4Addr::from_octets(198, 18, 0, 120)}});
+    const std::vector<io::TargetEndpoint> targets{{kTargetIp, net::Port(80)}, {Ipv4Addr{}, net::Port(8080), target6}};
+    io::RxClassifier off(targets, clients, false, {}, pool6);
+    io::RxClassifier live(targets, clients, true, {}, pool6);
+    io::RxClassifier any6(targets, clients, false);  // no IPv6 pool: any fake client address
+    auto tcp6 = [](net::Ipv6Addr src, std::uint16_t sp, net::Ipv6Addr dst, std::uint16_t dp) {
+        net::L2Spec l2;
+        l2.src = kTargetMac;
+        l2.dst = kOurMac;
+        net::Ipv6Spec ip;
+        ip.src = src;
+        ip.dst = dst;
+        net::TcpSpec t;
+        t.src_port = net::Port(sp);
+        t.dst_port = net::Port(dp);
+        std::vector<std::uint8_t> f(net::tcp_frame_size6(l2, t));
+        f.resize(net::build_tcp(f, l2, ip, t));
+        return f;
+    };
+    const auto fake = *net::Ipv6Addr::parse("fd77:41::7");
+    const auto elsewhere = *net::Ipv6Addr::parse("2001:db8::7");
+    net::PacketView v;
+    CHECK(off.classify(tcp6(target6, 8080, fake, 2000), v) == io::RxKind::target);
+    CHECK(v.l3 == net::L3Kind::ipv6);
+    CHECK(off.classify(tcp6(target6, 8081, fake, 2000), v) == io::RxKind::drop_not_ours);     // another port
+    CHECK(off.classify(tcp6(elsewhere, 8080, fake, 2000), v) == io::RxKind::drop_not_ours);   // not the target
+    CHECK(off.classify(tcp6(target6, 8080, elsewhere, 2000), v) == io::RxKind::drop_not_ours); // not our pool
+    CHECK(any6.classify(tcp6(target6, 8080, elsewhere, 2000), v) == io::RxKind::target);
+    CHECK(live.classify(tcp6(elsewhere, 443, fake, 2000), v) == io::RxKind::captured);
+    // the IPv4 target as before
+    net::L2Spec l2;
+    l2.src = kTargetMac;
+    l2.dst = kOurMac;
+    net::Ipv4Spec ip;
+    ip.src = kTargetIp;
+    ip.dst = Ipv4Addr::from_octets(198, 18, 0, 105);
+    net::TcpSpec t;
+    t.src_port = net::Port(80);
+    t.dst_port = net::Port(40000);
+    std::vector<std::uint8_t> f(128);
+    f.resize(net::build_tcp(f, l2, ip, t));
+    CHECK(off.classify(f, v) == io::RxKind::target);
+    t.src_port = net::Port(8080);  // the IPv6 target's port from the IPv4 target's address: not ours
+    f.assign(128, 0);
+    f.resize(net::build_tcp(f, l2, ip, t));
+    CHECK(off.classify(f, v) == io::RxKind::drop_not_ours);
 }
 
 TEST_CASE("live: a mirrored frame belongs to a -x service when it is TCP to or from an online ip:port") {

@@ -178,3 +178,51 @@ TEST_CASE("tuples: without a pool the original address is kept, ports still uniq
         REQUIRE(seen.insert(key(*t)).second);
     }
 }
+
+TEST_CASE("tuples: an IPv6 prefix pool derives its addresses from host ids, never listing the prefix") {
+    TupleConfig c;
+    c.clients6 = *net::Ipv6Prefix::parse("fd77:41::/64");
+    c.instance_count = 64;  // 1008 ports
+    c.max_tuples = 1008 * 4;  // room for 4 addresses of the /64
+    c.time_wait_ns = 10 * kSec;
+    TupleAllocator a;
+    std::string err;
+    REQUIRE(a.init(c, err));
+    CHECK(a.pool6());
+    CHECK(a.address_slots() == 4);
+    CHECK(a.memory_bytes() == 1008 * 4 * 4);
+    std::set<std::pair<net::Ipv6Addr, std::uint16_t>> live;
+    std::set<net::Ipv6Addr> addrs;
+    for (std::uint32_t i = 0; i < a.capacity(); ++i) {
+        auto t = a.allocate(net::Ipv4Addr{}, 1 * kSec);
+        REQUIRE(t);
+        const net::Ipv6Addr ip = a.address6(t->index);
+        REQUIRE(live.insert({ip, t->port.value()}).second);
+        addrs.insert(ip);
+        CHECK(a.owns6(ip, t->port));
+        CHECK(!a.owns(t->ip, t->port));  // no IPv4 address is ours
+    }
+    CHECK(addrs == std::set<net::Ipv6Addr>{*net::Ipv6Addr::parse("fd77:41::1"), *net::Ipv6Addr::parse("fd77:41::2"),
+                                           *net::Ipv6Addr::parse("fd77:41::3"), *net::Ipv6Addr::parse("fd77:41::4")});
+    CHECK(!a.allocate(net::Ipv4Addr{}, 2 * kSec));  // all live
+    CHECK(!a.owns6(*net::Ipv6Addr::parse("fd77:41::5"), net::Port(1024)));      // a host id beyond the slots
+    CHECK(!a.owns6(*net::Ipv6Addr::parse("fd77:41::"), net::Port(1024)));       // host id 0
+    CHECK(!a.owns6(*net::Ipv6Addr::parse("fd77:41::1:0:0:1"), net::Port(1024))); // high host bits
+    CHECK(!a.owns6(*net::Ipv6Addr::parse("fd77:42::1"), net::Port(1024)));      // outside the prefix
+    CHECK(!a.owns6(*net::Ipv6Addr::parse("fd77:41::1"), net::Port(3000)));      // another instance's port
+    a.release(0, 3 * kSec);
+    CHECK(!a.allocate(net::Ipv4Addr{}, 12 * kSec));  // within TIME_WAIT
+    auto t = a.allocate(net::Ipv4Addr{}, 13 * kSec);
+    REQUIRE(t);
+    CHECK(t->index == 0);
+
+    TupleConfig tiny;  // a /126: three host ids
+    tiny.clients6 = *net::Ipv6Prefix::parse("fd77:41::4/126");
+    TupleAllocator b;
+    REQUIRE(b.init(tiny, err));
+    CHECK(b.address_slots() == 3);
+    CHECK(b.address6(2) == *net::Ipv6Addr::parse("fd77:41::7"));
+    TupleConfig both = tiny;
+    both.clients = pool(1);
+    CHECK(!TupleAllocator{}.init(both, err));
+}
