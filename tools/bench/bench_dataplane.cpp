@@ -33,7 +33,8 @@
 //     other processes is excluded) and of the main lcore and the peer;
 //   - packets/s per worker lcore = rx / worker CPU seconds. This is the worker's
 //     capacity only when it never waits for input: the peer samples dpcopy's RX rings
-//     and the bench prints how often both were empty ("starved"); a busy-polling lcore
+//     before each pass refills them and the bench prints how often all were empty
+//     ("starved": dpcopy had taken everything, and then polled or slept); a busy-polling lcore
 //     that waits still burns CPU, so a starved run understates dpcopy.
 //   - the peer's own CPU time and rate are printed apart (its cost is not in the figure).
 // Then it raises SIGINT, lets run_dataplane drain for 0.2 s and return, and checks the
@@ -442,6 +443,14 @@ private:
         const std::uint64_t need_est = std::uint64_t{o_.sessions} * o_.multiply;
         std::uint32_t iter = 0;
         while (!sh_.stop.load(std::memory_order_relaxed)) {
+            if (stage == Stage::warmup || stage == Stage::measure) {
+                // before this pass refills them: were dpcopy's RX rings drained (it waited)?
+                ++polls_;
+                bool empty = true;
+                for (rte_ring* r : mirror_rx_) empty = empty && rte_ring_count(r) == 0;
+                for (rte_ring* r : target_rx_) empty = empty && rte_ring_count(r) == 0;
+                if (empty) ++starved_;
+            }
             drain_dut(stage != Stage::drain);
             if (stage == Stage::setup) {
                 // at most 1024 handshakes in flight: a burst of thousands overflows dpcopy's
@@ -453,13 +462,6 @@ private:
                 }
             }
             flush_stages();
-            if (stage == Stage::warmup || stage == Stage::measure) {
-                ++polls_;
-                bool empty = true;
-                for (rte_ring* r : mirror_rx_) empty = empty && rte_ring_count(r) == 0;
-                for (rte_ring* r : target_rx_) empty = empty && rte_ring_count(r) == 0;
-                if (empty) ++starved_;
-            }
             if ((++iter & 63) != 0) continue;
             const double t = now_s();
             switch (stage) {
