@@ -172,7 +172,7 @@ void CompareQueue::on_exchange(const session::ExchangeRecord& r) {
         not_compared_pub_.store(not_compared_, std::memory_order_relaxed);
         return;
     }
-    if (settling_count_ != 0 && r.slot < max_sessions_ && bit(settling_, r.slot)) [[unlikely]] {
+    if (settling(r.slot)) [[unlikely]] {
         set_bit(settling_, r.slot, false);  // the exchange the queue resumed in: not reported
         --settling_count_;
         not_compared_pub_.store(++not_compared_, std::memory_order_relaxed);
@@ -194,7 +194,7 @@ void CompareQueue::on_session_start(std::uint32_t slot, std::uint16_t replica) {
         set_bit(marked_, slot, false);
         --marked_count_;
     }
-    if (settling_count_ != 0 && slot < max_sessions_ && bit(settling_, slot)) {
+    if (settling(slot)) {
         set_bit(settling_, slot, false);
         --settling_count_;
     }

@@ -81,7 +81,10 @@ private:
     }
     void push_chunks(Kind kind, std::uint32_t slot, std::uint32_t offset, std::uint64_t time, session::ConstBytes payload) noexcept;
     bool marked(std::uint32_t slot) const noexcept {
-        return marked_count_ != 0 && slot < max_sessions_ && ((marked_[slot >> 6] >> (slot & 63)) & 1);
+        return marked_count_ != 0 && slot < max_sessions_ && bit(marked_, slot);
+    }
+    bool settling(std::uint32_t slot) const noexcept {
+        return settling_count_ != 0 && slot < max_sessions_ && bit(settling_, slot);
     }
     void mark(std::uint32_t slot) noexcept;
     // A marked slot's request finds room: events_lost queued, the slot unmarked and settling.

@@ -33,15 +33,16 @@ EngineImpl::EngineImpl(const EngineConfig& cfg, FrameSink& sink)
     fabricated_mss_ = static_cast<std::uint16_t>(std::min<std::uint32_t>(1460, cfg.mtu - 40));
     max_payload6_ = static_cast<std::uint16_t>(cfg.mtu - 60);
     fabricated_mss6_ = static_cast<std::uint16_t>(std::min<std::uint32_t>(1440, cfg.mtu - 60));
-    bool any6 = false;
     for (const TransferMap& t : cfg.transfers) {
         if (t.matches_ipv4()) transfers4_.push_back(t);
-        if (t.matches_ipv6()) transfers6_.push_back(t);
-        if (t.matches_ipv6()) captured_families_ = net::IpFamilies::ipv4_and_ipv6;
+        if (t.matches_ipv6()) {
+            transfers6_.push_back(t);
+            captured_families_ = net::IpFamilies::ipv4_and_ipv6;
+        }
         if (t.target_is_ipv6()) target_families_ = net::IpFamilies::ipv4_and_ipv6;
-        any6 = any6 || t.matches_ipv6() || t.target_is_ipv6();
     }
-    if (any6) addrs6_ = BigArray<SessionAddrs6>(cfg.max_sessions);
+    if (captured_families_ != net::IpFamilies::ipv4 || target_families_ != net::IpFamilies::ipv4)
+        addrs6_ = BigArray<SessionAddrs6>(cfg.max_sessions);
 }
 
 inline bool EngineImpl::init(std::string& err) {

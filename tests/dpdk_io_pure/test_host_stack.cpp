@@ -59,6 +59,22 @@ bool feed(io::HostStack& h, const std::vector<std::uint8_t>& f, Sink& s) {
     return h.on_frame(f, v, 0, s);
 }
 
+// A TCP frame from the target side (kTargetMac) to ours.
+std::vector<std::uint8_t> tcp_from(Ipv4Addr src, std::uint16_t sp, Ipv4Addr dst, std::uint16_t dp) {
+    net::L2Spec l2;
+    l2.src = kTargetMac;
+    l2.dst = kOurMac;
+    net::Ipv4Spec ip;
+    ip.src = src;
+    ip.dst = dst;
+    net::TcpSpec t;
+    t.src_port = net::Port(sp);
+    t.dst_port = net::Port(dp);
+    std::vector<std::uint8_t> f(128);
+    f.resize(net::build_tcp(f, l2, ip, t));
+    return f;
+}
+
 std::vector<std::uint8_t> icmp_echo(Ipv4Addr src, Ipv4Addr dst, std::uint8_t type = 8) {
     // Ethernet + IPv4 + ICMP echo with 4 data bytes, built by hand (checksums computed by the stack's reply)
     std::vector<std::uint8_t> f = {0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x08, 0x00,
@@ -191,31 +207,17 @@ TEST_CASE("RxClassifier sorts received frames") {
     io::RxClassifier off({{kTargetIp, net::Port(80)}}, clients, false);
     io::RxClassifier live({{kTargetIp, net::Port(80)}}, clients, true);
     io::RxClassifier any({{kTargetIp, net::Port(80)}}, io::AddressSet(), false);
-    auto tcp = [](Ipv4Addr src, std::uint16_t sp, Ipv4Addr dst, std::uint16_t dp) {
-        net::L2Spec l2;
-        l2.src = kTargetMac;
-        l2.dst = kOurMac;
-        net::Ipv4Spec ip;
-        ip.src = src;
-        ip.dst = dst;
-        net::TcpSpec t;
-        t.src_port = net::Port(sp);
-        t.dst_port = net::Port(dp);
-        std::vector<std::uint8_t> f(128);
-        f.resize(net::build_tcp(f, l2, ip, t));
-        return f;
-    };
     net::PacketView v;
     const auto client = Ipv4Addr::from_octets(198, 18, 0, 105);
-    CHECK(off.classify(tcp(kTargetIp, 80, client, 40000), v) == io::RxKind::target);
-    CHECK(off.classify(tcp(kTargetIp, 81, client, 40000), v) == io::RxKind::drop_not_ours);
-    CHECK(off.classify(tcp(kTargetIp, 80, Ipv4Addr::from_octets(198, 18, 0, 99), 40000), v) ==
+    CHECK(off.classify(tcp_from(kTargetIp, 80, client, 40000), v) == io::RxKind::target);
+    CHECK(off.classify(tcp_from(kTargetIp, 81, client, 40000), v) == io::RxKind::drop_not_ours);
+    CHECK(off.classify(tcp_from(kTargetIp, 80, Ipv4Addr::from_octets(198, 18, 0, 99), 40000), v) ==
           io::RxKind::drop_not_ours);
-    CHECK(any.classify(tcp(kTargetIp, 80, Ipv4Addr::from_octets(198, 18, 0, 99), 40000), v) == io::RxKind::target);
-    CHECK(live.classify(tcp(client, 40000, Ipv4Addr::from_octets(10, 0, 0, 1), 80), v) == io::RxKind::captured);
+    CHECK(any.classify(tcp_from(kTargetIp, 80, Ipv4Addr::from_octets(198, 18, 0, 99), 40000), v) == io::RxKind::target);
+    CHECK(live.classify(tcp_from(client, 40000, Ipv4Addr::from_octets(10, 0, 0, 1), 80), v) == io::RxKind::captured);
     CHECK(off.classify(arp_request(kTargetMac, kTargetIp, kOurIp), v) == io::RxKind::host);
     CHECK(off.classify(icmp_echo(kTargetIp, kOurIp), v) == io::RxKind::host);
-    auto bad = tcp(kTargetIp, 80, client, 40000);
+    auto bad = tcp_from(kTargetIp, 80, client, 40000);
     bad.resize(20);
     CHECK(off.classify(bad, v) == io::RxKind::drop_parse);
     std::vector<std::uint8_t> v6(60, 0);
@@ -258,22 +260,10 @@ TEST_CASE("RxClassifier with an IPv6 target passes its IPv6 TCP to the engine, I
     CHECK(any6.classify(tcp6(target6, 8080, elsewhere, 2000), v) == io::RxKind::target);
     CHECK(live.classify(tcp6(elsewhere, 443, fake, 2000), v) == io::RxKind::captured);
     // the IPv4 target as before
-    net::L2Spec l2;
-    l2.src = kTargetMac;
-    l2.dst = kOurMac;
-    net::Ipv4Spec ip;
-    ip.src = kTargetIp;
-    ip.dst = Ipv4Addr::from_octets(198, 18, 0, 105);
-    net::TcpSpec t;
-    t.src_port = net::Port(80);
-    t.dst_port = net::Port(40000);
-    std::vector<std::uint8_t> f(128);
-    f.resize(net::build_tcp(f, l2, ip, t));
-    CHECK(off.classify(f, v) == io::RxKind::target);
-    t.src_port = net::Port(8080);  // the IPv6 target's port from the IPv4 target's address: not ours
-    f.assign(128, 0);
-    f.resize(net::build_tcp(f, l2, ip, t));
-    CHECK(off.classify(f, v) == io::RxKind::drop_not_ours);
+    const auto client4 = Ipv4Addr::from_octets(198, 18, 0, 105);
+    CHECK(off.classify(tcp_from(kTargetIp, 80, client4, 40000), v) == io::RxKind::target);
+    // the IPv6 target's port from the IPv4 target's address: not ours
+    CHECK(off.classify(tcp_from(kTargetIp, 8080, client4, 40000), v) == io::RxKind::drop_not_ours);
 }
 
 TEST_CASE("live: a mirrored frame belongs to a -x service when it is TCP to or from an online ip:port") {
@@ -351,21 +341,6 @@ const net::VlanTag kS10{net::ethertype::qinq, 10};
 const net::VlanTag kC20{net::ethertype::vlan, 20};
 // what net_af_packet hands back for an 802.1ad outer tag the kernel stripped: TPID 0x8100
 const net::VlanTag kS10AsQ{net::ethertype::vlan, 10};
-
-std::vector<std::uint8_t> tcp_from(Ipv4Addr src, std::uint16_t sp, Ipv4Addr dst, std::uint16_t dp) {
-    net::L2Spec l2;
-    l2.src = kTargetMac;
-    l2.dst = kOurMac;
-    net::Ipv4Spec ip;
-    ip.src = src;
-    ip.dst = dst;
-    net::TcpSpec t;
-    t.src_port = net::Port(sp);
-    t.dst_port = net::Port(dp);
-    std::vector<std::uint8_t> f(128);
-    f.resize(net::build_tcp(f, l2, ip, t));
-    return f;
-}
 
 }  // namespace
 
