@@ -75,7 +75,8 @@ void StreamParser::resp_line_done(ResponseFifo& out) noexcept {
         return;
     }
     const char type = line_[0];
-    const bool top = resp_depth_ == 0;
+    const bool top = resp_top_;
+    resp_top_ = false;
     std::int64_t count = 0;
     switch (type) {
         case '+': case ':': case ',': case '#': case '(':
@@ -115,10 +116,8 @@ void StreamParser::resp_line_done(ResponseFifo& out) noexcept {
             if (type == '%') count *= 2;  // a map: keys and values
             if (count == 0) {
                 resp_element_done();
-            } else if (resp_depth_ == kRespDepth) {
-                break;
             } else {
-                resp_left_[resp_depth_++] = static_cast<std::uint32_t>(count);
+                resp_pending_ += static_cast<std::uint64_t>(count) - 1;
                 state_ = State::resp_line;
             }
             return;
@@ -128,14 +127,12 @@ void StreamParser::resp_line_done(ResponseFifo& out) noexcept {
 }
 
 void StreamParser::resp_element_done() noexcept {
-    while (resp_depth_ > 0) {
-        if (--resp_left_[resp_depth_ - 1] > 0) {
-            state_ = State::resp_line;
-            return;
-        }
-        --resp_depth_;
+    if (resp_pending_ == 0) {
+        state_ = State::response_start;
+        return;
     }
-    state_ = State::response_start;
+    --resp_pending_;
+    state_ = State::resp_line;
 }
 
 // ---- PostgreSQL ----

@@ -242,7 +242,7 @@ void StreamParser::begin_response(Protocol proto) noexcept {
     if (head_pending_ && static_cast<std::int32_t>(pos_ - head_at_) >= 0) this_is_head_ = true, head_pending_ = false;
     switch (proto) {
         case Protocol::http: state_ = State::http_status_line; break;
-        case Protocol::redis: state_ = State::resp_line, resp_depth_ = 0; break;
+        case Protocol::redis: state_ = State::resp_line, resp_pending_ = 0, resp_top_ = true; break;
         case Protocol::postgresql: state_ = State::pg_header; break;
         case Protocol::mysql: state_ = State::mysql_header, mysql_first_ = true; break;
         default: state_ = State::other_collect; break;

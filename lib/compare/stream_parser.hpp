@@ -125,7 +125,6 @@ public:
 
 private:
     static constexpr std::size_t kLineCap = 40;
-    static constexpr std::size_t kRespDepth = 8;
     enum class Line : std::uint8_t { more, done, bad };
 
     std::size_t consume(Protocol proto, const std::uint8_t* p, std::size_t n, ResponseFifo& out) noexcept;
@@ -159,10 +158,12 @@ private:
     std::uint32_t head_at_ = 0;
     std::uint32_t packet_start_ = 0;  // MySQL: the packet being read began here
     std::uint32_t packet_len_ = 0;    // MySQL: its payload length
-    std::uint32_t resp_left_[kRespDepth] = {};  // RESP: elements left per aggregate level
+    // RESP: values still to read after the current one, whatever their nesting (an
+    // aggregate of n adds n - 1: itself replaced by its elements); no depth limit
+    std::uint64_t resp_pending_ = 0;
     State state_ = State::response_start;
     std::uint8_t line_len_ = 0;    // characters kept in line_
-    std::uint8_t resp_depth_ = 0;
+    bool resp_top_ = true;        // RESP: the next value is the response's first (its status)
     std::uint8_t mysql_seq_ = 0;   // sequence number of the last packet
     std::uint8_t pg_type_ = 0;     // PostgreSQL: the message being read
     std::uint8_t pg_field_ = 0;    // PostgreSQL: ErrorResponse field being read

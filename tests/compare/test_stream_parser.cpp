@@ -89,6 +89,16 @@ TEST_CASE("RESP: simple types, errors by prefix, nil, nested arrays framed", "[c
     CHECK(parse_split(Protocol::redis, "-\xc3\xa9" "BAD\tX y\r\n", {}) == "0:-..BAD.X");  // printable only
 }
 
+// COMMAND DOCS answers maps of arrays of maps... nested deeper than any fixed stack: the
+// parser counts the values left, so the next answer is still found where it begins.
+TEST_CASE("RESP: aggregates nested 40 deep, then the next answer", "[compare][redis]") {
+    std::string deep = "$3\r\nabc\r\n";  // arrays of three (the deeper one in the middle) and maps of one pair
+    for (int level = 0; level < 40; ++level)
+        deep = level % 2 ? "%1\r\n+key\r\n" + deep : "*3\r\n:1\r\n" + deep + "_\r\n";
+    const std::string all = deep + "+OK\r\n" + "*1\r\n" + deep + ":5\r\n";
+    check_every_split(Protocol::redis, all, "0:% " + at(all, "+OK") + ":+ " + at(all, "*1\r\n%1") + ":* " + at(all, ":5\r\n") + "::");
+}
+
 TEST_CASE("PostgreSQL: ErrorResponse after RowDescription, success at ReadyForQuery", "[compare][postgresql]") {
     const std::string failed = pg('T', std::string(20, 'x')) +
                                pg('E', "SERROR\0VERROR\0C42P01\0Mrelation \"t\" does not exist\0\0"s) + pg('Z', "I");
