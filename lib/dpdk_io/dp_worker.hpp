@@ -158,6 +158,8 @@ struct Worker {
     std::uint64_t advanced_at = 0;
     std::uint64_t tx_moved_at = 0;  // the last time the TX queue took a frame, or had none waiting
     std::uint64_t tx_seen = 0;      // ctr[tx_frames] then
+    std::uint64_t last_poll_at = 0;  // the last poll_once's `now`, and whether it moved frames
+    bool last_poll_busy = false;     // (ctr[busy_ns] adds up the busy iterations' time)
     IdlePolicy idle;  // --idle-sleep: worker_main sleeps when poll_once found nothing to do
     // Offline: takes from from_main only what the engine has room for (dp_capture_gate.hpp).
     std::unique_ptr<CaptureGate> gate;
@@ -454,6 +456,9 @@ struct Worker {
     // idle policy's `busy`). The caller sleeps, when the policy says so (sleep_idle).
     bool poll_once() {
         const std::uint64_t now = clock->now();
+        // the previous iteration's time is busy time when it moved frames (it did not sleep)
+        if (last_poll_busy) ctr[IoCounter::busy_ns] += now - last_poll_at;
+        last_poll_at = now;
         const std::uint32_t g = hop->gen.load(std::memory_order_acquire);
         if (g != hop_gen_seen) {
             hop_gen_seen = g;
@@ -537,7 +542,8 @@ struct Worker {
             publish();
             publish_at = now + kPublishNs;
         }
-        return got != 0 || sink.pending() != 0;
+        last_poll_busy = got != 0 || sink.pending() != 0;
+        return last_poll_busy;
     }
     // The idle policy's sleep (counted): not a per-packet system call, it only happens when
     // there are no packets.

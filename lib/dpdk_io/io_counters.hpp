@@ -51,6 +51,7 @@ namespace dpcopy::io {
     X(mirror_arp_replies, "ARP replies sent on the mirror port for --mirror-ip")                       \
     /* the poll loops (IdlePolicy) */                                                                  \
     X(idle_sleeps, "sleeps of the poll loops with nothing to do (--idle-sleep; 0 with --busy-poll)")   \
+    X(busy_ns, "ns the workers spent in poll iterations that moved frames (their load: busy_ns / elapsed)") \
     /* offline source */                                                                               \
     X(file_frames, "records read from the capture file (every pass), skipped ones included")          \
     X(file_truncated, "records cut by the capture's snap length")                                      \

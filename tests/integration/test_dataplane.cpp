@@ -174,6 +174,12 @@ TEST_CASE("idle policy: a replay at --speed 1 sleeps in the capture's gaps and l
     INFO(json);
     CHECK(report_counter(json, "lost_total") == 0);
     CHECK(report_counter(json, "idle_sleeps") > 0);
+    // busy time: the iterations that moved frames, a small part of a mostly idle replay
+    const std::size_t at = json.find("\"duration_s\": ");
+    REQUIRE(at != std::string::npos);
+    const double duration_ns = std::stod(json.substr(at + 14)) * 1e9;
+    CHECK(report_counter(json, "busy_ns") > 0);
+    CHECK(static_cast<double>(report_counter(json, "busy_ns")) < duration_ns / 2);
 }
 
 TEST_CASE("idle policy: --idle-sleep 0 (--busy-poll) never sleeps and loses nothing") {

@@ -68,6 +68,7 @@
 #include <vector>
 
 #include "lib/dpdk_io/dataplane.hpp"
+#include "lib/dpdk_io/dp_worker.hpp"
 #include "lib/dpdk_io/shard.hpp"
 #include "lib/rewrite/build.hpp"
 #include "lib/rewrite/bytes.hpp"
@@ -201,6 +202,7 @@ public:
         std::vector<double> worker_cpu;
         double main_cpu = 0;
         std::uint64_t rx = 0, tx = 0, rounds = 0, requests = 0, polls = 0, starved = 0;
+        std::uint64_t busy_ns = 0;  // the workers' io counter busy_ns (published every 1 ms)
     };
     Sample s0, s1;
     bool measured = false;
@@ -432,6 +434,7 @@ private:
         s.requests = requests_seen;
         s.polls = polls_;
         s.starved = starved_;
+        s.busy_ns = io::dp::published_snapshot().io[io::IoCounter::busy_ns];
         return s;
     }
 
@@ -789,13 +792,19 @@ int main(int argc, char** argv) {
         std::printf("  CPU of the measured span: workers %s; main lcore (control loop) %.0f%%; peer %.0f%% (CPU %d)\n",
                     per_worker.c_str(), 100.0 * (b.main_cpu - a.main_cpu) / wall, 100.0 * pcpu / wall, peer_cpu);
     std::printf("  dpcopy RX rings found empty by the peer in %.1f %% of its polls (0 = the workers never waited)\n", starved);
+    // busy time: the worker iterations that moved frames (io counter busy_ns), without the
+    // empty polls and sleeps of a worker waiting for the peer: what a frame costs dpcopy,
+    // whoever else shares the CPUs (a compare thread that deschedules the peer on 2 CPUs)
+    const double busy_ns = static_cast<double>(b.busy_ns - a.busy_ns);
+    std::printf("  workers busy %.0f %% of the span: %.1f busy ns per frame received\n", 100.0 * busy_ns / 1e9 / wall,
+                busy_ns / rx);
     std::printf("  peer cost (not in the figure): %.0f ns of peer CPU per frame dpcopy received or sent\n",
                 pcpu * 1e9 / (rx + tx));
     std::printf("RESULT sessions=%u n=%u frame=%u workers=%u rx_pps_per_worker_cpu=%.0f rx_pps_wall=%.0f "
                 "tx_pps_wall=%.0f ns_per_rx_frame=%.1f ns_per_round=%.1f rounds_per_s=%.0f worker_cpu_pct=%.0f "
-                "starved_pct=%.1f lost=%s filtered=%s load=\"%s\"\n",
+                "starved_pct=%.1f busy_ns_per_rx_frame=%.1f lost=%s filtered=%s load=\"%s\"\n",
                 o.sessions, o.multiply, o.frame, nw, rx / wcpu, rx / wall, tx / wall, wcpu * 1e9 / rx,
-                wcpu * 1e9 / rounds, rounds / wall, 100.0 * wcpu / wall, starved, json_number(doc, "lost_total").c_str(),
+                wcpu * 1e9 / rounds, rounds / wall, 100.0 * wcpu / wall, starved, busy_ns / rx, json_number(doc, "lost_total").c_str(),
                 json_number(doc, "filtered_total").c_str(), load);
     rte_eal_cleanup();
     return rc == 0 ? 0 : 1;
