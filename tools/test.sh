@@ -30,7 +30,10 @@ dpcopy_install_packages || exit 1
 at() { echo "+${SECONDS}s"; }
 
 dpcopy_log "$(at) building build-san/ (ASan+UBSan, unit tests)"
-dpcopy_build build-san -Ddpdk=disabled -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false || exit 1
+# -O1 and line tables only (-g1): ASan's own advice, and 2.5 times faster to compile than
+# -O2 -g (21 min of the full run before); stack traces keep their files and lines
+dpcopy_build build-san -Ddpdk=disabled -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false \
+  -Doptimization=1 -Ddebug=false -Dcpp_args=-g1 || exit 1
 if [ $only_unit -eq 0 ]; then
   dpcopy_log "$(at) building build/ (product)"
   dpcopy_build build -Ddpdk=enabled -Dunit_tests=false || exit 1
