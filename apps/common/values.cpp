@@ -1,5 +1,6 @@
 #include "apps/common/values.hpp"
 #include "apps/common/option_hints.hpp"
+#include "apps/common/values6.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -198,18 +199,89 @@ Result<std::vector<Cidr>> parse_cidr_list(std::string_view text) {
     return out;
 }
 
+namespace {
+
+// A map's target as TARGET_IP:PORT ([IPV6]:PORT).
+std::string target_text(const TransferMap& m) {
+    const std::string ip = m.target_ip6 ? "[" + m.target_ip6->to_string() + "]" : m.target_ip.to_string();
+    return ip + ":" + std::to_string(m.target_port.value());
+}
+
+// Whether o's online ip:port (a named address) is m's target.
+bool online_is_target(const TransferMap& o, const TransferMap& m) {
+    if (o.online_port != m.target_port) return false;
+    if (m.target_ip6) return o.online_ip6 && *o.online_ip6 == *m.target_ip6;
+    return o.online_ip && *o.online_ip == m.target_ip;
+}
+
+bool same_online(const TransferMap& a, const TransferMap& b) {
+    return a.online_ip == b.online_ip && a.online_ip6 == b.online_ip6 && a.online_family == b.online_family &&
+           a.online_port == b.online_port;
+}
+
+// One side of a map: [IP:]PORT (online, IP optional) or IP:PORT; IPv6 addresses in brackets.
+struct Side {
+    std::optional<Ipv4Addr> ip;
+    std::optional<net::Ipv6Addr> ip6;
+    Port port;
+};
+
+Result<Side> parse_side(std::string_view text, bool online) {
+    const std::string name = online ? "online side" : "target side";
+    if (text.find('[') != std::string_view::npos || text.find(':') != text.rfind(':')) {
+        auto ep = parse_endpoint6(text);
+        if (!ep) return fail<Side>(name + ": " + ep.error());
+        return Side{std::nullopt, ep->addr, ep->port};
+    }
+    if (text.find(':') == std::string_view::npos) {
+        if (!online) return fail<Side>(name + " " + quoted(text) + " must be TARGET_IP:PORT");
+        if (text.find('.') != std::string_view::npos)
+            return fail<Side>(name + " " + quoted(text) + " needs a port (ONLINE_IP:PORT)");
+        auto port = parse_port(text);
+        if (!port) return fail<Side>(name + ": " + port.error());
+        return Side{std::nullopt, std::nullopt, *port};
+    }
+    auto hp = parse_host_port(text, false);
+    if (!hp) return fail<Side>(name + ": " + hp.error());
+    return Side{hp->ip, std::nullopt, *hp->port};
+}
+
+Result<TransferMap> parse_transfer(std::string_view item) {
+    const auto dash = item.find('-');
+    if (dash == std::string_view::npos || item.find('-', dash + 1) != std::string_view::npos)
+        return fail<TransferMap>(quoted(item) + " is not [ONLINE_IP:]PORT-TARGET_IP:PORT");
+    auto online = parse_side(item.substr(0, dash), true);
+    if (!online) return fail<TransferMap>(online.error());
+    auto target = parse_side(item.substr(dash + 1), false);
+    if (!target) return fail<TransferMap>(target.error());
+    TransferMap m;
+    m.online_ip = online->ip;
+    m.online_ip6 = online->ip6;
+    m.online_port = online->port;
+    if (target->ip) m.target_ip = *target->ip;
+    m.target_ip6 = target->ip6;
+    m.target_port = target->port;
+    // A named online address says the captured family; a bare port, the target's (widened
+    // to both families by widen_bare_ports when -c gives a pool for the mapping).
+    const bool v6 = online->ip6 || (!online->ip && target->ip6);
+    m.online_family = v6 ? session::OnlineFamily::ipv6 : session::OnlineFamily::ipv4;
+    return m;
+}
+
+}  // namespace
+
 std::string transfer_loop_reason(const std::vector<TransferMap>& maps) {
     const auto q = [](const TransferMap& m) {
         const std::string text = m.to_string();
         return quoted(std::string_view(text));
     };
     for (const auto& m : maps) {
-        if (m.online_ip == m.target_ip && m.online_port == m.target_port)
+        if (online_is_target(m, m))
             return q(m) + " sends the copies to the online service itself (the target must be another server)";
     }
     for (const auto& m : maps) {
         for (const auto& o : maps) {
-            if (o.online_ip == m.target_ip && o.online_port == m.target_port)
+            if (online_is_target(o, m))
                 return "the target of " + q(m) + " is the online service of " + q(o) + ": its copies would be copied again";
         }
     }
@@ -221,43 +293,30 @@ Result<std::vector<TransferMap>> parse_transfer_list(std::string_view text) {
     R out;
     for (auto item : split_commas(text)) {
         if (item.empty()) return fail<R>("empty map in the list; expected [ONLINE_IP:]PORT-TARGET_IP:PORT");
-        const auto dash = item.find('-');
-        if (dash == std::string_view::npos || item.find('-', dash + 1) != std::string_view::npos)
-            return fail<R>(quoted(item) + " is not [ONLINE_IP:]PORT-TARGET_IP:PORT");
-        const auto left = item.substr(0, dash);
-        const auto right = item.substr(dash + 1);
-        TransferMap m;
-        if (left.find(':') != std::string_view::npos) {
-            auto hp = parse_host_port(left, false);
-            if (!hp) return fail<R>("online side: " + hp.error());
-            m.online_ip = hp->ip;
-            m.online_port = *hp->port;
-        } else {
-            if (left.find('.') != std::string_view::npos)
-                return fail<R>("online side " + quoted(left) + " needs a port (ONLINE_IP:PORT)");
-            auto port = parse_port(left);
-            if (!port) return fail<R>("online side: " + port.error());
-            m.online_port = *port;
-        }
-        if (right.find(':') == std::string_view::npos)
-            return fail<R>("target side " + quoted(right) + " must be TARGET_IP:PORT");
-        auto hp = parse_host_port(right, false);
-        if (!hp) return fail<R>("target side: " + hp.error());
-        m.target_ip = hp->ip;
-        m.target_port = *hp->port;
-        if (std::find(out.begin(), out.end(), m) != out.end()) continue;  // merged
+        auto m = parse_transfer(item);
+        if (!m) return fail<R>(m.error());
+        if (std::find(out.begin(), out.end(), *m) != out.end()) continue;  // merged
         for (const auto& o : out)
-            if (o.online_ip == m.online_ip && o.online_port == m.online_port)
-                return fail<R>("ambiguous: " + m.to_string().substr(0, m.to_string().find('-')) +
-                               " is mapped to both " + o.target_ip.to_string() + ":" +
-                               std::to_string(o.target_port.value()) + " and " + m.target_ip.to_string() + ":" +
-                               std::to_string(m.target_port.value()));
-        out.push_back(m);
+            if (same_online(o, *m))
+                return fail<R>("ambiguous: " + m->to_string().substr(0, m->to_string().find('-')) +
+                               " is mapped to both " + target_text(o) + " and " + target_text(*m));
+        out.push_back(*m);
         if (out.size() > kMaxTransferMaps)
             return fail<R>("more than " + std::to_string(kMaxTransferMaps) + " maps");
     }
     if (auto why = transfer_loop_reason(out); !why.empty()) return fail<R>(why);
     return out;
+}
+
+void widen_bare_ports(std::vector<TransferMap>& maps, bool pool4, bool pool6) {
+    const auto bare = [](const TransferMap& m) { return !m.online_ip && !m.online_ip6; };
+    for (TransferMap& m : maps) {
+        if (!bare(m) || !(m.target_is_ipv6() ? pool6 : pool4)) continue;
+        const bool other_claimed = std::any_of(maps.begin(), maps.end(), [&](const TransferMap& o) {
+            return &o != &m && bare(o) && o.online_port == m.online_port && o.target_is_ipv6() != m.target_is_ipv6();
+        });
+        if (!other_claimed) m.online_family = session::OnlineFamily::both;
+    }
 }
 
 Result<std::vector<Endpoint>> parse_endpoint_list(std::string_view text) {

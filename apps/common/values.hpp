@@ -70,8 +70,15 @@ Result<Cidr> parse_cidr(std::string_view text);
 Result<std::vector<Cidr>> parse_cidr_list(std::string_view text);
 // MAP[,MAP...]; identical maps are merged, one online ip:port toward two
 // different targets is an error, and so is a target that is an online service
-// (transfer_loop_reason).
+// (transfer_loop_reason). Either side may be IPv6 in brackets ([fd77::2]:80). A named
+// online address sets the captured family it matches; a bare PORT matches the target's
+// family (see widen_bare_ports).
 Result<std::vector<TransferMap>> parse_transfer_list(std::string_view text);
+// A bare PORT map also matches captures of the other family (family mapping) when -c gives
+// a pool of its target's family (pool4: IPv4 addresses, pool6: an IPv6 prefix), unless
+// another bare map of the same port has a target of the other family (80-A4,80-[B6]:80
+// splits port 80 by family).
+void widen_bare_ports(std::vector<TransferMap>& maps, bool pool4, bool pool6);
 // Why copies sent by `maps` would come back as input, or empty: a map whose target is
 // its own online IP:PORT, or the online IP:PORT of another map (copies copied again, a
 // loop when two maps point at each other). Maps without an online IP (any address) are

@@ -26,8 +26,8 @@ po::options_description copy_description() {
         ("filter,F", po::value<S>(), "")
         ("clients,c", po::value<L>(), "")
         ("intercept,s", po::value<L>(), "")
-        ("ip", po::value<S>(), "")
-        ("gateway", po::value<S>(), "")
+        ("ip", po::value<L>(), "")
+        ("gateway", po::value<L>(), "")
         ("vlan", po::value<S>(), "")
         ("multiply,n", po::value<S>(), "")
         ("instance,f", po::value<S>(), "")
@@ -66,7 +66,8 @@ std::string copy_usage() {
 Copies live (or captured) TCP traffic onto a target server.
 EAL options: dpcopy --help
 
-  -x, --transfer MAP[,MAP...]    MAP = [ONLINE_IP:]PORT-TARGET_IP:PORT (required)
+  -x, --transfer MAP[,MAP...]    MAP = [ONLINE_IP:]PORT-TARGET_IP:PORT (required); IPv6 in brackets:
+                                 80-[fd77::2]:80, [2001:db8::10]:443-10.0.0.2:443 (docs/ipv6.md)
   -i, --pcap FILE                offline: replay a pcap or pcapng file (default: live, from --rx-port)
       --mirror-encap MODE[,vni=N][,session=N]
                                  remote mirrors on --rx-port (or in -i's capture); MODE = auto (VXLAN
@@ -79,12 +80,14 @@ EAL options: dpcopy --help
   -F, --filter EXPR              copy only the frames EXPR matches (libpcap/tcpdump syntax; live: the
                                  inner frame of a remote mirror); both directions of a session
                                  must pass: name the service, e.g. 'host 10.0.0.5 and port 80'
-  -c, --clients LIST             fake client addresses: A.B.C.D, A.B.C.x, CIDR, comma lists
-                                 (default: keep the originals; target addresses are left out)
+  -c, --clients LIST             fake client addresses: A.B.C.D, A.B.C.x, CIDR, comma lists, and at
+                                 most one IPv6 prefix (fd77:41::/64) (default: keep the originals;
+                                 target addresses are left out)
   -s, --intercept IP[:PORT][,..] remote dpintercept(s); without it, responses are taken on the TX port
-      --ip IP/PREFIX             dpcopy's own address on the TX port (ARP, ICMP, control datagrams;
-                                 required with -s)
-      --gateway IP               next hop toward targets that are not on-link (needs --ip)
+      --ip IP/PREFIX             dpcopy's own address on the TX port (ARP/NDP, ICMP, control datagrams;
+                                 required with -s); once per family: --ip 10.0.0.1/24 --ip fd77:40::1/64
+      --gateway IP               next hop toward targets that are not on-link (needs --ip of its
+                                 family); once per family
       --vlan ID[,ID]             tag every frame sent on the TX port: one 802.1Q tag, or two (outer
                                  802.1ad, inner 802.1Q); only frames with these tags are taken
                                  there (IDs 1..4094; the mirror port is not affected)
@@ -121,6 +124,64 @@ Example: dpcopy -l 1-2 -- -x 80-10.0.0.2:8080 -c 10.9.0.x -n 2
 
 namespace {
 
+// -c: the IPv4 items into a ClientPool (targets and --ip left out), the IPv6 prefix apart.
+void read_clients(OptionParser& p, CopyOptions& o) {
+    auto lists = split_client_list(p.str("clients"));
+    if (!lists) return p.fail_value("clients", lists.error());
+    if (!lists->ipv4.empty()) {
+        std::vector<net::Ipv4Addr> exclude;
+        for (const auto& m : o.transfer)
+            if (!m.target_ip6) exclude.push_back(m.target_ip);
+        if (o.ip) exclude.push_back(o.ip->ip);
+        auto pool = ClientPool::parse(lists->ipv4, exclude);
+        if (!pool) return p.fail_value("clients", pool.error());
+        o.clients = std::move(pool).value();
+    }
+    if (!lists->ipv6) return;
+    // The fake clients are the prefix's first hosts: our own address or a target there would
+    // be handed out (the IPv6 pool is computed, not listed, so nothing can be left out).
+    const net::Ipv6Prefix pool6 = *lists->ipv6;
+    const std::string hint = "; give the fake clients a prefix of their own";
+    if (o.ip6 && pool6.contains(o.ip6->ip))
+        return p.fail_value("clients", pool6.to_string() + " holds --ip " + o.ip6->ip.to_string() + hint);
+    for (const auto& m : o.transfer)
+        if (m.target_ip6 && pool6.contains(*m.target_ip6))
+            return p.fail_value("clients", pool6.to_string() + " holds the target of -x " + m.to_string() + hint);
+    o.clients6 = pool6;
+}
+
+// Family mapping: a map copying one family's clients to the other's target needs a pool of
+// the target's family (a client's address cannot cross families).
+void check_families(OptionParser& p, CopyOptions& o) {
+    widen_bare_ports(o.transfer, o.clients.has_value(), o.clients6.has_value());
+    for (const auto& m : o.transfer) {
+        const std::string x = "dpcopy: -x " + m.to_string();
+        if (m.online_ip6 && !m.target_ip6 && !o.clients)
+            return p.fail(x + " copies IPv6 clients to an IPv4 target: it needs an IPv4 -c pool (e.g. -c 10.9.0.x)");
+        if (m.online_ip && m.target_ip6 && !o.clients6)
+            return p.fail(x + " copies IPv4 clients to an IPv6 target: it needs an IPv6 -c pool (e.g. -c fd77:41::/64)");
+    }
+}
+
+// --gateway: needs --ip of its family, on-link, not our own address.
+void check_gateways(OptionParser& p, const CopyOptions& o) {
+    if (o.gateway) {
+        if (!o.ip) p.fail("dpcopy: --gateway needs --ip IP/PREFIX (to know which targets are on-link)");
+        else if (!o.ip->on_link(*o.gateway))
+            p.fail_value("gateway", "not on-link for --ip " + o.ip->to_string());
+        else if (*o.gateway == o.ip->ip)
+            p.fail_value("gateway", "is dpcopy's own --ip address");
+    }
+    if (o.gateway6) {
+        const std::string gw = o.gateway6->to_string();
+        if (!o.ip6) p.fail("dpcopy: --gateway " + gw + " needs --ip with an IPv6 IP/PREFIX (to know which targets are on-link)");
+        else if (!o.ip6->on_link(*o.gateway6))
+            p.fail_value("gateway", gw + " not on-link for --ip " + o.ip6->to_string());
+        else if (*o.gateway6 == o.ip6->ip)
+            p.fail_value("gateway", gw + " is dpcopy's own --ip address");
+    }
+}
+
 // The values, once the command line and --config parsed; failures are recorded in p.
 void read_copy_options(OptionParser& p, CopyOptions& o) {
     if (!p.given("transfer"))
@@ -137,9 +198,16 @@ void read_copy_options(OptionParser& p, CopyOptions& o) {
     p.take("filter", [](std::string_view s) { return check_filter(s, " (leave -F out to copy every frame)"); },
            o.filter);
     p.take("intercept", parse_endpoint_list, o.intercepts);
-    p.take("ip", parse_ifaddr, o.ip);
+    FamilyAddrs fa;
+    if (p.given("ip"))
+        if (auto r = take_ifaddrs(p.list("ip"), fa); !r) p.fail_value("ip", r.error());
+    if (p.given("gateway") && !p.failed())
+        if (auto r = take_gateways(p.list("gateway"), fa); !r) p.fail_value("gateway", r.error());
+    o.ip = fa.ip;
+    o.ip6 = fa.ip6;
+    o.gateway = fa.gateway;
+    o.gateway6 = fa.gateway6;
     p.take("mirror-ip", parse_ifaddr, o.mirror_ip);
-    p.take("gateway", parse_host_ipv4, o.gateway);
     p.take("vlan", parse_vlan_ids, o.vlan);
     p.take("multiply", uint_in<std::uint32_t>(1, 1000), o.multiply);
     p.take("instance", uint_in<std::uint32_t>(0, 63), o.instance);
@@ -174,15 +242,8 @@ void read_copy_options(OptionParser& p, CopyOptions& o) {
     }
 
     // -c last: it needs the target addresses (and our own) to leave them out.
-    if (p.given("clients")) {
-        std::vector<net::Ipv4Addr> exclude;
-        for (const auto& m : o.transfer) exclude.push_back(m.target_ip);
-        if (o.ip) exclude.push_back(o.ip->ip);
-        const std::string list = p.str("clients");
-        auto pool = ClientPool::parse(list, exclude);
-        if (!pool) p.fail_value("clients", pool.error());
-        else o.clients = std::move(pool).value();
-    }
+    if (p.given("clients")) read_clients(p, o);
+    if (!p.failed()) check_families(p, o);
     for (auto& e : o.intercepts)
         if (!e.port) e.port = o.control_port;
 
@@ -203,17 +264,15 @@ void read_copy_options(OptionParser& p, CopyOptions& o) {
             p.fail_value("mirror-ip", "is also dpcopy's --ip address");
     }
     if (!o.intercepts.empty() && !o.ip)
-        p.fail("dpcopy: -s/--intercept needs --ip IP/PREFIX (the address control datagrams come from)");
-    if (o.gateway) {
-        if (!o.ip) p.fail("dpcopy: --gateway needs --ip IP/PREFIX (to know which targets are on-link)");
-        else if (!o.ip->on_link(*o.gateway))
-            p.fail_value("gateway", "not on-link for --ip " + o.ip->to_string());
-        else if (*o.gateway == o.ip->ip)
-            p.fail_value("gateway", "is dpcopy's own --ip address");
-    }
+        p.fail("dpcopy: -s/--intercept needs --ip IP/PREFIX of IPv4 (the address control datagrams come from)");
+    check_gateways(p, o);
     if (o.ip)
         for (const auto& m : o.transfer)
-            if (m.target_ip == o.ip->ip)
+            if (!m.target_ip6 && m.target_ip == o.ip->ip)
+                p.fail_value("ip", "is also the target address of -x " + m.to_string());
+    if (o.ip6)
+        for (const auto& m : o.transfer)
+            if (m.target_ip6 && *m.target_ip6 == o.ip6->ip)
                 p.fail_value("ip", "is also the target address of -x " + m.to_string());
 }
 

@@ -5,6 +5,7 @@
 #include "apps/common/client_pool.hpp"
 #include "apps/common/option_parser.hpp"
 #include "apps/common/values.hpp"
+#include "apps/common/values6.hpp"
 #include "lib/mirror/decap.hpp"
 #include "lib/proto/mysql_auth.hpp"
 
@@ -25,10 +26,13 @@ struct CopyOptions {
     mirror::DecapConfig mirror_encap;            // --mirror-encap (default auto live, none with -i)
     std::optional<std::string> filter;           // -F: pcap syntax, checked with pcap_compile (EN10MB)
     std::optional<ClientPool> clients;           // -c: nullopt = keep the original client addresses
+    std::optional<net::Ipv6Prefix> clients6;     // -c's IPv6 prefix (at most one)
     std::vector<Endpoint> intercepts;            // -s: ports resolved (never nullopt); empty = responses on tx_port
     std::optional<IfAddr> ip;                    // --ip (required with -s)
+    std::optional<IfAddr6> ip6;                  // --ip of IPv6 (--ip once per family)
     std::optional<IfAddr> mirror_ip;             // --mirror-ip (live, a separate --rx-port)
     std::optional<net::Ipv4Addr> gateway;        // --gateway (requires --ip, on-link)
+    std::optional<net::Ipv6Addr> gateway6;       // --gateway of IPv6 (requires the IPv6 --ip)
     std::vector<std::uint16_t> vlan;             // --vlan: 0, 1 or 2 VLAN IDs (1..4094), outer first
     std::uint32_t multiply = 1;                  // -n 1..1000
     std::uint32_t instance = 0;                  // -f 0..63

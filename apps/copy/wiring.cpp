@@ -21,6 +21,7 @@ io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
         }
     }
     c.clients = io::AddressSet(std::move(ranges));
+    e.clients6 = opt.clients6;
     e.multiply = opt.multiply;
     e.instance = opt.instance;
     e.percent = static_cast<double>(opt.percent_x100) / 100.0;
@@ -67,6 +68,11 @@ io::DataplaneConfig dataplane_config(const CopyOptions& opt) {
         c.prefix = opt.ip->prefix;
     }
     c.gateway = opt.gateway;
+    if (opt.ip6) {
+        c.ip6 = opt.ip6->ip;
+        c.prefix6 = opt.ip6->prefix;
+    }
+    c.gateway6 = opt.gateway6;
     for (const Endpoint& ep : opt.intercepts)
         c.intercepts.push_back({ep.ip, ep.port.value_or(opt.control_port)});
     c.key_file = opt.key_file;

@@ -305,7 +305,7 @@ void Run::handle_signals(LoopState& st, std::uint64_t now) {
 void Run::step_resolve(LoopState& st, std::uint64_t now, std::string& err) {
     if (hop_.resolved.load(std::memory_order_acquire)) {
         const std::uint64_t m = hop_.mac.load(std::memory_order_relaxed);
-        log("dpcopy: next hop " + host_->config().next_hops.front().to_string() + " is at " +
+        log("dpcopy: next hop " + host_->first_hop() + " is at " +
             unpack_mac(m).to_string() + (cfg_.capture ? "; replaying" : "; copying"));
         st.stage = Stage::feed;  // live: runs until a signal
         return;
@@ -316,13 +316,13 @@ void Run::step_resolve(LoopState& st, std::uint64_t now, std::string& err) {
         std::uint64_t tries = 0;
         if (g_worker_pub[0].read(p)) tries = p.io[IoCounter::arp_requests_sent];
         if (cfg_.arp_max_tries && now >= st.resolve_deadline) {
-            err = "no ARP reply from the next hop " + host_->config().next_hops.front().to_string() + " after " +
+            err = "no ARP reply from the next hop " + host_->first_hop() + " after " +
                   std::to_string(cfg_.arp_max_tries) + " requests on " + port_name(cfg_.tx_port);
             end_loop(st, "no ARP reply", EndReason::error, 1);
             return;
         }
         if (st.next_arp_log != 0)
-            log("dpcopy: waiting for the ARP reply of the next hop " + host_->config().next_hops.front().to_string() +
+            log("dpcopy: waiting for the ARP reply of the next hop " + host_->first_hop() +
                 " (" + std::to_string(tries) + " requests sent)");
         st.next_arp_log = now + 1'000'000'000ULL;
     }

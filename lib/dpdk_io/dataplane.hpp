@@ -51,6 +51,9 @@ struct DataplaneConfig {
     std::optional<net::Ipv4Addr> ip;          // --ip
     std::uint8_t prefix = 32;
     std::optional<net::Ipv4Addr> gateway;     // --gateway
+    std::optional<net::Ipv6Addr> ip6;         // the IPv6 --ip (NDP, ICMPv6 echo; issue #18)
+    std::uint8_t prefix6 = 128;
+    std::optional<net::Ipv6Addr> gateway6;    // the IPv6 --gateway
     AddressSet clients;                       // -c (empty: the original client addresses)
     std::uint32_t stats_interval_s = 1;       // 0: no status lines
     // The idle policy's longest sleep (IdlePolicy, idle_policy.hpp): a poll loop with

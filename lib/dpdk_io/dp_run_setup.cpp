@@ -25,9 +25,13 @@ namespace dpcopy::io::dp {
 // only, UDP toward the intercepts' control ports only, host duties.
 net::EgressGuard Run::egress_guard() const {
     std::vector<net::Endpoint> tcp, udp;
-    for (const auto& t : cfg_.engine.transfers) tcp.push_back({t.target_ip, t.target_port});
+    for (const auto& t : cfg_.engine.transfers)
+        if (!t.target_ip6) tcp.push_back({t.target_ip, t.target_port});
     for (const auto& ic : cfg_.intercepts) udp.push_back({ic.ip, ic.port});
-    return net::EgressGuard(std::move(tcp), std::move(udp));
+    std::vector<net::Ipv6Endpoint> tcp6;
+    for (const auto& t : cfg_.engine.transfers)
+        if (t.target_ip6) tcp6.push_back({*t.target_ip6, t.target_port});
+    return net::EgressGuard(std::move(tcp), std::move(udp), std::move(tcp6));
 }
 
 // Run::setup's steps, in order: worker lcores, the mbuf pool, ports, zero-copy pools, host
@@ -241,10 +245,13 @@ void Run::setup_host(const net::MacAddr& mac) {
     hc.arp_max_tries = cfg_.arp_max_tries;
     hc.vlan_count = cfg_.engine.vlan_count;
     hc.vlans = cfg_.engine.vlans;
-    if (cfg_.gateway) {
-        hc.next_hops.push_back(*cfg_.gateway);
-    } else {
-        for (const auto& t : cfg_.engine.transfers) hc.next_hops.push_back(t.target_ip);
+    hc.ip6 = cfg_.ip6;
+    hc.prefix6 = cfg_.prefix6;
+    hc.clients6 = cfg_.engine.clients6;
+    // Each family's next hop: its --gateway, or its targets (none when no target is of it).
+    for (const auto& t : cfg_.engine.transfers) {
+        if (t.target_ip6) hc.next_hops6.push_back(cfg_.gateway6 ? *cfg_.gateway6 : *t.target_ip6);
+        else hc.next_hops.push_back(cfg_.gateway ? *cfg_.gateway : t.target_ip);
     }
     // -s: intercepts on --ip's link are resolved by ARP like the next hop; the others are
     // reached through --gateway.
@@ -322,7 +329,7 @@ void Run::setup_classifier() {
     // --vlan: only frames with its tags are the host's or the target's.
     std::vector<net::VlanTag> tags(cfg_.engine.vlans.begin(), cfg_.engine.vlans.begin() + cfg_.engine.vlan_count);
     classifier_ = std::make_unique<RxClassifier>(targets, cfg_.clients, !cfg_.capture && cfg_.rx_port == cfg_.tx_port,
-                                                 std::move(tags), cfg_.engine.clients6);
+                                                 std::move(tags), cfg_.engine.clients6, cfg_.ip6.has_value());
 }
 
 rte_ring* Run::create_ring(const std::string& name, unsigned size, std::string& err) {

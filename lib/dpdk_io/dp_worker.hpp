@@ -446,7 +446,7 @@ struct Worker {
         if (host->generation() == host_gen_published && hop->resolved.load(std::memory_order_relaxed) == host->resolved())
             return;
         host_gen_published = host->generation();
-        const auto first = host->config().next_hops.empty() ? std::nullopt : host->mac_of(host->config().next_hops[0]);
+        const auto first = host->first_hop_mac();
         if (first) hop->mac.store(pack_mac(*first), std::memory_order_relaxed);
         hop->resolved.store(host->resolved(), std::memory_order_relaxed);
         hop->gen.fetch_add(1, std::memory_order_release);

@@ -35,6 +35,9 @@ HostStack::HostStack(HostConfig cfg) : cfg_(std::move(cfg)) {
             hops_.push_back(h);
         }
     }
+    for (const net::Ipv6Addr& ip : cfg_.next_hops6)
+        if (std::none_of(hops6_.begin(), hops6_.end(), [&](const Hop6& h) { return h.ip == ip; }))
+            hops6_.push_back(Hop6{ip, std::nullopt, 0, 0});
 }
 
 bool HostStack::on_link(net::Ipv4Addr a) const noexcept {
@@ -97,6 +100,7 @@ bool HostStack::on_frame(net::ConstBytes frame, const net::PacketView& request, 
         ++ctr_[IoCounter::icmp_ignored];
         return true;
     }
+    if (v.l3 == net::L3Kind::ipv6 && v.l4 == net::L4Kind::icmpv6) return on_icmpv6(frame, v, out);
     return false;
 }
 
@@ -112,6 +116,7 @@ void HostStack::poll(std::uint64_t now, session::FrameSink& out) {
         ++h.tries;
         h.next_try = now + cfg_.arp_retry_ns;
     }
+    poll6(now, out);
 }
 
 std::size_t HostStack::build_arp_request(net::Ipv4Addr target) noexcept {
@@ -129,7 +134,8 @@ std::size_t HostStack::build_arp_request(net::Ipv4Addr target) noexcept {
 }
 
 bool HostStack::resolved() const noexcept {
-    return std::all_of(hops_.begin(), hops_.end(), [](const Hop& h) { return h.mac.has_value(); });
+    return std::all_of(hops_.begin(), hops_.end(), [](const Hop& h) { return h.mac.has_value(); }) &&
+           std::all_of(hops6_.begin(), hops6_.end(), [](const Hop6& h) { return h.mac.has_value(); });
 }
 
 std::optional<net::MacAddr> HostStack::mac_of(net::Ipv4Addr ip) const noexcept {
@@ -168,8 +174,9 @@ bool carries_tags(const net::PacketView& v, std::span<const net::VlanTag> tags) 
 }
 
 RxClassifier::RxClassifier(std::vector<TargetEndpoint> targets, AddressSet clients, bool live,
-                           std::vector<net::VlanTag> tags, std::optional<net::Ipv6Prefix> clients6)
+                           std::vector<net::VlanTag> tags, std::optional<net::Ipv6Prefix> clients6, bool ipv6_host)
     : targets_(std::move(targets)), clients_(std::move(clients)), live_(live), tags_(std::move(tags)), clients6_(clients6) {
+    if (ipv6_host) families_ = net::IpFamilies::ipv4_and_ipv6;
     for (const TargetEndpoint& t : targets_)
         if (t.ip6) families_ = net::IpFamilies::ipv4_and_ipv6;
 }
@@ -196,7 +203,7 @@ RxKind RxClassifier::classify(net::ConstBytes frame, net::PacketView& v) const n
     }
     // A port shared with the mirror (live): frames without our tags are mirrored ones.
     if (!ours) return RxKind::captured;
-    if (v.l3 == net::L3Kind::arp || v.l4 == net::L4Kind::icmp) return RxKind::host;
+    if (v.l3 == net::L3Kind::arp || v.l4 == net::L4Kind::icmp || v.l4 == net::L4Kind::icmpv6) return RxKind::host;
     if (v.l3 == net::L3Kind::ipv6) {
         if (v.l4 == net::L4Kind::tcp && ipv6_target(frame, v)) return RxKind::target;
         return live_ ? RxKind::captured : RxKind::drop_not_ours;

@@ -19,7 +19,7 @@ namespace dpcopy::io {
     X(rx_bytes, "bytes received on dpcopy's ports")                                                    \
     X(rx_target, "target TCP frames handed to the engine (local response path)")                       \
     X(rx_captured, "mirrored frames handed to the engine (live mode)")                                 \
-    X(rx_host, "ARP and ICMP frames handled by the host stack")                                        \
+    X(rx_host, "ARP, ICMP and ICMPv6 (NDP, echo) frames handled by the host stack")                                        \
     X(drop_rx_parse, "received frames the parser rejected")                                            \
     X(drop_rx_not_ours, "received frames for another host or of another protocol")                     \
     X(drop_rx_vlan, "frames on the TX port untagged or with other tags than --vlan's")                 \
@@ -48,6 +48,12 @@ namespace dpcopy::io {
     X(arp_ignored, "ARP frames for other hosts, or replies we did not ask for")                        \
     X(icmp_echo_replies, "ICMP echo replies sent for --ip")                                            \
     X(icmp_ignored, "ICMP frames not an echo request for --ip")                                        \
+    X(ndp_solicitations_sent, "neighbour solicitations sent to resolve an IPv6 next hop")             \
+    X(ndp_advertisements_sent, "neighbour advertisements sent for the IPv6 --ip and fake IPv6 clients") \
+    X(ndp_resolved, "IPv6 next-hop MAC addresses learnt (or changed)")                                \
+    X(ndp_ignored, "NDP frames for other hosts, invalid (RFC 4861 checks, checksum), or unasked advertisements") \
+    X(icmp6_echo_replies, "ICMPv6 echo replies sent for the IPv6 --ip")                               \
+    X(icmp6_ignored, "ICMPv6 frames neither NDP nor an echo request for the IPv6 --ip")               \
     X(mirror_arp_replies, "ARP replies sent on the mirror port for --mirror-ip")                       \
     /* the poll loops (IdlePolicy) */                                                                  \
     X(idle_sleeps, "sleeps of the poll loops with nothing to do (--idle-sleep; 0 with --busy-poll)")   \

@@ -6,7 +6,9 @@
 //   - TCP: only to an (IP, port) that is a -x target;
 //   - UDP: only to an allowed (IP, port): the -s intercepts' control port;
 //   - ARP and ICMP echo replies (host duties): allowed;
-//   - an IPv4 frame whose destination MAC is still zero (next hop not resolved): refused;
+//   - IPv6 (issue #18): TCP only to an IPv6 -x target; neighbour solicitations and
+//     advertisements and ICMPv6 echo replies (host duties) allowed; UDP and the rest refused;
+//   - an IPv4 or IPv6 frame whose destination MAC is still zero (next hop not resolved): refused;
 //   - anything else (other EtherTypes or IP protocols, truncated headers): refused.
 // Pure (no DPDK): the adapter calls it and counts each refusal under its verdict.
 #pragma once
@@ -23,8 +25,8 @@ enum class EgressVerdict : std::uint8_t {
     allowed,
     not_target,       // TCP toward an address or port that is no -x target
     not_control_peer, // UDP toward anything but an intercept's control port
-    no_next_hop,      // IPv4 with a zero destination MAC: the next hop is not resolved yet
-    unknown_kind,     // not ARP/IPv4, another IP protocol, or headers too short
+    no_next_hop,      // IPv4/IPv6 with a zero destination MAC: the next hop is not resolved yet
+    unknown_kind,     // not ARP/IPv4/IPv6, another IP protocol, or headers too short
 };
 
 struct Endpoint {
@@ -36,14 +38,16 @@ struct Endpoint {
 class EgressGuard {
 public:
     EgressGuard() = default;  // allows no TCP or UDP at all
-    EgressGuard(std::vector<Endpoint> tcp_targets, std::vector<Endpoint> udp_peers)
-        : tcp_(std::move(tcp_targets)), udp_(std::move(udp_peers)) {}
+    EgressGuard(std::vector<Endpoint> tcp_targets, std::vector<Endpoint> udp_peers,
+                std::vector<Ipv6Endpoint> tcp6_targets = {})
+        : tcp_(std::move(tcp_targets)), udp_(std::move(udp_peers)), tcp6_(std::move(tcp6_targets)) {}
 
     // `headers`: the frame from its Ethernet header through at least the L4 ports (the
     // whole frame, or a segmented frame's header part).
     EgressVerdict check(ConstBytes headers) const noexcept;
 
 private:
+    EgressVerdict check6(ConstBytes h, std::size_t off) const noexcept;
     static bool listed(const std::vector<Endpoint>& list, Endpoint e) noexcept {
         for (const Endpoint& x : list)
             if (x == e) return true;
@@ -51,6 +55,7 @@ private:
     }
     std::vector<Endpoint> tcp_;
     std::vector<Endpoint> udp_;
+    std::vector<Ipv6Endpoint> tcp6_;
 };
 
 }  // namespace dpcopy::net

@@ -66,3 +66,22 @@ TEST_CASE("--vlan: one 802.1Q tag, or an 802.1ad S-tag outside an 802.1Q C-tag, 
     CHECK(c2.vlans[1].tpid == 0x8100);
     CHECK(c2.vlans[1].tci == 4094);
 }
+
+TEST_CASE("IPv6 options become the data plane's configuration (issue #18)") {
+    const auto p = cli::parse_copy_options({"-x", "80-[fd77:40::2]:8080,[2001:db8::10]:443-198.18.0.2:443",
+                                            "-c", "10.9.0.0/30,fd77:40::1:0/112", "--ip", "fd77:40::1/64",
+                                            "--ip", "198.18.0.1/24", "--gateway", "fe80::1"});
+    REQUIRE(p.outcome == cli::Outcome::run);
+    const auto c = cli::dataplane_config(p.options);
+    REQUIRE(c.engine.transfers.size() == 2);
+    CHECK(c.engine.transfers[0].target_ip6 == net::Ipv6Addr::parse("fd77:40::2"));
+    CHECK(c.engine.transfers[0].online_family == session::OnlineFamily::both);  // the IPv6 pool maps IPv4 too
+    CHECK(c.engine.transfers[1].online_ip6 == net::Ipv6Addr::parse("2001:db8::10"));
+    CHECK(c.engine.clients6 == net::Ipv6Prefix::parse("fd77:40::1:0/112"));
+    CHECK(c.engine.clients.size() == 2);
+    CHECK(c.ip6 == net::Ipv6Addr::parse("fd77:40::1"));
+    CHECK(c.prefix6 == 64);
+    CHECK(c.gateway6 == net::Ipv6Addr::parse("fe80::1"));
+    CHECK(c.ip == net::Ipv4Addr::from_octets(198, 18, 0, 1));
+    CHECK_FALSE(c.gateway);
+}

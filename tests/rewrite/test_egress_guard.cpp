@@ -100,3 +100,51 @@ TEST_CASE("egress guard: host duties pass (ARP, echo replies), other kinds and s
         CHECK(kGuard.check(ConstBytes(whole.data(), len)) != EgressVerdict::allowed);
     CHECK(kGuard.check(ConstBytes(whole.data(), 14 + 20 + 4)) == EgressVerdict::allowed);
 }
+
+TEST_CASE("egress guard: IPv6 TCP only toward an IPv6 -x target; NDP and echo replies pass") {
+    const Ipv6Addr target = *Ipv6Addr::parse("fd77:40::2");
+    const Ipv6Addr prod = *Ipv6Addr::parse("2001:db8::10");
+    const EgressGuard guard({{kTarget, Port(80)}}, {}, {{target, Port(80)}});
+    const MacAddr mac{{2, 0, 0, 0, 0, 1}};
+    auto tcp6 = [&](const Ipv6Addr& dst, std::uint16_t port, MacAddr to) {
+        L2Spec l2;
+        l2.src = mac;
+        l2.dst = to;
+        Ipv6Spec ip;
+        ip.src = *Ipv6Addr::parse("fd77:41::1");
+        ip.dst = dst;
+        TcpSpec t;
+        t.src_port = Port(40000);
+        t.dst_port = Port(port);
+        Frame f(tcp_frame_size6(l2, t));
+        f.resize(build_tcp(f, l2, ip, t));
+        return f;
+    };
+    const MacAddr hop{{2, 0, 0, 0, 0, 2}};
+    CHECK(guard.check(cb(tcp6(target, 80, hop))) == EgressVerdict::allowed);
+    CHECK(guard.check(cb(tcp6(target, 81, hop))) == EgressVerdict::not_target);
+    CHECK(guard.check(cb(tcp6(prod, 80, hop))) == EgressVerdict::not_target);
+    CHECK(kGuard.check(cb(tcp6(target, 80, hop))) == EgressVerdict::not_target);  // no IPv6 target given
+    CHECK(guard.check(cb(tcp6(target, 80, MacAddr{}))) == EgressVerdict::no_next_hop);
+    const Frame whole = tcp6(target, 80, hop);
+    for (std::size_t len = 0; len < 14 + 40 + 4; ++len)
+        CHECK(guard.check(ConstBytes(whole.data(), len)) != EgressVerdict::allowed);
+
+    std::array<std::uint8_t, 128> buf{};
+    const std::size_t ns = build_neighbor_solicitation(Bytes(buf.data(), buf.size()), mac, *Ipv6Addr::parse("fd77:40::1"), target);
+    REQUIRE(ns > 0);
+    CHECK(guard.check(ConstBytes(buf.data(), ns)) == EgressVerdict::allowed);
+    Frame echo(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(ns));
+    echo[14 + 40] = icmp6type::echo_reply;
+    CHECK(guard.check(cb(echo)) == EgressVerdict::allowed);
+    echo[14 + 40] = icmp6type::echo_request;
+    CHECK(guard.check(cb(echo)) == EgressVerdict::unknown_kind);
+    echo[14 + 40] = 134;  // a router advertisement: never ours to send
+    CHECK(guard.check(cb(echo)) == EgressVerdict::unknown_kind);
+    Frame udp = tcp6(target, 80, hop);
+    udp[14 + 6] = ipproto::udp;
+    CHECK(guard.check(cb(udp)) == EgressVerdict::not_control_peer);
+    Frame ext = tcp6(target, 80, hop);
+    ext[14 + 6] = 0;  // a hop-by-hop header: dpcopy sends none
+    CHECK(guard.check(cb(ext)) == EgressVerdict::unknown_kind);
+}

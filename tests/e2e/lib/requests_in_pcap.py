@@ -46,12 +46,12 @@ def frames(path):
 
 
 def ipv4_of(linktype, frame):
-    if linktype == 1:  # Ethernet, up to two VLAN tags
+    if linktype == 1:  # Ethernet, up to two VLAN tags (IPv6 too: tcp_of tells them apart)
         off, etype = 12, struct.unpack("!H", frame[12:14])[0]
         while etype in (0x8100, 0x88A8, 0x9100):
             off += 4
             etype = struct.unpack("!H", frame[off:off + 2])[0]
-        return frame[off + 2:] if etype == 0x0800 else None
+        return frame[off + 2:] if etype in (0x0800, 0x86DD) else None
     if linktype == 113:
         return frame[16:] if frame[14:16] == b"\x08\x00" else None
     if linktype == 276:
@@ -63,16 +63,27 @@ def ipv4_of(linktype, frame):
     return None
 
 
+def tcp_of(ip):
+    """(source, destination, TCP segment) of an IPv4 or IPv6 packet carrying TCP (IPv6:
+    directly after the fixed header, as clients send it), or None."""
+    if ip and len(ip) >= 20 and ip[0] >> 4 == 4 and ip[9] == 6:
+        ihl = (ip[0] & 15) * 4
+        total = struct.unpack("!H", ip[2:4])[0]
+        return ip[12:16], ip[16:20], ip[ihl:total]
+    if ip and len(ip) >= 40 and ip[0] >> 4 == 6 and ip[6] == 6:
+        plen = struct.unpack("!H", ip[4:6])[0]
+        return ip[8:24], ip[24:40], ip[40:40 + plen]
+    return None
+
+
 def streams(path, port):
     conns = {}   # (src, sport, dst) -> {"isn": seq, "segs": {offset: bytes}}
     order = []
     for linktype, frame in frames(path):
-        ip = ipv4_of(linktype, frame)
-        if not ip or len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 6:
+        parts = tcp_of(ipv4_of(linktype, frame))
+        if not parts:
             continue
-        ihl = (ip[0] & 15) * 4
-        total = struct.unpack("!H", ip[2:4])[0]
-        tcp = ip[ihl:total]
+        src, dst, tcp = parts
         if len(tcp) < 20:
             continue
         sport, dport, seq = struct.unpack("!HHI", tcp[:8])
@@ -81,7 +92,7 @@ def streams(path, port):
         flags = tcp[13]
         doff = (tcp[12] >> 4) * 4
         payload = tcp[doff:]
-        key = (ip[12:16], sport, ip[16:20])
+        key = (src, sport, dst)
         c = conns.get(key)
         if flags & 0x02:  # SYN: a new connection on this tuple (port reuse)
             if c is not None and c["segs"]:
