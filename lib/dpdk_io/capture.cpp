@@ -15,7 +15,17 @@ namespace dpcopy::io {
 namespace {
 
 constexpr std::uint16_t kEthIpv4 = 0x0800;
+constexpr std::uint16_t kEthIpv6 = 0x86dd;
 constexpr std::uint32_t kAfInet = 2;  // AF_INET in DLT_NULL / DLT_LOOP headers
+
+bool is_ip_ethertype(std::uint16_t type) { return type == kEthIpv4 || type == kEthIpv6; }
+
+// A DLT_NULL / DLT_LOOP address family: AF_INET (2 everywhere), or AF_INET6, whose value
+// is the capturing system's: 10 (Linux), 24 (NetBSD, OpenBSD), 28 (FreeBSD), 30 (macOS).
+// The IPv6 header's version nibble is checked again by the parser.
+bool is_ip_family(std::uint32_t family) {
+    return family == kAfInet || family == 10 || family == 24 || family == 28 || family == 30;
+}
 
 pcap_t* handle(void* p) { return static_cast<pcap_t*>(p); }
 
@@ -190,7 +200,7 @@ ReadStatus CaptureReader::next(CaptureFrame& out) {
         if (out.truncated) ++stats_.truncated;
 
         std::size_t strip = 0;
-        bool ipv4 = true;
+        bool ip = true;  // IPv4 or IPv6 (a cooked or loopback header names the protocol)
         switch (dlt_) {
         case DLT_EN10MB:
             out.link = net::LinkType::ethernet;
@@ -201,12 +211,12 @@ ReadStatus CaptureReader::next(CaptureFrame& out) {
             break;
         case DLT_LINUX_SLL:  // 16 bytes; protocol at 14
             strip = 16;
-            if (data.size() >= strip) ipv4 = net::load_be16(data, 14) == kEthIpv4;
+            if (data.size() >= strip) ip = is_ip_ethertype(net::load_be16(data, 14));
             out.link = net::LinkType::raw_ipv4;
             break;
         case DLT_LINUX_SLL2:  // 20 bytes; protocol at 0
             strip = 20;
-            if (data.size() >= strip) ipv4 = net::load_be16(data, 0) == kEthIpv4;
+            if (data.size() >= strip) ip = is_ip_ethertype(net::load_be16(data, 0));
             out.link = net::LinkType::raw_ipv4;
             break;
         case DLT_NULL:
@@ -216,7 +226,7 @@ ReadStatus CaptureReader::next(CaptureFrame& out) {
                 std::uint32_t fam_host = 0;
                 std::memcpy(&fam_host, data.data(), 4);
                 const std::uint32_t fam_net = net::load_be32(data, 0);
-                ipv4 = dlt_ == DLT_LOOP ? fam_net == kAfInet : (fam_host == kAfInet || fam_net == kAfInet);
+                ip = dlt_ == DLT_LOOP ? is_ip_family(fam_net) : (is_ip_family(fam_host) || is_ip_family(fam_net));
             }
             out.link = net::LinkType::raw_ipv4;
             break;
@@ -228,8 +238,8 @@ ReadStatus CaptureReader::next(CaptureFrame& out) {
             ++stats_.bad_link_header;
             continue;
         }
-        if (!ipv4) {
-            ++stats_.not_ipv4;
+        if (!ip) {
+            ++stats_.not_ip;
             continue;
         }
         out.data = data.subspan(strip);

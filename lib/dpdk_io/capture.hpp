@@ -26,7 +26,7 @@ struct CaptureFrame {
 struct CaptureStats {
     std::uint64_t frames = 0;         // records read
     std::uint64_t truncated = 0;      // records shorter than on the wire
-    std::uint64_t not_ipv4 = 0;       // cooked/loopback records of another protocol (skipped)
+    std::uint64_t not_ip = 0;         // cooked/loopback records of another protocol (skipped)
     std::uint64_t bad_link_header = 0;// records too short for their link-layer header (skipped)
     std::uint64_t filtered = 0;       // records the -F filter rejected (skipped)
     mirror::DecapCounters decap;      // --mirror-encap with -i: Ethernet records by outcome

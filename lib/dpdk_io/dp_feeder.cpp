@@ -15,7 +15,7 @@ void OfflineFeeder::count_reader_records() noexcept {
     const CaptureStats& st = cfg_.capture->stats();
     feed_ctr_[IoCounter::file_frames] = st.frames;
     feed_ctr_[IoCounter::file_truncated] = st.truncated;
-    feed_ctr_[IoCounter::drop_file_not_ipv4] = st.not_ipv4;
+    feed_ctr_[IoCounter::drop_file_not_ip] = st.not_ip;
     feed_ctr_[IoCounter::drop_file_bad_link_header] = st.bad_link_header;
     feed_ctr_[IoCounter::drop_capture_filter] = st.filtered;
 }

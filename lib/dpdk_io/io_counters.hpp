@@ -61,7 +61,7 @@ namespace dpcopy::io {
     /* offline source */                                                                               \
     X(file_frames, "records read from the capture file (every pass), skipped ones included")          \
     X(file_truncated, "records cut by the capture's snap length")                                      \
-    X(drop_file_not_ipv4, "records skipped by the reader: another protocol (cooked/loopback capture)")  \
+    X(drop_file_not_ip, "records skipped by the reader: neither IPv4 nor IPv6 (cooked/loopback capture)")  \
     X(drop_file_bad_link_header, "records skipped by the reader: too short for their link header")      \
     X(file_passes, "passes over the capture file completed (--loop)")                                  \
     X(fed_frames, "captured frames handed to the workers")                                             \

@@ -35,7 +35,7 @@ constexpr std::string_view kFiltered[] = {
     "drop_captured_duplicate",   "drop_captured_after_close", "drop_server_frame_early",
     "drop_target_parse",         "drop_target_not_tcp",       "drop_target_unknown",
     "drop_target_bad_ack",       "drop_rx_parse",             "drop_rx_not_ours",           "drop_rx_vlan",
-    "drop_file_not_ipv4",        "drop_live_before_next_hop_other", "drop_capture_filter",
+    "drop_file_not_ip",        "drop_live_before_next_hop_other", "drop_capture_filter",
 };
 // Mirrored frames refused by the decapsulation by design: another mirror session than
 // vni=/session= select, not the encapsulation --mirror-encap names. Its other reject

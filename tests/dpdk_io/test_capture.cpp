@@ -210,30 +210,74 @@ TEST_CASE("capture: truncated records, other protocols and short link headers ar
     CHECK(r->stats().truncated == 1);
 
     const std::string path2 = dir.file("sll.pcap");
-    std::vector<std::uint8_t> sll_v6(16, 0);
-    sll_v6[14] = 0x86;
-    sll_v6[15] = 0xdd;
-    write_pcap(path2, DLT_LINUX_SLL, {{concat(sll_v6, ipv4_syn()), 0, 1}, {{1, 2, 3}, 0, 2}});
+    std::vector<std::uint8_t> sll_arp(16, 0);
+    sll_arp[14] = 0x08;
+    sll_arp[15] = 0x06;
+    write_pcap(path2, DLT_LINUX_SLL, {{concat(sll_arp, std::vector<std::uint8_t>(28, 0)), 0, 1}, {{1, 2, 3}, 0, 2}});
     auto r2 = io::CaptureReader::open(path2, err);
     REQUIRE(r2);
     CHECK(r2->next(fr) == io::ReadStatus::end);
-    CHECK(r2->stats().not_ipv4 == 1);
+    CHECK(r2->stats().not_ip == 1);
     CHECK(r2->stats().bad_link_header == 1);
 }
 
-// The adapter publishes these counts as io counters (file_frames, drop_file_not_ipv4,
+// IPv6 in cooked and loopback captures is handed on (the engine decides what it copies, as
+// for Ethernet captures); the link headers name it by ethertype (SLL, SLL2) or by the
+// capturing system's AF_INET6 (NULL: host order, LOOP: network order).
+TEST_CASE("capture: IPv6 records of cooked and loopback captures are read, other protocols skipped", "[capture]") {
+    TempDir dir;
+    const std::vector<std::uint8_t> v6(40, 0x60);  // version 6 (the rest does not matter here)
+    auto family = [](std::uint32_t af, bool network_order) {
+        std::vector<std::uint8_t> h(4);
+        for (int i = 0; i < 4; ++i) h[static_cast<std::size_t>(network_order ? 3 - i : i)] = static_cast<std::uint8_t>(af >> (8 * i));
+        return h;
+    };
+    std::vector<std::uint8_t> sll(16, 0), sll2(20, 0);
+    sll[14] = 0x86, sll[15] = 0xdd;
+    sll2[0] = 0x86, sll2[1] = 0xdd;
+    struct Case {
+        const char* name;
+        int dlt;
+        std::vector<std::uint8_t> v6_header, other_header;
+    };
+    const Case cases[] = {
+        {"SLL", DLT_LINUX_SLL, sll, std::vector<std::uint8_t>(16, 0)},
+        {"SLL2", DLT_LINUX_SLL2, sll2, std::vector<std::uint8_t>(20, 0)},
+        {"NULL, Linux AF_INET6 10", DLT_NULL, family(10, false), family(99, false)},
+        {"NULL, macOS AF_INET6 30", DLT_NULL, family(30, false), family(7, false)},
+        {"LOOP, OpenBSD AF_INET6 24", DLT_LOOP, family(24, true), family(99, true)},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.name);
+        const std::string path = dir.file(("v6_" + std::to_string(&c - cases) + ".pcap").c_str());
+        write_pcap(path, c.dlt, {{concat(c.other_header, v6), 0, 1}, {concat(c.v6_header, v6), 0, 2}});
+        std::string err;
+        auto r = io::CaptureReader::open(path, err);
+        REQUIRE(r);
+        io::CaptureFrame fr;
+        REQUIRE(r->next(fr) == io::ReadStatus::frame);
+        CHECK(fr.ts_ns == 2);
+        CHECK(fr.link == net::LinkType::raw_ipv4);
+        REQUIRE(fr.data.size() == v6.size());
+        CHECK(fr.data[0] >> 4 == 6);
+        CHECK(r->next(fr) == io::ReadStatus::end);
+        CHECK(r->stats().not_ip == 1);
+    }
+}
+
+// The adapter publishes these counts as io counters (file_frames, drop_file_not_ip,
 // drop_file_bad_link_header): they hold every record the reader skipped, every pass.
 TEST_CASE("capture: every skipped record is counted under its reason, over every pass", "[capture]") {
     TempDir dir;
     const std::string path = dir.file("skips.pcap");
-    std::vector<std::uint8_t> sll_v4(16, 0), sll_v6(16, 0);
+    std::vector<std::uint8_t> sll_v4(16, 0), sll_arp(16, 0);
     sll_v4[14] = 0x08;
-    sll_v6[14] = 0x86;
-    sll_v6[15] = 0xdd;
-    // a short link header (10 of SLL's 16 bytes), an IPv4 SYN, an IPv6 record
+    sll_arp[14] = 0x08;
+    sll_arp[15] = 0x06;
+    // a short link header (10 of SLL's 16 bytes), an IPv4 SYN, an ARP record
     write_pcap(path, DLT_LINUX_SLL, {{std::vector<std::uint8_t>(sll_v4.begin(), sll_v4.begin() + 10), 0, 1},
                                      {concat(sll_v4, ipv4_syn()), 0, 2},
-                                     {concat(sll_v6, std::vector<std::uint8_t>(40, 0x60)), 0, 3}});
+                                     {concat(sll_arp, std::vector<std::uint8_t>(28, 0)), 0, 3}});
     std::string err;
     auto r = io::CaptureReader::open(path, err);
     REQUIRE(r);
@@ -246,7 +290,7 @@ TEST_CASE("capture: every skipped record is counted under its reason, over every
         CHECK(r->next(fr) == io::ReadStatus::end);
         CHECK(r->stats().frames == 3 * pass);
         CHECK(r->stats().bad_link_header == pass);
-        CHECK(r->stats().not_ipv4 == pass);
+        CHECK(r->stats().not_ip == pass);
         CHECK(r->stats().truncated == 0);
         REQUIRE(r->rewind());
     }

@@ -96,7 +96,7 @@ TEST_CASE("drop classes") {
     CHECK(io::drop_class("drop_some_future_reason") == io::DropClass::lost);  // never hidden
     // the capture reader's skips; mirrored frames before the next hop is known, by service
     CHECK(io::drop_class("drop_file_bad_link_header") == io::DropClass::lost);
-    CHECK(io::drop_class("drop_file_not_ipv4") == io::DropClass::filtered);
+    CHECK(io::drop_class("drop_file_not_ip") == io::DropClass::filtered);
     CHECK(io::drop_class("drop_live_before_next_hop_other") == io::DropClass::filtered);
     CHECK(io::drop_class("drop_capture_filter") == io::DropClass::filtered);  // -F leaves them out by design
     // decapsulation: other mirror sessions and other encapsulations are left out by design;

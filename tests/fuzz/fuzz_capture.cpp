@@ -65,7 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } else {
         const Pass a = read_all(*r, size);
         const io::CaptureStats st = r->stats();
-        FUZZ_CHECK(st.frames == a.sizes.size() + st.not_ipv4 + st.bad_link_header);
+        FUZZ_CHECK(st.frames == a.sizes.size() + st.not_ip + st.bad_link_header);
         FUZZ_CHECK(st.truncated <= st.frames);
         if (r->rewind()) {
             const Pass b = read_all(*r, size);

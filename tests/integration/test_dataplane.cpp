@@ -340,16 +340,16 @@ TEST_CASE("replay: records the capture reader skips are counted by reason in the
         udp.resize(net::build_udp(udp, net::L2Spec{}, net::Ipv4Spec{Ipv4Addr::from_octets(10, 1, 0, 5), Ipv4Addr::from_octets(10, 2, 0, 9)},
                                   net::Port(5353), net::Port(53), net::ConstBytes()));
         REQUIRE(udp.size() == 14 + 28);
-        Frame sll_v4(16, 0), sll_v6(16, 0);
+        Frame sll_v4(16, 0), sll_arp(16, 0);
         sll_v4[14] = 0x08;
-        sll_v6[14] = 0x86;
-        sll_v6[15] = 0xdd;
-        Frame v4 = sll_v4, v6 = sll_v6;
+        sll_arp[14] = 0x08;
+        sll_arp[15] = 0x06;
+        Frame v4 = sll_v4, arp = sll_arp;
         v4.insert(v4.end(), udp.begin() + 14, udp.end());
-        v6.resize(16 + 40, 0x60);
+        arp.resize(16 + 28, 0);
         const Frame short_header(sll_v4.begin(), sll_v4.begin() + 10);
         std::uint32_t t = 1;
-        for (const Frame* f : std::initializer_list<const Frame*>{&short_header, &v4, &v6}) {
+        for (const Frame* f : std::initializer_list<const Frame*>{&short_header, &v4, &arp}) {
             pcap_pkthdr h{};
             h.ts.tv_sec = t++;
             h.caplen = h.len = static_cast<bpf_u_int32>(f->size());
@@ -371,12 +371,12 @@ TEST_CASE("replay: records the capture reader skips are counted by reason in the
     INFO(log);
     CHECK(json.find("\"file_frames\": 3,") != std::string::npos);
     CHECK(json.find("\"fed_frames\": 1,") != std::string::npos);
-    CHECK(json.find("\"drop_file_not_ipv4\": 1,") != std::string::npos);
+    CHECK(json.find("\"drop_file_not_ip\": 1,") != std::string::npos);
     CHECK(json.find("\"drop_file_bad_link_header\": 1,") != std::string::npos);
     CHECK(json.find("\"lost_total\": 1,") != std::string::npos);
     CHECK(json.find("\"filtered_total\": 2,") != std::string::npos);  // and the UDP datagram
     CHECK(log.find("  lost: drop_file_bad_link_header 1\n") != std::string::npos);
-    CHECK(log.find("  filtered: drop_captured_not_tcp 1, drop_file_not_ipv4 1\n") != std::string::npos);
+    CHECK(log.find("  filtered: drop_captured_not_tcp 1, drop_file_not_ip 1\n") != std::string::npos);
     std::filesystem::remove(cap);
     std::filesystem::remove(log_path);
 }
